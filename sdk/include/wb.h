@@ -1,0 +1,250 @@
+/*
+ * wb.h — the public API of libwb, the wb experiment-tracking SDK.
+ *
+ * This header is the whole published API: anything not declared here is
+ * private and may change. It compiles as C11 and C++ with -Wall -Wextra
+ * -pedantic -Werror.
+ *
+ * Model
+ * -----
+ * wb_init() starts (or resumes) a run and returns an opaque handle. Config
+ * setters record hyperparameters, wb_log() records metrics at a step, and
+ * wb_finish() ends the run. Every call only copies into memory; a background
+ * writer thread appends every record to an append-only, checksummed,
+ * sequence-numbered run log under <dir>/run-<id>/ and a background uploader
+ * streams that log to the server. Nothing is lost when the network, the
+ * server or the trainer dies: `wb sync <dir>/run-<id>` uploads what is left.
+ *
+ * Errors
+ * ------
+ * Every function that can fail returns an int: WB_OK (0) or a negative
+ * wb_error code. wb_strerror() gives static text for a code and
+ * wb_errmsg() the last detailed one-line message of the calling thread.
+ * The SDK never aborts the trainer and never exits the process.
+ *
+ * Threads
+ * -------
+ * A wb_run handle may be shared by any number of threads: every function
+ * taking a wb_run is thread-safe, except wb_finish(), after which the
+ * handle is freed and must not be used by any thread.
+ */
+#ifndef WB_H
+#define WB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define WB_EXTERN __attribute__((visibility("default")))
+#else
+#define WB_EXTERN
+#endif
+
+#define WB_VERSION_MAJOR 0
+#define WB_VERSION_MINOR 1
+#define WB_VERSION_PATCH 0
+#define WB_VERSION "0.1.0"
+
+/* Error codes. Never renumbered; new codes are appended. */
+typedef enum wb_error {
+	WB_OK = 0,
+	WB_EINVAL = -1,    /* an argument is invalid (NULL, bad name, bad key, decreasing step) */
+	WB_ENOMEM = -2,    /* out of memory */
+	WB_EIO = -3,       /* local disk error (run log) */
+	WB_ENET = -4,      /* network error talking to the server */
+	WB_EAUTH = -5,     /* the server refused the API key */
+	WB_ESERVER = -6,   /* the server answered with an error */
+	WB_EFULL = -7,     /* the in-memory buffer stayed full: the record was dropped */
+	WB_ENOTFOUND = -8, /* no such key, run or file */
+	WB_ETYPE = -9,     /* a config value exists with another type */
+	WB_ESTATE = -10,   /* the call is not valid in the run's state */
+	WB_ETIMEOUT = -11, /* a bounded wait ran out (data stays in the run log) */
+	WB_ECORRUPT = -12  /* a run log or message failed its checksum or framing */
+} wb_error;
+
+/* Static, lowercase, one-line text for an error code. Never NULL. */
+WB_EXTERN const char *wb_strerror(int code);
+
+/* The last detailed error message set on the calling thread by a wb_
+ * function ("" if none). Valid until the next wb_ call on this thread. */
+WB_EXTERN const char *wb_errmsg(void);
+
+/* The library version string, e.g. "0.1.0". */
+WB_EXTERN const char *wb_version(void);
+
+typedef struct wb_run wb_run;
+
+typedef enum wb_mode {
+	WB_MODE_DEFAULT = 0,  /* from WB_MODE, else online */
+	WB_MODE_ONLINE = 1,   /* write the run log and stream it to the server */
+	WB_MODE_OFFLINE = 2,  /* only write the run log; `wb sync` uploads it later */
+	WB_MODE_DISABLED = 3  /* every call succeeds and does nothing */
+} wb_mode;
+
+/*
+ * Options of wb_init(). Initialise with WB_INIT_OPTIONS_INIT so that fields
+ * added in later versions get their defaults. Every string may be NULL,
+ * meaning: take it from the environment variable named, else the default.
+ * Strings are copied; the caller keeps ownership.
+ *
+ * Names (entity, project, run_id, group) match [A-Za-z0-9_.-]{1,64} and do
+ * not start with '.'.
+ */
+typedef struct wb_init_options {
+	unsigned int version;       /* WB_INIT_OPTIONS_VERSION */
+	const char *project;        /* WB_PROJECT, else "uncategorized" */
+	const char *entity;         /* WB_ENTITY, else the login user name */
+	const char *name;           /* WB_NAME, else a readable "adjective-noun-N" */
+	const char *group;          /* WB_RUN_GROUP, else none */
+	const char *job_type;       /* WB_JOB_TYPE, else none */
+	const char *notes;          /* WB_NOTES, else none */
+	const char *tags;           /* WB_TAGS: comma-separated, e.g. "baseline,fp16" */
+	const char *run_id;         /* WB_RUN_ID: resume this run; else a new random id */
+	wb_mode mode;               /* WB_MODE: "online" | "offline" | "disabled" */
+	const char *base_url;       /* WB_BASE_URL, else the settings file, else http://127.0.0.1:8080 */
+	const char *api_key;        /* WB_API_KEY, else the settings file */
+	const char *dir;            /* WB_DIR: parent of run-<id>/, else "./wb" */
+	size_t buffer_bytes;        /* WB_BUFFER_BYTES: in-memory buffer, default 8 MiB */
+	unsigned int finish_timeout_ms; /* WB_FINISH_TIMEOUT_MS: upload wait in wb_finish, default 30000 */
+	unsigned int heartbeat_ms;  /* WB_HEARTBEAT_MS: default 10000 */
+} wb_init_options;
+
+#define WB_INIT_OPTIONS_VERSION 1
+#define WB_INIT_OPTIONS_INIT {WB_INIT_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, WB_MODE_DEFAULT, 0, 0, 0, 0, 0, 0}
+
+/*
+ * Start a run (or resume the run named by run_id). On success *out is a
+ * new handle, owned by the caller until wb_finish(). opts may be NULL for
+ * all defaults. wb_init does no network I/O unless it resumes a run whose
+ * run log is not on this machine (then a bounded request asks the server
+ * where the run stopped). Returns WB_OK, WB_EINVAL (bad option), WB_EIO
+ * (the run directory cannot be created) or WB_ENOMEM.
+ */
+WB_EXTERN int wb_init(wb_run **out, const wb_init_options *opts);
+
+/*
+ * End the run: record exit_code (0 = finished, anything else = failed),
+ * flush the run log, wait at most finish_timeout_ms for the uploader to get
+ * everything acknowledged, stop the background threads and free the handle.
+ * Returns WB_OK when everything reached the server (or the run is offline
+ * and on disk), WB_ETIMEOUT when the wait ran out (the data stays in the
+ * run log for `wb sync`). Accepts NULL (returns WB_OK). Never hangs.
+ */
+WB_EXTERN int wb_finish(wb_run *run, int exit_code);
+
+/* The run's id, e.g. "k3x9q2ab". Valid until wb_finish(). */
+WB_EXTERN const char *wb_run_id(const wb_run *run);
+/* The run's human-readable name. Valid until wb_finish(). */
+WB_EXTERN const char *wb_run_name(const wb_run *run);
+/* The run's page, <base_url>/<entity>/<project>/runs/<id>. Valid until wb_finish(). */
+WB_EXTERN const char *wb_run_url(const wb_run *run);
+/* The run's local directory, <dir>/run-<id>. Valid until wb_finish(). */
+WB_EXTERN const char *wb_run_dir(const wb_run *run);
+
+/*
+ * Config (hyperparameters). Keys are dotted paths ("optimizer.lr"), each
+ * part 1..64 bytes, no control characters. Setting a key replaces its value
+ * (and its type). Getters return WB_ENOTFOUND for a missing key and
+ * WB_ETYPE when the key holds another type (an int64 may be read as double).
+ * wb_config_get_string's *out lives until the key is set again or the run
+ * finishes.
+ */
+WB_EXTERN int wb_config_set_int(wb_run *run, const char *key, int64_t value);
+WB_EXTERN int wb_config_set_double(wb_run *run, const char *key, double value);
+WB_EXTERN int wb_config_set_bool(wb_run *run, const char *key, int value);
+WB_EXTERN int wb_config_set_string(wb_run *run, const char *key, const char *value);
+WB_EXTERN int wb_config_get_int(wb_run *run, const char *key, int64_t *out);
+WB_EXTERN int wb_config_get_double(wb_run *run, const char *key, double *out);
+WB_EXTERN int wb_config_get_bool(wb_run *run, const char *key, int *out);
+WB_EXTERN int wb_config_get_string(wb_run *run, const char *key, const char **out);
+
+/* One metric point: key (1..255 bytes, no control characters) and value.
+ * NaN and +-Inf are kept bit-exactly. */
+typedef struct wb_metric {
+	const char *key;
+	double value;
+} wb_metric;
+
+/* Pass as step to wb_log: use the run's next step (last step + 1; 0 first). */
+#define WB_STEP_AUTO INT64_C(-1)
+
+/*
+ * Log n metric points at one step. step >= 0 is explicit and must not be
+ * smaller than the last step logged (equal is fine: several calls may log
+ * at one step); WB_STEP_AUTO takes the next step. The call copies into the
+ * run's in-memory buffer and returns: no I/O, no lock held across I/O, no
+ * allocation. Returns WB_OK, WB_EINVAL (bad key, decreasing step, n == 0 or
+ * n > 4096), WB_EFULL (the buffer stayed full for 1 s: the record was
+ * dropped and counted, and a warning is printed once) or WB_ESTATE.
+ */
+WB_EXTERN int wb_log(wb_run *run, const wb_metric *metrics, size_t n, int64_t step);
+
+/* Type-safe short form: WB_LOG(run, WB_STEP_AUTO, {"loss", loss}, {"acc", acc}); */
+#define WB_LOG(run, step, ...)                                                   \
+	wb_log((run), (const wb_metric[]){__VA_ARGS__},                          \
+	       sizeof((const wb_metric[]){__VA_ARGS__}) / sizeof(wb_metric), (step))
+
+/* The last step logged, or -1 before the first wb_log. */
+WB_EXTERN int64_t wb_run_step(const wb_run *run);
+
+/* Records dropped because the buffer stayed full (0 in a healthy run). */
+WB_EXTERN uint64_t wb_run_dropped(const wb_run *run);
+
+/* Summary flags for wb_define_metric. The default summary of a metric is its
+ * last value. */
+#define WB_SUMMARY_LAST 1u
+#define WB_SUMMARY_MIN 2u
+#define WB_SUMMARY_MAX 4u
+#define WB_SUMMARY_MEAN 8u
+#define WB_SUMMARY_NONE 16u
+
+/*
+ * Describe metrics matching key_or_glob ("val/acc", "val/ *" with a single
+ * trailing '*'): step_metric, if not NULL, names the metric used as their
+ * x-axis (like "epoch"); summary is an OR of WB_SUMMARY_* (0 keeps the
+ * default). Recorded in the run log; the server applies it.
+ */
+WB_EXTERN int wb_define_metric(wb_run *run, const char *key_or_glob, const char *step_metric,
+			       unsigned int summary);
+
+/* Set an explicit summary value; it wins over the computed summary of a
+ * metric with the same key. */
+WB_EXTERN int wb_summary_set_double(wb_run *run, const char *key, double value);
+WB_EXTERN int wb_summary_set_string(wb_run *run, const char *key, const char *value);
+
+/*
+ * Options of wb_sync(). Initialise with WB_SYNC_OPTIONS_INIT. NULL strings
+ * come from WB_BASE_URL / WB_API_KEY, else the settings file, else the
+ * base_url recorded in the run directory.
+ */
+typedef struct wb_sync_options {
+	unsigned int version;    /* WB_SYNC_OPTIONS_VERSION */
+	const char *base_url;
+	const char *api_key;
+	unsigned int timeout_ms; /* overall bound, default 600000 */
+} wb_sync_options;
+
+#define WB_SYNC_OPTIONS_VERSION 1
+#define WB_SYNC_OPTIONS_INIT {WB_SYNC_OPTIONS_VERSION, 0, 0, 0}
+
+/*
+ * Upload a run directory (<dir>/run-<id>) to the server: creates or resumes
+ * the run there and sends every record the server does not have yet, exactly
+ * once. If the run log holds no finish record and no live process holds the
+ * run (its lock is free), the run is marked crashed on the server. Safe to
+ * repeat. *out_sent (may be NULL) receives the number of records sent.
+ * Returns WB_OK, WB_ENOTFOUND (no run directory), WB_ECORRUPT (a frame
+ * before the end failed its checksum: records up to it were sent),
+ * WB_ENET, WB_EAUTH, WB_ESERVER or WB_ETIMEOUT.
+ */
+WB_EXTERN int wb_sync(const char *run_dir, const wb_sync_options *opts, uint64_t *out_sent);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WB_H */

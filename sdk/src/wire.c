@@ -1,0 +1,160 @@
+/*
+ * wire.c — frame and METRICS record codec (see wire.h and schema/wire.md).
+ *
+ * This is the only code that knows the byte layout of a record; both the
+ * SDK's writer thread and the server's ingest path go through it, so the
+ * disk format and the wire format cannot drift apart. Decoding checks every
+ * length against the bytes actually present before reading, because the
+ * server feeds it bytes straight from the network.
+ */
+#include "wire.h"
+
+#include <string.h>
+#include <zlib.h>
+
+void wb__frame_header(uint8_t hdr[WB__FRAME_HEADER], uint64_t seq, uint8_t type, const uint8_t *payload,
+		      uint32_t len)
+{
+	uLong crc;
+
+	wb__put_u32(hdr, len);
+	wb__put_u64(hdr + 8, seq);
+	hdr[16] = type;
+	crc = crc32(0L, Z_NULL, 0);
+	crc = crc32(crc, hdr + 8, 9);
+	if (len)
+		crc = crc32_z(crc, payload, len);
+	wb__put_u32(hdr + 4, (uint32_t)crc);
+}
+
+int wb__frame_decode(const uint8_t *buf, size_t avail, wb__frame *f, size_t *consumed)
+{
+	uint32_t len, crc;
+	uLong got;
+
+	if (avail < WB__FRAME_HEADER)
+		return WB__FRAME_SHORT;
+	len = wb__get_u32(buf);
+	if (len > WB__FRAME_MAX_PAYLOAD)
+		return WB__FRAME_BAD;
+	if (avail - WB__FRAME_HEADER < len)
+		return WB__FRAME_SHORT;
+	crc = wb__get_u32(buf + 4);
+	got = crc32(0L, Z_NULL, 0);
+	got = crc32_z(got, buf + 8, 9 + (size_t)len);
+	if ((uint32_t)got != crc)
+		return WB__FRAME_BAD;
+	f->len = len;
+	f->seq = wb__get_u64(buf + 8);
+	f->type = buf[16];
+	f->payload = buf + WB__FRAME_HEADER;
+	*consumed = WB__FRAME_HEADER + (size_t)len;
+	return WB__FRAME_OK;
+}
+
+int wb__key_valid(const char *key, size_t len)
+{
+	if (!key || len == 0 || len > WB__KEY_MAX || key[0] == '_')
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)key[i];
+		if (c < 0x20 || c == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+int wb__name_valid(const char *name)
+{
+	size_t i;
+
+	if (!name || !name[0] || name[0] == '.')
+		return 0;
+	for (i = 0; name[i]; i++) {
+		char c = name[i];
+		if (i >= WB__NAME_MAX)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+		      c == '-' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+size_t wb__metrics_size(const wb_metric *m, size_t n)
+{
+	size_t size = 18;
+
+	if (n == 0 || n > WB__METRICS_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t klen;
+		if (!m[i].key)
+			return 0;
+		klen = strnlen(m[i].key, WB__KEY_MAX + 1);
+		if (!wb__key_valid(m[i].key, klen))
+			return 0;
+		size += 1 + klen + 8;
+	}
+	return size;
+}
+
+void wb__metrics_encode(uint8_t *out, int64_t step, double time, const wb_metric *m, size_t n)
+{
+	uint8_t *p = out;
+
+	wb__put_u64(p, (uint64_t)step);
+	wb__put_u64(p + 8, wb__f64_bits(time));
+	wb__put_u16(p + 16, (uint16_t)n);
+	p += 18;
+	for (size_t i = 0; i < n; i++) {
+		size_t klen = strlen(m[i].key);
+		*p++ = (uint8_t)klen;
+		memcpy(p, m[i].key, klen);
+		p += klen;
+		wb__put_u64(p, wb__f64_bits(m[i].value));
+		p += 8;
+	}
+}
+
+int wb__metrics_begin(wb__metrics_reader *r, const uint8_t *payload, uint32_t len)
+{
+	const uint8_t *p, *end = payload + len;
+
+	if (len < 18)
+		return -1;
+	r->step = (int64_t)wb__get_u64(payload);
+	r->time = wb__bits_f64(wb__get_u64(payload + 8));
+	r->n = wb__get_u16(payload + 16);
+	r->i = 0;
+	if (r->n == 0 || r->n > WB__METRICS_MAX || r->step < 0)
+		return -1;
+	p = payload + 18;
+	for (unsigned i = 0; i < r->n; i++) {
+		size_t klen;
+		if (end - p < 1)
+			return -1;
+		klen = *p++;
+		if ((size_t)(end - p) < klen + 8 || !wb__key_valid((const char *)p, klen))
+			return -1;
+		p += klen + 8;
+	}
+	if (p != end)
+		return -1;
+	r->p = payload + 18;
+	r->end = end;
+	return 0;
+}
+
+int wb__metrics_next(wb__metrics_reader *r, const char **key, size_t *klen, double *value)
+{
+	if (r->i >= r->n)
+		return 0;
+	*klen = *r->p++;
+	*key = (const char *)r->p;
+	r->p += *klen;
+	*value = wb__bits_f64(wb__get_u64(r->p));
+	r->p += 8;
+	r->i++;
+	return 1;
+}
