@@ -15,6 +15,20 @@
  * streams that log to the server. Nothing is lost when the network, the
  * server or the trainer dies: `wb sync <dir>/run-<id>` uploads what is left.
  *
+ * Precedence
+ * ----------
+ * A field set in wb_init_options wins over its environment variable, which
+ * wins over the settings file, which wins over the built-in default. To
+ * give a default that the environment may still override, leave the field
+ * NULL and setenv() the variable with overwrite = 0 before wb_init.
+ *
+ * What the SDK prints
+ * -------------------
+ * Only warnings a user must act on, one line each on stderr prefixed "wb: ":
+ * a full buffer (once per run), a run log write error, an upload the server
+ * refused, and from wb_finish the `wb sync` command that uploads what did
+ * not reach the server in time.
+ *
  * Errors
  * ------
  * Every function that can fail returns an int: WB_OK (0) or a negative
@@ -69,8 +83,11 @@ typedef enum wb_error {
 /* Static, lowercase, one-line text for an error code. Never NULL. */
 WB_EXTERN const char *wb_strerror(int code);
 
-/* The last detailed error message set on the calling thread by a wb_
- * function ("" if none). Valid until the next wb_ call on this thread. */
+/* The last detailed error message set on the calling thread by a failing
+ * wb_ function ("" if none). Only failures set it; successful calls and
+ * wb_strerror, wb_errmsg and wb_version leave it alone, so
+ * fprintf(stderr, "%s: %s", wb_strerror(rc), wb_errmsg()) is safe. The
+ * pointer is to thread-local storage, valid for the thread's lifetime. */
 WB_EXTERN const char *wb_errmsg(void);
 
 /* The library version string, e.g. "0.1.0". */
@@ -82,7 +99,8 @@ typedef enum wb_mode {
 	WB_MODE_DEFAULT = 0,  /* from WB_MODE, else online */
 	WB_MODE_ONLINE = 1,   /* write the run log and stream it to the server */
 	WB_MODE_OFFLINE = 2,  /* only write the run log; `wb sync` uploads it later */
-	WB_MODE_DISABLED = 3  /* every call succeeds and does nothing */
+	WB_MODE_DISABLED = 3  /* every call returns WB_OK and does nothing; accessors
+			       * return "", config getters WB_ENOTFOUND */
 } wb_mode;
 
 /*
@@ -131,8 +149,10 @@ WB_EXTERN int wb_init(wb_run **out, const wb_init_options *opts);
  * flush the run log, wait at most finish_timeout_ms for the uploader to get
  * everything acknowledged, stop the background threads and free the handle.
  * Returns WB_OK when everything reached the server (or the run is offline
- * and on disk), WB_ETIMEOUT when the wait ran out (the data stays in the
- * run log for `wb sync`). Accepts NULL (returns WB_OK). Never hangs.
+ * and on disk), WB_ETIMEOUT when the wait ran out, WB_EAUTH or WB_ESERVER
+ * when the server refused the upload earlier, WB_EIO when the run log
+ * could not be written. In every case but WB_EIO the data is in the run log
+ * for `wb sync`. Accepts NULL (returns WB_OK). Never hangs.
  */
 WB_EXTERN int wb_finish(wb_run *run, int exit_code);
 
@@ -140,7 +160,8 @@ WB_EXTERN int wb_finish(wb_run *run, int exit_code);
 WB_EXTERN const char *wb_run_id(const wb_run *run);
 /* The run's human-readable name. Valid until wb_finish(). */
 WB_EXTERN const char *wb_run_name(const wb_run *run);
-/* The run's page, <base_url>/<entity>/<project>/runs/<id>. Valid until wb_finish(). */
+/* The run's page, <base_url>/<entity>/<project>/runs/<id>. Valid until
+ * wb_finish(). For an offline run the page exists once `wb sync` ran. */
 WB_EXTERN const char *wb_run_url(const wb_run *run);
 /* The run's local directory, <dir>/run-<id>. Valid until wb_finish(). */
 WB_EXTERN const char *wb_run_dir(const wb_run *run);

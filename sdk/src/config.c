@@ -1,0 +1,296 @@
+/*
+ * config.c — hyperparameters: wb_config_set_* and wb_config_get_*.
+ *
+ * A setter does two things under the store's mutex: it pushes a CONFIG
+ * record through the same ring as the metrics (so the log keeps the order
+ * in which the trainer did things), and it updates a typed in-memory store
+ * that the getters read. Holding the mutex across both keeps the store and
+ * the log in the same order when threads race on one key. Everything that
+ * can fail (key copy, string copy, room in the store, the JSON) is done
+ * before the record is pushed, so a pushed record is always stored.
+ *
+ * The store is flat, keyed by the dotted path, with the server's merge
+ * rule applied locally: a key replaces its ancestors and descendants. It
+ * is a linear array: configs have tens or hundreds of keys and are set at
+ * start-up, not in the training loop.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "json.h"
+#include "run.h"
+
+int wb__config_init(wb__config *c)
+{
+	memset(c, 0, sizeof *c);
+	if (pthread_mutex_init(&c->mu, NULL))
+		return wb__error(WB_ENOMEM, "cannot initialise the config lock");
+	return WB_OK;
+}
+
+static void value_free(wb__config_value *v)
+{
+	if (v->type == WB__CFG_STRING)
+		free(v->v.s);
+	v->type = 0;
+}
+
+void wb__config_free(wb__config *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->items[i].key);
+		value_free(&c->items[i].val);
+	}
+	free(c->items);
+	pthread_mutex_destroy(&c->mu);
+	memset(c, 0, sizeof *c);
+}
+
+int wb__config_key_check(const char *key)
+{
+	size_t len, part = 0;
+
+	if (!key)
+		return wb__error(WB_EINVAL, "config key is NULL");
+	len = strnlen(key, WB__CONFIG_KEY_MAX + 1);
+	if (len == 0 || len > WB__CONFIG_KEY_MAX)
+		return wb__error(WB_EINVAL, "config key must be 1 to %u bytes", WB__CONFIG_KEY_MAX);
+	for (size_t i = 0; i <= len; i++) {
+		unsigned char ch = (unsigned char)key[i];
+		if (ch == '.' || ch == '\0') {
+			if (part == 0 || part > WB__CONFIG_PART_MAX)
+				return wb__error(WB_EINVAL, "config key %s: each dotted part must be 1 to %u bytes", key,
+						 WB__CONFIG_PART_MAX);
+			part = 0;
+			continue;
+		}
+		if (ch < 0x20 || ch == 0x7f)
+			return wb__error(WB_EINVAL, "config key has a control character at byte %zu", i);
+		part++;
+	}
+	return WB_OK;
+}
+
+static cJSON *value_json(const wb__config_value *val)
+{
+	switch (val->type) {
+	case WB__CFG_INT: return wb__json_int(val->v.i);
+	case WB__CFG_DOUBLE: return wb__json_double(val->v.d);
+	case WB__CFG_BOOL: return cJSON_CreateBool(val->v.b);
+	default: return cJSON_CreateString(val->v.s);
+	}
+}
+
+int wb__config_payload(const char *key, const wb__config_value *val, char **json, size_t *len)
+{
+	char path[WB__CONFIG_KEY_MAX + 1];
+	cJSON *item;
+	int rc;
+
+	*json = NULL;
+	snprintf(path, sizeof path, "%s", key);
+	item = value_json(val);
+	if (!item)
+		return wb__error(WB_ENOMEM, "out of memory");
+	/* Wrap from the innermost part outwards. */
+	for (;;) {
+		char *dot = strrchr(path, '.');
+		const char *part = dot ? dot + 1 : path;
+		cJSON *obj = cJSON_CreateObject();
+
+		if (!obj || !cJSON_AddItemToObject(obj, part, item)) {
+			cJSON_Delete(obj);
+			cJSON_Delete(item);
+			return wb__error(WB_ENOMEM, "out of memory");
+		}
+		item = obj;
+		if (!dot)
+			break;
+		*dot = '\0';
+	}
+	rc = wb__json_print(item, json, len);
+	cJSON_Delete(item);
+	return rc;
+}
+
+/* 1 if a is b, or one is a dotted prefix of the other. */
+static int related(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), n = la < lb ? la : lb;
+
+	if (memcmp(a, b, n) != 0)
+		return 0;
+	if (la == lb)
+		return 1;
+	return (la < lb ? b[la] : a[lb]) == '.';
+}
+
+int wb__config_reserve(wb__config *c)
+{
+	wb__config_entry *p;
+	size_t cap;
+
+	if (c->n < c->cap)
+		return WB_OK;
+	cap = c->cap ? c->cap * 2 : 16;
+	if (cap > SIZE_MAX / sizeof *p)
+		return wb__error(WB_ENOMEM, "out of memory");
+	p = realloc(c->items, cap * sizeof *p);
+	if (!p)
+		return wb__error(WB_ENOMEM, "out of memory");
+	c->items = p;
+	c->cap = cap;
+	return WB_OK;
+}
+
+void wb__config_store_locked(wb__config *c, char *key, wb__config_value *val)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (related(c->items[i].key, key)) {
+			free(c->items[i].key);
+			value_free(&c->items[i].val);
+			continue;
+		}
+		c->items[w++] = c->items[i];
+	}
+	c->n = w;
+	c->items[c->n].key = key;
+	c->items[c->n].val = *val;
+	c->n++;
+}
+
+int wb__config_lookup(wb__config *c, const char *key, int type, void *out)
+{
+	int rc = WB_ENOTFOUND;
+
+	pthread_mutex_lock(&c->mu);
+	for (size_t i = 0; i < c->n; i++) {
+		const wb__config_value *v = &c->items[i].val;
+		if (strcmp(c->items[i].key, key) != 0)
+			continue;
+		rc = WB_OK;
+		if (type == WB__CFG_DOUBLE && v->type == WB__CFG_INT)
+			*(double *)out = (double)v->v.i;
+		else if (type != v->type)
+			rc = WB_ETYPE;
+		else if (type == WB__CFG_INT)
+			*(int64_t *)out = v->v.i;
+		else if (type == WB__CFG_DOUBLE)
+			*(double *)out = v->v.d;
+		else if (type == WB__CFG_BOOL)
+			*(int *)out = v->v.b;
+		else
+			*(const char **)out = v->v.s;
+		break;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (rc == WB_ENOTFOUND)
+		return wb__error(rc, "config key %s is not set", key);
+	if (rc == WB_ETYPE)
+		return wb__error(rc, "config key %s holds another type", key);
+	return rc;
+}
+
+/* Set key = *val on run: the whole setter (see the top of the file). Takes
+ * ownership of val->v.s in every case. */
+static int config_set(wb_run *run, const char *key, wb__config_value *val)
+{
+	char *json = NULL, *k = NULL;
+	size_t len = 0;
+	int rc, locked = 0;
+
+	if (!run) {
+		rc = wb__error(WB_EINVAL, "run is NULL");
+		goto done;
+	}
+	if ((rc = wb__config_key_check(key)))
+		goto done;
+	if (!(k = strdup(key))) {
+		rc = wb__error(WB_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (run->mode != WB_MODE_DISABLED && (rc = wb__config_payload(key, val, &json, &len)))
+		goto done;
+	pthread_mutex_lock(&run->config.mu);
+	locked = 1;
+	if ((rc = wb__config_reserve(&run->config)))
+		goto done;
+	if (run->mode != WB_MODE_DISABLED && (rc = wb__run_push(run, WB__REC_CONFIG, json, len)))
+		goto done;
+	wb__config_store_locked(&run->config, k, val);
+	k = NULL;
+	val->type = 0;
+done:
+	if (locked)
+		pthread_mutex_unlock(&run->config.mu);
+	value_free(val);
+	free(k);
+	free(json);
+	return rc;
+}
+
+int wb_config_set_int(wb_run *run, const char *key, int64_t value)
+{
+	wb__config_value v = {.type = WB__CFG_INT, .v.i = value};
+
+	return config_set(run, key, &v);
+}
+
+int wb_config_set_double(wb_run *run, const char *key, double value)
+{
+	wb__config_value v = {.type = WB__CFG_DOUBLE, .v.d = value};
+
+	return config_set(run, key, &v);
+}
+
+int wb_config_set_bool(wb_run *run, const char *key, int value)
+{
+	wb__config_value v = {.type = WB__CFG_BOOL, .v.b = value ? 1 : 0};
+
+	return config_set(run, key, &v);
+}
+
+int wb_config_set_string(wb_run *run, const char *key, const char *value)
+{
+	wb__config_value v = {.type = WB__CFG_STRING};
+
+	if (!value)
+		return wb__error(WB_EINVAL, "config value is NULL");
+	v.v.s = strdup(value);
+	if (!v.v.s)
+		return wb__error(WB_ENOMEM, "out of memory");
+	return config_set(run, key, &v);
+}
+
+static int config_get(wb_run *run, const char *key, int type, void *out)
+{
+	if (!run || !key || !out)
+		return wb__error(WB_EINVAL, "run, key and out must not be NULL");
+	return wb__config_lookup(&run->config, key, type, out);
+}
+
+int wb_config_get_int(wb_run *run, const char *key, int64_t *out)
+{
+	return config_get(run, key, WB__CFG_INT, out);
+}
+
+int wb_config_get_double(wb_run *run, const char *key, double *out)
+{
+	return config_get(run, key, WB__CFG_DOUBLE, out);
+}
+
+int wb_config_get_bool(wb_run *run, const char *key, int *out)
+{
+	return config_get(run, key, WB__CFG_BOOL, out);
+}
+
+int wb_config_get_string(wb_run *run, const char *key, const char **out)
+{
+	return config_get(run, key, WB__CFG_STRING, out);
+}

@@ -1,0 +1,106 @@
+/*
+ * json.c — numbers, printing and parsing the way wb's JSON needs them.
+ *
+ * cJSON keeps numbers as doubles, prints them with %.15g/%.17g and turns
+ * NaN/Inf into null; wb's contract (schema/wire.md) wants int64 config
+ * values exact and non-finite doubles as the strings "NaN", "Infinity",
+ * "-Infinity". So numbers are formatted here and handed to cJSON as raw
+ * text. Parsing always goes through cJSON_ParseWithLengthOpts, whose end
+ * pointer replaces cJSON's global error pointer, which threads would race on.
+ */
+#include "json.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+void wb__json_format_double(char *buf, size_t cap, double v)
+{
+	if (isnan(v)) {
+		snprintf(buf, cap, "NaN");
+		return;
+	}
+	if (isinf(v)) {
+		snprintf(buf, cap, v > 0 ? "Infinity" : "-Infinity");
+		return;
+	}
+	/* The shortest of %.15g..%.17g that reads back to the same bits; %.17g
+	 * always does. -0.0 prints as "-0", which JSON allows. */
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, cap, "%.*g", prec, v);
+		if (wb__f64_bits(strtod(buf, NULL)) == wb__f64_bits(v))
+			return;
+	}
+}
+
+cJSON *wb__json_double(double v)
+{
+	char buf[40];
+
+	wb__json_format_double(buf, sizeof buf, v);
+	if (!isfinite(v))
+		return cJSON_CreateString(buf);
+	return cJSON_CreateRaw(buf);
+}
+
+cJSON *wb__json_int(int64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof buf, "%" PRId64, v);
+	return cJSON_CreateRaw(buf);
+}
+
+int wb__json_print(const cJSON *item, char **out, size_t *len)
+{
+	char *s = cJSON_PrintUnformatted(item);
+
+	if (!s) {
+		*out = NULL;
+		return wb__error(WB_ENOMEM, "out of memory");
+	}
+	*out = s;
+	if (len)
+		*len = strlen(s);
+	return WB_OK;
+}
+
+cJSON *wb__json_parse(const char *buf, size_t len)
+{
+	const char *end = NULL;
+
+	if (!buf || len == 0)
+		return NULL;
+	return cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+}
+
+int wb__json_get_u64(const cJSON *obj, const char *key, uint64_t *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > 1.8e19)
+		return 0;
+	*out = (uint64_t)v->valuedouble;
+	return 1;
+}
+
+int wb__json_get_i64(const cJSON *obj, const char *key, int64_t *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= -9.2e18 && v->valuedouble <= 9.2e18))
+		return 0;
+	*out = (int64_t)v->valuedouble;
+	return 1;
+}
+
+const char *wb__json_get_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}

@@ -1,0 +1,63 @@
+/*
+ * run.h — the wb_run handle, shared by the modules that implement its
+ * public functions (run.c, config.c).
+ *
+ * Threads: everything in a wb_run is either immutable after wb_init
+ * (strings, mode, settings), guarded (last_step by the ring lock, config by
+ * its own mutex), or atomic, so any thread may use the handle; only
+ * wb_finish needs it alone.
+ */
+#ifndef WB_RUN_H
+#define WB_RUN_H
+
+#include <cjson/cJSON.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "ring.h"
+#include "settings.h"
+#include "uploader.h"
+#include "writer.h"
+
+#define WB__RUN_JSON "run.json"
+#define WB__RUN_LOCK "lock"
+#define WB__RUN_ACKED "acked"
+#define WB__FULL_WAIT_MS 1000u
+#define WB__RESUME_TIMEOUT_MS 5000
+
+struct wb_run {
+	wb_mode mode;
+	wb__settings s;
+	char *id;
+	char *name;
+	char *url;                      /* <base_url>/<entity>/<project>/runs/<id> */
+	char *dir;                      /* <dir>/run-<id> */
+	char *log_path;
+	char *run_json;                 /* payload of the RUN record, body of the PUT */
+	int lock_fd;
+	int log_fd;
+
+	wb__ring ring;
+	int ring_ready;
+	wb__writer writer;
+	_Atomic(wb__uploader *) uploader;
+	wb__config config;
+	int config_ready;
+
+	int64_t last_step;              /* guarded by the ring lock */
+	_Atomic int64_t step_pub;       /* last_step, for wb_run_step */
+	_Atomic int warned_full;
+};
+
+/*
+ * Append one record to the run's ring (any thread): copies payload. WB_OK,
+ * WB_EFULL (dropped after the bounded wait; counted, warned once) or
+ * WB_EINVAL (larger than half the buffer).
+ */
+WB__HIDDEN int wb__run_push(wb_run *run, uint8_t type, const void *payload, size_t len);
+
+/* Print obj and push it as a record of type. As wb__run_push, or WB_ENOMEM. */
+WB__HIDDEN int wb__run_push_json(wb_run *run, uint8_t type, const cJSON *obj);
+
+#endif /* WB_RUN_H */

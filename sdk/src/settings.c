@@ -1,0 +1,400 @@
+/*
+ * settings.c — where each setting of a run comes from.
+ *
+ * Precedence, highest first: the wb_init_options field, its WB_* environment
+ * variable, the settings file (base_url and api_key only: the server writes
+ * them there on its first start), the default. The environment sits above
+ * the file so a job script can point one run elsewhere without touching the
+ * user's file, and the options sit above both because code that passes a
+ * value means it. Everything is validated here, once, so the rest of the
+ * SDK can trust a wb__settings: a bad name fails wb_init with a message
+ * naming the field instead of a 400 from the server minutes later.
+ *
+ * The API key is copied and handed to the transport; it never appears in a
+ * message, in run.json or in the run log.
+ */
+#include "settings.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "meta.h"
+#include "util.h"
+
+#define SETTINGS_FILE_MAX (64u * 1024u)
+
+const char *wb__setting_str(const char *opt, const char *env)
+{
+	const char *v;
+
+	if (opt)
+		return opt;
+	v = getenv(env);
+	return v && v[0] ? v : NULL;
+}
+
+int wb__base_url_check(char *url)
+{
+	size_t len = strlen(url);
+
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		return wb__error(WB_EINVAL, "base_url must start with http:// or https://");
+	while (len > 0 && url[len - 1] == '/')
+		url[--len] = '\0';
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7f)
+			return wb__error(WB_EINVAL, "base_url contains a space or control character");
+	if (strlen(url) <= 8)
+		return wb__error(WB_EINVAL, "base_url has no host");
+	return WB_OK;
+}
+
+/* The settings file path into *out (malloc'd), or NULL when no base
+ * directory is known. WB_OK or WB_ENOMEM. */
+static int settings_path(char **out)
+{
+	const char *d;
+
+	*out = NULL;
+	if ((d = getenv("WB_CONFIG_DIR")) && d[0])
+		return wb__asprintf(out, "%s/settings", d);
+	if ((d = getenv("XDG_CONFIG_HOME")) && d[0])
+		return wb__asprintf(out, "%s/wb/settings", d);
+	if ((d = getenv("HOME")) && d[0])
+		return wb__asprintf(out, "%s/.config/wb/settings", d);
+	return WB_OK;
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (*s && isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+int wb__settings_file_read(char **base_url, char **api_key)
+{
+	char *path = NULL, *text = NULL, *line, *save = NULL;
+	int rc;
+
+	*base_url = NULL;
+	*api_key = NULL;
+	rc = settings_path(&path);
+	if (rc || !path)
+		goto done;
+	rc = wb__file_read(path, SETTINGS_FILE_MAX, &text, NULL);
+	if (rc) {
+		/* An unreadable settings file only means "no values from it". */
+		rc = WB_OK;
+		goto done;
+	}
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq, *key, *val, **slot;
+
+		line = trim(line);
+		if (!line[0] || line[0] == '#' || !(eq = strchr(line, '=')))
+			continue;
+		*eq = '\0';
+		key = trim(line);
+		val = trim(eq + 1);
+		if (strcmp(key, "base_url") == 0)
+			slot = base_url;
+		else if (strcmp(key, "api_key") == 0)
+			slot = api_key;
+		else
+			continue;
+		free(*slot);
+		*slot = val[0] ? strdup(val) : NULL;
+		if (val[0] && !*slot) {
+			rc = wb__error(WB_ENOMEM, "out of memory");
+			goto done;
+		}
+	}
+done:
+	if (rc) {
+		free(*base_url);
+		free(*api_key);
+		*base_url = *api_key = NULL;
+	}
+	if (text) {
+		/* The file holds the API key: do not leave it in freed memory. */
+		memset(text, 0, strlen(text));
+		free(text);
+	}
+	free(path);
+	return rc;
+}
+
+/* Copy the resolved string (opt, else env) into *out; NULL if unset. */
+static int take_str(char **out, const char *opt, const char *env)
+{
+	const char *v = wb__setting_str(opt, env);
+
+	*out = NULL;
+	if (!v)
+		return WB_OK;
+	*out = strdup(v);
+	return *out ? WB_OK : wb__error(WB_ENOMEM, "out of memory");
+}
+
+/* Parse an unsigned decimal with an optional K/M/G suffix (powers of 1024). */
+static int parse_size(const char *text, const char *what, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	errno = 0;
+	if (!isdigit((unsigned char)text[0]))
+		return wb__error(WB_EINVAL, "%s is not a number: %s", what, text);
+	v = strtoull(text, &end, 10);
+	if (*end == 'k' || *end == 'K')
+		mul = 1024, end++;
+	else if (*end == 'm' || *end == 'M')
+		mul = 1024 * 1024, end++;
+	else if (*end == 'g' || *end == 'G')
+		mul = 1024 * 1024 * 1024, end++;
+	if (errno || *end || v > max / mul)
+		return wb__error(WB_EINVAL, "%s is not a number up to %llu: %s", what, max, text);
+	*out = v * mul;
+	return WB_OK;
+}
+
+static int check_name(const char *what, const char *v)
+{
+	if (v && !wb__name_valid(v))
+		return wb__error(WB_EINVAL, "%s must match [A-Za-z0-9_.-]{1,64} and not start with '.': %s", what, v);
+	return WB_OK;
+}
+
+static int check_text(const char *what, const char *v, size_t max)
+{
+	size_t len;
+
+	if (!v)
+		return WB_OK;
+	len = strnlen(v, max + 1);
+	if (len == 0 || len > max)
+		return wb__error(WB_EINVAL, "%s must be 1 to %zu bytes", what, max);
+	return WB_OK;
+}
+
+/* Split a comma-separated tag list into s->tags (trimmed, empty parts skipped). */
+static int parse_tags(wb__settings *s, const char *text)
+{
+	char *copy = NULL, *part, *save = NULL;
+	int rc = WB_OK;
+
+	copy = strdup(text);
+	s->tags = calloc(WB__TAGS_MAX, sizeof *s->tags);
+	if (!copy || !s->tags) {
+		rc = wb__error(WB_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (part = strtok_r(copy, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
+		part = trim(part);
+		if (!part[0])
+			continue;
+		if (s->ntags == WB__TAGS_MAX) {
+			rc = wb__error(WB_EINVAL, "tags: at most %u tags", WB__TAGS_MAX);
+			goto done;
+		}
+		if (strlen(part) > WB__TAG_LEN_MAX) {
+			rc = wb__error(WB_EINVAL, "tags: a tag is at most %u bytes: %s", WB__TAG_LEN_MAX, part);
+			goto done;
+		}
+		s->tags[s->ntags] = strdup(part);
+		if (!s->tags[s->ntags]) {
+			rc = wb__error(WB_ENOMEM, "out of memory");
+			goto done;
+		}
+		s->ntags++;
+	}
+done:
+	free(copy);
+	return rc;
+}
+
+/* The default entity: the login user name, with characters a name may not
+ * hold replaced by '-', else "user". */
+static int default_entity(char **out)
+{
+	const char *user = wb__meta_user();
+	char *e;
+
+	e = strdup(user && user[0] ? user : "user");
+	if (!e)
+		return wb__error(WB_ENOMEM, "out of memory");
+	if (strlen(e) > WB__NAME_MAX)
+		e[WB__NAME_MAX] = '\0';
+	for (char *p = e; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
+			*p = '-';
+	if (e[0] == '.')
+		e[0] = '_';
+	*out = e;
+	return WB_OK;
+}
+
+static int parse_mode(const wb_init_options *o, wb_mode *mode)
+{
+	const char *env;
+
+	if (o && o->mode != WB_MODE_DEFAULT) {
+		if (o->mode < WB_MODE_ONLINE || o->mode > WB_MODE_DISABLED)
+			return wb__error(WB_EINVAL, "mode %d is not a wb_mode", (int)o->mode);
+		*mode = o->mode;
+		return WB_OK;
+	}
+	env = getenv("WB_MODE");
+	if (!env || !env[0] || strcmp(env, "online") == 0)
+		*mode = WB_MODE_ONLINE;
+	else if (strcmp(env, "offline") == 0)
+		*mode = WB_MODE_OFFLINE;
+	else if (strcmp(env, "disabled") == 0)
+		*mode = WB_MODE_DISABLED;
+	else
+		return wb__error(WB_EINVAL, "WB_MODE must be online, offline or disabled: %s", env);
+	return WB_OK;
+}
+
+void wb__settings_free(wb__settings *s)
+{
+	if (!s)
+		return;
+	free(s->project);
+	free(s->entity);
+	free(s->name);
+	free(s->group);
+	free(s->job_type);
+	free(s->notes);
+	for (size_t i = 0; i < s->ntags; i++)
+		free(s->tags[i]);
+	free(s->tags);
+	free(s->run_id);
+	free(s->base_url);
+	if (s->api_key) {
+		memset(s->api_key, 0, strlen(s->api_key));
+		free(s->api_key);
+	}
+	free(s->dir);
+	memset(s, 0, sizeof *s);
+}
+
+int wb__settings_load(wb__settings *s, const wb_init_options *o)
+{
+	static const wb_init_options none = WB_INIT_OPTIONS_INIT;
+	char *file_url = NULL, *file_key = NULL;
+	const char *v;
+	unsigned long long n;
+	int rc;
+
+	memset(s, 0, sizeof *s);
+	if (!o)
+		o = &none;
+	if (o->version < 1 || o->version > WB_INIT_OPTIONS_VERSION)
+		return wb__error(WB_EINVAL, "wb_init_options.version %u is not supported", o->version);
+	rc = parse_mode(o, &s->mode);
+	if (rc || s->mode == WB_MODE_DISABLED)
+		return rc;
+
+	if ((rc = take_str(&s->project, o->project, "WB_PROJECT")) ||
+	    (rc = take_str(&s->entity, o->entity, "WB_ENTITY")) || (rc = take_str(&s->name, o->name, "WB_NAME")) ||
+	    (rc = take_str(&s->group, o->group, "WB_RUN_GROUP")) ||
+	    (rc = take_str(&s->job_type, o->job_type, "WB_JOB_TYPE")) ||
+	    (rc = take_str(&s->notes, o->notes, "WB_NOTES")) ||
+	    (rc = take_str(&s->run_id, o->run_id, "WB_RUN_ID")) ||
+	    (rc = take_str(&s->base_url, o->base_url, "WB_BASE_URL")) ||
+	    (rc = take_str(&s->api_key, o->api_key, "WB_API_KEY")) || (rc = take_str(&s->dir, o->dir, "WB_DIR")))
+		goto done;
+	if ((v = wb__setting_str(o->tags, "WB_TAGS")) && (rc = parse_tags(s, v)))
+		goto done;
+
+	if (!s->project && !(s->project = strdup(WB__DEFAULT_PROJECT)))
+		goto nomem;
+	if (!s->entity && (rc = default_entity(&s->entity)))
+		goto done;
+	if (!s->dir && !(s->dir = strdup(WB__DEFAULT_DIR)))
+		goto nomem;
+	if (!s->base_url || !s->api_key) {
+		if ((rc = wb__settings_file_read(&file_url, &file_key)))
+			goto done;
+		if (!s->base_url) {
+			s->base_url = file_url;
+			file_url = NULL;
+		}
+		if (!s->api_key) {
+			s->api_key = file_key;
+			file_key = NULL;
+		}
+	}
+	if (!s->base_url && !(s->base_url = strdup(WB__DEFAULT_BASE_URL)))
+		goto nomem;
+
+	if ((rc = check_name("project", s->project)) || (rc = check_name("entity", s->entity)) ||
+	    (rc = check_name("run_id", s->run_id)) || (rc = check_name("group", s->group)) ||
+	    (rc = check_text("name", s->name, WB__TEXT_MAX)) ||
+	    (rc = check_text("job_type", s->job_type, WB__TEXT_MAX)) ||
+	    (rc = check_text("notes", s->notes, WB__NOTES_MAX)) || (rc = wb__base_url_check(s->base_url)))
+		goto done;
+	if (!s->dir[0]) {
+		rc = wb__error(WB_EINVAL, "dir is empty");
+		goto done;
+	}
+
+	s->buffer_bytes = o->buffer_bytes;
+	if (!s->buffer_bytes) {
+		s->buffer_bytes = WB__DEFAULT_BUFFER_BYTES;
+		if ((v = wb__setting_str(NULL, "WB_BUFFER_BYTES"))) {
+			if ((rc = parse_size(v, "WB_BUFFER_BYTES", WB__MAX_BUFFER_BYTES, &n)))
+				goto done;
+			s->buffer_bytes = (size_t)n;
+		}
+	}
+	if (s->buffer_bytes < WB__MIN_BUFFER_BYTES)
+		s->buffer_bytes = WB__MIN_BUFFER_BYTES;
+	if (s->buffer_bytes > WB__MAX_BUFFER_BYTES)
+		s->buffer_bytes = WB__MAX_BUFFER_BYTES;
+
+	s->finish_timeout_ms = o->finish_timeout_ms;
+	if (!s->finish_timeout_ms) {
+		s->finish_timeout_ms = WB__DEFAULT_FINISH_TIMEOUT_MS;
+		if ((v = wb__setting_str(NULL, "WB_FINISH_TIMEOUT_MS"))) {
+			if ((rc = parse_size(v, "WB_FINISH_TIMEOUT_MS", 24u * 3600u * 1000u, &n)))
+				goto done;
+			s->finish_timeout_ms = (unsigned)n;
+		}
+	}
+	s->heartbeat_ms = o->heartbeat_ms;
+	if (!s->heartbeat_ms) {
+		s->heartbeat_ms = WB__DEFAULT_HEARTBEAT_MS;
+		if ((v = wb__setting_str(NULL, "WB_HEARTBEAT_MS"))) {
+			if ((rc = parse_size(v, "WB_HEARTBEAT_MS", 24u * 3600u * 1000u, &n)))
+				goto done;
+			s->heartbeat_ms = (unsigned)n;
+		}
+	}
+	if (s->heartbeat_ms < WB__MIN_HEARTBEAT_MS)
+		s->heartbeat_ms = WB__MIN_HEARTBEAT_MS;
+	rc = WB_OK;
+	goto done;
+nomem:
+	rc = wb__error(WB_ENOMEM, "out of memory");
+done:
+	free(file_url);
+	if (file_key) {
+		memset(file_key, 0, strlen(file_key));
+		free(file_key);
+	}
+	if (rc)
+		wb__settings_free(s);
+	return rc;
+}

@@ -1,0 +1,74 @@
+/*
+ * settings.h — wb_init options resolved against the environment, the
+ * settings file and the defaults.
+ */
+#ifndef WB_SETTINGS_H
+#define WB_SETTINGS_H
+
+#include <stddef.h>
+
+#include "wire.h"
+
+#define WB__DEFAULT_BASE_URL "http://127.0.0.1:8080"
+#define WB__DEFAULT_PROJECT "uncategorized"
+#define WB__DEFAULT_DIR "./wb"
+#define WB__DEFAULT_BUFFER_BYTES (8u * 1024u * 1024u)
+#define WB__MIN_BUFFER_BYTES (64u * 1024u)
+#define WB__MAX_BUFFER_BYTES (1024u * 1024u * 1024u)
+#define WB__DEFAULT_FINISH_TIMEOUT_MS 30000u
+#define WB__DEFAULT_HEARTBEAT_MS 10000u
+#define WB__MIN_HEARTBEAT_MS 100u
+#define WB__TEXT_MAX 128u           /* name, job_type */
+#define WB__NOTES_MAX (64u * 1024u)
+#define WB__TAGS_MAX 64u
+#define WB__TAG_LEN_MAX 64u
+
+/* Every setting of a run, resolved. Strings are malloc'd and owned by the
+ * struct; optional ones are NULL when unset. */
+typedef struct wb__settings {
+	wb_mode mode;           /* never WB_MODE_DEFAULT after loading */
+	char *project;
+	char *entity;
+	char *name;             /* NULL: choose one (new run) or keep the server's (resume) */
+	char *group;
+	char *job_type;
+	char *notes;
+	char **tags;            /* ntags strings, or NULL when WB_TAGS/tags is unset */
+	size_t ntags;
+	char *run_id;           /* NULL: a new run */
+	char *base_url;         /* no trailing '/' */
+	char *api_key;          /* may be NULL (a server without auth); never printed */
+	char *dir;
+	size_t buffer_bytes;
+	unsigned int finish_timeout_ms;
+	unsigned int heartbeat_ms;
+} wb__settings;
+
+/*
+ * Resolve opts (may be NULL) into s: each field from opts, else its WB_*
+ * environment variable, else (base_url and api_key) the settings file, else
+ * the default. Names are validated. In disabled mode only s->mode is set.
+ * WB_OK, WB_EINVAL (with errmsg naming the field) or WB_ENOMEM. On error s
+ * holds nothing to free; on success free it with wb__settings_free().
+ */
+WB__HIDDEN int wb__settings_load(wb__settings *s, const wb_init_options *opts);
+
+WB__HIDDEN void wb__settings_free(wb__settings *s);
+
+/*
+ * Read base_url and api_key from the settings file ($WB_CONFIG_DIR/settings,
+ * else $XDG_CONFIG_HOME/wb/settings, else $HOME/.config/wb/settings). A
+ * missing file is not an error. *base_url and *api_key are malloc'd or NULL.
+ * WB_OK or WB_ENOMEM.
+ */
+WB__HIDDEN int wb__settings_file_read(char **base_url, char **api_key);
+
+/* The value of a string setting: opt if set, else getenv(env) if set and
+ * not empty, else NULL. Borrowed, not copied. */
+WB__HIDDEN const char *wb__setting_str(const char *opt, const char *env);
+
+/* Check and normalise a base URL (http:// or https://, trailing '/'
+ * removed, in place). WB_OK or WB_EINVAL. */
+WB__HIDDEN int wb__base_url_check(char *url);
+
+#endif /* WB_SETTINGS_H */

@@ -1,0 +1,286 @@
+/*
+ * sync.c — wb_sync: upload a run directory after the fact.
+ *
+ * For offline runs, runs whose wb_finish timed out, and runs whose trainer
+ * died. The run directory says everything needed: run.json names the run
+ * and its server, records.wbl holds the records, and the lock file tells
+ * whether a live process still owns the run (flock is released by the
+ * kernel when the process dies, however it dies).
+ *
+ * Steps: scan the log (read-only: a live writer may still be appending,
+ * so nothing is repaired here; a torn tail is simply not sent), ask the
+ * server how far it has the run (GET), and only if it lacks something
+ * open the run (PUT) and send the rest with the uploader's own batch code
+ * (upload.c), so a repeated sync sends nothing and leaves the run's state
+ * alone. If the log has no FINISH and the lock is free, the trainer died
+ * without finishing: mark the run crashed. Transient failures are retried
+ * with the uploader's backoff until the timeout.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "json.h"
+#include "run.h"
+#include "runlog.h"
+#include "settings.h"
+#include "upload.h"
+#include "util.h"
+
+#define RUN_JSON_MAX (64u * 1024u)
+#define DEFAULT_SYNC_TIMEOUT_MS 600000u
+
+typedef struct sync_ctx {
+	char *base_url;
+	char *api_key;
+	char *entity, *project, *run_id;
+	double created_at;
+	int has_created_at;
+} sync_ctx;
+
+static void sync_ctx_free(sync_ctx *c)
+{
+	free(c->base_url);
+	if (c->api_key) {
+		memset(c->api_key, 0, strlen(c->api_key));
+		free(c->api_key);
+	}
+	free(c->entity);
+	free(c->project);
+	free(c->run_id);
+}
+
+/* After a failed request: sleep a backoff step and return 1 if it is worth
+ * another try before the deadline, else 0. */
+static int sync_retry(wb__http *h, int rc, int64_t *delay, int64_t deadline)
+{
+	int64_t wait;
+	struct timespec ts;
+
+	if (!wb__http_retryable(h, rc))
+		return 0;
+	wait = wb__backoff_next(delay);
+	if (wb__mono_ms() + wait >= deadline)
+		return 0;
+	ts.tv_sec = (time_t)(wait / 1000);
+	ts.tv_nsec = (long)(wait % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	return 1;
+}
+
+/* Read run.json and resolve the server and key: options, environment,
+ * settings file, then the base_url recorded in run.json. */
+static int sync_load(const char *run_dir, const wb_sync_options *o, sync_ctx *c)
+{
+	char *path = NULL, *text = NULL, *file_url = NULL, *file_key = NULL;
+	const char *url, *key, *v;
+	cJSON *json = NULL;
+	size_t len;
+	int rc;
+
+	if ((rc = wb__asprintf(&path, "%s/" WB__RUN_JSON, run_dir)))
+		return rc;
+	rc = wb__file_read(path, RUN_JSON_MAX, &text, &len);
+	if (rc)
+		goto done;
+	json = wb__json_parse(text, len);
+	if (!json || !wb__name_valid(wb__json_get_str(json, "run_id")) ||
+	    !wb__name_valid(wb__json_get_str(json, "entity")) || !wb__name_valid(wb__json_get_str(json, "project"))) {
+		rc = wb__error(WB_ECORRUPT, "%s is not a valid run.json", path);
+		goto done;
+	}
+	c->run_id = strdup(wb__json_get_str(json, "run_id"));
+	c->entity = strdup(wb__json_get_str(json, "entity"));
+	c->project = strdup(wb__json_get_str(json, "project"));
+	if (!c->run_id || !c->entity || !c->project) {
+		rc = wb__error(WB_ENOMEM, "out of memory");
+		goto done;
+	}
+	{
+		const cJSON *ca = cJSON_GetObjectItemCaseSensitive(json, "created_at");
+		if (cJSON_IsNumber(ca)) {
+			c->created_at = ca->valuedouble;
+			c->has_created_at = 1;
+		}
+	}
+	url = wb__setting_str(o->base_url, "WB_BASE_URL");
+	key = wb__setting_str(o->api_key, "WB_API_KEY");
+	if (!url || !key) {
+		if ((rc = wb__settings_file_read(&file_url, &file_key)))
+			goto done;
+		if (!url)
+			url = file_url;
+		if (!key)
+			key = file_key;
+	}
+	if (!url && (v = wb__json_get_str(json, "base_url")))
+		url = v;
+	if (!url) {
+		rc = wb__error(WB_EINVAL, "no server: set base_url, WB_BASE_URL or the settings file");
+		goto done;
+	}
+	c->base_url = strdup(url);
+	if (!c->base_url || (key && !(c->api_key = strdup(key)))) {
+		rc = wb__error(WB_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = wb__base_url_check(c->base_url);
+done:
+	if (file_key) {
+		memset(file_key, 0, strlen(file_key));
+		free(file_key);
+	}
+	free(file_url);
+	cJSON_Delete(json);
+	free(text);
+	free(path);
+	return rc;
+}
+
+/* 1 if no live process holds the run (its lock is free or gone). */
+static int trainer_dead(const char *run_dir)
+{
+	char *path = NULL;
+	int fd, dead;
+
+	if (wb__asprintf(&path, "%s/" WB__RUN_LOCK, run_dir))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return errno == ENOENT;
+	dead = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	close(fd); /* releases the lock if we took it */
+	return dead;
+}
+
+int wb_sync(const char *run_dir, const wb_sync_options *opts, uint64_t *out_sent)
+{
+	static const wb_sync_options none = WB_SYNC_OPTIONS_INIT;
+	sync_ctx c = {0};
+	wb__runlog_info info;
+	wb__run_state st = {0};
+	wb__upload up;
+	wb__http *h = NULL;
+	char *log_path = NULL, *body = NULL;
+	int64_t deadline, delay = 0;
+	uint64_t server_last = 0, start_acked;
+	struct stat sb;
+	int fd = -1, up_ready = 0, known, rc;
+
+	if (out_sent)
+		*out_sent = 0;
+	if (!run_dir)
+		return wb__error(WB_EINVAL, "run_dir must not be NULL");
+	if (!opts)
+		opts = &none;
+	if (opts->version < 1 || opts->version > WB_SYNC_OPTIONS_VERSION)
+		return wb__error(WB_EINVAL, "wb_sync_options.version %u is not supported", opts->version);
+	deadline = wb__mono_ms() + (int64_t)(opts->timeout_ms ? opts->timeout_ms : DEFAULT_SYNC_TIMEOUT_MS);
+	if (stat(run_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return wb__error(WB_ENOTFOUND, "%s is not a run directory", run_dir);
+	if ((rc = sync_load(run_dir, opts, &c)))
+		goto done;
+	if ((rc = wb__asprintf(&log_path, "%s/" WB__RUNLOG_FILE, run_dir)))
+		goto done;
+	fd = open(log_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = errno == ENOENT ? wb__error(WB_ENOTFOUND, "%s does not exist", log_path)
+				     : wb__error(WB_EIO, "cannot open %s: %s", log_path, strerror(errno));
+		goto done;
+	}
+	if ((rc = wb__runlog_scan(fd, &info, NULL, NULL)))
+		goto done;
+	if ((rc = wb__http_new(&h, c.base_url, c.api_key, c.entity, c.project, c.run_id)))
+		goto done;
+
+	/* How far does the server have the run? */
+	for (;;) {
+		rc = wb__http_get_run(h, deadline, &st);
+		wb__run_state_free(&st);
+		if (rc == WB_OK || (rc == WB_ENOTFOUND && wb__http_status(h) == 404) || !sync_retry(h, rc, &delay, deadline))
+			break;
+	}
+	known = rc == WB_OK;
+	if (rc != WB_OK && rc != WB_ENOTFOUND)
+		goto done;
+	server_last = known ? st.last_seq : 0;
+
+	if (!known || server_last < info.last_seq) {
+		cJSON *obj = cJSON_CreateObject();
+		if (!obj || (c.has_created_at && !cJSON_AddItemToObject(obj, "created_at", wb__json_double(c.created_at)))) {
+			cJSON_Delete(obj);
+			rc = wb__error(WB_ENOMEM, "out of memory");
+			goto done;
+		}
+		rc = wb__json_print(obj, &body, NULL);
+		cJSON_Delete(obj);
+		if (rc)
+			goto done;
+		delay = 0;
+		for (;;) {
+			rc = wb__http_put_run(h, body, strlen(body), deadline, &st);
+			wb__run_state_free(&st);
+			if (rc == WB_OK || !sync_retry(h, rc, &delay, deadline))
+				break;
+		}
+		if (rc)
+			goto done;
+		server_last = st.last_seq;
+	}
+
+	wb__upload_init(&up, h, fd);
+	up_ready = 1;
+	if ((rc = wb__upload_seek(&up, info.valid_bytes, server_last)))
+		goto done;
+	start_acked = up.acked;
+	delay = 0;
+	while (up.off < info.valid_bytes) {
+		rc = wb__upload_send(&up, info.valid_bytes, deadline);
+		if (out_sent)
+			*out_sent = up.acked > start_acked ? up.acked - start_acked : 0;
+		if (rc == WB_OK) {
+			delay = 0;
+			continue;
+		}
+		if (!sync_retry(h, rc, &delay, deadline))
+			goto done;
+	}
+
+	if (!info.finished && trainer_dead(run_dir)) {
+		delay = 0;
+		for (;;) {
+			rc = wb__http_finish(h, "{\"crashed\":true}", deadline);
+			if (rc == WB_OK || !sync_retry(h, rc, &delay, deadline))
+				break;
+		}
+		if (rc)
+			goto done;
+	}
+	if (info.tail == WB__TAIL_CORRUPT)
+		rc = wb__error(WB_ECORRUPT, "%s is corrupt after seq %llu: the records before it were sent", log_path,
+			       (unsigned long long)info.last_seq);
+done:
+	if (rc == WB_ETIMEOUT || (rc && h && wb__mono_ms() >= deadline && wb__http_retryable(h, rc))) {
+		char msg[WB__ERRMSG_MAX];
+		snprintf(msg, sizeof msg, "%s", wb_errmsg());
+		rc = wb__error(WB_ETIMEOUT, "sync of %s ran out of time: %s", run_dir, msg);
+	}
+	if (up_ready)
+		wb__upload_free(&up);
+	wb__http_free(h);
+	if (fd >= 0)
+		close(fd);
+	free(body);
+	free(log_path);
+	sync_ctx_free(&c);
+	return rc;
+}

@@ -1,0 +1,528 @@
+/*
+ * upload.c — the SDK's only HTTP client and its only gzip compressor.
+ *
+ * Everything libwb says to the server goes through here: the live
+ * uploader thread and wb_sync share the same requests and the same batch
+ * logic, so "send the log from the server's last_seq, exactly once" is
+ * written once.
+ *
+ * Transport. One curl easy handle per run, driven through a multi handle
+ * of its own. Reusing the easy handle keeps the connection alive between
+ * POSTs (the multi handle owns the connection cache); driving it with
+ * curl_multi_poll in short slices lets another thread cancel a request at
+ * any point, connecting included, with curl_multi_wakeup: that is how
+ * wb_finish keeps its deadline even when the server is blackholed.
+ * CURLOPT_NOSIGNAL because the trainer owns the signals, and every request
+ * has a timeout no longer than its caller's deadline. Options are reset
+ * and set anew for every request, so no request inherits another's body.
+ *
+ * Batches. A POST body is a slice of the run log itself: whole frames, up
+ * to WB__UPLOAD_BATCH bytes, gzip'ed (level 1: at ~300 MB/s it never holds
+ * the uploader back, and metric frames compress 3-5x). The server answers
+ * with its last_seq, and skips frames it already has, so a retry after a
+ * lost answer never applies anything twice; 409 sequence_gap tells the
+ * cursor where to restart.
+ *
+ * Errors are translated once, here: curl codes become WB_ENET/WB_ETIMEOUT,
+ * statuses become WB_EAUTH/WB_ENOTFOUND/WB_ESERVER with the server's own
+ * one-line message. The API key goes into one header string and nowhere
+ * else; it is wiped before it is freed.
+ */
+#include "upload.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "error.h"
+#include "json.h"
+#include "names.h"
+#include "runlog.h"
+#include "util.h"
+
+#define RESPONSE_MAX (1u << 20)
+#define WB__HTTP_GAP 1 /* internal: 409 sequence_gap */
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+struct wb__http {
+	CURL *easy;
+	CURLM *multi;
+	char *run_url;                 /* <base>/api/v1/projects/<e>/<p>/runs/<id> */
+	char *auth;                    /* "Authorization: Bearer <key>", or NULL */
+	struct curl_slist *hdr_json;
+	struct curl_slist *hdr_frames;
+	char *resp;
+	size_t resp_len, resp_cap;
+	int resp_too_big;
+	long status;
+	_Atomic int aborted;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void wipe_free(char *s)
+{
+	if (s) {
+		memset(s, 0, strlen(s));
+		free(s);
+	}
+}
+
+void wb__run_state_free(wb__run_state *st)
+{
+	if (st) {
+		free(st->name);
+		st->name = NULL;
+	}
+}
+
+/* Build a header list: Authorization (if any), Content-Type, extra, and an
+ * empty Expect (curl would otherwise wait for 100-continue on large bodies). */
+static int make_headers(struct curl_slist **out, const char *auth, const char *type, const char *extra)
+{
+	struct curl_slist *l = NULL, *t;
+	const char *items[4] = {auth, type, extra, "Expect:"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (!items[i])
+			continue;
+		t = curl_slist_append(l, items[i]);
+		if (!t) {
+			curl_slist_free_all(l);
+			return wb__error(WB_ENOMEM, "out of memory");
+		}
+		l = t;
+	}
+	*out = l;
+	return WB_OK;
+}
+
+int wb__http_new(wb__http **out, const char *base_url, const char *api_key, const char *entity,
+		 const char *project, const char *run_id)
+{
+	wb__http *h = NULL;
+	int rc;
+
+	*out = NULL;
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc != CURLE_OK)
+		return wb__error(WB_ENET, "cannot initialise libcurl: %s", curl_easy_strerror(curl_init_rc));
+	h = calloc(1, sizeof *h);
+	if (!h)
+		return wb__error(WB_ENOMEM, "out of memory");
+	atomic_init(&h->aborted, 0);
+	h->easy = curl_easy_init();
+	h->multi = curl_multi_init();
+	if (!h->easy || !h->multi) {
+		rc = wb__error(WB_ENOMEM, "cannot create a curl handle");
+		goto fail;
+	}
+	if ((rc = wb__asprintf(&h->run_url, "%s/api/v1/projects/%s/%s/runs/%s", base_url, entity, project, run_id)))
+		goto fail;
+	if (api_key && api_key[0] && (rc = wb__asprintf(&h->auth, "Authorization: Bearer %s", api_key)))
+		goto fail;
+	if ((rc = make_headers(&h->hdr_json, h->auth, "Content-Type: application/json", NULL)) ||
+	    (rc = make_headers(&h->hdr_frames, h->auth, "Content-Type: application/x-wb-frames",
+			       "Content-Encoding: gzip")))
+		goto fail;
+	*out = h;
+	return WB_OK;
+fail:
+	wb__http_free(h);
+	return rc;
+}
+
+void wb__http_free(wb__http *h)
+{
+	if (!h)
+		return;
+	if (h->easy)
+		curl_easy_cleanup(h->easy);
+	if (h->multi)
+		curl_multi_cleanup(h->multi);
+	/* The header lists hold copies of the key: wipe them too. */
+	for (struct curl_slist *l = h->hdr_json; l; l = l->next)
+		memset(l->data, 0, strlen(l->data));
+	for (struct curl_slist *l = h->hdr_frames; l; l = l->next)
+		memset(l->data, 0, strlen(l->data));
+	curl_slist_free_all(h->hdr_json);
+	curl_slist_free_all(h->hdr_frames);
+	wipe_free(h->auth);
+	free(h->run_url);
+	free(h->resp);
+	free(h);
+}
+
+void wb__http_abort(wb__http *h)
+{
+	atomic_store(&h->aborted, 1);
+	curl_multi_wakeup(h->multi);
+}
+
+long wb__http_status(const wb__http *h)
+{
+	return h->status;
+}
+
+int wb__http_retryable(const wb__http *h, int rc)
+{
+	if (rc == WB_ENET)
+		return 1;
+	if (rc == WB_ESERVER || rc == WB_ENOTFOUND)
+		return h->status == 408 || h->status == 429 || h->status >= 500;
+	return 0;
+}
+
+int64_t wb__backoff_next(int64_t *cur)
+{
+	*cur = *cur ? (*cur * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *cur * 2) : BACKOFF_MIN_MS;
+	return *cur / 2 + (int64_t)(wb__random_u64() % (uint64_t)(*cur / 2 + 1));
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	wb__http *h = arg;
+	size_t n = size * nmemb, need;
+
+	if (wb__add_overflow(h->resp_len, n + 1, &need) || need > RESPONSE_MAX) {
+		h->resp_too_big = 1;
+		return 0;
+	}
+	if (need > h->resp_cap) {
+		size_t cap = h->resp_cap ? h->resp_cap : 4096;
+		char *p;
+		while (cap < need)
+			cap *= 2;
+		p = realloc(h->resp, cap);
+		if (!p)
+			return 0;
+		h->resp = p;
+		h->resp_cap = cap;
+	}
+	memcpy(h->resp + h->resp_len, data, n);
+	h->resp_len += n;
+	h->resp[h->resp_len] = '\0';
+	return n;
+}
+
+/* Run the configured easy handle to completion, the deadline or an abort.
+ * *cc receives curl's result when the transfer completed. */
+static int perform(wb__http *h, int64_t deadline, CURLcode *cc)
+{
+	CURLMcode mc;
+	CURLMsg *msg;
+	int running = 1, left, rc = WB_OK;
+
+	if ((mc = curl_multi_add_handle(h->multi, h->easy)) != CURLM_OK)
+		return wb__error(WB_ENET, "curl: %s", curl_multi_strerror(mc));
+	for (;;) {
+		int64_t now, wait;
+
+		if ((mc = curl_multi_perform(h->multi, &running)) != CURLM_OK) {
+			rc = wb__error(WB_ENET, "curl: %s", curl_multi_strerror(mc));
+			goto done;
+		}
+		if (!running)
+			break;
+		now = wb__mono_ms();
+		if (atomic_load(&h->aborted) || now >= deadline) {
+			rc = WB_ETIMEOUT;
+			goto done;
+		}
+		wait = deadline - now < 1000 ? deadline - now : 1000;
+		curl_multi_poll(h->multi, NULL, 0, (int)wait, NULL);
+	}
+	*cc = CURLE_OK;
+	while ((msg = curl_multi_info_read(h->multi, &left)))
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == h->easy)
+			*cc = msg->data.result;
+done:
+	curl_multi_remove_handle(h->multi, h->easy);
+	return rc;
+}
+
+/* Copy the server's "error.message" (or the status) into errmsg. */
+static int server_error(wb__http *h, int code, const char *what, const cJSON *body)
+{
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(body, "error");
+	const char *msg = wb__json_get_str(err, "message");
+
+	return wb__error(code, "%s: server answered %ld%s%s", what, h->status, msg ? ": " : "", msg ? msg : "");
+}
+
+/*
+ * One request: method on run_url + suffix with hdrs and body. *out (may be
+ * NULL) receives the parsed JSON answer, for errors too when it parses.
+ */
+static int http_do(wb__http *h, const char *method, const char *suffix, struct curl_slist *hdrs, const void *body,
+		   size_t len, int64_t deadline, cJSON **out)
+{
+	char *url = NULL, what[64];
+	int64_t timeout = deadline - wb__mono_ms();
+	CURLcode cc = CURLE_OK;
+	cJSON *json = NULL;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	h->status = 0;
+	snprintf(what, sizeof what, "%s run%s", method, suffix);
+	if (atomic_load(&h->aborted))
+		return wb__error(WB_ETIMEOUT, "%s: aborted", what);
+	if (timeout <= 0)
+		return wb__error(WB_ETIMEOUT, "%s: out of time", what);
+	if (timeout > WB__HTTP_TIMEOUT_MS)
+		timeout = WB__HTTP_TIMEOUT_MS;
+	if ((rc = wb__asprintf(&url, "%s%s", h->run_url, suffix)))
+		return rc;
+	curl_easy_reset(h->easy);
+	h->resp_len = 0;
+	h->resp_too_big = 0;
+	h->errbuf[0] = '\0';
+	curl_easy_setopt(h->easy, CURLOPT_URL, url);
+	curl_easy_setopt(h->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, (long)timeout);
+	curl_easy_setopt(h->easy, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)(timeout < WB__HTTP_CONNECT_TIMEOUT_MS ? timeout : WB__HTTP_CONNECT_TIMEOUT_MS));
+	curl_easy_setopt(h->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h->easy, CURLOPT_USERAGENT, "libwb/" WB_VERSION);
+	curl_easy_setopt(h->easy, CURLOPT_ERRORBUFFER, h->errbuf);
+	curl_easy_setopt(h->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h->easy, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, hdrs);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(h->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+	if (strcmp(method, "GET") == 0) {
+		curl_easy_setopt(h->easy, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(h->easy, CURLOPT_POST, 1L);
+		curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		if (strcmp(method, "POST") != 0)
+			curl_easy_setopt(h->easy, CURLOPT_CUSTOMREQUEST, method);
+	}
+	rc = perform(h, deadline, &cc);
+	free(url);
+	if (rc == WB_ETIMEOUT)
+		return wb__error(rc, "%s: no answer before the deadline", what);
+	if (rc)
+		return rc;
+	if (cc != CURLE_OK) {
+		if (cc == CURLE_OPERATION_TIMEDOUT && wb__mono_ms() >= deadline)
+			return wb__error(WB_ETIMEOUT, "%s: out of time", what);
+		return wb__error(WB_ENET, "%s: %s", what,
+				 h->resp_too_big ? "answer too large" : h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
+	}
+	curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &h->status);
+	if (h->resp_len)
+		json = wb__json_parse(h->resp, h->resp_len);
+	if (h->status >= 200 && h->status < 300) {
+		if (out && !json)
+			return wb__error(WB_ESERVER, "%s: the answer is not json", what);
+		rc = WB_OK;
+	} else if (h->status == 401 || h->status == 403) {
+		rc = server_error(h, WB_EAUTH, what, json);
+	} else if (h->status == 404) {
+		rc = server_error(h, WB_ENOTFOUND, what, json);
+	} else {
+		rc = server_error(h, WB_ESERVER, what, json);
+	}
+	if (out)
+		*out = json;
+	else
+		cJSON_Delete(json);
+	return rc;
+}
+
+static int parse_run(const cJSON *json, wb__run_state *st)
+{
+	const char *name = wb__json_get_str(json, "name");
+
+	memset(st, 0, sizeof *st);
+	st->last_step = -1;
+	if (!wb__json_get_u64(json, "last_seq", &st->last_seq))
+		st->last_seq = 0;
+	if (!wb__json_get_i64(json, "last_step", &st->last_step))
+		st->last_step = -1;
+	if (name && !(st->name = strdup(name)))
+		return wb__error(WB_ENOMEM, "out of memory");
+	return WB_OK;
+}
+
+int wb__http_put_run(wb__http *h, const char *json, size_t len, int64_t deadline, wb__run_state *st)
+{
+	cJSON *ans = NULL;
+	int rc;
+
+	memset(st, 0, sizeof *st);
+	st->last_step = -1;
+	rc = http_do(h, "PUT", "", h->hdr_json, json, len, deadline, &ans);
+	if (!rc)
+		rc = parse_run(ans, st);
+	cJSON_Delete(ans);
+	return rc;
+}
+
+int wb__http_get_run(wb__http *h, int64_t deadline, wb__run_state *st)
+{
+	cJSON *ans = NULL;
+	int rc;
+
+	memset(st, 0, sizeof *st);
+	st->last_step = -1;
+	rc = http_do(h, "GET", "", h->hdr_json, NULL, 0, deadline, &ans);
+	if (!rc)
+		rc = parse_run(ans, st);
+	cJSON_Delete(ans);
+	return rc;
+}
+
+int wb__http_heartbeat(wb__http *h, int64_t deadline)
+{
+	return http_do(h, "POST", "/heartbeat", h->hdr_json, NULL, 0, deadline, NULL);
+}
+
+int wb__http_finish(wb__http *h, const char *json, int64_t deadline)
+{
+	return http_do(h, "POST", "/finish", h->hdr_json, json, strlen(json), deadline, NULL);
+}
+
+/* POST frames. WB_OK with *last_seq, WB__HTTP_GAP with *expected, or an error. */
+static int post_records(wb__http *h, const uint8_t *body, size_t len, int64_t deadline, uint64_t *last_seq,
+			uint64_t *expected)
+{
+	cJSON *ans = NULL;
+	const cJSON *err;
+	const char *code;
+	int rc;
+
+	rc = http_do(h, "POST", "/records", h->hdr_frames, body, len, deadline, &ans);
+	if (rc == WB_OK && !wb__json_get_u64(ans, "last_seq", last_seq))
+		rc = wb__error(WB_ESERVER, "POST run/records: the answer has no last_seq");
+	if (rc == WB_ESERVER && h->status == 409) {
+		err = cJSON_GetObjectItemCaseSensitive(ans, "error");
+		code = wb__json_get_str(err, "code");
+		if (code && strcmp(code, "sequence_gap") == 0 &&
+		    (wb__json_get_u64(ans, "expected", expected) || wb__json_get_u64(err, "expected", expected)) &&
+		    *expected >= 1)
+			rc = WB__HTTP_GAP;
+	}
+	cJSON_Delete(ans);
+	return rc;
+}
+
+void wb__upload_init(wb__upload *u, wb__http *h, int fd)
+{
+	memset(u, 0, sizeof *u);
+	u->http = h;
+	u->fd = fd;
+}
+
+void wb__upload_free(wb__upload *u)
+{
+	if (!u)
+		return;
+	if (u->z) {
+		deflateEnd(u->z);
+		free(u->z);
+	}
+	free(u->buf);
+	free(u->zbuf);
+	u->z = NULL;
+	u->buf = u->zbuf = NULL;
+}
+
+/* gzip u->buf[0..len) into u->zbuf; *zlen its size. */
+static int gzip_batch(wb__upload *u, size_t len, size_t *zlen)
+{
+	z_stream *z = u->z;
+	size_t bound;
+
+	if (!z) {
+		z = calloc(1, sizeof *z);
+		if (!z)
+			return wb__error(WB_ENOMEM, "out of memory");
+		if (deflateInit2(z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+			free(z);
+			return wb__error(WB_ENOMEM, "cannot initialise gzip");
+		}
+		u->z = z;
+	} else if (deflateReset(z) != Z_OK) {
+		return wb__error(WB_ENOMEM, "cannot reset gzip");
+	}
+	bound = deflateBound(z, (uLong)len);
+	if (bound > u->zcap) {
+		uint8_t *p = realloc(u->zbuf, bound);
+		if (!p)
+			return wb__error(WB_ENOMEM, "out of memory");
+		u->zbuf = p;
+		u->zcap = bound;
+	}
+	z->next_in = u->buf;
+	z->avail_in = (uInt)len;
+	z->next_out = u->zbuf;
+	z->avail_out = (uInt)u->zcap;
+	if (deflate(z, Z_FINISH) != Z_STREAM_END)
+		return wb__error(WB_ENOMEM, "gzip failed");
+	*zlen = u->zcap - z->avail_out;
+	return WB_OK;
+}
+
+int wb__upload_seek(wb__upload *u, uint64_t end, uint64_t last_seq)
+{
+	uint64_t off, at;
+	int rc;
+
+	rc = wb__runlog_find(u->fd, end, last_seq + 1, &off, &at);
+	if (rc)
+		return rc;
+	if (off < end && at > last_seq + 1)
+		return wb__error(WB_ESTATE, "the server has the run up to seq %llu but the run log starts at seq %llu",
+				 (unsigned long long)last_seq, (unsigned long long)at);
+	u->off = off;
+	u->acked = last_seq;
+	return WB_OK;
+}
+
+int wb__upload_send(wb__upload *u, uint64_t end, int64_t deadline)
+{
+	uint64_t first, last, server_last = 0, expected = 0, old_off = u->off, old_acked = u->acked;
+	size_t len = 0, zlen = 0;
+	int rc;
+
+	rc = wb__runlog_read(u->fd, u->off, end, WB__UPLOAD_BATCH, &u->buf, &u->cap, &len, &first, &last);
+	if (rc || len == 0)
+		return rc;
+	if ((rc = gzip_batch(u, len, &zlen)))
+		return rc;
+	rc = post_records(u->http, u->zbuf, zlen, deadline, &server_last, &expected);
+	if (rc == WB__HTTP_GAP) {
+		rc = wb__upload_seek(u, end, expected - 1);
+	} else if (rc) {
+		return rc;
+	} else if (server_last >= last) {
+		u->off += len;
+		u->acked = server_last;
+		return WB_OK;
+	} else {
+		/* The server applied only part of the batch: continue after its last. */
+		rc = wb__upload_seek(u, end, server_last);
+	}
+	if (rc == WB_OK && u->off == old_off && u->acked == old_acked)
+		/* Sending the same frames again would get the same answer. */
+		return wb__error(WB_ESERVER, "the server accepts no records after seq %llu",
+				 (unsigned long long)u->acked);
+	return rc;
+}

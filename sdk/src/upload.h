@@ -1,0 +1,118 @@
+/*
+ * upload.h — talking to the server: one run's HTTP requests, and sending
+ * the run log to it in batches.
+ *
+ * Threads: a wb__http and a wb__upload belong to one thread at a time;
+ * only wb__http_abort() may be called from another thread.
+ */
+#ifndef WB_UPLOAD_H
+#define WB_UPLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+#define WB__UPLOAD_BATCH (4u * 1024u * 1024u) /* uncompressed bytes per POST, unless one frame is larger */
+#define WB__HTTP_TIMEOUT_MS 60000             /* any one request, at most */
+#define WB__HTTP_CONNECT_TIMEOUT_MS 10000
+
+typedef struct wb__http wb__http;
+
+/* Where a run stands on the server. */
+typedef struct wb__run_state {
+	uint64_t last_seq;   /* 0: nothing applied yet */
+	int64_t last_step;   /* -1: no metrics yet */
+	char *name;          /* malloc'd, or NULL */
+} wb__run_state;
+
+/*
+ * A connection to base_url for the run entity/project/run_id, with api_key
+ * (may be NULL) sent as a bearer token. No I/O happens here. WB_OK or
+ * WB_ENOMEM. Free with wb__http_free().
+ */
+WB__HIDDEN int wb__http_new(wb__http **out, const char *base_url, const char *api_key, const char *entity,
+			    const char *project, const char *run_id);
+WB__HIDDEN void wb__http_free(wb__http *h);
+
+/* From any thread: make the request in flight, and every later one, fail
+ * at once with WB_ETIMEOUT. */
+WB__HIDDEN void wb__http_abort(wb__http *h);
+
+/*
+ * The requests. Each waits at most until deadline (mono ms) and at most
+ * WB__HTTP_TIMEOUT_MS. Results: WB_OK; WB_ENET (no connection, reset,
+ * request timed out); WB_ETIMEOUT (deadline reached or aborted); WB_EAUTH
+ * (401/403); WB_ENOTFOUND (404); WB_ESERVER (any other error status; the
+ * server's message is in errmsg). wb__http_retryable() says which are
+ * worth trying again.
+ */
+
+/* PUT the run (body: JSON object of run fields). Fills *st (free its name
+ * with wb__run_state_free). */
+WB__HIDDEN int wb__http_put_run(wb__http *h, const char *json, size_t len, int64_t deadline, wb__run_state *st);
+
+/* GET the run. WB_ENOTFOUND when the server does not have it. */
+WB__HIDDEN int wb__http_get_run(wb__http *h, int64_t deadline, wb__run_state *st);
+
+/* POST .../heartbeat. */
+WB__HIDDEN int wb__http_heartbeat(wb__http *h, int64_t deadline);
+
+/* POST .../finish with a JSON body ({"exit_code":..} or {"crashed":true}). */
+WB__HIDDEN int wb__http_finish(wb__http *h, const char *json, int64_t deadline);
+
+/* The HTTP status of the last request that got an answer (0 if none). */
+WB__HIDDEN long wb__http_status(const wb__http *h);
+
+/* 1 if a request that failed with rc should be retried after a backoff:
+ * network errors, 408, 429 and 5xx. */
+WB__HIDDEN int wb__http_retryable(const wb__http *h, int rc);
+
+WB__HIDDEN void wb__run_state_free(wb__run_state *st);
+
+/* The next wait before retrying a failed request, in ms: *cur starts at 0
+ * and goes 100, 200, 400 ... 5000; the wait is jittered into
+ * [cur/2, cur] so that runs do not retry in step after a server restart. */
+WB__HIDDEN int64_t wb__backoff_next(int64_t *cur);
+
+/*
+ * An upload cursor over one run log: the next frame to send and what the
+ * server has acknowledged.
+ */
+typedef struct wb__upload {
+	wb__http *http;
+	int fd;             /* the run log, read with pread */
+	uint64_t off;       /* offset of the next frame to send */
+	uint64_t acked;     /* the server's last_seq */
+	uint8_t *buf;       /* batch buffer */
+	size_t cap;
+	uint8_t *zbuf;      /* its gzip'ed form */
+	size_t zcap;
+	void *z;            /* deflate state, reused between batches */
+} wb__upload;
+
+/* Set up u to send the log on fd through h. No I/O. */
+WB__HIDDEN void wb__upload_init(wb__upload *u, wb__http *h, int fd);
+WB__HIDDEN void wb__upload_free(wb__upload *u);
+
+/*
+ * Position u after the server's last_seq: at the first frame with a seq
+ * above it among the frames before end. WB_OK, WB_EIO, WB_ENOMEM,
+ * WB_ECORRUPT, or WB_ESTATE when the server is missing frames the local
+ * log no longer has (it starts after last_seq + 1).
+ */
+WB__HIDDEN int wb__upload_seek(wb__upload *u, uint64_t end, uint64_t last_seq);
+
+/*
+ * Send one batch: up to WB__UPLOAD_BATCH bytes of whole frames from u->off,
+ * not past end, gzip'ed, to POST .../records; on success advance u->off and
+ * u->acked by what the server says it has (repositioning if it asks for a
+ * different seq with 409 sequence_gap). Retrying after a failure resends
+ * the same frames; the server skips seqs it has, so nothing is applied
+ * twice. Returns WB_OK (progress was made or the cursor moved) or an
+ * error as for the requests above, or WB_ECORRUPT/WB_EIO/WB_ESTATE from
+ * the log.
+ */
+WB__HIDDEN int wb__upload_send(wb__upload *u, uint64_t end, int64_t deadline);
+
+#endif /* WB_UPLOAD_H */

@@ -1,0 +1,221 @@
+/*
+ * test_config.c — config setters and getters, types, nested keys and the
+ * CONFIG records they write.
+ */
+#include "test_sdk_helpers.h"
+
+#include <math.h>
+
+#include "../../../sdk/src/config.h"
+#include "../../../sdk/src/runlog.h"
+
+static char dir[256];
+
+static int setup(void **state)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *run = NULL;
+
+	wbt_setup(dir, sizeof dir);
+	o.mode = WB_MODE_OFFLINE;
+	o.dir = dir;
+	assert_int_equal(wb_init(&run, &o), WB_OK);
+	*state = run;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	if (*state)
+		wb_finish(*state, 0);
+	wbt_rm_rf(dir);
+	return 0;
+}
+
+static void test_config__types(void **state)
+{
+	wb_run *run = *state;
+	int64_t i;
+	double d;
+	int b;
+	const char *s;
+
+	assert_int_equal(wb_config_set_int(run, "epochs", INT64_MAX), WB_OK);
+	assert_int_equal(wb_config_set_double(run, "lr", 0.1), WB_OK);
+	assert_int_equal(wb_config_set_bool(run, "amp", 7), WB_OK);
+	assert_int_equal(wb_config_set_string(run, "model", "resnet50"), WB_OK);
+
+	assert_int_equal(wb_config_get_int(run, "epochs", &i), WB_OK);
+	assert_true(i == INT64_MAX);
+	assert_int_equal(wb_config_get_double(run, "epochs", &d), WB_OK); /* int as double */
+	assert_true(d == (double)INT64_MAX);
+	assert_int_equal(wb_config_get_double(run, "lr", &d), WB_OK);
+	assert_true(d == 0.1);
+	assert_int_equal(wb_config_get_bool(run, "amp", &b), WB_OK);
+	assert_int_equal(b, 1);
+	assert_int_equal(wb_config_get_string(run, "model", &s), WB_OK);
+	assert_string_equal(s, "resnet50");
+
+	assert_int_equal(wb_config_get_int(run, "lr", &i), WB_ETYPE);
+	assert_int_equal(wb_config_get_bool(run, "model", &b), WB_ETYPE);
+	assert_int_equal(wb_config_get_string(run, "epochs", &s), WB_ETYPE);
+	assert_int_equal(wb_config_get_int(run, "missing", &i), WB_ENOTFOUND);
+	assert_true(strstr(wb_errmsg(), "missing") != NULL);
+
+	/* Setting replaces value and type. */
+	assert_int_equal(wb_config_set_string(run, "lr", "auto"), WB_OK);
+	assert_int_equal(wb_config_get_double(run, "lr", &d), WB_ETYPE);
+	assert_int_equal(wb_config_get_string(run, "lr", &s), WB_OK);
+	assert_string_equal(s, "auto");
+}
+
+static void test_config__nested_keys(void **state)
+{
+	wb_run *run = *state;
+	double d;
+	int64_t i;
+
+	assert_int_equal(wb_config_set_double(run, "optimizer.lr", 0.01), WB_OK);
+	assert_int_equal(wb_config_set_double(run, "optimizer.betas.b1", 0.9), WB_OK);
+	assert_int_equal(wb_config_get_double(run, "optimizer.lr", &d), WB_OK);
+	assert_int_equal(wb_config_get_double(run, "optimizer", &d), WB_ENOTFOUND);
+	/* A scalar at an ancestor replaces the subtree, as the server merges. */
+	assert_int_equal(wb_config_set_int(run, "optimizer.betas", 2), WB_OK);
+	assert_int_equal(wb_config_get_double(run, "optimizer.betas.b1", &d), WB_ENOTFOUND);
+	assert_int_equal(wb_config_get_int(run, "optimizer.betas", &i), WB_OK);
+	assert_int_equal(i, 2);
+	assert_int_equal(wb_config_get_double(run, "optimizer.lr", &d), WB_OK);
+	/* And a key below a scalar replaces the scalar. */
+	assert_int_equal(wb_config_set_int(run, "optimizer.betas.b2", 3), WB_OK);
+	assert_int_equal(wb_config_get_int(run, "optimizer.betas", &i), WB_ENOTFOUND);
+	/* "optimizer.lr" is not below "optimizer.l". */
+	assert_int_equal(wb_config_set_int(run, "optimizer.l", 1), WB_OK);
+	assert_int_equal(wb_config_get_double(run, "optimizer.lr", &d), WB_OK);
+}
+
+static void test_config__invalid_keys(void **state)
+{
+	wb_run *run = *state;
+	char long_part[80];
+	int64_t i;
+
+	memset(long_part, 'k', 65);
+	long_part[65] = '\0';
+	assert_int_equal(wb_config_set_int(run, "", 1), WB_EINVAL);
+	assert_int_equal(wb_config_set_int(run, "a..b", 1), WB_EINVAL);
+	assert_int_equal(wb_config_set_int(run, ".a", 1), WB_EINVAL);
+	assert_int_equal(wb_config_set_int(run, "a.", 1), WB_EINVAL);
+	assert_int_equal(wb_config_set_int(run, "a\tb", 1), WB_EINVAL);
+	assert_int_equal(wb_config_set_int(run, long_part, 1), WB_EINVAL);
+	assert_true(wb_errmsg()[0] != '\0');
+	assert_int_equal(wb_config_set_int(run, NULL, 1), WB_EINVAL);
+	assert_int_equal(wb_config_set_string(run, "a", NULL), WB_EINVAL);
+	assert_int_equal(wb_config_set_int(NULL, "a", 1), WB_EINVAL);
+	assert_int_equal(wb_config_get_int(run, "a", NULL), WB_EINVAL);
+	long_part[64] = '\0';
+	assert_int_equal(wb_config_set_int(run, long_part, 1), WB_OK);
+	assert_int_equal(wb_config_get_int(run, long_part, &i), WB_OK);
+	/* Leading '_' is fine in config (it is reserved only for metric keys). */
+	assert_int_equal(wb_config_set_int(run, "_private.x", 1), WB_OK);
+}
+
+static void test_config__payload(void **state)
+{
+	wb__config_value v;
+	char *json;
+	size_t len;
+
+	(void)state;
+	v = (wb__config_value){.type = WB__CFG_DOUBLE, .v.d = 0.1};
+	assert_int_equal(wb__config_payload("optimizer.lr", &v, &json, &len), WB_OK);
+	assert_string_equal(json, "{\"optimizer\":{\"lr\":0.1}}");
+	assert_int_equal(len, strlen(json));
+	free(json);
+	v = (wb__config_value){.type = WB__CFG_INT, .v.i = INT64_MIN};
+	assert_int_equal(wb__config_payload("a.b.c", &v, &json, &len), WB_OK);
+	assert_string_equal(json, "{\"a\":{\"b\":{\"c\":-9223372036854775808}}}");
+	free(json);
+	v = (wb__config_value){.type = WB__CFG_DOUBLE, .v.d = NAN};
+	assert_int_equal(wb__config_payload("x", &v, &json, &len), WB_OK);
+	assert_string_equal(json, "{\"x\":\"NaN\"}");
+	free(json);
+	v = (wb__config_value){.type = WB__CFG_DOUBLE, .v.d = -INFINITY};
+	assert_int_equal(wb__config_payload("x", &v, &json, &len), WB_OK);
+	assert_string_equal(json, "{\"x\":\"-Infinity\"}");
+	free(json);
+	v = (wb__config_value){.type = WB__CFG_DOUBLE, .v.d = 1.0 / 3.0};
+	assert_int_equal(wb__config_payload("x", &v, &json, &len), WB_OK);
+	assert_string_equal(json, "{\"x\":0.3333333333333333}");
+	free(json);
+	v = (wb__config_value){.type = WB__CFG_BOOL, .v.b = 0};
+	assert_int_equal(wb__config_payload("x", &v, &json, &len), WB_OK);
+	assert_string_equal(json, "{\"x\":false}");
+	free(json);
+	v = (wb__config_value){.type = WB__CFG_STRING, .v.s = "quote\"d"};
+	assert_int_equal(wb__config_payload("x", &v, &json, &len), WB_OK);
+	assert_string_equal(json, "{\"x\":\"quote\\\"d\"}");
+	free(json);
+}
+
+/* The setters write CONFIG records, in call order, into the run log. */
+static void test_config__records(void **state)
+{
+	wb_run *run = *state;
+	char logp[600];
+	const char *want[] = {
+		"{\"optimizer\":{\"lr\":0.1}}",
+		"{\"batch\":9007199254740993}",
+		"{\"name\":\"x\"}",
+		"{\"flag\":true}",
+	};
+	size_t k = 0;
+	wbt_log log;
+
+	assert_int_equal(wb_config_set_double(run, "optimizer.lr", 0.1), WB_OK);
+	assert_int_equal(wb_config_set_int(run, "batch", (INT64_C(1) << 53) + 1), WB_OK);
+	assert_int_equal(wb_config_set_string(run, "name", "x"), WB_OK);
+	assert_int_equal(wb_config_set_bool(run, "flag", 1), WB_OK);
+	wbt_run_path(logp, sizeof logp, run, WB__RUNLOG_FILE);
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+	*state = NULL;
+	wbt_log_load(&log, logp);
+	for (size_t i = 0; i < log.n; i++) {
+		if (log.frames[i].type != WB__REC_CONFIG)
+			continue;
+		assert_true(k < 4);
+		assert_int_equal(log.frames[i].len, strlen(want[k]));
+		assert_memory_equal(log.frames[i].payload, want[k], strlen(want[k]));
+		k++;
+	}
+	assert_int_equal(k, 4);
+	wbt_log_free(&log);
+}
+
+/* A disabled run keeps config in memory (getters work) and writes nothing. */
+static void test_config__disabled(void **state)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *run = NULL;
+	int64_t i;
+
+	(void)state;
+	o.mode = WB_MODE_DISABLED;
+	assert_int_equal(wb_init(&run, &o), WB_OK);
+	assert_int_equal(wb_config_set_int(run, "a.b", 5), WB_OK);
+	assert_int_equal(wb_config_get_int(run, "a.b", &i), WB_OK);
+	assert_int_equal(i, 5);
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_config__types, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config__nested_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config__invalid_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config__payload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config__records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config__disabled, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

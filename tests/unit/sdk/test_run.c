@@ -1,0 +1,300 @@
+/*
+ * test_run.c — the run API without a server: argument and step validation,
+ * disabled mode, the run lock, and wb_finish / wb_init against a server
+ * that refuses connections or never answers (they must return on time,
+ * with the data on disk).
+ */
+#include "test_sdk_helpers.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "../../../sdk/src/runlog.h"
+
+static char dir[256];
+
+static int setup(void **state)
+{
+	(void)state;
+	wbt_setup(dir, sizeof dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	wbt_rm_rf(dir);
+	return 0;
+}
+
+static wb_run *open_run(wb_mode mode, const char *base_url, unsigned finish_ms)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *run = NULL;
+
+	o.mode = mode;
+	o.dir = dir;
+	o.base_url = base_url;
+	o.finish_timeout_ms = finish_ms;
+	assert_int_equal(wb_init(&run, &o), WB_OK);
+	return run;
+}
+
+/* A loopback socket: listening (never accepting: a blackhole once the
+ * backlog is set) or bound and closed (connections refused). */
+static int loopback_socket(int listening, int *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	if (listening)
+		assert_int_equal(listen(fd, 16), 0);
+	else {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static void test_run__strerror_version(void **state)
+{
+	(void)state;
+	for (int c = 0; c >= -13; c--) {
+		assert_non_null(wb_strerror(c));
+		assert_true(wb_strerror(c)[0] != '\0');
+	}
+	assert_string_equal(wb_strerror(WB_OK), "ok");
+	assert_string_equal(wb_version(), WB_VERSION);
+	assert_int_equal(wb_finish(NULL, 1), WB_OK);
+	assert_int_equal(wb_init(NULL, NULL), WB_EINVAL);
+	assert_string_equal(wb_run_id(NULL), "");
+	assert_int_equal(wb_run_step(NULL), -1);
+	assert_int_equal(wb_run_dropped(NULL), 0);
+}
+
+static void test_run__log_validation(void **state)
+{
+	wb_run *run = open_run(WB_MODE_OFFLINE, NULL, 0);
+	char long_key[300];
+	wb_metric many[WB__METRICS_MAX + 1];
+
+	(void)state;
+	memset(long_key, 'k', 256);
+	long_key[256] = '\0';
+	assert_int_equal(wb_run_step(run), -1);
+	assert_int_equal(WB_LOG(run, WB_STEP_AUTO, {"", 1.0}), WB_EINVAL);
+	assert_int_equal(WB_LOG(run, WB_STEP_AUTO, {"_timestamp", 1.0}), WB_EINVAL);
+	assert_true(strstr(wb_errmsg(), "metric 0") != NULL);
+	assert_int_equal(WB_LOG(run, WB_STEP_AUTO, {"ok", 1.0}, {"bad\nkey", 1.0}), WB_EINVAL);
+	assert_true(strstr(wb_errmsg(), "metric 1") != NULL);
+	assert_int_equal(WB_LOG(run, WB_STEP_AUTO, {long_key, 1.0}), WB_EINVAL);
+	assert_int_equal(WB_LOG(run, WB_STEP_AUTO, {NULL, 1.0}), WB_EINVAL);
+	assert_int_equal(wb_log(run, many, 0, 0), WB_EINVAL);
+	for (size_t i = 0; i <= WB__METRICS_MAX; i++)
+		many[i] = (wb_metric){"m", (double)i};
+	assert_int_equal(wb_log(run, many, WB__METRICS_MAX + 1, 0), WB_EINVAL);
+	assert_int_equal(wb_log(run, NULL, 1, 0), WB_EINVAL);
+	assert_int_equal(wb_log(NULL, many, 1, 0), WB_EINVAL);
+	assert_int_equal(WB_LOG(run, -2, {"x", 1.0}), WB_EINVAL);
+	assert_int_equal(wb_run_step(run), -1); /* nothing was logged */
+
+	assert_int_equal(wb_log(run, many, WB__METRICS_MAX, WB_STEP_AUTO), WB_OK);
+	assert_int_equal(wb_run_step(run), 0);
+	long_key[255] = '\0';
+	assert_int_equal(WB_LOG(run, 10, {long_key, 1.0}), WB_OK);
+	assert_int_equal(WB_LOG(run, 10, {"x", 1.0}), WB_OK); /* equal step is fine */
+	assert_int_equal(WB_LOG(run, 9, {"x", 1.0}), WB_EINVAL);
+	assert_true(strstr(wb_errmsg(), "below the last step 10") != NULL);
+	assert_int_equal(wb_run_step(run), 10);
+	assert_int_equal(WB_LOG(run, WB_STEP_AUTO, {"x", 1.0}), WB_OK);
+	assert_int_equal(wb_run_step(run), 11);
+
+	assert_int_equal(wb_define_metric(run, "a*b", NULL, 0), WB_EINVAL);
+	assert_int_equal(wb_define_metric(run, "a**", NULL, 0), WB_EINVAL);
+	assert_int_equal(wb_define_metric(run, "*", NULL, WB_SUMMARY_LAST), WB_OK);
+	assert_int_equal(wb_define_metric(run, "x", "_step", 0), WB_EINVAL);
+	assert_int_equal(wb_define_metric(run, "x", NULL, 1u << 8), WB_EINVAL);
+	assert_int_equal(wb_define_metric(run, "x", NULL, WB_SUMMARY_NONE | WB_SUMMARY_MIN), WB_EINVAL);
+	assert_int_equal(wb_define_metric(run, "x", NULL, WB_SUMMARY_NONE), WB_OK);
+	assert_int_equal(wb_summary_set_double(run, "_x", 1.0), WB_EINVAL);
+	assert_int_equal(wb_summary_set_string(run, "x", NULL), WB_EINVAL);
+	assert_int_equal(wb_summary_set_string(NULL, "x", "y"), WB_EINVAL);
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+}
+
+/* A record larger than half the buffer is refused, not dropped. */
+static void test_run__record_too_large(void **state)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *run = NULL;
+	char *big;
+
+	(void)state;
+	o.mode = WB_MODE_OFFLINE;
+	o.dir = dir;
+	o.buffer_bytes = 64 * 1024;
+	assert_int_equal(wb_init(&run, &o), WB_OK);
+	big = malloc(40000);
+	assert_non_null(big);
+	memset(big, 'a', 39999);
+	big[39999] = '\0';
+	assert_int_equal(wb_config_set_string(run, "big", big), WB_EINVAL);
+	assert_true(strstr(wb_errmsg(), "buffer") != NULL);
+	big[20000] = '\0';
+	assert_int_equal(wb_config_set_string(run, "big", big), WB_OK);
+	assert_int_equal(wb_run_dropped(run), 0);
+	free(big);
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+}
+
+static void test_run__disabled(void **state)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *run = NULL;
+	struct stat st;
+	char wbdir[600];
+
+	(void)state;
+	o.mode = WB_MODE_DISABLED;
+	o.project = "not a valid name"; /* ignored */
+	snprintf(wbdir, sizeof wbdir, "%s/never", dir);
+	o.dir = wbdir;
+	assert_int_equal(wb_init(&run, &o), WB_OK);
+	assert_non_null(run);
+	assert_string_equal(wb_run_id(run), "");
+	assert_string_equal(wb_run_name(run), "");
+	assert_string_equal(wb_run_url(run), "");
+	assert_string_equal(wb_run_dir(run), "");
+	assert_int_equal(WB_LOG(run, WB_STEP_AUTO, {"loss", 1.0}), WB_OK);
+	assert_int_equal(WB_LOG(run, 5, {"_bad", 1.0}), WB_OK);
+	assert_int_equal(wb_summary_set_double(run, "x", 1.0), WB_OK);
+	assert_int_equal(wb_define_metric(run, "x", NULL, 0), WB_OK);
+	assert_int_equal(wb_config_set_double(run, "lr", 0.1), WB_OK);
+	assert_int_equal(wb_run_dropped(run), 0);
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+	assert_int_equal(stat(wbdir, &st), -1); /* nothing on disk */
+
+	setenv("WB_MODE", "disabled", 1);
+	assert_int_equal(wb_init(&run, NULL), WB_OK);
+	assert_string_equal(wb_run_url(run), "");
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+	unsetenv("WB_MODE");
+}
+
+/* A live run holds its lock: a second process (here: handle) cannot open it. */
+static void test_run__lock(void **state)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *run = open_run(WB_MODE_OFFLINE, NULL, 0), *other = NULL;
+	char id[80];
+
+	(void)state;
+	snprintf(id, sizeof id, "%s", wb_run_id(run));
+	o.mode = WB_MODE_OFFLINE;
+	o.dir = dir;
+	o.run_id = id;
+	assert_int_equal(wb_init(&other, &o), WB_ESTATE);
+	assert_null(other);
+	assert_true(strstr(wb_errmsg(), "another process") != NULL);
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+	assert_int_equal(wb_init(&other, &o), WB_OK);
+	assert_int_equal(wb_finish(other, 0), WB_OK);
+}
+
+/* Finish against a server that answers nothing, or refuses: returns
+ * within the timeout with WB_ETIMEOUT, and the run log has everything. */
+static void finish_unreachable(int listening)
+{
+	char url[64], logp[600];
+	int port, fd = loopback_socket(listening, &port);
+	wb_run *run;
+	double t0, dt;
+	wbt_log log;
+	int metrics = 0;
+
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+	run = open_run(WB_MODE_ONLINE, url, 500);
+	wbt_run_path(logp, sizeof logp, run, WB__RUNLOG_FILE);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(WB_LOG(run, WB_STEP_AUTO, {"loss", (double)i}), WB_OK);
+	t0 = wbt_now_ms();
+	assert_int_equal(wb_finish(run, 0), WB_ETIMEOUT);
+	dt = wbt_now_ms() - t0;
+	assert_true(dt >= 450);
+	assert_true(dt < 1500);
+	assert_true(wb_errmsg()[0] != '\0');
+	if (fd >= 0)
+		close(fd);
+
+	wbt_log_load(&log, logp);
+	for (size_t i = 0; i < log.n; i++) {
+		assert_int_equal(log.frames[i].seq, i + 1);
+		metrics += log.frames[i].type == WB__REC_METRICS;
+	}
+	assert_int_equal(metrics, 100);
+	assert_int_equal(log.frames[log.n - 1].type, WB__REC_FINISH);
+	wbt_log_free(&log);
+}
+
+static void test_run__finish_refused(void **state)
+{
+	(void)state;
+	finish_unreachable(0);
+}
+
+static void test_run__finish_blackholed(void **state)
+{
+	(void)state;
+	finish_unreachable(1);
+}
+
+/* Resuming a run whose log is not here needs the server: unreachable is
+ * WB_ENET within the bound, not a guess. */
+static void test_run__resume_needs_server(void **state)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *run = NULL;
+	char url[64];
+	int port;
+	double t0;
+
+	(void)state;
+	loopback_socket(0, &port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+	o.mode = WB_MODE_ONLINE;
+	o.dir = dir;
+	o.base_url = url;
+	o.run_id = "elsewhere1";
+	t0 = wbt_now_ms();
+	assert_int_equal(wb_init(&run, &o), WB_ENET);
+	assert_true(wbt_now_ms() - t0 < 6000);
+	assert_null(run);
+	assert_true(strstr(wb_errmsg(), "elsewhere1") != NULL);
+
+	/* Offline, an unknown id is a new run with that id. */
+	o.mode = WB_MODE_OFFLINE;
+	assert_int_equal(wb_init(&run, &o), WB_OK);
+	assert_string_equal(wb_run_id(run), "elsewhere1");
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_run__strerror_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run__log_validation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run__record_too_large, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run__disabled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run__lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run__finish_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run__finish_blackholed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run__resume_needs_server, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

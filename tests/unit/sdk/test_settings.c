@@ -1,0 +1,265 @@
+/*
+ * test_settings.c — where each setting comes from: options over
+ * environment over the settings file over defaults, and validation.
+ */
+#include "test_sdk_helpers.h"
+
+#include "../../../sdk/src/settings.h"
+
+static char dir[256];
+static char cfg_file[512];
+
+static int setup(void **state)
+{
+	(void)state;
+	wbt_setup(dir, sizeof dir);
+	snprintf(cfg_file, sizeof cfg_file, "%s/config/settings", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	wbt_rm_rf(dir);
+	return 0;
+}
+
+static void test_settings__defaults(void **state)
+{
+	wb__settings s;
+
+	(void)state;
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_int_equal(s.mode, WB_MODE_ONLINE);
+	assert_string_equal(s.project, "uncategorized");
+	assert_true(wb__name_valid(s.entity));
+	assert_string_equal(s.base_url, "http://127.0.0.1:8080");
+	assert_null(s.api_key);
+	assert_string_equal(s.dir, "./wb");
+	assert_null(s.name);
+	assert_null(s.run_id);
+	assert_null(s.tags);
+	assert_int_equal(s.buffer_bytes, 8u << 20);
+	assert_int_equal(s.finish_timeout_ms, 30000);
+	assert_int_equal(s.heartbeat_ms, 10000);
+	wb__settings_free(&s);
+}
+
+static void test_settings__file(void **state)
+{
+	wb__settings s;
+
+	(void)state;
+	wbt_write_file(cfg_file, "# written by wb server\nbase_url = http://file.example:9/ \r\napi_key=file-key\nother=1\n");
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_string_equal(s.base_url, "http://file.example:9");
+	assert_string_equal(s.api_key, "file-key");
+	wb__settings_free(&s);
+}
+
+static void test_settings__env_over_file(void **state)
+{
+	wb__settings s;
+
+	(void)state;
+	wbt_write_file(cfg_file, "base_url=http://file.example:9\napi_key=file-key\n");
+	setenv("WB_BASE_URL", "http://env.example:7", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_string_equal(s.base_url, "http://env.example:7");
+	assert_string_equal(s.api_key, "file-key"); /* each setting falls back on its own */
+	wb__settings_free(&s);
+
+	setenv("WB_API_KEY", "env-key", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_string_equal(s.api_key, "env-key");
+	wb__settings_free(&s);
+}
+
+static void test_settings__options_over_env(void **state)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb__settings s;
+
+	(void)state;
+	setenv("WB_PROJECT", "env-proj", 1);
+	setenv("WB_ENTITY", "env-ent", 1);
+	setenv("WB_NAME", "env name", 1);
+	setenv("WB_RUN_GROUP", "grp", 1);
+	setenv("WB_JOB_TYPE", "train", 1);
+	setenv("WB_NOTES", "some notes", 1);
+	setenv("WB_TAGS", " a, b ,,c,", 1);
+	setenv("WB_MODE", "offline", 1);
+	setenv("WB_DIR", "/tmp/somewhere", 1);
+	setenv("WB_BUFFER_BYTES", "1M", 1);
+	setenv("WB_FINISH_TIMEOUT_MS", "1500", 1);
+	setenv("WB_HEARTBEAT_MS", "2000", 1);
+	setenv("WB_RUN_ID", "abc", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_string_equal(s.project, "env-proj");
+	assert_string_equal(s.entity, "env-ent");
+	assert_string_equal(s.name, "env name");
+	assert_string_equal(s.group, "grp");
+	assert_string_equal(s.job_type, "train");
+	assert_string_equal(s.notes, "some notes");
+	assert_int_equal(s.ntags, 3);
+	assert_string_equal(s.tags[0], "a");
+	assert_string_equal(s.tags[1], "b");
+	assert_string_equal(s.tags[2], "c");
+	assert_int_equal(s.mode, WB_MODE_OFFLINE);
+	assert_string_equal(s.dir, "/tmp/somewhere");
+	assert_int_equal(s.buffer_bytes, 1u << 20);
+	assert_int_equal(s.finish_timeout_ms, 1500);
+	assert_int_equal(s.heartbeat_ms, 2000);
+	assert_string_equal(s.run_id, "abc");
+	wb__settings_free(&s);
+
+	o.project = "opt-proj";
+	o.mode = WB_MODE_ONLINE;
+	o.buffer_bytes = 100; /* clamped up to the minimum */
+	o.finish_timeout_ms = 5;
+	o.tags = "x";
+	assert_int_equal(wb__settings_load(&s, &o), WB_OK);
+	assert_string_equal(s.project, "opt-proj");
+	assert_string_equal(s.entity, "env-ent");
+	assert_int_equal(s.mode, WB_MODE_ONLINE);
+	assert_int_equal(s.buffer_bytes, WB__MIN_BUFFER_BYTES);
+	assert_int_equal(s.finish_timeout_ms, 5);
+	assert_int_equal(s.ntags, 1);
+	wb__settings_free(&s);
+}
+
+static void test_settings__xdg_and_home(void **state)
+{
+	char path[600];
+	wb__settings s;
+
+	(void)state;
+	unsetenv("WB_CONFIG_DIR");
+	snprintf(path, sizeof path, "%s/xdg", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof path, "%s/xdg/wb", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof path, "%s/xdg/wb/settings", dir);
+	wbt_write_file(path, "api_key=xdg-key\n");
+	snprintf(path, sizeof path, "%s/xdg", dir);
+	setenv("XDG_CONFIG_HOME", path, 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_string_equal(s.api_key, "xdg-key");
+	wb__settings_free(&s);
+
+	{
+		char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+		unsetenv("XDG_CONFIG_HOME");
+		snprintf(path, sizeof path, "%s/home", dir);
+		mkdir(path, 0700);
+		setenv("HOME", path, 1);
+		snprintf(path, sizeof path, "%s/home/.config", dir);
+		mkdir(path, 0700);
+		snprintf(path, sizeof path, "%s/home/.config/wb", dir);
+		mkdir(path, 0700);
+		snprintf(path, sizeof path, "%s/home/.config/wb/settings", dir);
+		wbt_write_file(path, "api_key=home-key\n");
+		assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+		assert_string_equal(s.api_key, "home-key");
+		wb__settings_free(&s);
+		if (home) {
+			setenv("HOME", home, 1);
+			free(home);
+		}
+	}
+}
+
+static void test_settings__invalid(void **state)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb__settings s;
+	char tags[1024] = "";
+
+	(void)state;
+	setenv("WB_PROJECT", "bad name", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_EINVAL);
+	assert_true(strstr(wb_errmsg(), "project") != NULL);
+	unsetenv("WB_PROJECT");
+
+	setenv("WB_ENTITY", ".hidden", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_EINVAL);
+	unsetenv("WB_ENTITY");
+
+	setenv("WB_MODE", "sometimes", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_EINVAL);
+	unsetenv("WB_MODE");
+
+	setenv("WB_BUFFER_BYTES", "lots", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_EINVAL);
+	setenv("WB_BUFFER_BYTES", "12Q", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_EINVAL);
+	unsetenv("WB_BUFFER_BYTES");
+
+	setenv("WB_BASE_URL", "ftp://x", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_EINVAL);
+	unsetenv("WB_BASE_URL");
+
+	o.run_id = "has/slash";
+	assert_int_equal(wb__settings_load(&s, &o), WB_EINVAL);
+	o.run_id = NULL;
+	o.mode = (wb_mode)9;
+	assert_int_equal(wb__settings_load(&s, &o), WB_EINVAL);
+	o.mode = WB_MODE_DEFAULT;
+	o.version = 99;
+	assert_int_equal(wb__settings_load(&s, &o), WB_EINVAL);
+	o.version = WB_INIT_OPTIONS_VERSION;
+	for (int i = 0; i < 65; i++)
+		strcat(tags, "t,");
+	o.tags = tags;
+	assert_int_equal(wb__settings_load(&s, &o), WB_EINVAL);
+}
+
+/* Disabled mode ignores everything else, even invalid settings. */
+static void test_settings__disabled(void **state)
+{
+	wb__settings s;
+
+	(void)state;
+	setenv("WB_MODE", "disabled", 1);
+	setenv("WB_PROJECT", "bad name", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_int_equal(s.mode, WB_MODE_DISABLED);
+	wb__settings_free(&s);
+}
+
+/* The API key never lands in run.json. */
+static void test_settings__key_not_on_disk(void **state)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *run = NULL;
+	char path[600];
+	uint8_t *data;
+	size_t len;
+
+	(void)state;
+	o.mode = WB_MODE_OFFLINE;
+	o.dir = dir;
+	o.api_key = "sekrit-key-123";
+	assert_int_equal(wb_init(&run, &o), WB_OK);
+	wbt_run_path(path, sizeof path, run, "run.json");
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+	data = wbt_read_file(path, &len);
+	assert_null(strstr((char *)data, "sekrit"));
+	assert_non_null(strstr((char *)data, "\"base_url\""));
+	free(data);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_settings__defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings__file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings__env_over_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings__options_over_env, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings__xdg_and_home, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings__invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings__disabled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings__key_not_on_disk, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
