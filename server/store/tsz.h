@@ -5,7 +5,7 @@
  * A metric series is stored as chunks of up to WB__TSZ_CHUNK_POINTS points.
  * Steps are encoded delta-of-delta and values by XOR with the previous value
  * (Gorilla, Pelkonen et al., VLDB 2015): a training-loss series of float32
- * values widened to double costs about 3 bytes a point, a constant series a
+ * values widened to double costs 3 to 4 bytes a point, a constant series a
  * few bits. Values are kept bit-exactly (NaN payloads and +-Inf included).
  *
  * The blob is self-describing: it starts with the point count.
@@ -23,11 +23,17 @@ size_t wb__tsz_bound(uint32_t n);
 
 /*
  * Encode n points (steps non-decreasing) into out[0..cap). Returns the
- * bytes written, or 0 when cap is too small or n is 0.
+ * bytes written, or 0 when cap is too small, n is 0 or a step decreases.
+ * cap >= wb__tsz_bound(n) always suffices. The layout is described at the
+ * top of tsz.c.
  */
 size_t wb__tsz_encode(const int64_t *steps, const double *values, uint32_t n, uint8_t *out, size_t cap);
 
-/* The point count of an encoded blob, or -1 if the blob is malformed. */
+/*
+ * The point count of an encoded blob, or -1 if the blob is malformed. Only
+ * the header is checked (cheaply, so the count can size a buffer: it is at
+ * most 4 * len); wb__tsz_decode checks the rest.
+ */
 int64_t wb__tsz_count(const uint8_t *in, size_t len);
 
 /*
@@ -69,11 +75,18 @@ typedef struct wb__buckets {
  * not overlap except at a shared boundary step. A chunk lying entirely
  * within one bucket is used through its meta, without fetching; other
  * chunks in range are fetched and decoded. Returns 0, or -1 on a fetch or
- * decode error or out of memory.
+ * decode error or out of memory (out is then zeroed).
+ *
+ * Step s falls in bucket floor((s - start) * nbuckets / (end - start + 1)).
+ * out is overwritten, not freed first; nbuckets == 0 or start > end give an
+ * empty result. A fetched chunk must decode to exactly its meta's n,
+ * step_min and step_max, or the call fails (the meta is trusted for the
+ * chunks that are not fetched). Bucket counts saturate at UINT32_MAX.
  */
 int wb__downsample(const wb__chunk_meta *chunks, size_t nchunks, wb__chunk_fetch_fn fetch, void *ctx,
 		   int64_t start, int64_t end, uint32_t nbuckets, wb__buckets *out);
 
+/* Free the arrays and zero *b. Accepts NULL and a zeroed struct. */
 void wb__buckets_free(wb__buckets *b);
 
 #endif /* WB_TSZ_H */
