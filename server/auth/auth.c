@@ -1,0 +1,294 @@
+/*
+ * auth.c — API keys and the settings file (see auth.h).
+ *
+ * Order of the first start matters: the settings file is written before
+ * the key's hash is committed. If the commit fails, the next start still
+ * finds no key and starts over; the other order could leave a database
+ * with a key nobody knows, locking everyone out.
+ */
+#include "auth.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/log.h"
+
+#define SETTINGS_MAX (64u * 1024u)
+
+int wbs__key_generate(char out[WBS__KEY_LEN + 1])
+{
+	static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	unsigned char rnd[64];
+	size_t n = 0;
+
+	memcpy(out, "wb_", 3);
+	while (n < 40) {
+		ssize_t got = getrandom(rnd, sizeof(rnd), 0);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		/* Rejection sampling: 248 = 4 * 62, so every character is equally likely. */
+		for (ssize_t i = 0; i < got && n < 40; i++)
+			if (rnd[i] < 248)
+				out[3 + n++] = b62[rnd[i] % 62];
+	}
+	out[WBS__KEY_LEN] = '\0';
+	return 0;
+}
+
+void wbs__key_hash(const char *key, size_t len, uint8_t out[32])
+{
+	unsigned int n = 32;
+	EVP_Digest(key, len, out, &n, EVP_sha256(), NULL);
+}
+
+int wbs__settings_path(char *out, size_t cap)
+{
+	const char *d;
+	int k;
+
+	if ((d = getenv("WB_CONFIG_DIR")) && *d)
+		k = snprintf(out, cap, "%s/settings", d);
+	else if ((d = getenv("XDG_CONFIG_HOME")) && *d)
+		k = snprintf(out, cap, "%s/wb/settings", d);
+	else if ((d = getenv("HOME")) && *d)
+		k = snprintf(out, cap, "%s/.config/wb/settings", d);
+	else
+		return -1;
+	return k > 0 && (size_t)k < cap ? 0 : -1;
+}
+
+/* Read a whole small file into a NUL-terminated malloc'd string. NULL if missing or too big. */
+static char *read_small(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *p = NULL;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	p = malloc(SETTINGS_MAX + 1);
+	if (p) {
+		n = fread(p, 1, SETTINGS_MAX + 1, f);
+		if (n > SETTINGS_MAX || ferror(f)) {
+			free(p);
+			p = NULL;
+		} else {
+			p[n] = '\0';
+		}
+	}
+	fclose(f);
+	return p;
+}
+
+/* Value of "name=value" in text (spaces around '=' allowed), copied to out. 0 or -1. */
+static int find_line(const char *text, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name);
+	const char *p = text;
+
+	while (p && *p) {
+		const char *eol = strchr(p, '\n'), *v;
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		while (len && (*p == ' ' || *p == '\t'))
+			p++, len--;
+		if (len > nl && strncmp(p, name, nl) == 0) {
+			v = p + nl;
+			while (v < p + len && (*v == ' ' || *v == '\t'))
+				v++;
+			if (v < p + len && *v == '=') {
+				size_t vl;
+				v++;
+				while (v < p + len && (*v == ' ' || *v == '\t'))
+					v++;
+				vl = (size_t)(p + len - v);
+				while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t' || v[vl - 1] == '\r'))
+					vl--;
+				if (vl >= cap)
+					return -1;
+				memcpy(out, v, vl);
+				out[vl] = '\0';
+				return 0;
+			}
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	return -1;
+}
+
+int wbs__settings_read_key(const char *path, char *key, size_t cap)
+{
+	char *text = read_small(path);
+	int rc;
+
+	if (!text)
+		return -1;
+	rc = find_line(text, "api_key", key, cap);
+	free(text);
+	return rc;
+}
+
+/* mkdir -p of the directory part of path, new directories 0700. */
+static int mkdir_parents(const char *path)
+{
+	char tmp[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, path, n + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return 0;
+}
+
+int wbs__settings_write(const char *path, const char *base_url, const char *api_key, char *err, size_t errlen)
+{
+	char tmp[4200];
+	char *old = NULL;
+	wbs__buf b;
+	int fd = -1, rc = -1;
+
+	wbs__buf_init(&b, SETTINGS_MAX);
+	if (mkdir_parents(path)) {
+		snprintf(err, errlen, "cannot create the directory of %s: %s", path, strerror(errno));
+		goto done;
+	}
+	if (!api_key && (old = read_small(path))) {
+		/* Keep every other line; replace base_url. */
+		const char *p = old;
+		while (*p) {
+			const char *eol = strchr(p, '\n');
+			size_t len = eol ? (size_t)(eol - p) : strlen(p);
+			const char *q = p;
+			while (q < p + len && (*q == ' ' || *q == '\t'))
+				q++;
+			if (!(len >= 8 && strncmp(q, "base_url", 8) == 0 && strchr(" \t=", q[8]))) {
+				wbs__buf_put(&b, p, len);
+				wbs__buf_putc(&b, '\n');
+			}
+			p = eol ? eol + 1 : p + len;
+		}
+		wbs__buf_printf(&b, "base_url=%s\n", base_url);
+	} else {
+		wbs__buf_printf(&b, "base_url=%s\napi_key=%s\n", base_url, api_key ? api_key : "");
+	}
+	if (b.err) {
+		snprintf(err, errlen, "settings file %s is too large", path);
+		goto done;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp)) {
+		snprintf(err, errlen, "settings path is too long");
+		goto done;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		goto done;
+	}
+	if (fchmod(fd, 0600) || write(fd, b.p, b.len) != (ssize_t)b.len || fsync(fd)) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		goto done;
+	}
+	if (close(fd)) {
+		fd = -1;
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		goto done;
+	}
+	fd = -1;
+	if (rename(tmp, path)) {
+		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		goto done;
+	}
+	rc = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	if (rc)
+		unlink(tmp);
+	free(old);
+	wbs__buf_free(&b);
+	return rc;
+}
+
+int wbs__auth_bootstrap(wbs__store *s, const char *base_url, char *err, size_t errlen)
+{
+	char path[4096], key[256];
+	uint8_t hash[32];
+	uint64_t nkeys = 0;
+	int64_t uid;
+	wbs__err e = {0};
+	int rc = -1;
+
+	if (wbs__store_key_count(s, &nkeys, &e)) {
+		snprintf(err, errlen, "cannot read api keys: %s", e.msg);
+		goto done;
+	}
+	if (wbs__settings_path(path, sizeof(path))) {
+		if (nkeys) {
+			rc = 0; /* nowhere to update; keys exist, so the server is usable */
+			goto done;
+		}
+		snprintf(err, errlen, "no settings directory: set WB_CONFIG_DIR, XDG_CONFIG_HOME or HOME");
+		goto done;
+	}
+	if (nkeys == 0) {
+		char prefix[WBS__KEY_PREFIX_LEN + 1];
+		if (wbs__key_generate(key)) {
+			snprintf(err, errlen, "no randomness for a key: %s", strerror(errno));
+			goto done;
+		}
+		wbs__key_hash(key, WBS__KEY_LEN, hash);
+		memcpy(prefix, key, WBS__KEY_PREFIX_LEN);
+		prefix[WBS__KEY_PREFIX_LEN] = '\0';
+		if (wbs__settings_write(path, base_url, key, err, errlen))
+			goto done;
+		if (wbs__store_key_add(s, "admin", hash, prefix, &e)) {
+			snprintf(err, errlen, "cannot store the admin key: %s", e.msg);
+			goto done;
+		}
+		{
+			char msg[4200];
+			snprintf(msg, sizeof(msg), "admin api key written to %s", path);
+			wbs__log(WBS__LOG_INFO, msg, NULL);
+		}
+		rc = 0;
+		goto done;
+	}
+	rc = 0;
+	if (wbs__settings_read_key(path, key, sizeof(key)))
+		goto done;
+	wbs__key_hash(key, strlen(key), hash);
+	if (wbs__store_key_user(s, hash, &uid, &e) != WBS__ST_OK)
+		goto done; /* someone else's key: leave the file alone */
+	if (wbs__settings_write(path, base_url, NULL, err, errlen)) {
+		char q[600], qe[600];
+		wbs__log(WBS__LOG_WARN, "cannot update the settings file", "path=%s error=%s",
+			 wbs__log_quote(q, sizeof(q), path), wbs__log_quote(qe, sizeof(qe), err));
+		err[0] = '\0';
+		goto done;
+	}
+	{
+		char q[600];
+		wbs__log(WBS__LOG_INFO, "settings base_url updated", "path=%s", wbs__log_quote(q, sizeof(q), path));
+	}
+done:
+	memset(key, 0, sizeof(key));
+	return rc;
+}

@@ -1,0 +1,162 @@
+/*
+ * cmd_server.c — `wb server`: open the store, start HTTP, create the first
+ * API key if needed, publish the address, and wait for SIGTERM/SIGINT.
+ *
+ * Shutdown order is what makes "nothing acknowledged is lost, nothing is
+ * half-written" hold: first drain (new requests get 503; the requests in
+ * flight run to completion, bodies included, and each is answered only
+ * after its transaction committed), then mg_stop(), then the store, whose
+ * writer drains its queue and commits before the database is closed. Signals are blocked in every
+ * thread and taken synchronously with sigwait() in main, so no handler
+ * code runs in async-signal context.
+ *
+ * DIR/server.url is written after everything is ready (tests and scripts
+ * poll for it to learn the port) and atomically (temporary file + rename),
+ * so a reader never sees half a URL.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "http/http.h"
+#include "store/store.h"
+#include "util/log.h"
+
+/* mkdir -p with mode 0700 for the directories it creates. */
+static int mkdir_p(const char *path)
+{
+	char tmp[4096];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, path, n + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int write_url_file(const char *dir, const char *url, char *err, size_t errlen)
+{
+	char path[4200], tmp[4300];
+	int fd, rc = -1;
+	size_t n = strlen(url);
+
+	snprintf(path, sizeof(path), "%s/server.url", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot write %.300s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	if (write(fd, url, n) != (ssize_t)n || write(fd, "\n", 1) != 1 || fsync(fd)) {
+		snprintf(err, errlen, "cannot write %.300s: %s", tmp, strerror(errno));
+		close(fd);
+		goto done;
+	}
+	if (close(fd)) {
+		snprintf(err, errlen, "cannot write %.300s: %s", tmp, strerror(errno));
+		goto done;
+	}
+	if (rename(tmp, path)) {
+		snprintf(err, errlen, "cannot rename %.300s: %s", tmp, strerror(errno));
+		goto done;
+	}
+	rc = 0;
+done:
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
+int wbs__cmd_server(int argc, char **argv)
+{
+	wbs__server_opts o;
+	wbs__store_opts so;
+	wbs__http_opts ho;
+	wbs__store *store = NULL;
+	wbs__http *http = NULL;
+	wbs__err e = {0};
+	sigset_t set;
+	char err[512], url[320], q[600];
+	int sig = 0, rc, code = 1;
+
+	rc = wbs__server_opts_parse(&o, argc, argv, err, sizeof(err));
+	if (rc == 1) {
+		fputs(wbs__server_usage, stdout);
+		return 0;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "wb server: %s\n%s", err, wbs__server_usage);
+		return 2;
+	}
+
+	/* Before any thread exists, so that every thread inherits the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (mkdir_p(o.data)) {
+		wbs__log(WBS__LOG_ERROR, "cannot create the data directory", "dir=%s error=%s",
+			wbs__log_quote(q, sizeof(q), o.data), strerror(errno));
+		return 1;
+	}
+	memset(&so, 0, sizeof(so));
+	so.dir = o.data;
+	so.crash_after = o.crash_after;
+	so.readers_max = (unsigned)o.threads + 4u;
+	if (wbs__store_open(&store, &so, &e)) {
+		wbs__log(WBS__LOG_ERROR, "cannot open the store", "error=%s", wbs__log_quote(q, sizeof(q), e.msg));
+		return 1;
+	}
+	memset(&ho, 0, sizeof(ho));
+	ho.host = o.host;
+	ho.port = o.port;
+	ho.threads = o.threads;
+	ho.store = store;
+	if (wbs__http_start(&http, &ho, url, sizeof(url), err, sizeof(err))) {
+		wbs__log(WBS__LOG_ERROR, "cannot start http", "error=%s", wbs__log_quote(q, sizeof(q), err));
+		goto done;
+	}
+	if (wbs__auth_bootstrap(store, url, err, sizeof(err))) {
+		wbs__log(WBS__LOG_ERROR, "cannot set up api keys", "error=%s", wbs__log_quote(q, sizeof(q), err));
+		goto done;
+	}
+	if (write_url_file(o.data, url, err, sizeof(err))) {
+		wbs__log(WBS__LOG_ERROR, "cannot publish the server url", "error=%s", wbs__log_quote(q, sizeof(q), err));
+		goto done;
+	}
+	printf("wb server listening on %s\n", url);
+	fflush(stdout);
+	wbs__log(WBS__LOG_INFO, "server listening", "url=%s data=%s crash_after=%g threads=%d", url,
+		wbs__log_quote(q, sizeof(q), o.data), o.crash_after, o.threads);
+
+	while (sigwait(&set, &sig) != 0)
+		;
+	wbs__log(WBS__LOG_INFO, "shutting down", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	code = 0;
+	wbs__http_drain(http, 60);
+done:
+	wbs__http_stop(http);
+	wbs__store_close(store);
+	if (code == 0)
+		wbs__log(WBS__LOG_INFO, "stopped", NULL);
+	return code;
+}

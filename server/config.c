@@ -1,0 +1,176 @@
+/*
+ * config.c — parse `wb server` options (see config.h).
+ *
+ * The config file is read first and the flags are applied over it, so a
+ * one-off `--port 0` works with a shared config file. Unknown keys and
+ * flags are errors: a typo in a config file must not be silently ignored.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char wbs__server_usage[] =
+	"usage: wb server --data DIR [--host 127.0.0.1] [--port 8080] [--crash-after SECONDS]\n"
+	"                 [--threads N] [--config FILE]\n";
+
+/* Set option name to value. 0, or -1 with err. */
+static int set_opt(wbs__server_opts *o, const char *name, const char *value, char *err, size_t errlen)
+{
+	char *end;
+
+	if (strcmp(name, "data") == 0) {
+		if (!*value || strlen(value) >= sizeof(o->data)) {
+			snprintf(err, errlen, "data must be a directory path");
+			return -1;
+		}
+		snprintf(o->data, sizeof(o->data), "%s", value);
+	} else if (strcmp(name, "host") == 0) {
+		if (!*value || strlen(value) >= sizeof(o->host) || strpbrk(value, " []/,")) {
+			snprintf(err, errlen, "host must be an address such as 127.0.0.1 or ::1");
+			return -1;
+		}
+		snprintf(o->host, sizeof(o->host), "%s", value);
+	} else if (strcmp(name, "port") == 0) {
+		long v;
+		errno = 0;
+		v = strtol(value, &end, 10);
+		if (errno || !*value || *end || v < 0 || v > 65535) {
+			snprintf(err, errlen, "port must be an integer from 0 to 65535");
+			return -1;
+		}
+		o->port = (int)v;
+	} else if (strcmp(name, "crash-after") == 0 || strcmp(name, "crash_after") == 0) {
+		double v = strtod(value, &end);
+		if (!*value || *end || !isfinite(v) || v <= 0) {
+			snprintf(err, errlen, "crash-after must be a positive number of seconds");
+			return -1;
+		}
+		o->crash_after = v;
+	} else if (strcmp(name, "threads") == 0) {
+		long v;
+		errno = 0;
+		v = strtol(value, &end, 10);
+		if (errno || !*value || *end || v < 1 || v > 1024) {
+			snprintf(err, errlen, "threads must be an integer from 1 to 1024");
+			return -1;
+		}
+		o->threads = (int)v;
+	} else {
+		snprintf(err, errlen, "unknown option %s", name);
+		return -1;
+	}
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+static int load_file(wbs__server_opts *o, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[8192];
+	int lineno = 0, rc = -1;
+
+	if (!f) {
+		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p, *eq, *k, *v, why[256];
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errlen, "%s:%d: line is too long", path, lineno);
+			goto done;
+		}
+		if ((p = strchr(line, '#')))
+			*p = '\0';
+		p = trim(line);
+		if (!*p)
+			continue;
+		eq = strchr(p, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%d: expected key = value", path, lineno);
+			goto done;
+		}
+		*eq = '\0';
+		k = trim(p);
+		v = trim(eq + 1);
+		if (strcmp(k, "config") == 0 || set_opt(o, k, v, why, sizeof(why))) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno,
+				 strcmp(k, "config") == 0 ? "config cannot name another file" : why);
+			goto done;
+		}
+	}
+	rc = 0;
+done:
+	fclose(f);
+	return rc;
+}
+
+int wbs__server_opts_parse(wbs__server_opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+	memset(o, 0, sizeof(*o));
+	snprintf(o->host, sizeof(o->host), "127.0.0.1");
+	o->port = 8080;
+	o->crash_after = 120;
+	o->threads = 16;
+
+	/* First pass: help and the config file. */
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return 1;
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			snprintf(o->config, sizeof(o->config), "%s", argv[i + 1]);
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			snprintf(o->config, sizeof(o->config), "%s", argv[i] + 9);
+	}
+	if (o->config[0] && load_file(o, o->config, err, errlen))
+		return -1;
+	for (int i = 0; i < argc; i++) {
+		char name[64];
+		const char *a = argv[i], *eq, *value;
+		if (strncmp(a, "--", 2) != 0 || !a[2]) {
+			snprintf(err, errlen, "unexpected argument %s", a);
+			return -1;
+		}
+		a += 2;
+		eq = strchr(a, '=');
+		if (eq) {
+			if ((size_t)(eq - a) >= sizeof(name)) {
+				snprintf(err, errlen, "unknown option --%s", a);
+				return -1;
+			}
+			memcpy(name, a, (size_t)(eq - a));
+			name[eq - a] = '\0';
+			value = eq + 1;
+		} else {
+			snprintf(name, sizeof(name), "%s", a);
+			if (i + 1 >= argc) {
+				snprintf(err, errlen, "option --%s needs a value", name);
+				return -1;
+			}
+			value = argv[++i];
+		}
+		if (strcmp(name, "config") == 0)
+			continue;
+		if (set_opt(o, name, value, err, errlen))
+			return -1;
+	}
+	if (!o->data[0]) {
+		snprintf(err, errlen, "--data DIR is required");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * config.h — options of `wb server`, from flags and an optional config file
+ * of `key = value` lines with the flag names (data, host, port,
+ * crash-after, threads; '#' starts a comment). Flags win over the file.
+ *
+ * Threads: no shared state.
+ */
+#ifndef WB_SERVER_CONFIG_H
+#define WB_SERVER_CONFIG_H
+
+#include <stddef.h>
+
+typedef struct wbs__server_opts {
+	char data[4096];    /* required */
+	char host[256];     /* default 127.0.0.1 */
+	int port;           /* default 8080; 0 picks a free port */
+	double crash_after; /* seconds, default 120 */
+	int threads;        /* default 16 */
+	char config[4096];  /* the config file given, or "" */
+} wbs__server_opts;
+
+/*
+ * Parse argv[0..argc) (the arguments after "server"). Returns 0, 1 if help
+ * was asked for, or -1 with a one-line message in err.
+ */
+int wbs__server_opts_parse(wbs__server_opts *o, int argc, char **argv, char *err, size_t errlen);
+
+/* Usage text of `wb server`. */
+extern const char wbs__server_usage[];
+
+/* Run `wb server` with its arguments: returns the process exit code. */
+int wbs__cmd_server(int argc, char **argv);
+
+#endif /* WB_SERVER_CONFIG_H */

@@ -1,0 +1,42 @@
+/*
+ * http.h — the HTTP front of `wb server`: civetweb worker threads that
+ * route /api/v1 requests (schema/api.md), authenticate them, parse and
+ * validate bodies, and call the store.
+ *
+ * Threads: wbs__http_start and wbs__http_stop are called from one thread
+ * (main). Between them civetweb's worker threads run the handlers.
+ */
+#ifndef WB_SERVER_HTTP_H
+#define WB_SERVER_HTTP_H
+
+#include <stddef.h>
+
+#include "store/store.h"
+
+typedef struct wbs__http wbs__http;
+
+typedef struct wbs__http_opts {
+	const char *host; /* address to bind, e.g. "127.0.0.1" or "::1" */
+	int port;         /* 0: any free port */
+	int threads;      /* civetweb worker threads */
+	wbs__store *store; /* borrowed; must outlive the server */
+} wbs__http_opts;
+
+/*
+ * Start listening. On success *out is the server and url (cap bytes)
+ * receives its base URL, e.g. "http://127.0.0.1:43211". Returns 0, or -1
+ * with a message in err.
+ */
+int wbs__http_start(wbs__http **out, const wbs__http_opts *opts, char *url, size_t cap, char *err, size_t errlen);
+
+/*
+ * Start shutting down: from now on new requests are answered 503
+ * unavailable, and this waits (at most timeout seconds) until the requests
+ * already being handled have finished, including reading their bodies.
+ */
+void wbs__http_drain(wbs__http *h, double timeout);
+
+/* Stop accepting, end every connection, free. Accepts NULL. */
+void wbs__http_stop(wbs__http *h);
+
+#endif /* WB_SERVER_HTTP_H */

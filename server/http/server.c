@@ -1,0 +1,562 @@
+/*
+ * server.c — civetweb setup, routing, authentication and the response and
+ * body helpers every handler uses.
+ *
+ * civetweb calls on_api() on one of its worker threads. The raw path
+ * (request_uri, with decode_url=no so that civetweb leaves it encoded) is
+ * split into percent-decoded segments, matched against the route table by
+ * segment count and literal segments,
+ * and the named segments (entity, project, run id) are validated with
+ * wb__name_valid before any handler runs, so hostile names ("..",
+ * "<script>", NUL, 65 bytes) are a 400 and never reach the store.
+ *
+ * Every /api/v1 request must carry "Authorization: Bearer <key>"; the key's
+ * SHA-256 is looked up in the store (only hashes are stored). The key and
+ * the header are never logged. Errors and 4xx answers are logged with the
+ * request id that is also sent back in X-Request-Id.
+ */
+#include "http_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "util/log.h"
+#include "wire.h"
+
+struct wbs__http {
+	struct mg_context *ctx;
+	wbs__store *store;
+	uint32_t id_prefix;
+	atomic_uint_fast64_t next_id;
+	/* Draining: civetweb's mg_stop() cuts a request off in the middle of
+	 * reading its body, so shutdown first refuses new requests and waits
+	 * for the in-flight ones. */
+	pthread_mutex_t mu;
+	pthread_cond_t idle;
+	unsigned inflight;
+	int draining;
+};
+
+/* Count a request in; 0, or -1 if the server is draining (the caller answers 503). */
+static int inflight_enter(wbs__http *h)
+{
+	int ok;
+	pthread_mutex_lock(&h->mu);
+	ok = !h->draining;
+	if (ok)
+		h->inflight++;
+	pthread_mutex_unlock(&h->mu);
+	return ok ? 0 : -1;
+}
+
+static void inflight_leave(wbs__http *h)
+{
+	pthread_mutex_lock(&h->mu);
+	if (--h->inflight == 0)
+		pthread_cond_broadcast(&h->idle);
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* ---- responses ---- */
+
+static void send_body(wbs__req *q, int status, const char *type, const char *body, size_t len, const char *extra_name,
+		      const char *extra_value)
+{
+	char clen[24];
+
+	q->status = status;
+	snprintf(clen, sizeof(clen), "%zu", len);
+	mg_response_header_start(q->conn, status);
+	mg_response_header_add(q->conn, "Content-Type", type, -1);
+	mg_response_header_add(q->conn, "Content-Length", clen, -1);
+	mg_response_header_add(q->conn, "Cache-Control", "no-store", -1);
+	mg_response_header_add(q->conn, "X-Request-Id", q->id, -1);
+	if (extra_name)
+		mg_response_header_add(q->conn, extra_name, extra_value, -1);
+	mg_response_header_send(q->conn);
+	if (len && strcmp(q->ri->request_method, "HEAD") != 0)
+		mg_write(q->conn, body, len);
+}
+
+void wbs__send_json(wbs__req *q, int status, const wbs__buf *b)
+{
+	if (b->err) {
+		wbs__send_error(q, 500, "internal", "response is too large or out of memory");
+		return;
+	}
+	send_body(q, status, "application/json", b->p ? b->p : "", b->len, NULL, NULL);
+}
+
+static void send_error_v(wbs__req *q, int status, const char *code, uint64_t expected, const char *fmt, va_list ap)
+{
+	char msg[512], qmsg[600], qpath[600];
+	wbs__buf b;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	wbs__buf_init(&b, 4096);
+	wbs__buf_puts(&b, "{\"error\":{\"code\":");
+	wbs__json_cstr(&b, code);
+	wbs__buf_puts(&b, ",\"message\":");
+	wbs__json_cstr(&b, msg);
+	if (status == 409) {
+		wbs__buf_puts(&b, ",\"expected\":");
+		wbs__json_i64(&b, (int64_t)expected);
+		wbs__buf_puts(&b, "},\"expected\":");
+		wbs__json_i64(&b, (int64_t)expected);
+		wbs__buf_putc(&b, '}');
+	} else {
+		wbs__buf_puts(&b, "}}");
+	}
+	wbs__log(status >= 500 ? WBS__LOG_ERROR : WBS__LOG_WARN, "request failed",
+		"req=%s method=%s path=%s status=%d code=%s error=%s", q->id, q->ri->request_method,
+		wbs__log_quote(qpath, sizeof(qpath), q->ri->request_uri ? q->ri->request_uri : ""), status, code,
+		wbs__log_quote(qmsg, sizeof(qmsg), msg));
+	send_body(q, status, "application/json", b.p ? b.p : "{}", b.len, status == 401 ? "WWW-Authenticate" : NULL,
+		  "Bearer");
+	wbs__buf_free(&b);
+}
+
+void wbs__send_error(wbs__req *q, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	send_error_v(q, status, code, 0, fmt, ap);
+	va_end(ap);
+}
+
+static void send_error_expected(wbs__req *q, uint64_t expected, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void send_error_expected(wbs__req *q, uint64_t expected, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	send_error_v(q, 409, "sequence_gap", expected, fmt, ap);
+	va_end(ap);
+}
+
+void wbs__send_store_error(wbs__req *q, const wbs__err *e)
+{
+	switch (e->st) {
+	case WBS__ST_NOTFOUND: wbs__send_error(q, 404, "not_found", "%s", e->msg); break;
+	case WBS__ST_BADARG: wbs__send_error(q, 400, "invalid_argument", "%s", e->msg); break;
+	case WBS__ST_BADRECORD: wbs__send_error(q, 400, "invalid_record", "%s", e->msg); break;
+	case WBS__ST_GAP: send_error_expected(q, e->expected, "%s", e->msg); break;
+	case WBS__ST_FULL: wbs__send_error(q, 507, "insufficient_storage", "%s", e->msg); break;
+	case WBS__ST_UNAVAILABLE: wbs__send_error(q, 503, "unavailable", "%s", e->msg); break;
+	default: wbs__send_error(q, 500, "internal", "%s", e->msg[0] ? e->msg : "internal error"); break;
+	}
+}
+
+/* ---- request input ---- */
+
+int wbs__query_param(wbs__req *q, const char *name, int occurrence, char *buf, size_t cap)
+{
+	const char *qs = q->ri->query_string;
+	int n;
+
+	if (!qs)
+		return 0;
+	n = mg_get_var2(qs, strlen(qs), name, buf, cap, (size_t)occurrence);
+	if (n == -1)
+		return 0;
+	if (n < 0) {
+		wbs__send_error(q, 400, "invalid_argument", "query parameter %s is too long", name);
+		return -1;
+	}
+	return 1;
+}
+
+int wbs__read_body(wbs__req *q, int required, size_t max_sent, size_t max_inflated, const char *bad_code,
+		  uint8_t **body, size_t *len)
+{
+	const char *enc = mg_get_header(q->conn, "Content-Encoding");
+	long long cl = q->ri->content_length;
+	uint8_t *raw = NULL;
+	size_t got = 0;
+	int gzip = 0, rc = -1;
+
+	*body = NULL;
+	*len = 0;
+	if (enc && *enc && strcasecmp(enc, "identity") != 0) {
+		if (strcasecmp(enc, "gzip") != 0) {
+			wbs__send_error(q, 415, "unsupported_media_type", "content-encoding must be gzip or absent");
+			return -1;
+		}
+		gzip = 1;
+	}
+	if (cl < 0) {
+		if (required || mg_get_header(q->conn, "Transfer-Encoding")) {
+			wbs__send_error(q, 411, "length_required", "content-length is required");
+			return -1;
+		}
+		return 0;
+	}
+	if ((unsigned long long)cl > max_sent) {
+		/* Answered before reading: civetweb then reads and drops the body
+		 * (bounded by request_timeout_ms) to keep the connection usable. */
+		wbs__send_error(q, 413, "too_large", "body is %lld bytes, over the limit of %zu", cl, max_sent);
+		return -1;
+	}
+	if (cl == 0)
+		return 0;
+	raw = malloc((size_t)cl + 1);
+	if (!raw) {
+		wbs__send_error(q, 500, "internal", "out of memory");
+		return -1;
+	}
+	while (got < (size_t)cl) {
+		int n = mg_read(q->conn, raw + got, (size_t)cl - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got != (size_t)cl) {
+		wbs__send_error(q, 400, bad_code, "body ended after %zu of %lld bytes", got, cl);
+		goto done;
+	}
+	if (gzip) {
+		uint8_t *inflated = NULL;
+		size_t ilen = 0;
+		int zr = wbs__inflate(raw, got, max_inflated, &inflated, &ilen);
+		if (zr == WBS__INFLATE_TOOBIG) {
+			wbs__send_error(q, 413, "too_large", "body inflates to more than %zu bytes", max_inflated);
+			goto done;
+		}
+		if (zr == WBS__INFLATE_NOMEM) {
+			wbs__send_error(q, 500, "internal", "out of memory");
+			goto done;
+		}
+		if (zr != WBS__INFLATE_OK) {
+			wbs__send_error(q, 400, bad_code, "body is not valid gzip");
+			goto done;
+		}
+		free(raw);
+		raw = realloc(inflated, ilen + 1);
+		if (!raw) {
+			free(inflated);
+			wbs__send_error(q, 500, "internal", "out of memory");
+			goto done;
+		}
+		got = ilen;
+	} else if (got > max_inflated) {
+		wbs__send_error(q, 413, "too_large", "body is over the limit of %zu bytes", max_inflated);
+		goto done;
+	}
+	raw[got] = '\0';
+	*body = raw;
+	*len = got;
+	raw = NULL;
+	rc = 0;
+done:
+	free(raw);
+	return rc;
+}
+
+/* ---- routing ---- */
+
+typedef void (*handler_fn)(wbs__req *q);
+
+/* Segment patterns: "*" is a name (entity, project, run id in that order). */
+static const struct route {
+	const char *method;
+	size_t nseg;
+	const char *seg[6];
+	handler_fn fn;
+} routes[] = {
+	{"GET", 1, {"projects"}, wbs__h_projects},
+	{"GET", 4, {"projects", "*", "*", "runs"}, wbs__h_runs_list},
+	{"PUT", 5, {"projects", "*", "*", "runs", "*"}, wbs__h_run_put},
+	{"GET", 5, {"projects", "*", "*", "runs", "*"}, wbs__h_run_get},
+	{"POST", 6, {"projects", "*", "*", "runs", "*", "records"}, wbs__h_records},
+	{"POST", 6, {"projects", "*", "*", "runs", "*", "heartbeat"}, wbs__h_heartbeat},
+	{"POST", 6, {"projects", "*", "*", "runs", "*", "finish"}, wbs__h_finish},
+	{"GET", 6, {"projects", "*", "*", "runs", "*", "metrics"}, wbs__h_metrics},
+	{"GET", 6, {"projects", "*", "*", "runs", "*", "history"}, wbs__h_history},
+	{"GET", 6, {"projects", "*", "*", "runs", "*", "export"}, wbs__h_export},
+};
+
+static int route_matches(const struct route *r, const wbs__path *p)
+{
+	if (r->nseg != p->nseg)
+		return 0;
+	for (size_t i = 0; i < r->nseg; i++)
+		if (strcmp(r->seg[i], "*") != 0 && strcmp(r->seg[i], p->seg[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* Authenticate. 0, or -1 with the 401/5xx sent. */
+static int authenticate(wbs__req *q)
+{
+	const char *h = mg_get_header(q->conn, "Authorization");
+	uint8_t hash[32];
+	size_t n;
+	wbs__err e = {0};
+	int st;
+
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
+		wbs__send_error(q, 401, "unauthorized", "missing bearer api key");
+		return -1;
+	}
+	h += 7;
+	while (*h == ' ')
+		h++;
+	n = strlen(h);
+	while (n && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n > 256) {
+		wbs__send_error(q, 401, "unauthorized", "unknown or revoked api key");
+		return -1;
+	}
+	wbs__key_hash(h, n, hash);
+	st = wbs__store_key_user(q->store, hash, &q->user_id, &e);
+	if (st == WBS__ST_NOTFOUND) {
+		wbs__send_error(q, 401, "unauthorized", "unknown or revoked api key");
+		return -1;
+	}
+	if (st != WBS__ST_OK) {
+		wbs__send_store_error(q, &e);
+		return -1;
+	}
+	return 0;
+}
+
+static void route(wbs__req *q)
+{
+	const char *names[3] = {"entity", "project", "run id"};
+	const struct route *match = NULL;
+	int path_known = 0;
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (!route_matches(&routes[i], &q->path))
+			continue;
+		path_known = 1;
+		if (strcmp(routes[i].method, q->ri->request_method) == 0 ||
+		    (strcmp(routes[i].method, "GET") == 0 && strcmp(q->ri->request_method, "HEAD") == 0)) {
+			match = &routes[i];
+			break;
+		}
+	}
+	if (!match) {
+		if (path_known)
+			wbs__send_error(q, 405, "method_not_allowed", "method %s is not allowed here",
+				       q->ri->request_method);
+		else
+			wbs__send_error(q, 404, "not_found", "unknown route");
+		return;
+	}
+	/* Named segments, in order: entity, project, run id. */
+	{
+		const char **dst[3] = {&q->ref.entity, &q->ref.project, &q->ref.run_id};
+		int k = 0;
+		for (size_t i = 0; i < match->nseg && k < 3; i++) {
+			if (strcmp(match->seg[i], "*") != 0)
+				continue;
+			if (!wb__name_valid(q->path.seg[i])) {
+				wbs__send_error(q, 400, "invalid_argument",
+					       "%s must match [A-Za-z0-9_.-]{1,64} without a leading '.'", names[k]);
+				return;
+			}
+			*dst[k++] = q->path.seg[i];
+		}
+	}
+	match->fn(q);
+}
+
+static void req_init(wbs__req *q, struct mg_connection *conn, wbs__http *h)
+{
+	uint64_t n = atomic_fetch_add(&h->next_id, 1);
+
+	memset(q, 0, sizeof(*q));
+	q->conn = conn;
+	q->ri = mg_get_request_info(conn);
+	q->store = h->store;
+	snprintf(q->id, sizeof(q->id), "%08x%08x", h->id_prefix, (unsigned)(n & 0xffffffffu));
+}
+
+static void handle_api(wbs__req *q)
+{
+	int pr = wbs__path_split(q->ri->request_uri ? q->ri->request_uri : "", &q->path);
+
+	if (pr == WBS__PATH_NOT_API) {
+		wbs__send_error(q, 404, "not_found", "unknown route");
+		return;
+	}
+	if (authenticate(q))
+		return;
+	if (pr != WBS__PATH_OK) {
+		wbs__send_error(q, 400, "invalid_argument", "malformed path");
+		return;
+	}
+	route(q);
+}
+
+static int on_api(struct mg_connection *conn, void *cbdata)
+{
+	wbs__http *h = cbdata;
+	wbs__req q;
+
+	req_init(&q, conn, h);
+	if (inflight_enter(h)) {
+		wbs__send_error(&q, 503, "unavailable", "the server is shutting down");
+		return q.status;
+	}
+	handle_api(&q);
+	inflight_leave(h);
+	if (q.status >= 200 && q.status < 400)
+		wbs__log(WBS__LOG_DEBUG, "request", "req=%s method=%s status=%d", q.id, q.ri->request_method, q.status);
+	return q.status ? q.status : 500;
+}
+
+static int on_healthz(struct mg_connection *conn, void *cbdata)
+{
+	wbs__req q;
+	wbs__buf b;
+
+	req_init(&q, conn, cbdata);
+	if (strcmp(q.ri->request_uri, "/healthz") != 0) {
+		wbs__send_error(&q, 404, "not_found", "unknown route");
+		return q.status;
+	}
+	wbs__buf_init(&b, 64);
+	wbs__buf_puts(&b, "{\"ok\":true}");
+	wbs__send_json(&q, 200, &b);
+	wbs__buf_free(&b);
+	return 200;
+}
+
+static int on_other(struct mg_connection *conn, void *cbdata)
+{
+	wbs__req q;
+
+	req_init(&q, conn, cbdata);
+	wbs__send_error(&q, 404, "not_found", "unknown route");
+	return 404;
+}
+
+static int on_log(const struct mg_connection *conn, const char *message)
+{
+	char qm[600];
+	(void)conn;
+	wbs__log(WBS__LOG_WARN, "civetweb", "detail=%s", wbs__log_quote(qm, sizeof(qm), message));
+	return 1;
+}
+
+int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t cap, char *err, size_t errlen)
+{
+	struct mg_callbacks cb;
+	struct mg_server_port ports[4];
+	char listen[300], threads[16];
+	const char *options[16];
+	wbs__http *h;
+	int n, k = 0;
+	int v6 = strchr(o->host, ':') != NULL;
+
+	*out = NULL;
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	h->store = o->store;
+	if (getrandom(&h->id_prefix, sizeof(h->id_prefix), GRND_NONBLOCK) != sizeof(h->id_prefix))
+		h->id_prefix = (uint32_t)getpid();
+	atomic_init(&h->next_id, 1);
+	pthread_mutex_init(&h->mu, NULL);
+	{
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&h->idle, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	snprintf(listen, sizeof(listen), v6 ? "[%s]:%d" : "%s:%d", o->host, o->port);
+	snprintf(threads, sizeof(threads), "%d", o->threads > 0 ? o->threads : 16);
+	options[k++] = "listening_ports";
+	options[k++] = listen;
+	options[k++] = "num_threads";
+	options[k++] = threads;
+	options[k++] = "request_timeout_ms";
+	options[k++] = "60000";
+	options[k++] = "enable_keep_alive";
+	options[k++] = "yes";
+	options[k++] = "keep_alive_timeout_ms";
+	options[k++] = "30000";
+	options[k++] = "tcp_nodelay";
+	options[k++] = "1";
+	/* Keep request_uri raw: wbs__path_split decodes after splitting (see httputil.c). */
+	options[k++] = "decode_url";
+	options[k++] = "no";
+	options[k++] = NULL;
+	memset(&cb, 0, sizeof(cb));
+	cb.log_message = on_log;
+	mg_init_library(0);
+	h->ctx = mg_start(&cb, h, options);
+	if (!h->ctx) {
+		snprintf(err, errlen, "cannot listen on %s", listen);
+		h->ctx = NULL;
+		wbs__http_stop(h);
+		return -1;
+	}
+	mg_set_request_handler(h->ctx, "/api/v1", on_api, h);
+	mg_set_request_handler(h->ctx, "/healthz", on_healthz, h);
+	mg_set_request_handler(h->ctx, "/", on_other, h);
+	memset(ports, 0, sizeof(ports));
+	n = mg_get_server_ports(h->ctx, 4, ports);
+	if (n < 1 || ports[0].port <= 0) {
+		snprintf(err, errlen, "cannot learn the listening port");
+		wbs__http_stop(h);
+		return -1;
+	}
+	{
+		/* A wildcard address is reached through loopback. */
+		const char *host = o->host;
+		if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "") == 0)
+			host = "127.0.0.1";
+		else if (strcmp(host, "::") == 0)
+			host = "::1";
+		snprintf(url, cap, strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host, ports[0].port);
+	}
+	*out = h;
+	return 0;
+}
+
+void wbs__http_drain(wbs__http *h, double timeout)
+{
+	struct timespec until;
+
+	if (!h)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)timeout;
+	pthread_mutex_lock(&h->mu);
+	h->draining = 1;
+	while (h->inflight > 0)
+		if (pthread_cond_timedwait(&h->idle, &h->mu, &until) == ETIMEDOUT)
+			break;
+	if (h->inflight > 0)
+		wbs__log(WBS__LOG_WARN, "requests still running at shutdown", "count=%u", h->inflight);
+	pthread_mutex_unlock(&h->mu);
+}
+
+void wbs__http_stop(wbs__http *h)
+{
+	if (!h)
+		return;
+	if (h->ctx)
+		mg_stop(h->ctx);
+	mg_exit_library();
+	pthread_mutex_destroy(&h->mu);
+	pthread_cond_destroy(&h->idle);
+	free(h);
+}

@@ -1,0 +1,47 @@
+/*
+ * main.c — the wb executable: `wb server`, `wb sync`, `wb version`,
+ * `wb help`. One binary, so that a machine that trains and a machine that
+ * serves install the same thing.
+ *
+ * Naming: server internals use the wbs__/WBS__ prefix. This binary links
+ * libwb too (for `wb sync`), whose internals are wb__, and both are static
+ * archives in one link, so the two namespaces must not meet.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "wb.h"
+
+static const char usage[] = "usage: wb <command> [options]\n"
+			    "\n"
+			    "commands:\n"
+			    "  server   run the tracking server (wb server --data DIR [--port 8080])\n"
+			    "  sync     upload run directories (wb sync RUN_DIR...)\n"
+			    "  version  print the version\n"
+			    "  help     print this help\n";
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (strcmp(cmd, "server") == 0)
+		return wbs__cmd_server(argc - 2, argv + 2);
+	if (strcmp(cmd, "sync") == 0)
+		return wbs__cmd_sync(argc - 2, argv + 2);
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("wb %s\n", WB_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	fprintf(stderr, "wb: unknown command %s\n%s", cmd, usage);
+	return 2;
+}

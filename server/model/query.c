@@ -1,0 +1,269 @@
+/*
+ * query.c — parse run filters and sort keys (see query.h).
+ *
+ * A summary key may itself contain dots ("val.acc" is a valid metric key),
+ * so `summary.<key>` takes everything after the first dot as one key. A
+ * summary entry can also be an object ({"min":..,"last":..} when a DEFINE
+ * asked for it): then the filter compares its "last", and a trailing
+ * ".min"/".max"/".mean"/".last" picks another member. Both readings are
+ * offered to the store as alternative paths, first non-null wins.
+ */
+#include "query.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+
+void wbs__filter_free(wbs__filter *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->npaths; i++)
+		free(f->paths[i]);
+	free(f->text);
+	memset(f, 0, sizeof(*f));
+}
+
+void wbs__sort_free(wbs__sort *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->npaths; i++)
+		free(s->paths[i]);
+	memset(s, 0, sizeof(*s));
+}
+
+void wbs__runs_query_init(wbs__runs_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->sort.field = WBS__QF_CREATED_AT;
+	q->sort.desc = 1;
+	q->limit = WBS__RUNS_LIMIT_DEFAULT;
+}
+
+void wbs__runs_query_free(wbs__runs_query *q)
+{
+	if (!q)
+		return;
+	for (size_t i = 0; i < q->nfilters; i++)
+		wbs__filter_free(&q->filters[i]);
+	wbs__sort_free(&q->sort);
+	q->nfilters = 0;
+}
+
+/* A label inside a SQLite JSON path: no quote, backslash or control byte. */
+static int label_ok(const char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
+			return 0;
+	}
+	return wbs__utf8_valid(s, n);
+}
+
+/* Append ."label" to b. */
+static void path_label(wbs__buf *b, const char *s, size_t n)
+{
+	wbs__buf_puts(b, ".\"");
+	wbs__buf_put(b, s, n);
+	wbs__buf_putc(b, '"');
+}
+
+/* Add a path built from labels[0..n) to paths. 0 or -1 (out of memory). */
+static int add_path(char **paths, size_t *npaths, const char *const *labels, const size_t *lens, size_t n)
+{
+	wbs__buf b;
+
+	wbs__buf_init(&b, 8192);
+	wbs__buf_putc(&b, '$');
+	for (size_t i = 0; i < n; i++)
+		path_label(&b, labels[i], lens[i]);
+	paths[*npaths] = wbs__buf_take(&b);
+	wbs__buf_free(&b);
+	if (!paths[*npaths])
+		return -1;
+	(*npaths)++;
+	return 0;
+}
+
+/*
+ * Turn "config.<path>" or "summary.<key>" (rest = what follows the dot)
+ * into paths. 0, or -1 with err.
+ */
+static int json_paths(int field, const char *rest, size_t n, char **paths, size_t *npaths, char *err, size_t errlen)
+{
+	static const char *const members[] = {".min", ".max", ".mean", ".last"};
+	const char *labels[WBS__CONFIG_PATH_PARTS_MAX + 1];
+	size_t lens[WBS__CONFIG_PATH_PARTS_MAX + 1];
+	size_t nl = 0;
+
+	if (field == WBS__QF_CONFIG) {
+		const char *p = rest, *end = rest + n;
+		while (p <= end) {
+			const char *dot = memchr(p, '.', (size_t)(end - p));
+			size_t len = dot ? (size_t)(dot - p) : (size_t)(end - p);
+			if (nl == WBS__CONFIG_PATH_PARTS_MAX || len > 64 || !label_ok(p, len)) {
+				snprintf(err, errlen,
+					 "config path must be 1 to %u dot-separated parts of 1 to 64 bytes without quotes, "
+					 "backslashes or control characters",
+					 WBS__CONFIG_PATH_PARTS_MAX);
+				return -1;
+			}
+			labels[nl] = p;
+			lens[nl++] = len;
+			if (!dot)
+				break;
+			p = dot + 1;
+		}
+		if (add_path(paths, npaths, labels, lens, nl))
+			goto nomem;
+		return 0;
+	}
+	if (n > 255 || !label_ok(rest, n)) {
+		snprintf(err, errlen, "summary key must be 1 to 255 bytes without quotes, backslashes or control characters");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+		size_t ml = strlen(members[i]);
+		if (n > ml && memcmp(rest + n - ml, members[i], ml) == 0) {
+			labels[0] = rest;
+			lens[0] = n - ml;
+			labels[1] = members[i] + 1;
+			lens[1] = ml - 1;
+			if (add_path(paths, npaths, labels, lens, 2))
+				goto nomem;
+			break;
+		}
+	}
+	labels[0] = rest;
+	lens[0] = n;
+	labels[1] = "last";
+	lens[1] = 4;
+	if (add_path(paths, npaths, labels, lens, 2) || add_path(paths, npaths, labels, lens, 1))
+		goto nomem;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+static const struct {
+	const char *name;
+	int field;
+	int sortable;
+} plain_fields[] = {
+	{"state", WBS__QF_STATE, 1},	  {"name", WBS__QF_NAME, 1}, {"group", WBS__QF_GROUP, 0},
+	{"job_type", WBS__QF_JOB_TYPE, 0}, {"tags", WBS__QF_TAGS, 0}, {"created_at", WBS__QF_CREATED_AT, 1},
+};
+
+/* Resolve field name s[0..n) into *field and its paths. 0, or -1 with err. */
+static int parse_field(const char *s, size_t n, int for_sort, int *field, char **paths, size_t *npaths, char *err,
+		       size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(plain_fields) / sizeof(plain_fields[0]); i++) {
+		if (strlen(plain_fields[i].name) == n && memcmp(plain_fields[i].name, s, n) == 0) {
+			if (for_sort && !plain_fields[i].sortable)
+				break;
+			*field = plain_fields[i].field;
+			return 0;
+		}
+	}
+	if (n > 7 && memcmp(s, "config.", 7) == 0) {
+		*field = WBS__QF_CONFIG;
+		return json_paths(WBS__QF_CONFIG, s + 7, n - 7, paths, npaths, err, errlen);
+	}
+	if (n > 8 && memcmp(s, "summary.", 8) == 0) {
+		*field = WBS__QF_SUMMARY;
+		return json_paths(WBS__QF_SUMMARY, s + 8, n - 8, paths, npaths, err, errlen);
+	}
+	snprintf(err, errlen, "unknown %s field: %s must be %s", for_sort ? "sort" : "filter",
+		 for_sort ? "sort" : "filter",
+		 for_sort ? "created_at, name, state, config.<path> or summary.<key>"
+			  : "state, name, group, job_type, tags, created_at, config.<path> or summary.<key>");
+	return -1;
+}
+
+int wbs__filter_parse(wbs__filter *f, const char *s, char *err, size_t errlen)
+{
+	size_t flen = strcspn(s, "=!<>~"), vlen;
+	const char *op = s + flen, *val;
+	char *end;
+
+	memset(f, 0, sizeof(*f));
+	if (flen == 0 || !*op) {
+		snprintf(err, errlen, "filter must be <field><op><value> with op one of = != < <= > >= ~");
+		return -1;
+	}
+	if (op[0] == '!' && op[1] == '=')
+		f->op = WBS__OP_NE, val = op + 2;
+	else if (op[0] == '<' && op[1] == '=')
+		f->op = WBS__OP_LE, val = op + 2;
+	else if (op[0] == '>' && op[1] == '=')
+		f->op = WBS__OP_GE, val = op + 2;
+	else if (op[0] == '=')
+		f->op = WBS__OP_EQ, val = op + 1;
+	else if (op[0] == '<')
+		f->op = WBS__OP_LT, val = op + 1;
+	else if (op[0] == '>')
+		f->op = WBS__OP_GT, val = op + 1;
+	else if (op[0] == '~')
+		f->op = WBS__OP_SUB, val = op + 1;
+	else {
+		snprintf(err, errlen, "filter must be <field><op><value> with op one of = != < <= > >= ~");
+		return -1;
+	}
+	if (parse_field(s, flen, 0, &f->field, f->paths, &f->npaths, err, errlen))
+		goto fail;
+	vlen = strlen(val);
+	if (vlen > WBS__FILTER_VALUE_MAX || !wbs__utf8_valid(val, vlen)) {
+		snprintf(err, errlen, "filter value must be at most %u bytes of utf-8", WBS__FILTER_VALUE_MAX);
+		goto fail;
+	}
+	f->text = strdup(val);
+	if (!f->text) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (vlen) {
+		f->num = strtod(val, &end);
+		f->is_num = *end == '\0' && isfinite(f->num);
+	}
+	if (!f->is_num && (f->field == WBS__QF_CONFIG || f->field == WBS__QF_SUMMARY)) {
+		if (strcmp(val, "true") == 0)
+			f->is_num = 1, f->num = 1;
+		else if (strcmp(val, "false") == 0)
+			f->is_num = 1, f->num = 0;
+	}
+	if (f->field == WBS__QF_TAGS && f->op != WBS__OP_EQ && f->op != WBS__OP_NE && f->op != WBS__OP_SUB) {
+		snprintf(err, errlen, "tags filters take =, != or ~");
+		goto fail;
+	}
+	if (f->field == WBS__QF_CREATED_AT && (!f->is_num || f->op == WBS__OP_SUB)) {
+		snprintf(err, errlen, "created_at filters take a number and one of = != < <= > >=");
+		goto fail;
+	}
+	return 0;
+fail:
+	wbs__filter_free(f);
+	return -1;
+}
+
+int wbs__sort_parse(wbs__sort *s, const char *str, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	if (str[0] == '-') {
+		s->desc = 1;
+		str++;
+	}
+	if (parse_field(str, strlen(str), 1, &s->field, s->paths, &s->npaths, err, errlen)) {
+		wbs__sort_free(s);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,84 @@
+/*
+ * query.h — the filter and sort language of `GET .../runs` (schema/api.md),
+ * parsed into a form the store turns into SQL with bound parameters.
+ *
+ *   filter=<field><op><value>   fields: state name group job_type tags created_at
+ *                                        config.<dotted path> summary.<key>
+ *                               ops:    = != < <= > >= ~ (substring, case-insensitive)
+ *   sort=[-]<field>             fields: created_at name state config.<path> summary.<key>
+ *
+ * Nothing a user types ever becomes SQL text: config and summary paths are
+ * turned into SQLite JSON paths ($."a"."b") that the store binds as
+ * parameters, and path parts holding a '"' or '\' are refused, so a path
+ * cannot escape its quotes. A value that parses as a finite number (or
+ * true/false on a config/summary field) compares numerically.
+ *
+ * Threads: no shared state.
+ */
+#ifndef WB_SERVER_QUERY_H
+#define WB_SERVER_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WBS__FILTERS_MAX 16u
+#define WBS__FILTER_VALUE_MAX 1024u
+#define WBS__CONFIG_PATH_PARTS_MAX 16u
+#define WBS__QPATHS_MAX 3u
+#define WBS__RUNS_LIMIT_DEFAULT 50u
+#define WBS__RUNS_LIMIT_MAX 1000u
+#define WBS__RUNS_OFFSET_MAX 1000000000ull
+
+enum wbs__qfield {
+	WBS__QF_STATE,
+	WBS__QF_NAME,
+	WBS__QF_GROUP,
+	WBS__QF_JOB_TYPE,
+	WBS__QF_TAGS,
+	WBS__QF_CREATED_AT,
+	WBS__QF_CONFIG,
+	WBS__QF_SUMMARY
+};
+
+enum wbs__qop { WBS__OP_EQ, WBS__OP_NE, WBS__OP_LT, WBS__OP_LE, WBS__OP_GT, WBS__OP_GE, WBS__OP_SUB };
+
+typedef struct wbs__filter {
+	int field; /* wbs__qfield */
+	int op;    /* wbs__qop */
+	/* config/summary: JSON paths tried in order, the first non-null wins */
+	char *paths[WBS__QPATHS_MAX];
+	size_t npaths;
+	char *text; /* the value as given */
+	int is_num;
+	double num;
+} wbs__filter;
+
+typedef struct wbs__sort {
+	int field; /* WBS__QF_CREATED_AT, _NAME, _STATE, _CONFIG, _SUMMARY */
+	char *paths[WBS__QPATHS_MAX];
+	size_t npaths;
+	int desc;
+} wbs__sort;
+
+typedef struct wbs__runs_query {
+	wbs__filter filters[WBS__FILTERS_MAX];
+	size_t nfilters;
+	wbs__sort sort;   /* default: -created_at */
+	uint32_t limit;  /* 1..1000 */
+	uint64_t offset; /* 0..1e9 */
+} wbs__runs_query;
+
+/* Set the defaults (no filter, -created_at, limit 50, offset 0). */
+void wbs__runs_query_init(wbs__runs_query *q);
+void wbs__runs_query_free(wbs__runs_query *q);
+
+/* Parse one filter expression into f (freed by wbs__runs_query_free via q, or
+ * wbs__filter_free). 0, or -1 with a one-line message in err. */
+int wbs__filter_parse(wbs__filter *f, const char *s, char *err, size_t errlen);
+void wbs__filter_free(wbs__filter *f);
+
+/* Parse a sort expression. 0, or -1 with err. */
+int wbs__sort_parse(wbs__sort *s, const char *str, char *err, size_t errlen);
+void wbs__sort_free(wbs__sort *s);
+
+#endif /* WB_SERVER_QUERY_H */

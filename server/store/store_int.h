@@ -1,0 +1,130 @@
+/*
+ * store_int.h — internals shared by store.c (lifecycle, writer thread,
+ * reader pool), store_write.c (applying jobs) and store_read.c (queries).
+ * Nothing outside server/store includes this.
+ */
+#ifndef WB_SERVER_STORE_INT_H
+#define WB_SERVER_STORE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "tsz.h"
+
+/* Statements of a reader connection, prepared on first use. */
+enum rstmt {
+	RS_KEY_USER,
+	RS_KEY_COUNT,
+	RS_RUN_GET,
+	RS_RUN_ID,
+	RS_KEY_ID,
+	RS_CHUNK_METAS,
+	RS_CHUNK_DATA,
+	RS_METRICS,
+	RS_PROJECTS,
+	RS_PROJECT_ID,
+	RS__COUNT
+};
+
+typedef struct wbs__reader {
+	sqlite3 *db;
+	sqlite3_stmt *st[RS__COUNT];
+	struct wbs__reader *next; /* in the idle list */
+} wbs__reader;
+
+/* Statements of the writer connection. */
+enum wstmt {
+	WS_PROJECT_UPSERT,
+	WS_RUN_FIND,
+	WS_RUN_INSERT,
+	WS_RUN_RESUME,
+	WS_RUN_FIELDS,
+	WS_RUN_GET_JSON,
+	WS_RUN_SET_JSON,
+	WS_RUN_TOUCH,
+	WS_RUN_FINISH,
+	WS_RUN_PROGRESS,
+	WS_PROJECT_TOUCH,
+	WS_KEY_GET,
+	WS_KEY_INSERT,
+	WS_KEY_UPDATE,
+	WS_TAIL_GET,
+	WS_CHUNK_PUT,
+	WS_STATS,
+	WS_SWEEP,
+	WS_USER_UPSERT,
+	WS_APIKEY_INSERT,
+	WS__COUNT
+};
+
+enum job_kind { JOB_PUT, JOB_INGEST, JOB_HEARTBEAT, JOB_FINISH, JOB_SWEEP, JOB_KEY_ADD };
+
+typedef struct wbs__job {
+	struct wbs__job *next;
+	int kind;
+	const wbs__run_ref *ref;
+	/* arguments */
+	const wbs__run_fields *fields;
+	int64_t user_id;
+	const wbs__batch *batch;
+	int crashed, exit_code;
+	const char *user;
+	const uint8_t *hash;
+	const char *prefix;
+	/* results */
+	int created;
+	uint64_t last_seq, applied, count;
+	char state[16];
+	wbs__err err;
+	int done;
+	pthread_cond_t cond;
+} wbs__job;
+
+/* Scratch space of the writer for one chunk. */
+typedef struct wbs__wscratch {
+	int64_t steps[WB__TSZ_CHUNK_POINTS];
+	double values[WB__TSZ_CHUNK_POINTS];
+	uint8_t *enc;
+	size_t enc_cap;
+} wbs__wscratch;
+
+struct wbs__store {
+	wbs__store_opts opts;
+	char *path;
+	/* writer */
+	sqlite3 *wdb;
+	sqlite3_stmt *ws[WS__COUNT];
+	wbs__wscratch *scratch;
+	pthread_t writer;
+	int writer_started;
+	pthread_mutex_t mu; /* guards the queue, stopping, closed */
+	pthread_cond_t work;
+	wbs__job *head, *tail;
+	int stopping; /* the writer exits once the queue is empty */
+	int closed;   /* no new jobs accepted */
+	/* readers */
+	pthread_mutex_t rmu;
+	pthread_cond_t rcond;
+	wbs__reader *idle;
+	unsigned nreaders;
+};
+
+double wbs__store_now(const wbs__store *s);
+
+/* Map a SQLite result code (with the connection's message) into err; returns the wbs__st. */
+int wbs__store_sqlerr(wbs__err *err, sqlite3 *db, int rc, const char *what);
+
+/* Reader pool: a connection for one read operation. NULL with err set. */
+wbs__reader *wbs__reader_get(wbs__store *s, wbs__err *err);
+void wbs__reader_put(wbs__store *s, wbs__reader *r);
+/* The reader's cached statement (reset, bindings cleared). NULL with err set. */
+sqlite3_stmt *wbs__reader_stmt(wbs__reader *r, int which, wbs__err *err);
+
+/* Prepare the writer's statements. */
+int wbs__writer_prepare(wbs__store *s, wbs__err *err);
+/* Apply one job inside the open transaction (store_write.c). Returns a wbs__st. */
+int wbs__job_apply(wbs__store *s, wbs__job *j);
+
+#endif /* WB_SERVER_STORE_INT_H */

@@ -1,0 +1,855 @@
+/*
+ * store_read.c — queries, on pooled read-only connections.
+ *
+ * Every read that takes more than one statement runs inside BEGIN ...
+ * COMMIT on its reader, so it sees one snapshot: the writer rewrites the
+ * tail chunk of a series in place, and a history request must not read a
+ * chunk's meta from before that rewrite and its blob from after.
+ *
+ * History reads only chunk metas first (a narrow index-ordered scan) and
+ * hands them to wb__downsample, which fetches the blobs of just the chunks
+ * it needs through a callback; chunks that fall inside one bucket are
+ * answered from their meta alone.
+ */
+#include "store_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "wire.h"
+
+#define PROJECTS_MAX 100000u
+#define METRICS_MAX 1000000u
+
+static double col_real(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+/* strdup of a text column; "" stays "", NULL stays NULL. Sets *oom on failure. */
+static char *col_dup(sqlite3_stmt *st, int i, int *oom)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	char *p;
+
+	if (!t)
+		return NULL;
+	p = strdup((const char *)t);
+	if (!p)
+		*oom = 1;
+	return p;
+}
+
+static int begin_read(wbs__reader *r, wbs__err *err)
+{
+	int rc = sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
+	return rc == SQLITE_OK ? WBS__ST_OK : wbs__store_sqlerr(err, r->db, rc, "begin read");
+}
+
+/* ---- auth ---- */
+
+int wbs__store_key_user(wbs__store *s, const uint8_t hash[32], int64_t *user_id, wbs__err *err)
+{
+	wbs__reader *r = wbs__reader_get(s, err);
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	if (!r)
+		return err->st;
+	if (!(st = wbs__reader_stmt(r, RS_KEY_USER, err))) {
+		ret = err->st;
+		goto done;
+	}
+	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*user_id = sqlite3_column_int64(st, 0);
+		ret = WBS__ST_OK;
+	} else if (rc == SQLITE_DONE) {
+		ret = wbs__err_set(err, WBS__ST_NOTFOUND, "unknown or revoked api key");
+	} else {
+		ret = wbs__store_sqlerr(err, r->db, rc, "key lookup");
+	}
+	sqlite3_reset(st);
+done:
+	wbs__reader_put(s, r);
+	return ret;
+}
+
+int wbs__store_key_count(wbs__store *s, uint64_t *n, wbs__err *err)
+{
+	wbs__reader *r = wbs__reader_get(s, err);
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	if (!r)
+		return err->st;
+	if (!(st = wbs__reader_stmt(r, RS_KEY_COUNT, err))) {
+		ret = err->st;
+		goto done;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*n = (uint64_t)sqlite3_column_int64(st, 0);
+		ret = WBS__ST_OK;
+	} else {
+		ret = wbs__store_sqlerr(err, r->db, rc, "key count");
+	}
+	sqlite3_reset(st);
+done:
+	wbs__reader_put(s, r);
+	return ret;
+}
+
+/* ---- runs ---- */
+
+void wbs__run_row_free(wbs__run_row *r)
+{
+	if (!r)
+		return;
+	free(r->entity);
+	free(r->project);
+	free(r->run_id);
+	free(r->name);
+	free(r->group);
+	free(r->job_type);
+	free(r->notes);
+	free(r->state);
+	free(r->tags);
+	free(r->config);
+	free(r->summary);
+	free(r->metadata);
+	free(r->metric_defs);
+	memset(r, 0, sizeof(*r));
+}
+
+void wbs__run_rows_free(wbs__run_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		wbs__run_row_free(&rows[i]);
+	free(rows);
+}
+
+/* Fill out from a row of the RS_RUN_GET column list (also used by the list query). */
+static int run_row_read(sqlite3_stmt *st, wbs__run_row *out, wbs__err *err)
+{
+	int oom = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->entity = col_dup(st, 0, &oom);
+	out->project = col_dup(st, 1, &oom);
+	out->run_id = col_dup(st, 2, &oom);
+	out->name = col_dup(st, 3, &oom);
+	out->group = col_dup(st, 4, &oom);
+	out->job_type = col_dup(st, 5, &oom);
+	out->notes = col_dup(st, 6, &oom);
+	out->state = col_dup(st, 7, &oom);
+	out->tags = col_dup(st, 8, &oom);
+	out->config = col_dup(st, 9, &oom);
+	out->summary = col_dup(st, 10, &oom);
+	out->metadata = col_dup(st, 11, &oom);
+	out->metric_defs = col_dup(st, 12, &oom);
+	out->has_exit_code = sqlite3_column_type(st, 13) != SQLITE_NULL;
+	out->exit_code = sqlite3_column_int(st, 13);
+	out->created_at = col_real(st, 14);
+	out->updated_at = col_real(st, 15);
+	out->heartbeat_at = col_real(st, 16);
+	out->finished_at = col_real(st, 17);
+	out->last_seq = (uint64_t)sqlite3_column_int64(st, 18);
+	out->last_step = sqlite3_column_type(st, 19) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 19);
+	if (oom) {
+		wbs__run_row_free(out);
+		return wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+	}
+	return WBS__ST_OK;
+}
+
+int wbs__store_run_get(wbs__store *s, const wbs__run_ref *ref, wbs__run_row *out, wbs__err *err)
+{
+	wbs__reader *r = wbs__reader_get(s, err);
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!r)
+		return err->st;
+	if (!(st = wbs__reader_stmt(r, RS_RUN_GET, err))) {
+		ret = err->st;
+		goto done;
+	}
+	sqlite3_bind_text(st, 1, ref->entity, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ref->project, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ref->run_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = run_row_read(st, out, err);
+	else if (rc == SQLITE_DONE)
+		ret = wbs__err_set(err, WBS__ST_NOTFOUND, "run %s/%s/%s not found", ref->entity, ref->project,
+				  ref->run_id);
+	else
+		ret = wbs__store_sqlerr(err, r->db, rc, "get run");
+	sqlite3_reset(st);
+done:
+	wbs__reader_put(s, r);
+	return ret;
+}
+
+/* The internal id of a run, within an open read. */
+static int run_id_get(wbs__reader *r, const wbs__run_ref *ref, int64_t *id, wbs__err *err)
+{
+	sqlite3_stmt *st = wbs__reader_stmt(r, RS_RUN_ID, err);
+	int rc, ret;
+
+	if (!st)
+		return err->st;
+	sqlite3_bind_text(st, 1, ref->entity, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ref->project, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ref->run_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		ret = WBS__ST_OK;
+	} else if (rc == SQLITE_DONE) {
+		ret = wbs__err_set(err, WBS__ST_NOTFOUND, "run %s/%s/%s not found", ref->entity, ref->project,
+				  ref->run_id);
+	} else {
+		ret = wbs__store_sqlerr(err, r->db, rc, "find run");
+	}
+	sqlite3_reset(st);
+	return ret;
+}
+
+/* The id of a run's metric key, within an open read. */
+static int key_id_get(wbs__reader *r, int64_t run, const char *key, int64_t *id, wbs__err *err)
+{
+	sqlite3_stmt *st = wbs__reader_stmt(r, RS_KEY_ID, err);
+	int rc, ret;
+
+	if (!st)
+		return err->st;
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		ret = WBS__ST_OK;
+	} else if (rc == SQLITE_DONE) {
+		ret = wbs__err_set(err, WBS__ST_NOTFOUND, "metric not found");
+	} else {
+		ret = wbs__store_sqlerr(err, r->db, rc, "find metric");
+	}
+	sqlite3_reset(st);
+	return ret;
+}
+
+/* ---- run list ---- */
+
+static const char *filter_column(int field)
+{
+	switch (field) {
+	case WBS__QF_STATE: return "r.state";
+	case WBS__QF_NAME: return "r.name";
+	case WBS__QF_GROUP: return "r.grp";
+	case WBS__QF_JOB_TYPE: return "r.job_type";
+	case WBS__QF_CREATED_AT: return "r.created_at";
+	default: return NULL;
+	}
+}
+
+/*
+ * Append the SQL expression of a field to b, numbering path parameters
+ * from *param. Only fixed text goes into the SQL; paths are parameters.
+ */
+static void field_expr(wbs__buf *b, int field, size_t npaths, int *param)
+{
+	const char *col = filter_column(field);
+
+	if (col) {
+		wbs__buf_puts(b, col);
+		return;
+	}
+	if (npaths > 1)
+		wbs__buf_puts(b, "coalesce(");
+	for (size_t i = 0; i < npaths; i++) {
+		wbs__buf_printf(b, "%sjson_extract(%s, ?%d)", i ? ", " : "",
+			       field == WBS__QF_CONFIG ? "r.config" : "r.summary", (*param)++);
+	}
+	if (npaths > 1)
+		wbs__buf_putc(b, ')');
+}
+
+static const char *op_sql(int op)
+{
+	switch (op) {
+	case WBS__OP_EQ: return " = ";
+	case WBS__OP_NE: return " IS NOT ";
+	case WBS__OP_LT: return " < ";
+	case WBS__OP_LE: return " <= ";
+	case WBS__OP_GT: return " > ";
+	default: return " >= ";
+	}
+}
+
+/* Append " AND <condition>" for each filter. */
+static void where_sql(wbs__buf *b, const wbs__runs_query *q, int *param)
+{
+	for (size_t i = 0; i < q->nfilters; i++) {
+		const wbs__filter *f = &q->filters[i];
+		wbs__buf_puts(b, " AND ");
+		if (f->field == WBS__QF_TAGS) {
+			if (f->op == WBS__OP_NE)
+				wbs__buf_puts(b, "NOT ");
+			if (f->op == WBS__OP_SUB)
+				wbs__buf_printf(b, "EXISTS (SELECT 1 FROM json_each(r.tags) t "
+						  "WHERE instr(lower(t.value), lower(?%d)) > 0)",
+					       (*param)++);
+			else
+				wbs__buf_printf(b, "EXISTS (SELECT 1 FROM json_each(r.tags) t WHERE t.value = ?%d)",
+					       (*param)++);
+			continue;
+		}
+		if (f->op == WBS__OP_SUB) {
+			wbs__buf_puts(b, "instr(lower(CAST(");
+			field_expr(b, f->field, f->npaths, param);
+			wbs__buf_printf(b, " AS TEXT)), lower(?%d)) > 0", (*param)++);
+			continue;
+		}
+		field_expr(b, f->field, f->npaths, param);
+		wbs__buf_puts(b, op_sql(f->op));
+		wbs__buf_printf(b, "?%d", (*param)++);
+	}
+}
+
+/* Bind, in the order where_sql numbered them, the parameters of the filters. */
+static void where_bind(sqlite3_stmt *st, const wbs__runs_query *q, int *param)
+{
+	for (size_t i = 0; i < q->nfilters; i++) {
+		const wbs__filter *f = &q->filters[i];
+		int numeric = f->is_num && (f->field == WBS__QF_CONFIG || f->field == WBS__QF_SUMMARY ||
+					    f->field == WBS__QF_CREATED_AT);
+		if (f->field != WBS__QF_TAGS && !filter_column(f->field))
+			for (size_t p = 0; p < f->npaths; p++)
+				sqlite3_bind_text(st, (*param)++, f->paths[p], -1, SQLITE_STATIC);
+		if (numeric && f->op != WBS__OP_SUB)
+			sqlite3_bind_double(st, (*param)++, f->num);
+		else
+			sqlite3_bind_text(st, (*param)++, f->text, -1, SQLITE_STATIC);
+	}
+}
+
+static int project_id_get(wbs__reader *r, const char *entity, const char *project, int64_t *id, wbs__err *err)
+{
+	sqlite3_stmt *st = wbs__reader_stmt(r, RS_PROJECT_ID, err);
+	int rc, ret;
+
+	if (!st)
+		return err->st;
+	sqlite3_bind_text(st, 1, entity, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, project, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		ret = WBS__ST_OK;
+	} else if (rc == SQLITE_DONE) {
+		ret = wbs__err_set(err, WBS__ST_NOTFOUND, "project %s/%s not found", entity, project);
+	} else {
+		ret = wbs__store_sqlerr(err, r->db, rc, "find project");
+	}
+	sqlite3_reset(st);
+	return ret;
+}
+
+int wbs__store_runs_list(wbs__store *s, const char *entity, const char *project, const wbs__runs_query *q,
+			wbs__run_row **rows, size_t *n, uint64_t *total, wbs__err *err)
+{
+	wbs__reader *r = NULL;
+	sqlite3_stmt *cnt = NULL, *sel = NULL;
+	wbs__buf where, sql;
+	wbs__run_row *out = NULL;
+	size_t nout = 0;
+	int64_t pid = 0;
+	int rc, ret, param, sort_param;
+
+	*rows = NULL;
+	*n = 0;
+	*total = 0;
+	wbs__buf_init(&where, 64 * 1024);
+	wbs__buf_init(&sql, 64 * 1024);
+	if (!(r = wbs__reader_get(s, err)))
+		return err->st;
+	if ((ret = begin_read(r, err)) || (ret = project_id_get(r, entity, project, &pid, err)))
+		goto done;
+
+	param = 2;
+	where_sql(&where, q, &param);
+	sort_param = param;
+	wbs__buf_puts(&sql, "SELECT count(*) FROM runs r WHERE r.project_id = ?1");
+	wbs__buf_put(&sql, where.p ? where.p : "", where.len);
+	if (where.err || sql.err) {
+		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+		goto done;
+	}
+	rc = sqlite3_prepare_v2(r->db, sql.p, (int)sql.len, &cnt, NULL);
+	if (rc != SQLITE_OK) {
+		ret = wbs__store_sqlerr(err, r->db, rc, "count runs");
+		goto done;
+	}
+	sqlite3_bind_int64(cnt, 1, pid);
+	param = 2;
+	where_bind(cnt, q, &param);
+	rc = sqlite3_step(cnt);
+	if (rc != SQLITE_ROW) {
+		ret = wbs__store_sqlerr(err, r->db, rc, "count runs");
+		goto done;
+	}
+	*total = (uint64_t)sqlite3_column_int64(cnt, 0);
+
+	wbs__buf_reset(&sql);
+	wbs__buf_puts(&sql, "SELECT p.entity, p.name, r.run_id, r.name, r.grp, r.job_type, r.notes, r.state, r.tags, "
+			   "r.config, r.summary, r.metadata, r.metric_defs, r.exit_code, r.created_at, r.updated_at, "
+			   "r.heartbeat_at, r.finished_at, r.last_seq, r.last_step "
+			   "FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.project_id = ?1");
+	wbs__buf_put(&sql, where.p ? where.p : "", where.len);
+	wbs__buf_puts(&sql, " ORDER BY ");
+	param = sort_param;
+	field_expr(&sql, q->sort.field, q->sort.npaths, &param);
+	wbs__buf_puts(&sql, q->sort.desc ? " DESC, r.id DESC" : " ASC, r.id ASC");
+	wbs__buf_printf(&sql, " LIMIT ?%d OFFSET ?%d", param, param + 1);
+	if (sql.err) {
+		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+		goto done;
+	}
+	rc = sqlite3_prepare_v2(r->db, sql.p, (int)sql.len, &sel, NULL);
+	if (rc != SQLITE_OK) {
+		ret = wbs__store_sqlerr(err, r->db, rc, "list runs");
+		goto done;
+	}
+	sqlite3_bind_int64(sel, 1, pid);
+	param = 2;
+	where_bind(sel, q, &param);
+	if (!filter_column(q->sort.field))
+		for (size_t p = 0; p < q->sort.npaths; p++)
+			sqlite3_bind_text(sel, param++, q->sort.paths[p], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(sel, param, q->limit);
+	sqlite3_bind_int64(sel, param + 1, (int64_t)q->offset);
+	out = calloc(q->limit ? q->limit : 1, sizeof(*out));
+	if (!out) {
+		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+		goto done;
+	}
+	while (nout < q->limit && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		if ((ret = run_row_read(sel, &out[nout], err)))
+			goto done;
+		nout++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		ret = wbs__store_sqlerr(err, r->db, rc, "list runs");
+		goto done;
+	}
+	*rows = out;
+	*n = nout;
+	out = NULL;
+	nout = 0;
+	ret = WBS__ST_OK;
+done:
+	wbs__run_rows_free(out, nout);
+	sqlite3_finalize(cnt);
+	sqlite3_finalize(sel);
+	wbs__buf_free(&where);
+	wbs__buf_free(&sql);
+	wbs__reader_put(s, r);
+	return ret;
+}
+
+/* ---- projects ---- */
+
+void wbs__project_rows_free(wbs__project_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rows[i].entity);
+		free(rows[i].name);
+	}
+	free(rows);
+}
+
+int wbs__store_projects_list(wbs__store *s, wbs__project_row **rows, size_t *n, wbs__err *err)
+{
+	wbs__reader *r = wbs__reader_get(s, err);
+	wbs__project_row *out = NULL;
+	size_t nout = 0, cap = 0;
+	sqlite3_stmt *st;
+	int rc, ret, oom = 0;
+
+	*rows = NULL;
+	*n = 0;
+	if (!r)
+		return err->st;
+	if (!(st = wbs__reader_stmt(r, RS_PROJECTS, err))) {
+		ret = err->st;
+		goto done;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && nout < PROJECTS_MAX) {
+		if (nout == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			wbs__project_row *p = realloc(out, ncap * sizeof(*p));
+			if (!p) {
+				ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+				goto done;
+			}
+			out = p;
+			cap = ncap;
+		}
+		out[nout].entity = col_dup(st, 0, &oom);
+		out[nout].name = col_dup(st, 1, &oom);
+		out[nout].created_at = col_real(st, 2);
+		out[nout].updated_at = col_real(st, 3);
+		out[nout].run_count = (uint64_t)sqlite3_column_int64(st, 4);
+		nout++;
+		if (oom) {
+			ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+			goto done;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		ret = wbs__store_sqlerr(err, r->db, rc, "list projects");
+		goto done;
+	}
+	*rows = out;
+	*n = nout;
+	out = NULL;
+	nout = 0;
+	ret = WBS__ST_OK;
+done:
+	if (st)
+		sqlite3_reset(st);
+	wbs__project_rows_free(out, nout);
+	wbs__reader_put(s, r);
+	return ret;
+}
+
+/* ---- metrics ---- */
+
+void wbs__metric_rows_free(wbs__metric_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(rows[i].key);
+	free(rows);
+}
+
+int wbs__store_metrics_list(wbs__store *s, const wbs__run_ref *ref, wbs__metric_row **rows, size_t *n, wbs__err *err)
+{
+	wbs__reader *r = wbs__reader_get(s, err);
+	wbs__metric_row *out = NULL;
+	size_t nout = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	int64_t run;
+	int rc, ret, oom = 0;
+
+	*rows = NULL;
+	*n = 0;
+	if (!r)
+		return err->st;
+	if ((ret = begin_read(r, err)) || (ret = run_id_get(r, ref, &run, err)))
+		goto done;
+	if (!(st = wbs__reader_stmt(r, RS_METRICS, err))) {
+		ret = err->st;
+		goto done;
+	}
+	sqlite3_bind_int64(st, 1, run);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && nout < METRICS_MAX) {
+		wbs__metric_row *m;
+		uint64_t nvalid;
+		if (nout == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			wbs__metric_row *p = realloc(out, ncap * sizeof(*p));
+			if (!p) {
+				ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+				goto done;
+			}
+			out = p;
+			cap = ncap;
+		}
+		m = &out[nout++];
+		m->key = col_dup(st, 0, &oom);
+		if (oom) {
+			ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+			goto done;
+		}
+		m->count = (uint64_t)sqlite3_column_int64(st, 1);
+		m->first_step = sqlite3_column_int64(st, 2);
+		m->last_step = sqlite3_column_int64(st, 3);
+		nvalid = (uint64_t)sqlite3_column_int64(st, 7);
+		m->min = nvalid ? col_real(st, 4) : NAN;
+		m->max = nvalid ? col_real(st, 5) : NAN;
+		m->mean = nvalid ? col_real(st, 6) / (double)nvalid : NAN;
+		m->last = wb__bits_f64((uint64_t)sqlite3_column_int64(st, 8));
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		ret = wbs__store_sqlerr(err, r->db, rc, "list metrics");
+		goto done;
+	}
+	*rows = out;
+	*n = nout;
+	out = NULL;
+	nout = 0;
+	ret = WBS__ST_OK;
+done:
+	if (st)
+		sqlite3_reset(st);
+	wbs__metric_rows_free(out, nout);
+	wbs__reader_put(s, r);
+	return ret;
+}
+
+/* ---- series ---- */
+
+struct wbs__series_it {
+	wbs__store *s;
+	wbs__reader *r;
+	int64_t key_id;
+	int64_t *nos; /* chunk numbers, in order */
+	size_t nchunks, cap, next;
+	wb__chunk_meta *metas;
+	int64_t steps[WB__TSZ_CHUNK_POINTS];
+	double values[WB__TSZ_CHUNK_POINTS];
+};
+
+void wbs__series_it_close(wbs__series_it *it)
+{
+	if (!it)
+		return;
+	if (it->r)
+		wbs__reader_put(it->s, it->r);
+	free(it->nos);
+	free(it->metas);
+	free(it);
+}
+
+/* Load the chunk metas of it->key_id. */
+static int metas_load(wbs__series_it *it, wbs__err *err)
+{
+	sqlite3_stmt *st = wbs__reader_stmt(it->r, RS_CHUNK_METAS, err);
+	int rc;
+
+	if (!st)
+		return err->st;
+	sqlite3_bind_int64(st, 1, it->key_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		wb__chunk_meta *m;
+		if (it->nchunks == it->cap) {
+			size_t cap = it->cap ? it->cap * 2 : 64;
+			int64_t *nos = realloc(it->nos, cap * sizeof(*nos));
+			wb__chunk_meta *metas;
+			if (!nos) {
+				sqlite3_reset(st);
+				return wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+			}
+			it->nos = nos;
+			metas = realloc(it->metas, cap * sizeof(*metas));
+			if (!metas) {
+				sqlite3_reset(st);
+				return wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+			}
+			it->metas = metas;
+			it->cap = cap;
+		}
+		it->nos[it->nchunks] = sqlite3_column_int64(st, 0);
+		m = &it->metas[it->nchunks++];
+		m->step_min = sqlite3_column_int64(st, 1);
+		m->step_max = sqlite3_column_int64(st, 2);
+		m->n = (uint32_t)sqlite3_column_int64(st, 3);
+		m->vmin = col_real(st, 4);
+		m->vmax = col_real(st, 5);
+		m->vlast = wb__bits_f64((uint64_t)sqlite3_column_int64(st, 6));
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? WBS__ST_OK : wbs__store_sqlerr(err, it->r->db, rc, "read chunk metas");
+}
+
+int wbs__store_series_open(wbs__store *s, const wbs__run_ref *ref, const char *key, wbs__series_it **out, wbs__err *err)
+{
+	wbs__series_it *it = calloc(1, sizeof(*it));
+	int64_t run;
+	int ret;
+
+	*out = NULL;
+	if (!it)
+		return wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+	it->s = s;
+	if (!(it->r = wbs__reader_get(s, err))) {
+		ret = err->st;
+		goto fail;
+	}
+	if ((ret = begin_read(it->r, err)) || (ret = run_id_get(it->r, ref, &run, err)) ||
+	    (ret = key_id_get(it->r, run, key, &it->key_id, err)) || (ret = metas_load(it, err)))
+		goto fail;
+	*out = it;
+	return WBS__ST_OK;
+fail:
+	wbs__series_it_close(it);
+	return ret;
+}
+
+/* Fetch the blob of chunk i (wb__chunk_fetch_fn). The blob lives until the next call. */
+static int chunk_fetch(void *ctx, size_t i, const uint8_t **blob, size_t *len)
+{
+	wbs__series_it *it = ctx;
+	wbs__err err;
+	sqlite3_stmt *st = wbs__reader_stmt(it->r, RS_CHUNK_DATA, &err);
+
+	if (!st || i >= it->nchunks)
+		return -1;
+	sqlite3_bind_int64(st, 1, it->key_id);
+	sqlite3_bind_int64(st, 2, it->nos[i]);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return -1;
+	*blob = sqlite3_column_blob(st, 0);
+	*len = (size_t)sqlite3_column_bytes(st, 0);
+	return *blob ? 0 : -1;
+}
+
+int wbs__series_it_next(wbs__series_it *it, const int64_t **steps, const double **values, uint32_t *n, wbs__err *err)
+{
+	const uint8_t *blob;
+	size_t len;
+	int64_t got;
+
+	if (it->next >= it->nchunks)
+		return 0;
+	if (chunk_fetch(it, it->next, &blob, &len)) {
+		wbs__err_set(err, WBS__ST_INTERNAL, "cannot read chunk %lld", (long long)it->nos[it->next]);
+		return -1;
+	}
+	got = wb__tsz_decode(blob, len, it->steps, it->values, WB__TSZ_CHUNK_POINTS);
+	if (got < 0 || (uint64_t)got != it->metas[it->next].n) {
+		wbs__err_set(err, WBS__ST_INTERNAL, "stored chunk %lld is damaged", (long long)it->nos[it->next]);
+		return -1;
+	}
+	it->next++;
+	*steps = it->steps;
+	*values = it->values;
+	*n = (uint32_t)got;
+	return 1;
+}
+
+void wbs__series_it_rewind(wbs__series_it *it) { it->next = 0; }
+
+void wbs__history_free(wbs__history *h)
+{
+	if (!h)
+		return;
+	free(h->step);
+	free(h->min);
+	free(h->max);
+	free(h->last);
+	free(h->count);
+	memset(h, 0, sizeof(*h));
+}
+
+static int history_alloc(wbs__history *h, size_t n)
+{
+	size_t k = n ? n : 1;
+	h->step = malloc(k * sizeof(*h->step));
+	h->min = malloc(k * sizeof(*h->min));
+	h->max = malloc(k * sizeof(*h->max));
+	h->last = malloc(k * sizeof(*h->last));
+	h->count = malloc(k * sizeof(*h->count));
+	return h->step && h->min && h->max && h->last && h->count ? 0 : -1;
+}
+
+/* Every point of [start, end] as its own row (there are at most cap). */
+static int history_raw(wbs__series_it *it, int64_t start, int64_t end, uint32_t cap, wbs__history *h, wbs__err *err)
+{
+	const int64_t *st;
+	const double *va;
+	uint32_t n;
+	int rc;
+
+	if (history_alloc(h, cap))
+		return wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+	for (size_t c = 0; c < it->nchunks; c++) {
+		if (it->metas[c].step_max < start || it->metas[c].step_min > end)
+			continue;
+		it->next = c;
+		rc = wbs__series_it_next(it, &st, &va, &n, err);
+		if (rc < 0)
+			return err->st;
+		for (uint32_t i = 0; i < n; i++) {
+			if (st[i] < start || st[i] > end)
+				continue;
+			if (h->len == cap)
+				return wbs__err_set(err, WBS__ST_INTERNAL, "chunk metas disagree with their points");
+			h->step[h->len] = st[i];
+			h->min[h->len] = h->max[h->len] = h->last[h->len] = va[i];
+			h->count[h->len] = 1;
+			h->len++;
+		}
+	}
+	h->total = h->len;
+	h->downsampled = 0;
+	return WBS__ST_OK;
+}
+
+int wbs__store_history(wbs__store *s, const wbs__run_ref *ref, const char *key, int64_t start, int64_t end,
+		      uint32_t nbuckets, wbs__history *out, wbs__err *err)
+{
+	wbs__series_it *it = NULL;
+	wb__buckets b;
+	uint64_t upper = 0;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	memset(&b, 0, sizeof(b));
+	if ((ret = wbs__store_series_open(s, ref, key, &it, err)))
+		return ret;
+	if (it->nchunks == 0)
+		goto ok;
+	/* Clamp the range to the data so that buckets cover points, not empty steps. */
+	if (start < it->metas[0].step_min)
+		start = it->metas[0].step_min;
+	if (end > it->metas[it->nchunks - 1].step_max)
+		end = it->metas[it->nchunks - 1].step_max;
+	if (start > end)
+		goto ok;
+	for (size_t c = 0; c < it->nchunks; c++)
+		if (it->metas[c].step_max >= start && it->metas[c].step_min <= end)
+			upper += it->metas[c].n;
+	if (upper <= nbuckets) {
+		ret = history_raw(it, start, end, (uint32_t)upper, out, err);
+		goto done;
+	}
+	if (wb__downsample(it->metas, it->nchunks, chunk_fetch, it, start, end, nbuckets, &b)) {
+		ret = wbs__err_set(err, WBS__ST_INTERNAL, "downsampling failed");
+		goto done;
+	}
+	if (b.total <= nbuckets) {
+		/* Partly covered chunks overstated the count: few enough points for raw rows. */
+		wbs__history_free(out);
+		ret = history_raw(it, start, end, (uint32_t)b.total, out, err);
+		goto done;
+	}
+	if (history_alloc(out, b.len)) {
+		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+		goto done;
+	}
+	out->len = b.len;
+	if (b.len) {
+		memcpy(out->step, b.step, b.len * sizeof(*b.step));
+		memcpy(out->min, b.min, b.len * sizeof(*b.min));
+		memcpy(out->max, b.max, b.len * sizeof(*b.max));
+		memcpy(out->last, b.last, b.len * sizeof(*b.last));
+		memcpy(out->count, b.count, b.len * sizeof(*b.count));
+	}
+	out->total = b.total;
+	out->downsampled = 1;
+ok:
+	ret = WBS__ST_OK;
+done:
+	wb__buckets_free(&b);
+	wbs__series_it_close(it);
+	if (ret)
+		wbs__history_free(out);
+	return ret;
+}

@@ -1,0 +1,180 @@
+/*
+ * test_auth.c — API keys (format, hashing) and the settings file: where it
+ * is, how it is written (atomically, 0600), and the first-start / later
+ * start rules of wbs__auth_bootstrap against a real store.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "store/store.h"
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n;
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void test_auth__key_format(void **state)
+{
+	char a[WBS__KEY_LEN + 1], b[WBS__KEY_LEN + 1];
+	(void)state;
+
+	assert_int_equal(wbs__key_generate(a), 0);
+	assert_int_equal(wbs__key_generate(b), 0);
+	assert_int_equal(strlen(a), 43);
+	assert_memory_equal(a, "wb_", 3);
+	for (int i = 3; i < 43; i++)
+		assert_non_null(strchr("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", a[i]));
+	assert_string_not_equal(a, b);
+}
+
+static void test_auth__hash(void **state)
+{
+	static const uint8_t abc[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+					0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+					0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+	uint8_t h[32];
+	(void)state;
+
+	wbs__key_hash("abc", 3, h);
+	assert_memory_equal(h, abc, 32);
+}
+
+static void test_auth__settings_path(void **state)
+{
+	char p[512];
+	(void)state;
+
+	setenv("WB_CONFIG_DIR", "/x/cfg", 1);
+	setenv("XDG_CONFIG_HOME", "/x/xdg", 1);
+	setenv("HOME", "/x/home", 1);
+	assert_int_equal(wbs__settings_path(p, sizeof(p)), 0);
+	assert_string_equal(p, "/x/cfg/settings");
+	unsetenv("WB_CONFIG_DIR");
+	assert_int_equal(wbs__settings_path(p, sizeof(p)), 0);
+	assert_string_equal(p, "/x/xdg/wb/settings");
+	unsetenv("XDG_CONFIG_HOME");
+	assert_int_equal(wbs__settings_path(p, sizeof(p)), 0);
+	assert_string_equal(p, "/x/home/.config/wb/settings");
+	unsetenv("HOME");
+	assert_int_equal(wbs__settings_path(p, sizeof(p)), -1);
+}
+
+static void test_auth__settings_write(void **state)
+{
+	char dir[] = "/tmp/wb-test-auth-XXXXXX", path[256], key[128], err[256];
+	struct stat st;
+	FILE *f;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/a/b/settings", dir);
+	assert_int_equal(wbs__settings_write(path, "http://127.0.0.1:1", "wb_k1", err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_string_equal(slurp(path), "base_url=http://127.0.0.1:1\napi_key=wb_k1\n");
+	assert_int_equal(wbs__settings_read_key(path, key, sizeof(key)), 0);
+	assert_string_equal(key, "wb_k1");
+	/* Update base_url only, keeping other lines (including the user's own). */
+	f = fopen(path, "a");
+	fputs("entity = bob\n", f);
+	fclose(f);
+	assert_int_equal(wbs__settings_write(path, "http://127.0.0.1:2", NULL, err, sizeof(err)), 0);
+	assert_string_equal(slurp(path), "api_key=wb_k1\nentity = bob\nbase_url=http://127.0.0.1:2\n");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* Spaces around '=' are read. */
+	f = fopen(path, "w");
+	fputs("# comment\n  api_key =  wb_k2  \n", f);
+	fclose(f);
+	assert_int_equal(wbs__settings_read_key(path, key, sizeof(key)), 0);
+	assert_string_equal(key, "wb_k2");
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void test_auth__bootstrap(void **state)
+{
+	char dir[] = "/tmp/wb-test-auth-XXXXXX", data[256], cfg[256], path[300], key[128], key2[128], err[256];
+	wbs__store_opts o = {0};
+	wbs__store *s = NULL;
+	wbs__err e = {0};
+	uint8_t h[32];
+	int64_t uid = 0;
+	uint64_t n = 0;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(data, sizeof(data), "%s/data", dir);
+	snprintf(cfg, sizeof(cfg), "%s/cfg", dir);
+	snprintf(path, sizeof(path), "%s/settings", cfg);
+	mkdir(data, 0700);
+	setenv("WB_CONFIG_DIR", cfg, 1);
+	o.dir = data;
+	o.sweep_interval = -1;
+	assert_int_equal(wbs__store_open(&s, &o, &e), WBS__ST_OK);
+
+	/* First start: a key, stored hashed, written to the settings file. */
+	assert_int_equal(wbs__auth_bootstrap(s, "http://127.0.0.1:1111", err, sizeof(err)), 0);
+	assert_int_equal(wbs__settings_read_key(path, key, sizeof(key)), 0);
+	assert_int_equal(strlen(key), 43);
+	wbs__key_hash(key, strlen(key), h);
+	assert_int_equal(wbs__store_key_user(s, h, &uid, &e), WBS__ST_OK);
+	assert_true(uid > 0);
+	assert_int_equal(wbs__store_key_count(s, &n, &e), WBS__ST_OK);
+	assert_int_equal(n, 1);
+	wbs__key_hash("wb_wrong", 8, h);
+	assert_int_equal(wbs__store_key_user(s, h, &uid, &e), WBS__ST_NOTFOUND);
+
+	/* Later start on another port: base_url follows, key unchanged, no new key. */
+	assert_int_equal(wbs__auth_bootstrap(s, "http://127.0.0.1:2222", err, sizeof(err)), 0);
+	assert_non_null(strstr(slurp(path), "base_url=http://127.0.0.1:2222\n"));
+	assert_int_equal(wbs__settings_read_key(path, key2, sizeof(key2)), 0);
+	assert_string_equal(key, key2);
+	assert_int_equal(wbs__store_key_count(s, &n, &e), WBS__ST_OK);
+	assert_int_equal(n, 1);
+
+	/* A settings file with someone else's key is left alone. */
+	assert_int_equal(wbs__settings_write(path, "http://other:1", "wb_foreign", err, sizeof(err)), 0);
+	assert_int_equal(wbs__auth_bootstrap(s, "http://127.0.0.1:3333", err, sizeof(err)), 0);
+	assert_string_equal(slurp(path), "base_url=http://other:1\napi_key=wb_foreign\n");
+
+	wbs__store_close(s);
+	unsetenv("WB_CONFIG_DIR");
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_auth__key_format),	cmocka_unit_test(test_auth__hash),
+		cmocka_unit_test(test_auth__settings_path),	cmocka_unit_test(test_auth__settings_write),
+		cmocka_unit_test(test_auth__bootstrap),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
