@@ -1,0 +1,391 @@
+/*
+ * harness.c — a real `wb server` process and an HTTP client for the
+ * end-to-end tests and benchmarks (see harness.h).
+ */
+#include "harness.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <math.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef WBT_WB_BIN
+#error "WBT_WB_BIN must name the built wb binary"
+#endif
+
+const char *wbt_wb_bin(void) { return WBT_WB_BIN; }
+
+double wbt_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int wbt_mkdtemp(char *out, size_t cap, const char *tag)
+{
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	if ((size_t)snprintf(out, cap, "%s/wbt-%s-XXXXXX", tmp, tag) >= cap)
+		return -1;
+	return mkdtemp(out) ? 0 : -1;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void wbt_rm_rf(const char *path)
+{
+	if (path && path[0])
+		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int read_file(const char *path, char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+	if (!f)
+		return -1;
+	n = fread(buf, 1, cap - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return 0;
+}
+
+static int settings_value(const char *config_dir, const char *name, char *out, size_t cap)
+{
+	char path[512], buf[4096], *line, *save = NULL;
+	size_t nlen = strlen(name);
+
+	snprintf(path, sizeof(path), "%s/settings", config_dir);
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return -1;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, name, nlen) == 0 && line[nlen] == '=') {
+			snprintf(out, cap, "%s", line + nlen + 1);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int spawn(wbt_server *s, int port)
+{
+	char portbuf[16], extra[256], *argv[48], *tok, *save = NULL;
+	int argc = 0;
+	pid_t pid;
+
+	snprintf(portbuf, sizeof(portbuf), "%d", port);
+	snprintf(extra, sizeof(extra), "%s", s->extra);
+	argv[argc++] = (char *)WBT_WB_BIN;
+	argv[argc++] = "server";
+	argv[argc++] = "--data";
+	argv[argc++] = s->data;
+	argv[argc++] = "--host";
+	argv[argc++] = "127.0.0.1";
+	argv[argc++] = "--port";
+	argv[argc++] = portbuf;
+	for (tok = strtok_r(extra, " ", &save); tok && argc < 46; tok = strtok_r(NULL, " ", &save))
+		argv[argc++] = tok;
+	argv[argc] = NULL;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		setenv("WB_CONFIG_DIR", s->config_dir, 1);
+		execv(WBT_WB_BIN, argv);
+		_exit(127);
+	}
+	s->pid = pid;
+	return 0;
+}
+
+/* Wait until data/server.url exists and /healthz answers 200, or the
+ * process dies, or 15 s pass. */
+static int wait_ready(wbt_server *s)
+{
+	char path[512], buf[200];
+	double deadline = wbt_now() + 15.0;
+	int status;
+
+	snprintf(path, sizeof(path), "%s/server.url", s->data);
+	while (wbt_now() < deadline) {
+		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+			fprintf(stderr, "harness: wb server exited early (status %d); log %s\n", status, s->log);
+			s->pid = 0;
+			return -1;
+		}
+		if (read_file(path, buf, sizeof(buf)) == 0 && strncmp(buf, "http://", 7) == 0) {
+			wbt_response r;
+			char *colon;
+			buf[strcspn(buf, "\r\n")] = 0;
+			snprintf(s->url, sizeof(s->url), "%s", buf);
+			colon = strrchr(s->url, ':');
+			s->port = colon ? atoi(colon + 1) : 0;
+			if (wbt_http(s, "GET", "/healthz", NULL, 0, NULL, 0, &r) == 0) {
+				long st = r.status;
+				wbt_response_free(&r);
+				if (st == 200)
+					return 0;
+			}
+		}
+		usleep(10000); /* polling interval of a condition with a deadline */
+	}
+	fprintf(stderr, "harness: wb server not ready after 15 s; log %s\n", s->log);
+	return -1;
+}
+
+int wbt_server_start(wbt_server *s, const char *extra_args)
+{
+	static int curl_ready;
+	char tmpl[256];
+
+	if (!curl_ready) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		curl_ready = 1;
+	}
+	memset(s, 0, sizeof(*s));
+	if (wbt_mkdtemp(tmpl, sizeof(tmpl), "srv") < 0)
+		return -1;
+	snprintf(s->root, sizeof(s->root), "%s", tmpl);
+	snprintf(s->data, sizeof(s->data), "%s/data", s->root);
+	snprintf(s->config_dir, sizeof(s->config_dir), "%s/config", s->root);
+	snprintf(s->log, sizeof(s->log), "%s/server.log", s->root);
+	snprintf(s->extra, sizeof(s->extra), "%s", extra_args ? extra_args : "");
+	mkdir(s->config_dir, 0700);
+	if (spawn(s, 0) < 0 || wait_ready(s) < 0)
+		return -1;
+	if (settings_value(s->config_dir, "api_key", s->key, sizeof(s->key)) < 0) {
+		fprintf(stderr, "harness: no api_key in %s/settings\n", s->config_dir);
+		return -1;
+	}
+	setenv("WB_CONFIG_DIR", s->config_dir, 1);
+	setenv("WB_BASE_URL", s->url, 1);
+	setenv("WB_API_KEY", s->key, 1);
+	return 0;
+}
+
+int wbt_server_restart(wbt_server *s)
+{
+	char path[512];
+	int port = s->port;
+
+	snprintf(path, sizeof(path), "%s/server.url", s->data);
+	unlink(path);
+	if (spawn(s, port) < 0)
+		return -1;
+	return wait_ready(s);
+}
+
+void wbt_server_kill(wbt_server *s)
+{
+	if (s->pid > 0) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+		s->pid = 0;
+	}
+}
+
+int wbt_server_stop(wbt_server *s)
+{
+	int status = 0;
+	if (s->pid <= 0)
+		return -1;
+	kill(s->pid, SIGTERM);
+	if (waitpid(s->pid, &status, 0) != s->pid)
+		return -1;
+	s->pid = 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void wbt_server_cleanup(wbt_server *s)
+{
+	if (s->pid > 0)
+		wbt_server_stop(s);
+	if (!getenv("WBT_KEEP"))
+		wbt_rm_rf(s->root);
+}
+
+void wbt_db_path(const wbt_server *s, char *out, size_t cap) { snprintf(out, cap, "%s/wb.db", s->data); }
+
+typedef struct {
+	char *buf;
+	size_t len, cap;
+} growbuf;
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	growbuf *g = ud;
+	size_t n = size * nmemb;
+	if (g->len + n + 1 > g->cap) {
+		size_t cap = (g->cap ? g->cap * 2 : 4096);
+		char *p;
+		while (cap < g->len + n + 1)
+			cap *= 2;
+		p = realloc(g->buf, cap);
+		if (!p)
+			return 0;
+		g->buf = p;
+		g->cap = cap;
+	}
+	memcpy(g->buf + g->len, ptr, n);
+	g->len += n;
+	g->buf[g->len] = 0;
+	return n;
+}
+
+int wbt_http(const wbt_server *s, const char *method, const char *path, const void *body, size_t body_len,
+	     const char *const *headers, int auth, wbt_response *out)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *hl = NULL;
+	char url[4096], authh[256];
+	growbuf g = {0};
+	char *ct = NULL;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!c)
+		return -1;
+	snprintf(url, sizeof(url), "%s%s", s->url, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &g);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+	}
+	hl = curl_slist_append(hl, "Expect:");
+	for (size_t i = 0; headers && headers[i]; i++)
+		hl = curl_slist_append(hl, headers[i]);
+	if (auth) {
+		snprintf(authh, sizeof(authh), "Authorization: Bearer %s", s->key);
+		hl = curl_slist_append(hl, authh);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	if (curl_easy_perform(c) != CURLE_OK)
+		goto done;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+	if (ct)
+		snprintf(out->content_type, sizeof(out->content_type), "%s", ct);
+	out->body = g.buf ? g.buf : calloc(1, 1);
+	out->len = g.len;
+	g.buf = NULL;
+	rc = 0;
+done:
+	free(g.buf);
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
+void wbt_response_free(wbt_response *r)
+{
+	free(r->body);
+	r->body = NULL;
+}
+
+cJSON *wbt_get_json(const wbt_server *s, const char *path)
+{
+	wbt_response r;
+	cJSON *j = NULL;
+	if (wbt_http(s, "GET", path, NULL, 0, NULL, 1, &r) < 0)
+		return NULL;
+	if (r.status == 200)
+		j = cJSON_ParseWithLength(r.body, r.len);
+	else
+		fprintf(stderr, "harness: GET %s -> %ld %s\n", path, r.status, r.body);
+	wbt_response_free(&r);
+	return j;
+}
+
+double wbt_json_number(const cJSON *item)
+{
+	if (cJSON_IsNumber(item))
+		return item->valuedouble;
+	if (cJSON_IsString(item)) {
+		if (strcmp(item->valuestring, "NaN") == 0)
+			return NAN;
+		if (strcmp(item->valuestring, "Infinity") == 0)
+			return INFINITY;
+		if (strcmp(item->valuestring, "-Infinity") == 0)
+			return -INFINITY;
+	}
+	return -12345.678; /* a sentinel no test logs */
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+uint64_t wbt_db_fingerprint(const char *db_path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *tables = NULL;
+	uint64_t h = 1469598103934665603ULL;
+
+	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		goto done;
+	if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name", -1, &tables,
+			       NULL) != SQLITE_OK)
+		goto done;
+	while (sqlite3_step(tables) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(tables, 0);
+		char sql[512];
+		sqlite3_stmt *rows = NULL;
+		h = fnv(h, name, strlen(name));
+		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", name);
+		if (sqlite3_prepare_v2(db, sql, -1, &rows, NULL) != SQLITE_OK)
+			continue;
+		while (sqlite3_step(rows) == SQLITE_ROW) {
+			int nc = sqlite3_column_count(rows);
+			for (int i = 0; i < nc; i++) {
+				const void *b = sqlite3_column_blob(rows, i);
+				int n = sqlite3_column_bytes(rows, i);
+				int t = sqlite3_column_type(rows, i);
+				h = fnv(h, &t, sizeof(t));
+				if (b)
+					h = fnv(h, b, (size_t)n);
+			}
+		}
+		sqlite3_finalize(rows);
+	}
+done:
+	sqlite3_finalize(tables);
+	sqlite3_close(db);
+	return h;
+}

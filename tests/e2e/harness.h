@@ -1,0 +1,88 @@
+/*
+ * harness.h — what the end-to-end tests and benchmarks share: a real
+ * `wb server` process on a free loopback port with its own data and config
+ * directories, a small HTTP client for its API, and temp-dir handling.
+ *
+ * Nothing here is a mock: the server is the built `wb` binary, the store is
+ * a real SQLite file, the client is libcurl. Waits poll a condition against
+ * a deadline; there are no sleeps used as synchronisation.
+ */
+#ifndef WB_TEST_HARNESS_H
+#define WB_TEST_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+typedef struct wbt_server {
+	pid_t pid;
+	int port;
+	char root[256];       /* temp root, removed by wbt_server_cleanup */
+	char data[320];       /* root/data */
+	char config_dir[320]; /* root/config: WB_CONFIG_DIR of the server and the SDK */
+	char url[256];        /* http://127.0.0.1:PORT */
+	char key[128];        /* the admin API key, read from the settings file */
+	char log[320];        /* root/server.log: the server's stderr */
+	char extra[256];      /* extra command-line arguments, space-separated */
+} wbt_server;
+
+/* Path of the built `wb` binary (compiled in). */
+const char *wbt_wb_bin(void);
+
+/* Make a temp root, start `wb server --data root/data --port 0 EXTRA`, wait
+ * until it serves /healthz, read its URL and admin key, and export
+ * WB_BASE_URL, WB_API_KEY and WB_CONFIG_DIR for the SDK in this process.
+ * Returns 0 or -1 (with a message on stderr). */
+int wbt_server_start(wbt_server *s, const char *extra_args);
+
+/* Start the same server again on the same data directory and port (after a
+ * kill or a stop). */
+int wbt_server_restart(wbt_server *s);
+
+/* SIGKILL the server and reap it. */
+void wbt_server_kill(wbt_server *s);
+
+/* SIGTERM the server, wait for it to exit; returns its exit status or -1. */
+int wbt_server_stop(wbt_server *s);
+
+/* Stop the server if running and remove the temp root. */
+void wbt_server_cleanup(wbt_server *s);
+
+/* Path of the server's SQLite database. */
+void wbt_db_path(const wbt_server *s, char *out, size_t cap);
+
+typedef struct wbt_response {
+	long status;
+	char *body; /* NUL-terminated, malloc'ed */
+	size_t len;
+	char content_type[128];
+} wbt_response;
+
+/* One HTTP request to the server. path starts with '/'. body may be NULL.
+ * headers is a NULL-terminated list of "Name: value" lines, may be NULL.
+ * auth: 1 adds the admin key as a Bearer token. Returns 0 or -1 on a
+ * transport error. Free with wbt_response_free. */
+int wbt_http(const wbt_server *s, const char *method, const char *path, const void *body, size_t body_len,
+	     const char *const *headers, int auth, wbt_response *out);
+void wbt_response_free(wbt_response *r);
+
+/* GET path with the admin key and parse the JSON answer; NULL unless 200. */
+cJSON *wbt_get_json(const wbt_server *s, const char *path);
+
+/* Decode a JSON number that may be "NaN"/"Infinity"/"-Infinity". */
+double wbt_json_number(const cJSON *item);
+
+/* Temp directories. */
+int wbt_mkdtemp(char *out, size_t cap, const char *tag);
+void wbt_rm_rf(const char *path);
+
+/* Monotonic seconds. */
+double wbt_now(void);
+
+/* Hash of the whole content of every table of a SQLite database (opened
+ * read-only), for "the database is unchanged" checks. */
+uint64_t wbt_db_fingerprint(const char *db_path);
+
+#endif

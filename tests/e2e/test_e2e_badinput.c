@@ -1,0 +1,399 @@
+/*
+ * End-to-end bad input: every malformed, mistyped, oversized, hostile or
+ * out-of-order request gets its precise 4xx JSON error, and the database is
+ * byte-for-byte unchanged afterwards (a fingerprint of every table's rows).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "harness.h"
+#include "wire.h"
+
+static wbt_server srv;
+static char db[512];
+static uint64_t last_seq;
+static const char *RUN = "/api/v1/projects/tester/bad/runs/r1";
+
+typedef struct {
+	uint8_t *p;
+	size_t len, cap;
+} buf;
+
+static void put_frame(buf *b, uint64_t seq, uint8_t type, const void *payload, uint32_t len)
+{
+	if (b->len + WB__FRAME_HEADER + len > b->cap) {
+		b->cap = (b->len + WB__FRAME_HEADER + len) * 2;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
+	wb__frame_header(b->p + b->len, seq, type, payload, len);
+	memcpy(b->p + b->len + WB__FRAME_HEADER, payload, len);
+	b->len += WB__FRAME_HEADER + len;
+}
+
+static void put_metrics(buf *b, uint64_t seq, int64_t step, const char *key, double v)
+{
+	wb_metric m = {key, v};
+	uint8_t payload[512];
+	size_t n = wb__metrics_size(&m, 1);
+	assert_true(n > 0 && n <= sizeof(payload));
+	wb__metrics_encode(payload, step, 1.0, &m, 1);
+	put_frame(b, seq, WB__REC_METRICS, payload, (uint32_t)n);
+}
+
+static const char *const FRAMES_CT[] = {"Content-Type: application/x-wb-frames", NULL};
+static const char *const JSON_CT[] = {"Content-Type: application/json", NULL};
+
+static long post_records(const char *run, const buf *b, char *code, size_t cap)
+{
+	char path[512];
+	wbt_response r;
+	cJSON *j;
+	long st;
+
+	snprintf(path, sizeof(path), "%s/records", run);
+	assert_int_equal(wbt_http(&srv, "POST", path, b->p, b->len, FRAMES_CT, 1, &r), 0);
+	st = r.status;
+	j = cJSON_ParseWithLength(r.body, r.len);
+	code[0] = 0;
+	if (j && cJSON_GetObjectItem(j, "error"))
+		snprintf(code, cap, "%s", cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "code")->valuestring);
+	cJSON_Delete(j);
+	wbt_response_free(&r);
+	return st;
+}
+
+static int setup(void **state)
+{
+	buf b = {0};
+	char code[64];
+	wbt_response r;
+	const char *body = "{\"name\":\"bad-input\",\"tags\":[\"t\"]}";
+	cJSON *j;
+
+	(void)state;
+	if (wbt_server_start(&srv, "") < 0)
+		return -1;
+	wbt_db_path(&srv, db, sizeof(db));
+	if (wbt_http(&srv, "PUT", RUN, body, strlen(body), JSON_CT, 1, &r) < 0 || r.status != 201)
+		return -1;
+	wbt_response_free(&r);
+	put_frame(&b, 1, WB__REC_CONFIG, "{\"lr\":0.1}", 10);
+	put_metrics(&b, 2, 0, "loss", 1.0);
+	put_metrics(&b, 3, 5, "loss", 0.5);
+	put_frame(&b, 4, WB__REC_FINISH, "{\"exit_code\":0}", 15);
+	if (post_records(RUN, &b, code, sizeof(code)) != 200)
+		return -1;
+	free(b.p);
+	j = wbt_get_json(&srv, RUN);
+	if (!j)
+		return -1;
+	last_seq = (uint64_t)cJSON_GetObjectItem(j, "last_seq")->valuedouble;
+	cJSON_Delete(j);
+	return last_seq == 4 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	wbt_server_cleanup(&srv);
+	return 0;
+}
+
+/* Send one request, check status and error code, and that nothing changed. */
+static void expect(const char *method, const char *path, const void *body, size_t len, const char *const *hdr,
+		   int auth, long want_status, const char *want_code)
+{
+	uint64_t before = wbt_db_fingerprint(db);
+	wbt_response r;
+	cJSON *j, *err;
+
+	assert_int_equal(wbt_http(&srv, method, path, body, len, hdr, auth, &r), 0);
+	if (r.status != want_status)
+		fprintf(stderr, "%s %s: got %ld %s, want %ld %s\n", method, path, r.status, r.body, want_status,
+			want_code);
+	assert_int_equal(r.status, want_status);
+	assert_non_null(strstr(r.content_type, "application/json"));
+	j = cJSON_ParseWithLength(r.body, r.len);
+	assert_non_null(j);
+	err = cJSON_GetObjectItem(j, "error");
+	assert_non_null(err);
+	assert_string_equal(cJSON_GetObjectItem(err, "code")->valuestring, want_code);
+	assert_true(strlen(cJSON_GetObjectItem(err, "message")->valuestring) > 0);
+	cJSON_Delete(j);
+	wbt_response_free(&r);
+	assert_true(wbt_db_fingerprint(db) == before);
+}
+
+static void expect_records(const buf *b, long want_status, const char *want_code)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/records", RUN);
+	expect("POST", path, b->p, b->len, FRAMES_CT, 1, want_status, want_code);
+}
+
+static void test_e2e_badinput__json_bodies(void **state)
+{
+	(void)state;
+	expect("PUT", RUN, "{\"name\": ", 9, JSON_CT, 1, 400, "invalid_json");
+	expect("PUT", RUN, "{\"name\": NaN}", 13, JSON_CT, 1, 400, "invalid_json");
+	expect("PUT", RUN, "[1,2]", 5, JSON_CT, 1, 400, "invalid_argument");
+	expect("PUT", RUN, "{\"tags\": 5}", 11, JSON_CT, 1, 400, "invalid_argument");
+	expect("PUT", RUN, "{\"tags\": [1]}", 13, JSON_CT, 1, 400, "invalid_argument");
+	expect("PUT", RUN, "{\"name\": 12}", 12, JSON_CT, 1, 400, "invalid_argument");
+	expect("PUT", RUN, "{\"name\": \"\"}", 12, JSON_CT, 1, 400, "invalid_argument");
+	expect("POST", "/api/v1/projects/tester/bad/runs/r1/finish", "{\"exit_code\":\"x\"}", 17, JSON_CT, 1, 400,
+	       "invalid_argument");
+}
+
+static void test_e2e_badinput__hostile_names(void **state)
+{
+	char longid[128], path[256];
+	(void)state;
+	expect("PUT", "/api/v1/projects/tester/..%2Fetc/runs/r1", "{}", 2, JSON_CT, 1, 400, "invalid_argument");
+	expect("PUT", "/api/v1/projects/%3Cscript%3E/bad/runs/r1", "{}", 2, JSON_CT, 1, 400, "invalid_argument");
+	expect("PUT", "/api/v1/projects/tester/bad/runs/.hidden", "{}", 2, JSON_CT, 1, 400, "invalid_argument");
+	expect("PUT", "/api/v1/projects/tester/bad/runs/a%00b", "{}", 2, JSON_CT, 1, 400, "invalid_argument");
+	memset(longid, 'a', 65);
+	longid[65] = 0;
+	snprintf(path, sizeof(path), "/api/v1/projects/tester/bad/runs/%s", longid);
+	expect("PUT", path, "{}", 2, JSON_CT, 1, 400, "invalid_argument");
+}
+
+static void test_e2e_badinput__auth(void **state)
+{
+	const char *const wrong[] = {"Authorization: Bearer wb_not_a_real_key", NULL};
+	(void)state;
+	expect("GET", RUN, NULL, 0, NULL, 0, 401, "unauthorized");
+	expect("GET", RUN, NULL, 0, wrong, 0, 401, "unauthorized");
+	expect("PUT", RUN, "{}", 2, wrong, 0, 401, "unauthorized");
+}
+
+static void test_e2e_badinput__unknown_things(void **state)
+{
+	buf b = {0};
+	(void)state;
+	put_metrics(&b, 1, 0, "loss", 1.0);
+	expect("POST", "/api/v1/projects/tester/bad/runs/nosuchrun/records", b.p, b.len, FRAMES_CT, 1, 404,
+	       "not_found");
+	expect("GET", "/api/v1/projects/tester/bad/runs/nosuchrun", NULL, 0, NULL, 1, 404, "not_found");
+	expect("GET", "/api/v1/nosuchroute", NULL, 0, NULL, 1, 404, "not_found");
+	expect("GET", "/api/v1/projects/tester/bad/runs/r1/history?key=nosuchkey", NULL, 0, NULL, 1, 404,
+	       "not_found");
+	free(b.p);
+}
+
+static void test_e2e_badinput__query_parameters(void **state)
+{
+	(void)state;
+	expect("GET", "/api/v1/projects/tester/bad/runs/r1/history?key=loss&buckets=0", NULL, 0, NULL, 1, 400,
+	       "invalid_argument");
+	expect("GET", "/api/v1/projects/tester/bad/runs/r1/history?key=loss&buckets=abc", NULL, 0, NULL, 1, 400,
+	       "invalid_argument");
+	expect("GET", "/api/v1/projects/tester/bad/runs/r1/history?key=loss&buckets=1000000", NULL, 0, NULL, 1, 400,
+	       "invalid_argument");
+	expect("GET", "/api/v1/projects/tester/bad/runs/r1/history?buckets=10", NULL, 0, NULL, 1, 400,
+	       "invalid_argument");
+	expect("GET", "/api/v1/projects/tester/bad/runs?limit=-1", NULL, 0, NULL, 1, 400, "invalid_argument");
+	expect("GET", "/api/v1/projects/tester/bad/runs?sort=nosuchfield", NULL, 0, NULL, 1, 400,
+	       "invalid_argument");
+	expect("GET", "/api/v1/projects/tester/bad/runs?filter=nosuchfield%3D1", NULL, 0, NULL, 1, 400,
+	       "invalid_argument");
+	expect("GET", "/api/v1/projects/tester/bad/runs?filter=config.lr", NULL, 0, NULL, 1, 400, "invalid_argument");
+	expect("GET", "/api/v1/projects/tester/bad/runs?filter=config.a%22b%3D1", NULL, 0, NULL, 1, 400,
+	       "invalid_argument");
+	expect("GET", "/api/v1/projects/tester/bad/runs/r1/export?key=loss&format=xml", NULL, 0, NULL, 1, 400,
+	       "invalid_argument");
+}
+
+/* A filter value is data, never SQL: it matches nothing and drops nothing. */
+static void test_e2e_badinput__filter_value_is_not_sql(void **state)
+{
+	uint64_t before = wbt_db_fingerprint(db);
+	cJSON *j;
+	(void)state;
+	j = wbt_get_json(&srv, "/api/v1/projects/tester/bad/runs?filter=config.lr%3E%27%3B%20DROP%20TABLE%20runs%3B--");
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "runs")), 0);
+	cJSON_Delete(j);
+	j = wbt_get_json(&srv, "/api/v1/projects/tester/bad/runs?filter=name~%25");
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "runs")), 0);
+	cJSON_Delete(j);
+	j = wbt_get_json(&srv, "/api/v1/projects/tester/bad/runs?filter=config.lr%3E0.05");
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "runs")), 1);
+	cJSON_Delete(j);
+	assert_true(wbt_db_fingerprint(db) == before);
+}
+
+static void test_e2e_badinput__broken_frames(void **state)
+{
+	buf b = {0};
+	uint64_t s = last_seq + 1;
+	uint8_t raw[600];
+	(void)state;
+
+	/* a flipped bit: checksum */
+	put_metrics(&b, s, 10, "loss", 1.0);
+	b.p[b.len - 3] ^= 1;
+	expect_records(&b, 400, "invalid_record");
+	/* a valid frame followed by a torn one: the valid one is not applied either */
+	b.len = 0;
+	put_metrics(&b, s, 10, "loss", 1.0);
+	put_metrics(&b, s + 1, 11, "loss", 1.0);
+	b.len -= 4;
+	expect_records(&b, 400, "invalid_record");
+	/* non-consecutive sequence numbers inside a body */
+	b.len = 0;
+	put_metrics(&b, s, 10, "loss", 1.0);
+	put_metrics(&b, s + 2, 11, "loss", 1.0);
+	expect_records(&b, 400, "invalid_record");
+	/* unknown record type */
+	b.len = 0;
+	put_frame(&b, s, 99, "x", 1);
+	expect_records(&b, 400, "invalid_record");
+	/* config record that is not JSON; config that is not an object */
+	b.len = 0;
+	put_frame(&b, s, WB__REC_CONFIG, "{lr:", 4);
+	expect_records(&b, 400, "invalid_record");
+	b.len = 0;
+	put_frame(&b, s, WB__REC_CONFIG, "[1]", 3);
+	expect_records(&b, 400, "invalid_record");
+	/* a 256-byte key and an empty key, encoded by hand (the SDK refuses them) */
+	memset(raw, 0, sizeof(raw));
+	wb__put_u64(raw, 10);
+	wb__put_u16(raw + 16, 1);
+	raw[18] = 255; /* klen 255 is the maximum; claim it but give 256 bytes of key */
+	memset(raw + 19, 'k', 256);
+	b.len = 0;
+	put_frame(&b, s, WB__REC_METRICS, raw, 19 + 256 + 8);
+	expect_records(&b, 400, "invalid_record");
+	raw[18] = 0;
+	b.len = 0;
+	put_frame(&b, s, WB__REC_METRICS, raw, 19 + 8);
+	expect_records(&b, 400, "invalid_record");
+	/* a decreasing step (the run is at step 5) */
+	b.len = 0;
+	put_metrics(&b, s, 4, "loss", 1.0);
+	expect_records(&b, 400, "invalid_record");
+	/* an empty body */
+	b.len = 0;
+	expect_records(&b, 400, "invalid_record");
+	free(b.p);
+}
+
+static void test_e2e_badinput__sequence_gap(void **state)
+{
+	buf b = {0};
+	char path[256];
+	wbt_response r;
+	cJSON *j;
+	(void)state;
+
+	put_metrics(&b, last_seq + 5, 10, "loss", 1.0);
+	expect_records(&b, 409, "sequence_gap");
+	snprintf(path, sizeof(path), "%s/records", RUN);
+	assert_int_equal(wbt_http(&srv, "POST", path, b.p, b.len, FRAMES_CT, 1, &r), 0);
+	j = cJSON_ParseWithLength(r.body, r.len);
+	assert_non_null(j);
+	assert_int_equal((uint64_t)cJSON_GetObjectItem(j, "expected")->valuedouble, last_seq + 1);
+	cJSON_Delete(j);
+	wbt_response_free(&r);
+	free(b.p);
+}
+
+static void test_e2e_badinput__already_applied_is_skipped_not_duplicated(void **state)
+{
+	buf b = {0};
+	char code[64];
+	(void)state;
+	put_metrics(&b, 2, 0, "loss", 1.0);
+	put_metrics(&b, 3, 5, "loss", 0.5);
+	assert_int_equal(post_records(RUN, &b, code, sizeof(code)), 200);
+	/* a replay changes no point (only heartbeat bookkeeping may move) */
+	{
+		cJSON *j = wbt_get_json(&srv, "/api/v1/projects/tester/bad/runs/r1/export?key=loss&format=json");
+		assert_non_null(j);
+		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "step")), 2);
+		cJSON_Delete(j);
+	}
+	free(b.p);
+}
+
+static void test_e2e_badinput__media_types_and_sizes(void **state)
+{
+	buf b = {0};
+	char path[256];
+	const char *const gz[] = {"Content-Type: application/x-wb-frames", "Content-Encoding: gzip", NULL};
+	const char *const br[] = {"Content-Type: application/x-wb-frames", "Content-Encoding: br", NULL};
+	uint8_t *bomb, *zeros;
+	uLongf blen;
+	size_t big = 33u << 20;
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/records", RUN);
+	put_metrics(&b, last_seq + 1, 10, "loss", 1.0);
+	expect("POST", path, b.p, b.len, JSON_CT, 1, 415, "unsupported_media_type");
+	expect("POST", path, b.p, b.len, br, 1, 415, "unsupported_media_type");
+	expect("POST", path, b.p, b.len, gz, 1, 400, "invalid_record"); /* claims gzip, is not */
+	/* a gzip bomb: 100 MiB of zeros in ~100 KiB */
+	zeros = calloc(100u << 20, 1);
+	blen = compressBound(100u << 20);
+	bomb = malloc(blen);
+	assert_true(zeros && bomb);
+	{
+		z_stream z = {0};
+		assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY), Z_OK);
+		z.next_in = zeros;
+		z.avail_in = 100u << 20;
+		z.next_out = bomb;
+		z.avail_out = (uInt)blen;
+		assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+		blen = z.total_out;
+		deflateEnd(&z);
+	}
+	expect("POST", path, bomb, blen, gz, 1, 413, "too_large");
+	free(bomb);
+	/* a body over 32 MiB */
+	zeros = realloc(zeros, big);
+	expect("POST", path, zeros, big, FRAMES_CT, 1, 413, "too_large");
+	free(zeros);
+	/* a JSON body over 1 MiB */
+	{
+		size_t n = (1u << 20) + 100;
+		char *j = malloc(n + 1);
+		memset(j, ' ', n);
+		j[0] = '{';
+		j[n - 1] = '}';
+		j[n] = 0;
+		expect("PUT", RUN, j, n, JSON_CT, 1, 413, "too_large");
+		free(j);
+	}
+	free(b.p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_e2e_badinput__json_bodies),
+	    cmocka_unit_test(test_e2e_badinput__hostile_names),
+	    cmocka_unit_test(test_e2e_badinput__auth),
+	    cmocka_unit_test(test_e2e_badinput__unknown_things),
+	    cmocka_unit_test(test_e2e_badinput__query_parameters),
+	    cmocka_unit_test(test_e2e_badinput__filter_value_is_not_sql),
+	    cmocka_unit_test(test_e2e_badinput__broken_frames),
+	    cmocka_unit_test(test_e2e_badinput__sequence_gap),
+	    cmocka_unit_test(test_e2e_badinput__already_applied_is_skipped_not_duplicated),
+	    cmocka_unit_test(test_e2e_badinput__media_types_and_sizes),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
