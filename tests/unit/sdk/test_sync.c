@@ -1,7 +1,9 @@
 /*
- * test_sync.c — the uploader thread and wb_sync against a fake server.
+ * test_sync.c — the uploader thread and wb_sync against a fault-injecting
+ * peer: the faults a real server produces only by accident (a 503 without
+ * applying, a lost ack after applying, a wrong last_seq) on demand.
  *
- * The fake is a few dozen lines of civetweb in this file that implements
+ * The peer is a few dozen lines of civetweb in this file that implements
  * the ingest contract of schema/api.md for one run: PUT/GET the run, POST
  * records (gzip, frames, skip seqs it has, 409 sequence_gap), heartbeat,
  * finish, bearer auth. It can fail on purpose: answer 503 without
