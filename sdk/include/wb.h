@@ -129,10 +129,16 @@ typedef struct wb_init_options {
 	size_t buffer_bytes;        /* WB_BUFFER_BYTES: in-memory buffer, default 8 MiB */
 	unsigned int finish_timeout_ms; /* WB_FINISH_TIMEOUT_MS: upload wait in wb_finish, default 30000 */
 	unsigned int heartbeat_ms;  /* WB_HEARTBEAT_MS: default 10000 */
+	/* since version 2 */
+	int disable_git;            /* WB_DISABLE_GIT=1: do not capture the git commit and patch */
+	size_t git_patch_max;       /* WB_GIT_PATCH_MAX: bytes of patch kept, default 10 MiB */
+	int system_sample_ms;       /* WB_SYSTEM_SAMPLE_MS: system metrics period, default 10000; < 0: off */
+	const char *ca_file;        /* WB_CA_FILE: PEM CA bundle to verify an https server */
 } wb_init_options;
 
-#define WB_INIT_OPTIONS_VERSION 1
-#define WB_INIT_OPTIONS_INIT {WB_INIT_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, WB_MODE_DEFAULT, 0, 0, 0, 0, 0, 0}
+#define WB_INIT_OPTIONS_VERSION 2
+#define WB_INIT_OPTIONS_INIT                                                                                   \
+	{WB_INIT_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, WB_MODE_DEFAULT, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 /*
  * Start a run (or resume the run named by run_id). On success *out is a

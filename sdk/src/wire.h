@@ -38,7 +38,11 @@ enum wb__rec_type {
 	WB__REC_METRICS = 3, /* binary, see below */
 	WB__REC_SUMMARY = 4, /* JSON object {key: value} of explicit summary values */
 	WB__REC_DEFINE = 5,  /* JSON object {"key":..., "step_metric":..., "summary":["min",...]} */
-	WB__REC_FINISH = 6   /* JSON object {"exit_code": int, "time": unix seconds} */
+	WB__REC_FINISH = 6,  /* JSON object {"exit_code": int, "time": unix seconds} */
+	/* reserved for the features being added: */
+	WB__REC_CODE = 7,    /* git capture (schema/wire.md) */
+	WB__REC_PATCH = 8,   /* a patch file of the git capture */
+	WB__REC_SYSTEM = 9   /* system metrics sample */
 };
 
 /*
