@@ -1,0 +1,164 @@
+/*
+ * restore.c — `wb restore RUN [DIR]` inside libwb.
+ *
+ * The server holds the capture (GET .../code and .../code/<patch>); the
+ * SDK already knows how to find the server (settings.c) and talk to it
+ * (upload.c), and gitcap.c knows how to turn the capture back into a tree.
+ * This file only wires the three together, so the CLI has no HTTP client
+ * or libgit2 code of its own.
+ */
+#include "restore.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "gitcap.h"
+#include "json.h"
+#include "names.h"
+#include "settings.h"
+#include "upload.h"
+#include "util.h"
+
+#define RESTORE_TIMEOUT_MS 120000
+#define CODE_JSON_MAX (4u * 1024u * 1024u)
+
+/*
+ * Split "e/p/id" or "<base>/<e>/<p>/runs/<id>" into parts (copied into
+ * buf). *base receives the URL's base, or NULL. WB_OK or WB_EINVAL.
+ */
+static int parse_run_ref(const char *ref, char *buf, size_t cap, const char **e, const char **p, const char **id,
+			 char **base)
+{
+	char *parts[8], *s, *save = NULL;
+	size_t n = 0, len = strlen(ref);
+
+	*base = NULL;
+	if (len >= cap)
+		return wb__error(WB_EINVAL, "run reference too long");
+	memcpy(buf, ref, len + 1);
+	while (len && buf[len - 1] == '/')
+		buf[--len] = '\0';
+	if (strstr(buf, "://")) {
+		/* .../<e>/<p>/runs/<id>: take the last four segments. */
+		char *segs[4];
+		for (int i = 3; i >= 0; i--) {
+			char *slash = strrchr(buf, '/');
+			if (!slash)
+				return wb__error(WB_EINVAL, "a run URL ends in /<entity>/<project>/runs/<id>: %s", ref);
+			segs[i] = slash + 1;
+			*slash = '\0';
+		}
+		if (strcmp(segs[2], "runs") != 0 || !strstr(buf, "://"))
+			return wb__error(WB_EINVAL, "a run URL ends in /<entity>/<project>/runs/<id>: %s", ref);
+		if (!(*base = strdup(buf)))
+			return wb__error(WB_ENOMEM, "out of memory");
+		*e = segs[0];
+		*p = segs[1];
+		*id = segs[3];
+	} else {
+		for (s = strtok_r(buf, "/", &save); s && n < 8; s = strtok_r(NULL, "/", &save))
+			parts[n++] = s;
+		if (n != 3)
+			return wb__error(WB_EINVAL, "a run is entity/project/run-id or its URL, not %s", ref);
+		*e = parts[0];
+		*p = parts[1];
+		*id = parts[2];
+	}
+	if (!wb__name_valid(*e) || !wb__name_valid(*p) || !wb__name_valid(*id)) {
+		free(*base);
+		*base = NULL;
+		return wb__error(WB_EINVAL, "entity, project and run id match [A-Za-z0-9_.-]{1,64}: %s", ref);
+	}
+	return WB_OK;
+}
+
+/* GET .../code/<name> if the capture lists it. */
+static int fetch_patch(wb__http *h, const cJSON *code, const char *name, int64_t deadline, char **data,
+		       size_t *len, int *truncated)
+{
+	const cJSON *e;
+	char suffix[96];
+
+	*data = NULL;
+	*len = 0;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(code, "patches"))
+	{
+		const char *n = wb__json_get_str(e, "name");
+		if (!n || strcmp(n, name) != 0)
+			continue;
+		if (truncated)
+			*truncated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "truncated"));
+		snprintf(suffix, sizeof suffix, "/code/%s", name);
+		return wb__http_get_raw(h, suffix, WB__FRAME_MAX_PAYLOAD, deadline, data, len);
+	}
+	return WB_OK;
+}
+
+int wb__restore_run(const wb__restore_opts *o, wb__restore_report *rep)
+{
+	char ref[1024], *url_base = NULL, *file_url = NULL, *file_key = NULL, *base = NULL, *body = NULL;
+	char *diff = NULL, *up = NULL;
+	const char *e = NULL, *p = NULL, *id = NULL, *commit;
+	size_t blen = 0, dlen = 0, ulen = 0;
+	int64_t deadline = wb__mono_ms() + RESTORE_TIMEOUT_MS;
+	wb__http *h = NULL;
+	cJSON *code = NULL;
+	wb__restore_input in = {0};
+	int rc;
+
+	memset(rep, 0, sizeof *rep);
+	if ((rc = parse_run_ref(o->run, ref, sizeof ref, &e, &p, &id, &url_base)))
+		return rc;
+	if (!o->base_url || !o->api_key) {
+		if ((rc = wb__settings_file_read(&file_url, &file_key)))
+			goto done;
+	}
+	{
+		const char *b = wb__setting_str(o->base_url, "WB_BASE_URL");
+		b = b ? b : url_base ? url_base : file_url ? file_url : WB__DEFAULT_BASE_URL;
+		if (!(base = strdup(b))) {
+			rc = wb__error(WB_ENOMEM, "out of memory");
+			goto done;
+		}
+		if ((rc = wb__base_url_check(base)))
+			goto done;
+	}
+	{
+		const char *k = wb__setting_str(o->api_key, "WB_API_KEY");
+		if ((rc = wb__http_new(&h, base, k ? k : file_key, e, p, id)))
+			goto done;
+	}
+	if ((rc = wb__http_get_raw(h, "/code", CODE_JSON_MAX, deadline, &body, &blen))) {
+		if (rc == WB_ENOTFOUND)
+			wb__error(rc, "run %s/%s/%s has no code capture on %s (or does not exist)", e, p, id, base);
+		goto done;
+	}
+	if (!(code = wb__json_parse(body, blen)) || !cJSON_IsObject(code)) {
+		rc = wb__error(WB_ESERVER, "the server's code capture is not a json object");
+		goto done;
+	}
+	if ((rc = fetch_patch(h, code, WB__PATCH_DIFF, deadline, &diff, &dlen, &rep->diff_truncated)) ||
+	    (rc = fetch_patch(h, code, WB__PATCH_UPSTREAM, deadline, &up, &ulen, NULL)))
+		goto done;
+	snprintf(rep->dest, sizeof rep->dest, "%s", o->dest ? o->dest : id);
+	commit = wb__json_get_str(code, "commit");
+	snprintf(rep->commit, sizeof rep->commit, "%s", commit ? commit : "");
+	in = (wb__restore_input){code, diff, dlen, up, ulen, o->repo};
+	rc = wb__gitcap_restore(&in, rep->dest, &rep->source);
+done:
+	if (file_key) {
+		memset(file_key, 0, strlen(file_key));
+		free(file_key);
+	}
+	wb__http_free(h);
+	cJSON_Delete(code);
+	free(url_base);
+	free(file_url);
+	free(base);
+	free(body);
+	free(diff);
+	free(up);
+	return rc;
+}

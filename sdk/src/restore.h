@@ -1,0 +1,36 @@
+/*
+ * restore.h — what `wb restore` does, inside libwb: fetch a run's code
+ * capture from the server (the SDK's HTTP transport, the SDK's settings)
+ * and rebuild its tree (gitcap.c, the only libgit2 user). The wb CLI links
+ * libwb statically and calls this; it is not part of the public API.
+ */
+#ifndef WB_RESTORE_H
+#define WB_RESTORE_H
+
+#include "wire.h"
+
+typedef struct wb__restore_opts {
+	const char *run;      /* "entity/project/run-id", or a run page URL .../<e>/<p>/runs/<id> */
+	const char *dest;     /* NULL: ./<run-id> */
+	const char *repo;     /* NULL, or a repository to take the commit from first */
+	const char *base_url; /* NULL: WB_BASE_URL, the settings file, the default (or the run URL's base) */
+	const char *api_key;  /* NULL: WB_API_KEY, the settings file */
+} wb__restore_opts;
+
+/* What happened, for the CLI to print. */
+typedef struct wb__restore_report {
+	char dest[4096];
+	char commit[48];
+	const char *source;   /* "repo", "root", "remote", "upstream" or NULL (no commit) */
+	int diff_truncated;   /* the captured patch left files out: the tree is not complete */
+} wb__restore_report;
+
+/*
+ * Restore the run's code into opts->dest. WB_OK, or an error code with
+ * errmsg: WB_EINVAL (bad run reference, dest not empty), WB_ENOTFOUND (no
+ * such run, no code recorded, commit found nowhere), WB_ENET/WB_EAUTH/
+ * WB_ESERVER (talking to the server), WB_EIO (checkout or apply).
+ */
+WB__HIDDEN int wb__restore_run(const wb__restore_opts *opts, wb__restore_report *rep);
+
+#endif /* WB_RESTORE_H */

@@ -1,0 +1,83 @@
+/*
+ * cmd_restore.c — `wb restore RUN [DIR] [--repo PATH] [--base-url URL]
+ * [--api-key KEY]`: rebuild the code a run started from.
+ *
+ * The work is libwb's (sdk/src/restore.c): it fetches the run's code
+ * capture with the SDK's settings and HTTP transport and rebuilds the tree
+ * with libgit2 in the SDK's one libgit2 module. This file parses the
+ * command line and reports.
+ */
+#include "cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../sdk/src/restore.h"
+#include "wb.h"
+
+static const char restore_usage[] =
+	"usage: wb restore RUN [DIR] [--repo PATH] [--base-url URL] [--api-key KEY]\n"
+	"  RUN is entity/project/run-id or the run's URL; DIR defaults to ./<run-id>.\n"
+	"  The commit is taken from --repo, else the run's recorded repository, else its remotes.\n";
+
+int wbs__cmd_restore(int argc, char **argv)
+{
+	wb__restore_opts o = {0};
+	wb__restore_report rep;
+	const char *pos[2] = {NULL, NULL};
+	size_t npos = 0;
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char **dst = NULL;
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(restore_usage, stdout);
+			return 0;
+		}
+		if (strcmp(a, "--repo") == 0)
+			dst = &o.repo;
+		else if (strcmp(a, "--base-url") == 0)
+			dst = &o.base_url;
+		else if (strcmp(a, "--api-key") == 0)
+			dst = &o.api_key;
+		if (dst) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "wb restore: option %s needs a value\n%s", a, restore_usage);
+				return 2;
+			}
+			*dst = argv[++i];
+		} else if (strncmp(a, "--", 2) == 0) {
+			fprintf(stderr, "wb restore: unknown option %s\n%s", a, restore_usage);
+			return 2;
+		} else if (npos < 2) {
+			pos[npos++] = a;
+		} else {
+			fprintf(stderr, "wb restore: too many arguments\n%s", restore_usage);
+			return 2;
+		}
+	}
+	if (!pos[0]) {
+		fprintf(stderr, "wb restore: no run given\n%s", restore_usage);
+		return 2;
+	}
+	o.run = pos[0];
+	o.dest = pos[1];
+	rc = wb__restore_run(&o, &rep);
+	if (rc) {
+		fprintf(stderr, "wb restore: %s: %s\n", wb_strerror(rc), wb_errmsg());
+		return 1;
+	}
+	if (rep.commit[0])
+		printf("restored %s at commit %s (from the %s) with its patch applied\n", rep.dest, rep.commit,
+		       rep.source && strcmp(rep.source, "upstream") == 0 ? "upstream merge base + upstream.patch"
+		       : rep.source && strcmp(rep.source, "repo") == 0   ? "--repo repository"
+		       : rep.source && strcmp(rep.source, "root") == 0   ? "recorded repository"
+									 : "recorded remote");
+	else
+		printf("restored %s from its patch (the run's repository had no commit)\n", rep.dest);
+	if (rep.diff_truncated)
+		fprintf(stderr, "wb restore: warning: the captured patch left files out (over the size cap); "
+				"see GET .../code for the list\n");
+	return 0;
+}

@@ -1,0 +1,104 @@
+/*
+ * test_meta.c — the run metadata (sdk/src/meta.c): the environment
+ * allow-list and secret filter, and the machine fields.
+ */
+#include "test_sdk_helpers.h"
+
+#include "../../../sdk/src/meta.h"
+
+static int allowed(const char *name) { return wb__env_allowed(name, strlen(name)); }
+
+static void test_meta__env_filter(void **state)
+{
+	(void)state;
+	/* On the list: exact names and prefixes. */
+	assert_true(allowed("CUDA_VISIBLE_DEVICES"));
+	assert_true(allowed("OMP_NUM_THREADS"));
+	assert_true(allowed("SLURM_JOB_ID"));
+	assert_true(allowed("NCCL_DEBUG"));
+	assert_true(allowed("RANK"));
+	/* Not on the list. */
+	assert_false(allowed("HOME"));
+	assert_false(allowed("PATH"));
+	assert_false(allowed("RANKING"));
+	assert_false(allowed("SLURM_"));
+	assert_false(allowed("AWS_SECRET_ACCESS_KEY"));
+	/* On the list by prefix, but looking like a secret: never. */
+	assert_false(allowed("SLURM_JOB_TOKEN"));
+	assert_false(allowed("NCCL_Password"));
+	assert_false(allowed("OMP_API_KEY"));
+	assert_false(allowed("SLURM_SECRET_THING"));
+	assert_false(allowed("SLURM_DB_PASS"));
+	assert_false(allowed("SLURM_CREDENTIALS"));
+	assert_false(allowed("WB_API_KEY"));
+}
+
+static void test_meta__env_value_credentials(void **state)
+{
+	char *v;
+
+	(void)state;
+	v = wb__env_value_clean("https://user:hunter2@proxy.example.com:3128/path");
+	assert_string_equal(v, "https://proxy.example.com:3128/path");
+	free(v);
+	v = wb__env_value_clean("0,1,2,3");
+	assert_string_equal(v, "0,1,2,3");
+	free(v);
+}
+
+static void test_meta__collect(void **state)
+{
+	cJSON *m, *env, *cpu;
+	char dir[256];
+
+	(void)state;
+	wbt_setup(dir, sizeof dir);
+	setenv("OMP_NUM_THREADS", "7", 1);
+	setenv("SLURM_JOB_ID", "12345", 1);
+	setenv("SLURM_JOB_TOKEN", "do-not-record", 1);
+	setenv("MY_UNLISTED_VAR", "nope", 1);
+	m = wb__meta_collect(1.5);
+	assert_non_null(m);
+	env = cJSON_GetObjectItem(m, "env");
+	assert_string_equal(cJSON_GetObjectItem(env, "OMP_NUM_THREADS")->valuestring, "7");
+	assert_string_equal(cJSON_GetObjectItem(env, "SLURM_JOB_ID")->valuestring, "12345");
+	assert_null(cJSON_GetObjectItem(env, "SLURM_JOB_TOKEN"));
+	assert_null(cJSON_GetObjectItem(env, "MY_UNLISTED_VAR"));
+	cpu = cJSON_GetObjectItem(m, "cpu");
+	assert_true(cJSON_GetObjectItem(cpu, "count")->valuedouble >= 1);
+	assert_non_null(cJSON_GetObjectItem(m, "compiler"));
+	assert_true(atof(cJSON_GetObjectItem(m, "memory_total")->valuestring) > 0); /* a raw integer */
+	assert_non_null(cJSON_GetObjectItem(m, "hostname"));
+	assert_non_null(cJSON_GetObjectItem(m, "os"));
+	cJSON_Delete(m);
+	unsetenv("OMP_NUM_THREADS");
+	unsetenv("SLURM_JOB_ID");
+	unsetenv("SLURM_JOB_TOKEN");
+	unsetenv("MY_UNLISTED_VAR");
+	wbt_rm_rf(dir);
+}
+
+static void test_meta__proc_field(void **state)
+{
+	char dir[256], path[300], out[64];
+
+	(void)state;
+	wbt_setup(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/meminfo", dir);
+	wbt_write_file(path, "MemFree:        100 kB\nMemTotal:       16318748 kB\n");
+	assert_true(wb__proc_field(path, "MemTotal", out, sizeof out));
+	assert_string_equal(out, "16318748 kB");
+	assert_false(wb__proc_field(path, "Nope", out, sizeof out));
+	wbt_rm_rf(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_meta__env_filter),
+		cmocka_unit_test(test_meta__env_value_credentials),
+		cmocka_unit_test(test_meta__collect),
+		cmocka_unit_test(test_meta__proc_field),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
