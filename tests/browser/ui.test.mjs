@@ -1,0 +1,362 @@
+// ui.test.mjs — the web UI in a real browser against a real server filled
+// by the real SDK. Run by ctest (test_browser) as `node --test`.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, launch, newPage, open, waitFor, WB_FILL } from './lib.mjs';
+
+const SHOTS = process.env.WB_SCREENSHOTS_DIR;
+let srv, ctx, runs, xssId;
+const P = '/projects/team/demo';
+
+function raw(url, method, path) {
+  // node's http keeps the path as given: no "../" normalisation.
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, method, path }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function noErrors(page) {
+  assert.deepEqual(page.errors, [], 'console errors');
+  assert.deepEqual(page.dialogs, [], 'dialogs');
+}
+
+async function noXss(page) {
+  assert.equal(await page.evaluate(() => window.__xss), undefined, 'an XSS payload executed');
+  assert.equal(await page.evaluate(() => document.querySelectorAll('#app script, #app img').length), 0);
+}
+
+async function shot(page, name) {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
+}
+
+before(async () => {
+  srv = await startServer();
+  runs = srv.fill('demo', 'demo', '8', '120');
+  xssId = runs[runs.length - 1].id;
+  ctx = await launch(srv.root);
+});
+
+after(async () => {
+  if (ctx) await ctx.close();
+  if (srv) await srv.stop();
+});
+
+test('static files: SPA fallback, content types, caching, no traversal', async () => {
+  for (const p of ['/', '/team/demo', '/team/demo/runs/abc', '/team/demo/compare']) {
+    const r = await raw(srv.url, 'GET', p);
+    assert.equal(r.status, 200, p);
+    assert.match(r.headers['content-type'], /^text\/html/);
+    assert.equal(r.headers['cache-control'], 'no-cache');
+    assert.match(r.headers['content-security-policy'], /script-src 'self'/);
+    assert.match(r.body, /<div id="app"|<main id="app">/);
+  }
+  const index = (await raw(srv.url, 'GET', '/')).body;
+  const js = /src="(\/assets\/[^"]+\.js)"/.exec(index)[1];
+  const css = /href="(\/assets\/[^"]+\.css)"/.exec(index)[1];
+  const a = await raw(srv.url, 'GET', js);
+  assert.equal(a.status, 200);
+  assert.match(a.headers['content-type'], /^text\/javascript/);
+  assert.match(a.headers['cache-control'], /immutable/);
+  assert.match((await raw(srv.url, 'GET', css)).headers['content-type'], /^text\/css/);
+  for (const p of ['/assets/../../../../etc/passwd', '/assets/..%2f..%2f..%2fetc%2fpasswd', '/assets/%2e%2e/%2e%2e/etc/passwd',
+    '/assets/.hidden', '/assets/', '/assets/nope.js']) {
+    const r = await raw(srv.url, 'GET', p);
+    assert.equal(r.status, 404, p);
+    assert.doesNotMatch(r.body, /root:/);
+  }
+  const t = await raw(srv.url, 'GET', '/../../../../etc/passwd');
+  assert.doesNotMatch(t.body, /root:/);
+  const api = await raw(srv.url, 'GET', '/api/v2/projects');
+  assert.equal(api.status, 404);
+  assert.match(api.headers['content-type'], /application\/json/);
+  assert.equal((await raw(srv.url, 'POST', '/team/demo')).status, 405);
+  assert.equal((await raw(srv.url, 'GET', '/api/v1/projects')).status, 401);
+});
+
+test('api: PATCH a run, history of many runs', async () => {
+  const id = runs[0].id;
+  let r = await srv.api(`${P}/runs/${id}`, { method: 'PATCH', body: { name: 'renamed', notes: 'n1', tags: ['baseline', 'x'] } });
+  assert.equal(r.status, 200);
+  assert.equal(r.json.name, 'renamed');
+  assert.deepEqual(r.json.tags, ['baseline', 'x']);
+  assert.equal(r.json.state, 'finished', 'PATCH does not resume the run');
+  r = await srv.api(`${P}/runs/${id}`);
+  assert.equal(r.json.notes, 'n1');
+  assert.equal((await srv.api(`${P}/runs/${id}`, { method: 'PATCH', body: { state: 'running' } })).status, 400);
+  assert.equal((await srv.api(`${P}/runs/${id}`, { method: 'PATCH', body: { name: '' } })).status, 400);
+  assert.equal((await srv.api(`${P}/runs/nosuchrun`, { method: 'PATCH', body: { name: 'a' } })).status, 404);
+  r = await srv.api(`${P}/runs/${id}`, { method: 'PATCH', body: { name: 'run-00', notes: 'first try', tags: ['sweep', 'small'] } });
+  assert.equal(r.status, 200);
+
+  const ids = runs.map((x) => x.id);
+  const m = await srv.api(`${P}/history?runs=${ids.join(',')},missing1&key=loss&buckets=50&include=run`);
+  assert.equal(m.status, 200);
+  assert.equal(m.json.runs.length, ids.length + 1);
+  for (const [i, one] of ids.entries()) {
+    const single = await srv.api(`${P}/runs/${one}/history?key=loss&buckets=50`);
+    assert.deepEqual(m.json.runs[i].step, single.json.step);
+    assert.deepEqual(m.json.runs[i].last, single.json.last);
+    assert.equal(m.json.runs[i].run.id, one);
+  }
+  assert.equal(m.json.runs[ids.length].error, 'not_found');
+  assert.equal((await srv.api(`${P}/history?key=loss`)).status, 400);
+  assert.equal((await srv.api(`${P}/history?runs=a/b&key=loss`)).status, 400);
+  assert.equal((await srv.api(`${P}/history?runs=${ids[0]}&key=loss&include=x`)).status, 400);
+});
+
+test('sign in with an API key, then projects', async () => {
+  const page = await newPage(ctx);
+  await page.goto(`${srv.url}/`);
+  await page.waitForSelector('#apikey');
+  assert.match(page.url(), /\/signin\?next=/);
+  await page.fill('#apikey', 'wrong-key');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#signin-msg.error');
+  await page.fill('#apikey', srv.key);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#projects');
+  const text = await page.textContent('#projects');
+  assert.match(text, /team\/demo/);
+  await shot(page, 'projects');
+  // The wrong key's 401 is the one error expected here.
+  page.errors = page.errors.filter((e) => !/status of 401/.test(e));
+  noErrors(page);
+  await page.close();
+});
+
+test('runs table: rows, sorting, filters, grouping, shared URL', async () => {
+  const page = await newPage(ctx, srv.key);
+  await open(page, srv.url, '/team/demo');
+  await page.waitForSelector('#runs tbody tr');
+  const api = (await srv.api(`${P}/runs?limit=50`)).json;
+  assert.equal(await page.getAttribute('#run-count', 'data-total'), String(api.total));
+  let ids = await page.$$eval('#runs tbody tr', (trs) => trs.map((t) => t.dataset.run));
+  assert.deepEqual(ids, api.runs.map((r) => r.id), 'default order is newest first, as the API');
+  // The XSS run's name is shown as text.
+  const names = await page.$$eval('#runs td.name', (tds) => tds.map((t) => t.textContent));
+  assert.ok(names.some((n) => n.includes('<script>window.__xss=1</script>')));
+  await noXss(page);
+
+  // Sort by name ascending.
+  await page.click('th[data-field=name]');
+  await page.click('th[data-field=name]');
+  await page.waitForFunction(() => /sort=name/.test(location.search) && document.body.dataset.tableReady === location.search);
+  ids = await page.$$eval('#runs tbody tr', (trs) => trs.map((t) => t.dataset.run));
+  const byName = (await srv.api(`${P}/runs?sort=name&limit=50`)).json.runs.map((r) => r.id);
+  assert.deepEqual(ids, byName);
+
+  // State filter.
+  await page.selectOption('#state-filter', 'failed');
+  await page.waitForFunction(() => /state=failed/.test(location.search) && document.body.dataset.tableReady === location.search);
+  ids = await page.$$eval('#runs tbody tr', (trs) => trs.map((t) => t.dataset.run));
+  assert.deepEqual(ids, [runs[1].id]);
+  await page.selectOption('#state-filter', '');
+  await page.waitForFunction(() => !/state=/.test(location.search) && document.body.dataset.tableReady === location.search);
+
+  // Expression filter on config, and text search.
+  await page.fill('#expr-filter', 'config.lr>0.05');
+  await page.press('#expr-filter', 'Enter');
+  await page.waitForFunction(() => /f=config.lr/.test(location.search) && document.body.dataset.tableReady === location.search);
+  ids = await page.$$eval('#runs tbody tr', (trs) => trs.map((t) => t.dataset.run)).then((a) => a.sort());
+  const expect = (await srv.api(`${P}/runs?filter=${encodeURIComponent('config.lr>0.05')}&sort=name&limit=50`)).json.runs.map((r) => r.id).sort();
+  assert.deepEqual(ids, expect);
+  assert.ok(expect.length > 0 && expect.length < runs.length);
+  await page.fill('#search', 'run-0');
+  await page.waitForFunction(() => /q=run-0/.test(location.search) && document.body.dataset.tableReady === location.search);
+  const filteredUrl = page.url();
+  const filtered = await page.$$eval('#runs tbody tr', (trs) => trs.map((t) => t.dataset.run));
+  assert.ok(filtered.length > 0);
+
+  // The shared URL reopens the same view.
+  const other = await newPage(ctx, srv.key);
+  await open(other, srv.url, filteredUrl.replace(srv.url, ''));
+  await other.waitForFunction(() => document.body.dataset.tableReady === location.search);
+  assert.deepEqual(await other.$$eval('#runs tbody tr', (trs) => trs.map((t) => t.dataset.run)), filtered);
+  assert.equal(await other.inputValue('#search'), 'run-0');
+  noErrors(other);
+  await other.close();
+
+  // Group by optimizer: counts per group.
+  await open(page, srv.url, '/team/demo?group=config.optimizer.name');
+  await page.waitForSelector('#groups tbody tr');
+  const groups = await page.$$eval('#groups tbody tr', (trs) => trs.map((t) => [t.dataset.group, t.children[1].textContent]));
+  const all = (await srv.api(`${P}/runs?limit=1000`)).json.runs;
+  const counts = {};
+  for (const r of all) counts[r.config.optimizer.name] = (counts[r.config.optimizer.name] || 0) + 1;
+  assert.deepEqual(Object.fromEntries(groups.map(([g, c]) => [g, Number(c)])), counts);
+
+  // Select two runs and mark one as baseline through the UI.
+  await open(page, srv.url, '/team/demo?sort=name');
+  await page.waitForSelector('#runs tbody tr');
+  await page.check(`tr[data-run="${runs[2].id}"] input[type=checkbox]`);
+  await page.click('#mark-baseline');
+  await waitFor(async () => (await srv.api(`${P}/runs/${runs[2].id}`)).json.tags.includes('baseline'), 10000, 'baseline tag');
+  await page.waitForSelector(`tr[data-run="${runs[2].id}"] .tag-baseline`);
+  await page.check(`tr[data-run="${runs[3].id}"] input[type=checkbox]`);
+  await shot(page, 'runs-table');
+  await page.click('#compare-btn');
+  await page.waitForFunction(() => location.pathname.endsWith('/compare'));
+  await page.waitForSelector('#legend .legend-item');
+  assert.equal(await page.locator('#legend .legend-item').count(), 2);
+  noErrors(page);
+  await page.close();
+});
+
+test('run page: charts draw the API data; zoom re-requests; axes; edit; shared URL', async () => {
+  const id = runs[4].id;
+  const page = await newPage(ctx, srv.key);
+  await open(page, srv.url, `/team/demo/runs/${id}`);
+  await page.waitForSelector('.chart[data-key=loss][data-state=ready]');
+  const keys = await page.$$eval('.chart', (cs) => cs.map((c) => c.dataset.key).sort());
+  assert.deepEqual(keys, ['acc', 'epoch', 'loss', 'val/loss']);
+  for (const key of ['loss', 'val/loss']) {
+    const api = (await srv.api(`${P}/runs/${id}/history?key=${encodeURIComponent(key)}&buckets=1000`)).json;
+    const drawn = await page.evaluate((k) => {
+      const c = window.__wb.charts[k];
+      return { steps: c.steps, last: c.last, x: c.x, y: c.y };
+    }, key);
+    assert.deepEqual(drawn.steps, api.step, key);
+    assert.deepEqual(drawn.last, api.last, key);
+    assert.deepEqual(drawn.x, api.step);
+    // uPlot holds the same numbers it was given.
+    const plotted = await page.evaluate((k) => {
+      const el = [...document.querySelectorAll('.chart')].find((c) => c.dataset.key === k);
+      return Number(el.dataset.points);
+    }, key);
+    assert.equal(plotted, api.step.length);
+  }
+  const text = await page.textContent('#config');
+  assert.match(text, /optimizer\.name/);
+  await shot(page, 'run');
+
+  // Drag to zoom on the loss chart: the URL gets the range; data re-requested for it.
+  const over = page.locator('.chart[data-key=loss] .u-over');
+  await over.scrollIntoViewIfNeeded();
+  const box = await over.boundingBox();
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction(() => /zoom=\d+-\d+/.test(location.search));
+  const [z0, z1] = /zoom=(\d+)-(\d+)/.exec(page.url()).slice(1).map(Number);
+  assert.ok(z0 > 0 && z1 < 119 && z0 < z1, `zoom ${z0}-${z1}`);
+  await page.waitForFunction(([a, b]) => {
+    const s = window.__wb.charts.loss.steps;
+    return s.length && s[0] >= a && s[s.length - 1] <= b;
+  }, [z0, z1]);
+  const zoomed = (await srv.api(`${P}/runs/${id}/history?key=loss&buckets=1000&start=${z0}&end=${z1}`)).json;
+  assert.deepEqual(await page.evaluate(() => window.__wb.charts.loss.steps), zoomed.step);
+
+  // Smoothing, log scale, wall-time axis go into the URL; the URL reopens the same view.
+  await page.check('#log-scale');
+  await page.selectOption('#x-axis', '_timestamp');
+  await page.waitForFunction(() => /x=_timestamp/.test(location.search) && /log=1/.test(location.search));
+  await page.waitForFunction(() => window.__wb.charts.loss && window.__wb.charts.loss.x[0] > 1e9);
+  await page.selectOption('#x-axis', 'step');
+  await page.waitForFunction(() => !/x=/.test(location.search));
+  await page.locator('#smoothing').fill('0.6');
+  await page.waitForFunction(() => /smooth=0.6/.test(location.search));
+  const shared = page.url();
+  const other = await newPage(ctx, srv.key);
+  await open(other, srv.url, shared.replace(srv.url, ''));
+  await other.waitForSelector('.chart[data-key=loss][data-state=ready]');
+  assert.equal(await other.isChecked('#log-scale'), true);
+  assert.equal(await other.inputValue('#smoothing'), '0.6');
+  const a = await page.evaluate(() => window.__wb.charts.loss.y);
+  const b = await other.evaluate(() => window.__wb.charts.loss.y);
+  assert.deepEqual(b, a);
+  noErrors(other);
+  await other.close();
+
+  // Edit name, notes and tags.
+  await page.click('#edit-btn');
+  await page.fill('#edit-name', 'edited-name');
+  await page.fill('#edit-tags', 'baseline, keep');
+  await page.fill('#edit-notes', 'looks good');
+  await page.click('#edit-save');
+  await page.waitForFunction(() => document.querySelector('#run-name').textContent === 'edited-name');
+  const r = (await srv.api(`${P}/runs/${id}`)).json;
+  assert.equal(r.name, 'edited-name');
+  assert.deepEqual(r.tags, ['baseline', 'keep']);
+  assert.equal(r.notes, 'looks good');
+  noErrors(page);
+  await page.close();
+});
+
+test('XSS payloads in names, notes, tags, config never execute', async () => {
+  const page = await newPage(ctx, srv.key);
+  for (const path of ['/', '/team/demo', `/team/demo/runs/${xssId}`, `/team/demo/compare?runs=${xssId},${runs[0].id}`]) {
+    await open(page, srv.url, path);
+    await noXss(page);
+  }
+  await page.waitForSelector('#config-diff');
+  await open(page, srv.url, `/team/demo/runs/${xssId}`);
+  const name = await page.textContent('#run-name');
+  assert.equal(name, '<script>window.__xss=1</script><img src=x onerror="window.__xss=1">');
+  assert.match(await page.textContent('#config'), /<img src=x onerror="window.__xss=1">/);
+  assert.match(await page.textContent('#run-notes'), /notes <script>/);
+  await noXss(page);
+  noErrors(page);
+  await page.close();
+});
+
+test('compare: overlaid runs, parallel coordinates, config differences', async () => {
+  const ids = runs.slice(0, 6).map((r) => r.id);
+  const page = await newPage(ctx, srv.key);
+  await open(page, srv.url, `/team/demo/compare?runs=${ids.join(',')}&keys=loss,acc&pc=loss`);
+  await page.waitForSelector('.chart[data-key=loss][data-state=ready]');
+  assert.equal(await page.locator('#legend .legend-item').count(), 6);
+  const api = (await srv.api(`${P}/history?runs=${ids.join(',')}&key=loss&buckets=1000`)).json;
+  const drawn = await page.evaluate(() => window.__wb.charts.loss.runs);
+  assert.deepEqual(drawn.map((r) => r.id), ids);
+  for (const [i, r] of api.runs.entries()) {
+    assert.deepEqual(drawn[i].steps, r.step);
+    assert.deepEqual(drawn[i].last, r.last);
+  }
+  const head = await page.$$eval('#config-diff thead th', (ths) => ths.map((t) => t.textContent));
+  assert.ok(head.includes('lr') && head.includes('batch_size') && head.includes('optimizer.name'));
+  assert.ok(!head.includes('model.layers'), 'equal values are not differences');
+  assert.equal(await page.getAttribute('#parallel', 'data-lines'), '6');
+  assert.equal(await page.inputValue('#pc-metric'), 'loss');
+  await shot(page, 'compare');
+  noErrors(page);
+  await page.close();
+});
+
+test('live updates arrive while a run is running', async () => {
+  const child = spawn(WB_FILL, ['live', 'demo', '20'], { env: srv.env, stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  await waitFor(() => out.includes('\n'), 30000, 'live run id');
+  const id = JSON.parse(out.split('\n')[0]).id;
+  await waitFor(async () => {
+    const r = await srv.api(`${P}/runs/${id}`);
+    return r.status === 200 && r.json.last_step === 19;
+  }, 30000, 'first 20 steps');
+  const page = await newPage(ctx, srv.key);
+  await open(page, srv.url, `/team/demo/runs/${id}`);
+  await page.waitForSelector('.chart[data-key=loss][data-state=ready]');
+  assert.equal(await page.evaluate(() => window.__wb.charts.loss.steps.length), 20);
+  assert.match(await page.textContent('.run-head'), /running/);
+  child.stdin.write('more\n');
+  await page.waitForFunction(() => window.__wb.charts.loss.steps.length === 40, null, { timeout: 30000 });
+  const exited = new Promise((r) => child.once('exit', r));
+  child.stdin.end();
+  assert.equal(await exited, 0);
+  await page.waitForFunction(() => /finished/.test(document.querySelector('.run-head').textContent), null, { timeout: 30000 });
+  noErrors(page);
+  await page.close();
+});

@@ -1,0 +1,198 @@
+/*
+ * wb_fill — fills a running `wb server` through the real SDK (libwb) for
+ * the browser tests and benchmarks. WB_BASE_URL, WB_API_KEY and WB_DIR come
+ * from the environment. Prints one JSON line per run: {"id":..,"name":..}.
+ *
+ *   wb_fill demo  PROJECT N STEPS     N finished runs with config and metrics, one of them
+ *                                     named and tagged with XSS payloads, one failed
+ *   wb_fill live  PROJECT STEPS       a running run: STEPS steps, then STEPS more per
+ *                                     line read from stdin; finishes at EOF
+ *   wb_fill many  PROJECT N STEPS     N runs of STEPS steps of "loss" (8 at a time)
+ *   wb_fill big   PROJECT POINTS      one run with POINTS points of "loss"
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wb.h"
+
+#define XSS_SCRIPT "<script>window.__xss=1</script>"
+#define XSS_IMG "<img src=x onerror=\"window.__xss=1\">"
+
+static const char *project;
+static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static wb_run *start(const char *name, const char *notes, const char *tags)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *r = NULL;
+	int rc;
+
+	o.entity = "team";
+	o.project = project;
+	o.name = name;
+	o.notes = notes;
+	o.tags = tags;
+	o.disable_git = 1;
+	o.system_sample_ms = -1;
+	o.buffer_bytes = 64u << 20;
+	o.finish_timeout_ms = 600000;
+	if ((rc = wb_init(&r, &o)) != WB_OK) {
+		fprintf(stderr, "wb_fill: wb_init: %s: %s\n", wb_strerror(rc), wb_errmsg());
+		exit(1);
+	}
+	return r;
+}
+
+static void finish(wb_run *r, int code)
+{
+	char id[80], name[200];
+	int rc;
+
+	snprintf(id, sizeof(id), "%s", wb_run_id(r));
+	snprintf(name, sizeof(name), "%s", wb_run_name(r));
+	if ((rc = wb_finish(r, code)) != WB_OK) {
+		fprintf(stderr, "wb_fill: wb_finish: %s\n", wb_strerror(rc));
+		exit(1);
+	}
+	pthread_mutex_lock(&out_mu);
+	printf("{\"id\":\"%s\"}\n", id);
+	fflush(stdout);
+	pthread_mutex_unlock(&out_mu);
+	(void)name;
+}
+
+static void log_curve(wb_run *r, int64_t from, int64_t steps, double lr, int i)
+{
+	for (int64_t s = from; s < from + steps; s++) {
+		double t = (double)s;
+		double loss = 2.0 * exp(-t * lr * 0.5) + 0.05 * (double)(i % 3) + 0.02 * sin(t * 0.7);
+		double acc = 1.0 - loss / 2.5;
+		WB_LOG(r, s, {"loss", loss}, {"acc", acc});
+		if (s % 10 == 9)
+			WB_LOG(r, s, {"val/loss", loss * 1.1}, {"epoch", (double)(s / 10)});
+	}
+}
+
+static int demo(int n, int64_t steps)
+{
+	static const char *opt[] = {"adam", "sgd", "adamw"};
+	for (int i = 0; i < n; i++) {
+		char name[64];
+		const char *notes = i == 0 ? "first try" : NULL;
+		const char *tags = i % 2 ? "sweep" : "sweep,small";
+		wb_run *r;
+		double lr = 0.01 * (double)(i + 1);
+		int xss = i == n - 1;
+
+		snprintf(name, sizeof(name), "run-%02d", i);
+		if (xss) {
+			r = start(XSS_SCRIPT XSS_IMG, XSS_IMG " notes " XSS_SCRIPT, XSS_IMG);
+			wb_config_set_string(r, XSS_IMG, XSS_SCRIPT);
+			wb_summary_set_string(r, "note", XSS_IMG);
+		} else {
+			r = start(name, notes, tags);
+		}
+		wb_config_set_double(r, "lr", lr);
+		wb_config_set_int(r, "batch_size", 32 << (i % 3));
+		wb_config_set_string(r, "optimizer.name", opt[i % 3]);
+		wb_config_set_int(r, "model.layers", 4);
+		log_curve(r, 0, steps, lr, i);
+		finish(r, i == 1 ? 3 : 0);
+	}
+	return 0;
+}
+
+static int live(int64_t steps)
+{
+	wb_run *r = start("live-run", "streaming", "live");
+	char line[64];
+	int64_t at = 0;
+
+	wb_config_set_double(r, "lr", 0.05);
+	log_curve(r, at, steps, 0.05, 0);
+	at += steps;
+	printf("{\"id\":\"%s\"}\n", wb_run_id(r));
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin)) {
+		log_curve(r, at, steps, 0.05, 0);
+		at += steps;
+	}
+	return wb_finish(r, 0) == WB_OK ? 0 : 1;
+}
+
+struct many_arg {
+	int from, to;
+	int64_t steps;
+};
+
+static void *many_worker(void *p)
+{
+	struct many_arg *a = p;
+	for (int i = a->from; i < a->to; i++) {
+		char name[64];
+		wb_run *r;
+		snprintf(name, sizeof(name), "bench-%05d", i);
+		r = start(name, NULL, i % 10 == 0 ? "baseline" : "sweep");
+		wb_config_set_double(r, "lr", 0.001 * (double)(1 + i % 50));
+		wb_config_set_int(r, "seed", i);
+		wb_config_set_string(r, "optimizer", i % 2 ? "adam" : "sgd");
+		for (int64_t s = 0; s < a->steps; s++)
+			WB_LOG(r, s, {"loss", 1.0 / (1.0 + 0.01 * (double)s * (1.0 + (double)(i % 7)))});
+		if (a->steps == 0)
+			wb_summary_set_double(r, "loss", 1.0 / (1.0 + (double)(i % 97)));
+		finish(r, 0);
+	}
+	return NULL;
+}
+
+static int many(int n, int64_t steps)
+{
+	enum { T = 8 };
+	pthread_t th[T];
+	struct many_arg a[T];
+	for (int t = 0; t < T; t++) {
+		a[t].from = n * t / T;
+		a[t].to = n * (t + 1) / T;
+		a[t].steps = steps;
+		pthread_create(&th[t], NULL, many_worker, &a[t]);
+	}
+	for (int t = 0; t < T; t++)
+		pthread_join(th[t], NULL);
+	return 0;
+}
+
+static int big(int64_t points)
+{
+	wb_run *r = start("big-run", NULL, "bench");
+	wb_metric m[1];
+	for (int64_t j = 0; j < points; j++) {
+		m[0].key = "loss";
+		m[0].value = sin((double)j * 1e-4) + 0.1 * sin((double)j * 0.37);
+		while (wb_log(r, m, 1, j) == WB_EFULL)
+			; /* the buffer stayed full for 1 s: the uploader is behind; try again */
+	}
+	finish(r, 0);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 4) {
+		fprintf(stderr, "usage: wb_fill demo|live|many|big PROJECT ARGS...\n");
+		return 2;
+	}
+	project = argv[2];
+	if (strcmp(argv[1], "demo") == 0 && argc == 5)
+		return demo(atoi(argv[3]), atoll(argv[4]));
+	if (strcmp(argv[1], "live") == 0)
+		return live(atoll(argv[3]));
+	if (strcmp(argv[1], "many") == 0 && argc == 5)
+		return many(atoi(argv[3]), atoll(argv[4]));
+	if (strcmp(argv[1], "big") == 0)
+		return big(atoll(argv[3]));
+	fprintf(stderr, "wb_fill: bad arguments\n");
+	return 2;
+}

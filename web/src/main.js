@@ -1,0 +1,141 @@
+// main.js — the wb web UI: a small client-side router over permanent URLs.
+//
+//   /signin                          paste an API key (kept in localStorage)
+//   /                                projects
+//   /<entity>/<project>              runs table (filters, sort, group, columns in the query)
+//   /<entity>/<project>/runs/<id>    run page (x axis, smoothing, log, band, zoom in the query)
+//   /<entity>/<project>/compare?runs=a,b,c
+//   /<entity>/<project>/groups/<group>   a distributed job: ranks, cross-rank aggregates
+//
+// The server answers every one of these paths with index.html; the state of
+// a view lives in its URL (history.replaceState as it changes), so a copied
+// link reopens the same view.
+import './app.css';
+import { h, clear } from './dom.js';
+import { api, apiKey, setApiKey, ApiError } from './api.js';
+import { renderProject } from './project.js';
+import { renderRun } from './run.js';
+import { renderCompare } from './compare.js';
+import { renderGroup } from './group.js';
+
+const app = document.getElementById('app');
+const crumbs = document.getElementById('crumbs');
+let dispose = null;
+
+export function navigate(url, replace = false) {
+  if (replace) history.replaceState(null, '', url);
+  else history.pushState(null, '', url);
+  route();
+}
+
+// Replace the query of the current URL (view state) without re-rendering.
+export function setQuery(params) {
+  const qs = params.toString();
+  history.replaceState(null, '', location.pathname + (qs ? `?${qs}` : '') + location.hash);
+}
+
+export function setCrumbs(parts) {
+  clear(crumbs);
+  parts.forEach(([label, href], i) => {
+    if (i) crumbs.appendChild(h('span', { class: 'sep' }, '/'));
+    crumbs.appendChild(href ? h('a', { href }, label) : h('span', null, label));
+  });
+}
+
+export function showError(root, err) {
+  clear(root);
+  const msg = err instanceof ApiError ? `${err.message} (${err.status})` : String(err && err.message ? err.message : err);
+  root.appendChild(h('div', { class: 'error-box' }, h('strong', null, 'Could not load this page. '), msg));
+  if (err instanceof ApiError && err.status === 401) {
+    root.appendChild(h('p', null, h('a', { href: `/signin?next=${encodeURIComponent(location.pathname + location.search)}` }, 'Sign in with an API key')));
+  }
+}
+
+async function renderSignin(root) {
+  setCrumbs([['sign in']]);
+  const next = new URLSearchParams(location.search).get('next') || '/';
+  const input = h('input', { type: 'password', id: 'apikey', placeholder: 'wb_…', autocomplete: 'off', size: 48 });
+  const msg = h('p', { class: 'muted', id: 'signin-msg' });
+  const form = h('form', { class: 'card signin', onsubmit: async (ev) => {
+    ev.preventDefault();
+    setApiKey(input.value.trim());
+    try {
+      await api('/projects');
+      navigate(next.startsWith('/') && !next.startsWith('//') ? next : '/');
+    } catch (e) {
+      msg.textContent = e instanceof ApiError && e.status === 401 ? 'That key was not accepted.' : String(e.message);
+      msg.className = 'error';
+    }
+  } },
+  h('h1', null, 'Sign in'),
+  h('p', { class: 'muted' }, 'Paste an API key. `wb server` writes the first one to api_key= in its settings file ($WB_CONFIG_DIR/settings or ~/.config/wb/settings). The key stays in this browser (localStorage) and is sent as a Bearer token.'),
+  input, ' ', h('button', { type: 'submit', class: 'primary' }, 'Sign in'), msg,
+  apiKey() ? h('p', null, h('button', { type: 'button', onclick: () => { setApiKey(''); input.value = ''; msg.textContent = 'Signed out.'; } }, 'Forget the stored key')) : null);
+  root.appendChild(form);
+  input.focus();
+}
+
+async function renderHome(root) {
+  setCrumbs([['projects']]);
+  const { projects } = await api('/projects');
+  const body = h('tbody');
+  for (const p of projects) {
+    const href = `/${encodeURIComponent(p.entity)}/${encodeURIComponent(p.name)}`;
+    body.appendChild(h('tr', null,
+      h('td', null, h('a', { href }, `${p.entity}/${p.name}`)),
+      h('td', { class: 'num' }, String(p.run_count)),
+      h('td', null, p.updated_at ? new Date(p.updated_at * 1000).toLocaleString() : '')));
+  }
+  clear(root);
+  root.appendChild(h('h1', null, 'Projects'));
+  if (!projects.length) {
+    root.appendChild(h('p', { class: 'muted' }, 'No projects yet. Log a run with libwb and it appears here.'));
+    return;
+  }
+  root.appendChild(h('table', { class: 'grid', id: 'projects' },
+    h('thead', null, h('tr', null, h('th', null, 'project'), h('th', { class: 'num' }, 'runs'), h('th', null, 'updated'))), body));
+}
+
+async function route() {
+  if (dispose) { try { dispose(); } catch { /* already gone */ } }
+  dispose = null;
+  window.__wb = { ready: false, charts: {} };
+  clear(app);
+  const parts = location.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  try {
+    if (parts[0] === 'signin' && parts.length === 1) {
+      await renderSignin(app);
+    } else if (!apiKey()) {
+      navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, true);
+      return;
+    } else if (parts.length === 0) {
+      await renderHome(app);
+    } else if (parts.length === 2) {
+      dispose = await renderProject(app, parts[0], parts[1]);
+    } else if (parts.length === 4 && parts[2] === 'runs') {
+      dispose = await renderRun(app, parts[0], parts[1], parts[3]);
+    } else if (parts.length === 4 && parts[2] === 'groups') {
+      dispose = await renderGroup(app, parts[0], parts[1], parts[3]);
+    } else if (parts.length === 3 && parts[2] === 'compare') {
+      dispose = await renderCompare(app, parts[0], parts[1]);
+    } else {
+      setCrumbs([['not found']]);
+      app.appendChild(h('div', { class: 'error-box' }, 'No page at this address.'));
+    }
+  } catch (e) {
+    showError(app, e);
+  }
+  window.__wb.ready = true;
+  document.body.dataset.ready = location.pathname + location.search;
+}
+
+document.addEventListener('click', (ev) => {
+  const a = ev.target.closest('a');
+  if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || a.target) return;
+  const href = a.getAttribute('href');
+  if (!href || !href.startsWith('/') || href.startsWith('//') || href.startsWith('/api/')) return;
+  ev.preventDefault();
+  navigate(href);
+});
+window.addEventListener('popstate', route);
+route();
