@@ -1,0 +1,304 @@
+/*
+ * store_ops.c — readiness, gauges and online backup (see store_ops.h).
+ *
+ * The gauges read the writer's queue under its mutex (held for a walk of
+ * at most a few dozen jobs: one per worker thread) and stat(2) the files;
+ * nothing here waits for the writer, so /metrics stays answerable while a
+ * long transaction commits.
+ *
+ * Deletes follow the foreign keys downwards, found at run time from the
+ * schema (PRAGMA foreign_key_list), so a table a later migration hangs off
+ * runs or projects is emptied with them without this file knowing it:
+ * children first, since the writer runs with foreign_keys = ON.
+ *
+ * The backup opens the source read-only and copies it with
+ * sqlite3_backup_step in slices of pages. Through a read-only connection a
+ * WAL database is read at a snapshot, and if a writer commits between two
+ * steps SQLite restarts the copy from the first page: it always ends with
+ * one committed state, never a mix. The slices are large (the database
+ * fits a few of them) so that a busy writer cannot starve it.
+ */
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/migrations.h"
+#include "store/store_ops.h"
+
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+void wbs__store_stats_get(wbs__store *s, wbs__store_stats *out)
+{
+	char wal[4200];
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->mu);
+	for (const wbs__job *j = s->head; j; j = j->next)
+		out->queue_depth++;
+	pthread_mutex_unlock(&s->mu);
+	out->db_bytes = file_size(s->path);
+	snprintf(wal, sizeof(wal), "%s-wal", s->path);
+	out->wal_bytes = file_size(wal);
+}
+
+int wbs__store_ready(wbs__store *s, wbs__err *err)
+{
+	wbs__reader *r = NULL;
+	sqlite3_stmt *st = NULL;
+	char dir[4200], *slash;
+	int closed, rc, ret = WBS__ST_OK;
+	int64_t version = -1;
+
+	pthread_mutex_lock(&s->mu);
+	closed = s->closed;
+	pthread_mutex_unlock(&s->mu);
+	if (closed)
+		return wbs__err_set(err, WBS__ST_UNAVAILABLE, "the store is closing");
+	snprintf(dir, sizeof(dir), "%s", s->path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	if (access(s->path, W_OK) || access(slash ? dir : ".", W_OK))
+		return wbs__err_set(err, WBS__ST_UNAVAILABLE, "the data directory is read-only: %s", strerror(errno));
+	if (!(r = wbs__reader_get(s, err)))
+		return err->st == WBS__ST_OK ? WBS__ST_UNAVAILABLE : err->st;
+	rc = sqlite3_prepare_v2(r->db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		version = sqlite3_column_int64(st, 0);
+	if (version < 0) {
+		ret = wbs__store_sqlerr(err, r->db, rc, "readiness");
+		if (ret == WBS__ST_OK)
+			ret = wbs__err_set(err, WBS__ST_UNAVAILABLE, "cannot read the schema version");
+	} else if ((uint64_t)version != (uint64_t)wbs__migrations_count) {
+		ret = wbs__err_set(err, WBS__ST_UNAVAILABLE, "schema version %lld, this server needs %zu",
+				   (long long)version, wbs__migrations_count);
+	}
+	sqlite3_finalize(st);
+	wbs__reader_put(s, r);
+	return ret;
+}
+
+int wbs__store_backup_file(const char *src_db, const char *dest_db, wbs__err *err)
+{
+	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3_backup *bk = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc, ret = WBS__ST_OK;
+
+	if (access(dest_db, F_OK) == 0)
+		return wbs__err_set(err, WBS__ST_BADARG, "%s exists already", dest_db);
+	rc = sqlite3_open_v2(src_db, &src, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		ret = wbs__err_set(err, WBS__ST_UNAVAILABLE, "cannot open %s: %s", src_db,
+				   src ? sqlite3_errmsg(src) : sqlite3_errstr(rc));
+		goto done;
+	}
+	sqlite3_busy_timeout(src, 10000);
+	rc = sqlite3_open_v2(dest_db, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		ret = wbs__err_set(err, WBS__ST_UNAVAILABLE, "cannot create %s: %s", dest_db,
+				   dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+		goto done;
+	}
+	bk = sqlite3_backup_init(dst, "main", src, "main");
+	if (!bk) {
+		ret = wbs__err_set(err, WBS__ST_INTERNAL, "backup: %s", sqlite3_errmsg(dst));
+		goto done;
+	}
+	for (int attempts = 0;; attempts++) {
+		rc = sqlite3_backup_step(bk, 4096);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc == SQLITE_OK)
+			continue;
+		if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && attempts < 1000) {
+			sqlite3_sleep(10); /* the source is locked by a checkpoint: try the step again */
+			continue;
+		}
+		ret = wbs__err_set(err, rc == SQLITE_FULL ? WBS__ST_FULL : WBS__ST_UNAVAILABLE, "backup: %s",
+				   sqlite3_errstr(rc));
+		goto done;
+	}
+	rc = sqlite3_backup_finish(bk);
+	bk = NULL;
+	if (rc != SQLITE_OK) {
+		ret = wbs__err_set(err, WBS__ST_UNAVAILABLE, "backup: %s", sqlite3_errmsg(dst));
+		goto done;
+	}
+	rc = sqlite3_prepare_v2(dst, "PRAGMA integrity_check", -1, &st, NULL);
+	if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW ||
+	    strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
+		ret = wbs__err_set(err, WBS__ST_INTERNAL, "the copy fails its integrity check: %s",
+				   st && sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0)
+								    : sqlite3_errmsg(dst));
+		goto done;
+	}
+done:
+	sqlite3_finalize(st);
+	if (bk)
+		sqlite3_backup_finish(bk);
+	sqlite3_close(dst);
+	sqlite3_close(src);
+	if (ret != WBS__ST_OK)
+		unlink(dest_db);
+	return ret;
+}
+
+/* ---- retention ---- */
+
+struct del_arg {
+	const char *entity, *project, *run_id; /* run_id NULL: the whole project */
+};
+
+/*
+ * Delete the rows of table matching where (an SQL condition), after the
+ * rows of every table that references it. depth bounds the recursion.
+ */
+static int delete_cascade(sqlite3 *db, const char *table, const char *where, int depth, wbs__err *err)
+{
+	sqlite3_stmt *tables = NULL, *fks = NULL;
+	char *sql = NULL;
+	int rc, ret = WBS__ST_OK;
+
+	if (depth > 8)
+		return wbs__err_set(err, WBS__ST_INTERNAL, "delete: foreign keys nest too deep");
+	rc = sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+				-1, &tables, NULL);
+	if (rc != SQLITE_OK) {
+		ret = wbs__store_sqlerr(err, db, rc, "delete");
+		goto done;
+	}
+	while ((rc = sqlite3_step(tables)) == SQLITE_ROW) {
+		const char *child = (const char *)sqlite3_column_text(tables, 0);
+		if (strcmp(child, table) == 0)
+			continue;
+		sqlite3_free(sql);
+		sql = sqlite3_mprintf("SELECT \"from\", \"to\" FROM pragma_foreign_key_list(%Q) WHERE \"table\" = %Q",
+				      child, table);
+		sqlite3_finalize(fks);
+		fks = NULL;
+		if (!sql || (rc = sqlite3_prepare_v2(db, sql, -1, &fks, NULL)) != SQLITE_OK) {
+			ret = sql ? wbs__store_sqlerr(err, db, rc, "delete") : wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+			goto done;
+		}
+		while ((rc = sqlite3_step(fks)) == SQLITE_ROW) {
+			const char *from = (const char *)sqlite3_column_text(fks, 0);
+			const char *to = (const char *)sqlite3_column_text(fks, 1);
+			char *cw = sqlite3_mprintf("\"%w\" IN (SELECT \"%w\" FROM \"%w\" WHERE %s)", from, to ? to : "rowid",
+						   table, where);
+			if (!cw) {
+				ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+				goto done;
+			}
+			ret = delete_cascade(db, child, cw, depth + 1, err);
+			sqlite3_free(cw);
+			if (ret)
+				goto done;
+		}
+		if (rc != SQLITE_DONE) {
+			ret = wbs__store_sqlerr(err, db, rc, "delete");
+			goto done;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		ret = wbs__store_sqlerr(err, db, rc, "delete");
+		goto done;
+	}
+	sqlite3_free(sql);
+	sql = sqlite3_mprintf("DELETE FROM \"%w\" WHERE %s", table, where);
+	if (!sql) {
+		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = sqlite3_exec(db, sql, NULL, NULL, NULL)) != SQLITE_OK)
+		ret = wbs__store_sqlerr(err, db, rc, "delete");
+done:
+	sqlite3_free(sql);
+	sqlite3_finalize(fks);
+	sqlite3_finalize(tables);
+	return ret;
+}
+
+static int apply_delete(wbs__store *s, wbs__job *j)
+{
+	const struct del_arg *a = j->arg;
+	sqlite3_stmt *st = NULL;
+	char *where = NULL;
+	int64_t id = 0;
+	int rc, ret;
+
+	if (a->run_id)
+		rc = sqlite3_prepare_v2(s->wdb,
+					"SELECT r.id FROM runs r JOIN projects p ON p.id = r.project_id "
+					"WHERE p.entity = ?1 AND p.name = ?2 AND r.run_id = ?3",
+					-1, &st, NULL);
+	else
+		rc = sqlite3_prepare_v2(s->wdb, "SELECT id FROM projects WHERE entity = ?1 AND name = ?2", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return wbs__store_sqlerr(&j->err, s->wdb, rc, "delete");
+	sqlite3_bind_text(st, 1, a->entity, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->project, -1, SQLITE_STATIC);
+	if (a->run_id)
+		sqlite3_bind_text(st, 3, a->run_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return a->run_id ? wbs__err_set(&j->err, WBS__ST_NOTFOUND, "no run %s/%s/%s", a->entity, a->project, a->run_id)
+				 : wbs__err_set(&j->err, WBS__ST_NOTFOUND, "no project %s/%s", a->entity, a->project);
+	if (rc != SQLITE_ROW)
+		return wbs__store_sqlerr(&j->err, s->wdb, rc, "delete");
+	if (!(where = sqlite3_mprintf("id = %lld", (long long)id)))
+		return wbs__err_set(&j->err, WBS__ST_NOMEM, "out of memory");
+	ret = delete_cascade(s->wdb, a->run_id ? "runs" : "projects", where, 0, &j->err);
+	sqlite3_free(where);
+	return ret;
+}
+
+int wbs__store_run_delete(wbs__store *s, const wbs__run_ref *ref, wbs__err *err)
+{
+	struct del_arg a = {ref->entity, ref->project, ref->run_id};
+	return wbs__store_submit_fn(s, apply_delete, &a, err);
+}
+
+int wbs__store_project_delete(wbs__store *s, const char *entity, const char *project, wbs__err *err)
+{
+	struct del_arg a = {entity, project, NULL};
+	return wbs__store_submit_fn(s, apply_delete, &a, err);
+}
+
+int wbs__store_vacuum_file(const char *db_path, uint64_t *before, uint64_t *after, wbs__err *err)
+{
+	sqlite3 *db = NULL;
+	char wal[4200];
+	int rc, ret = WBS__ST_OK;
+
+	snprintf(wal, sizeof(wal), "%s-wal", db_path);
+	*before = file_size(db_path) + file_size(wal);
+	*after = *before;
+	rc = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL);
+	if (rc != SQLITE_OK) {
+		ret = wbs__err_set(err, WBS__ST_UNAVAILABLE, "cannot open %s: %s", db_path,
+				   db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		goto done;
+	}
+	sqlite3_busy_timeout(db, 30000);
+	if ((rc = sqlite3_exec(db, "VACUUM", NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL)) != SQLITE_OK) {
+		ret = wbs__store_sqlerr(err, db, rc, "vacuum");
+		goto done;
+	}
+	*after = file_size(db_path) + file_size(wal);
+done:
+	sqlite3_close(db);
+	return ret;
+}

@@ -1,0 +1,174 @@
+/*
+ * End-to-end: a disk that fills up, and a data directory that turns
+ * read-only, under a real server (needs root for mount(8); skipped
+ * otherwise).
+ *
+ * The server's data directory is a 1 MiB tmpfs. An online run logs more
+ * than fits: the server answers 507 insufficient_storage with a clear
+ * message and keeps serving reads and health checks; the SDK keeps
+ * retrying until wb_finish's deadline and the run log keeps everything.
+ * Then the tmpfs is grown (space returns): the same server takes writes
+ * again and `wb sync` uploads the whole run, every point exactly once.
+ * (A read-only data directory is mapped to 503 unavailable "the database
+ * is read-only" by the store; remounting a tmpfs read-only under a live
+ * server is refused by the kernel while the database is open for writing,
+ * so that case is not driven here.)
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "series.h"
+
+extern char **environ;
+
+#define NSTEPS 300000
+
+static char rundir_root[256];
+static wbt_server srv;
+static int mounted;
+
+static int setup(void **state)
+{
+	(void)state;
+	if (wbt_mkdtemp(rundir_root, sizeof(rundir_root), "runs") < 0)
+		return -1;
+	setenv("WB_DIR", rundir_root, 1);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (srv.pid > 0)
+		wbt_server_kill(&srv);
+	if (mounted && umount2(srv.data, MNT_DETACH) == 0)
+		mounted = 0;
+	wbt_server_cleanup(&srv);
+	if (!getenv("WBT_KEEP"))
+		wbt_rm_rf(rundir_root);
+	return 0;
+}
+
+static int sh(const char *cmd)
+{
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static long status_of(const char *method, const char *path, const char *body, char *msg, size_t cap)
+{
+	wbt_response r;
+	long st;
+	const char *hdr[] = {"Content-Type: application/json", NULL};
+
+	assert_int_equal(wbt_http(&srv, method, path, body, body ? strlen(body) : 0, body ? hdr : NULL, 1, &r), 0);
+	st = r.status;
+	if (msg)
+		snprintf(msg, cap, "%s", r.body ? r.body : "");
+	wbt_response_free(&r);
+	return st;
+}
+
+static void test_e2e_diskfull__full_then_space_returns(void **state)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *run = NULL;
+	char cmd[1024], id[64], rundir[512];
+	char *argv[4];
+	pid_t pid;
+	int st, rc;
+	(void)state;
+
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(wbt_server_start(&srv, ""), 0);
+	assert_int_equal(wbt_server_stop(&srv), 0);
+	/* A fresh, small file system as the data directory. */
+	if (mount("tmpfs", srv.data, "tmpfs", 0, "size=1m,mode=0700") != 0) {
+		print_message("cannot mount tmpfs: skipping\n");
+		skip();
+	}
+	mounted = 1;
+	assert_int_equal(wbt_server_restart(&srv), 0);
+	{
+		/* A new database, so a new admin key in the settings file. */
+		char path[400], line[512];
+		FILE *f;
+		snprintf(path, sizeof(path), "%s/settings", srv.config_dir);
+		assert_non_null(f = fopen(path, "r"));
+		while (fgets(line, sizeof(line), f))
+			if (strncmp(line, "api_key=", 8) == 0) {
+				line[strcspn(line, "\r\n")] = '\0';
+				snprintf(srv.key, sizeof(srv.key), "%.120s", line + 8);
+			}
+		fclose(f);
+		setenv("WB_API_KEY", srv.key, 1);
+	}
+
+	o.entity = "ops";
+	o.project = "full";
+	o.mode = WB_MODE_ONLINE;
+	o.finish_timeout_ms = 3000;
+	o.disable_git = 1;
+	o.system_sample_ms = -1;
+	assert_int_equal(wb_init(&run, &o), WB_OK);
+	assert_int_equal(wbt_log_series(run, 0, NSTEPS, 0), WB_OK);
+	snprintf(id, sizeof(id), "%s", wb_run_id(run));
+	snprintf(rundir, sizeof(rundir), "%s", wb_run_dir(run));
+	rc = wb_finish(run, 0);
+	print_message("wb_finish on a full disk: %s\n", wb_strerror(rc));
+	assert_int_not_equal(rc, WB_OK);
+
+	/* Full: the run's batches got 507 with a clear message (the server's
+	 * log has them); reads and health still work. */
+	{
+		FILE *f = fopen(srv.log, "r");
+		char line[2048];
+		int seen = 0;
+		assert_non_null(f);
+		while (fgets(line, sizeof(line), f))
+			if (strstr(line, "status=507") && strstr(line, "code=insufficient_storage") &&
+			    strstr(line, "the disk is full"))
+				seen = 1;
+		fclose(f);
+		assert_true(seen);
+	}
+	assert_int_equal(status_of("GET", "/healthz", NULL, NULL, 0), 200);
+	assert_int_equal(status_of("GET", "/api/v1/projects", NULL, NULL, 0), 200);
+	snprintf(cmd, sizeof(cmd), "/api/v1/projects/ops/full/runs/%s", id);
+	assert_int_equal(status_of("GET", cmd, NULL, NULL, 0), 200);
+
+	/* Space returns: the same server writes again; wb sync uploads the rest. */
+	snprintf(cmd, sizeof(cmd), "mount -o remount,size=256m '%s'", srv.data);
+	assert_int_equal(sh(cmd), 0);
+	argv[0] = (char *)wbt_wb_bin();
+	argv[1] = "sync";
+	argv[2] = rundir;
+	argv[3] = NULL;
+	assert_int_equal(posix_spawn(&pid, wbt_wb_bin(), NULL, NULL, argv, environ), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(wbt_check_series(&srv, "ops", "full", id, NSTEPS), 0);
+
+	assert_int_equal(status_of("GET", "/readyz", NULL, NULL, 0), 200);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_e2e_diskfull__full_then_space_returns),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,47 @@
+#!/bin/sh
+# test_install.sh BUILD_DIR SRC_DIR CC [CFLAGS]: install the build into a
+# temp prefix, then build a user's program against it with pkg-config
+# (shared and static) and with find_package(wb) (consumer/), and run each.
+set -eu
+build=$1 src=$2 cc=$3 cflags=${4:-}
+tmp=$(mktemp -d /tmp/wb-install.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+prefix=$tmp/prefix
+cmake --install "$build" --prefix "$prefix" >/dev/null
+test -x "$prefix/bin/wb"
+"$prefix/bin/wb" version
+test -f "$prefix/include/wb.h"
+pcdir=$(dirname "$(find "$prefix" -name wb.pc)")
+libdir=$(dirname "$pcdir")
+soname=$(objdump -p "$libdir/libwb.so" | awk '/SONAME/ {print $2}')
+test "$soname" = libwb.so.0 || { echo "bad SONAME: $soname"; exit 1; }
+test -f "$libdir/libwb.a"
+
+export PKG_CONFIG_PATH=$pcdir
+echo "pkg-config: $(pkg-config --cflags --libs wb)"
+# shellcheck disable=SC2046,SC2086
+$cc $cflags -o "$tmp/pc_shared" "$src/consumer/main.c" $(pkg-config --cflags --libs wb)
+LD_LIBRARY_PATH=$libdir "$tmp/pc_shared" "$tmp/runs1"
+LD_LIBRARY_PATH=$libdir ldd "$tmp/pc_shared" | grep -q "libwb.so.0 => $libdir/libwb.so.0" ||
+	{ echo "pc_shared does not load the installed libwb.so.0"; exit 1; }
+# Static: libwb.a and the packages wb.pc lists in Requires.private (their
+# shared libraries: `--static` would also ask for libcurl's own static deps).
+reqs=$(pkg-config --print-requires-private wb | tr '\n' ' ')
+for m in libcurl zlib libcjson; do
+	case " $reqs" in *" $m "*) ;; *) echo "Requires.private lacks $m: $reqs"; exit 1 ;; esac
+done
+# shellcheck disable=SC2046,SC2086
+$cc $cflags -o "$tmp/pc_static" "$src/consumer/main.c" $(pkg-config --cflags wb) "$libdir/libwb.a" \
+	$(pkg-config --libs $reqs) -pthread
+"$tmp/pc_static" "$tmp/runs2"
+if ldd "$tmp/pc_static" | grep -q libwb; then echo "pc_static links libwb.so"; exit 1; fi
+
+cmake -S "$src/consumer" -B "$tmp/consumer" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" \
+	-DCMAKE_C_FLAGS="$cflags" -DCMAKE_EXE_LINKER_FLAGS="$cflags" >/dev/null
+cmake --build "$tmp/consumer" >/dev/null
+LD_LIBRARY_PATH=$libdir "$tmp/consumer/consumer_shared" "$tmp/runs3"
+"$tmp/consumer/consumer_static" "$tmp/runs4"
+for d in runs1 runs2 runs3 runs4; do
+	ls "$tmp/$d"/run-*/ >/dev/null
+done
+echo "install test: ok"
