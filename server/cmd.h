@@ -7,5 +7,10 @@
 #define WB_SERVER_CMD_H
 
 int wbs__cmd_sync(int argc, char **argv);
+/* cmd_backup.c */
+int wbs__cmd_backup(int argc, char **argv);
+int wbs__cmd_restore_backup(int argc, char **argv);
+int wbs__cmd_vacuum(int argc, char **argv);
+int wbs__cmd_restore(int argc, char **argv);
 
 #endif /* WB_SERVER_CMD_H */

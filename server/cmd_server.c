@@ -106,6 +106,7 @@ int wbs__cmd_server(int argc, char **argv)
 		return 2;
 	}
 
+	wbs__log_set_json(o.log_json);
 	/* Before any thread exists, so that every thread inherits the mask. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -131,6 +132,9 @@ int wbs__cmd_server(int argc, char **argv)
 	ho.port = o.port;
 	ho.threads = o.threads;
 	ho.store = store;
+	ho.rate_limit = o.rate_limit;
+	ho.rate_burst = o.rate_burst;
+	ho.web_dir = o.web;
 	if (wbs__http_start(&http, &ho, url, sizeof(url), err, sizeof(err))) {
 		wbs__log(WBS__LOG_ERROR, "cannot start http", "error=%s", wbs__log_quote(q, sizeof(q), err));
 		goto done;

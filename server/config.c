@@ -15,7 +15,8 @@
 
 const char wbs__server_usage[] =
 	"usage: wb server --data DIR [--host 127.0.0.1] [--port 8080] [--crash-after SECONDS]\n"
-	"                 [--threads N] [--config FILE]\n";
+	"                 [--threads N] [--web DIR] [--config FILE]\n"
+	"                 [--rate-limit REQ_PER_S] [--rate-burst N] [--log-format text|json]\n";
 
 /* Set option name to value. 0, or -1 with err. */
 static int set_opt(wbs__server_opts *o, const char *name, const char *value, char *err, size_t errlen)
@@ -59,6 +60,28 @@ static int set_opt(wbs__server_opts *o, const char *name, const char *value, cha
 			return -1;
 		}
 		o->threads = (int)v;
+	} else if (strcmp(name, "web") == 0) {
+		if (strlen(value) >= sizeof(o->web)) {
+			snprintf(err, errlen, "web must be a directory path");
+			return -1;
+		}
+		snprintf(o->web, sizeof(o->web), "%s", value);
+	} else if (strcmp(name, "rate-limit") == 0 || strcmp(name, "rate_limit") == 0 ||
+		   strcmp(name, "rate-burst") == 0 || strcmp(name, "rate_burst") == 0) {
+		int burst = strstr(name, "burst") != NULL;
+		double v = strtod(value, &end);
+		if (!*value || *end || !isfinite(v) || v < 0 || v > 1e9 || (burst && v < 1)) {
+			snprintf(err, errlen, "%s must be a number %s", burst ? "rate-burst" : "rate-limit",
+				 burst ? "of at least 1" : "of requests per second (0: no limit)");
+			return -1;
+		}
+		*(burst ? &o->rate_burst : &o->rate_limit) = v;
+	} else if (strcmp(name, "log-format") == 0 || strcmp(name, "log_format") == 0) {
+		if (strcmp(value, "json") != 0 && strcmp(value, "text") != 0) {
+			snprintf(err, errlen, "log-format must be text or json");
+			return -1;
+		}
+		o->log_json = strcmp(value, "json") == 0;
 	} else {
 		snprintf(err, errlen, "unknown option %s", name);
 		return -1;
@@ -126,6 +149,11 @@ int wbs__server_opts_parse(wbs__server_opts *o, int argc, char **argv, char *err
 	o->port = 8080;
 	o->crash_after = 120;
 	o->threads = 16;
+	o->rate_limit = 1000;
+	o->rate_burst = 2000;
+#ifdef WB_WEB_DIR
+	snprintf(o->web, sizeof(o->web), "%s", WB_WEB_DIR);
+#endif
 
 	/* First pass: help and the config file. */
 	for (int i = 0; i < argc; i++) {

@@ -1,7 +1,8 @@
 /*
  * config.h — options of `wb server`, from flags and an optional config file
  * of `key = value` lines with the flag names (data, host, port,
- * crash-after, threads; '#' starts a comment). Flags win over the file.
+ * crash-after, threads, rate-limit, rate-burst, log-format, ...; '#' starts
+ * a comment). Flags win over the file.
  *
  * Threads: no shared state.
  */
@@ -17,6 +18,10 @@ typedef struct wbs__server_opts {
 	double crash_after; /* seconds, default 120 */
 	int threads;        /* default 16 */
 	char config[4096];  /* the config file given, or "" */
+	double rate_limit;  /* requests per second per API key, default 1000; 0: no limit */
+	double rate_burst;  /* burst of the rate limit, default 2000 */
+	int log_json;       /* --log-format json: one JSON object per line (default: logfmt text) */
+	char web[4096];     /* the built web UI; default WB_WEB_DIR (compiled in); "": none */
 } wbs__server_opts;
 
 /*

@@ -5,7 +5,9 @@
  *
  * Naming: server internals use the wbs__/WBS__ prefix. This binary links
  * libwb too (for `wb sync`), whose internals are wb__, and both are static
- * archives in one link, so the two namespaces must not meet.
+ * archives in one link, so the two namespaces must not meet. `wb restore`
+ * (cmd_restore.c) is the one caller of a libwb internal, wb__restore_run
+ * (sdk/src/restore.h), so that libgit2 stays inside libwb's gitcap module.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +21,10 @@ static const char usage[] = "usage: wb <command> [options]\n"
 			    "commands:\n"
 			    "  server   run the tracking server (wb server --data DIR [--port 8080])\n"
 			    "  sync     upload run directories (wb sync RUN_DIR...)\n"
+			    "  restore  rebuild a run's code (wb restore ENTITY/PROJECT/RUN-ID [DIR])\n"
+			    "  backup   copy a live server's data (wb backup DEST --data DIR)\n"
+			    "  restore-backup  put a backup in place (wb restore-backup SRC --data DIR [--force])\n"
+			    "  vacuum   give deleted runs' space back (wb vacuum --data DIR)\n"
 			    "  version  print the version\n"
 			    "  help     print this help\n";
 
@@ -34,6 +40,14 @@ int main(int argc, char **argv)
 		return wbs__cmd_server(argc - 2, argv + 2);
 	if (strcmp(cmd, "sync") == 0)
 		return wbs__cmd_sync(argc - 2, argv + 2);
+	if (strcmp(cmd, "restore") == 0)
+		return wbs__cmd_restore(argc - 2, argv + 2);
+	if (strcmp(cmd, "backup") == 0)
+		return wbs__cmd_backup(argc - 2, argv + 2);
+	if (strcmp(cmd, "restore-backup") == 0)
+		return wbs__cmd_restore_backup(argc - 2, argv + 2);
+	if (strcmp(cmd, "vacuum") == 0)
+		return wbs__cmd_vacuum(argc - 2, argv + 2);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("wb %s\n", WB_VERSION);
 		return 0;

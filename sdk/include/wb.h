@@ -204,8 +204,9 @@ typedef struct wb_metric {
  * smaller than the last step logged (equal is fine: several calls may log
  * at one step); WB_STEP_AUTO takes the next step. The call copies into the
  * run's in-memory buffer and returns: no I/O, no lock held across I/O, no
- * allocation. Returns WB_OK, WB_EINVAL (bad key, decreasing step, n == 0 or
- * n > 4096), WB_EFULL (the buffer stayed full for 1 s: the record was
+ * allocation. Keys under "system/" are reserved for the system-metrics
+ * sampler. Returns WB_OK, WB_EINVAL (bad or reserved key, decreasing step,
+ * n == 0 or n > 4096), WB_EFULL (the buffer stayed full for 1 s: the record was
  * dropped and counted, and a warning is printed once) or WB_ESTATE.
  */
 WB_EXTERN int wb_log(wb_run *run, const wb_metric *metrics, size_t n, int64_t step);

@@ -5,18 +5,27 @@
  * optional: a sandbox without /proc or a user without a passwd entry still
  * gets a run, with fewer fields. argv comes from /proc/self/cmdline because
  * the library is not handed main's argv.
+ *
+ * Environment variables are recorded only from an allow-list of names that
+ * matter for reproducing a run (devices, thread counts, launcher ranks) —
+ * never the whole environment, which holds tokens and passwords. Even an
+ * allowed name is dropped if it looks like a secret, and URL credentials
+ * in values are stripped (wb__env_allowed, wb__env_value_clean).
  */
 #include "meta.h"
 
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "json.h"
+#include "util.h"
 
 #define CMDLINE_MAX (64u * 1024u)
 
@@ -82,6 +91,141 @@ done:
 	return arr;
 }
 
+/*
+ * The allow-list: exact names, and prefixes (ending in '_') whose every
+ * variable is recorded. Keep README.md's "Reproducibility" section in step.
+ */
+static const char *const env_allow[] = {
+	/* devices */
+	"CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "NVIDIA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
+	"ROCR_VISIBLE_DEVICES", "CUBLAS_WORKSPACE_CONFIG", "CUDA_LAUNCH_BLOCKING", "NCCL_",
+	/* threads and math libraries */
+	"OMP_", "MKL_", "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "KMP_AFFINITY", "KMP_BLOCKTIME",
+	/* launchers: torchrun, MPI, Slurm */
+	"RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "MASTER_ADDR", "MASTER_PORT",
+	"TORCHELASTIC_RUN_ID", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
+	"PMI_RANK", "PMI_SIZE", "PMIX_RANK", "SLURM_",
+	/* interpreters and environments */
+	"PYTHONHASHSEED", "VIRTUAL_ENV", "CONDA_DEFAULT_ENV", "XLA_FLAGS", "TF_CPP_MIN_LOG_LEVEL",
+	/* wb's own settings that shape a run (WB_API_KEY is caught by the secret rule) */
+	"WB_PROJECT", "WB_ENTITY", "WB_RUN_GROUP", "WB_JOB_TYPE", "WB_MODE", "WB_TAGS",
+};
+
+/* Parts of a name that mark a secret, matched case-insensitively anywhere. */
+static const char *const env_secret[] = {"KEY", "TOKEN", "SECRET", "PASSWORD", "PASS", "CREDENTIAL", "AUTH"};
+
+int wb__env_allowed(const char *name, size_t len)
+{
+	int listed = 0;
+
+	for (size_t i = 0; i < sizeof env_secret / sizeof env_secret[0]; i++) {
+		size_t n = strlen(env_secret[i]);
+		for (size_t j = 0; j + n <= len; j++)
+			if (strncasecmp(name + j, env_secret[i], n) == 0)
+				return 0;
+	}
+	for (size_t i = 0; i < sizeof env_allow / sizeof env_allow[0] && !listed; i++) {
+		size_t n = strlen(env_allow[i]);
+		if (env_allow[i][n - 1] == '_')
+			listed = len > n && strncmp(name, env_allow[i], n) == 0;
+		else
+			listed = len == n && strncmp(name, env_allow[i], n) == 0;
+	}
+	return listed;
+}
+
+char *wb__env_value_clean(const char *value)
+{
+	return wb__url_strip_credentials(value);
+}
+
+/* The allowed part of the environment as a JSON object; NULL on ENOMEM. */
+static cJSON *meta_env(void)
+{
+	extern char **environ;
+	cJSON *env = cJSON_CreateObject();
+
+	if (!env)
+		return NULL;
+	for (char **e = environ; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+		char name[256], *val;
+		int ok;
+
+		if (!eq || (size_t)(eq - *e) >= sizeof name || !wb__env_allowed(*e, (size_t)(eq - *e)))
+			continue;
+		memcpy(name, *e, (size_t)(eq - *e));
+		name[eq - *e] = '\0';
+		if (!(val = wb__env_value_clean(eq + 1))) {
+			cJSON_Delete(env);
+			return NULL;
+		}
+		ok = cJSON_AddStringToObject(env, name, val) != NULL;
+		free(val);
+		if (!ok) {
+			cJSON_Delete(env);
+			return NULL;
+		}
+	}
+	return env;
+}
+
+/* Value of the first "key<spaces>: value" line of a /proc file, or 0. */
+int wb__proc_field(const char *path, const char *key, char *out, size_t cap)
+{
+	char line[512];
+	size_t klen = strlen(key);
+	FILE *f = fopen(path, "re");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof line, f)) {
+		char *v;
+		if (strncmp(line, key, klen) != 0)
+			continue;
+		v = line + klen;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (*v != ':')
+			continue;
+		v++;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		v[strcspn(v, "\n")] = '\0';
+		snprintf(out, cap, "%s", v);
+		found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
+/* cpu {model, count}, memory_total (bytes), compiler. 0 or -1 on ENOMEM. */
+static int meta_machine(cJSON *meta)
+{
+	char model[256], mem[64];
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cJSON *cpu = cJSON_AddObjectToObject(meta, "cpu");
+
+	if (!cpu)
+		return -1;
+	if (wb__proc_field("/proc/cpuinfo", "model name", model, sizeof model) &&
+	    !cJSON_AddStringToObject(cpu, "model", model))
+		return -1;
+	if (n > 0 && !cJSON_AddNumberToObject(cpu, "count", (double)n))
+		return -1;
+	if (wb__proc_field("/proc/meminfo", "MemTotal", mem, sizeof mem)) {
+		unsigned long long kb = strtoull(mem, NULL, 10);
+		if (kb && !cJSON_AddItemToObject(meta, "memory_total", wb__json_int((int64_t)(kb * 1024))))
+			return -1;
+	}
+#ifdef __VERSION__
+	if (!cJSON_AddStringToObject(meta, "compiler", __VERSION__))
+		return -1;
+#endif
+	return 0;
+}
+
 cJSON *wb__meta_collect(double start_time)
 {
 	cJSON *meta = NULL, *os = NULL, *argv = NULL;
@@ -123,6 +267,15 @@ cJSON *wb__meta_collect(double start_time)
 		    !cJSON_AddStringToObject(os, "machine", un.machine) || !cJSON_AddItemToObject(meta, "os", os))
 			goto nomem;
 		os = NULL;
+	}
+	if (meta_machine(meta))
+		goto nomem;
+	{
+		cJSON *env = meta_env();
+		if (!env || !cJSON_AddItemToObject(meta, "env", env)) {
+			cJSON_Delete(env);
+			goto nomem;
+		}
 	}
 	if (!cJSON_AddStringToObject(meta, "libwb", WB_VERSION) ||
 	    !cJSON_AddItemToObject(meta, "start_time", wb__json_double(start_time)))

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "gitcap.h"
 #include "json.h"
 #include "meta.h"
 #include "names.h"
@@ -143,6 +144,9 @@ int wb_log(wb_run *run, const wb_metric *metrics, size_t n, int64_t step)
 	size = wb__metrics_size(metrics, n);
 	if (__builtin_expect(size == 0 || step < WB_STEP_AUTO, 0))
 		return log_invalid(metrics, n, step);
+	for (size_t i = 0; i < n; i++) /* one byte compared per key in the common case */
+		if (__builtin_expect(metrics[i].key[0] == 's', 0) && strncmp(metrics[i].key, WB__SYSTEM_PREFIX, 7) == 0)
+			return wb__error(WB_EINVAL, "metric %zu: keys under \"system/\" are reserved for system metrics", i);
 	if (__builtin_expect(size > wb__ring_max_record(&run->ring), 0))
 		return too_large(run, size);
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -407,6 +411,10 @@ static int run_ask_server(wb_run *run, resume_state *rs)
 
 	if ((rc = wb__http_new(&h, run->s.base_url, run->s.api_key, run->s.entity, run->s.project, run->id)))
 		return rc;
+	if ((rc = wb__http_set_ca_file(h, run->s.ca_file))) {
+		wb__http_free(h);
+		return rc;
+	}
 	rc = wb__http_put_run(h, "{}", 2, wb__mono_ms() + WB__RESUME_TIMEOUT_MS, &st);
 	if (rc == WB_ENET || rc == WB_ETIMEOUT || (rc == WB_ESERVER && wb__http_status(h) >= 500)) {
 		char msg[WB__ERRMSG_MAX];
@@ -491,6 +499,42 @@ done:
 	return rc;
 }
 
+/* The monotonic-clock instant of the run's creation, from run.json's
+ * created_at; now_ms when it cannot be read. */
+static int64_t run_start_ms(wb_run *run, int64_t now_ms)
+{
+	char *path = NULL, *text = NULL;
+	cJSON *obj = NULL;
+	const cJSON *c;
+	size_t len = 0;
+	int64_t out = now_ms;
+
+	if (wb__asprintf(&path, "%s/" WB__RUN_JSON, run->dir) || wb__file_read(path, 65536, &text, &len))
+		goto done;
+	obj = wb__json_parse(text, len);
+	c = cJSON_GetObjectItemCaseSensitive(obj, "created_at");
+	if (cJSON_IsNumber(c) && c->valuedouble > 0 && c->valuedouble < wb__wall_s())
+		out = now_ms - (int64_t)((wb__wall_s() - c->valuedouble) * 1000.0);
+done:
+	cJSON_Delete(obj);
+	free(text);
+	free(path);
+	return out;
+}
+
+/* metadata.distributed: who launched this rank (the server's group views read it). */
+static int add_distributed(cJSON *meta, const wb__launcher *l)
+{
+	cJSON *d = cJSON_AddObjectToObject(meta, "distributed");
+
+	if (!d || !cJSON_AddStringToObject(d, "launcher", l->kind) ||
+	    !cJSON_AddNumberToObject(d, "rank", l->rank) || !cJSON_AddNumberToObject(d, "world_size", l->world_size) ||
+	    !cJSON_AddNumberToObject(d, "local_rank", l->local_rank) ||
+	    (l->job_id[0] && !cJSON_AddStringToObject(d, "job_id", l->job_id)))
+		return -1;
+	return 0;
+}
+
 /* The RUN record: every field of a new run; on resume only what was given
  * (and a name if the run had none we know of), so a resume does not undo
  * what the first process recorded. */
@@ -526,6 +570,8 @@ static int run_build_json(wb_run *run, int resume, int name_given, double create
 			cJSON_Delete(meta);
 			goto nomem;
 		}
+		if (run->s.launcher.kind && add_distributed(meta, &run->s.launcher))
+			goto nomem;
 		if (!cJSON_AddItemToObject(obj, "created_at", wb__json_double(created_at)))
 			goto nomem;
 	}
@@ -535,6 +581,51 @@ static int run_build_json(wb_run *run, int resume, int name_given, double create
 nomem:
 	cJSON_Delete(obj);
 	return wb__error(WB_ENOMEM, "out of memory");
+}
+
+/*
+ * Push the code capture: the CODE record, then each patch as PATCH records
+ * of at most PATCH_CHUNK bytes (and never more than a quarter of the ring),
+ * which the server concatenates in log order. Chunking keeps a 10 MiB patch
+ * from needing a 20 MiB buffer, and lets the writer drain the ring while
+ * the rest is copied in. A failure here costs the capture, never the run:
+ * it is reported once as a warning.
+ */
+#define PATCH_CHUNK (1024u * 1024u)
+static void run_push_code(wb_run *run, const wb__gitcap *cap)
+{
+	size_t chunk = wb__ring_max_record(&run->ring) / 2, bufcap;
+	uint8_t *buf = NULL;
+	int rc;
+
+	if (chunk > PATCH_CHUNK)
+		chunk = PATCH_CHUNK;
+	chunk -= 1 + WB__NAME_MAX;
+	if ((rc = wb__run_push_json(run, WB__REC_CODE, cap->code)))
+		goto fail;
+	bufcap = 1 + WB__NAME_MAX + chunk;
+	if (!(buf = malloc(bufcap))) {
+		rc = wb__error(WB_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < cap->npatch; i++) {
+		const wb__gitpatch *p = &cap->patch[i];
+		size_t nlen = strlen(p->name);
+
+		buf[0] = (uint8_t)nlen;
+		memcpy(buf + 1, p->name, nlen);
+		for (size_t off = 0; off < p->len; off += chunk) {
+			size_t n = p->len - off < chunk ? p->len - off : chunk;
+			memcpy(buf + 1 + nlen, p->data + off, n);
+			if ((rc = wb__run_push(run, WB__REC_PATCH, buf, 1 + nlen + n)))
+				goto fail;
+		}
+	}
+	free(buf);
+	return;
+fail:
+	free(buf);
+	wb__warn("the git capture of run %s was not recorded: %s", run->id, wb_errmsg());
 }
 
 /* Writer progress → wake the uploader, if there is one yet. */
@@ -566,6 +657,7 @@ static int run_start_uploader(wb_run *run)
 		.acked_path = acked,
 		.run_json = run->run_json,
 		.heartbeat_ms = run->s.heartbeat_ms,
+		.ca_file = run->s.ca_file,
 		.written_off = &run->writer.written_off,
 	};
 	rc = wb__uploader_start(&u, &cfg);
@@ -583,6 +675,7 @@ static int run_free(wb_run *run, int64_t deadline)
 
 	if (!run)
 		return WB_OK;
+	wb__sysmon_stop(&run->sysmon);
 	rc = wb__writer_stop(&run->writer);
 	rc2 = wb__uploader_finish(atomic_load(&run->uploader), run->writer.next_seq - 1, deadline);
 	if (!rc)
@@ -609,8 +702,10 @@ static int run_free(wb_run *run, int64_t deadline)
 int wb_init(wb_run **out, const wb_init_options *opts)
 {
 	resume_state rs = {0};
+	wb__gitcap cap = {0};
 	wb_run *run = NULL;
 	double created_at = wb__wall_s();
+	int64_t start_ms = wb__mono_ms();
 	int resume = 0, name_given = 0, rc;
 	char name[64];
 
@@ -657,6 +752,13 @@ int wb_init(wb_run **out, const wb_init_options *opts)
 	    (rc = run_write_json_file(run, created_at)) || (rc = run_build_json(run, resume, name_given, created_at)))
 		goto fail;
 
+	/* System metrics are at ms since the run was created: a resumed run
+	 * continues the axis from its run.json's created_at. */
+	if (resume)
+		start_ms = run_start_ms(run, start_ms);
+	/* The code as of wb_init: captured here, pushed once the writer runs. */
+	if (!resume && !run->s.disable_git && (rc = wb__gitcap_collect(&cap, ".", run->s.dir, run->s.git_patch_max)))
+		goto fail;
 	if ((rc = wb__ring_init(&run->ring, run->s.buffer_bytes, WB__FULL_WAIT_MS)))
 		goto fail;
 	run->ring_ready = 1;
@@ -664,9 +766,15 @@ int wb_init(wb_run **out, const wb_init_options *opts)
 		goto fail;
 	if ((rc = wb__writer_start(&run->writer, &run->ring, run->log_fd, rs.next_seq, rs.log_end, run_progress, run)))
 		goto fail;
+	if (cap.code)
+		run_push_code(run, &cap);
+	if (run->s.system_sample_ms > 0 &&
+	    (rc = wb__sysmon_start(&run->sysmon, run, (unsigned)run->s.system_sample_ms, start_ms)))
+		goto fail;
 	if (run->mode == WB_MODE_ONLINE && (rc = run_start_uploader(run)))
 		goto fail;
 ok:
+	wb__gitcap_free(&cap);
 	free(rs.name);
 	*out = run;
 	return WB_OK;
@@ -674,6 +782,7 @@ fail: {
 	char msg[WB__ERRMSG_MAX];
 
 	snprintf(msg, sizeof msg, "%s", wb_errmsg());
+	wb__gitcap_free(&cap);
 	free(rs.name);
 	run_free(run, wb__mono_ms());
 	return wb__error_set(rc, msg);
@@ -697,6 +806,7 @@ int wb_finish(wb_run *run, int exit_code)
 		return WB_OK;
 	}
 	deadline = wb__mono_ms() + (int64_t)run->s.finish_timeout_ms;
+	wb__sysmon_stop(&run->sysmon); /* no SYSTEM record after FINISH */
 	obj = cJSON_CreateObject();
 	if (!obj || !cJSON_AddNumberToObject(obj, "exit_code", exit_code) ||
 	    !cJSON_AddItemToObject(obj, "time", wb__json_double(wb__wall_s())))

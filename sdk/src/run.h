@@ -17,6 +17,7 @@
 #include "config.h"
 #include "ring.h"
 #include "settings.h"
+#include "sysmon.h"
 #include "uploader.h"
 #include "writer.h"
 
@@ -48,6 +49,7 @@ struct wb_run {
 	int64_t last_step;              /* guarded by the ring lock */
 	_Atomic int64_t step_pub;       /* last_step, for wb_run_step */
 	_Atomic int warned_full;
+	wb__sysmon sysmon;              /* system metrics sampler (if system_sample_ms > 0) */
 };
 
 /*

@@ -20,8 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "error.h"
+#include "gitcap.h"
 #include "meta.h"
 #include "util.h"
 
@@ -285,8 +287,83 @@ void wb__settings_free(wb__settings *s)
 		memset(s->api_key, 0, strlen(s->api_key));
 		free(s->api_key);
 	}
+	free(s->ca_file);
 	free(s->dir);
 	memset(s, 0, sizeof *s);
+}
+
+/* A boolean environment variable: "1", "true", "yes" or "on" (any case) is 1. */
+static int env_true(const char *name)
+{
+	const char *v = wb__setting_str(NULL, name);
+
+	return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
+		     strcasecmp(v, "on") == 0);
+}
+
+/* The fields added in wb_init_options version 2; read from opts only when
+ * the caller's struct has them (a version 1 struct is shorter). */
+static int load_v2(wb__settings *s, const wb_init_options *o)
+{
+	const int v2 = o->version >= 2;
+	unsigned long long n;
+	const char *v;
+	int rc;
+
+	s->disable_git = (v2 && o->disable_git) || env_true("WB_DISABLE_GIT");
+	s->git_patch_max = v2 ? o->git_patch_max : 0;
+	if (!s->git_patch_max) {
+		s->git_patch_max = WB__GIT_PATCH_MAX_DEFAULT;
+		if ((v = wb__setting_str(NULL, "WB_GIT_PATCH_MAX"))) {
+			if ((rc = parse_size(v, "WB_GIT_PATCH_MAX", WB__GIT_PATCH_MAX_LIMIT, &n)))
+				return rc;
+			s->git_patch_max = (size_t)n;
+		}
+	}
+	if (s->git_patch_max > WB__GIT_PATCH_MAX_LIMIT)
+		s->git_patch_max = WB__GIT_PATCH_MAX_LIMIT;
+	s->system_sample_ms = v2 ? o->system_sample_ms : 0;
+	if (!s->system_sample_ms) {
+		s->system_sample_ms = WB__DEFAULT_SYSTEM_SAMPLE_MS;
+		if ((v = wb__setting_str(NULL, "WB_SYSTEM_SAMPLE_MS"))) {
+			if (v[0] == '-' || strcasecmp(v, "off") == 0) {
+				s->system_sample_ms = -1;
+			} else {
+				if ((rc = parse_size(v, "WB_SYSTEM_SAMPLE_MS", 24u * 3600u * 1000u, &n)))
+					return rc;
+				s->system_sample_ms = n ? (int)n : -1;
+			}
+		}
+	}
+	if (s->system_sample_ms > 0 && s->system_sample_ms < WB__MIN_SYSTEM_SAMPLE_MS)
+		s->system_sample_ms = WB__MIN_SYSTEM_SAMPLE_MS;
+	v = wb__setting_str(v2 ? o->ca_file : NULL, "WB_CA_FILE");
+	if (v && *v && !(s->ca_file = wb__strdup(v)))
+		return WB_ENOMEM;
+	return WB_OK;
+}
+
+static const char *env_get(const char *name)
+{
+	return getenv(name);
+}
+
+/*
+ * Find the distributed launcher (launcher.c) and apply WB_DISTRIBUTED:
+ * "all" (default) tracks every rank, "rank0" only rank 0 — the other ranks
+ * get a disabled run, so their wb calls cost nothing and send nothing.
+ */
+static int distributed(wb__settings *s)
+{
+	const char *v = wb__setting_str(NULL, "WB_DISTRIBUTED");
+
+	if (v && strcmp(v, "all") != 0 && strcmp(v, "rank0") != 0)
+		return wb__error(WB_EINVAL, "WB_DISTRIBUTED must be all or rank0, not '%s'", v);
+	if (!wb__launcher_detect(&s->launcher, env_get))
+		return WB_OK;
+	if (v && strcmp(v, "rank0") == 0 && s->launcher.rank > 0)
+		s->mode = WB_MODE_DISABLED;
+	return WB_OK;
 }
 
 int wb__settings_load(wb__settings *s, const wb_init_options *o)
@@ -305,6 +382,8 @@ int wb__settings_load(wb__settings *s, const wb_init_options *o)
 	rc = parse_mode(o, &s->mode);
 	if (rc || s->mode == WB_MODE_DISABLED)
 		return rc;
+	if ((rc = distributed(s)) || s->mode == WB_MODE_DISABLED)
+		return rc;
 
 	if ((rc = take_str(&s->project, o->project, "WB_PROJECT")) ||
 	    (rc = take_str(&s->entity, o->entity, "WB_ENTITY")) || (rc = take_str(&s->name, o->name, "WB_NAME")) ||
@@ -318,6 +397,15 @@ int wb__settings_load(wb__settings *s, const wb_init_options *o)
 	if ((v = wb__setting_str(o->tags, "WB_TAGS")) && (rc = parse_tags(s, v)))
 		goto done;
 
+	/* under a launcher: the job names the group, the rank the run, unless told otherwise */
+	if (s->launcher.kind) {
+		char name[32];
+		if (!s->group && s->launcher.group[0] && !(s->group = strdup(s->launcher.group)))
+			goto nomem;
+		snprintf(name, sizeof name, "rank-%d", s->launcher.rank);
+		if (!s->name && !(s->name = strdup(name)))
+			goto nomem;
+	}
 	if (!s->project && !(s->project = strdup(WB__DEFAULT_PROJECT)))
 		goto nomem;
 	if (!s->entity && (rc = default_entity(&s->entity)))
@@ -384,6 +472,8 @@ int wb__settings_load(wb__settings *s, const wb_init_options *o)
 	}
 	if (s->heartbeat_ms < WB__MIN_HEARTBEAT_MS)
 		s->heartbeat_ms = WB__MIN_HEARTBEAT_MS;
+	if ((rc = load_v2(s, o)))
+		goto done;
 	rc = WB_OK;
 	goto done;
 nomem:

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "launcher.h"
 #include "wire.h"
 
 #define WB__DEFAULT_BASE_URL "http://127.0.0.1:8080"
@@ -18,6 +19,8 @@
 #define WB__DEFAULT_FINISH_TIMEOUT_MS 30000u
 #define WB__DEFAULT_HEARTBEAT_MS 10000u
 #define WB__MIN_HEARTBEAT_MS 100u
+#define WB__DEFAULT_SYSTEM_SAMPLE_MS 10000
+#define WB__MIN_SYSTEM_SAMPLE_MS 10
 #define WB__TEXT_MAX 128u           /* name, job_type */
 #define WB__NOTES_MAX (64u * 1024u)
 #define WB__TAGS_MAX 64u
@@ -42,6 +45,12 @@ typedef struct wb__settings {
 	size_t buffer_bytes;
 	unsigned int finish_timeout_ms;
 	unsigned int heartbeat_ms;
+	/* since wb_init_options version 2 */
+	int disable_git;        /* WB_DISABLE_GIT=1 */
+	size_t git_patch_max;   /* WB_GIT_PATCH_MAX, at most WB__GIT_PATCH_MAX_LIMIT */
+	int system_sample_ms;   /* WB_SYSTEM_SAMPLE_MS; < 0: off */
+	char *ca_file;          /* WB_CA_FILE: PEM CA bundle to verify an https server; NULL: the system's */
+	wb__launcher launcher;  /* the distributed launcher found, kind NULL if none */
 } wb__settings;
 
 /*

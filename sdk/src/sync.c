@@ -67,6 +67,8 @@ static int sync_retry(wb__http *h, int rc, int64_t *delay, int64_t deadline)
 	if (!wb__http_retryable(h, rc))
 		return 0;
 	wait = wb__backoff_next(delay);
+	if (wb__http_retry_after_ms(h) > wait)
+		wait = wb__http_retry_after_ms(h);
 	if (wb__mono_ms() + wait >= deadline)
 		return 0;
 	ts.tv_sec = (time_t)(wait / 1000);

@@ -58,6 +58,10 @@ struct wb__http {
 	char *resp;
 	size_t resp_len, resp_cap;
 	int resp_too_big;
+	int64_t retry_after_ms; /* the last 429/503 answer's Retry-After, in ms; 0 if none */
+	char *ca_file;          /* CURLOPT_CAINFO, or NULL for the system's CA store */
+	int tls_failed;         /* the last request failed verifying the server: retrying cannot help */
+	size_t resp_max;               /* RESPONSE_MAX, or more for one raw GET */
 	long status;
 	_Atomic int aborted;
 	char errbuf[CURL_ERROR_SIZE];
@@ -136,6 +140,9 @@ int wb__http_new(wb__http **out, const char *base_url, const char *api_key, cons
 	    (rc = make_headers(&h->hdr_frames, h->auth, "Content-Type: application/x-wb-frames",
 			       "Content-Encoding: gzip")))
 		goto fail;
+	/* WB_CA_FILE by default (wb sync, wb restore); wb_init's ca_file option via wb__http_set_ca_file. */
+	if ((rc = wb__http_set_ca_file(h, getenv("WB_CA_FILE"))))
+		goto fail;
 	*out = h;
 	return WB_OK;
 fail:
@@ -161,7 +168,19 @@ void wb__http_free(wb__http *h)
 	wipe_free(h->auth);
 	free(h->run_url);
 	free(h->resp);
+	free(h->ca_file);
 	free(h);
+}
+
+int wb__http_set_ca_file(wb__http *h, const char *path)
+{
+	char *p = NULL;
+
+	if (path && *path && !(p = wb__strdup(path)))
+		return WB_ENOMEM;
+	free(h->ca_file);
+	h->ca_file = p;
+	return WB_OK;
 }
 
 void wb__http_abort(wb__http *h)
@@ -178,10 +197,15 @@ long wb__http_status(const wb__http *h)
 int wb__http_retryable(const wb__http *h, int rc)
 {
 	if (rc == WB_ENET)
-		return 1;
+		return !h->tls_failed;
 	if (rc == WB_ESERVER || rc == WB_ENOTFOUND)
 		return h->status == 408 || h->status == 429 || h->status >= 500;
 	return 0;
+}
+
+int64_t wb__http_retry_after_ms(const wb__http *h)
+{
+	return h->retry_after_ms;
 }
 
 int64_t wb__backoff_next(int64_t *cur)
@@ -195,7 +219,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	wb__http *h = arg;
 	size_t n = size * nmemb, need;
 
-	if (wb__add_overflow(h->resp_len, n + 1, &need) || need > RESPONSE_MAX) {
+	if (wb__add_overflow(h->resp_len, n + 1, &need) || need > (h->resp_max ? h->resp_max : RESPONSE_MAX)) {
 		h->resp_too_big = 1;
 		return 0;
 	}
@@ -277,6 +301,8 @@ static int http_do(wb__http *h, const char *method, const char *suffix, struct c
 	if (out)
 		*out = NULL;
 	h->status = 0;
+	h->retry_after_ms = 0;
+	h->tls_failed = 0;
 	snprintf(what, sizeof what, "%s run%s", method, suffix);
 	if (atomic_load(&h->aborted))
 		return wb__error(WB_ETIMEOUT, "%s: aborted", what);
@@ -301,6 +327,8 @@ static int http_do(wb__http *h, const char *method, const char *suffix, struct c
 	curl_easy_setopt(h->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h->easy, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, hdrs);
+	if (h->ca_file)
+		curl_easy_setopt(h->easy, CURLOPT_CAINFO, h->ca_file);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(h->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
@@ -320,12 +348,21 @@ static int http_do(wb__http *h, const char *method, const char *suffix, struct c
 	if (rc)
 		return rc;
 	if (cc != CURLE_OK) {
+		h->tls_failed = cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+				cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_SSL_ISSUER_ERROR ||
+				cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
 		if (cc == CURLE_OPERATION_TIMEDOUT && wb__mono_ms() >= deadline)
 			return wb__error(WB_ETIMEOUT, "%s: out of time", what);
 		return wb__error(WB_ENET, "%s: %s", what,
 				 h->resp_too_big ? "answer too large" : h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
 	}
 	curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &h->status);
+	if (h->status == 429 || h->status == 503) {
+		/* Retry-After in seconds (an HTTP date gives 0: keep the backoff). */
+		curl_off_t ra = 0;
+		if (curl_easy_getinfo(h->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+			h->retry_after_ms = (ra > 3600 ? 3600 : (int64_t)ra) * 1000;
+	}
 	if (h->resp_len)
 		json = wb__json_parse(h->resp, h->resp_len);
 	if (h->status >= 200 && h->status < 300) {
@@ -387,6 +424,25 @@ int wb__http_get_run(wb__http *h, int64_t deadline, wb__run_state *st)
 		rc = parse_run(ans, st);
 	cJSON_Delete(ans);
 	return rc;
+}
+
+int wb__http_get_raw(wb__http *h, const char *suffix, size_t max, int64_t deadline, char **body, size_t *len)
+{
+	int rc;
+
+	*body = NULL;
+	*len = 0;
+	h->resp_max = max + 1;
+	rc = http_do(h, "GET", suffix, h->hdr_json, NULL, 0, deadline, NULL);
+	h->resp_max = 0;
+	if (rc)
+		return rc;
+	if (!(*body = malloc(h->resp_len + 1)))
+		return wb__error(WB_ENOMEM, "out of memory");
+	memcpy(*body, h->resp ? h->resp : "", h->resp_len);
+	(*body)[h->resp_len] = '\0';
+	*len = h->resp_len;
+	return WB_OK;
 }
 
 int wb__http_heartbeat(wb__http *h, int64_t deadline)

@@ -35,6 +35,10 @@ WB__HIDDEN int wb__http_new(wb__http **out, const char *base_url, const char *ap
 			    const char *project, const char *run_id);
 WB__HIDDEN void wb__http_free(wb__http *h);
 
+/* Verify an https server with the PEM CA bundle at path (copied; NULL or
+ * "": the system's CA store, the default). WB_OK or WB_ENOMEM. */
+WB__HIDDEN int wb__http_set_ca_file(wb__http *h, const char *path);
+
 /* From any thread: make the request in flight, and every later one, fail
  * at once with WB_ETIMEOUT. */
 WB__HIDDEN void wb__http_abort(wb__http *h);
@@ -55,6 +59,11 @@ WB__HIDDEN int wb__http_put_run(wb__http *h, const char *json, size_t len, int64
 /* GET the run. WB_ENOTFOUND when the server does not have it. */
 WB__HIDDEN int wb__http_get_run(wb__http *h, int64_t deadline, wb__run_state *st);
 
+/* GET run_url + suffix (e.g. "/code/diff.patch") as raw bytes of at most
+ * max: *body is malloc'd (NUL-terminated; the caller frees), *len its
+ * length. WB_ENOTFOUND on 404. */
+WB__HIDDEN int wb__http_get_raw(wb__http *h, const char *suffix, size_t max, int64_t deadline, char **body,
+				size_t *len);
 /* POST .../heartbeat. */
 WB__HIDDEN int wb__http_heartbeat(wb__http *h, int64_t deadline);
 
@@ -65,8 +74,14 @@ WB__HIDDEN int wb__http_finish(wb__http *h, const char *json, int64_t deadline);
 WB__HIDDEN long wb__http_status(const wb__http *h);
 
 /* 1 if a request that failed with rc should be retried after a backoff:
- * network errors, 408, 429 and 5xx. */
+ * network errors (not a server certificate that fails verification, or an
+ * unreadable CA file: a configuration error), 408, 429 and 5xx. */
 WB__HIDDEN int wb__http_retryable(const wb__http *h, int rc);
+
+/* The Retry-After of the last answer when it was 429 or 503, in ms (at
+ * most an hour); 0 when there was none. Callers wait at least this long
+ * before the next try, still within their deadline. */
+WB__HIDDEN int64_t wb__http_retry_after_ms(const wb__http *h);
 
 WB__HIDDEN void wb__run_state_free(wb__run_state *st);
 

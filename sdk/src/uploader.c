@@ -112,11 +112,13 @@ static int sleep_ms(wb__uploader *u, int64_t ms)
 	return stop;
 }
 
-/* Sleep through a backoff step (not woken by the writer: more frames do
- * not make the server reachable). 1 when stopping. */
+/* Sleep through a backoff step, or the server's Retry-After if longer (not
+ * woken by the writer: more frames do not make the server reachable; the
+ * finish deadline stops it). 1 when stopping. */
 static int backoff(wb__uploader *u, int64_t *cur)
 {
-	int64_t until = wb__mono_ms() + wb__backoff_next(cur);
+	int64_t wait = wb__backoff_next(cur), ra = wb__http_retry_after_ms(u->http);
+	int64_t until = wb__mono_ms() + (ra > wait ? ra : wait);
 	int stop;
 
 	pthread_mutex_lock(&u->mu);
@@ -330,7 +332,8 @@ int wb__uploader_start(wb__uploader **out, const wb__uploader_config *cfg)
 		rc = wb__error(WB_EIO, "cannot open %s: %s", u->log_path, strerror(errno));
 		goto fail;
 	}
-	if ((rc = wb__http_new(&u->http, u->base_url, u->api_key, u->entity, u->project, u->run_id)))
+	if ((rc = wb__http_new(&u->http, u->base_url, u->api_key, u->entity, u->project, u->run_id)) ||
+	    (rc = wb__http_set_ca_file(u->http, cfg->ca_file)))
 		goto fail;
 	wb__upload_init(&u->up, u->http, u->fd);
 	u->acked_written_at = wb__mono_ms();

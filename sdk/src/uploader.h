@@ -18,6 +18,7 @@ typedef struct wb__uploader wb__uploader;
 typedef struct wb__uploader_config {
 	const char *base_url;
 	const char *api_key;            /* may be NULL */
+	const char *ca_file;            /* PEM CA bundle for https, or NULL */
 	const char *entity, *project, *run_id;
 	const char *log_path;           /* <run dir>/records.wbl */
 	const char *acked_path;         /* <run dir>/acked */

@@ -208,3 +208,27 @@ done:
 	close(fd);
 	return rc;
 }
+
+char *wb__url_strip_credentials(const char *url)
+{
+	const char *auth = strstr(url, "://"), *end, *at = NULL;
+	char *out;
+	size_t n;
+
+	if (!auth)
+		return strdup(url);
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	for (const char *p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (!at)
+		return strdup(url);
+	n = strlen(url) - (size_t)(at + 1 - auth);
+	out = malloc(n + 1);
+	if (!out)
+		return NULL;
+	memcpy(out, url, (size_t)(auth - url));
+	strcpy(out + (auth - url), at + 1);
+	return out;
+}

@@ -62,6 +62,14 @@ WB__HIDDEN int wb__asprintf(char **out, const char *fmt, ...) __attribute__((for
 /* a + b into *out unless it overflows: 1 on overflow. */
 static inline int wb__add_overflow(size_t a, size_t b, size_t *out) { return __builtin_add_overflow(a, b, out); }
 
+/*
+ * A malloc'd copy of url without credentials: the userinfo of a
+ * scheme://user:secret@host/... URL is removed ("https://host/..."); any
+ * other string (an scp-like "git@host:path", a path) is copied as is.
+ * NULL only when out of memory.
+ */
+WB__HIDDEN char *wb__url_strip_credentials(const char *url);
+
 /* mkdir -p with mode 0755 for new directories. WB_OK or WB_EIO. */
 WB__HIDDEN int wb__mkdir_p(const char *path);
 

@@ -125,6 +125,11 @@ WB__HIDDEN int wb__metrics_begin(wb__metrics_reader *r, const uint8_t *payload, 
 /* Next point: 1 and its key (NOT NUL-terminated, klen bytes) and value, or 0 at the end. */
 WB__HIDDEN int wb__metrics_next(wb__metrics_reader *r, const char **key, size_t *klen, double *value);
 
+/* SYSTEM payload: the METRICS layout with step = milliseconds since the run
+ * started (wall-time axis) and every key under WB__SYSTEM_PREFIX, which
+ * METRICS records may not use. Encoded and read with the METRICS functions. */
+#define WB__SYSTEM_PREFIX "system/"
+
 /* A metric key: 1..WB__KEY_MAX bytes, no byte < 0x20 and no 0x7f, not starting
  * with '_' (reserved for series the server derives, such as _timestamp). */
 WB__HIDDEN int wb__key_valid(const char *key, size_t len);

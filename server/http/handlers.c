@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/ops.h"
 #include "model/batch.h"
 #include "model/fields.h"
 #include "model/query.h"
@@ -28,7 +29,6 @@
 #include "wire.h"
 
 #define STREAM_FLUSH (64u * 1024u)
-#define KEY_PARAM_MAX (WB__KEY_MAX * 3u + 1u)
 
 /* ---- rendering ---- */
 
@@ -232,6 +232,7 @@ void wbs__h_records(wbs__req *q)
 		wbs__send_store_error(q, &e);
 		goto done;
 	}
+	wbs__ops_count_ingest(applied ? b.npoints : 0, applied);
 	wbs__buf_puts(&out, "{\"last_seq\":");
 	wbs__json_i64(&out, (int64_t)last_seq);
 	wbs__buf_puts(&out, ",\"applied\":");
@@ -469,7 +470,7 @@ done:
 }
 
 /* The key query parameter: 1..255 bytes, no control characters. 1 ok, 0 absent, -1 error sent. */
-static int key_param(wbs__req *q, char *key, size_t cap, int required)
+int wbs__key_param(wbs__req *q, char *key, size_t cap, int required)
 {
 	size_t n;
 	int r = wbs__query_param(q, "key", 0, key, cap);
@@ -490,64 +491,54 @@ static int key_param(wbs__req *q, char *key, size_t cap, int required)
 	return 1;
 }
 
-static void put_i64_array(wbs__buf *b, const int64_t *v, size_t n)
+int wbs__range_params(wbs__req *q, int64_t *start, int64_t *end, uint32_t *nbuckets)
 {
-	wbs__buf_putc(b, '[');
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			wbs__buf_putc(b, ',');
-		wbs__json_i64(b, v[i]);
-	}
-	wbs__buf_putc(b, ']');
-}
+	char val[64];
+	int64_t nb = 1000;
+	int r;
 
-static void put_f64_array(wbs__buf *b, const double *v, size_t n)
-{
-	wbs__buf_putc(b, '[');
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			wbs__buf_putc(b, ',');
-		wbs__json_num(b, v[i]);
+	*start = INT64_MIN;
+	*end = INT64_MAX;
+	if ((r = wbs__query_param(q, "buckets", 0, val, sizeof(val))) < 0)
+		return -1;
+	if (r && wbs__parse_i64(val, 1, 10000, &nb)) {
+		wbs__send_error(q, 400, "invalid_argument", "buckets must be an integer from 1 to 10000");
+		return -1;
 	}
-	wbs__buf_putc(b, ']');
+	if ((r = wbs__query_param(q, "start", 0, val, sizeof(val))) < 0)
+		return -1;
+	if (r && wbs__parse_i64(val, INT64_MIN, INT64_MAX, start)) {
+		wbs__send_error(q, 400, "invalid_argument", "start must be an integer step");
+		return -1;
+	}
+	if ((r = wbs__query_param(q, "end", 0, val, sizeof(val))) < 0)
+		return -1;
+	if (r && wbs__parse_i64(val, INT64_MIN, INT64_MAX, end)) {
+		wbs__send_error(q, 400, "invalid_argument", "end must be an integer step");
+		return -1;
+	}
+	if (*start > *end) {
+		wbs__send_error(q, 400, "invalid_argument", "start must not be after end");
+		return -1;
+	}
+	*nbuckets = (uint32_t)nb;
+	return 0;
 }
 
 void wbs__h_history(wbs__req *q)
 {
-	char key[KEY_PARAM_MAX], val[64];
-	int64_t start = INT64_MIN, end = INT64_MAX, nb = 1000;
+	char key[WBS__KEY_PARAM_MAX];
+	int64_t start, end;
+	uint32_t nb;
 	wbs__history h;
 	wbs__err e = {0};
 	wbs__buf b;
-	int r;
 
 	memset(&h, 0, sizeof(h));
 	wbs__buf_init(&b, WBS__RESPONSE_MAX);
-	if (key_param(q, key, sizeof(key), 1) < 0)
+	if (wbs__key_param(q, key, sizeof(key), 1) < 0 || wbs__range_params(q, &start, &end, &nb) < 0)
 		goto done;
-	if ((r = wbs__query_param(q, "buckets", 0, val, sizeof(val))) < 0)
-		goto done;
-	if (r && wbs__parse_i64(val, 1, 10000, &nb)) {
-		wbs__send_error(q, 400, "invalid_argument", "buckets must be an integer from 1 to 10000");
-		goto done;
-	}
-	if ((r = wbs__query_param(q, "start", 0, val, sizeof(val))) < 0)
-		goto done;
-	if (r && wbs__parse_i64(val, INT64_MIN, INT64_MAX, &start)) {
-		wbs__send_error(q, 400, "invalid_argument", "start must be an integer step");
-		goto done;
-	}
-	if ((r = wbs__query_param(q, "end", 0, val, sizeof(val))) < 0)
-		goto done;
-	if (r && wbs__parse_i64(val, INT64_MIN, INT64_MAX, &end)) {
-		wbs__send_error(q, 400, "invalid_argument", "end must be an integer step");
-		goto done;
-	}
-	if (start > end) {
-		wbs__send_error(q, 400, "invalid_argument", "start must not be after end");
-		goto done;
-	}
-	if (wbs__store_history(q->store, &q->ref, key, start, end, (uint32_t)nb, &h, &e)) {
+	if (wbs__store_history(q->store, &q->ref, key, start, end, nb, &h, &e)) {
 		wbs__send_store_error(q, &e);
 		goto done;
 	}
@@ -557,13 +548,13 @@ void wbs__h_history(wbs__req *q)
 	wbs__json_i64(&b, (int64_t)h.total);
 	wbs__buf_puts(&b, h.downsampled ? ",\"downsampled\":true" : ",\"downsampled\":false");
 	wbs__buf_puts(&b, ",\"step\":");
-	put_i64_array(&b, h.step, h.len);
+	wbs__json_i64s(&b, h.step, h.len);
 	wbs__buf_puts(&b, ",\"min\":");
-	put_f64_array(&b, h.min, h.len);
+	wbs__json_nums(&b, h.min, h.len);
 	wbs__buf_puts(&b, ",\"max\":");
-	put_f64_array(&b, h.max, h.len);
+	wbs__json_nums(&b, h.max, h.len);
 	wbs__buf_puts(&b, ",\"last\":");
-	put_f64_array(&b, h.last, h.len);
+	wbs__json_nums(&b, h.last, h.len);
 	wbs__buf_puts(&b, ",\"count\":[");
 	for (size_t i = 0; i < h.len; i++) {
 		if (i)
@@ -713,7 +704,7 @@ static int stream_json_series(stream *s, wbs__series_it *it, const char *key, in
 
 void wbs__h_export(wbs__req *q)
 {
-	char key[KEY_PARAM_MAX], fmt[16], bits_s[8];
+	char key[WBS__KEY_PARAM_MAX], fmt[16], bits_s[8];
 	wbs__metric_row *rows = NULL;
 	size_t nrows = 0;
 	wbs__series_it *it = NULL;
@@ -724,7 +715,7 @@ void wbs__h_export(wbs__req *q)
 	memset(&s, 0, sizeof(s));
 	s.q = q;
 	wbs__buf_init(&s.b, 4 * STREAM_FLUSH);
-	if ((have_key = key_param(q, key, sizeof(key), 0)) < 0)
+	if ((have_key = wbs__key_param(q, key, sizeof(key), 0)) < 0)
 		goto done;
 	if ((r = wbs__query_param(q, "format", 0, fmt, sizeof(fmt))) < 0)
 		goto done;

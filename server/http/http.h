@@ -20,6 +20,9 @@ typedef struct wbs__http_opts {
 	int port;         /* 0: any free port */
 	int threads;      /* civetweb worker threads */
 	wbs__store *store; /* borrowed; must outlive the server */
+	double rate_limit; /* requests per second per API key; <= 0: no limit */
+	double rate_burst; /* bucket size of the rate limiter */
+	const char *web_dir; /* built web UI (index.html, assets/); copied; NULL or "": none */
 } wbs__http_opts;
 
 /*

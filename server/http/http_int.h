@@ -12,6 +12,7 @@
 #include "http/httputil.h"
 #include "store/store.h"
 #include "util/buf.h"
+#include "wire.h"
 
 #define WBS__JSON_BODY_MAX (1024u * 1024u)
 #define WBS__RECORDS_BODY_MAX (32u * 1024u * 1024u)
@@ -22,7 +23,11 @@ typedef struct wbs__req {
 	struct mg_connection *conn;
 	const struct mg_request_info *ri;
 	wbs__store *store;
-	char id[20];       /* request id, also sent as X-Request-Id */
+	char id[68];       /* request id: the client's X-Request-Id if valid, else generated; sent back */
+	char route[96];    /* matched route pattern, for /metrics ("" until routed) */
+	double t0;         /* monotonic seconds at the start */
+	struct wbs__limiter *limiter; /* per-key rate limiter, or NULL */
+	unsigned retry_after; /* seconds, sent as Retry-After with a 429 */
 	wbs__path path;     /* decoded segments under /api/v1 */
 	wbs__run_ref ref;   /* entity/project/run id of the route, when it has them */
 	int64_t user_id;   /* authenticated user */
@@ -50,6 +55,16 @@ int wbs__read_body(wbs__req *q, int required, size_t max_sent, size_t max_inflat
 /* Query parameter name (occurrence-th, 0-based), decoded into buf. 1 found, 0 absent, -1 sent 400 (too long). */
 int wbs__query_param(wbs__req *q, const char *name, int occurrence, char *buf, size_t cap);
 
+/* Room for a metric key query parameter. */
+#define WBS__KEY_PARAM_MAX (WB__KEY_MAX * 3u + 1u)
+
+/* The key query parameter, validated like a metric key. 1 found, 0 absent
+ * (and not required), -1 after sending the 400. */
+int wbs__key_param(wbs__req *q, char *key, size_t cap, int required);
+/* The start, end and buckets query parameters of a history route
+ * (defaults: the whole series, 1000 buckets). 0, or -1 after sending the 400. */
+int wbs__range_params(wbs__req *q, int64_t *start, int64_t *end, uint32_t *nbuckets);
+
 /* Route handlers (handlers.c). Each sends exactly one response. */
 void wbs__h_projects(wbs__req *q);
 void wbs__h_runs_list(wbs__req *q);
@@ -61,6 +76,20 @@ void wbs__h_finish(wbs__req *q);
 void wbs__h_metrics(wbs__req *q);
 void wbs__h_history(wbs__req *q);
 void wbs__h_export(wbs__req *q);
+void wbs__h_code(wbs__req *q);       /* handlers_code.c */
+void wbs__h_code_patch(wbs__req *q);
+/* handlers_web.c: routes the web UI needs. */
+void wbs__h_run_patch(wbs__req *q);
+void wbs__h_project_history(wbs__req *q);
+
+/* handlers_ops.c: retention. */
+void wbs__h_run_delete(wbs__req *q);
+void wbs__h_project_delete(wbs__req *q);
+
+/* handlers_group.c: groups of runs (distributed jobs). */
+void wbs__h_groups_list(wbs__req *q);
+void wbs__h_group_get(wbs__req *q);
+void wbs__h_group_history(wbs__req *q);
 
 /* JSON rendering (handlers.c), also used by tests. */
 void wbs__render_run(wbs__buf *b, const wbs__run_row *r);

@@ -30,14 +30,19 @@
 #include <unistd.h>
 
 #include "auth/auth.h"
+#include "http/ops.h"
+#include "store/store_ops.h"
+#include "http/static.h"
 #include "util/log.h"
 #include "wire.h"
 
 struct wbs__http {
 	struct mg_context *ctx;
 	wbs__store *store;
+	char *web_dir; /* the web UI's files (static.c), or NULL */
 	uint32_t id_prefix;
 	atomic_uint_fast64_t next_id;
+	wbs__limiter *limiter; /* per-key rate limits (ops.c), or NULL */
 	/* Draining: civetweb's mg_stop() cuts a request off in the middle of
 	 * reading its body, so shutdown first refuses new requests and waits
 	 * for the in-flight ones. */
@@ -108,6 +113,12 @@ static void send_error_v(wbs__req *q, int status, const char *code, uint64_t exp
 	wbs__json_cstr(&b, code);
 	wbs__buf_puts(&b, ",\"message\":");
 	wbs__json_cstr(&b, msg);
+	wbs__buf_puts(&b, ",\"request_id\":");
+	wbs__json_cstr(&b, q->id);
+	if (status == 429) {
+		wbs__buf_puts(&b, ",\"retry_after\":");
+		wbs__json_i64(&b, q->retry_after);
+	}
 	if (status == 409) {
 		wbs__buf_puts(&b, ",\"expected\":");
 		wbs__json_i64(&b, (int64_t)expected);
@@ -121,8 +132,13 @@ static void send_error_v(wbs__req *q, int status, const char *code, uint64_t exp
 		"req=%s method=%s path=%s status=%d code=%s error=%s", q->id, q->ri->request_method,
 		wbs__log_quote(qpath, sizeof(qpath), q->ri->request_uri ? q->ri->request_uri : ""), status, code,
 		wbs__log_quote(qmsg, sizeof(qmsg), msg));
-	send_body(q, status, "application/json", b.p ? b.p : "{}", b.len, status == 401 ? "WWW-Authenticate" : NULL,
-		  "Bearer");
+	{
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%u", q->retry_after);
+		send_body(q, status, "application/json", b.p ? b.p : "{}", b.len,
+			  status == 401 ? "WWW-Authenticate" : status == 429 ? "Retry-After" : NULL,
+			  status == 401 ? "Bearer" : ra);
+	}
 	wbs__buf_free(&b);
 }
 
@@ -266,15 +282,19 @@ done:
 
 typedef void (*handler_fn)(wbs__req *q);
 
-/* Segment patterns: "*" is a name (entity, project, run id in that order). */
+/* Segment patterns: "*" is a name (entity, project, run id in that order; a
+ * fourth "*" is any segment, checked by the handler). */
 static const struct route {
 	const char *method;
 	size_t nseg;
-	const char *seg[6];
+	const char *seg[7];
 	handler_fn fn;
 } routes[] = {
 	{"GET", 1, {"projects"}, wbs__h_projects},
 	{"GET", 4, {"projects", "*", "*", "runs"}, wbs__h_runs_list},
+	{"GET", 4, {"projects", "*", "*", "groups"}, wbs__h_groups_list},
+	{"GET", 5, {"projects", "*", "*", "groups", "*"}, wbs__h_group_get},
+	{"GET", 6, {"projects", "*", "*", "groups", "*", "history"}, wbs__h_group_history},
 	{"PUT", 5, {"projects", "*", "*", "runs", "*"}, wbs__h_run_put},
 	{"GET", 5, {"projects", "*", "*", "runs", "*"}, wbs__h_run_get},
 	{"POST", 6, {"projects", "*", "*", "runs", "*", "records"}, wbs__h_records},
@@ -283,6 +303,12 @@ static const struct route {
 	{"GET", 6, {"projects", "*", "*", "runs", "*", "metrics"}, wbs__h_metrics},
 	{"GET", 6, {"projects", "*", "*", "runs", "*", "history"}, wbs__h_history},
 	{"GET", 6, {"projects", "*", "*", "runs", "*", "export"}, wbs__h_export},
+	{"GET", 6, {"projects", "*", "*", "runs", "*", "code"}, wbs__h_code},
+	{"GET", 7, {"projects", "*", "*", "runs", "*", "code", "*"}, wbs__h_code_patch},
+	{"PATCH", 5, {"projects", "*", "*", "runs", "*"}, wbs__h_run_patch},
+	{"GET", 4, {"projects", "*", "*", "history"}, wbs__h_project_history},
+	{"DELETE", 5, {"projects", "*", "*", "runs", "*"}, wbs__h_run_delete},
+	{"DELETE", 3, {"projects", "*", "*"}, wbs__h_project_delete},
 };
 
 static int route_matches(const struct route *r, const wbs__path *p)
@@ -328,6 +354,12 @@ static int authenticate(wbs__req *q)
 		wbs__send_store_error(q, &e);
 		return -1;
 	}
+	if (wbs__limiter_take(q->limiter, hash, q->t0, &q->retry_after)) {
+		wbs__ops_count_rate_limited();
+		wbs__send_error(q, 429, "rate_limited", "too many requests for this api key; retry after %u s",
+			       q->retry_after);
+		return -1;
+	}
 	return 0;
 }
 
@@ -355,6 +387,15 @@ static void route(wbs__req *q)
 			wbs__send_error(q, 404, "not_found", "unknown route");
 		return;
 	}
+	/* The pattern, for /metrics: /api/v1/projects/{entity}/{project}/runs/{run}/... */
+	{
+		static const char *const label[4] = {"{entity}", "{project}", "{run}", "{name}"};
+		size_t o = (size_t)snprintf(q->route, sizeof(q->route), "/api/v1");
+		int k = 0;
+		for (size_t i = 0; i < match->nseg && o < sizeof(q->route); i++)
+			o += (size_t)snprintf(q->route + o, sizeof(q->route) - o, "/%s",
+					      strcmp(match->seg[i], "*") == 0 ? label[k < 3 ? k++ : 3] : match->seg[i]);
+	}
 	/* Named segments, in order: entity, project, run id. */
 	{
 		const char **dst[3] = {&q->ref.entity, &q->ref.project, &q->ref.run_id};
@@ -377,11 +418,37 @@ static void req_init(wbs__req *q, struct mg_connection *conn, wbs__http *h)
 {
 	uint64_t n = atomic_fetch_add(&h->next_id, 1);
 
+	const char *rid;
+	struct timespec ts;
+
 	memset(q, 0, sizeof(*q));
 	q->conn = conn;
 	q->ri = mg_get_request_info(conn);
 	q->store = h->store;
-	snprintf(q->id, sizeof(q->id), "%08x%08x", h->id_prefix, (unsigned)(n & 0xffffffffu));
+	q->limiter = h->limiter;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	q->t0 = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	/* A client's (or proxy's) id is kept when it is safe to echo and log. */
+	rid = mg_get_header(conn, "X-Request-Id");
+	if (rid && *rid && strlen(rid) < sizeof(q->id) && strspn(rid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+								  "0123456789._-") == strlen(rid))
+		snprintf(q->id, sizeof(q->id), "%s", rid);
+	else
+		snprintf(q->id, sizeof(q->id), "%08x%08x", h->id_prefix, (unsigned)(n & 0xffffffffu));
+}
+
+/* Count q in /metrics (method names outside the known set are "OTHER"). */
+static void count_request(const wbs__req *q, const char *route)
+{
+	static const char *const known[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+	const char *m = "OTHER";
+	struct timespec ts;
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(q->ri->request_method, known[i]) == 0)
+			m = known[i];
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	wbs__ops_count_request(m, route, q->status, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - q->t0);
 }
 
 static void handle_api(wbs__req *q)
@@ -413,6 +480,7 @@ static int on_api(struct mg_connection *conn, void *cbdata)
 	}
 	handle_api(&q);
 	inflight_leave(h);
+	count_request(&q, q.route[0] ? q.route : "/api/v1/unmatched");
 	if (q.status >= 200 && q.status < 400)
 		wbs__log(WBS__LOG_DEBUG, "request", "req=%s method=%s status=%d", q.id, q.ri->request_method, q.status);
 	return q.status ? q.status : 500;
@@ -435,13 +503,82 @@ static int on_healthz(struct mg_connection *conn, void *cbdata)
 	return 200;
 }
 
+/* GET /readyz: 200 when the store takes writes (see wbs__store_ready), 503
+ * while shutting down or when it cannot. No authentication. */
+static int on_readyz(struct mg_connection *conn, void *cbdata)
+{
+	wbs__http *h = cbdata;
+	wbs__req q;
+	wbs__err e = {0};
+	wbs__buf b;
+	int draining;
+
+	req_init(&q, conn, h);
+	if (strcmp(q.ri->request_uri, "/readyz") != 0) {
+		wbs__send_error(&q, 404, "not_found", "unknown route");
+		return q.status;
+	}
+	pthread_mutex_lock(&h->mu);
+	draining = h->draining;
+	pthread_mutex_unlock(&h->mu);
+	if (draining) {
+		wbs__send_error(&q, 503, "unavailable", "the server is shutting down");
+	} else if (wbs__store_ready(h->store, &e) != WBS__ST_OK) {
+		wbs__send_error(&q, 503, "unavailable", "not ready: %s", e.msg);
+	} else {
+		wbs__buf_init(&b, 64);
+		wbs__buf_puts(&b, "{\"ready\":true}");
+		wbs__send_json(&q, 200, &b);
+		wbs__buf_free(&b);
+	}
+	count_request(&q, "/readyz");
+	return q.status;
+}
+
+/* GET /metrics: the Prometheus text format. No authentication: it holds
+ * counters and route patterns, no names of users, projects or runs. */
+static int on_metrics(struct mg_connection *conn, void *cbdata)
+{
+	wbs__http *h = cbdata;
+	wbs__req q;
+	wbs__buf b;
+	char clen[24];
+
+	req_init(&q, conn, h);
+	if (strcmp(q.ri->request_uri, "/metrics") != 0) {
+		wbs__send_error(&q, 404, "not_found", "unknown route");
+		return q.status;
+	}
+	q.status = 200;
+	count_request(&q, "/metrics"); /* counted before rendering, as a 200 */
+	wbs__buf_init(&b, 1u << 20);
+	wbs__ops_render_metrics(&b, h->store);
+	if (b.err) {
+		wbs__send_error(&q, 500, "internal", "metrics are too large or out of memory");
+	} else {
+		q.status = 200;
+		snprintf(clen, sizeof(clen), "%zu", b.len);
+		mg_response_header_start(conn, 200);
+		mg_response_header_add(conn, "Content-Type", "text/plain; version=0.0.4; charset=utf-8", -1);
+		mg_response_header_add(conn, "Content-Length", clen, -1);
+		mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+		mg_response_header_add(conn, "X-Request-Id", q.id, -1);
+		mg_response_header_send(conn);
+		if (strcmp(q.ri->request_method, "HEAD") != 0)
+			mg_write(conn, b.p, b.len);
+	}
+	wbs__buf_free(&b);
+	return q.status;
+}
+
 static int on_other(struct mg_connection *conn, void *cbdata)
 {
+	wbs__http *h = cbdata;
 	wbs__req q;
 
-	req_init(&q, conn, cbdata);
-	wbs__send_error(&q, 404, "not_found", "unknown route");
-	return 404;
+	req_init(&q, conn, h);
+	wbs__static_serve(&q, h->web_dir);
+	return q.status ? q.status : 500;
 }
 
 static int on_log(const struct mg_connection *conn, const char *message)
@@ -469,6 +606,18 @@ int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t 
 		return -1;
 	}
 	h->store = o->store;
+	if (o->web_dir && *o->web_dir && !(h->web_dir = strdup(o->web_dir))) {
+		snprintf(err, errlen, "out of memory");
+		free(h);
+		return -1;
+	}
+	if (wbs__limiter_new(&h->limiter, o->rate_limit, o->rate_burst)) {
+		snprintf(err, errlen, "out of memory");
+		free(h->web_dir);
+		free(h);
+		return -1;
+	}
+	wbs__ops_started();
 	if (getrandom(&h->id_prefix, sizeof(h->id_prefix), GRND_NONBLOCK) != sizeof(h->id_prefix))
 		h->id_prefix = (uint32_t)getpid();
 	atomic_init(&h->next_id, 1);
@@ -510,6 +659,8 @@ int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t 
 	}
 	mg_set_request_handler(h->ctx, "/api/v1", on_api, h);
 	mg_set_request_handler(h->ctx, "/healthz", on_healthz, h);
+	mg_set_request_handler(h->ctx, "/readyz", on_readyz, h);
+	mg_set_request_handler(h->ctx, "/metrics", on_metrics, h);
 	mg_set_request_handler(h->ctx, "/", on_other, h);
 	memset(ports, 0, sizeof(ports));
 	n = mg_get_server_ports(h->ctx, 4, ports);
@@ -558,5 +709,7 @@ void wbs__http_stop(wbs__http *h)
 	mg_exit_library();
 	pthread_mutex_destroy(&h->mu);
 	pthread_cond_destroy(&h->idle);
+	free(h->web_dir);
+	wbs__limiter_free(h->limiter);
 	free(h);
 }

@@ -35,6 +35,7 @@ void wbs__batch_free(wbs__batch *b)
 	free(b->mrecs);
 	for (size_t i = 0; i < b->njrecs; i++) {
 		cJSON_Delete(b->jrecs[i].json);
+		free(b->jrecs[i].data);
 		wbs__run_fields_free(&b->jrecs[i].fields);
 	}
 	free(b->jrecs);
@@ -336,6 +337,15 @@ static int decode_json_record(wbs__batch *b, const wb__frame *f, uint32_t idx, c
 		r->json = j;
 		j = NULL;
 		break;
+	case WB__REC_CODE:
+		if (f->len > WBS__CODE_JSON_MAX || !wbs__json_depth_ok(j, WBS__JSON_DEPTH_MAX)) {
+			snprintf(why, sizeof(why), "code record is larger than %u bytes or nested deeper than %d levels",
+				 WBS__CODE_JSON_MAX, WBS__JSON_DEPTH_MAX);
+			goto done;
+		}
+		r->json = j;
+		j = NULL;
+		break;
 	case WB__REC_DEFINE:
 		r->json = define_normalise(j, why, sizeof(why));
 		if (!r->json)
@@ -368,6 +378,86 @@ done:
 	if (rc == WBS__BATCH_INVALID)
 		snprintf(err, errlen, "frame seq %llu: %s", (unsigned long long)f->seq, why);
 	return rc;
+}
+
+/* A patch name: [A-Za-z0-9._-]{1,64}, not starting with '.'. */
+static int patch_name_valid(const uint8_t *p, size_t n)
+{
+	if (n == 0 || n > WBS__PATCH_NAME_MAX || p[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= '0' && p[i] <= '9') ||
+		      p[i] == '.' || p[i] == '_' || p[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* Decode a PATCH record: namelen:u8 name[namelen] bytes. 0, or a wbs__batch_err with err set. */
+static int decode_patch_record(wbs__batch *b, const wb__frame *f, uint32_t idx, char *err, size_t errlen)
+{
+	size_t nlen = f->len ? f->payload[0] : 0;
+	wbs__jrec *r;
+
+	if (f->len < 1 || f->len < 1 + nlen || !patch_name_valid(f->payload + 1, nlen)) {
+		snprintf(err, errlen, "frame seq %llu: a patch record starts with a name of [A-Za-z0-9._-]{1,%u}",
+			 (unsigned long long)f->seq, WBS__PATCH_NAME_MAX);
+		return WBS__BATCH_INVALID;
+	}
+	if (!(r = jrec_new(b, idx, f->type)))
+		return WBS__BATCH_NOMEM;
+	memcpy(r->name, f->payload + 1, nlen);
+	r->name[nlen] = '\0';
+	r->len = f->len - 1 - nlen;
+	if (!(r->data = malloc(r->len ? r->len : 1)))
+		return WBS__BATCH_NOMEM;
+	memcpy(r->data, f->payload + 1 + nlen, r->len);
+	return WBS__BATCH_OK;
+}
+
+/*
+ * A SYSTEM record: points of "system/..." series at x = ms since the run
+ * started. They have their own axis, so the run's step rule does not apply
+ * and they derive no _timestamp; each series only must not go back.
+ */
+static int decode_system_record(wbs__batch *b, const wb__frame *f, uint32_t idx, char *err, size_t errlen)
+{
+	wb__metrics_reader r;
+	const char *key;
+	size_t klen;
+	double value;
+
+	if (wb__metrics_begin(&r, f->payload, f->len)) {
+		snprintf(err, errlen, "frame seq %llu: malformed system record", (unsigned long long)f->seq);
+		return WBS__BATCH_INVALID;
+	}
+	while (wb__metrics_next(&r, &key, &klen, &value)) {
+		long si;
+		wbs__series *s;
+
+		if (klen < 8 || memcmp(key, WB__SYSTEM_PREFIX, 7) != 0) {
+			snprintf(err, errlen, "frame seq %llu: system metric keys start with \"system/\"",
+				 (unsigned long long)f->seq);
+			return WBS__BATCH_INVALID;
+		}
+		si = series_get(b, key, klen);
+		if (si == -1)
+			return WBS__BATCH_NOMEM;
+		if (si < 0) {
+			snprintf(err, errlen, "frame seq %llu: %s", (unsigned long long)f->seq,
+				 si == -2 ? "metric key is not valid utf-8" : "too many distinct metric keys in one body");
+			return WBS__BATCH_INVALID;
+		}
+		s = &b->series[si];
+		if (s->n && s->steps[s->n - 1] > r.step) {
+			snprintf(err, errlen, "frame seq %llu: %s goes back from %lld to %lld ms", (unsigned long long)f->seq,
+				 s->key, (long long)s->steps[s->n - 1], (long long)r.step);
+			return WBS__BATCH_INVALID;
+		}
+		if (series_push(s, r.step, value, idx))
+			return WBS__BATCH_NOMEM;
+		b->npoints++;
+	}
+	return WBS__BATCH_OK;
 }
 
 int wbs__batch_decode(wbs__batch *b, const uint8_t *body, size_t len, char *err, size_t errlen)
@@ -446,6 +536,11 @@ int wbs__batch_decode(wbs__batch *b, const uint8_t *body, size_t len, char *err,
 						si = (long)hint[pos];
 				}
 				if (si < 0) {
+					if (klen >= 7 && memcmp(key, WB__SYSTEM_PREFIX, 7) == 0) {
+						snprintf(err, errlen, "frame seq %llu: metric keys under \"system/\" are reserved",
+							 (unsigned long long)f.seq);
+						return WBS__BATCH_INVALID;
+					}
 					si = series_get(b, key, klen);
 					if (si == -1)
 						return WBS__BATCH_NOMEM;
@@ -464,8 +559,16 @@ int wbs__batch_decode(wbs__batch *b, const uint8_t *body, size_t len, char *err,
 			if (pos > nhint)
 				nhint = pos;
 			b->npoints += pos;
-		} else if (f.type >= WB__REC_RUN && f.type <= WB__REC_FINISH) {
+		} else if ((f.type >= WB__REC_RUN && f.type <= WB__REC_FINISH) || f.type == WB__REC_CODE) {
 			rc = decode_json_record(b, &f, idx, err, errlen);
+			if (rc)
+				return rc;
+		} else if (f.type == WB__REC_PATCH) {
+			rc = decode_patch_record(b, &f, idx, err, errlen);
+			if (rc)
+				return rc;
+		} else if (f.type == WB__REC_SYSTEM) {
+			rc = decode_system_record(b, &f, idx, err, errlen);
 			if (rc)
 				return rc;
 		} else {

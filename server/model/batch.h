@@ -29,6 +29,8 @@
 
 #define WBS__BATCH_KEYS_MAX 65536u /* distinct metric keys in one body */
 #define WBS__DEFS_MAX 1024u        /* DEFINE entries kept per run */
+#define WBS__PATCH_NAME_MAX 64u    /* PATCH record: name length */
+#define WBS__CODE_JSON_MAX (512u * 1024u) /* CODE record payload */
 
 typedef struct wbs__series {
 	char *key; /* NUL-terminated copy, valid per wb__key_valid and UTF-8 */
@@ -49,11 +51,14 @@ typedef struct wbs__mrec {
 /* One non-METRICS record, validated. */
 typedef struct wbs__jrec {
 	uint32_t frame;
-	uint8_t type;          /* WB__REC_RUN, _CONFIG, _SUMMARY, _DEFINE, _FINISH */
-	cJSON *json;           /* CONFIG, SUMMARY: the object; DEFINE: normalised {"key","step_metric","summary"} */
+	uint8_t type;          /* WB__REC_RUN, _CONFIG, _SUMMARY, _DEFINE, _FINISH, _CODE, _PATCH */
+	cJSON *json;           /* CONFIG, SUMMARY, CODE: the object; DEFINE: normalised {"key","step_metric","summary"} */
 	wbs__run_fields fields; /* RUN */
 	int exit_code;         /* FINISH */
 	double time;           /* FINISH: unix seconds, NaN if absent */
+	char name[WBS__PATCH_NAME_MAX + 1]; /* PATCH: the patch's name */
+	uint8_t *data;         /* PATCH: a copy of the bytes (the body is freed before the store applies) */
+	size_t len;
 } wbs__jrec;
 
 typedef struct wbs__batch {

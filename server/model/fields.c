@@ -91,7 +91,12 @@ static int exact_integers(cJSON *parent, cJSON *item, num_scan *sc)
 		if (!next_number(sc, &lit, &n))
 			return -1;
 		digits = n - (lit[0] == '-');
-		if (digits >= 16 && n < sizeof(buf) && strspn(lit + (lit[0] == '-'), "0123456789") == digits) {
+		/* Count within the literal's n bytes: the text need not be NUL-terminated
+		 * there (a frame's JSON payload; found by tests/fuzz/fuzz_batch). */
+		size_t nd = 0;
+		while (nd < digits && lit[(lit[0] == '-') + nd] >= '0' && lit[(lit[0] == '-') + nd] <= '9')
+			nd++;
+		if (digits >= 16 && n < sizeof(buf) && nd == digits) {
 			cJSON *raw;
 			char *endp;
 			memcpy(buf, lit, n);

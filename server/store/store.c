@@ -174,6 +174,7 @@ static const char *const reader_sql[RS__COUNT] = {
 			"(SELECT count(*) FROM runs r WHERE r.project_id = p.id) "
 			"FROM projects p ORDER BY p.entity, p.name",
 	[RS_PROJECT_ID] = "SELECT id FROM projects WHERE entity = ?1 AND name = ?2",
+	[RS_PATCH_CHUNKS] = "SELECT data FROM code_patches WHERE run_id = ?1 AND name = ?2 ORDER BY id",
 };
 
 static void reader_close(wbs__reader *r)
@@ -440,6 +441,12 @@ int wbs__store_ingest(wbs__store *s, const wbs__run_ref *ref, const wbs__batch *
 	return st;
 }
 
+int wbs__store_run_patch(wbs__store *s, const wbs__run_ref *ref, const wbs__run_fields *f, wbs__err *err)
+{
+	wbs__job j = {.kind = JOB_PATCH, .ref = ref, .fields = f};
+	return submit(s, &j, err);
+}
+
 int wbs__store_heartbeat(wbs__store *s, const wbs__run_ref *ref, char state[16], wbs__err *err)
 {
 	wbs__job j = {.kind = JOB_HEARTBEAT, .ref = ref};
@@ -452,6 +459,12 @@ int wbs__store_heartbeat(wbs__store *s, const wbs__run_ref *ref, char state[16],
 int wbs__store_finish(wbs__store *s, const wbs__run_ref *ref, int crashed, int exit_code, wbs__err *err)
 {
 	wbs__job j = {.kind = JOB_FINISH, .ref = ref, .crashed = crashed, .exit_code = exit_code};
+	return submit(s, &j, err);
+}
+
+int wbs__store_submit_fn(wbs__store *s, int (*fn)(wbs__store *s, wbs__job *j), void *arg, wbs__err *err)
+{
+	wbs__job j = {.kind = JOB_FN, .fn = fn, .arg = arg};
 	return submit(s, &j, err);
 }
 

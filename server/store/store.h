@@ -33,6 +33,7 @@
 #include "model/batch.h"
 #include "model/fields.h"
 #include "model/query.h"
+#include "util/buf.h"
 
 typedef struct wbs__store wbs__store;
 
@@ -114,6 +115,8 @@ void wbs__store_close(wbs__store *s);
 /* Create or resume a run (creating its project); *created says which. */
 int wbs__store_run_put(wbs__store *s, const wbs__run_ref *ref, const wbs__run_fields *f, int64_t user_id, int *created,
 		      wbs__err *err);
+/* Change fields of an existing run (name, notes, tags from the UI) without resuming it; NOTFOUND if absent. */
+int wbs__store_run_patch(wbs__store *s, const wbs__run_ref *ref, const wbs__run_fields *f, wbs__err *err);
 /* Apply a decoded ingest body. *last_seq: the run's last_seq after; *applied: frames applied. */
 int wbs__store_ingest(wbs__store *s, const wbs__run_ref *ref, const wbs__batch *b, uint64_t *last_seq,
 		     uint64_t *applied, wbs__err *err);
@@ -169,6 +172,12 @@ int wbs__series_it_next(wbs__series_it *it, const int64_t **steps, const double 
 void wbs__series_it_rewind(wbs__series_it *it);
 void wbs__series_it_close(wbs__series_it *it);
 
+/*
+ * The bytes of a run's code patch name (the concatenation of its PATCH
+ * records), appended to out. WBS__ST_NOTFOUND when the run or the patch
+ * does not exist.
+ */
+int wbs__store_code_patch(wbs__store *s, const wbs__run_ref *ref, const char *name, wbs__buf *out, wbs__err *err);
 /* Set err to st with a printf-style message; returns st. */
 int wbs__err_set(wbs__err *err, int st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

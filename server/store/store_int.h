@@ -25,6 +25,7 @@ enum rstmt {
 	RS_METRICS,
 	RS_PROJECTS,
 	RS_PROJECT_ID,
+	RS_PATCH_CHUNKS,
 	RS__COUNT
 };
 
@@ -56,10 +57,13 @@ enum wstmt {
 	WS_SWEEP,
 	WS_USER_UPSERT,
 	WS_APIKEY_INSERT,
+	WS_CODE_CLEAR,
+	WS_PATCH_SIZE,
+	WS_PATCH_PUT,
 	WS__COUNT
 };
 
-enum job_kind { JOB_PUT, JOB_INGEST, JOB_HEARTBEAT, JOB_FINISH, JOB_SWEEP, JOB_KEY_ADD };
+enum job_kind { JOB_PUT, JOB_INGEST, JOB_HEARTBEAT, JOB_FINISH, JOB_SWEEP, JOB_KEY_ADD, JOB_PATCH, JOB_FN };
 
 typedef struct wbs__job {
 	struct wbs__job *next;
@@ -73,6 +77,8 @@ typedef struct wbs__job {
 	const char *user;
 	const uint8_t *hash;
 	const char *prefix;
+	int (*fn)(wbs__store *s, struct wbs__job *j); /* JOB_FN: applied in the writer's transaction */
+	void *arg;                                   /* JOB_FN: fn's argument */
 	/* results */
 	int created;
 	uint64_t last_seq, applied, count;
@@ -121,6 +127,11 @@ wbs__reader *wbs__reader_get(wbs__store *s, wbs__err *err);
 void wbs__reader_put(wbs__store *s, wbs__reader *r);
 /* The reader's cached statement (reset, bindings cleared). NULL with err set. */
 sqlite3_stmt *wbs__reader_stmt(wbs__reader *r, int which, wbs__err *err);
+
+/* Queue a JOB_FN job running fn(s, j) (j->arg = arg) on the writer
+ * connection inside the group transaction, and wait for it. fn returns a
+ * wbs__st and sets j->err on failure. Returns the wbs__st with err. */
+int wbs__store_submit_fn(wbs__store *s, int (*fn)(wbs__store *s, wbs__job *j), void *arg, wbs__err *err);
 
 /* Prepare the writer's statements. */
 int wbs__writer_prepare(wbs__store *s, wbs__err *err);

@@ -853,3 +853,47 @@ done:
 		wbs__history_free(out);
 	return ret;
 }
+
+/* ---- code capture ---- */
+
+int wbs__store_code_patch(wbs__store *s, const wbs__run_ref *ref, const char *name, wbs__buf *out, wbs__err *err)
+{
+	wbs__reader *r = wbs__reader_get(s, err);
+	sqlite3_stmt *st = NULL;
+	int64_t run;
+	int rc, ret, rows = 0;
+
+	if (!r)
+		return err->st;
+	if ((ret = begin_read(r, err)))
+		goto done;
+	if ((ret = run_id_get(r, ref, &run, err)))
+		goto end;
+	if (!(st = wbs__reader_stmt(r, RS_PATCH_CHUNKS, err))) {
+		ret = err->st;
+		goto end;
+	}
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *p = sqlite3_column_blob(st, 0);
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		if (n)
+			wbs__buf_put(out, p, n);
+		rows++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		ret = wbs__store_sqlerr(err, r->db, rc, "read a patch");
+	else if (out->err)
+		ret = wbs__err_set(err, out->err == WBS__BUF_TOOBIG ? WBS__ST_INTERNAL : WBS__ST_NOMEM,
+				   "patch %s is too large to send", name);
+	else if (!rows)
+		ret = wbs__err_set(err, WBS__ST_NOTFOUND, "run %s/%s/%s has no patch %s", ref->entity, ref->project,
+				   ref->run_id, name);
+end:
+	sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+done:
+	wbs__reader_put(s, r);
+	return ret;
+}

@@ -64,11 +64,14 @@ static const char *const writer_sql[WS__COUNT] = {
 			 "vmin = excluded.vmin, vmax = excluded.vmax, vlast_bits = excluded.vlast_bits, "
 			 "data = excluded.data",
 	[WS_STATS] = "SELECT key, count, nvalid, vmin, vmax, vsum, last_bits FROM metric_keys "
-		     "WHERE run_id = ?1 AND substr(key, 1, 1) <> '_' ORDER BY key",
+		     "WHERE run_id = ?1 AND substr(key, 1, 1) <> '_' AND substr(key, 1, 7) <> 'system/' ORDER BY key",
 	[WS_SWEEP] = "UPDATE runs SET state = 'crashed', updated_at = ?1 WHERE state = 'running' AND heartbeat_at < ?2",
 	[WS_USER_UPSERT] = "INSERT INTO users (name, created_at) VALUES (?1, ?2) "
 			   "ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id",
 	[WS_APIKEY_INSERT] = "INSERT INTO api_keys (user_id, hash, prefix, created_at) VALUES (?1, ?2, ?3, ?4)",
+	[WS_CODE_CLEAR] = "DELETE FROM code_patches WHERE run_id = ?1",
+	[WS_PATCH_SIZE] = "SELECT coalesce(sum(length(data)), 0) FROM code_patches WHERE run_id = ?1 AND name = ?2",
+	[WS_PATCH_PUT] = "INSERT INTO code_patches (run_id, name, data) VALUES (?1, ?2, ?3)",
 };
 
 int wbs__writer_prepare(wbs__store *s, wbs__err *err)
@@ -417,6 +420,28 @@ static int series_append(wbs__store *s, int64_t run_id, const char *key, const i
 		key_id = sqlite3_column_int64(st, 0);
 		count = sqlite3_column_int64(st, 1);
 		first_step = sqlite3_column_int64(st, 2);
+		/* Per key, x never goes back (for METRICS the run's step rule
+		 * already ensures it; SYSTEM series have only this one). */
+		if (count && sqlite3_column_type(st, 3) != SQLITE_NULL && steps[0] < sqlite3_column_int64(st, 3)) {
+			int64_t last = sqlite3_column_int64(st, 3);
+			if (strncmp(key, WB__SYSTEM_PREFIX, 7) != 0) {
+				sqlite3_reset(st);
+				return wbs__err_set(err, WBS__ST_BADRECORD, "%s: step %lld is below its last %lld", key,
+						   (long long)steps[0], (long long)last);
+			}
+			/* A system sample from before the series' end (a resumed run
+			 * whose clock origin moved) is dropped, not an error: one
+			 * late sample must not stop the upload of the whole run. */
+			while (n && steps[0] < last) {
+				steps++;
+				values++;
+				n--;
+			}
+			if (n == 0) {
+				sqlite3_reset(st);
+				return WBS__ST_OK;
+			}
+		}
 		vmin = col_real(st, 4);
 		vmax = col_real(st, 5);
 		vsum = col_real(st, 6);
@@ -695,6 +720,54 @@ done:
 	return ret;
 }
 
+/* A CODE record: the capture's JSON becomes metadata.code, and the patches
+ * of any earlier capture of the run are dropped (PATCH records follow). */
+static int apply_code(wbs__store *s, runctx *c, const cJSON *code, wbs__err *err)
+{
+	cJSON *copy;
+	sqlite3_stmt *st;
+	int ret;
+
+	if ((ret = run_load_json(s, c, err)))
+		return ret;
+	if (!(copy = cJSON_Duplicate(code, 1)))
+		return wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+	cJSON_DeleteItemFromObjectCaseSensitive(c->metadata, "code");
+	if (!cJSON_AddItemToObject(c->metadata, "code", copy)) {
+		cJSON_Delete(copy);
+		return wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+	}
+	c->meta_dirty = 1;
+	st = W(s, WS_CODE_CLEAR);
+	sqlite3_bind_int64(st, 1, c->id);
+	return step_done(s, st, err, "clear code patches");
+}
+
+/* A PATCH record: one more chunk of the named patch, within WB__FRAME_MAX_PAYLOAD per patch. */
+static int apply_patch(wbs__store *s, runctx *c, const wbs__jrec *r, uint64_t seq, wbs__err *err)
+{
+	sqlite3_stmt *st = W(s, WS_PATCH_SIZE);
+	int64_t have = 0;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, c->id);
+	sqlite3_bind_text(st, 2, r->name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		have = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return wbs__store_sqlerr(err, s->wdb, rc, "size a patch");
+	if ((uint64_t)have + r->len > WB__FRAME_MAX_PAYLOAD)
+		return wbs__err_set(err, WBS__ST_BADRECORD, "frame seq %llu: patch %s grows past %u bytes",
+				   (unsigned long long)seq, r->name, WB__FRAME_MAX_PAYLOAD);
+	st = W(s, WS_PATCH_PUT);
+	sqlite3_bind_int64(st, 1, c->id);
+	sqlite3_bind_text(st, 2, r->name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob64(st, 3, r->data, r->len, SQLITE_STATIC);
+	return step_done(s, st, err, "store a patch");
+}
+
 static int apply_ingest(wbs__store *s, wbs__job *j, runctx *c)
 {
 	const wbs__batch *b = j->batch;
@@ -759,6 +832,12 @@ static int apply_ingest(wbs__store *s, wbs__job *j, runctx *c)
 			break;
 		case WB__REC_FINISH:
 			ret = apply_finish_state(s, c, 0, r->exit_code, isnan(r->time) ? now : r->time, now, &j->err);
+			break;
+		case WB__REC_CODE:
+			ret = apply_code(s, c, r->json, &j->err);
+			break;
+		case WB__REC_PATCH:
+			ret = apply_patch(s, c, r, b->first_seq + r->frame, &j->err);
 			break;
 		default:
 			ret = WBS__ST_OK;
@@ -865,8 +944,17 @@ int wbs__job_apply(wbs__store *s, wbs__job *j)
 	case JOB_SWEEP:
 		ret = apply_sweep(s, j);
 		break;
+	case JOB_FN:
+		ret = j->fn(s, j);
+		break;
 	case JOB_KEY_ADD:
 		ret = apply_key_add(s, j);
+		break;
+	case JOB_PATCH:
+		c.bad = WBS__ST_BADARG;
+		if (!(ret = run_find(s, j->ref, &c, &j->err)) &&
+		    !(ret = run_apply_fields(s, &c, j->fields, wbs__store_now(s), &j->err)))
+			ret = run_save_json(s, &c, &j->err);
 		break;
 	default:
 		ret = wbs__err_set(&j->err, WBS__ST_INTERNAL, "unknown job");

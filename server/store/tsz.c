@@ -585,6 +585,18 @@ static uint32_t sm_bucket(const span_map *m, uint64_t off)
 	return (uint32_t)b;
 }
 
+uint32_t wb__bucket_of(int64_t start, int64_t end, uint32_t nbuckets, int64_t s)
+{
+	span_map m;
+
+	if (nbuckets == 0 || start > end || s <= start)
+		return 0;
+	if (s > end)
+		s = end;
+	sm_init(&m, start, end, nbuckets);
+	return sm_bucket(&m, (uint64_t)s - (uint64_t)start);
+}
+
 /* The bucket being filled, and where finished buckets go. */
 typedef struct ds_state {
 	wb__buckets *out;

@@ -89,4 +89,12 @@ int wb__downsample(const wb__chunk_meta *chunks, size_t nchunks, wb__chunk_fetch
 /* Free the arrays and zero *b. Accepts NULL and a zeroed struct. */
 void wb__buckets_free(wb__buckets *b);
 
+/*
+ * The bucket, in [0, nbuckets), of step s in [start, end] under the same
+ * mapping wb__downsample uses: floor((s - start) * nbuckets / (end - start
+ * + 1)), exact over the whole int64 range. Lets results of several series
+ * downsampled over one range be lined up bucket by bucket.
+ */
+uint32_t wb__bucket_of(int64_t start, int64_t end, uint32_t nbuckets, int64_t s);
+
 #endif /* WB_TSZ_H */

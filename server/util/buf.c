@@ -316,6 +316,28 @@ void wbs__json_i64(wbs__buf *b, int64_t v)
 	wbs__buf_put(b, tmp, n);
 }
 
+void wbs__json_i64s(wbs__buf *b, const int64_t *v, size_t n)
+{
+	wbs__buf_putc(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			wbs__buf_putc(b, ',');
+		wbs__json_i64(b, v[i]);
+	}
+	wbs__buf_putc(b, ']');
+}
+
+void wbs__json_nums(wbs__buf *b, const double *v, size_t n)
+{
+	wbs__buf_putc(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			wbs__buf_putc(b, ',');
+		wbs__json_num(b, v[i]);
+	}
+	wbs__buf_putc(b, ']');
+}
+
 static void json_tree(wbs__buf *b, const cJSON *item, int depth)
 {
 	const cJSON *c;

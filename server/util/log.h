@@ -20,6 +20,13 @@ enum wbs__log_level { WBS__LOG_DEBUG = 0, WBS__LOG_INFO = 1, WBS__LOG_WARN = 2, 
 void wbs__log_set_level(int level);
 
 /*
+ * on: each line is one JSON object instead, {"ts":..,"level":..,"msg":..}
+ * followed by the key=value pairs as members (numbers as numbers). Call
+ * before threads start.
+ */
+void wbs__log_set_json(int on);
+
+/*
  * Log msg (quoted by this function) at level, followed by " " and the
  * printf-formatted key=value pairs of fmt (NULL for none). Lines longer than
  * 4 KiB are cut.

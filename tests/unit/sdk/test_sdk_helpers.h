@@ -48,6 +48,11 @@ static inline void wbt_setup(char *buf, size_t cap)
 	snprintf(cfg, sizeof cfg, "%s/config", buf);
 	assert_int_equal(mkdir(cfg, 0700), 0);
 	setenv("WB_CONFIG_DIR", cfg, 1);
+	/* Tests count the records a run writes: no git capture of the source
+	 * tree they run in, no system sampler (test_gitcap and test_sysmon
+	 * turn them on). */
+	setenv("WB_DISABLE_GIT", "1", 1);
+	setenv("WB_SYSTEM_SAMPLE_MS", "off", 1);
 }
 
 static inline int wbt_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)

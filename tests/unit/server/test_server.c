@@ -422,7 +422,7 @@ static void test_server__errors(void **state)
 		{"GET", "/api/v1/projects/alice/mnist/runs/r9/metrics", NULL, NULL, 404, "not_found"},
 		{"GET", "/api/v1/projects/alice/nope/runs", NULL, NULL, 404, "not_found"},
 		{"GET", "/api/v1/projects/alice/mnist/runs/r1/bogus", NULL, NULL, 404, "not_found"},
-		{"DELETE", RUN, NULL, NULL, 405, "method_not_allowed"},
+		{"POST", RUN, NULL, NULL, 405, "method_not_allowed"},
 		{"GET", "/api/v1/projects/alice/mnist/runs?limit=0", NULL, NULL, 400, "invalid_argument"},
 		{"GET", "/api/v1/projects/alice/mnist/runs?limit=1001", NULL, NULL, 400, "invalid_argument"},
 		{"GET", "/api/v1/projects/alice/mnist/runs?filter=x%3D1", NULL, NULL, 400, "invalid_argument"},
