@@ -85,26 +85,17 @@ done:
 	wbs__buf_free(&b);
 }
 
+/* ,"name":[v0,v1,...] */
 static void put_i64s(wbs__buf *b, const char *name, const int64_t *v, size_t n)
 {
-	wbs__buf_printf(b, ",\"%s\":[", name);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			wbs__buf_putc(b, ',');
-		wbs__json_i64(b, v[i]);
-	}
-	wbs__buf_putc(b, ']');
+	wbs__buf_printf(b, ",\"%s\":", name);
+	wbs__json_i64s(b, v, n);
 }
 
 static void put_f64s(wbs__buf *b, const char *name, const double *v, size_t n)
 {
-	wbs__buf_printf(b, ",\"%s\":[", name);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			wbs__buf_putc(b, ',');
-		wbs__json_num(b, v[i]);
-	}
-	wbs__buf_putc(b, ']');
+	wbs__buf_printf(b, ",\"%s\":", name);
+	wbs__json_nums(b, v, n);
 }
 
 /* An integer query parameter in [lo, hi]; 1 set, 0 absent, -1 answered 400. */

@@ -23,23 +23,6 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-static char *col_dup(sqlite3_stmt *st, int i, int *oom)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	char *p;
-	if (!t)
-		return NULL;
-	p = strdup((const char *)t);
-	if (!p)
-		*oom = 1;
-	return p;
-}
-
-static double col_real(sqlite3_stmt *st, int i)
-{
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
-}
-
 static const char *group_state(const wbs__group_row *g)
 {
 	if (g->crashed)
@@ -99,14 +82,14 @@ static int groups_query(wbs__store *s, const char *entity, const char *project, 
 		sqlite3_bind_text(st, 3, group, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && nout < (group ? 1u : GROUPS_MAX)) {
 		wbs__group_row *g = &out[nout++];
-		g->group = col_dup(st, 0, &oom);
+		g->group = wbs__col_dup(st, 0, &oom);
 		g->runs = (uint64_t)sqlite3_column_int64(st, 1);
 		g->running = (uint64_t)sqlite3_column_int64(st, 2);
 		g->finished = (uint64_t)sqlite3_column_int64(st, 3);
 		g->failed = (uint64_t)sqlite3_column_int64(st, 4);
 		g->crashed = (uint64_t)sqlite3_column_int64(st, 5);
-		g->created_at = col_real(st, 6);
-		g->updated_at = col_real(st, 7);
+		g->created_at = wbs__col_real(st, 6);
+		g->updated_at = wbs__col_real(st, 7);
 		g->state = group_state(g);
 		if (oom) {
 			ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
@@ -196,17 +179,17 @@ int wbs__store_group_get(wbs__store *s, const char *entity, const char *project,
 		}
 		m = &out[nout++];
 		memset(m, 0, sizeof(*m));
-		m->run_id = col_dup(st, 0, &oom);
-		m->name = col_dup(st, 1, &oom);
-		m->state = col_dup(st, 2, &oom);
-		m->host = col_dup(st, 3, &oom);
+		m->run_id = wbs__col_dup(st, 0, &oom);
+		m->name = wbs__col_dup(st, 1, &oom);
+		m->state = wbs__col_dup(st, 2, &oom);
+		m->host = wbs__col_dup(st, 3, &oom);
 		m->rank = sqlite3_column_type(st, 4) == SQLITE_INTEGER ? sqlite3_column_int(st, 4) : -1;
 		m->last_step = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
-		m->heartbeat_at = col_real(st, 6);
+		m->heartbeat_at = wbs__col_real(st, 6);
 		/* _timestamp holds one wall time per step, increasing: min is the
 		 * first step's, max the last's */
-		t0 = col_real(st, 9);
-		t1 = col_real(st, 10);
+		t0 = wbs__col_real(st, 9);
+		t1 = wbs__col_real(st, 10);
 		m->last_step_time = t1;
 		m->step_rate = NAN;
 		if (sqlite3_column_type(st, 7) != SQLITE_NULL && t1 > t0)
@@ -288,7 +271,7 @@ static int key_ranks(wbs__store *s, const char *entity, const char *project, con
 			out = p;
 			cap = ncap;
 		}
-		out[nout++] = col_dup(st, 0, &oom);
+		out[nout++] = wbs__col_dup(st, 0, &oom);
 		if (oom) {
 			ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
 			goto done;

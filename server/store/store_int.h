@@ -119,6 +119,11 @@ struct wbs__store {
 
 double wbs__store_now(const wbs__store *s);
 
+/* A REAL column, NaN when NULL. */
+double wbs__col_real(sqlite3_stmt *st, int i);
+/* strdup of a text column; "" stays "", NULL stays NULL. Sets *oom on failure. */
+char *wbs__col_dup(sqlite3_stmt *st, int i, int *oom);
+
 /* Map a SQLite result code (with the connection's message) into err; returns the wbs__st. */
 int wbs__store_sqlerr(wbs__err *err, sqlite3 *db, int rc, const char *what);
 

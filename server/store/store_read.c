@@ -23,13 +23,12 @@
 #define PROJECTS_MAX 100000u
 #define METRICS_MAX 1000000u
 
-static double col_real(sqlite3_stmt *st, int i)
+double wbs__col_real(sqlite3_stmt *st, int i)
 {
 	return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
 }
 
-/* strdup of a text column; "" stays "", NULL stays NULL. Sets *oom on failure. */
-static char *col_dup(sqlite3_stmt *st, int i, int *oom)
+char *wbs__col_dup(sqlite3_stmt *st, int i, int *oom)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	char *p;
@@ -138,25 +137,25 @@ static int run_row_read(sqlite3_stmt *st, wbs__run_row *out, wbs__err *err)
 	int oom = 0;
 
 	memset(out, 0, sizeof(*out));
-	out->entity = col_dup(st, 0, &oom);
-	out->project = col_dup(st, 1, &oom);
-	out->run_id = col_dup(st, 2, &oom);
-	out->name = col_dup(st, 3, &oom);
-	out->group = col_dup(st, 4, &oom);
-	out->job_type = col_dup(st, 5, &oom);
-	out->notes = col_dup(st, 6, &oom);
-	out->state = col_dup(st, 7, &oom);
-	out->tags = col_dup(st, 8, &oom);
-	out->config = col_dup(st, 9, &oom);
-	out->summary = col_dup(st, 10, &oom);
-	out->metadata = col_dup(st, 11, &oom);
-	out->metric_defs = col_dup(st, 12, &oom);
+	out->entity = wbs__col_dup(st, 0, &oom);
+	out->project = wbs__col_dup(st, 1, &oom);
+	out->run_id = wbs__col_dup(st, 2, &oom);
+	out->name = wbs__col_dup(st, 3, &oom);
+	out->group = wbs__col_dup(st, 4, &oom);
+	out->job_type = wbs__col_dup(st, 5, &oom);
+	out->notes = wbs__col_dup(st, 6, &oom);
+	out->state = wbs__col_dup(st, 7, &oom);
+	out->tags = wbs__col_dup(st, 8, &oom);
+	out->config = wbs__col_dup(st, 9, &oom);
+	out->summary = wbs__col_dup(st, 10, &oom);
+	out->metadata = wbs__col_dup(st, 11, &oom);
+	out->metric_defs = wbs__col_dup(st, 12, &oom);
 	out->has_exit_code = sqlite3_column_type(st, 13) != SQLITE_NULL;
 	out->exit_code = sqlite3_column_int(st, 13);
-	out->created_at = col_real(st, 14);
-	out->updated_at = col_real(st, 15);
-	out->heartbeat_at = col_real(st, 16);
-	out->finished_at = col_real(st, 17);
+	out->created_at = wbs__col_real(st, 14);
+	out->updated_at = wbs__col_real(st, 15);
+	out->heartbeat_at = wbs__col_real(st, 16);
+	out->finished_at = wbs__col_real(st, 17);
 	out->last_seq = (uint64_t)sqlite3_column_int64(st, 18);
 	out->last_step = sqlite3_column_type(st, 19) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 19);
 	if (oom) {
@@ -501,10 +500,10 @@ int wbs__store_projects_list(wbs__store *s, wbs__project_row **rows, size_t *n, 
 			out = p;
 			cap = ncap;
 		}
-		out[nout].entity = col_dup(st, 0, &oom);
-		out[nout].name = col_dup(st, 1, &oom);
-		out[nout].created_at = col_real(st, 2);
-		out[nout].updated_at = col_real(st, 3);
+		out[nout].entity = wbs__col_dup(st, 0, &oom);
+		out[nout].name = wbs__col_dup(st, 1, &oom);
+		out[nout].created_at = wbs__col_real(st, 2);
+		out[nout].updated_at = wbs__col_real(st, 3);
 		out[nout].run_count = (uint64_t)sqlite3_column_int64(st, 4);
 		nout++;
 		if (oom) {
@@ -572,7 +571,7 @@ int wbs__store_metrics_list(wbs__store *s, const wbs__run_ref *ref, wbs__metric_
 			cap = ncap;
 		}
 		m = &out[nout++];
-		m->key = col_dup(st, 0, &oom);
+		m->key = wbs__col_dup(st, 0, &oom);
 		if (oom) {
 			ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
 			goto done;
@@ -581,9 +580,9 @@ int wbs__store_metrics_list(wbs__store *s, const wbs__run_ref *ref, wbs__metric_
 		m->first_step = sqlite3_column_int64(st, 2);
 		m->last_step = sqlite3_column_int64(st, 3);
 		nvalid = (uint64_t)sqlite3_column_int64(st, 7);
-		m->min = nvalid ? col_real(st, 4) : NAN;
-		m->max = nvalid ? col_real(st, 5) : NAN;
-		m->mean = nvalid ? col_real(st, 6) / (double)nvalid : NAN;
+		m->min = nvalid ? wbs__col_real(st, 4) : NAN;
+		m->max = nvalid ? wbs__col_real(st, 5) : NAN;
+		m->mean = nvalid ? wbs__col_real(st, 6) / (double)nvalid : NAN;
 		m->last = wb__bits_f64((uint64_t)sqlite3_column_int64(st, 8));
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -660,8 +659,8 @@ static int metas_load(wbs__series_it *it, wbs__err *err)
 		m->step_min = sqlite3_column_int64(st, 1);
 		m->step_max = sqlite3_column_int64(st, 2);
 		m->n = (uint32_t)sqlite3_column_int64(st, 3);
-		m->vmin = col_real(st, 4);
-		m->vmax = col_real(st, 5);
+		m->vmin = wbs__col_real(st, 4);
+		m->vmax = wbs__col_real(st, 5);
 		m->vlast = wb__bits_f64((uint64_t)sqlite3_column_int64(st, 6));
 	}
 	sqlite3_reset(st);

@@ -119,10 +119,6 @@ static void bind_real(sqlite3_stmt *st, int i, double d)
 		sqlite3_bind_double(st, i, d);
 }
 
-static double col_real(sqlite3_stmt *st, int i)
-{
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
-}
 
 /* ---- the run being changed by a job ---- */
 
@@ -266,9 +262,9 @@ static int summary_compute(wbs__store *s, runctx *c, char **out, wbs__err *err)
 		n++;
 		k->count = (uint64_t)sqlite3_column_int64(st, 1);
 		k->nvalid = (uint64_t)sqlite3_column_int64(st, 2);
-		k->min = col_real(st, 3);
-		k->max = col_real(st, 4);
-		k->sum = col_real(st, 5);
+		k->min = wbs__col_real(st, 3);
+		k->max = wbs__col_real(st, 4);
+		k->sum = wbs__col_real(st, 5);
 		k->last = wb__bits_f64((uint64_t)sqlite3_column_int64(st, 6));
 	}
 	sqlite3_reset(st);
@@ -442,9 +438,9 @@ static int series_append(wbs__store *s, int64_t run_id, const char *key, const i
 				return WBS__ST_OK;
 			}
 		}
-		vmin = col_real(st, 4);
-		vmax = col_real(st, 5);
-		vsum = col_real(st, 6);
+		vmin = wbs__col_real(st, 4);
+		vmax = wbs__col_real(st, 5);
+		vsum = wbs__col_real(st, 6);
 		nvalid = sqlite3_column_int64(st, 7);
 		sqlite3_reset(st);
 	} else if (rc == SQLITE_DONE) {
