@@ -336,6 +336,39 @@ test('compare: overlaid runs, parallel coordinates, config differences', async (
   await page.close();
 });
 
+test('group page: ranks, straggler, cross-rank aggregates, overlay', async () => {
+  const ranks = srv.fill('group', 'dist', '3', '40');
+  assert.equal(ranks.length, 3);
+  const { groups } = (await srv.api('/projects/team/dist/groups')).json;
+  assert.equal(groups.length, 1);
+  const g = groups[0].group;
+  const page = await newPage(ctx, srv.key);
+  await open(page, srv.url, `/team/dist/groups/${g}`);
+  await page.waitForSelector('.chart[data-key=loss][data-state=ready]');
+  assert.equal(await page.locator('#ranks-table tbody tr').count(), 3);
+  // rank 0 logged the fewest steps: it is the straggler
+  assert.equal(await page.getAttribute('#ranks-table tr.straggler', 'data-rank'), '0');
+  const api = (await srv.api(`/projects/team/dist/groups/${g}/history?key=loss&buckets=1000`)).json;
+  const drawn = await page.evaluate(() => window.__wb.charts.loss);
+  assert.equal(drawn.ranks, 3);
+  assert.deepEqual(drawn.steps, api.step);
+  assert.deepEqual(drawn.mean, api.mean);
+  assert.deepEqual(drawn.min, api.min);
+  assert.deepEqual(drawn.max, api.max);
+  // overlay: one line per rank, and the choice is in the URL
+  await page.check('#overlay');
+  await page.waitForFunction(() => window.__wb.charts.loss && window.__wb.charts.loss.overlay);
+  const lines = await page.evaluate(() => window.__wb.charts.loss.overlay);
+  assert.deepEqual(lines.map((l) => l.steps.length), [40, 45, 50]);
+  assert.ok(page.url().includes('overlay=1'));
+  assert.deepEqual(await page.evaluate(() => window.__wb.charts.loss.plotted), ['step', 'rank 0', 'rank 1', 'rank 2']);
+  await page.uncheck('#overlay');
+  await page.waitForFunction(() => window.__wb.charts.loss && window.__wb.charts.loss.mean);
+  await shot(page, 'group');
+  noErrors(page);
+  await page.close();
+});
+
 test('live updates arrive while a run is running', async () => {
   const child = spawn(WB_FILL, ['live', 'demo', '20'], { env: srv.env, stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';

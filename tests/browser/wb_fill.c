@@ -9,12 +9,16 @@
  *                                     line read from stdin; finishes at EOF
  *   wb_fill many  PROJECT N STEPS     N runs of STEPS steps of "loss" (8 at a time)
  *   wb_fill big   PROJECT POINTS      one run with POINTS points of "loss"
+ *   wb_fill group PROJECT RANKS STEPS the ranks of one simulated OpenMPI job (its
+ *                                     variables set per rank): rank r logs "loss" =
+ *                                     r + step / 100 for STEPS + 5 r steps
  */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wb.h"
 
@@ -178,6 +182,26 @@ static int big(int64_t points)
 	return 0;
 }
 
+static int group(int ranks, int64_t steps)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%d", (int)getpid());
+	setenv("OMPI_MCA_ess_base_jobid", v, 1);
+	snprintf(v, sizeof(v), "%d", ranks);
+	setenv("OMPI_COMM_WORLD_SIZE", v, 1);
+	for (int r = 0; r < ranks; r++) {
+		wb_run *run;
+		snprintf(v, sizeof(v), "%d", r);
+		setenv("OMPI_COMM_WORLD_RANK", v, 1);
+		run = start(NULL, NULL, NULL);
+		for (int64_t s = 0; s < steps + 5 * r; s++)
+			WB_LOG(run, s, {"loss", r + (double)s / 100.0});
+		finish(run, 0);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -191,6 +215,8 @@ int main(int argc, char **argv)
 		return live(atoll(argv[3]));
 	if (strcmp(argv[1], "many") == 0 && argc == 5)
 		return many(atoi(argv[3]), atoll(argv[4]));
+	if (strcmp(argv[1], "group") == 0 && argc == 5)
+		return group(atoi(argv[3]), atoll(argv[4]));
 	if (strcmp(argv[1], "big") == 0)
 		return big(atoll(argv[3]));
 	fprintf(stderr, "wb_fill: bad arguments\n");

@@ -72,14 +72,17 @@ export class Chart {
     this.series = series;
     const data = Chart.align(series);
     const width = Math.max(200, this.plotEl.clientWidth || this.opts.width || 600);
-    const needNew = !this.u || this.u.series.length !== data.length || this.u._log !== !!this.opts.log;
+    // A new plot when the lines change (not only their count: one line with a
+    // band and three lines both make four columns), else just new data.
+    const sig = JSON.stringify([series.map((x) => [x.label, x.color, !!x.min]), !!this.opts.log]);
+    const needNew = !this.u || this.u._sig !== sig;
     if (this.opts.log) {
       for (let i = 1; i < data.length; i++) data[i] = data[i].map((v) => (v > 0 ? v : null));
     }
     if (needNew) {
       if (this.u) this.u.destroy();
       this.u = new uPlot(this.config(series, width), data, this.plotEl);
-      this.u._log = !!this.opts.log;
+      this.u._sig = sig;
     } else {
       this.u.setData(data, true);
     }

@@ -99,10 +99,13 @@ export async function renderGroup(root, entity, project, group) {
         }
       }));
       chart.setData(lines.filter(Boolean));
+      window.__wb.charts[key] = { overlay: lines.filter(Boolean).map((l) => ({ label: l.label, steps: l.x, last: l.y })),
+        plotted: chart.u.series.map((x) => x.label) };
     } else {
       const d = await api(`${gp}/history?key=${enc(key)}&buckets=${BUCKETS}`);
       chart.el.dataset.ranks = String(d.ranks);
       chart.setData([{ label: `mean of ${d.ranks}`, x: d.step, y: d.mean, min: d.min, max: d.max }]);
+      window.__wb.charts[key] = { steps: d.step, mean: d.mean, min: d.min, max: d.max, ranks: d.ranks };
     }
   }
 
