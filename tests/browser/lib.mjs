@@ -58,7 +58,11 @@ export async function startServer(extra = []) {
       return { status: res.status, json: text ? JSON.parse(text) : null, headers: res.headers };
     },
     fill(...args) {
-      const r = spawnSync(WB_FILL, args, { env: s.env, encoding: 'utf8', maxBuffer: 64 << 20 });
+      return s.fillIn(undefined, ...args);
+    },
+    // wb_fill run from directory cwd (a git repository, for code capture)
+    fillIn(cwd, ...args) {
+      const r = spawnSync(WB_FILL, args, { cwd, env: s.env, encoding: 'utf8', maxBuffer: 64 << 20 });
       if (r.status !== 0) throw new Error(`wb_fill ${args.join(' ')} failed: ${r.stderr}`);
       return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
     },

@@ -3,8 +3,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, launch, newPage, open, waitFor, WB_FILL } from './lib.mjs';
 
@@ -365,6 +365,38 @@ test('group page: ranks, straggler, cross-rank aggregates, overlay', async () =>
   await page.uncheck('#overlay');
   await page.waitForFunction(() => window.__wb.charts.loss && window.__wb.charts.loss.mean);
   await shot(page, 'group');
+  noErrors(page);
+  await page.close();
+});
+
+test('run page code section: commit and the patch, as text', async () => {
+  const repo = join(srv.root, 'repo');
+  mkdirSync(repo);
+  const git = (...a) => {
+    const r = spawnSync('git', a, { cwd: repo, encoding: 'utf8',
+      env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x',
+        GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' } });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  git('init', '-q');
+  writeFileSync(join(repo, 'train.c'), 'int lr = 1;\n');
+  git('add', '-A');
+  git('commit', '-qm', 'first');
+  writeFileSync(join(repo, 'train.c'), 'int lr = 2;\n');
+  writeFileSync(join(repo, 'notes.html'), '<script>window.__xss=1</script>\n');
+  const [run] = srv.fillIn(repo, 'code', 'code', '20');
+  const code = (await srv.api(`/projects/team/code/runs/${run.id}/code`)).json;
+  assert.equal(code.commit, git('rev-parse', 'HEAD'));
+  const page = await newPage(ctx, srv.key);
+  await open(page, srv.url, `/team/code/runs/${run.id}`);
+  await page.waitForSelector('#patch');
+  assert.equal(await page.textContent('#code-commit'), code.commit);
+  const patch = await page.textContent('#patch');
+  assert.ok(patch.includes('-int lr = 1;') && patch.includes('+int lr = 2;'));
+  assert.ok(patch.includes('+<script>window.__xss=1</script>'), 'the payload shows as text');
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  await shot(page, 'code');
   noErrors(page);
   await page.close();
 });

@@ -9,6 +9,7 @@
  *                                     line read from stdin; finishes at EOF
  *   wb_fill many  PROJECT N STEPS     N runs of STEPS steps of "loss" (8 at a time)
  *   wb_fill big   PROJECT POINTS      one run with POINTS points of "loss"
+ *   wb_fill code  PROJECT STEPS       one run with git capture on, from the current directory
  *   wb_fill group PROJECT RANKS STEPS the ranks of one simulated OpenMPI job (its
  *                                     variables set per rank): rank r logs "loss" =
  *                                     r + step / 100 for STEPS + 5 r steps
@@ -182,6 +183,24 @@ static int big(int64_t points)
 	return 0;
 }
 
+static int code(int64_t steps)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *r = NULL;
+	int rc;
+
+	o.entity = "team";
+	o.project = project;
+	o.system_sample_ms = -1;
+	if ((rc = wb_init(&r, &o)) != WB_OK) {
+		fprintf(stderr, "wb_fill: wb_init: %s: %s\n", wb_strerror(rc), wb_errmsg());
+		return 1;
+	}
+	log_curve(r, 0, steps, 0.05, 0);
+	finish(r, 0);
+	return 0;
+}
+
 static int group(int ranks, int64_t steps)
 {
 	char v[32];
@@ -215,6 +234,8 @@ int main(int argc, char **argv)
 		return live(atoll(argv[3]));
 	if (strcmp(argv[1], "many") == 0 && argc == 5)
 		return many(atoi(argv[3]), atoll(argv[4]));
+	if (strcmp(argv[1], "code") == 0 && argc == 4)
+		return code(atoll(argv[3]));
 	if (strcmp(argv[1], "group") == 0 && argc == 5)
 		return group(atoi(argv[3]), atoll(argv[4]));
 	if (strcmp(argv[1], "big") == 0)

@@ -44,3 +44,11 @@ export async function api(path, opts = {}) {
 
 export const enc = encodeURIComponent;
 export const runPath = (e, p, id) => `/projects/${enc(e)}/${enc(p)}/runs/${enc(id)}`;
+
+// A text (non-JSON) resource, such as a patch; null when it does not exist.
+export async function apiText(path) {
+  const res = await fetch(`/api/v1${path}`, { headers: { Authorization: `Bearer ${apiKey()}` } });
+  if (res.status === 404) return null;
+  if (!res.ok) throw new ApiError(res.status, 'error', `http ${res.status}`);
+  return res.text();
+}

@@ -9,6 +9,7 @@ import { h, clear, fmtValue, fmtTime, fmtDuration, runDuration, stateBadge, flat
 import { api, enc, runPath } from './api.js';
 import { setQuery, setCrumbs } from './main.js';
 import { Chart, smooth, makeStepMap } from './chart.js';
+import { renderCode } from './code.js';
 
 const BUCKETS = 1000;
 const POLL_MS = 2000;
@@ -29,7 +30,8 @@ export async function renderRun(root, entity, project, id) {
   const overview = h('div', { class: 'overview' });
   const controls = h('div', { class: 'toolbar chart-controls' });
   const grid = h('div', { class: 'charts', id: 'charts' });
-  root.append(head, overview, h('h2', null, 'Charts'), controls, grid);
+  const codeBox = h('section', { class: 'card code', id: 'code', style: { display: 'none' } });
+  root.append(head, overview, codeBox, h('h2', null, 'Charts'), controls, grid);
 
   function renderHead() {
     clear(head);
@@ -39,7 +41,7 @@ export async function renderRun(root, entity, project, id) {
       h('span', { class: 'muted' }, ` ${run.id}`),
       h('span', { class: 'spacer' }),
       h('button', { type: 'button', id: 'edit-btn', onclick: () => renderEdit() }, 'Edit'),
-      run.group ? h('a', { class: 'button', id: 'group-link', href: `${base}/groups/${enc(run.group)}` }, `Group ${run.group}`) : null,
+      ...(run.group ? [h('a', { class: 'button', id: 'group-link', href: `${base}/groups/${enc(run.group)}` }, `Group ${run.group}`)] : []),
       h('a', { class: 'button', href: `${base}/compare?runs=${enc(run.id)}` }, 'Compare…'));
   }
 
@@ -95,7 +97,7 @@ export async function renderRun(root, entity, project, id) {
         h('section', { class: 'card', id: 'config' }, h('h3', null, 'Config'), kv(flatten(run.config))),
         h('section', { class: 'card', id: 'summary' }, h('h3', null, 'Summary'), kv(summaryRows)),
         h('section', { class: 'card', id: 'metadata' }, h('h3', null, 'Metadata'),
-          kv(flatten(m).filter(([k]) => k !== 'argv').map(([k, v]) => [k, Array.isArray(v) ? v.join(' ') : v])))));
+          kv(flatten(m).filter(([k]) => k !== 'argv' && !k.startsWith('code.')).map(([k, v]) => [k, Array.isArray(v) ? v.join(' ') : v])))));
   }
 
   // ---- chart controls ----
@@ -269,6 +271,7 @@ export async function renderRun(root, entity, project, id) {
 
   renderHead();
   renderOverview();
+  renderCode(codeBox, rp, run).catch(() => { codeBox.style.display = 'none'; });
   await rebuild();
   window.__wb.zoom = zoom;
   window.__wb.resetZoom = resetZoom;
