@@ -32,14 +32,6 @@
 
 /* ---- rendering ---- */
 
-static void put_time(wbs__buf *b, double t)
-{
-	if (isnan(t))
-		wbs__buf_puts(b, "null");
-	else
-		wbs__json_num(b, t);
-}
-
 /* Stored JSON text, or fallback if the column is empty. */
 static void put_raw(wbs__buf *b, const char *json, const char *fallback)
 {
@@ -72,13 +64,13 @@ void wbs__render_run(wbs__buf *b, const wbs__run_row *r)
 	else
 		wbs__buf_puts(b, "null");
 	wbs__buf_puts(b, ",\"created_at\":");
-	put_time(b, r->created_at);
+	wbs__json_num_or_null(b, r->created_at);
 	wbs__buf_puts(b, ",\"updated_at\":");
-	put_time(b, r->updated_at);
+	wbs__json_num_or_null(b, r->updated_at);
 	wbs__buf_puts(b, ",\"heartbeat_at\":");
-	put_time(b, r->heartbeat_at);
+	wbs__json_num_or_null(b, r->heartbeat_at);
 	wbs__buf_puts(b, ",\"finished_at\":");
-	put_time(b, r->finished_at);
+	wbs__json_num_or_null(b, r->finished_at);
 	wbs__buf_puts(b, ",\"config\":");
 	put_raw(b, r->config, "{}");
 	wbs__buf_puts(b, ",\"summary\":");
@@ -413,9 +405,9 @@ void wbs__h_projects(wbs__req *q)
 		wbs__buf_puts(&b, ",\"run_count\":");
 		wbs__json_i64(&b, (int64_t)rows[i].run_count);
 		wbs__buf_puts(&b, ",\"created_at\":");
-		put_time(&b, rows[i].created_at);
+		wbs__json_num_or_null(&b, rows[i].created_at);
 		wbs__buf_puts(&b, ",\"updated_at\":");
-		put_time(&b, rows[i].updated_at);
+		wbs__json_num_or_null(&b, rows[i].updated_at);
 		wbs__buf_putc(&b, '}');
 	}
 	wbs__buf_puts(&b, "]}");
@@ -555,13 +547,9 @@ void wbs__h_history(wbs__req *q)
 	wbs__json_nums(&b, h.max, h.len);
 	wbs__buf_puts(&b, ",\"last\":");
 	wbs__json_nums(&b, h.last, h.len);
-	wbs__buf_puts(&b, ",\"count\":[");
-	for (size_t i = 0; i < h.len; i++) {
-		if (i)
-			wbs__buf_putc(&b, ',');
-		wbs__json_i64(&b, h.count[i]);
-	}
-	wbs__buf_puts(&b, "]}");
+	wbs__buf_puts(&b, ",\"count\":");
+	wbs__json_u32s(&b, h.count, h.len);
+	wbs__buf_putc(&b, '}');
 	wbs__send_json(q, 200, &b);
 done:
 	wbs__history_free(&h);

@@ -15,14 +15,6 @@
 #include "http/http_int.h"
 #include "store/store_group.h"
 
-static void put_time_or_null(wbs__buf *b, double t)
-{
-	if (isnan(t))
-		wbs__buf_puts(b, "null");
-	else
-		wbs__json_num(b, t);
-}
-
 /* The members of a group object, without its braces. */
 static void put_group_fields(wbs__buf *b, const wbs__group_row *g)
 {
@@ -41,9 +33,9 @@ static void put_group_fields(wbs__buf *b, const wbs__group_row *g)
 	wbs__buf_puts(b, ",\"crashed\":");
 	wbs__json_i64(b, (int64_t)g->crashed);
 	wbs__buf_puts(b, ",\"created_at\":");
-	put_time_or_null(b, g->created_at);
+	wbs__json_num_or_null(b, g->created_at);
 	wbs__buf_puts(b, ",\"updated_at\":");
-	put_time_or_null(b, g->updated_at);
+	wbs__json_num_or_null(b, g->updated_at);
 }
 
 void wbs__h_groups_list(wbs__req *q)
@@ -122,11 +114,11 @@ void wbs__h_group_get(wbs__req *q)
 		else
 			wbs__json_i64(&b, m[i].last_step);
 		wbs__buf_puts(&b, ",\"last_step_time\":");
-		put_time_or_null(&b, m[i].last_step_time);
+		wbs__json_num_or_null(&b, m[i].last_step_time);
 		wbs__buf_puts(&b, ",\"step_rate\":");
-		put_time_or_null(&b, m[i].step_rate);
+		wbs__json_num_or_null(&b, m[i].step_rate);
 		wbs__buf_puts(&b, ",\"heartbeat_at\":");
-		put_time_or_null(&b, m[i].heartbeat_at);
+		wbs__json_num_or_null(&b, m[i].heartbeat_at);
 		wbs__buf_puts(&b, ",\"url\":");
 		wbs__buf_printf(&b, "\"/%s/%s/runs/%s\"", q->ref.entity, q->ref.project, m[i].run_id);
 		wbs__buf_putc(&b, '}');
@@ -180,15 +172,7 @@ void wbs__h_group_history(wbs__req *q)
 	wbs__buf_puts(&b, ",\"max\":");
 	wbs__json_nums(&b, h.max, h.len);
 	wbs__buf_puts(&b, ",\"count\":");
-	{
-		wbs__buf_putc(&b, '[');
-		for (size_t i = 0; i < h.len; i++) {
-			if (i)
-				wbs__buf_putc(&b, ',');
-			wbs__json_i64(&b, h.count[i]);
-		}
-		wbs__buf_putc(&b, ']');
-	}
+	wbs__json_u32s(&b, h.count, h.len);
 	wbs__buf_putc(&b, '}');
 	wbs__send_json(q, 200, &b);
 done:

@@ -338,6 +338,25 @@ void wbs__json_nums(wbs__buf *b, const double *v, size_t n)
 	wbs__buf_putc(b, ']');
 }
 
+void wbs__json_u32s(wbs__buf *b, const uint32_t *v, size_t n)
+{
+	wbs__buf_putc(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			wbs__buf_putc(b, ',');
+		wbs__json_i64(b, v[i]);
+	}
+	wbs__buf_putc(b, ']');
+}
+
+void wbs__json_num_or_null(wbs__buf *b, double d)
+{
+	if (isnan(d))
+		wbs__buf_puts(b, "null");
+	else
+		wbs__json_num(b, d);
+}
+
 static void json_tree(wbs__buf *b, const cJSON *item, int depth)
 {
 	const cJSON *c;

@@ -68,6 +68,9 @@ void wbs__json_i64(wbs__buf *b, int64_t v);
 /* JSON arrays of n numbers: [v0,v1,...], doubles as wbs__json_num. */
 void wbs__json_i64s(wbs__buf *b, const int64_t *v, size_t n);
 void wbs__json_nums(wbs__buf *b, const double *v, size_t n);
+void wbs__json_u32s(wbs__buf *b, const uint32_t *v, size_t n);
+/* A number, or null when d is NaN (an absent time or rate). */
+void wbs__json_num_or_null(wbs__buf *b, double d);
 /* Write a cJSON tree; numbers as wbs__json_num. Nesting deeper than 64 sets WBS__BUF_TOOBIG. */
 void wbs__json_tree(wbs__buf *b, const cJSON *item);
 
