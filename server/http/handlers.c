@@ -358,6 +358,8 @@ void wbs__h_runs_list(wbs__req *q)
 		}
 		rq.offset = (uint64_t)v;
 	}
+	if (wbs__runs_grouped(q, &rq))
+		goto done;
 	if (wbs__store_runs_list(q->store, q->ref.entity, q->ref.project, &rq, &rows, &n, &total, &e)) {
 		wbs__send_store_error(q, &e);
 		goto done;

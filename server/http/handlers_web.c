@@ -5,6 +5,8 @@
  *   PATCH .../runs/{run_id}                 edit name, notes, tags
  *   GET   /projects/{e}/{p}/history?runs=   one metric of many runs
  *                                           (&include=run: with each run object)
+ *   GET   /projects/{e}/{p}/runs?group_by=  the runs table grouped by a field,
+ *                                           with per-group aggregates (&agg=)
  *
  * The second exists so that a comparison of 1,000 runs is one request and
  * one read pass, not 1,000 round trips: each run's series is downsampled by
@@ -14,6 +16,7 @@
  */
 #include "http_int.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,4 +231,114 @@ void wbs__h_project_history(wbs__req *q)
 done:
 	free(runs);
 	wbs__buf_free(&b);
+}
+
+/* A SQLite group value as JSON. */
+static void put_group_value(wbs__buf *b, const wbs__bucket_row *g)
+{
+	switch (g->vtype) {
+	case WBS__GV_INT: wbs__json_i64(b, g->vint); break;
+	case WBS__GV_REAL: wbs__json_num_or_null(b, g->vreal); break;
+	case WBS__GV_TEXT: wbs__json_cstr(b, g->vtext); break;
+	default: wbs__buf_puts(b, "null"); break;
+	}
+}
+
+/*
+ * The grouped runs table: a group per distinct value of group_by among the
+ * runs that pass the filters, each with its run count and, per agg column,
+ * count/mean/min/max over the runs where that column is a number. All of it
+ * is computed by SQLite in one read snapshot, so the browser never pulls
+ * 10,000 runs to group them; limit/offset page the groups.
+ */
+int wbs__runs_grouped(wbs__req *q, wbs__runs_query *rq)
+{
+	char val[WBS__FILTER_VALUE_MAX * 2 + 64], why[256];
+	wbs__bucket_row *rows = NULL;
+	size_t n = 0;
+	uint64_t ngroups = 0, nruns = 0;
+	wbs__err e = {0};
+	wbs__buf b;
+	int r, has_group;
+
+	if ((has_group = wbs__query_param(q, "group_by", 0, val, sizeof(val))) < 0)
+		return 1;
+	if (!has_group) {
+		if ((r = wbs__query_param(q, "agg", 0, why, sizeof(why))) < 0)
+			return 1;
+		if (r) {
+			wbs__send_error(q, 400, "invalid_argument", "agg needs group_by");
+			return 1;
+		}
+		return 0;
+	}
+	wbs__buf_init(&b, WBS__RESPONSE_MAX);
+	if (wbs__field_parse(&rq->group_by, val, WBS__QU_GROUP, why, sizeof(why))) {
+		wbs__send_error(q, 400, "invalid_argument", "%s", why);
+		goto done;
+	}
+	rq->grouped = 1;
+	for (int i = 0;; i++) {
+		if ((r = wbs__query_param(q, "agg", i, val, sizeof(val))) < 0)
+			goto done;
+		if (r == 0)
+			break;
+		if (rq->naggs == WBS__AGGS_MAX) {
+			wbs__send_error(q, 400, "invalid_argument", "at most %u agg columns", WBS__AGGS_MAX);
+			goto done;
+		}
+		if (wbs__field_parse(&rq->aggs[rq->naggs], val, WBS__QU_AGG, why, sizeof(why))) {
+			wbs__send_error(q, 400, "invalid_argument", "%s", why);
+			goto done;
+		}
+		rq->naggs++;
+	}
+	if (wbs__store_runs_group(q->store, q->ref.entity, q->ref.project, rq, &rows, &n, &ngroups, &nruns, &e)) {
+		wbs__send_store_error(q, &e);
+		goto done;
+	}
+	wbs__buf_puts(&b, "{\"group_by\":");
+	if (wbs__query_param(q, "group_by", 0, val, sizeof(val)) < 0)
+		goto done;
+	wbs__json_cstr(&b, val);
+	wbs__buf_puts(&b, ",\"groups\":[");
+	for (size_t i = 0; i < n; i++) {
+		const wbs__bucket_row *g = &rows[i];
+		wbs__buf_puts(&b, i ? ",{\"value\":" : "{\"value\":");
+		put_group_value(&b, g);
+		wbs__buf_puts(&b, ",\"count\":");
+		wbs__json_i64(&b, (int64_t)g->count);
+		wbs__buf_puts(&b, ",\"aggregates\":{");
+		for (size_t a = 0; a < rq->naggs; a++) {
+			if (wbs__query_param(q, "agg", (int)a, val, sizeof(val)) < 0)
+				goto done;
+			if (a)
+				wbs__buf_putc(&b, ',');
+			wbs__json_cstr(&b, val);
+			wbs__buf_puts(&b, ":{\"count\":");
+			wbs__json_i64(&b, (int64_t)g->agg[a].n);
+			wbs__buf_puts(&b, ",\"mean\":");
+			wbs__json_num_or_null(&b, g->agg[a].n ? g->agg[a].mean : NAN);
+			wbs__buf_puts(&b, ",\"min\":");
+			wbs__json_num_or_null(&b, g->agg[a].n ? g->agg[a].min : NAN);
+			wbs__buf_puts(&b, ",\"max\":");
+			wbs__json_num_or_null(&b, g->agg[a].n ? g->agg[a].max : NAN);
+			wbs__buf_putc(&b, '}');
+		}
+		wbs__buf_puts(&b, "}}");
+	}
+	wbs__buf_puts(&b, "],\"total_groups\":");
+	wbs__json_i64(&b, (int64_t)ngroups);
+	wbs__buf_puts(&b, ",\"total\":");
+	wbs__json_i64(&b, (int64_t)nruns);
+	wbs__buf_puts(&b, ",\"limit\":");
+	wbs__json_i64(&b, rq->limit);
+	wbs__buf_puts(&b, ",\"offset\":");
+	wbs__json_i64(&b, (int64_t)rq->offset);
+	wbs__buf_putc(&b, '}');
+	wbs__send_json(q, 200, &b);
+done:
+	wbs__bucket_rows_free(rows, n);
+	wbs__buf_free(&b);
+	return 1;
 }

@@ -81,6 +81,9 @@ void wbs__h_code_patch(wbs__req *q);
 /* handlers_web.c: routes the web UI needs. */
 void wbs__h_run_patch(wbs__req *q);
 void wbs__h_project_history(wbs__req *q);
+/* GET .../runs with group_by or agg: parses those into rq (its filters and
+ * paging already parsed) and answers the groups. 1 answered, 0 not grouped. */
+int wbs__runs_grouped(wbs__req *q, wbs__runs_query *rq);
 
 /* handlers_ops.c: retention. */
 void wbs__h_run_delete(wbs__req *q);

@@ -51,7 +51,12 @@ void wbs__runs_query_free(wbs__runs_query *q)
 	for (size_t i = 0; i < q->nfilters; i++)
 		wbs__filter_free(&q->filters[i]);
 	wbs__sort_free(&q->sort);
+	wbs__sort_free(&q->group_by);
+	for (size_t i = 0; i < q->naggs; i++)
+		wbs__sort_free(&q->aggs[i]);
 	q->nfilters = 0;
+	q->naggs = 0;
+	q->grouped = 0;
 }
 
 /* A label inside a SQLite JSON path: no quote, backslash or control byte. */
@@ -153,22 +158,65 @@ nomem:
 	return -1;
 }
 
+/* What each field may be used for (enum wbs__quse, plus filtering). */
+#define U_FILTER 1
+#define U_SORT 2
+#define U_GROUP 4
+#define U_AGG 8
+#define U_ALL (U_FILTER | U_SORT | U_GROUP)
+
 static const struct {
 	const char *name;
 	int field;
-	int sortable;
+	int uses;
 } plain_fields[] = {
-	{"state", WBS__QF_STATE, 1},	  {"name", WBS__QF_NAME, 1}, {"group", WBS__QF_GROUP, 0},
-	{"job_type", WBS__QF_JOB_TYPE, 0}, {"tags", WBS__QF_TAGS, 0}, {"created_at", WBS__QF_CREATED_AT, 1},
+	{"state", WBS__QF_STATE, U_ALL},
+	{"name", WBS__QF_NAME, U_ALL},
+	{"group", WBS__QF_GROUP, U_ALL},
+	{"job_type", WBS__QF_JOB_TYPE, U_ALL},
+	{"tags", WBS__QF_TAGS, U_ALL},
+	{"user", WBS__QF_USER, U_ALL},
+	{"notes", WBS__QF_NOTES, U_FILTER | U_SORT},
+	{"created_at", WBS__QF_CREATED_AT, U_FILTER | U_SORT | U_AGG},
+	{"duration", WBS__QF_DURATION, U_FILTER | U_SORT | U_AGG},
 };
 
+static int use_bit(int use)
+{
+	switch (use) {
+	case WBS__QU_SORT: return U_SORT;
+	case WBS__QU_GROUP: return U_GROUP;
+	case WBS__QU_AGG: return U_AGG;
+	default: return U_FILTER;
+	}
+}
+
+/* use: -1 for a filter, else enum wbs__quse. */
+static const char *fields_of(int use)
+{
+	switch (use) {
+	case WBS__QU_SORT:
+		return "sort field: must be state, name, group, job_type, tags, user, notes, created_at, duration, "
+		       "config.<path> or summary.<key>";
+	case WBS__QU_GROUP:
+		return "group_by field: must be state, name, group, job_type, tags, user, config.<path> or summary.<key>";
+	case WBS__QU_AGG:
+		return "agg field: must be created_at, duration, config.<path> or summary.<key>";
+	default:
+		return "filter field: must be state, name, group, job_type, tags, user, notes, created_at, duration, "
+		       "config.<path> or summary.<key>";
+	}
+}
+
 /* Resolve field name s[0..n) into *field and its paths. 0, or -1 with err. */
-static int parse_field(const char *s, size_t n, int for_sort, int *field, char **paths, size_t *npaths, char *err,
+static int parse_field(const char *s, size_t n, int use, int *field, char **paths, size_t *npaths, char *err,
 		       size_t errlen)
 {
+	int bit = use_bit(use);
+
 	for (size_t i = 0; i < sizeof(plain_fields) / sizeof(plain_fields[0]); i++) {
 		if (strlen(plain_fields[i].name) == n && memcmp(plain_fields[i].name, s, n) == 0) {
-			if (for_sort && !plain_fields[i].sortable)
+			if (!(plain_fields[i].uses & bit))
 				break;
 			*field = plain_fields[i].field;
 			return 0;
@@ -182,10 +230,7 @@ static int parse_field(const char *s, size_t n, int for_sort, int *field, char *
 		*field = WBS__QF_SUMMARY;
 		return json_paths(WBS__QF_SUMMARY, s + 8, n - 8, paths, npaths, err, errlen);
 	}
-	snprintf(err, errlen, "unknown %s field: %s must be %s", for_sort ? "sort" : "filter",
-		 for_sort ? "sort" : "filter",
-		 for_sort ? "created_at, name, state, config.<path> or summary.<key>"
-			  : "state, name, group, job_type, tags, created_at, config.<path> or summary.<key>");
+	snprintf(err, errlen, "unknown %s", fields_of(use));
 	return -1;
 }
 
@@ -218,7 +263,7 @@ int wbs__filter_parse(wbs__filter *f, const char *s, char *err, size_t errlen)
 		snprintf(err, errlen, "filter must be <field><op><value> with op one of = != < <= > >= ~");
 		return -1;
 	}
-	if (parse_field(s, flen, 0, &f->field, f->paths, &f->npaths, err, errlen))
+	if (parse_field(s, flen, -1, &f->field, f->paths, &f->npaths, err, errlen))
 		goto fail;
 	vlen = strlen(val);
 	if (vlen > WBS__FILTER_VALUE_MAX || !wbs__utf8_valid(val, vlen)) {
@@ -244,8 +289,9 @@ int wbs__filter_parse(wbs__filter *f, const char *s, char *err, size_t errlen)
 		snprintf(err, errlen, "tags filters take =, != or ~");
 		goto fail;
 	}
-	if (f->field == WBS__QF_CREATED_AT && (!f->is_num || f->op == WBS__OP_SUB)) {
-		snprintf(err, errlen, "created_at filters take a number and one of = != < <= > >=");
+	if ((f->field == WBS__QF_CREATED_AT || f->field == WBS__QF_DURATION) && (!f->is_num || f->op == WBS__OP_SUB)) {
+		snprintf(err, errlen, "%s filters take a number and one of = != < <= > >=",
+			 f->field == WBS__QF_CREATED_AT ? "created_at" : "duration");
 		goto fail;
 	}
 	return 0;
@@ -261,7 +307,17 @@ int wbs__sort_parse(wbs__sort *s, const char *str, char *err, size_t errlen)
 		s->desc = 1;
 		str++;
 	}
-	if (parse_field(str, strlen(str), 1, &s->field, s->paths, &s->npaths, err, errlen)) {
+	if (parse_field(str, strlen(str), WBS__QU_SORT, &s->field, s->paths, &s->npaths, err, errlen)) {
+		wbs__sort_free(s);
+		return -1;
+	}
+	return 0;
+}
+
+int wbs__field_parse(wbs__sort *s, const char *str, int use, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	if (parse_field(str, strlen(str), use, &s->field, s->paths, &s->npaths, err, errlen)) {
 		wbs__sort_free(s);
 		return -1;
 	}

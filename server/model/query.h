@@ -3,9 +3,15 @@
  * parsed into a form the store turns into SQL with bound parameters.
  *
  *   filter=<field><op><value>   fields: state name group job_type tags created_at
- *                                        config.<dotted path> summary.<key>
+ *                                        duration notes user config.<dotted path> summary.<key>
  *                               ops:    = != < <= > >= ~ (substring, case-insensitive)
- *   sort=[-]<field>             fields: created_at name state config.<path> summary.<key>
+ *   sort=[-]<field>             fields: any filter field
+ *   group_by=<field>            fields: any filter field but created_at, duration, notes
+ *   agg=<field>                 (repeatable) config.<path> summary.<key> duration created_at
+ *
+ * `duration` is finished_at (or, while running, now; else the last
+ * heartbeat or update) minus created_at, in seconds; `user` is the user the
+ * SDK recorded in the run's metadata.
  *
  * Nothing a user types ever becomes SQL text: config and summary paths are
  * turned into SQLite JSON paths ($."a"."b") that the store binds as
@@ -25,6 +31,7 @@
 #define WBS__FILTER_VALUE_MAX 1024u
 #define WBS__CONFIG_PATH_PARTS_MAX 16u
 #define WBS__QPATHS_MAX 3u
+#define WBS__AGGS_MAX 16u
 #define WBS__RUNS_LIMIT_DEFAULT 50u
 #define WBS__RUNS_LIMIT_MAX 1000u
 #define WBS__RUNS_OFFSET_MAX 1000000000ull
@@ -37,8 +44,14 @@ enum wbs__qfield {
 	WBS__QF_TAGS,
 	WBS__QF_CREATED_AT,
 	WBS__QF_CONFIG,
-	WBS__QF_SUMMARY
+	WBS__QF_SUMMARY,
+	WBS__QF_DURATION,
+	WBS__QF_NOTES,
+	WBS__QF_USER
 };
+
+/* What a field reference is parsed for: each takes a different set of fields. */
+enum wbs__quse { WBS__QU_SORT, WBS__QU_GROUP, WBS__QU_AGG };
 
 enum wbs__qop { WBS__OP_EQ, WBS__OP_NE, WBS__OP_LT, WBS__OP_LE, WBS__OP_GT, WBS__OP_GE, WBS__OP_SUB };
 
@@ -53,8 +66,9 @@ typedef struct wbs__filter {
 	double num;
 } wbs__filter;
 
+/* A field reference: a sort key, a group-by field or an aggregated column. */
 typedef struct wbs__sort {
-	int field; /* WBS__QF_CREATED_AT, _NAME, _STATE, _CONFIG, _SUMMARY */
+	int field; /* wbs__qfield */
 	char *paths[WBS__QPATHS_MAX];
 	size_t npaths;
 	int desc;
@@ -66,6 +80,11 @@ typedef struct wbs__runs_query {
 	wbs__sort sort;   /* default: -created_at */
 	uint32_t limit;  /* 1..1000 */
 	uint64_t offset; /* 0..1e9 */
+	/* group_by: when grouped, limit/offset page the groups, not the runs */
+	int grouped;
+	wbs__sort group_by;
+	wbs__sort aggs[WBS__AGGS_MAX];
+	size_t naggs;
 } wbs__runs_query;
 
 /* Set the defaults (no filter, -created_at, limit 50, offset 0). */
@@ -79,6 +98,9 @@ void wbs__filter_free(wbs__filter *f);
 
 /* Parse a sort expression. 0, or -1 with err. */
 int wbs__sort_parse(wbs__sort *s, const char *str, char *err, size_t errlen);
+/* Parse a group-by field (use WBS__QU_GROUP) or an aggregated column
+ * (WBS__QU_AGG) into s (desc stays 0). 0, or -1 with err. */
+int wbs__field_parse(wbs__sort *s, const char *str, int use, char *err, size_t errlen);
 void wbs__sort_free(wbs__sort *s);
 
 #endif /* WB_SERVER_QUERY_H */

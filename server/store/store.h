@@ -144,6 +144,33 @@ int wbs__store_runs_list(wbs__store *s, const char *entity, const char *project,
 			wbs__run_row **rows, size_t *n, uint64_t *total, wbs__err *err);
 void wbs__run_rows_free(wbs__run_row *rows, size_t n);
 
+/* One group of a grouped run list: the group's value (vtype says which
+ * member holds it), its run count, and per aggregated
+ * column (q->aggs order) the count, mean, min and max of its numeric values. */
+typedef struct wbs__agg_row {
+	uint64_t n; /* runs with a numeric value; 0: mean/min/max are NAN */
+	double mean, min, max;
+} wbs__agg_row;
+
+enum wbs__gvtype { WBS__GV_NULL, WBS__GV_INT, WBS__GV_REAL, WBS__GV_TEXT };
+
+typedef struct wbs__bucket_row {
+	int vtype; /* wbs__gvtype */
+	int64_t vint;
+	double vreal;
+	char *vtext;
+	uint64_t count;
+	wbs__agg_row agg[WBS__AGGS_MAX];
+} wbs__bucket_row;
+
+/* One page (q->limit, q->offset) of the groups of the runs matching q's
+ * filters, by q->group_by (a run is in one group per tag when grouping by
+ * tags), ordered by value with the no-value group last. *ngroups: all
+ * groups; *nruns: matching runs. *rows freed with wbs__bucket_rows_free. */
+int wbs__store_runs_group(wbs__store *s, const char *entity, const char *project, const wbs__runs_query *q,
+			 wbs__bucket_row **rows, size_t *n, uint64_t *ngroups, uint64_t *nruns, wbs__err *err);
+void wbs__bucket_rows_free(wbs__bucket_row *rows, size_t n);
+
 int wbs__store_projects_list(wbs__store *s, wbs__project_row **rows, size_t *n, wbs__err *err);
 void wbs__project_rows_free(wbs__project_row *rows, size_t n);
 

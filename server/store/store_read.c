@@ -14,6 +14,7 @@
 #include "store_int.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -253,6 +254,13 @@ static const char *filter_column(int field)
 	case WBS__QF_GROUP: return "r.grp";
 	case WBS__QF_JOB_TYPE: return "r.job_type";
 	case WBS__QF_CREATED_AT: return "r.created_at";
+	case WBS__QF_NOTES: return "r.notes";
+	case WBS__QF_USER: return "json_extract(r.metadata, '$.user')";
+	/* as a sort key or group: the tags' JSON text, runs without tags as NULL */
+	case WBS__QF_TAGS: return "nullif(r.tags, '[]')";
+	case WBS__QF_DURATION:
+		return "(coalesce(r.finished_at, CASE WHEN r.state = 'running' THEN "
+		       "(julianday('now') - 2440587.5) * 86400.0 END, r.heartbeat_at, r.updated_at) - r.created_at)";
 	default: return NULL;
 	}
 }
@@ -327,7 +335,7 @@ static void where_bind(sqlite3_stmt *st, const wbs__runs_query *q, int *param)
 	for (size_t i = 0; i < q->nfilters; i++) {
 		const wbs__filter *f = &q->filters[i];
 		int numeric = f->is_num && (f->field == WBS__QF_CONFIG || f->field == WBS__QF_SUMMARY ||
-					    f->field == WBS__QF_CREATED_AT);
+					    f->field == WBS__QF_CREATED_AT || f->field == WBS__QF_DURATION);
 		if (f->field != WBS__QF_TAGS && !filter_column(f->field))
 			for (size_t p = 0; p < f->npaths; p++)
 				sqlite3_bind_text(st, (*param)++, f->paths[p], -1, SQLITE_STATIC);
@@ -457,6 +465,181 @@ done:
 	sqlite3_finalize(cnt);
 	sqlite3_finalize(sel);
 	wbs__buf_free(&where);
+	wbs__buf_free(&sql);
+	wbs__reader_put(s, r);
+	return ret;
+}
+
+/* ---- grouped run list ---- */
+
+void wbs__bucket_rows_free(wbs__bucket_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(rows[i].vtext);
+	free(rows);
+}
+
+/* Bind the paths of a field reference from *param on (plain columns have none). */
+static void field_bind(sqlite3_stmt *st, const wbs__sort *f, int *param)
+{
+	if (f->field == WBS__QF_CONFIG || f->field == WBS__QF_SUMMARY)
+		for (size_t p = 0; p < f->npaths; p++)
+			sqlite3_bind_text(st, (*param)++, f->paths[p], -1, SQLITE_STATIC);
+}
+
+/* The numeric value of column c of the grouped subquery, else NULL. */
+#define NUM(c) "CASE WHEN typeof(" c ") IN ('integer', 'real') THEN " c " END"
+
+/*
+ * Everything happens in SQL, in one snapshot: an inner SELECT gives each
+ * matching run (once per tag when grouping by tags) its group value g and
+ * the raw value of each aggregated column aN; the outer queries count
+ * runs and groups, then GROUP BY g for a page of groups. Text such as the
+ * "NaN" of a non-finite summary is not a number and is left out of the
+ * aggregates, like a missing value.
+ */
+int wbs__store_runs_group(wbs__store *s, const char *entity, const char *project, const wbs__runs_query *q,
+			 wbs__bucket_row **rows, size_t *n, uint64_t *ngroups, uint64_t *nruns, wbs__err *err)
+{
+	wbs__reader *r = NULL;
+	sqlite3_stmt *cnt = NULL, *sel = NULL;
+	wbs__buf inner, sql;
+	wbs__bucket_row *out = NULL;
+	size_t nout = 0;
+	int64_t pid = 0;
+	int rc, ret, param, oom = 0;
+	const int tags = q->group_by.field == WBS__QF_TAGS;
+
+	*rows = NULL;
+	*n = 0;
+	*ngroups = 0;
+	*nruns = 0;
+	wbs__buf_init(&inner, 64 * 1024);
+	wbs__buf_init(&sql, 64 * 1024);
+	if (!(r = wbs__reader_get(s, err)))
+		return err->st;
+	if ((ret = begin_read(r, err)) || (ret = project_id_get(r, entity, project, &pid, err)))
+		goto done;
+
+	/* Parameters: ?1 project, then the filters', the group's, the aggregates', limit, offset. */
+	param = 2;
+	{
+		wbs__buf where;
+		wbs__buf_init(&where, 64 * 1024);
+		where_sql(&where, q, &param);
+		wbs__buf_puts(&inner, "SELECT r.id AS rid, ");
+		if (tags)
+			wbs__buf_puts(&inner, "tg.value");
+		else
+			field_expr(&inner, q->group_by.field, q->group_by.npaths, &param);
+		wbs__buf_puts(&inner, " AS g");
+		for (size_t i = 0; i < q->naggs; i++) {
+			wbs__buf_puts(&inner, ", ");
+			field_expr(&inner, q->aggs[i].field, q->aggs[i].npaths, &param);
+			wbs__buf_printf(&inner, " AS a%zu", i);
+		}
+		wbs__buf_puts(&inner, tags ? " FROM runs r LEFT JOIN json_each(r.tags) tg" : " FROM runs r");
+		wbs__buf_puts(&inner, " WHERE r.project_id = ?1");
+		wbs__buf_put(&inner, where.p ? where.p : "", where.len);
+		oom = where.err;
+		wbs__buf_free(&where);
+	}
+	wbs__buf_puts(&sql, "SELECT count(DISTINCT rid), count(DISTINCT g) + coalesce(max(g IS NULL), 0) FROM (");
+	wbs__buf_put(&sql, inner.p ? inner.p : "", inner.len);
+	wbs__buf_putc(&sql, ')');
+	if (oom || inner.err || sql.err) {
+		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+		goto done;
+	}
+	rc = sqlite3_prepare_v2(r->db, sql.p, (int)sql.len, &cnt, NULL);
+	if (rc != SQLITE_OK) {
+		ret = wbs__store_sqlerr(err, r->db, rc, "count groups");
+		goto done;
+	}
+	sqlite3_bind_int64(cnt, 1, pid);
+	param = 2;
+	where_bind(cnt, q, &param);
+	field_bind(cnt, &q->group_by, &param);
+	for (size_t i = 0; i < q->naggs; i++)
+		field_bind(cnt, &q->aggs[i], &param);
+	if ((rc = sqlite3_step(cnt)) != SQLITE_ROW) {
+		ret = wbs__store_sqlerr(err, r->db, rc, "count groups");
+		goto done;
+	}
+	*nruns = (uint64_t)sqlite3_column_int64(cnt, 0);
+	*ngroups = (uint64_t)sqlite3_column_int64(cnt, 1);
+
+	wbs__buf_reset(&sql);
+	wbs__buf_puts(&sql, "SELECT g, count(*)");
+	for (size_t i = 0; i < q->naggs; i++) {
+		char c[32];
+		snprintf(c, sizeof(c), "a%zu", i);
+		wbs__buf_printf(&sql, ", count(" NUM("%s") "), avg(" NUM("%s") "), min(" NUM("%s") "), max(" NUM("%s") ")",
+			       c, c, c, c, c, c, c, c);
+	}
+	wbs__buf_puts(&sql, " FROM (");
+	wbs__buf_put(&sql, inner.p ? inner.p : "", inner.len);
+	wbs__buf_printf(&sql, ") GROUP BY g ORDER BY g IS NULL, g LIMIT ?%d OFFSET ?%d", param, param + 1);
+	if (sql.err) {
+		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+		goto done;
+	}
+	rc = sqlite3_prepare_v2(r->db, sql.p, (int)sql.len, &sel, NULL);
+	if (rc != SQLITE_OK) {
+		ret = wbs__store_sqlerr(err, r->db, rc, "group runs");
+		goto done;
+	}
+	sqlite3_bind_int64(sel, 1, pid);
+	param = 2;
+	where_bind(sel, q, &param);
+	field_bind(sel, &q->group_by, &param);
+	for (size_t i = 0; i < q->naggs; i++)
+		field_bind(sel, &q->aggs[i], &param);
+	sqlite3_bind_int64(sel, param, q->limit);
+	sqlite3_bind_int64(sel, param + 1, (int64_t)q->offset);
+	if (!(out = calloc(q->limit ? q->limit : 1, sizeof(*out)))) {
+		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+		goto done;
+	}
+	while (nout < q->limit && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		wbs__bucket_row *g = &out[nout++];
+		int t = sqlite3_column_type(sel, 0);
+		if (t == SQLITE_INTEGER) {
+			g->vtype = WBS__GV_INT;
+			g->vint = sqlite3_column_int64(sel, 0);
+		} else if (t == SQLITE_FLOAT) {
+			g->vtype = WBS__GV_REAL;
+			g->vreal = sqlite3_column_double(sel, 0);
+		} else if (t != SQLITE_NULL) {
+			g->vtype = WBS__GV_TEXT; /* no blob is stored here; read any as text */
+			if (!(g->vtext = wbs__col_dup(sel, 0, &oom)) || oom) {
+				ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+				goto done;
+			}
+		}
+		g->count = (uint64_t)sqlite3_column_int64(sel, 1);
+		for (size_t i = 0; i < q->naggs; i++) {
+			int c = 2 + 4 * (int)i;
+			g->agg[i].n = (uint64_t)sqlite3_column_int64(sel, c);
+			g->agg[i].mean = wbs__col_real(sel, c + 1);
+			g->agg[i].min = wbs__col_real(sel, c + 2);
+			g->agg[i].max = wbs__col_real(sel, c + 3);
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		ret = wbs__store_sqlerr(err, r->db, rc, "group runs");
+		goto done;
+	}
+	*rows = out;
+	*n = nout;
+	out = NULL;
+	nout = 0;
+	ret = WBS__ST_OK;
+done:
+	wbs__bucket_rows_free(out, nout);
+	sqlite3_finalize(cnt);
+	sqlite3_finalize(sel);
+	wbs__buf_free(&inner);
 	wbs__buf_free(&sql);
 	wbs__reader_put(s, r);
 	return ret;

@@ -254,8 +254,29 @@ static void test_http__filter_parse(void **state)
 	assert_int_equal(wbs__sort_parse(&s, "created_at", err, sizeof(err)), 0);
 	assert_false(s.desc);
 	wbs__sort_free(&s);
-	assert_int_equal(wbs__sort_parse(&s, "tags", err, sizeof(err)), -1);
+	assert_int_equal(wbs__sort_parse(&s, "-duration", err, sizeof(err)), 0);
+	assert_int_equal(s.field, WBS__QF_DURATION);
+	wbs__sort_free(&s);
+	assert_int_equal(wbs__sort_parse(&s, "tags", err, sizeof(err)), 0);
+	assert_int_equal(s.field, WBS__QF_TAGS);
+	wbs__sort_free(&s);
+	assert_int_equal(wbs__sort_parse(&s, "metadata", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown sort field"));
 	assert_int_equal(wbs__sort_parse(&s, "-", err, sizeof(err)), -1);
+	/* group-by and aggregate fields */
+	assert_int_equal(wbs__field_parse(&s, "user", WBS__QU_GROUP, err, sizeof(err)), 0);
+	assert_int_equal(s.field, WBS__QF_USER);
+	wbs__sort_free(&s);
+	assert_int_equal(wbs__field_parse(&s, "config.opt.name", WBS__QU_GROUP, err, sizeof(err)), 0);
+	assert_int_equal(s.npaths, 1);
+	assert_string_equal(s.paths[0], "$.\"opt\".\"name\"");
+	wbs__sort_free(&s);
+	assert_int_equal(wbs__field_parse(&s, "duration", WBS__QU_GROUP, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown group_by field"));
+	assert_int_equal(wbs__field_parse(&s, "duration", WBS__QU_AGG, err, sizeof(err)), 0);
+	wbs__sort_free(&s);
+	assert_int_equal(wbs__field_parse(&s, "state", WBS__QU_AGG, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown agg field"));
 }
 
 /* Append a frame to buf at *len. */

@@ -391,6 +391,15 @@ static void test_server__run_lifecycle(void **state)
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.body, "\"total\":1,\"limit\":50,\"offset\":0}"));
 	resp_free(&r);
+	/* Grouped: one group, its count and the aggregate of config.lr (0.1 in this run). */
+	http(f, "GET", "/api/v1/projects/alice/mnist/runs?group_by=state&agg=config.lr&agg=summary.nosuch&sort=duration", 1,
+	     NULL, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "{\"group_by\":\"state\",\"groups\":[{\"value\":\"finished\",\"count\":1,"));
+	assert_non_null(strstr(r.body, "\"config.lr\":{\"count\":1,\"mean\":0.1,\"min\":0.1,\"max\":0.1}"));
+	assert_non_null(strstr(r.body, "\"summary.nosuch\":{\"count\":0,\"mean\":null,\"min\":null,\"max\":null}"));
+	assert_non_null(strstr(r.body, "],\"total_groups\":1,\"total\":1,"));
+	resp_free(&r);
 	http(f, "GET", "/api/v1/projects", 1, NULL, NULL, 0, &r);
 	assert_non_null(strstr(r.body, "\"entity\":\"alice\",\"name\":\"mnist\",\"run_count\":1"));
 	resp_free(&r);
@@ -426,7 +435,12 @@ static void test_server__errors(void **state)
 		{"GET", "/api/v1/projects/alice/mnist/runs?limit=0", NULL, NULL, 400, "invalid_argument"},
 		{"GET", "/api/v1/projects/alice/mnist/runs?limit=1001", NULL, NULL, 400, "invalid_argument"},
 		{"GET", "/api/v1/projects/alice/mnist/runs?filter=x%3D1", NULL, NULL, 400, "invalid_argument"},
-		{"GET", "/api/v1/projects/alice/mnist/runs?sort=tags", NULL, NULL, 400, "invalid_argument"},
+		{"GET", "/api/v1/projects/alice/mnist/runs?sort=metadata", NULL, NULL, 400, "invalid_argument"},
+		{"GET", "/api/v1/projects/alice/mnist/runs?group_by=created_at", NULL, NULL, 400, "invalid_argument"},
+		{"GET", "/api/v1/projects/alice/mnist/runs?group_by=config.a%22b", NULL, NULL, 400, "invalid_argument"},
+		{"GET", "/api/v1/projects/alice/mnist/runs?group_by=state&agg=tags", NULL, NULL, 400, "invalid_argument"},
+		{"GET", "/api/v1/projects/alice/mnist/runs?agg=config.lr", NULL, NULL, 400, "invalid_argument"},
+		{"GET", "/api/v1/projects/alice/mnist/runs?filter=duration~1", NULL, NULL, 400, "invalid_argument"},
 		{"GET", RUN "/history", NULL, NULL, 400, "invalid_argument"},
 		{"GET", RUN "/history?key=loss&buckets=10001", NULL, NULL, 400, "invalid_argument"},
 		{"GET", RUN "/history?key=loss&start=5&end=1", NULL, NULL, 400, "invalid_argument"},
