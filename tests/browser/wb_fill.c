@@ -10,6 +10,8 @@
  *   wb_fill many  PROJECT N STEPS     N runs of STEPS steps of "loss" (8 at a time)
  *   wb_fill big   PROJECT POINTS      one run with POINTS points of "loss"
  *   wb_fill code  PROJECT STEPS       one run with git capture on, from the current directory
+ *   wb_fill sys   PROJECT MS          one run with system metrics sampled every 20 ms
+ *                                     while it works (and logs "loss") for MS ms
  *   wb_fill group PROJECT RANKS STEPS the ranks of one simulated OpenMPI job (its
  *                                     variables set per rank): rank r logs "loss" =
  *                                     r + step / 100 for STEPS + 5 r steps
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wb.h"
@@ -201,6 +204,45 @@ static int code(int64_t steps)
 	return 0;
 }
 
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Real samples from libwb's sampler: the run busies a CPU for ms
+ * milliseconds (that is the workload being measured, not a wait). */
+static int sys(int64_t ms)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *r = NULL;
+	double t0, x = 0;
+	int64_t step = 0;
+	int rc;
+
+	o.entity = "team";
+	o.project = project;
+	o.name = "sys-run";
+	o.disable_git = 1;
+	o.system_sample_ms = 20;
+	if ((rc = wb_init(&r, &o)) != WB_OK) {
+		fprintf(stderr, "wb_fill: wb_init: %s: %s\n", wb_strerror(rc), wb_errmsg());
+		return 1;
+	}
+	t0 = mono_ms();
+	while (mono_ms() - t0 < (double)ms) {
+		for (int i = 0; i < 100000; i++)
+			x += sin((double)i);
+		WB_LOG(r, step, {"loss", 1.0 / (1.0 + (double)step)});
+		step++;
+	}
+	if (x == 12345.0)
+		fprintf(stderr, "unlikely\n");
+	finish(r, 0);
+	return 0;
+}
+
 static int group(int ranks, int64_t steps)
 {
 	char v[32];
@@ -238,6 +280,8 @@ int main(int argc, char **argv)
 		return code(atoll(argv[3]));
 	if (strcmp(argv[1], "group") == 0 && argc == 5)
 		return group(atoi(argv[3]), atoll(argv[4]));
+	if (strcmp(argv[1], "sys") == 0 && argc == 4)
+		return sys(atoll(argv[3]));
 	if (strcmp(argv[1], "big") == 0)
 		return big(atoll(argv[3]));
 	fprintf(stderr, "wb_fill: bad arguments\n");

@@ -42,15 +42,19 @@ export function makeStepMap(xs, vs) {
 }
 
 const numFmt = (u, vals) => vals.map((v) => (v === null ? '' : fmtNum(v)));
+// a tick formatter from f(value, increment between ticks)
+const fmtWith = (f) => (u, vals, ax, space, incr) => vals.map((v) => (v === null ? '' : f(v, incr)));
 
-// A chart card. opts: {title, xLabel, xTime, log, width, height, onZoom(x0, x1), onReset()}
+// A chart card. opts: {title, label?, xLabel, xTime, xFmt?(x), yFmt?(y), log, width, height,
+// onZoom(x0, x1), onReset()}: title is the metric key (data-key), label the
+// text shown (default title); xFmt/yFmt format axis ticks and legend values.
 // series: [{label, color, x: [...], y: [...], min?: [...], max?: [...]}]
 export class Chart {
   constructor(opts) {
     this.opts = opts;
     this.el = h('div', { class: 'chart', dataset: { key: opts.title, state: 'loading' } });
     this.plotEl = h('div', { class: 'plot' });
-    this.el.appendChild(h('div', { class: 'chart-title' }, opts.title));
+    this.el.appendChild(h('div', { class: 'chart-title' }, opts.label || opts.title));
     this.el.appendChild(this.plotEl);
     this.u = null;
     this.series = [];
@@ -93,11 +97,12 @@ export class Chart {
   config(series, width) {
     const o = this.opts;
     const many = series.length > 12;
-    const uSeries = [{ label: o.xLabel || 'step', value: o.xTime ? (u, v) => (v == null ? '' : new Date(v * 1000).toLocaleString()) : (u, v) => (v == null ? '' : fmtNum(v)) }];
+    const xf = o.xFmt || fmtNum, yf = o.yFmt || fmtNum;
+    const uSeries = [{ label: o.xLabel || 'step', value: o.xTime ? (u, v) => (v == null ? '' : new Date(v * 1000).toLocaleString()) : (u, v) => (v == null ? '' : xf(v)) }];
     const bands = [];
     series.forEach((s, i) => {
       uSeries.push({ label: s.label, stroke: s.color || runColor(i), width: many ? 1 : 1.5, spanGaps: true,
-        points: { show: false }, value: (u, v) => (v == null ? '' : fmtNum(v)) });
+        points: { show: false }, value: (u, v) => (v == null ? '' : yf(v)) });
     });
     if (series.length === 1 && series[0].min) {
       const c = series[0].color || runColor(0);
@@ -114,8 +119,8 @@ export class Chart {
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: !many } },
       scales: { x: { time: !!o.xTime }, y: o.log ? { distr: 3 } : {} },
       axes: [
-        { stroke: '#64748b', grid: { stroke: '#eef2f7' }, ticks: { stroke: '#e2e8f0' }, values: o.xTime ? undefined : numFmt },
-        { stroke: '#64748b', grid: { stroke: '#eef2f7' }, ticks: { stroke: '#e2e8f0' }, size: 60, values: numFmt },
+        { stroke: '#64748b', grid: { stroke: '#eef2f7' }, ticks: { stroke: '#e2e8f0' }, values: o.xTime ? undefined : o.xFmt ? fmtWith(o.xFmt) : numFmt },
+        { stroke: '#64748b', grid: { stroke: '#eef2f7' }, ticks: { stroke: '#e2e8f0' }, size: o.yFmt ? 84 : 60, values: o.yFmt ? fmtWith(o.yFmt) : numFmt },
       ],
       hooks: {
         setSelect: [(u) => {

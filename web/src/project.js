@@ -2,15 +2,20 @@
 //
 // Paging, filtering and sorting happen on the server (one page of 50 rows
 // per request), so a project with 10,000 runs renders as fast as one with
-// 10. Every control writes its state into the query string:
+// 10. Grouping too: the server groups the matching runs and computes each
+// group's count and the mean/min/max of the shown columns; a group row
+// opens to its runs (a filtered page of their own). Every control writes its
+// state into the query string:
 //   q=text  state=finished  tag=baseline  f=config.lr>0.01 (repeatable)
 //   sort=-summary.loss  page=2  cols=config.lr,summary.loss  group=config.optimizer
+//   open=<group value> (repeatable: the groups shown opened)
 import { h, clear, fmtValue, fmtTime, fmtDuration, runDuration, stateBadge, flatten, getPath, fmtNum } from './dom.js';
 import { api, enc } from './api.js';
 import { setQuery, setCrumbs } from './main.js';
 
 const PAGE = 50;
-const SORTABLE = new Set(['name', 'state', 'created_at']);
+const SORTABLE = new Set(['name', 'state', 'user', 'created_at', 'duration', 'tags', 'notes']);
+const GROUP_FIELDS = ['state', 'tags', 'user', 'group', 'job_type'];
 
 function fieldValue(r, field) {
   if (field.startsWith('config.')) return getPath(r.config, field.slice(7));
@@ -19,6 +24,7 @@ function fieldValue(r, field) {
     return v && typeof v === 'object' && 'last' in v ? v.last : v;
   }
   if (field === 'tags') return (r.tags || []).join(', ');
+  if (field === 'user') return (r.metadata || {}).user;
   return r[field];
 }
 
@@ -31,9 +37,9 @@ function filtersOf(params) {
   return f;
 }
 
-function listPath(e, p, params, limit, offset) {
+function listPath(e, p, params, limit, offset, extra = []) {
   const qs = new URLSearchParams();
-  for (const f of filtersOf(params)) qs.append('filter', f);
+  for (const f of [...filtersOf(params), ...extra]) qs.append('filter', f);
   qs.set('sort', params.get('sort') || '-created_at');
   qs.set('limit', String(limit));
   qs.set('offset', String(offset));
@@ -82,7 +88,7 @@ export async function renderProject(root, entity, project) {
     fIn.value = '';
     apply();
   });
-  groupSel.addEventListener('change', () => { setParam('group', groupSel.value); apply(false); });
+  groupSel.addEventListener('change', () => { setParam('group', groupSel.value); params.delete('open'); apply(); });
   colsBtn.addEventListener('click', () => colsPanel.classList.toggle('hidden'));
 
   root.appendChild(h('div', { class: 'page-head' }, title, count));
@@ -158,10 +164,36 @@ export async function renderProject(root, entity, project) {
     if (sort === field) arrow = ' ▲';
     else if (sort === `-${field}`) arrow = ' ▼';
     if (!sortable) return h('th', null, label);
-    return h('th', { class: 'sortable', dataset: { field } , onclick: () => {
+    return h('th', { class: 'sortable', dataset: { field }, onclick: () => {
       params.set('sort', sort === `-${field}` ? field : `-${field}`);
       apply();
     } }, label, arrow);
+  }
+
+  function headRow(cols, first) {
+    return h('tr', null, h('th', { class: 'sel' }, first), headerCell('name', 'name'), headerCell('state', 'state'),
+      headerCell('user', 'user'), headerCell('created', 'created_at'), headerCell('duration', 'duration'),
+      headerCell('tags', 'tags'), headerCell('notes', 'notes'), cols.map((c) => headerCell(c, c)));
+  }
+
+  function runRow(r, cols) {
+    const box = h('input', { type: 'checkbox', checked: selected.has(r.id), onchange: (ev) => {
+      if (ev.target.checked) selected.add(r.id); else selected.delete(r.id);
+      renderSelBar();
+    } });
+    return h('tr', { dataset: { run: r.id } },
+      h('td', { class: 'sel' }, box),
+      h('td', { class: 'name' }, h('a', { href: `${base}/runs/${enc(r.id)}` }, r.name)),
+      h('td', null, stateBadge(r.state)),
+      h('td', null, fieldValue(r, 'user') || ''),
+      h('td', { class: 'nowrap' }, fmtTime(r.created_at)),
+      h('td', { class: 'nowrap' }, fmtDuration(runDuration(r))),
+      h('td', null, (r.tags || []).map((t) => h('span', { class: t === 'baseline' ? 'tag tag-baseline' : 'tag' }, t))),
+      h('td', { class: 'notes', title: r.notes || '' }, r.notes || ''),
+      cols.map((c) => {
+        const v = fieldValue(r, c);
+        return h('td', { class: typeof v === 'number' ? 'num' : '', dataset: { col: c } }, fmtValue(v));
+      }));
   }
 
   function renderTable(runs, cols) {
@@ -170,70 +202,106 @@ export async function renderProject(root, entity, project) {
       renderTable(runs, cols);
       renderSelBar();
     } });
-    const head = h('tr', null, h('th', { class: 'sel' }, allBox), headerCell('name', 'name'), headerCell('state', 'state'),
-      headerCell('created', 'created_at'), h('th', null, 'duration'), h('th', null, 'tags'), h('th', null, 'notes'),
-      cols.map((c) => headerCell(c, c)));
     const body = h('tbody');
-    for (const r of runs) {
-      const box = h('input', { type: 'checkbox', checked: selected.has(r.id), onchange: (ev) => {
-        if (ev.target.checked) selected.add(r.id); else selected.delete(r.id);
-        renderSelBar();
-      } });
-      body.appendChild(h('tr', { dataset: { run: r.id } },
-        h('td', { class: 'sel' }, box),
-        h('td', { class: 'name' }, h('a', { href: `${base}/runs/${enc(r.id)}` }, r.name)),
-        h('td', null, stateBadge(r.state)),
-        h('td', { class: 'nowrap' }, fmtTime(r.created_at)),
-        h('td', { class: 'nowrap' }, fmtDuration(runDuration(r))),
-        h('td', null, (r.tags || []).map((t) => h('span', { class: t === 'baseline' ? 'tag tag-baseline' : 'tag' }, t))),
-        h('td', { class: 'notes', title: r.notes || '' }, r.notes || ''),
-        cols.map((c) => {
-          const v = fieldValue(r, c);
-          return h('td', { class: typeof v === 'number' ? 'num' : '', dataset: { col: c } }, fmtValue(v));
-        })));
-    }
+    for (const r of runs) body.appendChild(runRow(r, cols));
     clear(tableWrap);
-    tableWrap.appendChild(h('table', { class: 'grid runs', id: 'runs' }, h('thead', null, head), body));
+    tableWrap.appendChild(h('table', { class: 'grid runs', id: 'runs' }, h('thead', null, headRow(cols, allBox)), body));
     if (!runs.length) tableWrap.appendChild(h('p', { class: 'muted empty' }, 'No runs match.'));
   }
 
-  async function renderGroups(field, total) {
-    // Group-by needs every matching run: fetch them in pages of 1,000.
-    const runs = [];
-    for (let off = 0; off < total && alive; off += 1000) {
-      const page = await api(listPath(entity, project, params, 1000, off));
-      runs.push(...page.runs);
-      if (!page.runs.length) break;
-    }
-    const groups = new Map();
-    for (const r of runs) {
-      const v = fieldValue(r, field);
-      const k = v === undefined || v === null ? '(none)' : fmtValue(v);
-      if (!groups.has(k)) groups.set(k, []);
-      groups.get(k).push(r);
-    }
-    const metrics = fields.summary.slice(0, 8);
+  // The filter that selects one group's runs; null: the no-value group, which no filter selects.
+  function groupFilter(field, v) {
+    if (v === null || v === undefined) return null;
+    return `${field}=${typeof v === 'number' ? String(v) : v}`;
+  }
+
+  // Aggregated columns: the shown config/summary columns the query language
+  // can name (no quotes, backslashes or control characters), and duration.
+  const aggCols = (cols) => [...cols.filter((c) => (c.startsWith('config.') || c.startsWith('summary.')) &&
+    !/["\\\u0000-\u001f]/.test(c)), 'duration'].slice(0, 16);
+
+  function groupPath(field, cols, pageNo) {
+    const qs = new URLSearchParams();
+    for (const f of filtersOf(params)) qs.append('filter', f);
+    qs.set('group_by', field);
+    for (const c of aggCols(cols)) qs.append('agg', c);
+    qs.set('limit', String(PAGE));
+    qs.set('offset', String(pageNo * PAGE));
+    return `/projects/${enc(entity)}/${enc(project)}/runs?${qs}`;
+  }
+
+  function aggCell(a, col) {
+    if (!a || !a.count) return h('td', { class: 'num', dataset: { agg: col } }, '');
+    const f = col === 'duration' ? fmtDuration : fmtNum;
+    return h('td', { class: 'num', dataset: { agg: col }, title: `${a.count} numeric values` },
+      `${f(a.mean)} (${f(a.min)} – ${f(a.max)})`);
+  }
+
+  // Grouped view: one row per group from the server; opening a group
+  // fetches its runs (up to GROUP_RUNS, in the table's sort order).
+  async function renderGroups(field, cols, pageNo) {
+    const GROUP_RUNS = 100;
+    const data = await api(groupPath(field, cols, pageNo));
+    // columns with a number in some group of this page (text config values have none)
+    const aggs = aggCols(cols).filter((c) => data.groups.some((g) => g.aggregates[c] && g.aggregates[c].count));
+    const opened = new Set(params.getAll('open'));
     const head = h('tr', null, h('th', null, field), h('th', { class: 'num' }, 'runs'),
-      metrics.map((m) => h('th', { class: 'num' }, `summary.${m} mean (min – max)`)));
+      aggs.map((c) => h('th', { class: 'num' }, `${c} mean (min – max)`)));
     const body = h('tbody');
-    for (const [k, rs] of [...groups.entries()].sort((a, b) => a[0].localeCompare(b[0], undefined, { numeric: true }))) {
-      body.appendChild(h('tr', { class: 'group-row', dataset: { group: k } },
-        h('td', null, h('a', { href: '#', onclick: (ev) => {
-          ev.preventDefault();
-          params.delete('group');
-          if (k !== '(none)') params.append('f', `${field}=${k}`);
-          apply();
-        } }, k)),
-        h('td', { class: 'num' }, String(rs.length)),
-        metrics.map((m) => {
-          const vs = rs.map((r) => fieldValue(r, `summary.${m}`)).filter((v) => typeof v === 'number' && Number.isFinite(v));
-          if (!vs.length) return h('td', null, '');
-          const mean = vs.reduce((a, b) => a + b, 0) / vs.length;
-          return h('td', { class: 'num' }, `${fmtNum(mean)} (${fmtNum(Math.min(...vs))} – ${fmtNum(Math.max(...vs))})`);
-        })));
+    const rowsOf = new Map();
+    const toggle = async (g, key, row) => {
+      const open = !opened.has(key);
+      if (open) opened.add(key); else opened.delete(key);
+      params.delete('open');
+      for (const k of opened) params.append('open', k);
+      setQuery(params);
+      await showRuns(g, key, row, open);
+    };
+    const showRuns = async (g, key, row, open) => {
+      for (const tr of rowsOf.get(key) || []) tr.remove();
+      rowsOf.delete(key);
+      row.classList.toggle('open', open);
+      row.querySelector('.caret').textContent = open ? '▾' : '▸';
+      if (!open) return;
+      const f = groupFilter(field, g.value);
+      const page = await api(listPath(entity, project, params, GROUP_RUNS, 0, [f]));
+      if (!alive || !opened.has(key)) return;
+      const inner = h('table', { class: 'grid runs group-runs', dataset: { group: key } },
+        h('thead', null, headRow(cols, '')), h('tbody', null, page.runs.map((r) => runRow(r, cols))));
+      const more = page.total > page.runs.length
+        ? h('p', { class: 'muted small' }, `First ${page.runs.length} of ${page.total} runs: `,
+          h('a', { href: '#', onclick: (ev) => {
+            ev.preventDefault();
+            params.delete('group'); params.delete('open'); params.delete('page');
+            params.append('f', f);
+            apply();
+          } }, 'show them all in the table'))
+        : null;
+      const tr = h('tr', { class: 'group-runs-row' }, h('td', { colspan: 2 + aggs.length }, inner, more));
+      row.after(tr);
+      rowsOf.set(key, [tr]);
+      document.body.dataset.groupOpened = key;
+    };
+    const pending = [];
+    for (const g of data.groups) {
+      const key = g.value === null ? '(none)' : String(g.value);
+      const canOpen = groupFilter(field, g.value) !== null;
+      const row = h('tr', { class: 'group-row', dataset: { group: key, count: String(g.count) } },
+        h('td', { class: 'group-name' },
+          h('button', { type: 'button', class: 'caret', disabled: !canOpen,
+            title: canOpen ? 'show the runs of this group' : 'runs without a value cannot be listed by a filter',
+            onclick: () => toggle(g, key, row) }, '▸'), ' ', key),
+        h('td', { class: 'num' }, String(g.count)),
+        aggs.map((c) => aggCell(g.aggregates[c], c)));
+      body.appendChild(row);
+      if (canOpen && opened.has(key)) pending.push([g, key, row]);
     }
     clear(tableWrap);
-    tableWrap.appendChild(h('table', { class: 'grid groups', id: 'groups' }, h('thead', null, head), body));
+    tableWrap.appendChild(h('table', { class: 'grid groups', id: 'groups', dataset: { totalGroups: String(data.total_groups) } },
+      h('thead', null, head), body));
+    if (!data.groups.length) tableWrap.appendChild(h('p', { class: 'muted empty' }, 'No runs match.'));
+    await Promise.all(pending.map(([g, key, row]) => showRuns(g, key, row, true)));
+    return data.total_groups;
   }
 
   async function load() {
@@ -241,7 +309,7 @@ export async function renderProject(root, entity, project) {
     const pageNo = Math.max(0, parseInt(params.get('page') || '0', 10) || 0);
     let data;
     try {
-      data = await api(listPath(entity, project, params, PAGE, pageNo * PAGE));
+      data = await api(listPath(entity, project, params, PAGE, params.get('group') ? 0 : pageNo * PAGE));
     } catch (e) {
       // A filter the server rejects (e.g. a typo) is shown, not thrown.
       if (seq !== loadSeq || !alive) return;
@@ -264,22 +332,34 @@ export async function renderProject(root, entity, project) {
     const gsel = params.get('group') || '';
     clear(groupSel);
     groupSel.appendChild(h('option', { value: '' }, 'none'));
-    for (const f of ['state', 'tags', ...fields.config.map((k) => `config.${k}`)]) groupSel.appendChild(h('option', { value: f }, f));
+    const gfields = [...GROUP_FIELDS, ...fields.config.map((k) => `config.${k}`), ...fields.summary.map((k) => `summary.${k}`)];
+    if (gsel && !gfields.includes(gsel)) gfields.push(gsel);
+    for (const f of gfields) groupSel.appendChild(h('option', { value: f }, f));
     groupSel.value = gsel;
     renderChips();
     renderColsPanel();
     renderSelBar();
-    clear(pager);
+    let nrows = data.total, what = '';
     if (gsel) {
-      await renderGroups(gsel, data.total);
+      try {
+        nrows = await renderGroups(gsel, columns(), pageNo);
+      } catch (e) {
+        if (seq !== loadSeq || !alive) return;
+        clear(tableWrap);
+        tableWrap.appendChild(h('div', { class: 'error-box', id: 'table-error' }, e.message));
+        nrows = 0;
+      }
+      if (seq !== loadSeq || !alive) return;
+      what = ' groups';
     } else {
       renderTable(data.runs, columns());
-      const pages = Math.max(1, Math.ceil(data.total / PAGE));
-      const go = (n) => { if (n) params.set('page', String(n)); else params.delete('page'); apply(false); };
-      pager.appendChild(h('button', { type: 'button', id: 'prev-page', disabled: pageNo === 0, onclick: () => go(pageNo - 1) }, '‹ Prev'));
-      pager.appendChild(h('span', { class: 'muted', id: 'page-info' }, `page ${pageNo + 1} of ${pages}`));
-      pager.appendChild(h('button', { type: 'button', id: 'next-page', disabled: pageNo + 1 >= pages, onclick: () => go(pageNo + 1) }, 'Next ›'));
     }
+    clear(pager);
+    const pages = Math.max(1, Math.ceil(nrows / PAGE));
+    const go = (n) => { if (n) params.set('page', String(n)); else params.delete('page'); apply(false); };
+    pager.appendChild(h('button', { type: 'button', id: 'prev-page', disabled: pageNo === 0, onclick: () => go(pageNo - 1) }, '‹ Prev'));
+    pager.appendChild(h('span', { class: 'muted', id: 'page-info' }, `page ${pageNo + 1} of ${pages}${what}`));
+    pager.appendChild(h('button', { type: 'button', id: 'next-page', disabled: pageNo + 1 >= pages, onclick: () => go(pageNo + 1) }, 'Next ›'));
     root.dataset.loaded = String(seq);
     document.body.dataset.tableReady = location.search;
   }

@@ -3,13 +3,15 @@
 // Overview (state, duration, host, command, config, summary, metadata),
 // editing of name/notes/tags, and a chart per metric. View state in the
 // query: x=step|_timestamp|relative|<metric>  smooth=0..0.99  log=1
-// band=0  zoom=<first step>-<last step>  m=<metric name filter>.
+// band=0  zoom=<first step>-<last step>  m=<metric name filter>
+// szoom=<ms>-<ms> (the System section's time window, see system.js).
 // While the run is running the page polls every 2 s.
 import { h, clear, fmtValue, fmtTime, fmtDuration, runDuration, stateBadge, flatten, kv } from './dom.js';
 import { api, enc, runPath } from './api.js';
 import { setQuery, setCrumbs } from './main.js';
 import { Chart, smooth, makeStepMap } from './chart.js';
 import { renderCode } from './code.js';
+import { systemSection, isSystemKey } from './system.js';
 
 const BUCKETS = 1000;
 const POLL_MS = 2000;
@@ -31,7 +33,8 @@ export async function renderRun(root, entity, project, id) {
   const controls = h('div', { class: 'toolbar chart-controls' });
   const grid = h('div', { class: 'charts', id: 'charts' });
   const codeBox = h('section', { class: 'card code', id: 'code', style: { display: 'none' } });
-  root.append(head, overview, codeBox, h('h2', null, 'Charts'), controls, grid);
+  const sysBox = h('section', { class: 'system-section', id: 'system' });
+  root.append(head, overview, codeBox, h('h2', null, 'Charts'), controls, grid, sysBox);
 
   function renderHead() {
     clear(head);
@@ -101,7 +104,15 @@ export async function renderRun(root, entity, project, id) {
   }
 
   // ---- chart controls ----
-  const userKeys = () => metrics.map((x) => x.key).filter((k) => !k.startsWith('_'));
+  // System metrics (x = ms since start) have their own section, not a chart here.
+  const userKeys = () => metrics.map((x) => x.key).filter((k) => !k.startsWith('_') && !isSystemKey(k));
+  const sysKeys = () => metrics.map((x) => x.key).filter(isSystemKey);
+  let sys = null;
+  const buildSystem = () => {
+    if (sys) sys.destroy();
+    sys = systemSection(sysBox, rp, params, sysKeys(), () => bandIn.checked);
+    return sys.load();
+  };
   const xSel = h('select', { id: 'x-axis' });
   const fillX = () => {
     clear(xSel);
@@ -120,7 +131,7 @@ export async function renderRun(root, entity, project, id) {
   xSel.addEventListener('change', () => { set('x', xSel.value, 'step'); params.delete('zoom'); setQuery(params); rebuild(); });
   smoothIn.addEventListener('input', () => { smoothOut.textContent = smoothIn.value; set('smooth', smoothIn.value, '0'); redrawAll(); });
   logIn.addEventListener('change', () => { set('log', logIn.checked ? '1' : '', ''); rebuild(); });
-  bandIn.addEventListener('change', () => { set('band', bandIn.checked ? '' : '0', ''); rebuild(); });
+  bandIn.addEventListener('change', () => { set('band', bandIn.checked ? '' : '0', ''); rebuild(); if (sys) sys.load(); });
   filterIn.addEventListener('input', () => { set('m', filterIn.value.trim(), ''); rebuild(); });
   controls.append(h('label', null, 'X axis ', xSel), h('label', null, 'Smoothing ', smoothIn, ' ', smoothOut),
     h('label', null, logIn, ' log scale'), h('label', null, bandIn, ' min/max band'), filterIn, zoomInfo,
@@ -238,7 +249,7 @@ export async function renderRun(root, entity, project, id) {
     const mode = params.get('x') || 'step';
     const f = (params.get('m') || '').toLowerCase();
     const keys = userKeys().filter((k) => !f || k.toLowerCase().includes(f));
-    if (!keys.length) grid.appendChild(h('p', { class: 'muted' }, metrics.length ? 'No metric matches.' : 'No metrics logged yet.'));
+    if (!keys.length) grid.appendChild(h('p', { class: 'muted' }, userKeys().length ? 'No metric matches.' : 'No metrics logged yet.'));
     for (const key of keys) {
       const c = new Chart({
         title: key,
@@ -259,11 +270,13 @@ export async function renderRun(root, entity, project, id) {
     try {
       run = await api(rp);
       const m = (await api(`${rp}/metrics`)).metrics;
-      const newKeys = m.length !== metrics.length;
+      const newKeys = m.filter((x) => !isSystemKey(x.key)).length !== metrics.filter((x) => !isSystemKey(x.key)).length;
+      const newSys = m.filter((x) => isSystemKey(x.key)).length !== sysKeys().length;
       metrics = m;
       renderHead();
       if (!overview.querySelector('#edit-form')) renderOverview();
       if (newKeys) { fillX(); await rebuild(); } else await loadAll();
+      if (newSys) await buildSystem(); else if (sys) await sys.load();
       document.body.dataset.polled = String((Number(document.body.dataset.polled) || 0) + 1);
     } catch { /* keep polling: the server may be restarting */ }
     if (alive && run.state === 'running') timer = setTimeout(poll, POLL_MS);
@@ -272,16 +285,18 @@ export async function renderRun(root, entity, project, id) {
   renderHead();
   renderOverview();
   renderCode(codeBox, rp, run).catch(() => { codeBox.style.display = 'none'; });
-  await rebuild();
+  window.__wb.system = {};
+  await Promise.all([rebuild(), buildSystem()]);
   window.__wb.zoom = zoom;
   window.__wb.resetZoom = resetZoom;
   if (run.state === 'running') timer = setTimeout(poll, POLL_MS);
-  const onResize = () => { for (const c of charts.values()) c.resize(); };
+  const onResize = () => { for (const c of charts.values()) c.resize(); if (sys) sys.resize(); };
   window.addEventListener('resize', onResize);
   return () => {
     alive = false;
     clearTimeout(timer);
     window.removeEventListener('resize', onResize);
     for (const c of charts.values()) c.destroy();
+    if (sys) sys.destroy();
   };
 }
