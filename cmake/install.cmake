@@ -7,6 +7,8 @@
 #   include/wb.h                    the one public header
 #   lib/pkgconfig/wb.pc             `pkg-config --cflags --libs wb`
 #   lib/cmake/wb/                   `find_package(wb)`: wb::wb (shared), wb::wb_static
+#   share/wb/web/                   the built web UI (index.html, assets/), which
+#                                   `wb server` finds at <bin dir>/../share/wb/web
 #
 # The pkg-config file and the CMake package locate the prefix relative to
 # their own directory, so a tree installed with `cmake --install --prefix P`
@@ -23,6 +25,10 @@ install(TARGETS wb RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS wb_shared LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS wb_static ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/sdk/include/wb.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# The web UI: exactly what web/build.mjs wrote (a trailing slash copies the contents).
+if(TARGET wb_web)
+  install(DIRECTORY ${WB_WEB_DIST}/ DESTINATION ${CMAKE_INSTALL_DATADIR}/wb/web)
+endif()
 
 # libwb's own dependencies, from what wb_static links: pkg-config module
 # names for wb.pc's Requires.private and wbConfig.cmake's wb::wb_static.

@@ -12,11 +12,51 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char wbs__server_usage[] =
 	"usage: wb server --data DIR [--host 127.0.0.1] [--port 8080] [--crash-after SECONDS]\n"
 	"                 [--threads N] [--web DIR] [--config FILE]\n"
 	"                 [--rate-limit REQ_PER_S] [--rate-burst N] [--log-format text|json]\n";
+
+/* 1 if dir/index.html is a file we can read. */
+static int has_index(const char *dir)
+{
+	char p[4200];
+
+	if (snprintf(p, sizeof(p), "%s/index.html", dir) >= (int)sizeof(p))
+		return 0;
+	return access(p, R_OK) == 0;
+}
+
+/*
+ * The default web UI directory: the installed one next to the binary
+ * (<exe dir>/../share/wb/web, where `cmake --install` and the .deb put it,
+ * so an installed tree works wherever its prefix is), else the build tree's
+ * web/dist compiled in as WB_WEB_DIR (running from a build). "" when
+ * neither holds an index.html: the server then serves only the API.
+ */
+static void default_web(char *out, size_t cap)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	out[0] = '\0';
+	if (n > 0) {
+		char *slash;
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/'))) {
+			*slash = '\0';
+			if (snprintf(out, cap, "%s/../share/wb/web", exe) < (int)cap && has_index(out))
+				return;
+		}
+	}
+	out[0] = '\0';
+#ifdef WB_WEB_DIR
+	if (has_index(WB_WEB_DIR))
+		snprintf(out, cap, "%s", WB_WEB_DIR);
+#endif
+}
 
 /* Set option name to value. 0, or -1 with err. */
 static int set_opt(wbs__server_opts *o, const char *name, const char *value, char *err, size_t errlen)
@@ -151,9 +191,7 @@ int wbs__server_opts_parse(wbs__server_opts *o, int argc, char **argv, char *err
 	o->threads = 16;
 	o->rate_limit = 1000;
 	o->rate_burst = 2000;
-#ifdef WB_WEB_DIR
-	snprintf(o->web, sizeof(o->web), "%s", WB_WEB_DIR);
-#endif
+	default_web(o->web, sizeof(o->web));
 
 	/* First pass: help and the config file. */
 	for (int i = 0; i < argc; i++) {

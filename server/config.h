@@ -21,7 +21,8 @@ typedef struct wbs__server_opts {
 	double rate_limit;  /* requests per second per API key, default 1000; 0: no limit */
 	double rate_burst;  /* burst of the rate limit, default 2000 */
 	int log_json;       /* --log-format json: one JSON object per line (default: logfmt text) */
-	char web[4096];     /* the built web UI; default WB_WEB_DIR (compiled in); "": none */
+	char web[4096];     /* the built web UI; default <exe dir>/../share/wb/web, else WB_WEB_DIR
+			       (the build tree's, compiled in), if it has an index.html; "": none */
 } wbs__server_opts;
 
 /*

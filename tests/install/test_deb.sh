@@ -22,7 +22,8 @@ deb="$tmp/out/wb_${version}_amd64.deb"
 
 dpkg-deb -c "$deb" >"$tmp/files"
 for f in ./usr/bin/wb ./usr/include/wb.h ./usr/lib/libwb.a ./usr/lib/libwb.so.0 ./usr/lib/pkgconfig/wb.pc \
-	./usr/lib/cmake/wb/wbConfig.cmake ./etc/wb/wb.conf ./lib/systemd/system/wb.service; do
+	./usr/lib/cmake/wb/wbConfig.cmake ./etc/wb/wb.conf ./lib/systemd/system/wb.service \
+	./usr/share/wb/web/index.html; do
 	grep -q " $f\( \|$\)" "$tmp/files" || fail "package lacks $f"
 done
 dpkg-deb -f "$deb" Package | grep -qx wb || fail "package name"
@@ -63,6 +64,8 @@ while [ ! -s "$tmp/data/server.url" ]; do
 done
 url=$(cat "$tmp/data/server.url")
 curl -fsS "$url/healthz" | grep -q '"ok":true' || fail "/healthz"
+# The web UI from /usr/share/wb/web, found next to the binary (no web = in wb.conf).
+curl -fsS "$url/" | cmp - "$tmp/root/usr/share/wb/web/index.html" || fail "/ is not the packaged index.html"
 kill -TERM "$pid"
 wait "$pid" || fail "server exit status $?"
 pid=""

@@ -2,10 +2,17 @@
 # test_install.sh BUILD_DIR SRC_DIR CC [CFLAGS]: install the build into a
 # temp prefix, then build a user's program against it with pkg-config
 # (shared and static) and with find_package(wb) (consumer/), and run each.
+# When the build has the web UI: the installed `wb server`, started without
+# --web, serves the installed index.html and its assets.
 set -eu
 build=$1 src=$2 cc=$3 cflags=${4:-}
 tmp=$(mktemp -d /tmp/wb-install.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+pid=""
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 prefix=$tmp/prefix
 cmake --install "$build" --prefix "$prefix" >/dev/null
 test -x "$prefix/bin/wb"
@@ -44,4 +51,33 @@ LD_LIBRARY_PATH=$libdir "$tmp/consumer/consumer_shared" "$tmp/runs3"
 for d in runs1 runs2 runs3 runs4; do
 	ls "$tmp/$d"/run-*/ >/dev/null
 done
+
+if [ -f "$build/web/dist/index.html" ]; then
+	web=$prefix/share/wb/web
+	test -f "$web/index.html" || { echo "no $web/index.html"; exit 1; }
+	cmp "$web/index.html" "$build/web/dist/index.html"
+	# Moved away from the build tree: the server must find the installed files.
+	mv "$prefix" "$tmp/moved"
+	prefix=$tmp/moved
+	WB_CONFIG_DIR=$tmp/config "$prefix/bin/wb" server --data "$tmp/data" --port 0 2>"$tmp/server.log" >/dev/null &
+	pid=$!
+	i=0
+	while [ ! -s "$tmp/data/server.url" ]; do
+		i=$((i + 1))
+		[ $i -gt 300 ] && { cat "$tmp/server.log"; echo "server did not start"; exit 1; }
+		kill -0 "$pid" 2>/dev/null || { cat "$tmp/server.log"; echo "server exited"; exit 1; }
+		sleep 0.1 # polling the url file against a deadline
+	done
+	url=$(cat "$tmp/data/server.url")
+	curl -fsS "$url/" >"$tmp/index.html"
+	cmp "$tmp/index.html" "$prefix/share/wb/web/index.html" || { echo "/ is not the installed index.html"; exit 1; }
+	curl -fsS "$url/team/demo/runs/x" | cmp - "$tmp/index.html" || { echo "app path is not index.html"; exit 1; }
+	js=$(sed -n 's/.*src="\(\/assets\/[^"]*\.js\)".*/\1/p' "$tmp/index.html")
+	[ -n "$js" ] || { echo "index.html names no script"; exit 1; }
+	curl -fsS "$url$js" | cmp - "$prefix/share/wb/web$js" || { echo "$js differs"; exit 1; }
+	kill -TERM "$pid"
+	wait "$pid" || { echo "server exit status $?"; exit 1; }
+	pid=""
+	echo "installed server serves the web UI"
+fi
 echo "install test: ok"

@@ -4,7 +4,9 @@
 // GET /projects/{e}/{p}/history?runs=…&include=run), a parallel-coordinates
 // view from the config values that differ to a chosen summary metric, and a
 // table of those config differences. View state: runs, keys (charts), pc
-// (the summary metric), smooth.
+// (the summary metric), smooth, zoom=<first step>-<last step>: dragging on a
+// chart re-requests every shown metric of every run for that step window,
+// so the lines gain detail instead of being stretched.
 import { h, clear, fmtValue, fmtNum, flatten, runColor, stateBadge } from './dom.js';
 import { api, enc, runPath } from './api.js';
 import { setQuery, setCrumbs } from './main.js';
@@ -32,9 +34,16 @@ export async function renderCompare(root, entity, project) {
   const charts = new Map();
   let alive = true;
 
+  function zoomRange() {
+    const z = /^(-?\d+)-(-?\d+)$/.exec(params.get('zoom') || '');
+    return z ? [Number(z[1]), Number(z[2])] : null;
+  }
+
   async function fetchKey(key, withRuns) {
     const qs = new URLSearchParams({ runs: ids.join(','), key, buckets: String(buckets) });
     if (withRuns) qs.set('include', 'run');
+    const z = zoomRange();
+    if (z) { qs.set('start', String(z[0])); qs.set('end', String(z[1])); }
     const d = await api(`/projects/${enc(entity)}/${enc(project)}/history?${qs}`);
     for (const r of d.runs) if (r.run) runs.set(r.id, r.run);
     return d;
@@ -47,6 +56,7 @@ export async function renderCompare(root, entity, project) {
   const legend = h('div', { class: 'legend', id: 'legend' });
   const keyBox = h('div', { class: 'keys' });
   const smoothIn = h('input', { type: 'range', id: 'smoothing', min: 0, max: 0.99, step: 0.01, value: params.get('smooth') || '0' });
+  const zoomInfo = h('span', { class: 'muted small', id: 'zoom-info' });
   const grid = h('div', { class: 'charts', id: 'charts' });
   const pcSel = h('select', { id: 'pc-metric' });
   const pcCanvas = h('canvas', { id: 'parallel', width: 1100, height: 320 });
@@ -56,7 +66,7 @@ export async function renderCompare(root, entity, project) {
     h('div', { class: 'page-head' }, h('h1', null, `Comparing ${ids.length} run${ids.length === 1 ? '' : 's'}`)),
     legend,
     h('div', { class: 'toolbar' }, h('span', { class: 'muted' }, 'Metrics: '), keyBox, h('span', { class: 'spacer' }),
-      h('label', null, 'Smoothing ', smoothIn)),
+      zoomInfo, h('label', null, 'Smoothing ', smoothIn), h('span', { class: 'muted small' }, 'drag to zoom · double-click to reset')),
     grid,
     h('h2', null, 'Parallel coordinates'),
     h('div', { class: 'toolbar' }, h('label', null, 'Colour by summary metric ', pcSel)),
@@ -97,7 +107,7 @@ export async function renderCompare(root, entity, project) {
     }));
     if (!series.length) { c.el.dataset.state = 'ready'; return; }
     c.setData(series);
-    window.__wb.charts[key] = { runs: d.runs.map((r) => ({ id: r.id, steps: r.step || [], last: r.last || [] })) };
+    window.__wb.charts[key] = { zoom: params.get('zoom') || '', runs: d.runs.map((r) => ({ id: r.id, steps: r.step || [], last: r.last || [] })) };
   }
 
   async function buildCharts() {
@@ -105,8 +115,7 @@ export async function renderCompare(root, entity, project) {
     charts.clear();
     clear(grid);
     for (const key of keys) {
-      const c = new Chart({ title: key, xLabel: 'step', onZoom: (x0, x1) => { for (const ch of charts.values()) ch.u && ch.u.setScale('x', { min: x0, max: x1 }); },
-        onReset: () => { for (const k of charts.keys()) draw(k); } });
+      const c = new Chart({ title: key, xLabel: 'step', onZoom: (x0, x1) => zoom(x0, x1), onReset: () => zoom(null) });
       charts.set(key, c);
       grid.appendChild(c.el);
     }
@@ -115,6 +124,27 @@ export async function renderCompare(root, entity, project) {
       if (alive) draw(k);
     }));
   }
+
+  // Zoom (or, with null, reset) every chart: all runs' data for the window, again from the server.
+  let zoomSeq = 0;
+  async function zoom(x0, x1) {
+    if (x0 === null) params.delete('zoom');
+    else {
+      let a = Math.floor(x0), b = Math.ceil(x1);
+      if (b < a) [a, b] = [b, a];
+      params.set('zoom', `${a}-${b}`);
+    }
+    setQuery(params);
+    const seq = ++zoomSeq;
+    const z = zoomRange();
+    zoomInfo.textContent = z ? `steps ${z[0]}–${z[1]}` : '';
+    const answers = await Promise.all(keys.map((k) => fetchKey(k, false)));
+    if (!alive || seq !== zoomSeq) return;
+    keys.forEach((k, i) => hist.set(k, answers[i]));
+    for (const k of keys) draw(k);
+  }
+  window.__wb.zoom = (a, b) => zoom(a, b);
+  if (zoomRange()) zoomInfo.textContent = `steps ${zoomRange()[0]}–${zoomRange()[1]}`;
 
   // ---- config differences ----
   const runList = ids.map((id) => runs.get(id)).filter(Boolean);
