@@ -425,3 +425,261 @@ test('live updates arrive while a run is running', async () => {
   noErrors(page);
   await page.close();
 });
+
+// Drag across a chart's plot area from fraction a to b of its width.
+async function drag(page, chartSel, a, b) {
+  const over = page.locator(`${chartSel} .u-over`);
+  await over.scrollIntoViewIfNeeded();
+  const box = await over.boundingBox();
+  await page.mouse.move(box.x + box.width * a, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * b, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+}
+
+// Everything the API lists, page by page (the independent side of the checks below).
+async function allRuns(project, filter = '') {
+  const out = [];
+  for (let off = 0; ; off += 1000) {
+    const page = (await srv.api(`/projects/team/${project}/runs?limit=1000&offset=${off}${filter}`)).json;
+    out.push(...page.runs);
+    if (out.length >= page.total || !page.runs.length) return out;
+  }
+}
+
+const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const summaryOf = (r, k) => { const v = r.summary[k]; return num(v && typeof v === 'object' ? v.last : v); };
+const durationOf = (r) => r.finished_at - r.created_at;
+const close = (a, b) => (a === null || b === null ? a === b : Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b)));
+
+test('api: group_by aggregates equal an independent computation; paging; sort by duration, tags, notes', async () => {
+  const runsAll = await allRuns('demo');
+  const cases = [
+    ['config.optimizer.name', (r) => [r.config.optimizer ? r.config.optimizer.name : null]],
+    ['tags', (r) => (r.tags.length ? r.tags : [null])],
+    ['state', (r) => [r.state]],
+    ['config.batch_size', (r) => [r.config.batch_size ?? null]],
+  ];
+  const aggs = [['summary.loss', (r) => summaryOf(r, 'loss')], ['config.lr', (r) => num(r.config.lr)], ['duration', durationOf],
+    ['summary.note', (r) => summaryOf(r, 'note')]];
+  for (const [by, keysOf] of cases) {
+    const qs = `group_by=${encodeURIComponent(by)}${aggs.map(([a]) => `&agg=${a}`).join('')}`;
+    const res = await srv.api(`${P}/runs?${qs}`);
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    const want = new Map();
+    for (const r of runsAll) {
+      for (const k of keysOf(r)) {
+        if (!want.has(k)) want.set(k, []);
+        want.get(k).push(r);
+      }
+    }
+    const d = res.json;
+    assert.equal(d.total, runsAll.length, by);
+    assert.equal(d.total_groups, want.size, by);
+    assert.deepEqual(d.groups.map((g) => g.value), [...want.keys()].sort((a, b) => (a === null) - (b === null) ||
+      (typeof a === typeof b ? (a < b ? -1 : a > b ? 1 : 0) : typeof a === 'number' ? -1 : 1)), `${by}: order`);
+    for (const g of d.groups) {
+      const rs = want.get(g.value);
+      assert.equal(g.count, rs.length, `${by}=${g.value}`);
+      for (const [a, get] of aggs) {
+        const vs = rs.map(get).filter((v) => v !== null);
+        const got = g.aggregates[a];
+        assert.equal(got.count, vs.length, `${by}=${g.value} ${a} count`);
+        const mean = vs.length ? vs.reduce((x, y) => x + y, 0) / vs.length : null;
+        assert.ok(close(got.mean, mean), `${by}=${g.value} ${a} mean ${got.mean} vs ${mean}`);
+        assert.ok(close(got.min, vs.length ? Math.min(...vs) : null), `${a} min`);
+        assert.ok(close(got.max, vs.length ? Math.max(...vs) : null), `${a} max`);
+      }
+    }
+  }
+  // Filters apply before grouping; limit/offset page the groups.
+  const f = await srv.api(`${P}/runs?group_by=state&filter=${encodeURIComponent('config.lr>0.05')}`);
+  assert.equal(f.json.total, runsAll.filter((r) => r.config.lr > 0.05).length);
+  const p1 = (await srv.api(`${P}/runs?group_by=config.optimizer.name&limit=1&offset=1`)).json;
+  const pAll = (await srv.api(`${P}/runs?group_by=config.optimizer.name`)).json;
+  assert.equal(p1.groups.length, 1);
+  assert.deepEqual(p1.groups[0], pAll.groups[1]);
+  assert.equal(p1.total_groups, pAll.total_groups);
+  for (const bad of ['group_by=nosuch', 'group_by=created_at', 'group_by=state&agg=name', 'agg=config.lr',
+    `group_by=state${'&agg=config.lr'.repeat(17)}`]) {
+    const r = await srv.api(`${P}/runs?${bad}`);
+    assert.equal(r.status, 400, bad);
+    assert.equal(r.json.error.code, 'invalid_argument');
+  }
+
+  // Sorting by duration, tags and notes is done by the server.
+  const byDur = (await srv.api(`${P}/runs?sort=-duration&limit=1000`)).json.runs;
+  const durs = byDur.map(durationOf);
+  assert.deepEqual(durs, [...durs].sort((a, b) => b - a));
+  const byTags = (await srv.api(`${P}/runs?sort=tags&limit=1000`)).json.runs;
+  const tagKey = (r) => (r.tags.length ? JSON.stringify(r.tags) : null);
+  for (let i = 1; i < byTags.length; i++) {
+    const a = tagKey(byTags[i - 1]), b = tagKey(byTags[i]);
+    assert.ok(a === null || (b !== null && a <= b), `tags order: ${a} then ${b}`);
+  }
+  const byNotes = (await srv.api(`${P}/runs?sort=-notes&limit=1000`)).json.runs.map((r) => r.notes);
+  assert.deepEqual(byNotes, [...byNotes].sort().reverse());
+  const fl = (await srv.api(`${P}/runs?filter=${encodeURIComponent('notes~first')}`)).json.runs;
+  assert.deepEqual(fl.map((r) => r.id), runsAll.filter((r) => r.notes.includes('first')).map((r) => r.id));
+});
+
+test('runs table: grouped by the server, collapsible groups, group-by and open groups in the URL, sort by duration', async () => {
+  const page = await newPage(ctx, srv.key);
+  await open(page, srv.url, '/team/demo?group=config.optimizer.name&cols=config.lr,summary.loss');
+  await page.waitForSelector('#groups tbody tr.group-row');
+  const api = (await srv.api(`${P}/runs?group_by=config.optimizer.name&agg=config.lr&agg=summary.loss&agg=duration`)).json;
+  const rows = await page.$$eval('#groups tbody tr.group-row', (trs) => trs.map((t) => ({
+    group: t.dataset.group, count: t.dataset.count,
+    lr: t.querySelector('td[data-agg="config.lr"]') ? t.querySelector('td[data-agg="config.lr"]').textContent : null })));
+  assert.deepEqual(rows.map((r) => r.group), api.groups.map((g) => (g.value === null ? '(none)' : String(g.value))));
+  assert.deepEqual(rows.map((r) => Number(r.count)), api.groups.map((g) => g.count));
+  for (const [i, g] of api.groups.entries()) {
+    const a = g.aggregates['config.lr'];
+    if (a.count) assert.ok(rows[i].lr.startsWith(String(Number(a.mean.toPrecision(5)))), `${rows[i].lr} vs ${a.mean}`);
+  }
+  assert.equal(await page.locator('#groups .group-runs').count(), 0, 'groups start closed');
+  // Open a group: its runs, from the server, under the group row.
+  const g = api.groups.find((x) => x.value === 'adam');
+  await page.click('tr.group-row[data-group=adam] .caret');
+  await page.waitForSelector('table.group-runs[data-group=adam] tbody tr');
+  const inGroup = await page.$$eval('table.group-runs[data-group=adam] tbody tr', (trs) => trs.map((t) => t.dataset.run).sort());
+  const want = (await allRuns('demo', `&filter=${encodeURIComponent('config.optimizer.name=adam')}`)).map((r) => r.id).sort();
+  assert.equal(inGroup.length, g.count);
+  assert.deepEqual(inGroup, want);
+  await page.waitForFunction(() => /open=adam/.test(location.search));
+  const shared = page.url();
+  await shot(page, 'runs-grouped');
+  // Close it again.
+  await page.click('tr.group-row[data-group=adam] .caret');
+  await page.waitForFunction(() => !document.querySelector('table.group-runs') && !/open=/.test(location.search));
+
+  // The shared URL reopens the same grouped view with the same group open.
+  const other = await newPage(ctx, srv.key);
+  await open(other, srv.url, shared.replace(srv.url, ''));
+  await other.waitForSelector('table.group-runs[data-group=adam] tbody tr');
+  assert.equal(await other.inputValue('#group-by'), 'config.optimizer.name');
+  assert.deepEqual(await other.$$eval('table.group-runs[data-group=adam] tbody tr', (trs) => trs.map((t) => t.dataset.run).sort()), want);
+  noErrors(other);
+  await other.close();
+
+  // Group by tags: a run is in each of its tags' groups.
+  await page.selectOption('#group-by', 'tags');
+  await page.waitForFunction(() => /group=tags/.test(location.search) && document.body.dataset.tableReady === location.search);
+  const tagGroups = await page.$$eval('#groups tr.group-row', (trs) => trs.map((t) => [t.dataset.group, Number(t.dataset.count)]));
+  const tagApi = (await srv.api(`${P}/runs?group_by=tags`)).json.groups.map((x) => [x.value === null ? '(none)' : x.value, x.count]);
+  assert.deepEqual(tagGroups, tagApi);
+
+  // Ungrouped: sort by duration (descending first) through the header.
+  await open(page, srv.url, '/team/demo');
+  await page.waitForSelector('#runs tbody tr');
+  await page.click('th[data-field=duration]');
+  await page.waitForFunction(() => /sort=-duration/.test(location.search) && document.body.dataset.tableReady === location.search);
+  const ids = await page.$$eval('#runs tbody tr', (trs) => trs.map((t) => t.dataset.run));
+  assert.deepEqual(ids, (await srv.api(`${P}/runs?sort=-duration&limit=50`)).json.runs.map((r) => r.id));
+  await page.click('th[data-field=notes]');
+  await page.waitForFunction(() => /sort=-notes/.test(location.search) && document.body.dataset.tableReady === location.search);
+  assert.deepEqual(await page.$$eval('#runs tbody tr', (trs) => trs.map((t) => t.dataset.run)),
+    (await srv.api(`${P}/runs?sort=-notes&limit=50`)).json.runs.map((r) => r.id));
+  noErrors(page);
+  await page.close();
+});
+
+test('run page System section: system/* series against time since start, with units; zoom re-requests', async () => {
+  const [run] = srv.fill('sys', 'sys', '1500');
+  const R = `/projects/team/sys/runs/${run.id}`;
+  const metrics = (await srv.api(`${R}/metrics`)).json.metrics;
+  const sysKeys = metrics.map((m) => m.key).filter((k) => k.startsWith('system/')).sort();
+  assert.ok(sysKeys.includes('system/cpu') && sysKeys.includes('system/memory.used') && sysKeys.includes('system/proc.rss'),
+    sysKeys.join(' '));
+  const cpuCount = metrics.find((m) => m.key === 'system/cpu').count;
+  assert.ok(cpuCount >= 10, `only ${cpuCount} cpu samples`);
+  const page = await newPage(ctx, srv.key);
+  await open(page, srv.url, `/team/sys/runs/${run.id}`);
+  await page.waitForSelector('#system-charts .chart[data-key="system/cpu"][data-state=ready]');
+  // Only the system keys are in the System section, and none of them among the metric charts or x-axis choices.
+  assert.deepEqual(await page.$$eval('#system-charts .chart', (cs) => cs.map((c) => c.dataset.key).sort()), sysKeys);
+  assert.deepEqual(await page.$$eval('#charts .chart', (cs) => cs.map((c) => c.dataset.key)), ['loss']);
+  assert.equal(await page.$$eval('#x-axis option', (os) => os.filter((o) => o.value.startsWith('system/')).length), 0);
+  for (const key of sysKeys) {
+    const api = (await srv.api(`${R}/history?key=${encodeURIComponent(key)}&buckets=1000`)).json;
+    const d = await page.evaluate((k) => window.__wb.system[k], key);
+    assert.deepEqual(d.steps, api.step, key);
+    assert.deepEqual(d.last, api.last, key);
+    assert.deepEqual(d.x, api.step.map((ms) => ms / 1000), `${key}: x is seconds since start`);
+    assert.deepEqual(d.y, api.last.map((v) => (v === null ? null : v / d.div)), `${key}: y in its unit`);
+    const unit = await page.getAttribute(`#system-charts .chart[data-key="${key}"]`, 'data-unit');
+    assert.equal(unit, d.unit);
+  }
+  const unitOf = (k) => page.evaluate((x) => window.__wb.system[x].unit, k);
+  assert.equal(await unitOf('system/cpu'), '%');
+  assert.equal(await unitOf('system/proc.cpu'), '%');
+  assert.match(await unitOf('system/memory.used'), /^(MiB|GiB)$/);
+  assert.match(await unitOf('system/proc.rss'), /^(MiB|GiB)$/);
+  if (sysKeys.includes('system/disk.read')) assert.match(await unitOf('system/disk.read'), /^(KiB|MiB|GiB)\/s$/);
+  assert.equal(await unitOf('system/load1'), '');
+  // Axis labels (drawn on the canvas, so asked of the plot's formatters): relative time and the unit.
+  const ticks = await page.evaluate(() => {
+    const u = window.__wb.systemPlots['system/cpu'];
+    return [u.axes[0].values(u, [0.25, 45, 200, 7500], 0, 50, 0.25), u.axes[1].values(u, [25, 50, 75], 1, 50, 25)];
+  });
+  assert.deepEqual(ticks, [['0.25s', '45s', '3m 20s', '2h 05m'], ['25%', '50%', '75%']]);
+  assert.match(await page.textContent('#system-charts .chart[data-key="system/memory.used"] .chart-title'), /memory\.used \((MiB|GiB)\)/);
+
+  // Drag on the cpu chart: the time window goes into the URL and every system chart is re-requested for it.
+  await drag(page, '#system-charts .chart[data-key="system/cpu"]', 0.3, 0.6);
+  await page.waitForFunction(() => /szoom=\d+-\d+/.test(location.search));
+  const [z0, z1] = /szoom=(\d+)-(\d+)/.exec(page.url()).slice(1).map(Number);
+  assert.ok(z0 > 0 && z0 < z1, `szoom ${z0}-${z1}`);
+  await page.waitForFunction(([a, b]) => {
+    const s = window.__wb.system['system/cpu'].steps;
+    return s.length && s[0] >= a && s[s.length - 1] <= b;
+  }, [z0, z1]);
+  const zoomed = (await srv.api(`${R}/history?key=system%2Fcpu&buckets=1000&start=${z0}&end=${z1}`)).json;
+  assert.deepEqual(await page.evaluate(() => window.__wb.system['system/cpu'].steps), zoomed.step);
+  await page.locator('#system').scrollIntoViewIfNeeded();
+  await shot(page, 'system');
+  // The URL reopens the zoomed view.
+  const other = await newPage(ctx, srv.key);
+  await open(other, srv.url, page.url().replace(srv.url, ''));
+  await other.waitForSelector('#system-charts .chart[data-key="system/cpu"][data-state=ready]');
+  assert.deepEqual(await other.evaluate(() => window.__wb.system['system/cpu'].steps), zoomed.step);
+  noErrors(other);
+  await other.close();
+  noErrors(page);
+  await page.close();
+});
+
+test('compare: zoom re-requests every run for the window; the URL keeps it', async () => {
+  const ids = runs.slice(0, 4).map((r) => r.id);
+  const page = await newPage(ctx, srv.key);
+  await open(page, srv.url, `/team/demo/compare?runs=${ids.join(',')}&keys=loss,acc`);
+  await page.waitForSelector('.chart[data-key=loss][data-state=ready]');
+  await drag(page, '.chart[data-key=loss]', 0.25, 0.5);
+  await page.waitForFunction(() => /zoom=\d+-\d+/.test(location.search));
+  const zoom = /zoom=(\d+-\d+)/.exec(page.url())[1];
+  const [z0, z1] = zoom.split('-').map(Number);
+  assert.ok(z0 > 0 && z1 < 119 && z0 < z1, zoom);
+  await page.waitForFunction((z) => ['loss', 'acc'].every((k) => window.__wb.charts[k] && window.__wb.charts[k].zoom === z), zoom);
+  for (const key of ['loss', 'acc']) {
+    const api = (await srv.api(`${P}/history?runs=${ids.join(',')}&key=${key}&buckets=1000&start=${z0}&end=${z1}`)).json;
+    const drawn = await page.evaluate((k) => window.__wb.charts[k].runs, key);
+    assert.deepEqual(drawn.map((r) => r.id), ids);
+    for (const [i, r] of api.runs.entries()) {
+      assert.deepEqual(drawn[i].steps, r.step, `${key} ${r.id}`);
+      assert.deepEqual(drawn[i].last, r.last);
+      assert.ok(r.step.every((s) => s >= z0 && s <= z1));
+    }
+  }
+  const other = await newPage(ctx, srv.key);
+  await open(other, srv.url, page.url().replace(srv.url, ''));
+  await other.waitForSelector('.chart[data-key=loss][data-state=ready]');
+  assert.deepEqual(await other.evaluate(() => window.__wb.charts.loss.runs), await page.evaluate(() => window.__wb.charts.loss.runs));
+  noErrors(other);
+  await other.close();
+  // Double-click resets: the whole range again, and no zoom in the URL.
+  await page.locator('.chart[data-key=loss] .u-over').dblclick();
+  await page.waitForFunction(() => !/zoom=/.test(location.search) && window.__wb.charts.loss.zoom === '');
+  assert.equal(await page.evaluate(() => window.__wb.charts.loss.runs[0].steps.length), 120);
+  noErrors(page);
+  await page.close();
+});

@@ -129,6 +129,7 @@ export function systemSection(root, rp, params, keys, band) {
     c.u._suffix = suffix;
     c.el.dataset.unit = suffix.trim();
     window.__wb.system[key] = { steps: d.step, last: d.last, x, y, div, unit: suffix.trim(), total: d.total };
+    (window.__wb.systemPlots = window.__wb.systemPlots || {})[key] = c.u; // for tests: the axes' formatters
   }
 
   async function load() {
