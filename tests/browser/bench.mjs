@@ -24,6 +24,23 @@ try {
     await page.waitForSelector('#runs tbody tr');
     if (i === 1) out('web_project_first_render', Date.now() - t0, { runs: N_RUNS });
   }
+  // The same runs grouped by the server (count and mean/min/max of three columns per group).
+  for (const [name, qs] of [['web_project_grouped_render', 'group=config.optimizer&cols=config.lr,config.seed'],
+    ['web_project_grouped_by_seed_render', 'group=config.seed&cols=config.lr'],
+    ['web_project_sorted_by_duration_render', 'sort=-duration']]) {
+    for (let i = 0; i < 2; i++) {
+      const t0 = Date.now();
+      await page.goto(`${srv.url}/team/table?${qs}`);
+      await page.waitForSelector(qs.startsWith('group') ? '#groups tbody tr.group-row' : '#runs tbody tr');
+      if (i === 1) out(name, Date.now() - t0, { runs: N_RUNS });
+    }
+  }
+  {
+    const t0 = Date.now();
+    const r = await srv.api('/projects/team/table/runs?group_by=config.seed&agg=config.lr&agg=summary.loss&agg=duration&limit=50');
+    if (r.status !== 200 || r.json.total_groups !== N_RUNS) throw new Error(`group_by: ${r.status} ${JSON.stringify(r.json).slice(0, 200)}`);
+    out('api_runs_group_by_10k_groups', Date.now() - t0, { runs: N_RUNS });
+  }
 
   // Compare N_CMP runs × CMP_STEPS steps on one metric.
   const ids = srv.fill('many', 'cmp', String(N_CMP), String(CMP_STEPS)).map((r) => r.id);

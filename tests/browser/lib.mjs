@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, rmSync, mkdirSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 
 export const WB_BIN = process.env.WB_BIN;
@@ -79,7 +79,7 @@ export async function startServer(extra = []) {
 }
 
 export async function launch(root) {
-  const require = createRequire(join(MODULES, '..', 'package.json'));
+  const require = createRequire(resolve(MODULES, '..', 'package.json'));
   const { chromium } = require('playwright-core');
   const userDataDir = mkdtempSync(join(root || tmpdir(), 'chromium-'));
   const ctx = await chromium.launchPersistentContext(userDataDir, {

@@ -298,7 +298,9 @@ test('run page: charts draw the API data; zoom re-requests; axes; edit; shared U
 
 test('XSS payloads in names, notes, tags, config never execute', async () => {
   const page = await newPage(ctx, srv.key);
-  for (const path of ['/', '/team/demo', `/team/demo/runs/${xssId}`, `/team/demo/compare?runs=${xssId},${runs[0].id}`]) {
+  const xssTag = encodeURIComponent('<img src=x onerror="window.__xss=1">');
+  for (const path of ['/', '/team/demo', `/team/demo/runs/${xssId}`, `/team/demo/compare?runs=${xssId},${runs[0].id}`,
+    `/team/demo?group=tags&open=${xssTag}`]) {
     await open(page, srv.url, path);
     await noXss(page);
   }
@@ -625,6 +627,8 @@ test('run page System section: system/* series against time since start, with un
   assert.deepEqual(ticks, [['0.25s', '45s', '3m 20s', '2h 05m'], ['25%', '50%', '75%']]);
   assert.match(await page.textContent('#system-charts .chart[data-key="system/memory.used"] .chart-title'), /memory\.used \((MiB|GiB)\)/);
 
+  await page.locator('#system').scrollIntoViewIfNeeded();
+  await shot(page, 'system');
   // Drag on the cpu chart: the time window goes into the URL and every system chart is re-requested for it.
   await drag(page, '#system-charts .chart[data-key="system/cpu"]', 0.3, 0.6);
   await page.waitForFunction(() => /szoom=\d+-\d+/.test(location.search));
@@ -636,8 +640,6 @@ test('run page System section: system/* series against time since start, with un
   }, [z0, z1]);
   const zoomed = (await srv.api(`${R}/history?key=system%2Fcpu&buckets=1000&start=${z0}&end=${z1}`)).json;
   assert.deepEqual(await page.evaluate(() => window.__wb.system['system/cpu'].steps), zoomed.step);
-  await page.locator('#system').scrollIntoViewIfNeeded();
-  await shot(page, 'system');
   // The URL reopens the zoomed view.
   const other = await newPage(ctx, srv.key);
   await open(other, srv.url, page.url().replace(srv.url, ''));
