@@ -299,9 +299,10 @@ test('run page: charts draw the API data; zoom re-requests; axes; edit; shared U
 test('XSS payloads in names, notes, tags, config never execute', async () => {
   const page = await newPage(ctx, srv.key);
   const xssTag = encodeURIComponent('<img src=x onerror="window.__xss=1">');
-  for (const path of ['/', '/team/demo', `/team/demo/runs/${xssId}`, `/team/demo/compare?runs=${xssId},${runs[0].id}`,
-    `/team/demo?group=tags&open=${xssTag}`]) {
+  for (const path of ['/', '/team/demo', `/team/demo?group=tags&open=${xssTag}`, `/team/demo/runs/${xssId}`,
+    `/team/demo/compare?runs=${xssId},${runs[0].id}`]) {
     await open(page, srv.url, path);
+    if (path.includes('open=')) await page.waitForSelector('table.group-runs tbody tr');
     await noXss(page);
   }
   await page.waitForSelector('#config-diff');
