@@ -628,7 +628,7 @@ test('run page System section: system/* series against time since start, with un
   assert.deepEqual(ticks, [['0.25s', '45s', '3m 20s', '2h 05m'], ['25%', '50%', '75%']]);
   assert.match(await page.textContent('#system-charts .chart[data-key="system/memory.used"] .chart-title'), /memory\.used \((MiB|GiB)\)/);
 
-  await page.locator('#system').scrollIntoViewIfNeeded();
+  await page.evaluate(() => document.querySelector('#system').scrollIntoView({ block: 'start' }));
   await shot(page, 'system');
   // Drag on the cpu chart: the time window goes into the URL and every system chart is re-requested for it.
   await drag(page, '#system-charts .chart[data-key="system/cpu"]', 0.3, 0.6);

@@ -1,6 +1,7 @@
 /* fuzz_query — what a URL brings: the path splitter (percent-decoding) and
  * the runs list's filter and sort expressions. The input is split at its
- * first two '\n' into path, filter and sort. */
+ * first two '\n' into path, filter and sort; the sort text is also parsed
+ * as a group_by and an agg field. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wbs__filter_free(&f);
 	memset(&s, 0, sizeof(s));
 	wbs__sort_parse(&s, parts[2], err, sizeof(err));
+	wbs__sort_free(&s);
+	wbs__field_parse(&s, parts[2], WBS__QU_GROUP, err, sizeof(err));
+	wbs__sort_free(&s);
+	wbs__field_parse(&s, parts[2], WBS__QU_AGG, err, sizeof(err));
 	wbs__sort_free(&s);
 	free(text);
 	return 0;
