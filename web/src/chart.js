@@ -47,7 +47,8 @@ const fmtWith = (f) => (u, vals, ax, space, incr) => vals.map((v) => (v === null
 
 // A chart card. opts: {title, label?, xLabel, xTime, xFmt?(x), yFmt?(y), log, width, height,
 // onZoom(x0, x1), onReset()}: title is the metric key (data-key), label the
-// text shown (default title); xFmt/yFmt format axis ticks and legend values.
+// text shown (default title); xFmt/yFmt format axis ticks and legend values;
+// yRange(u, min, max) → [lo, hi] fixes the y scale (uPlot's scale range).
 // series: [{label, color, x: [...], y: [...], min?: [...], max?: [...]}]
 export class Chart {
   constructor(opts) {
@@ -117,7 +118,7 @@ export class Chart {
       bands,
       legend: { show: !many, live: true },
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: !many } },
-      scales: { x: { time: !!o.xTime }, y: o.log ? { distr: 3 } : {} },
+      scales: { x: { time: !!o.xTime }, y: o.log ? { distr: 3 } : o.yRange ? { range: o.yRange } : {} },
       axes: [
         { stroke: '#64748b', grid: { stroke: '#eef2f7' }, ticks: { stroke: '#e2e8f0' }, values: o.xTime ? undefined : o.xFmt ? fmtWith(o.xFmt) : numFmt },
         { stroke: '#64748b', grid: { stroke: '#eef2f7' }, ticks: { stroke: '#e2e8f0' }, size: o.yFmt ? 84 : 60, values: o.yFmt ? fmtWith(o.yFmt) : numFmt },

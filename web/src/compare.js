@@ -11,6 +11,7 @@ import { h, clear, fmtValue, fmtNum, flatten, runColor, stateBadge } from './dom
 import { api, enc, runPath } from './api.js';
 import { setQuery, setCrumbs } from './main.js';
 import { Chart, smooth } from './chart.js';
+import { isSystemKey } from './system.js';
 
 const LEGEND_MAX = 60;
 const TABLE_MAX = 200;
@@ -25,7 +26,8 @@ export async function renderCompare(root, entity, project) {
     return null;
   }
   const colorOf = new Map(ids.map((id, i) => [id, runColor(i)]));
-  const metricList = (await api(`${runPath(entity, project, ids[0])}/metrics`)).metrics.map((m) => m.key).filter((k) => !k.startsWith('_'));
+  const metricList = (await api(`${runPath(entity, project, ids[0])}/metrics`)).metrics.map((m) => m.key)
+    .filter((k) => !k.startsWith('_') && !isSystemKey(k)); // system/* are against time, not steps: the run page's System section
   let keys = (params.get('keys') || '').split(',').filter(Boolean);
   if (!keys.length) keys = metricList.slice(0, 4);
   const buckets = Math.max(50, Math.min(1000, Math.floor(200000 / ids.length)));

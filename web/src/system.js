@@ -102,7 +102,9 @@ export function systemSection(root, rp, params, keys, band) {
   }
 
   for (const key of keys) {
-    const c = new Chart({ title: key, label: key.slice('system/'.length), xLabel: 'time', xFmt: fmtRel,
+    // percentages from 0 to at least 100 (a process's CPU may pass 100)
+    const yRange = unitOf(key).kind === 'pct' ? (u, lo, hi) => [0, hi > 100 ? Math.ceil(hi / 50) * 50 : 100] : undefined;
+    const c = new Chart({ title: key, label: key.slice('system/'.length), xLabel: 'time', xFmt: fmtRel, yRange,
       height: 200, onZoom: (x0, x1) => zoom(x0, x1), onReset: () => reset() });
     charts.set(key, c);
     grid.appendChild(c.el);
