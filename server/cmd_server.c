@@ -146,8 +146,12 @@ int wbs__cmd_server(int argc, char **argv)
 		goto done;
 	}
 	if (write_url_file(o.data, url, err, sizeof(err))) {
-		wbs__log(WBS__LOG_ERROR, "cannot publish the server url", "error=%s", wbs__log_quote(q, sizeof(q), err));
-		goto done;
+		/* On a read-only data directory the server still serves reads. */
+		int ro = wbs__store_readonly(store);
+		wbs__log(ro ? WBS__LOG_WARN : WBS__LOG_ERROR, "cannot publish the server url", "error=%s",
+			wbs__log_quote(q, sizeof(q), err));
+		if (!ro)
+			goto done;
 	}
 	printf("wb server listening on %s\n", url);
 	fflush(stdout);
