@@ -47,6 +47,7 @@
 #include "store_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -85,6 +86,33 @@ static double wall_clock(void)
 
 double wbs__store_now(const wbs__store *s) { return s->opts.clock ? s->opts.clock() : wall_clock(); }
 
+/*
+ * 1 when the directory of db_path, or the database file, cannot be written
+ * (errno tells why). access(2) sees a read-only mount or missing
+ * permissions but not ext4's emergency read-only state after errors, so a
+ * writable-looking directory is probed by creating an unnamed file in it
+ * (O_TMPFILE: nothing is left behind; a file system without it counts as
+ * writable).
+ */
+int wbs__dir_readonly(const char *db_path)
+{
+	char dir[4200], *slash;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", db_path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	if (access(slash ? dir : ".", W_OK) || (access(db_path, F_OK) == 0 && access(db_path, W_OK)))
+		return errno == EROFS || errno == EACCES || errno == EPERM;
+	fd = open(slash ? dir : ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return errno == EROFS;
+}
+
 int wbs__store_sqlerr(wbs__err *err, sqlite3 *db, int rc, const char *what)
 {
 	const char *m = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -92,8 +120,9 @@ int wbs__store_sqlerr(wbs__err *err, sqlite3 *db, int rc, const char *what)
 
 	wbs__log_quote(qw, sizeof(qw), what);
 	if (db && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN) &&
-	    sqlite3_system_errno(db) == EROFS) {
-		/* The file system went read-only under us (ext4 errors=remount-ro, ...). */
+	    sqlite3_db_filename(db, "main") && wbs__dir_readonly(sqlite3_db_filename(db, "main"))) {
+		/* The file system went read-only under us (ext4 errors=remount-ro, ...).
+		 * sqlite3_system_errno() is no help: by now errno has moved on. */
 		wbs__log(WBS__LOG_ERROR, "data directory is read-only", "what=%s sqlite=%d", qw, rc);
 		return wbs__err_set(err, WBS__ST_UNAVAILABLE, "%s", readonly_msg);
 	}
@@ -367,20 +396,6 @@ fail:
 	return st;
 }
 
-/* 1 when the data directory (or the database in it) cannot be written. */
-static int dir_readonly(const wbs__store *s)
-{
-	char dir[4200], *slash;
-
-	snprintf(dir, sizeof(dir), "%s", s->path);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	if (access(slash ? dir : ".", W_OK) == 0 && (access(s->path, F_OK) != 0 || access(s->path, W_OK) == 0))
-		return 0;
-	return errno == EROFS || errno == EACCES || errno == EPERM;
-}
-
 /*
  * Writer thread, while read-only: if the data directory is writable again,
  * open the writer connection, retire the immutable readers (wait, at most
@@ -396,7 +411,7 @@ static int writer_reopen(wbs__store *s)
 	int waited = 0;
 	char qm[300];
 
-	if (dir_readonly(s))
+	if (wbs__dir_readonly(s->path))
 		return -1;
 	if (writer_open(s, &e) != WBS__ST_OK) {
 		if (!s->reopen_warned)
@@ -767,7 +782,7 @@ int wbs__store_open(wbs__store **out, const wbs__store_opts *opts, wbs__err *err
 	}
 
 	if ((st = writer_open(s, err)) != WBS__ST_OK) {
-		if (!dir_readonly(s) || access(s->path, R_OK) != 0 || (st = open_readonly(s, err)) != WBS__ST_OK)
+		if (!wbs__dir_readonly(s->path) || access(s->path, R_OK) != 0 || (st = open_readonly(s, err)) != WBS__ST_OK)
 			goto fail;
 	}
 	s->closed = 0;

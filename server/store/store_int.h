@@ -146,6 +146,10 @@ int wbs__store_submit_fn(wbs__store *s, int (*fn)(wbs__store *s, wbs__job *j), v
 
 /* Prepare the writer's statements. */
 int wbs__writer_prepare(wbs__store *s, wbs__err *err);
+
+/* 1 when the data directory of db_path (or the file) cannot be written:
+ * read-only mount, no permission, or a file system gone read-only. */
+int wbs__dir_readonly(const char *db_path);
 /* Apply one job inside the open transaction (store_write.c). Returns a wbs__st. */
 int wbs__job_apply(wbs__store *s, wbs__job *j);
 

@@ -15,6 +15,17 @@
  * - the tmpfs is remounted read-write under the live server: it takes
  *   writes again without a restart (/readyz 200), `wb sync` uploads the
  *   run, every point exactly once, and the earlier run still reads back.
+ *
+ * The other way a data directory turns read-only is under a live server:
+ * ext4 mounted errors=remount-ro stops taking writes after a file-system
+ * error. The second case is a 64 MiB ext4 image on a loop device, with the
+ * error raised through the kernel's own /sys/fs/ext4/DEV/trigger_fs_error:
+ * writes then get the same 503 "read-only" answer (not "i/o error"),
+ * /readyz says so, reads go on. Such a file system is writable again only
+ * after umount and fsck, so recovery is: stop the server, umount, e2fsck,
+ * mount, start; then `wb sync` lands the run that was refused. (Skipped
+ * without root, loop devices, mkfs.ext4 or trigger_fs_error.)
+ *
  * Whatever happens, teardown kills the server and lazily unmounts.
  */
 #include <stdarg.h>
@@ -42,6 +53,44 @@ static char rundir_root[256];
 static wbt_server srv;
 static int mounted;
 
+static int sh(const char *cmd)
+{
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The admin key of a new database, from the settings file. */
+static void reread_key(void)
+{
+	char path[400], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/settings", srv.config_dir);
+	assert_non_null(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "api_key=", 8) == 0) {
+			line[strcspn(line, "\r\n")] = '\0';
+			snprintf(srv.key, sizeof(srv.key), "%.120s", line + 8);
+		}
+	fclose(f);
+	setenv("WB_API_KEY", srv.key, 1);
+}
+
+static void sync_ok(const char *dir)
+{
+	char *argv[4];
+	pid_t pid;
+	int st;
+
+	argv[0] = (char *)wbt_wb_bin();
+	argv[1] = "sync";
+	argv[2] = (char *)dir;
+	argv[3] = NULL;
+	assert_int_equal(posix_spawn(&pid, wbt_wb_bin(), NULL, NULL, argv, environ), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -51,14 +100,23 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
+/* After each case, passed or failed: no server, nothing mounted, no temp root. */
+static int teardown_case(void **state)
 {
 	(void)state;
 	if (srv.pid > 0)
 		wbt_server_kill(&srv);
 	if (mounted && umount2(srv.data, MNT_DETACH) == 0)
 		mounted = 0;
-	wbt_server_cleanup(&srv);
+	if (srv.root[0])
+		wbt_server_cleanup(&srv);
+	memset(&srv, 0, sizeof(srv));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
 	if (!getenv("WBT_KEEP"))
 		wbt_rm_rf(rundir_root);
 	return 0;
@@ -114,10 +172,8 @@ static int server_log_has(const char *a, const char *b, const char *c)
 static void test_e2e_readonly__reads_served_writes_refused_then_recovered(void **state)
 {
 	char id_a[64], dir_a[512], id_b[64], dir_b[512], msg[2048], path[400];
-	char *argv[4];
 	double deadline;
-	pid_t pid;
-	int st, rc;
+	int rc;
 	(void)state;
 
 	if (geteuid() != 0)
@@ -130,20 +186,7 @@ static void test_e2e_readonly__reads_served_writes_refused_then_recovered(void *
 	}
 	mounted = 1;
 	assert_int_equal(wbt_server_restart(&srv), 0);
-	{
-		/* A new database, so a new admin key in the settings file. */
-		char line[512];
-		FILE *f;
-		snprintf(path, sizeof(path), "%s/settings", srv.config_dir);
-		assert_non_null(f = fopen(path, "r"));
-		while (fgets(line, sizeof(line), f))
-			if (strncmp(line, "api_key=", 8) == 0) {
-				line[strcspn(line, "\r\n")] = '\0';
-				snprintf(srv.key, sizeof(srv.key), "%.120s", line + 8);
-			}
-		fclose(f);
-		setenv("WB_API_KEY", srv.key, 1);
-	}
+	reread_key(); /* a new database, so a new admin key */
 
 	/* A run while the directory is writable. */
 	assert_int_equal(log_run("before", 20000, id_a, dir_a), WB_OK);
@@ -182,13 +225,7 @@ static void test_e2e_readonly__reads_served_writes_refused_then_recovered(void *
 	assert_int_equal(request("GET", "/readyz", NULL, NULL, 0), 200);
 	assert_true(server_log_has("data directory is writable again", "taking writes", "level=info"));
 
-	argv[0] = (char *)wbt_wb_bin();
-	argv[1] = "sync";
-	argv[2] = dir_b;
-	argv[3] = NULL;
-	assert_int_equal(posix_spawn(&pid, wbt_wb_bin(), NULL, NULL, argv, environ), 0);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	sync_ok(dir_b);
 	assert_int_equal(wbt_check_series(&srv, "ops", "during", id_b, NSTEPS), 0);
 	assert_int_equal(wbt_check_series(&srv, "ops", "before", id_a, NSTEPS), 0);
 
@@ -196,10 +233,81 @@ static void test_e2e_readonly__reads_served_writes_refused_then_recovered(void *
 	assert_int_equal(wbt_server_stop(&srv), 0);
 }
 
+static void test_e2e_readonly__fs_turns_readonly_under_the_server(void **state)
+{
+	char img[400], cmd[1400], dev[64] = "", sysfs[200], msg[2048], id_a[64], dir_a[512], id_b[64], dir_b[512];
+	FILE *f;
+	int rc;
+	(void)state;
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(img, sizeof(img), "%s/ext4.img", rundir_root);
+	snprintf(cmd, sizeof(cmd), "truncate -s 64M '%s' && mkfs.ext4 -q -F '%s' >/dev/null 2>&1", img, img);
+	if (sh(cmd) != 0) {
+		print_message("no mkfs.ext4: skipping\n");
+		skip();
+	}
+	assert_int_equal(wbt_server_start(&srv, ""), 0);
+	assert_int_equal(wbt_server_stop(&srv), 0);
+	snprintf(cmd, sizeof(cmd), "mount -o loop,errors=remount-ro '%s' '%s' 2>/dev/null", img, srv.data);
+	if (sh(cmd) != 0) {
+		print_message("cannot loop-mount ext4: skipping\n");
+		skip();
+	}
+	mounted = 1;
+	snprintf(cmd, sizeof(cmd), "findmnt -n -o SOURCE '%s'", srv.data);
+	assert_non_null(f = popen(cmd, "r"));
+	if (fgets(cmd, sizeof(cmd), f) && strncmp(cmd, "/dev/", 5) == 0) {
+		cmd[strcspn(cmd, "\n")] = '\0';
+		snprintf(dev, sizeof(dev), "%.60s", cmd + 5);
+	}
+	pclose(f);
+	snprintf(sysfs, sizeof(sysfs), "/sys/fs/ext4/%s/trigger_fs_error", dev);
+	if (!dev[0] || access(sysfs, W_OK) != 0) {
+		print_message("no %s: skipping\n", sysfs);
+		skip();
+	}
+	assert_int_equal(wbt_server_restart(&srv), 0);
+	reread_key();
+	assert_int_equal(log_run("before", 20000, id_a, dir_a), WB_OK);
+
+	/* A file-system error: ext4 turns read-only under the live server. */
+	assert_non_null(f = fopen(sysfs, "w"));
+	fputs("1\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(request("PUT", "/api/v1/projects/ops/during/runs/direct", "{}", msg, sizeof(msg)), 503);
+	print_message("a write after ext4 went read-only: %s\n", msg);
+	assert_non_null(strstr(msg, "the data directory is read-only"));
+	assert_int_equal(request("GET", "/readyz", NULL, msg, sizeof(msg)), 503);
+	assert_non_null(strstr(msg, "read-only"));
+	assert_int_equal(wbt_check_series(&srv, "ops", "before", id_a, NSTEPS), 0);
+	rc = log_run("during", 3000, id_b, dir_b);
+	assert_int_not_equal(rc, WB_OK);
+
+	/* The admin's way back: stop, umount, fsck, mount, start. */
+	assert_int_equal(wbt_server_stop(&srv), 0);
+	assert_int_equal(umount(srv.data), 0);
+	mounted = 0;
+	snprintf(cmd, sizeof(cmd), "e2fsck -fy '%s' >/dev/null 2>&1", img);
+	rc = sh(cmd);
+	assert_true(rc == 0 || rc == 1); /* 1: errors corrected */
+	snprintf(cmd, sizeof(cmd), "mount -o loop,errors=remount-ro '%s' '%s'", img, srv.data);
+	assert_int_equal(sh(cmd), 0);
+	mounted = 1;
+	assert_int_equal(wbt_server_restart(&srv), 0);
+	assert_int_equal(request("GET", "/readyz", NULL, NULL, 0), 200);
+	sync_ok(dir_b);
+	assert_int_equal(wbt_check_series(&srv, "ops", "during", id_b, NSTEPS), 0);
+	assert_int_equal(wbt_check_series(&srv, "ops", "before", id_a, NSTEPS), 0);
+	assert_int_equal(wbt_server_stop(&srv), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_e2e_readonly__reads_served_writes_refused_then_recovered),
+		cmocka_unit_test_teardown(test_e2e_readonly__reads_served_writes_refused_then_recovered, teardown_case),
+		cmocka_unit_test_teardown(test_e2e_readonly__fs_turns_readonly_under_the_server, teardown_case),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
