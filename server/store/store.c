@@ -247,7 +247,7 @@ wbs__reader *wbs__reader_get(wbs__store *s, wbs__err *err)
 	int rc;
 
 	unsigned gen;
-	int immutable;
+	const char *uri;
 
 	pthread_mutex_lock(&s->rmu);
 	while (!s->idle && s->nreaders >= s->opts.readers_max)
@@ -260,7 +260,7 @@ wbs__reader *wbs__reader_get(wbs__store *s, wbs__err *err)
 	}
 	s->nreaders++;
 	gen = s->rgen;
-	immutable = s->ro_uri != NULL;
+	uri = s->ro_uri;
 	pthread_mutex_unlock(&s->rmu);
 
 	r = calloc(1, sizeof(*r));
@@ -269,10 +269,9 @@ wbs__reader *wbs__reader_get(wbs__store *s, wbs__err *err)
 		goto fail;
 	}
 	r->gen = gen;
-	/* ro_uri is freed only by the writer after every reader of this generation is back. */
-	rc = immutable ? sqlite3_open_v2(s->ro_uri, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
-					 NULL)
-		       : sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	/* uri is freed only by the writer after every reader of this generation is back. */
+	rc = uri ? sqlite3_open_v2(uri, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL)
+		 : sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		wbs__store_sqlerr(err, r->db, rc, "open reader");
 		goto fail;
@@ -432,6 +431,7 @@ static int writer_reopen(wbs__store *s)
 	for (wbs__reader *r = idle; r; r = r->next)
 		s->nreaders--;
 	s->rold = s->nreaders; /* every reader still out is of an older generation */
+	pthread_cond_broadcast(&s->rcond); /* room for new readers */
 	while (s->rold > 0 && !waited)
 		waited = pthread_cond_timedwait(&s->rcond, &s->rmu, &until) == ETIMEDOUT;
 	if (s->rold > 0)
