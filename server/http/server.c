@@ -17,8 +17,9 @@
  *
  * TLS: with a certificate and a key (wb server --tls-cert/--tls-key) the
  * one listening port speaks HTTPS only; plain HTTP to it fails the
- * handshake rather than being redirected, so a key can never cross the
- * network in clear by accident. civetweb is compiled in against OpenSSL 3
+ * handshake rather than being redirected, so a client set up with http://
+ * fails at once instead of sending its key in clear before each redirect.
+ * civetweb is compiled in against OpenSSL 3
  * (third_party/civetweb); on_init_ssl loads the certificate chain and the
  * key from their two files into civetweb's SSL_CTX, which keeps civetweb's
  * defaults otherwise (TLS 1.2 and newer, OpenSSL's default ciphers).

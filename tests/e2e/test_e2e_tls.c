@@ -7,7 +7,8 @@
  * 127.0.0.1 and localhost; the server takes it and its key from its config
  * file (tls-cert, tls-key), as the packaged /etc/wb/wb.conf would. Checked:
  * - the port speaks HTTPS only: plain HTTP to it gets no answer, and an
- *   https client without the CA refuses the certificate;
+ *   https client without the CA refuses the certificate; TLS 1.2 works,
+ *   TLS 1.1 is refused by the server;
  * - an online run without the CA fails its upload at once with WB_ENET and
  *   curl's "certificate" message (a configuration error, not retried), and
  *   its run log keeps everything;
@@ -100,6 +101,19 @@ static void test_e2e_tls__https_only(void **state)
 	/* Without the CA the certificate is refused. */
 	nocert.ca_file[0] = '\0';
 	assert_int_equal(wbt_http(&nocert, "GET", "/healthz", NULL, 0, NULL, 0, &r), -1);
+
+	/* TLS 1.2 and 1.3 are spoken; the server itself refuses TLS 1.1 (its alert). */
+	{
+		char cmd[1200];
+		snprintf(cmd, sizeof(cmd),
+			 "echo | openssl s_client -connect '%.100s' -tls1_2 -CAfile '%s' 2>&1 | grep -q 'Verify return code: 0'",
+			 srv.url + 8, cert);
+		assert_int_equal(system(cmd), 0);
+		snprintf(cmd, sizeof(cmd),
+			 "echo | openssl s_client -connect '%.100s' -tls1_1 -CAfile '%s' 2>&1 | grep -q 'alert protocol version'",
+			 srv.url + 8, cert);
+		assert_int_equal(system(cmd), 0);
+	}
 }
 
 /* An online run of NSTEPS with ca_file; returns wb_finish's code, its
