@@ -135,6 +135,8 @@ int wbs__cmd_server(int argc, char **argv)
 	ho.rate_limit = o.rate_limit;
 	ho.rate_burst = o.rate_burst;
 	ho.web_dir = o.web;
+	ho.tls_cert = o.tls_cert;
+	ho.tls_key = o.tls_key;
 	if (wbs__http_start(&http, &ho, url, sizeof(url), err, sizeof(err))) {
 		wbs__log(WBS__LOG_ERROR, "cannot start http", "error=%s", wbs__log_quote(q, sizeof(q), err));
 		goto done;
@@ -144,8 +146,12 @@ int wbs__cmd_server(int argc, char **argv)
 		goto done;
 	}
 	if (write_url_file(o.data, url, err, sizeof(err))) {
-		wbs__log(WBS__LOG_ERROR, "cannot publish the server url", "error=%s", wbs__log_quote(q, sizeof(q), err));
-		goto done;
+		/* On a read-only data directory the server still serves reads. */
+		int ro = wbs__store_readonly(store);
+		wbs__log(ro ? WBS__LOG_WARN : WBS__LOG_ERROR, "cannot publish the server url", "error=%s",
+			wbs__log_quote(q, sizeof(q), err));
+		if (!ro)
+			goto done;
 	}
 	printf("wb server listening on %s\n", url);
 	fflush(stdout);

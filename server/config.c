@@ -17,7 +17,8 @@
 const char wbs__server_usage[] =
 	"usage: wb server --data DIR [--host 127.0.0.1] [--port 8080] [--crash-after SECONDS]\n"
 	"                 [--threads N] [--web DIR] [--config FILE]\n"
-	"                 [--rate-limit REQ_PER_S] [--rate-burst N] [--log-format text|json]\n";
+	"                 [--rate-limit REQ_PER_S] [--rate-burst N] [--log-format text|json]\n"
+	"                 [--tls-cert CERT.pem --tls-key KEY.pem]\n";
 
 /* 1 if dir/index.html is a file we can read. */
 static int has_index(const char *dir)
@@ -116,6 +117,16 @@ static int set_opt(wbs__server_opts *o, const char *name, const char *value, cha
 			return -1;
 		}
 		*(burst ? &o->rate_burst : &o->rate_limit) = v;
+	} else if (strcmp(name, "tls-cert") == 0 || strcmp(name, "tls_cert") == 0 || strcmp(name, "tls-key") == 0 ||
+		   strcmp(name, "tls_key") == 0) {
+		int key = strstr(name, "key") != NULL;
+		char *dst = key ? o->tls_key : o->tls_cert;
+		/* "" turns TLS off again (a flag over a config file). */
+		if (strlen(value) >= sizeof(o->tls_cert)) {
+			snprintf(err, errlen, "%s must be the path of a PEM file", key ? "tls-key" : "tls-cert");
+			return -1;
+		}
+		snprintf(dst, sizeof(o->tls_cert), "%s", value);
 	} else if (strcmp(name, "log-format") == 0 || strcmp(name, "log_format") == 0) {
 		if (strcmp(value, "json") != 0 && strcmp(value, "text") != 0) {
 			snprintf(err, errlen, "log-format must be text or json");
@@ -236,6 +247,10 @@ int wbs__server_opts_parse(wbs__server_opts *o, int argc, char **argv, char *err
 	}
 	if (!o->data[0]) {
 		snprintf(err, errlen, "--data DIR is required");
+		return -1;
+	}
+	if (!o->tls_cert[0] != !o->tls_key[0]) {
+		snprintf(err, errlen, "tls-cert and tls-key go together: give both or neither");
 		return -1;
 	}
 	return 0;

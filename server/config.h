@@ -1,8 +1,8 @@
 /*
  * config.h — options of `wb server`, from flags and an optional config file
  * of `key = value` lines with the flag names (data, host, port,
- * crash-after, threads, rate-limit, rate-burst, log-format, ...; '#' starts
- * a comment). Flags win over the file.
+ * crash-after, threads, rate-limit, rate-burst, log-format, tls-cert,
+ * tls-key, ...; '#' starts a comment). Flags win over the file.
  *
  * Threads: no shared state.
  */
@@ -23,6 +23,8 @@ typedef struct wbs__server_opts {
 	int log_json;       /* --log-format json: one JSON object per line (default: logfmt text) */
 	char web[4096];     /* the built web UI; default <exe dir>/../share/wb/web, else WB_WEB_DIR
 			       (the build tree's, compiled in), if it has an index.html; "": none */
+	char tls_cert[4096]; /* PEM certificate chain: HTTPS only; "" (default): plain HTTP */
+	char tls_key[4096];  /* PEM private key of tls_cert; required with it */
 } wbs__server_opts;
 
 /*

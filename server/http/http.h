@@ -23,11 +23,13 @@ typedef struct wbs__http_opts {
 	double rate_limit; /* requests per second per API key; <= 0: no limit */
 	double rate_burst; /* bucket size of the rate limiter */
 	const char *web_dir; /* built web UI (index.html, assets/); copied; NULL or "": none */
+	const char *tls_cert; /* PEM certificate (chain) file: serve HTTPS only; NULL or "": plain HTTP */
+	const char *tls_key;  /* PEM private key file of tls_cert; read during wbs__http_start only */
 } wbs__http_opts;
 
 /*
  * Start listening. On success *out is the server and url (cap bytes)
- * receives its base URL, e.g. "http://127.0.0.1:43211". Returns 0, or -1
+ * receives its base URL, e.g. "http://127.0.0.1:43211" (https:// with TLS). Returns 0, or -1
  * with a message in err.
  */
 int wbs__http_start(wbs__http **out, const wbs__http_opts *opts, char *url, size_t cap, char *err, size_t errlen);

@@ -14,6 +14,15 @@
  * SHA-256 is looked up in the store (only hashes are stored). The key and
  * the header are never logged. Errors and 4xx answers are logged with the
  * request id that is also sent back in X-Request-Id.
+ *
+ * TLS: with a certificate and a key (wb server --tls-cert/--tls-key) the
+ * one listening port speaks HTTPS only; plain HTTP to it fails the
+ * handshake rather than being redirected, so a client set up with http://
+ * fails at once instead of sending its key in clear before each redirect.
+ * civetweb is compiled in against OpenSSL 3
+ * (third_party/civetweb); on_init_ssl loads the certificate chain and the
+ * key from their two files into civetweb's SSL_CTX, which keeps civetweb's
+ * defaults otherwise (TLS 1.2 and newer, OpenSSL's default ciphers).
  */
 #include "http_int.h"
 
@@ -29,6 +38,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "auth/auth.h"
 #include "http/ops.h"
 #include "store/store_ops.h"
@@ -43,6 +55,8 @@ struct wbs__http {
 	uint32_t id_prefix;
 	atomic_uint_fast64_t next_id;
 	wbs__limiter *limiter; /* per-key rate limits (ops.c), or NULL */
+	const char *tls_cert, *tls_key; /* borrowed from the options during wbs__http_start only */
+	char tls_err[400];             /* why on_init_ssl failed, for wbs__http_start's message */
 	/* Draining: civetweb's mg_stop() cuts a request off in the middle of
 	 * reading its body, so shutdown first refuses new requests and waits
 	 * for the in-flight ones. */
@@ -589,6 +603,38 @@ static int on_log(const struct mg_connection *conn, const char *message)
 	return 1;
 }
 
+/*
+ * civetweb's init_ssl callback, called inside mg_start() with its SSL_CTX:
+ * load the certificate chain and the private key (two PEM files) and check
+ * that they belong together. Returns 1 (done: civetweb loads nothing
+ * itself) or -1 with the reason in h->tls_err, which fails mg_start().
+ */
+static int on_init_ssl(void *ssl_ctx, void *user_data)
+{
+	SSL_CTX *ctx = ssl_ctx;
+	wbs__http *h = user_data;
+	const char *what = NULL, *file = NULL;
+	char reason[256] = "";
+
+	ERR_clear_error();
+	if (SSL_CTX_use_certificate_chain_file(ctx, h->tls_cert) != 1) {
+		what = "cannot use the certificate";
+		file = h->tls_cert;
+	} else if (SSL_CTX_use_PrivateKey_file(ctx, h->tls_key, SSL_FILETYPE_PEM) != 1) {
+		what = "cannot use the private key";
+		file = h->tls_key;
+	} else if (SSL_CTX_check_private_key(ctx) != 1) {
+		what = "the private key does not match the certificate";
+		file = h->tls_key;
+	}
+	if (!what)
+		return 1;
+	ERR_error_string_n(ERR_get_error(), reason, sizeof(reason));
+	ERR_clear_error();
+	snprintf(h->tls_err, sizeof(h->tls_err), "%s %.150s: %s", what, file, reason[0] ? reason : "unknown error");
+	return -1;
+}
+
 int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t cap, char *err, size_t errlen)
 {
 	struct mg_callbacks cb;
@@ -597,7 +643,7 @@ int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t 
 	const char *options[16];
 	wbs__http *h;
 	int n, k = 0;
-	int v6 = strchr(o->host, ':') != NULL;
+	int v6 = strchr(o->host, ':') != NULL, tls;
 
 	*out = NULL;
 	h = calloc(1, sizeof(*h));
@@ -629,7 +675,9 @@ int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t 
 		pthread_cond_init(&h->idle, &ca);
 		pthread_condattr_destroy(&ca);
 	}
-	snprintf(listen, sizeof(listen), v6 ? "[%s]:%d" : "%s:%d", o->host, o->port);
+	/* A trailing 's' makes civetweb's port an HTTPS port. */
+	tls = o->tls_cert && *o->tls_cert;
+	snprintf(listen, sizeof(listen), v6 ? "[%s]:%d%s" : "%s:%d%s", o->host, o->port, tls ? "s" : "");
 	snprintf(threads, sizeof(threads), "%d", o->threads > 0 ? o->threads : 16);
 	options[k++] = "listening_ports";
 	options[k++] = listen;
@@ -649,10 +697,19 @@ int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t 
 	options[k++] = NULL;
 	memset(&cb, 0, sizeof(cb));
 	cb.log_message = on_log;
-	mg_init_library(0);
+	if (tls) {
+		h->tls_cert = o->tls_cert;
+		h->tls_key = o->tls_key;
+		cb.init_ssl = on_init_ssl;
+	}
+	mg_init_library(tls ? MG_FEATURES_TLS : 0);
 	h->ctx = mg_start(&cb, h, options);
+	h->tls_cert = h->tls_key = NULL;
 	if (!h->ctx) {
-		snprintf(err, errlen, "cannot listen on %s", listen);
+		if (h->tls_err[0])
+			snprintf(err, errlen, "tls: %s", h->tls_err);
+		else
+			snprintf(err, errlen, "cannot listen on %s", listen);
 		h->ctx = NULL;
 		wbs__http_stop(h);
 		return -1;
@@ -676,7 +733,8 @@ int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t 
 			host = "127.0.0.1";
 		else if (strcmp(host, "::") == 0)
 			host = "::1";
-		snprintf(url, cap, strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host, ports[0].port);
+		snprintf(url, cap, strchr(host, ':') ? "%s://[%s]:%d" : "%s://%s:%d", tls ? "https" : "http", host,
+			 ports[0].port);
 	}
 	*out = h;
 	return 0;

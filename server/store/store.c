@@ -27,22 +27,42 @@
  * ones are applied in one transaction together with the user_version bump,
  * so a crash mid-migration leaves the previous version intact. A database
  * newer than the binary is refused.
+ *
+ * A read-only data directory. The kernel refuses to remount a file system
+ * read-only while a process holds a file on it open for writing, so a data
+ * directory is found read-only at start (a volume mounted ro, a snapshot,
+ * a sandbox without the path in ReadWritePaths), or it turns read-only
+ * under a live server when the file system does it on errors (then writes
+ * fail with EROFS, mapped in wbs__store_sqlerr). At start the store then
+ * opens without a writer connection: SQLite cannot open a WAL database
+ * whose -wal/-shm files cannot be created, so the readers open it with
+ * immutable=1 (nothing can change it while nobody can write). Every write
+ * is answered "the data directory is read-only" (503); the writer retries
+ * at each job and each crash sweep (about once a second) whether the
+ * directory is writable again, and then opens its connection, replaces the
+ * immutable readers (bumping the reader generation and waiting until the
+ * old ones are back, since an immutable reader would not see a checkpoint)
+ * and takes writes, without a restart.
  */
 #include "store_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store/migrations.h"
 #include "util/log.h"
 
 #define READERS_DEFAULT 32u
 #define BUSY_TIMEOUT_MS 10000
+
+static const char readonly_msg[] = "the data directory is read-only: writes are refused until it is writable again";
 
 int wbs__err_set(wbs__err *err, int st, const char *fmt, ...)
 {
@@ -66,12 +86,46 @@ static double wall_clock(void)
 
 double wbs__store_now(const wbs__store *s) { return s->opts.clock ? s->opts.clock() : wall_clock(); }
 
+/*
+ * 1 when the directory of db_path, or the database file, cannot be written
+ * (errno tells why). access(2) sees a read-only mount or missing
+ * permissions but not ext4's emergency read-only state after errors, so a
+ * writable-looking directory is probed by creating an unnamed file in it
+ * (O_TMPFILE: nothing is left behind; a file system without it counts as
+ * writable).
+ */
+int wbs__dir_readonly(const char *db_path)
+{
+	char dir[4200], *slash;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", db_path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	if (access(slash ? dir : ".", W_OK) || (access(db_path, F_OK) == 0 && access(db_path, W_OK)))
+		return errno == EROFS || errno == EACCES || errno == EPERM;
+	fd = open(slash ? dir : ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return errno == EROFS;
+}
+
 int wbs__store_sqlerr(wbs__err *err, sqlite3 *db, int rc, const char *what)
 {
 	const char *m = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
 	char qw[256];
 
 	wbs__log_quote(qw, sizeof(qw), what);
+	if (db && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN) &&
+	    sqlite3_db_filename(db, "main") && wbs__dir_readonly(sqlite3_db_filename(db, "main"))) {
+		/* The file system went read-only under us (ext4 errors=remount-ro, ...).
+		 * sqlite3_system_errno() is no help: by now errno has moved on. */
+		wbs__log(WBS__LOG_ERROR, "data directory is read-only", "what=%s sqlite=%d", qw, rc);
+		return wbs__err_set(err, WBS__ST_UNAVAILABLE, "%s", readonly_msg);
+	}
 	switch (rc & 0xff) {
 	case SQLITE_FULL:
 		wbs__log(WBS__LOG_ERROR, "disk full", "what=%s", qw);
@@ -192,6 +246,9 @@ wbs__reader *wbs__reader_get(wbs__store *s, wbs__err *err)
 	wbs__reader *r = NULL;
 	int rc;
 
+	unsigned gen;
+	const char *uri;
+
 	pthread_mutex_lock(&s->rmu);
 	while (!s->idle && s->nreaders >= s->opts.readers_max)
 		pthread_cond_wait(&s->rcond, &s->rmu);
@@ -202,6 +259,8 @@ wbs__reader *wbs__reader_get(wbs__store *s, wbs__err *err)
 		return r;
 	}
 	s->nreaders++;
+	gen = s->rgen;
+	uri = s->ro_uri;
 	pthread_mutex_unlock(&s->rmu);
 
 	r = calloc(1, sizeof(*r));
@@ -209,7 +268,10 @@ wbs__reader *wbs__reader_get(wbs__store *s, wbs__err *err)
 		wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
 		goto fail;
 	}
-	rc = sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	r->gen = gen;
+	/* uri is freed only by the writer after every reader of this generation is back. */
+	rc = uri ? sqlite3_open_v2(uri, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL)
+		 : sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		wbs__store_sqlerr(err, r->db, rc, "open reader");
 		goto fail;
@@ -217,11 +279,13 @@ wbs__reader *wbs__reader_get(wbs__store *s, wbs__err *err)
 	sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
 	return r;
 fail:
-	reader_close(r);
 	pthread_mutex_lock(&s->rmu);
 	s->nreaders--;
-	pthread_cond_signal(&s->rcond);
+	if (gen != s->rgen)
+		s->rold--;
+	pthread_cond_broadcast(&s->rcond);
 	pthread_mutex_unlock(&s->rmu);
+	reader_close(r);
 	return NULL;
 }
 
@@ -240,9 +304,18 @@ void wbs__reader_put(wbs__store *s, wbs__reader *r)
 	if (!sqlite3_get_autocommit(r->db))
 		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
 	pthread_mutex_lock(&s->rmu);
+	if (r->gen != s->rgen) {
+		/* Opened before the data directory became writable again: retire it. */
+		s->nreaders--;
+		s->rold--;
+		pthread_cond_broadcast(&s->rcond);
+		pthread_mutex_unlock(&s->rmu);
+		reader_close(r);
+		return;
+	}
 	r->next = s->idle;
 	s->idle = r;
-	pthread_cond_signal(&s->rcond);
+	pthread_cond_broadcast(&s->rcond);
 	pthread_mutex_unlock(&s->rmu);
 }
 
@@ -270,6 +343,118 @@ static int exec_simple(wbs__store *s, const char *sql, wbs__err *err)
 	return rc == SQLITE_OK ? WBS__ST_OK : wbs__store_sqlerr(err, s->wdb, rc, sql);
 }
 
+/* Close the writer connection and its statements (writer thread, or open/close). */
+static void writer_close_db(wbs__store *s)
+{
+	for (int i = 0; i < WS__COUNT; i++) {
+		sqlite3_finalize(s->ws[i]);
+		s->ws[i] = NULL;
+	}
+	if (s->wdb && sqlite3_close(s->wdb) != SQLITE_OK)
+		wbs__log(WBS__LOG_ERROR, "database did not close cleanly", "error=%s", sqlite3_errmsg(s->wdb));
+	s->wdb = NULL;
+}
+
+/* Open the writer connection: WAL, pragmas, migrations, statements. On
+ * failure the connection is closed again. */
+static int writer_open(wbs__store *s, wbs__err *err)
+{
+	int rc, st;
+
+	rc = sqlite3_open_v2(s->path, &s->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		st = wbs__store_sqlerr(err, s->wdb, rc, "open database");
+		snprintf(err->msg, sizeof(err->msg), "cannot open %s: %s", s->path,
+			 s->wdb ? sqlite3_errmsg(s->wdb) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->wdb, BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(s->wdb, 1);
+	{
+		sqlite3_stmt *q = NULL;
+		int wal = 0;
+		rc = sqlite3_prepare_v2(s->wdb, "PRAGMA journal_mode = WAL", -1, &q, NULL);
+		if (rc == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+			wal = sqlite3_stricmp((const char *)sqlite3_column_text(q, 0), "wal") == 0;
+		sqlite3_finalize(q);
+		if (!wal) {
+			st = wbs__err_set(err, WBS__ST_UNAVAILABLE, "cannot switch %s to wal mode", s->path);
+			goto fail;
+		}
+	}
+	if ((st = exec_simple(s, "PRAGMA synchronous = FULL", err)) ||
+	    (st = exec_simple(s, "PRAGMA foreign_keys = ON", err)))
+		goto fail;
+	if ((st = migrate(s->wdb, err)))
+		goto fail;
+	if ((st = wbs__writer_prepare(s, err)))
+		goto fail;
+	return WBS__ST_OK;
+fail:
+	writer_close_db(s);
+	return st;
+}
+
+/*
+ * Writer thread, while read-only: if the data directory is writable again,
+ * open the writer connection, retire the immutable readers (wait, at most
+ * 10 s, until every reader opened before is back) and leave read-only
+ * mode. Returns 0 when writes can go on, -1 when still read-only.
+ */
+static int writer_reopen(wbs__store *s)
+{
+	wbs__err e = {0};
+	wbs__reader *idle;
+	struct timespec until;
+	char *uri;
+	int waited = 0;
+	char qm[300];
+
+	if (wbs__dir_readonly(s->path))
+		return -1;
+	if (writer_open(s, &e) != WBS__ST_OK) {
+		if (!s->reopen_warned)
+			wbs__log(WBS__LOG_WARN, "data directory writable but the database is not", "error=%s",
+				wbs__log_quote(qm, sizeof(qm), e.msg));
+		s->reopen_warned = 1;
+		return -1;
+	}
+	s->reopen_warned = 0;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&s->rmu);
+	s->rgen++;
+	uri = s->ro_uri;
+	s->ro_uri = NULL;
+	idle = s->idle;
+	s->idle = NULL;
+	for (wbs__reader *r = idle; r; r = r->next)
+		s->nreaders--;
+	s->rold = s->nreaders; /* every reader still out is of an older generation */
+	pthread_cond_broadcast(&s->rcond); /* room for new readers */
+	while (s->rold > 0 && !waited)
+		waited = pthread_cond_timedwait(&s->rcond, &s->rmu, &until) == ETIMEDOUT;
+	if (s->rold > 0)
+		s->ro_uri = uri; /* still in use by a reader being opened: keep it, try again later */
+	pthread_mutex_unlock(&s->rmu);
+	while (idle) {
+		wbs__reader *next = idle->next;
+		reader_close(idle);
+		idle = next;
+	}
+	if (s->ro_uri) {
+		wbs__log(WBS__LOG_WARN, "readers still busy: staying read-only for now", NULL);
+		writer_close_db(s);
+		return -1;
+	}
+	free(uri);
+	pthread_mutex_lock(&s->mu);
+	s->readonly = 0;
+	pthread_mutex_unlock(&s->mu);
+	wbs__log(WBS__LOG_INFO, "data directory is writable again: taking writes", NULL);
+	return 0;
+}
+
 /*
  * Apply jobs[0..n) (and a crash sweep if sweep) in one transaction and fill
  * each job's err. Called on the writer thread only, without s->mu held.
@@ -283,6 +468,11 @@ static void run_group(wbs__store *s, wbs__job *jobs, int sweep)
 
 	memset(&sweep_job, 0, sizeof(sweep_job));
 	sweep_job.kind = JOB_SWEEP;
+	if (s->readonly && writer_reopen(s) != 0) {
+		for (j = jobs; j; j = j->next)
+			wbs__err_set(&j->err, WBS__ST_UNAVAILABLE, "%s", readonly_msg);
+		return;
+	}
 	st = exec_simple(s, "BEGIN IMMEDIATE", &gerr);
 	if (st != WBS__ST_OK)
 		goto fail_all;
@@ -485,11 +675,70 @@ int wbs__store_key_add(wbs__store *s, const char *user, const uint8_t hash[32], 
 
 /* ---- open / close ---- */
 
+/*
+ * Open on a read-only data directory (see the top of this file): readers
+ * use the database with immutable=1; it must exist with this binary's
+ * schema, since nothing can be migrated. The writer thread starts anyway
+ * and refuses writes until the directory is writable.
+ */
+static int open_readonly(wbs__store *s, wbs__err *err)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	wbs__reader *r;
+	sqlite3_stmt *st = NULL;
+	size_t n = strlen(s->path), k = 0;
+	int64_t version = -1;
+	char *uri, q[600];
+	int ret = WBS__ST_OK;
+
+	uri = malloc(n * 3 + sizeof("file:?immutable=1"));
+	if (!uri)
+		return wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+	k = (size_t)sprintf(uri, "file:");
+	for (const unsigned char *p = (const unsigned char *)s->path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("/._-~", *p)) {
+			uri[k++] = (char)*p;
+		} else {
+			uri[k++] = '%';
+			uri[k++] = hex[*p >> 4];
+			uri[k++] = hex[*p & 15];
+		}
+	}
+	memcpy(uri + k, "?immutable=1", sizeof("?immutable=1"));
+	s->ro_uri = uri;
+	if (!(r = wbs__reader_get(s, err)))
+		return err->st == WBS__ST_OK ? WBS__ST_UNAVAILABLE : err->st;
+	if (sqlite3_prepare_v2(r->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	wbs__reader_put(s, r);
+	if (version < 0 || (uint64_t)version != (uint64_t)wbs__migrations_count)
+		ret = wbs__err_set(err, WBS__ST_UNAVAILABLE,
+				   "the data directory is read-only and %s has schema version %lld, this server needs %zu",
+				   s->path, (long long)version, wbs__migrations_count);
+	else {
+		s->readonly = 1;
+		wbs__log(WBS__LOG_WARN, "data directory is read-only: serving reads, refusing writes until it is writable",
+			"db=%s", wbs__log_quote(q, sizeof(q), s->path));
+	}
+	return ret;
+}
+
+int wbs__store_readonly(wbs__store *s)
+{
+	int ro;
+	pthread_mutex_lock(&s->mu);
+	ro = s->readonly;
+	pthread_mutex_unlock(&s->mu);
+	return ro;
+}
+
 int wbs__store_open(wbs__store **out, const wbs__store_opts *opts, wbs__err *err)
 {
 	wbs__store *s = NULL;
 	size_t n;
-	int rc, st;
+	int st;
 
 	*out = NULL;
 	s = calloc(1, sizeof(*s));
@@ -532,34 +781,10 @@ int wbs__store_open(wbs__store **out, const wbs__store_opts *opts, wbs__err *err
 		goto fail;
 	}
 
-	rc = sqlite3_open_v2(s->path, &s->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		st = wbs__store_sqlerr(err, s->wdb, rc, "open database");
-		snprintf(err->msg, sizeof(err->msg), "cannot open %s: %s", s->path,
-			 s->wdb ? sqlite3_errmsg(s->wdb) : sqlite3_errstr(rc));
-		goto fail;
-	}
-	sqlite3_busy_timeout(s->wdb, BUSY_TIMEOUT_MS);
-	sqlite3_extended_result_codes(s->wdb, 1);
-	{
-		sqlite3_stmt *q = NULL;
-		int wal = 0;
-		rc = sqlite3_prepare_v2(s->wdb, "PRAGMA journal_mode = WAL", -1, &q, NULL);
-		if (rc == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-			wal = sqlite3_stricmp((const char *)sqlite3_column_text(q, 0), "wal") == 0;
-		sqlite3_finalize(q);
-		if (!wal) {
-			st = wbs__err_set(err, WBS__ST_UNAVAILABLE, "cannot switch %s to wal mode", s->path);
+	if ((st = writer_open(s, err)) != WBS__ST_OK) {
+		if (!wbs__dir_readonly(s->path) || access(s->path, R_OK) != 0 || (st = open_readonly(s, err)) != WBS__ST_OK)
 			goto fail;
-		}
 	}
-	if ((st = exec_simple(s, "PRAGMA synchronous = FULL", err)) ||
-	    (st = exec_simple(s, "PRAGMA foreign_keys = ON", err)))
-		goto fail;
-	if ((st = migrate(s->wdb, err)))
-		goto fail;
-	if ((st = wbs__writer_prepare(s, err)))
-		goto fail;
 	s->closed = 0;
 	if (pthread_create(&s->writer, NULL, writer_main, s)) {
 		st = wbs__err_set(err, WBS__ST_INTERNAL, "cannot start the writer thread");
@@ -584,15 +809,13 @@ void wbs__store_close(wbs__store *s)
 	pthread_mutex_unlock(&s->mu);
 	if (s->writer_started)
 		pthread_join(s->writer, NULL);
-	for (int i = 0; i < WS__COUNT; i++)
-		sqlite3_finalize(s->ws[i]);
 	while (s->idle) {
 		wbs__reader *r = s->idle;
 		s->idle = r->next;
 		reader_close(r);
 	}
-	if (s->wdb && sqlite3_close(s->wdb) != SQLITE_OK)
-		wbs__log(WBS__LOG_ERROR, "database did not close cleanly", "error=%s", sqlite3_errmsg(s->wdb));
+	writer_close_db(s);
+	free(s->ro_uri);
 	if (s->scratch)
 		free(s->scratch->enc);
 	free(s->scratch);

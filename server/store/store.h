@@ -107,6 +107,10 @@ typedef struct wbs__history {
 
 /* Open (creating and migrating) the store. */
 int wbs__store_open(wbs__store **out, const wbs__store_opts *opts, wbs__err *err);
+
+/* 1 while the store runs on a read-only data directory (opened so, and not
+ * writable again yet): reads are served, writes answer WBS__ST_UNAVAILABLE. */
+int wbs__store_readonly(wbs__store *s);
 /* Stop the writer after it has committed every queued job, close every connection. Accepts NULL. */
 void wbs__store_close(wbs__store *s);
 

@@ -33,6 +33,7 @@ typedef struct wbs__reader {
 	sqlite3 *db;
 	sqlite3_stmt *st[RS__COUNT];
 	struct wbs__reader *next; /* in the idle list */
+	unsigned gen;             /* the store's rgen when opened */
 } wbs__reader;
 
 /* Statements of the writer connection. */
@@ -110,11 +111,16 @@ struct wbs__store {
 	wbs__job *head, *tail;
 	int stopping; /* the writer exits once the queue is empty */
 	int closed;   /* no new jobs accepted */
+	int readonly; /* opened on a read-only data directory: no wdb, writes refused (guarded by mu) */
+	int reopen_warned; /* writer thread: "writable but cannot open" was logged */
 	/* readers */
 	pthread_mutex_t rmu;
 	pthread_cond_t rcond;
 	wbs__reader *idle;
 	unsigned nreaders;
+	unsigned rgen;     /* reader generation: readers of an older one are closed when put back */
+	unsigned rold;     /* readers of an older generation still borrowed */
+	char *ro_uri;      /* while read-only: "file:PATH?immutable=1" for the readers, else NULL */
 };
 
 double wbs__store_now(const wbs__store *s);
@@ -140,6 +146,10 @@ int wbs__store_submit_fn(wbs__store *s, int (*fn)(wbs__store *s, wbs__job *j), v
 
 /* Prepare the writer's statements. */
 int wbs__writer_prepare(wbs__store *s, wbs__err *err);
+
+/* 1 when the data directory of db_path (or the file) cannot be written:
+ * read-only mount, no permission, or a file system gone read-only. */
+int wbs__dir_readonly(const char *db_path);
 /* Apply one job inside the open transaction (store_write.c). Returns a wbs__st. */
 int wbs__job_apply(wbs__store *s, wbs__job *j);
 

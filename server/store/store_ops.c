@@ -53,7 +53,6 @@ int wbs__store_ready(wbs__store *s, wbs__err *err)
 {
 	wbs__reader *r = NULL;
 	sqlite3_stmt *st = NULL;
-	char dir[4200], *slash;
 	int closed, rc, ret = WBS__ST_OK;
 	int64_t version = -1;
 
@@ -62,11 +61,7 @@ int wbs__store_ready(wbs__store *s, wbs__err *err)
 	pthread_mutex_unlock(&s->mu);
 	if (closed)
 		return wbs__err_set(err, WBS__ST_UNAVAILABLE, "the store is closing");
-	snprintf(dir, sizeof(dir), "%s", s->path);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	if (access(s->path, W_OK) || access(slash ? dir : ".", W_OK))
+	if (wbs__dir_readonly(s->path))
 		return wbs__err_set(err, WBS__ST_UNAVAILABLE, "the data directory is read-only: %s", strerror(errno));
 	if (!(r = wbs__reader_get(s, err)))
 		return err->st == WBS__ST_OK ? WBS__ST_UNAVAILABLE : err->st;

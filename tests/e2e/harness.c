@@ -139,7 +139,8 @@ static int wait_ready(wbt_server *s)
 			s->pid = 0;
 			return -1;
 		}
-		if (read_file(path, buf, sizeof(buf)) == 0 && strncmp(buf, "http://", 7) == 0) {
+		if (read_file(path, buf, sizeof(buf)) == 0 &&
+		    (strncmp(buf, "http://", 7) == 0 || strncmp(buf, "https://", 8) == 0)) {
 			wbt_response r;
 			char *colon;
 			buf[strcspn(buf, "\r\n")] = 0;
@@ -159,7 +160,9 @@ static int wait_ready(wbt_server *s)
 	return -1;
 }
 
-int wbt_server_start(wbt_server *s, const char *extra_args)
+int wbt_server_start(wbt_server *s, const char *extra_args) { return wbt_server_start_ca(s, extra_args, NULL); }
+
+int wbt_server_start_ca(wbt_server *s, const char *extra_args, const char *ca_file)
 {
 	static int curl_ready;
 	char tmpl[256];
@@ -169,6 +172,7 @@ int wbt_server_start(wbt_server *s, const char *extra_args)
 		curl_ready = 1;
 	}
 	memset(s, 0, sizeof(*s));
+	snprintf(s->ca_file, sizeof(s->ca_file), "%s", ca_file ? ca_file : "");
 	if (wbt_mkdtemp(tmpl, sizeof(tmpl), "srv") < 0)
 		return -1;
 	snprintf(s->root, sizeof(s->root), "%s", tmpl);
@@ -276,6 +280,8 @@ int wbt_http(const wbt_server *s, const char *method, const char *path, const vo
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	if (s->ca_file[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &g);
 	if (body) {

@@ -26,6 +26,7 @@ typedef struct wbt_server {
 	char key[128];        /* the admin API key, read from the settings file */
 	char log[320];        /* root/server.log: the server's stderr */
 	char extra[256];      /* extra command-line arguments, space-separated */
+	char ca_file[320];    /* PEM CA bundle the harness's requests verify an https server with, or "" */
 } wbt_server;
 
 /* Path of the built `wb` binary (compiled in). */
@@ -36,6 +37,11 @@ const char *wbt_wb_bin(void);
  * WB_BASE_URL, WB_API_KEY and WB_CONFIG_DIR for the SDK in this process.
  * Returns 0 or -1 (with a message on stderr). */
 int wbt_server_start(wbt_server *s, const char *extra_args);
+
+/* The same for a server that serves https (extra_args give --tls-cert and
+ * --tls-key, or --config with them): the harness's own requests verify it
+ * with ca_file. WB_CA_FILE is left alone: the SDK's part is the test's. */
+int wbt_server_start_ca(wbt_server *s, const char *extra_args, const char *ca_file);
 
 /* Start the same server again on the same data directory and port (after a
  * kill or a stop). */

@@ -1,7 +1,6 @@
 /*
- * End-to-end: a disk that fills up, and a data directory that turns
- * read-only, under a real server (needs root for mount(8); skipped
- * otherwise).
+ * End-to-end: a disk that fills up under a real server (needs root for
+ * mount(8); skipped otherwise).
  *
  * The server's data directory is a 1 MiB tmpfs. An online run logs more
  * than fits: the server answers 507 insufficient_storage with a clear
@@ -9,10 +8,7 @@
  * retrying until wb_finish's deadline and the run log keeps everything.
  * Then the tmpfs is grown (space returns): the same server takes writes
  * again and `wb sync` uploads the whole run, every point exactly once.
- * (A read-only data directory is mapped to 503 unavailable "the database
- * is read-only" by the store; remounting a tmpfs read-only under a live
- * server is refused by the kernel while the database is open for writing,
- * so that case is not driven here.)
+ * (A read-only data directory is test_e2e_readonly.)
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -2,8 +2,8 @@
 # test_deb.sh BUILD_DIR: build the Debian package with CPack into a temp
 # directory, inspect it (files, conffiles, maintainer scripts, the systemd
 # unit's sandbox) and run the packaged binary from an extracted root:
-# `wb version`, then `wb server` with the packaged /etc/wb/wb.conf until it
-# answers /healthz, then SIGTERM.
+# `wb version`, then `wb server` with the packaged /etc/wb/wb.conf over HTTPS
+# (a self-signed certificate) until it answers /healthz, then SIGTERM.
 set -eu
 build=$1
 tmp=$(mktemp -d /tmp/wb-deb.XXXXXX)
@@ -27,7 +27,9 @@ for f in ./usr/bin/wb ./usr/include/wb.h ./usr/lib/libwb.a ./usr/lib/libwb.so.0 
 	grep -q " $f\( \|$\)" "$tmp/files" || fail "package lacks $f"
 done
 dpkg-deb -f "$deb" Package | grep -qx wb || fail "package name"
-dpkg-deb -f "$deb" Depends | grep -q libcivetweb || fail "Depends lacks libcivetweb"
+# civetweb is compiled in (third_party/civetweb), linked to Debian's OpenSSL 3.
+dpkg-deb -f "$deb" Depends | grep -q libssl3 || fail "Depends lacks libssl3"
+dpkg-deb -f "$deb" Depends | grep -q libcivetweb && fail "Depends still names libcivetweb"
 mkdir "$tmp/ctl"
 dpkg-deb -e "$deb" "$tmp/ctl"
 grep -qx /etc/wb/wb.conf "$tmp/ctl/conffiles" || fail "wb.conf is not a conffile"
@@ -51,9 +53,13 @@ fi
 
 wb="$tmp/root/usr/bin/wb"
 LD_LIBRARY_PATH="$tmp/root/usr/lib" "$wb" version | grep -qx "wb $version" || fail "wb version"
-# The packaged config file, with the data directory and port overridden.
+grep -q "^#tls-cert = " "$tmp/root/etc/wb/wb.conf" || fail "wb.conf does not document tls-cert"
+# The packaged config file, with the data directory and port overridden,
+# serving HTTPS with a self-signed certificate made here.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 2 \
+	-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost >/dev/null 2>&1 || fail "openssl req"
 LD_LIBRARY_PATH="$tmp/root/usr/lib" "$wb" server --config "$tmp/root/etc/wb/wb.conf" --data "$tmp/data" \
-	--port 0 2>"$tmp/server.log" >/dev/null &
+	--port 0 --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem" 2>"$tmp/server.log" >/dev/null &
 pid=$!
 i=0
 while [ ! -s "$tmp/data/server.url" ]; do
@@ -63,9 +69,10 @@ while [ ! -s "$tmp/data/server.url" ]; do
 	sleep 0.1 # polling the url file against a deadline
 done
 url=$(cat "$tmp/data/server.url")
-curl -fsS "$url/healthz" | grep -q '"ok":true' || fail "/healthz"
+case $url in https://*) ;; *) fail "server.url is $url, not https" ;; esac
+curl -fsS --cacert "$tmp/cert.pem" "$url/healthz" | grep -q '"ok":true' || fail "/healthz over https"
 # The web UI from /usr/share/wb/web, found next to the binary (no web = in wb.conf).
-curl -fsS "$url/" | cmp - "$tmp/root/usr/share/wb/web/index.html" || fail "/ is not the packaged index.html"
+curl -fsS --cacert "$tmp/cert.pem" "$url/" | cmp - "$tmp/root/usr/share/wb/web/index.html" || fail "/ is not the packaged index.html"
 kill -TERM "$pid"
 wait "$pid" || fail "server exit status $?"
 pid=""

@@ -560,7 +560,9 @@ static void test_server__options(void **state)
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
-	fputs("# wb server config\ndata = /srv/wb\nport = 9000  \ncrash-after = 30\nthreads=4\nhost = 0.0.0.0\n", f);
+	fputs("# wb server config\ndata = /srv/wb\nport = 9000  \ncrash-after = 30\nthreads=4\nhost = 0.0.0.0\n"
+	      "tls-cert = /etc/wb/tls/cert.pem\ntls_key = /etc/wb/tls/key.pem\n",
+	      f);
 	fclose(f);
 	snprintf(cfgflag, sizeof(cfgflag), "--config=%s", path);
 	{
@@ -571,6 +573,18 @@ static void test_server__options(void **state)
 		assert_true(o.crash_after == 30);
 		assert_int_equal(o.threads, 4);
 		assert_string_equal(o.host, "0.0.0.0");
+		assert_string_equal(o.tls_cert, "/etc/wb/tls/cert.pem");
+		assert_string_equal(o.tls_key, "/etc/wb/tls/key.pem");
+	}
+	{
+		/* TLS needs both files; "" on the command line turns both off again. */
+		char *one[] = {"--data", "/d", "--tls-cert", "/c.pem"};
+		char *off[] = {cfgflag, "--tls-cert", "", "--tls-key="};
+		assert_int_equal(wbs__server_opts_parse(&o, 4, one, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "tls-cert and tls-key go together"));
+		assert_int_equal(wbs__server_opts_parse(&o, 4, off, err, sizeof(err)), 0);
+		assert_string_equal(o.tls_cert, "");
+		assert_string_equal(o.tls_key, "");
 	}
 	{
 		char *bad[][2] = {{"--port", "70000"}, {"--port", "x"}, {"--crash-after", "0"}, {"--threads", "0"},
