@@ -395,3 +395,10 @@ done:
 	sqlite3_close(db);
 	return h;
 }
+
+int wbt_skipped;
+
+int wbt_exit_code(int failed)
+{
+	return failed == 0 && wbt_skipped ? 77 : failed;
+}

@@ -88,13 +88,12 @@ static void test_e2e_diskfull__full_then_space_returns(void **state)
 	(void)state;
 
 	if (geteuid() != 0)
-		skip();
+		WBT_SKIP("needs root");
 	assert_int_equal(wbt_server_start(&srv, ""), 0);
 	assert_int_equal(wbt_server_stop(&srv), 0);
 	/* A fresh, small file system as the data directory. */
 	if (mount("tmpfs", srv.data, "tmpfs", 0, "size=1m,mode=0700") != 0) {
-		print_message("cannot mount tmpfs: skipping\n");
-		skip();
+		WBT_SKIP("cannot mount tmpfs");
 	}
 	mounted = 1;
 	assert_int_equal(wbt_server_restart(&srv), 0);
@@ -166,5 +165,5 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e_diskfull__full_then_space_returns),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return wbt_exit_code(cmocka_run_group_tests(tests, setup, teardown));
 }

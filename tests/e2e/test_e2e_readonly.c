@@ -177,12 +177,11 @@ static void test_e2e_readonly__reads_served_writes_refused_then_recovered(void *
 	(void)state;
 
 	if (geteuid() != 0)
-		skip();
+		WBT_SKIP("needs root");
 	assert_int_equal(wbt_server_start(&srv, ""), 0);
 	assert_int_equal(wbt_server_stop(&srv), 0);
 	if (mount("tmpfs", srv.data, "tmpfs", 0, "size=64m,mode=0700") != 0) {
-		print_message("cannot mount tmpfs: skipping\n");
-		skip();
+		WBT_SKIP("cannot mount tmpfs");
 	}
 	mounted = 1;
 	assert_int_equal(wbt_server_restart(&srv), 0);
@@ -241,19 +240,17 @@ static void test_e2e_readonly__fs_turns_readonly_under_the_server(void **state)
 	(void)state;
 
 	if (geteuid() != 0)
-		skip();
+		WBT_SKIP("needs root");
 	snprintf(img, sizeof(img), "%s/ext4.img", rundir_root);
 	snprintf(cmd, sizeof(cmd), "truncate -s 64M '%s' && mkfs.ext4 -q -F '%s' >/dev/null 2>&1", img, img);
 	if (sh(cmd) != 0) {
-		print_message("no mkfs.ext4: skipping\n");
-		skip();
+		WBT_SKIP("no mkfs.ext4");
 	}
 	assert_int_equal(wbt_server_start(&srv, ""), 0);
 	assert_int_equal(wbt_server_stop(&srv), 0);
 	snprintf(cmd, sizeof(cmd), "mount -o loop,errors=remount-ro '%s' '%s' 2>/dev/null", img, srv.data);
 	if (sh(cmd) != 0) {
-		print_message("cannot loop-mount ext4: skipping\n");
-		skip();
+		WBT_SKIP("cannot loop-mount ext4");
 	}
 	mounted = 1;
 	snprintf(cmd, sizeof(cmd), "findmnt -n -o SOURCE '%s'", srv.data);
@@ -265,8 +262,7 @@ static void test_e2e_readonly__fs_turns_readonly_under_the_server(void **state)
 	pclose(f);
 	snprintf(sysfs, sizeof(sysfs), "/sys/fs/ext4/%s/trigger_fs_error", dev);
 	if (!dev[0] || access(sysfs, W_OK) != 0) {
-		print_message("no %s: skipping\n", sysfs);
-		skip();
+		WBT_SKIP("no trigger_fs_error in /sys/fs/ext4");
 	}
 	assert_int_equal(wbt_server_restart(&srv), 0);
 	reread_key();
@@ -309,5 +305,5 @@ int main(void)
 		cmocka_unit_test_teardown(test_e2e_readonly__reads_served_writes_refused_then_recovered, teardown_case),
 		cmocka_unit_test_teardown(test_e2e_readonly__fs_turns_readonly_under_the_server, teardown_case),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return wbt_exit_code(cmocka_run_group_tests(tests, setup, teardown));
 }
