@@ -200,7 +200,8 @@ static int event_files(const char *dir, strs *files)
 		}
 	}
 	closedir(d);
-	qsort(files->v, files->n, sizeof(char *), cmp_str);
+	if (files->n > 1)
+		qsort(files->v, files->n, sizeof(char *), cmp_str);
 	return 0;
 }
 
@@ -533,7 +534,8 @@ static int cmd_import(int argc, char **argv)
 		strs_free(&dirs);
 		return 1;
 	}
-	qsort(dirs.v, dirs.n, sizeof(char *), cmp_str);
+	if (dirs.n > 1)
+		qsort(dirs.v, dirs.n, sizeof(char *), cmp_str);
 	for (size_t d = 0; d < dirs.n; d++) {
 		strs files = {0};
 		importer im;
@@ -556,7 +558,8 @@ static int cmd_import(int argc, char **argv)
 			failed++;
 			goto next;
 		}
-		qsort(im.items, im.n, sizeof(item), by_step);
+		if (im.n > 1)
+			qsort(im.items, im.n, sizeof(item), by_step);
 		random_id(id);
 		snprintf(run_dir, sizeof run_dir, "%s/run-%s", dir, id);
 		if (mkdir(run_dir, 0755)) {
