@@ -202,6 +202,34 @@ static void test_e2e_media__histograms(void **state)
 	assert_null(get("nosuchrun", "media"));
 }
 
+/* A resumed run continues from the step of its last rich-data record. */
+static void test_e2e_media__resume_keeps_step(void **state)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	double v = 1;
+	char id[64], dir[512];
+	wb_run *r;
+
+	(void)state;
+	r = start_run(id, sizeof id);
+	assert_int_equal(WB_LOG(r, 3, {"loss", 1.0}), WB_OK);
+	assert_int_equal(wb_log_histogram(r, "h", &v, 1, 50), WB_OK);
+	assert_int_equal(wb_finish(r, 0), WB_OK);
+	snprintf(dir, sizeof dir, "%s/wbdir", tmp);
+	o.project = "media";
+	o.entity = "tester";
+	o.dir = dir;
+	o.run_id = id;
+	o.system_sample_ms = -1;
+	o.disable_git = 1;
+	assert_int_equal(wb_init(&r, &o), WB_OK);
+	assert_int_equal(wb_run_step(r), 50);
+	assert_int_equal(WB_LOG(r, 49, {"loss", 1.0}), WB_EINVAL);
+	assert_int_equal(WB_LOG(r, WB_STEP_AUTO, {"loss", 1.0}), WB_OK);
+	assert_int_equal(wb_run_step(r), 51);
+	assert_int_equal(wb_finish(r, 0), WB_OK);
+}
+
 /* GET path with curl, keeping the body and the response headers. */
 typedef struct {
 	char *p;
@@ -509,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_media__images),
 		cmocka_unit_test(test_e2e_media__tables),
 		cmocka_unit_test(test_e2e_media__server_refuses_bad_records),
+		cmocka_unit_test(test_e2e_media__resume_keeps_step),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
