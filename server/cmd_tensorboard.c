@@ -36,7 +36,7 @@
 
 #include "cmd.h"
 #include "model/fields.h"
-#include "tb/tbevents.h"
+#include "tbevents.h"
 #include "wb.h"
 #include "wire.h"
 #include "wire_media.h"
@@ -69,7 +69,7 @@ typedef struct importer {
 	item *items;
 	size_t n, cap;
 	int oom;
-	wbs__tb_report rep;
+	wb__tb_report rep;
 } importer;
 
 static item *add(importer *im, int kind, double wall, int64_t step, const char *key)
@@ -274,7 +274,7 @@ static void random_id(char out[9])
 	out[8] = '\0';
 }
 
-static cJSON *report_json(const wbs__tb_report *rep, const char *logdir, const strs *files)
+static cJSON *report_json(const wb__tb_report *rep, const char *logdir, const strs *files)
 {
 	cJSON *tb = cJSON_CreateObject(), *arr, *sk;
 	uint64_t total = 0;
@@ -293,9 +293,9 @@ static cJSON *report_json(const wbs__tb_report *rep, const char *logdir, const s
 	cJSON_AddNumberToObject(tb, "images", (double)rep->images);
 	if (!(sk = cJSON_AddObjectToObject(tb, "skipped")))
 		goto fail;
-	for (int i = 0; i < WBS__TB_SKIP_COUNT; i++) {
+	for (int i = 0; i < WB__TB_SKIP_COUNT; i++) {
 		total += rep->skipped[i];
-		if (rep->skipped[i] && !cJSON_AddNumberToObject(sk, wbs__tb_skip_name[i], (double)rep->skipped[i]))
+		if (rep->skipped[i] && !cJSON_AddNumberToObject(sk, wb__tb_skip_name[i], (double)rep->skipped[i]))
 			goto fail;
 	}
 	cJSON_AddNumberToObject(tb, "skipped_total", (double)total);
@@ -429,7 +429,7 @@ done:
 /* Read the event files of one directory into im. 0, or -1 (out of memory). */
 static int read_dir_events(const strs *files, importer *im)
 {
-	wbs__tb_sink sink = {im, on_scalar, on_hist, on_image};
+	wb__tb_sink sink = {im, on_scalar, on_hist, on_image};
 
 	for (size_t i = 0; i < files->n; i++) {
 		int fd = open(files->v[i], O_RDONLY | O_CLOEXEC);
@@ -454,7 +454,7 @@ static int read_dir_events(const strs *files, importer *im)
 			fprintf(stderr, "wb tensorboard: cannot map %s: %s\n", files->v[i], strerror(errno));
 			continue;
 		}
-		rc = wbs__tb_read(p, (size_t)st.st_size, &sink, &im->rep);
+		rc = wb__tb_read(p, (size_t)st.st_size, &sink, &im->rep);
 		munmap(p, (size_t)st.st_size);
 		if (rc)
 			return -1;
@@ -573,16 +573,16 @@ static int cmd_import(int argc, char **argv)
 			failed++;
 			goto next;
 		}
-		for (int i = 0; i < WBS__TB_SKIP_COUNT; i++)
+		for (int i = 0; i < WB__TB_SKIP_COUNT; i++)
 			skipped += im.rep.skipped[i];
 		printf("%s: %llu scalars, %llu histograms, %llu images", name, (unsigned long long)im.rep.scalars,
 		       (unsigned long long)im.rep.histograms, (unsigned long long)im.rep.images);
 		if (skipped) {
 			const char *sep = " (";
 			printf("; skipped %llu", (unsigned long long)skipped);
-			for (int i = 0; i < WBS__TB_SKIP_COUNT; i++)
+			for (int i = 0; i < WB__TB_SKIP_COUNT; i++)
 				if (im.rep.skipped[i]) {
-					printf("%s%llu %s", sep, (unsigned long long)im.rep.skipped[i], wbs__tb_skip_name[i]);
+					printf("%s%llu %s", sep, (unsigned long long)im.rep.skipped[i], wb__tb_skip_name[i]);
 					sep = ", ";
 				}
 			printf(")");

@@ -310,6 +310,22 @@ WB_EXTERN int wb_log_image_rgb(wb_run *run, const char *key, const uint8_t *rgb,
 WB_EXTERN int wb_log_table(wb_run *run, const char *key, const char *json, int64_t step);
 
 /*
+ * Follow a TensorBoard log directory while the run lasts: a background
+ * thread reads the event files under logdir every period_ms (0: 1000) as
+ * a TensorBoard writer (tf.summary, torch.utils.tensorboard) appends to
+ * them, and logs their scalars, histograms and PNG/JPEG images into this
+ * run at their steps, through wb_log, wb_log_histogram_bins and
+ * wb_log_image (so the step rule applies: a value below the run's last
+ * step is refused and counted). Files in subdirectories log their tags
+ * under "<subdirectory>/". wb_finish reads once more, stops the thread and
+ * prints one warning if anything was skipped. One directory per run.
+ * Returns WB_OK, WB_EINVAL (not a directory), WB_ESTATE (the run already
+ * follows one) or WB_ENOMEM. The offline counterpart is
+ * `wb tensorboard import LOGDIR`.
+ */
+WB_EXTERN int wb_tensorboard_follow(wb_run *run, const char *logdir, unsigned int period_ms);
+
+/*
  * Options of wb_sync(). Initialise with WB_SYNC_OPTIONS_INIT. NULL strings
  * come from WB_BASE_URL / WB_API_KEY, else the settings file, else the
  * base_url recorded in the run directory.

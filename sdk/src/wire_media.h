@@ -124,4 +124,8 @@ WB__HIDDEN void wb__image_put(uint8_t *out, const char *caption, size_t caplen, 
  */
 WB__HIDDEN int wb__table_check(const cJSON *t, char *why, size_t cap);
 
+/* 1 if s[0..n) is UTF-8: no overlongs, no surrogates, nothing above U+10FFFF.
+ * (The server checks keys with its own wbs__utf8_valid, to the same rules.) */
+WB__HIDDEN int wb__utf8_valid(const char *s, size_t n);
+
 #endif /* WB_WIRE_MEDIA_H */

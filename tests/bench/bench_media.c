@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "png.h"
-#include "tb/tbevents.h"
+#include "tbevents.h"
 #include "wb.h"
 #include "wire.h"
 
@@ -175,20 +175,20 @@ int main(void)
 		n = (size_t)(q - ev);
 		lenp = p;
 		wb__put_u64(lenp, n);
-		wb__put_u32(p + 8, wbs__crc32c_mask(wbs__crc32c(lenp, 8)));
+		wb__put_u32(p + 8, wb__crc32c_mask(wb__crc32c(lenp, 8)));
 		memcpy(p + 12, ev, n);
-		wb__put_u32(p + 12 + n, wbs__crc32c_mask(wbs__crc32c(ev, n)));
+		wb__put_u32(p + 12 + n, wb__crc32c_mask(wb__crc32c(ev, n)));
 		p += 16 + n;
 	}
 	best = 1e9;
 	for (int k = 0; k < 5; k++) {
 		uint64_t got = 0;
-		wbs__tb_sink sink = {&got, count_scalar, NULL, NULL};
-		wbs__tb_report rep;
+		wb__tb_sink sink = {&got, count_scalar, NULL, NULL};
+		wb__tb_report rep;
 		double t;
 		memset(&rep, 0, sizeof rep);
 		t = now_s();
-		wbs__tb_read(file, (size_t)(p - file), &sink, &rep);
+		wb__tb_read(file, (size_t)(p - file), &sink, &rep);
 		t = now_s() - t;
 		if (got != 2u * EVENTS)
 			return 1;

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <time.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "wb.h"
 
 extern char **environ;
 
@@ -539,10 +541,129 @@ static void test_e2e_tensorboard__import(void **state)
 	}
 }
 
+static void append(const char *path, const uint8_t *p, size_t n)
+{
+	FILE *f = fopen(path, "ab");
+	assert_non_null(f);
+	assert_int_equal(fwrite(p, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Wait (polling, at most 20 s) until the run's last step is want. */
+static void wait_step(wb_run *r, int64_t want)
+{
+	double deadline = wbt_now() + 20;
+	struct timespec poll = {0, 5000000};
+	while (wb_run_step(r) != want) {
+		if (wbt_now() > deadline)
+			fail_msg("the follower never reached step %lld (at %lld)", (long long)want, (long long)wb_run_step(r));
+		nanosleep(&poll, NULL); /* the poll interval of a condition wait */
+	}
+}
+
+static void test_e2e_tensorboard__follow(void **state)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	char logdir[512], sub[600], file[700], file2[700], wbdir[512], id[64], path[1024];
+	bytes part = {0}, vals = {0}, rec = {0};
+	double lim[2] = {1, 2}, cnt[2] = {3, 4};
+	wb_run *r = NULL;
+	cJSON *j;
+
+	(void)state;
+	snprintf(logdir, sizeof logdir, "%s/follow", tmp);
+	snprintf(sub, sizeof sub, "%s/eval", logdir);
+	snprintf(file, sizeof file, "%s/events.out.tfevents.1.host", logdir);
+	snprintf(file2, sizeof file2, "%s/events.out.tfevents.2.host", sub);
+	snprintf(wbdir, sizeof wbdir, "%s/wbdir-follow", tmp);
+	mkdir(logdir, 0755);
+	o.project = "tb";
+	o.entity = "tester";
+	o.dir = wbdir;
+	o.system_sample_ms = -1;
+	o.disable_git = 1;
+	assert_int_equal(wb_init(&r, &o), WB_OK);
+	snprintf(id, sizeof id, "%s", wb_run_id(r));
+
+	for (int s = 0; s < 5; s++) {
+		v_simple(&vals, "loss", (float)s);
+		event(&part, T0 + s, s, &vals, 0);
+	}
+	append(file, part.p, part.n);
+	part.n = 0;
+	assert_int_equal(wb_tensorboard_follow(r, logdir, 10), WB_OK);
+	assert_int_equal(wb_tensorboard_follow(r, logdir, 10), WB_ESTATE);
+	wait_step(r, 4);
+
+	/* more steps and a histogram, then half a record: read up to it, not past */
+	for (int s = 5; s < 10; s++) {
+		v_simple(&vals, "loss", (float)s);
+		if (s == 7)
+			v_histo(&vals, "w", 0, 3, lim, cnt, 2);
+		event(&part, T0 + s, s, &vals, 0);
+	}
+	v_simple(&vals, "loss", 10);
+	event(&rec, T0 + 10, 10, &vals, 0);
+	put(&part, rec.p, 10);
+	append(file, part.p, part.n);
+	part.n = 0;
+	wait_step(r, 9);
+	append(file, rec.p + 10, rec.n - 10);
+	wait_step(r, 10);
+
+	/* a file in a subdirectory: its tags under "eval/" */
+	mkdir(sub, 0755);
+	v_simple(&vals, "val", 0.5f);
+	event(&part, T0 + 11, 11, &vals, 0);
+	append(file2, part.p, part.n);
+	part.n = 0;
+	wait_step(r, 11);
+	/* a step that goes back is refused by the run; the next one is logged */
+	v_simple(&vals, "loss", 3);
+	event(&part, T0 + 12, 3, &vals, 0);
+	v_simple(&vals, "loss", 12);
+	event(&part, T0 + 12, 12, &vals, 0);
+	append(file, part.p, part.n);
+	wait_step(r, 12);
+	/* written right before wb_finish: the last pass takes it */
+	part.n = 0;
+	v_simple(&vals, "loss", 13);
+	event(&part, T0 + 13, 13, &vals, 0);
+	append(file, part.p, part.n);
+	assert_int_equal(wb_finish(r, 0), WB_OK);
+	free(part.p);
+	free(rec.p);
+
+	snprintf(path, sizeof path, "/api/v1/projects/tester/tb/runs/%s/history?key=loss", id);
+	j = wbt_get_json(&srv, path);
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "step")), 13); /* 0..10, 12, 13 */
+	assert_int_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "step"), 11)->valueint, 12);
+	assert_true(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "last"), 11)->valuedouble == 12);
+	assert_int_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "step"), 12)->valueint, 13);
+	cJSON_Delete(j);
+	snprintf(path, sizeof path, "/api/v1/projects/tester/tb/runs/%s/history?key=eval%%2Fval", id);
+	j = wbt_get_json(&srv, path);
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "step"), 0)->valueint, 11);
+	cJSON_Delete(j);
+	snprintf(path, sizeof path, "/api/v1/projects/tester/tb/runs/%s/media/histogram?key=w", id);
+	j = wbt_get_json(&srv, path);
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "values"), 0), "step")->valueint, 7);
+	cJSON_Delete(j);
+
+	/* not a directory */
+	assert_int_equal(wb_init(&r, &o), WB_OK);
+	assert_int_equal(wb_tensorboard_follow(r, file, 10), WB_EINVAL);
+	assert_int_equal(wb_finish(r, 0), WB_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e_tensorboard__import),
+		cmocka_unit_test(test_e2e_tensorboard__follow),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

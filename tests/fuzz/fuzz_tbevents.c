@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tb/tbevents.h"
+#include "tbevents.h"
 #include "wire.h"
 #include "wire_media.h"
 
@@ -64,9 +64,9 @@ static uint8_t *frame(const uint8_t *p, size_t n, size_t *outlen)
 		if (len > n)
 			len = n;
 		wb__put_u64(o, len);
-		wb__put_u32(o + 8, wbs__crc32c_mask(wbs__crc32c(o, 8)));
+		wb__put_u32(o + 8, wb__crc32c_mask(wb__crc32c(o, 8)));
 		memcpy(o + 12, p, len);
-		wb__put_u32(o + 12 + len, wbs__crc32c_mask(wbs__crc32c(p, len)));
+		wb__put_u32(o + 12 + len, wb__crc32c_mask(wb__crc32c(p, len)));
 		o += 16 + len;
 		p += len;
 		n -= len;
@@ -77,8 +77,8 @@ static uint8_t *frame(const uint8_t *p, size_t n, size_t *outlen)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	wbs__tb_sink sink = {NULL, scalar, histogram, image};
-	wbs__tb_report rep;
+	wb__tb_sink sink = {NULL, scalar, histogram, image};
+	wb__tb_report rep;
 	uint8_t *copy;
 
 	if (size < 1)
@@ -94,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!copy)
 		return 0;
 	memset(&rep, 0, sizeof(rep));
-	wbs__tb_read(copy, size, &sink, &rep);
+	wb__tb_read(copy, size, &sink, &rep);
 	free(copy);
 	return 0;
 }

@@ -17,11 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/buf.h"
 #include "wire.h"
 #include "wire_media.h"
 
-const char *const wbs__tb_skip_name[WBS__TB_SKIP_COUNT] = {
+const char *const wb__tb_skip_name[WB__TB_SKIP_COUNT] = {
 	"truncated", "length_crc", "data_crc", "bad_event", "bad_step", "bad_tag", "bad_value", "unsupported",
 };
 
@@ -41,7 +40,7 @@ static void crc_init(void)
 	}
 }
 
-uint32_t wbs__crc32c(const void *p, size_t n)
+uint32_t wb__crc32c(const void *p, size_t n)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	const uint8_t *b = p;
@@ -178,8 +177,8 @@ static int pb_reals(int wt, uint64_t v, const pb *sub, int is_float, dvec *d)
 /* ---- values ---- */
 
 typedef struct reader {
-	const wbs__tb_sink *sink;
-	wbs__tb_report *rep;
+	const wb__tb_sink *sink;
+	wb__tb_report *rep;
 	double wall;
 	int64_t step;
 	int oom;
@@ -189,17 +188,17 @@ typedef struct reader {
 static int emit_histogram(reader *r, const char *tag, double *edges, double *counts, size_t n)
 {
 	if (n == 0) {
-		r->rep->skipped[WBS__TB_BAD_VALUE]++;
+		r->rep->skipped[WB__TB_BAD_VALUE]++;
 		return 0;
 	}
 	for (size_t i = 0; i <= n; i++)
 		if (!isfinite(edges[i]) || (i && edges[i] < edges[i - 1])) {
-			r->rep->skipped[WBS__TB_BAD_VALUE]++;
+			r->rep->skipped[WB__TB_BAD_VALUE]++;
 			return 0;
 		}
 	for (size_t i = 0; i < n; i++)
 		if (!isfinite(counts[i]) || counts[i] < 0) {
-			r->rep->skipped[WBS__TB_BAD_VALUE]++;
+			r->rep->skipped[WB__TB_BAD_VALUE]++;
 			return 0;
 		}
 	if (n > WB__HIST_BINS_MAX) {
@@ -246,7 +245,7 @@ static int do_histo(reader *r, const char *tag, pb h)
 		goto done;
 	}
 	if (rc < 0 || lim.toobig || cnt.toobig || lim.n != cnt.n || lim.n == 0) {
-		r->rep->skipped[WBS__TB_BAD_VALUE]++;
+		r->rep->skipped[WB__TB_BAD_VALUE]++;
 		goto done;
 	}
 	if (!isfinite(lo))
@@ -254,7 +253,7 @@ static int do_histo(reader *r, const char *tag, pb h)
 	if (!isfinite(hi))
 		hi = lim.v[lim.n - 1];
 	if (!(lo <= hi)) {
-		r->rep->skipped[WBS__TB_BAD_VALUE]++;
+		r->rep->skipped[WB__TB_BAD_VALUE]++;
 		goto done;
 	}
 	if (!(edges = malloc((lim.n + 1) * sizeof(*edges)))) {
@@ -276,7 +275,7 @@ done:
 static int emit_image(reader *r, const char *tag, const uint8_t *p, size_t n)
 {
 	if (n == 0 || n > WB__IMAGE_MAX || !wb__image_sniff(p, n, NULL, NULL)) {
-		r->rep->skipped[WBS__TB_BAD_VALUE]++;
+		r->rep->skipped[WB__TB_BAD_VALUE]++;
 		return 0;
 	}
 	r->rep->images++;
@@ -298,7 +297,7 @@ static int do_image(reader *r, const char *tag, pb im)
 			n = (size_t)(sub.end - sub.p);
 		}
 	if (rc < 0 || !bytes) {
-		r->rep->skipped[WBS__TB_BAD_VALUE]++;
+		r->rep->skipped[WB__TB_BAD_VALUE]++;
 		return 0;
 	}
 	return emit_image(r, tag, bytes, n);
@@ -386,19 +385,19 @@ static int do_tensor(reader *r, const char *tag, pb tp, const char *plugin, size
 
 	memset(&t, 0, sizeof(t));
 	if (tensor_parse(tp, &t)) {
-		r->rep->skipped[WBS__TB_BAD_VALUE]++;
+		r->rep->skipped[WB__TB_BAD_VALUE]++;
 		goto done;
 	}
 	if (plen == 6 && memcmp(plugin, "images", 6) == 0) {
 		if (t.dtype != DT_STRING || t.nstrings < 3) {
-			r->rep->skipped[WBS__TB_BAD_VALUE]++;
+			r->rep->skipped[WB__TB_BAD_VALUE]++;
 			goto done;
 		}
 		ret = emit_image(r, tag, t.strings[2].p, (size_t)(t.strings[2].end - t.strings[2].p));
 		goto done;
 	}
 	if (tensor_numbers(&t) || t.vals.toobig) {
-		r->rep->skipped[t.dtype == DT_FLOAT || t.dtype == DT_DOUBLE ? WBS__TB_BAD_VALUE : WBS__TB_UNSUPPORTED]++;
+		r->rep->skipped[t.dtype == DT_FLOAT || t.dtype == DT_DOUBLE ? WB__TB_BAD_VALUE : WB__TB_UNSUPPORTED]++;
 		goto done;
 	}
 	if (t.vals.oom) {
@@ -409,7 +408,7 @@ static int do_tensor(reader *r, const char *tag, pb tp, const char *plugin, size
 		size_t k = t.vals.n / 3;
 		double *edges, *counts;
 		if (t.ndims != 2 || t.dims[1] != 3 || t.dims[0] < 0 || (uint64_t)t.dims[0] != k || t.vals.n != 3 * k) {
-			r->rep->skipped[WBS__TB_BAD_VALUE]++;
+			r->rep->skipped[WB__TB_BAD_VALUE]++;
 			goto done;
 		}
 		edges = malloc((k + 1) * sizeof(*edges));
@@ -433,7 +432,7 @@ static int do_tensor(reader *r, const char *tag, pb tp, const char *plugin, size
 	}
 	if (plen == 0 || (plen == 7 && memcmp(plugin, "scalars", 7) == 0)) {
 		if (t.vals.n != 1) {
-			r->rep->skipped[WBS__TB_BAD_VALUE]++;
+			r->rep->skipped[WB__TB_BAD_VALUE]++;
 			goto done;
 		}
 		r->rep->scalars++;
@@ -441,7 +440,7 @@ static int do_tensor(reader *r, const char *tag, pb tp, const char *plugin, size
 			ret = r->sink->scalar(r->sink->arg, r->wall, r->step, tag, t.vals.v[0]);
 		goto done;
 	}
-	r->rep->skipped[WBS__TB_UNSUPPORTED]++;
+	r->rep->skipped[WB__TB_UNSUPPORTED]++;
 done:
 	free(t.vals.v);
 	return ret;
@@ -506,12 +505,12 @@ static int do_value(reader *r, pb val)
 		}
 	}
 	if (r->step < 0) {
-		r->rep->skipped[WBS__TB_BAD_STEP]++;
+		r->rep->skipped[WB__TB_BAD_STEP]++;
 		return 0;
 	}
-	if (!tag || !wb__key_valid(tag, tlen) || !wbs__utf8_valid(tag, tlen) ||
+	if (!tag || !wb__key_valid(tag, tlen) || !wb__utf8_valid(tag, tlen) ||
 	    (tlen >= 7 && memcmp(tag, WB__SYSTEM_PREFIX, 7) == 0)) {
-		r->rep->skipped[WBS__TB_BAD_TAG]++;
+		r->rep->skipped[WB__TB_BAD_TAG]++;
 		return 0;
 	}
 	memcpy(key, tag, tlen);
@@ -526,7 +525,7 @@ static int do_value(reader *r, pb val)
 		return do_image(r, key, image);
 	if (has_tensor && !other)
 		return do_tensor(r, key, tens, plugin, plen);
-	r->rep->skipped[WBS__TB_UNSUPPORTED]++;
+	r->rep->skipped[WB__TB_UNSUPPORTED]++;
 	return 0;
 }
 
@@ -585,10 +584,12 @@ static int do_event(reader *r, const uint8_t *data, size_t len)
 	return 0;
 }
 
-int wbs__tb_read(const uint8_t *buf, size_t len, const wbs__tb_sink *sink, wbs__tb_report *rep)
+static int read_records(const uint8_t *buf, size_t len, const wb__tb_sink *sink, wb__tb_report *rep, int partial,
+			size_t *consumed)
 {
 	reader r = {.sink = sink, .rep = rep};
 	size_t off = 0;
+	int ret = 0;
 
 	while (off < len) {
 		uint64_t n;
@@ -596,32 +597,51 @@ int wbs__tb_read(const uint8_t *buf, size_t len, const wbs__tb_sink *sink, wbs__
 		int rc;
 
 		if (len - off < 12) {
-			rep->skipped[WBS__TB_TRUNCATED]++;
+			if (!partial)
+				rep->skipped[WB__TB_TRUNCATED]++;
 			break;
 		}
-		if (wbs__crc32c_mask(wbs__crc32c(buf + off, 8)) != wb__get_u32(buf + off + 8)) {
-			rep->skipped[WBS__TB_LENGTH_CRC]++;
+		if (wb__crc32c_mask(wb__crc32c(buf + off, 8)) != wb__get_u32(buf + off + 8)) {
+			rep->skipped[WB__TB_LENGTH_CRC]++;
+			off = len;
 			break;
 		}
 		n = wb__get_u64(buf + off);
-		rep->records++;
 		if (n > len - off - 12 || len - off - 12 - n < 4) {
-			rep->skipped[WBS__TB_TRUNCATED]++;
+			if (!partial) {
+				rep->records++;
+				rep->skipped[WB__TB_TRUNCATED]++;
+			}
 			break;
 		}
+		rep->records++;
 		data = buf + off + 12;
 		off += 12 + (size_t)n + 4;
-		if (wbs__crc32c_mask(wbs__crc32c(data, (size_t)n)) != wb__get_u32(data + n)) {
-			rep->skipped[WBS__TB_DATA_CRC]++;
+		if (wb__crc32c_mask(wb__crc32c(data, (size_t)n)) != wb__get_u32(data + n)) {
+			rep->skipped[WB__TB_DATA_CRC]++;
 			continue;
 		}
 		rc = do_event(&r, data, (size_t)n);
 		if (rc == 1) {
-			rep->skipped[WBS__TB_BAD_EVENT]++;
+			rep->skipped[WB__TB_BAD_EVENT]++;
 			continue;
 		}
-		if (rc)
-			return rc;
+		if (rc) {
+			ret = rc;
+			break;
+		}
 	}
-	return 0;
+	if (consumed)
+		*consumed = off;
+	return ret;
+}
+
+int wb__tb_read(const uint8_t *buf, size_t len, const wb__tb_sink *sink, wb__tb_report *rep)
+{
+	return read_records(buf, len, sink, rep, 0, NULL);
+}
+
+int wb__tb_read_some(const uint8_t *buf, size_t len, const wb__tb_sink *sink, wb__tb_report *rep, size_t *consumed)
+{
+	return read_records(buf, len, sink, rep, 1, consumed);
 }

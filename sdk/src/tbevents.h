@@ -34,57 +34,70 @@
  * histogram, an unsupported kind) are skipped one by one. Everything
  * skipped is counted by reason in the report.
  *
- * Threads: no shared state; each call is independent.
+ * Shared by libwb (wb_tensorboard_follow) and the server's CLI
+ * (`wb tensorboard import`). Threads: no shared state; each call is
+ * independent.
  */
-#ifndef WB_SERVER_TBEVENTS_H
-#define WB_SERVER_TBEVENTS_H
+#ifndef WB_TBEVENTS_H
+#define WB_TBEVENTS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wire.h"
+
 /* Why something was skipped. */
-enum wbs__tb_skip {
-	WBS__TB_TRUNCATED,  /* record: the file ends inside it (the rest of the file is lost) */
-	WBS__TB_LENGTH_CRC, /* record: its length fails its checksum (the rest of the file is lost) */
-	WBS__TB_DATA_CRC,   /* record: its data fails its checksum */
-	WBS__TB_BAD_EVENT,  /* record: the data is not a valid Event protobuf */
-	WBS__TB_BAD_STEP,   /* value: the event's step is negative */
-	WBS__TB_BAD_TAG,    /* value: the tag is not a valid wb key (empty, too long, control characters, leading '_', "system/") */
-	WBS__TB_BAD_VALUE,  /* value: a malformed histogram, image or tensor, or an image that is not PNG/JPEG */
-	WBS__TB_UNSUPPORTED,/* value: a kind wb does not import (audio, text, other plugins) */
-	WBS__TB_SKIP_COUNT
+enum wb__tb_skip {
+	WB__TB_TRUNCATED,  /* record: the file ends inside it (the rest of the file is lost) */
+	WB__TB_LENGTH_CRC, /* record: its length fails its checksum (the rest of the file is lost) */
+	WB__TB_DATA_CRC,   /* record: its data fails its checksum */
+	WB__TB_BAD_EVENT,  /* record: the data is not a valid Event protobuf */
+	WB__TB_BAD_STEP,   /* value: the event's step is negative */
+	WB__TB_BAD_TAG,    /* value: the tag is not a valid wb key (empty, too long, control characters, leading '_', "system/") */
+	WB__TB_BAD_VALUE,  /* value: a malformed histogram, image or tensor, or an image that is not PNG/JPEG */
+	WB__TB_UNSUPPORTED,/* value: a kind wb does not import (audio, text, other plugins) */
+	WB__TB_SKIP_COUNT
 };
 
 /* Short names of the reasons, for reports: "truncated", "length_crc", ... */
-extern const char *const wbs__tb_skip_name[WBS__TB_SKIP_COUNT];
+WB__HIDDEN extern const char *const wb__tb_skip_name[WB__TB_SKIP_COUNT];
 
-typedef struct wbs__tb_report {
+typedef struct wb__tb_report {
 	uint64_t records;   /* records whose framing was read (good or bad data) */
 	uint64_t events;    /* events decoded */
 	uint64_t scalars, histograms, images;
-	uint64_t skipped[WBS__TB_SKIP_COUNT];
-} wbs__tb_report;
+	uint64_t skipped[WB__TB_SKIP_COUNT];
+} wb__tb_report;
 
 /* What the reader found; the callbacks' pointers are valid only during the call. tag is
  * NUL-terminated and already checked as a wb key. Return 0 to go on, nonzero to stop
- * (wbs__tb_read then returns that value). */
-typedef struct wbs__tb_sink {
+ * (wb__tb_read then returns that value). */
+typedef struct wb__tb_sink {
 	void *arg;
 	int (*scalar)(void *arg, double wall_time, int64_t step, const char *tag, double value);
 	int (*histogram)(void *arg, double wall_time, int64_t step, const char *tag, const double *edges,
 			 const double *counts, size_t nbins);
 	int (*image)(void *arg, double wall_time, int64_t step, const char *tag, const uint8_t *bytes, size_t len);
-} wbs__tb_sink;
+} wb__tb_sink;
 
 /* CRC-32C (Castagnoli) of p[0..n), and TFRecord's mask of it. */
-uint32_t wbs__crc32c(const void *p, size_t n);
-static inline uint32_t wbs__crc32c_mask(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }
+WB__HIDDEN uint32_t wb__crc32c(const void *p, size_t n);
+static inline uint32_t wb__crc32c_mask(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }
 
 /*
  * Read one event file held in buf[0..len), calling sink for each value and
  * adding to *rep (which the caller zeroes once, so several files add up).
  * Returns 0, -1 when out of memory, or a sink's nonzero return.
  */
-int wbs__tb_read(const uint8_t *buf, size_t len, const wbs__tb_sink *sink, wbs__tb_report *rep);
+WB__HIDDEN int wb__tb_read(const uint8_t *buf, size_t len, const wb__tb_sink *sink, wb__tb_report *rep);
 
-#endif /* WB_SERVER_TBEVENTS_H */
+/*
+ * The same for a file that is still being written: a record cut short by
+ * the end of buf is not an error but not read yet, and *consumed says how
+ * many bytes were (the next call starts there). A bad length checksum
+ * still ends the file: *consumed is then len.
+ */
+WB__HIDDEN int wb__tb_read_some(const uint8_t *buf, size_t len, const wb__tb_sink *sink, wb__tb_report *rep,
+				size_t *consumed);
+
+#endif /* WB_TBEVENTS_H */
