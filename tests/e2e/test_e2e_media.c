@@ -413,6 +413,51 @@ static void test_e2e_media__images(void **state)
 	assert_null(get(id, "images/..%2F..%2Fwb.db"));
 }
 
+/* A 5 MiB image (bigger than one upload batch and than the default buffer's half) round-trips. */
+static void test_e2e_media__large_image(void **state)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	size_t n = 5u << 20;
+	uint8_t *img = malloc(WB__IMAGE_MAX + 1);
+	char dir[512], id[64], path[512];
+	mem body = {0}, hdr = {0};
+	wb_run *r = NULL;
+	cJSON *j;
+
+	(void)state;
+	assert_non_null(img);
+	for (size_t i = 0; i < WB__IMAGE_MAX + 1; i++)
+		img[i] = (uint8_t)(i * 2654435761u >> 13);
+	memcpy(img, JPEG, 20); /* a JPEG signature and header, then bytes */
+	snprintf(dir, sizeof dir, "%s/wbdir", tmp);
+	o.project = "media";
+	o.entity = "tester";
+	o.dir = dir;
+	o.system_sample_ms = -1;
+	o.disable_git = 1;
+	assert_int_equal(wb_init(&r, &o), WB_OK);
+	/* the default 8 MiB buffer holds records of up to 4 MiB */
+	assert_int_equal(wb_log_image(r, "big", img, n, NULL, 0), WB_EINVAL);
+	assert_int_equal(wb_finish(r, 0), WB_OK);
+	o.buffer_bytes = 32u << 20;
+	assert_int_equal(wb_init(&r, &o), WB_OK);
+	snprintf(id, sizeof id, "%s", wb_run_id(r));
+	assert_int_equal(wb_log_image(r, "big", img, WB__IMAGE_MAX + 1, NULL, 0), WB_EINVAL);
+	assert_int_equal(wb_log_image(r, "big", img, n, "five MiB", 0), WB_OK);
+	assert_int_equal(wb_finish(r, 0), WB_OK);
+	j = get(id, "media/image?key=big");
+	assert_non_null(j);
+	snprintf(path, sizeof path, "/api/v1/projects/tester/media/runs/%s/images/%s", id,
+		 cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "values"), 0), "sha256")->valuestring);
+	cJSON_Delete(j);
+	assert_int_equal(fetch(path, &body, &hdr), 200);
+	assert_int_equal(body.n, n);
+	assert_memory_equal(body.p, img, n);
+	free(body.p);
+	free(hdr.p);
+	free(img);
+}
+
 static void test_e2e_media__tables(void **state)
 {
 	const char *t1 = "{\"columns\":[\"name\",\"score\",\"ok\"],\"data\":[[\"<script>alert(1)</script>\",1.5,true],"
@@ -535,6 +580,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e_media__histograms),
 		cmocka_unit_test(test_e2e_media__images),
+		cmocka_unit_test(test_e2e_media__large_image),
 		cmocka_unit_test(test_e2e_media__tables),
 		cmocka_unit_test(test_e2e_media__server_refuses_bad_records),
 		cmocka_unit_test(test_e2e_media__resume_keeps_step),
