@@ -191,9 +191,10 @@ async function tableCard(rp, item) {
 }
 
 // Fill box with the run's rich data; hides it when there is none.
-export async function renderMedia(box, rp) {
+export async function renderMedia(box, rp, known) {
   window.__wb.media = {};
-  const { media } = await api(`${rp}/media`);
+  const { media } = known || await api(`${rp}/media`);
+  box.dataset.sig = JSON.stringify(media);
   clear(box);
   if (!media.length) { box.style.display = 'none'; return; }
   box.style.display = '';
@@ -207,4 +208,10 @@ export async function renderMedia(box, rp) {
     for (const item of items) grid.appendChild(await make[kind](rp, item));
   }
   window.__wb.mediaReady = true;
+}
+
+// While a run is running: render again when its keys or counts changed.
+export async function refreshMedia(box, rp) {
+  const answer = await api(`${rp}/media`);
+  if (JSON.stringify(answer.media) !== box.dataset.sig) await renderMedia(box, rp, answer);
 }

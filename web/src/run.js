@@ -10,7 +10,7 @@ import { api, enc, runPath } from './api.js';
 import { setQuery, setCrumbs } from './main.js';
 import { Chart, smooth, makeStepMap } from './chart.js';
 import { renderCode } from './code.js';
-import { renderMedia } from './media.js';
+import { renderMedia, refreshMedia } from './media.js';
 
 const BUCKETS = 1000;
 const POLL_MS = 2000;
@@ -266,6 +266,7 @@ export async function renderRun(root, entity, project, id) {
       renderHead();
       if (!overview.querySelector('#edit-form')) renderOverview();
       if (newKeys) { fillX(); await rebuild(); } else await loadAll();
+      await refreshMedia(mediaBox, rp).catch(() => {});
       document.body.dataset.polled = String((Number(document.body.dataset.polled) || 0) + 1);
     } catch { /* keep polling: the server may be restarting */ }
     if (alive && run.state === 'running') timer = setTimeout(poll, POLL_MS);
