@@ -7,8 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { startServer, launch, newPage, open, waitFor } from './lib.mjs';
+import { startServer, launch, newPage, open, waitFor, WB_FILL } from './lib.mjs';
 
 const SHOTS = process.env.WB_SCREENSHOTS_DIR;
 const STEPS = 23;
@@ -123,6 +124,30 @@ test('tables show the logged cells, payloads as text', async () => {
   await waitFor(() => page.evaluate(() => window.__wb.media['table:preds'].shown.step === 0), 10000, 'table of step 0');
   assert.deepEqual(await cells(), [['<b>bold</b>', '0.25', 'true'], ['<img src=x onerror="window.__xss=1">', '', 'false']]);
   assert.equal(await card.locator('table b, table img').count(), 0);
+});
+
+test('the histograms of a running run grow on the page as it logs', async () => {
+  const child = spawn(WB_FILL, ['medialive', 'media', '5'], { env: srv.env, stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  await waitFor(() => out.includes('\n'), 30000, 'live run id');
+  const live = JSON.parse(out.split('\n')[0]).id;
+  await waitFor(async () => {
+    const r = await srv.api(`/projects/team/media/runs/${live}/media/histogram?key=weights`);
+    return r.status === 200 && r.json.total === 5;
+  }, 30000, 'first 5 histograms');
+  const p2 = await newPage(ctx, srv.key);
+  await open(p2, srv.url, `/team/media/runs/${live}`);
+  await p2.waitForFunction(() => window.__wb.mediaReady === true, null, { timeout: 20000 });
+  assert.deepEqual(await p2.evaluate(() => window.__wb.media['histogram:weights'].cols.map((c) => c.step)), [0, 1, 2, 3, 4]);
+  child.stdin.write('more\n');
+  await p2.waitForFunction(() => window.__wb.media['histogram:weights'] && window.__wb.media['histogram:weights'].cols.length === 10, null, { timeout: 30000 });
+  assert.deepEqual(await p2.evaluate(() => window.__wb.media['histogram:weights'].cols.map((c) => c.step)), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const exited = new Promise((r) => child.once('exit', r));
+  child.stdin.end();
+  assert.equal(await exited, 0);
+  assert.deepEqual(p2.errors, []);
+  await p2.close();
 });
 
 test('no payload ran, no errors', async () => {

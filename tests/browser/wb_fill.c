@@ -13,6 +13,8 @@
  *   wb_fill media PROJECT STEPS       one run with a histogram per step ("weights", drifting),
  *                                     an image every 5 steps and two tables, with XSS
  *                                     payloads in captions and cells
+ *   wb_fill medialive PROJECT STEPS   a running run: STEPS steps of "loss" and a "weights"
+ *                                     histogram, then STEPS more per line of stdin; finishes at EOF
  *   wb_fill group PROJECT RANKS STEPS the ranks of one simulated OpenMPI job (its
  *                                     variables set per rank): rank r logs "loss" =
  *                                     r + step / 100 for STEPS + 5 r steps
@@ -261,6 +263,35 @@ static int media(int64_t steps)
 	return 0;
 }
 
+static void media_steps(wb_run *r, int64_t from, int64_t steps)
+{
+	double vals[64];
+
+	for (int64_t s = from; s < from + steps; s++) {
+		WB_LOG(r, s, {"loss", 1.0 / (double)(s + 1)});
+		for (int i = 0; i < 64; i++)
+			vals[i] = (double)s + (double)i / 64.0;
+		wb_log_histogram(r, "weights", vals, 64, WB_STEP_AUTO);
+	}
+}
+
+static int medialive(int64_t steps)
+{
+	wb_run *r = start("media-live", NULL, NULL);
+	char line[64];
+	int64_t at = 0;
+
+	media_steps(r, at, steps);
+	at += steps;
+	printf("{\"id\":\"%s\"}\n", wb_run_id(r));
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin)) {
+		media_steps(r, at, steps);
+		at += steps;
+	}
+	return wb_finish(r, 0) == WB_OK ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -278,6 +309,8 @@ int main(int argc, char **argv)
 		return code(atoll(argv[3]));
 	if (strcmp(argv[1], "group") == 0 && argc == 5)
 		return group(atoi(argv[3]), atoll(argv[4]));
+	if (strcmp(argv[1], "medialive") == 0 && argc == 4)
+		return medialive(atoll(argv[3]));
 	if (strcmp(argv[1], "media") == 0 && argc == 4)
 		return media(atoll(argv[3]));
 	if (strcmp(argv[1], "big") == 0)
