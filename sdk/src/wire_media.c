@@ -165,8 +165,13 @@ int wb__image_get(wb__image *im, const uint8_t *body, size_t len)
 	im->len = len - 10 - im->caplen;
 	if (im->len == 0 || im->len > WB__IMAGE_MAX || im->width > WB__IMAGE_DIM_MAX || im->height > WB__IMAGE_DIM_MAX)
 		return -1;
-	if (!(im->mime = wb__image_sniff(im->bytes, im->len, &w, &h)))
+	if (!(im->mime = wb__image_sniff(im->bytes, im->len, &w, &h)) || w > WB__IMAGE_DIM_MAX || h > WB__IMAGE_DIM_MAX)
 		return -1;
+	/* what the image's own header says wins over what the record claims */
+	if (w && h) {
+		im->width = w;
+		im->height = h;
+	}
 	return 0;
 }
 

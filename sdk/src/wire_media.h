@@ -90,7 +90,7 @@ static inline double wb__hist_count(const wb__hist *h, size_t i) { return wb__bi
 typedef struct wb__image {
 	const char *caption; /* caplen bytes, not NUL-terminated */
 	size_t caplen;
-	uint32_t width, height; /* from the image's own header; 0 when unknown */
+	uint32_t width, height; /* from the image's own header when it has them, else the record's; 0 when unknown */
 	const uint8_t *bytes;
 	size_t len;
 	const char *mime; /* "image/png" or "image/jpeg" */
@@ -102,7 +102,8 @@ typedef struct wb__image {
 WB__HIDDEN const char *wb__image_sniff(const uint8_t *p, size_t n, uint32_t *w, uint32_t *h);
 
 /* Decode an image body: 0, or -1 (short, caption too long, more than
- * WB__IMAGE_MAX bytes, not a PNG or JPEG, dimensions over the maximum). */
+ * WB__IMAGE_MAX bytes, not a PNG or JPEG, dimensions over the maximum,
+ * in the record or in the image's header). */
 WB__HIDDEN int wb__image_get(wb__image *im, const uint8_t *body, size_t len);
 
 /* Size of an image body. */

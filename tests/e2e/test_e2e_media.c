@@ -19,12 +19,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
+#include <sqlite3.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <zlib.h>
 
 #include "harness.h"
 #include "wb.h"
 #include "wire.h"
 #include "wire_media.h"
+
+extern char **environ;
 
 static wbt_server srv;
 static char tmp[256];
@@ -458,6 +464,56 @@ static void test_e2e_media__large_image(void **state)
 	free(img);
 }
 
+/* `wb backup` copies the image files with the database; deleting the run deletes its rich data. */
+static void test_e2e_media__backup_and_delete(void **state)
+{
+	char id[64], dest[512], path[1024], sha[65];
+	char *argv[] = {(char *)wbt_wb_bin(), "backup", dest, "--data", srv.data, NULL};
+	wbt_response resp;
+	struct stat st;
+	wb_run *r;
+	cJSON *j;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	r = start_run(id, sizeof id);
+	assert_int_equal(wb_log_image(r, "kept", JPEG, sizeof JPEG, "backed up", 0), WB_OK);
+	assert_int_equal(wb_finish(r, 0), WB_OK);
+	j = get(id, "media/image?key=kept");
+	assert_non_null(j);
+	snprintf(sha, sizeof sha, "%s", cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "values"), 0), "sha256")->valuestring);
+	cJSON_Delete(j);
+	snprintf(dest, sizeof dest, "%s/backup", tmp);
+	assert_int_equal(posix_spawn(&pid, wbt_wb_bin(), NULL, NULL, argv, environ), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	snprintf(path, sizeof path, "%s/media/%.2s/%s", dest, sha, sha);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, sizeof JPEG);
+
+	snprintf(path, sizeof path, "/api/v1/projects/tester/media/runs/%s", id);
+	assert_int_equal(wbt_http(&srv, "DELETE", path, NULL, 0, NULL, 1, &resp), 0);
+	assert_true(resp.status == 200 || resp.status == 204);
+	wbt_response_free(&resp);
+	assert_null(get(id, "media"));
+	assert_null(get(id, "media/image?key=kept"));
+	/* no row is left behind by the run */
+	{
+		char db[600];
+		sqlite3 *h = NULL;
+		sqlite3_stmt *q = NULL;
+		wbt_db_path(&srv, db, sizeof db);
+		assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM media WHERE run_id NOT IN (SELECT id FROM runs)",
+						    -1, &q, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(q, 0), 0);
+		sqlite3_finalize(q);
+		sqlite3_close(h);
+	}
+}
+
 static void test_e2e_media__tables(void **state)
 {
 	const char *t1 = "{\"columns\":[\"name\",\"score\",\"ok\"],\"data\":[[\"<script>alert(1)</script>\",1.5,true],"
@@ -581,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_media__histograms),
 		cmocka_unit_test(test_e2e_media__images),
 		cmocka_unit_test(test_e2e_media__large_image),
+		cmocka_unit_test(test_e2e_media__backup_and_delete),
 		cmocka_unit_test(test_e2e_media__tables),
 		cmocka_unit_test(test_e2e_media__server_refuses_bad_records),
 		cmocka_unit_test(test_e2e_media__resume_keeps_step),

@@ -136,6 +136,10 @@ static void test_wire_media__image_body(void **state)
 	assert_int_equal(im.height, 3);
 	assert_int_equal(im.len, 24);
 	assert_string_equal(im.mime, "image/png");
+	wb__image_put(body, "", 0, 50, 30, png, 24); /* the header's 5x3 wins over the record's claim */
+	assert_int_equal(wb__image_get(&im, body, wb__image_body_size(0, 24)), 0);
+	assert_int_equal(im.width, 5);
+	assert_int_equal(im.height, 3);
 	wb__image_put(body, "a\x01", 2, 5, 3, png, 24); /* control character */
 	assert_int_equal(wb__image_get(&im, body, wb__image_body_size(2, 24)), -1);
 	wb__image_put(body, "", 0, 5, 3, (const uint8_t *)"<html>", 6); /* not an image */
