@@ -205,7 +205,8 @@ export async function renderMedia(box, rp, known) {
     if (!items.length) continue;
     const grid = h('div', { class: 'charts', id: `media-${kind}` });
     box.append(h('h2', null, titles[kind]), grid);
-    for (const item of items) grid.appendChild(await make[kind](rp, item));
+    // fetched together (a watched model has a histogram per layer), shown in key order
+    for (const card of await Promise.all(items.map((item) => make[kind](rp, item)))) grid.appendChild(card);
   }
   window.__wb.mediaReady = true;
 }
