@@ -1,7 +1,7 @@
 /*
  * cmd_backup.c — `wb backup` and `wb restore-backup`.
  *
- *   wb backup DEST --data DIR        copy DIR/wb.db (and DIR/blobs/, if any) into DEST
+ *   wb backup DEST --data DIR        copy DIR/wb.db (and DIR/blobs/, DIR/media/, if any) into DEST
  *   wb restore-backup SRC --data DIR [--force]
  *                                    put a backup in place as a data directory
  *
@@ -149,6 +149,10 @@ static int rm_tree(const char *path)
 	return rmdir(path);
 }
 
+/* Content-addressed file trees of the data directory, copied after the
+ * database: blobs/ (artifacts) and media/ (images, store_media.c). */
+static const char *const blob_dirs[] = {"blobs", "media"};
+
 /* Database, then blobs, from src_dir to dest_dir (which exists and is empty of them). */
 static int copy_data(const char *cmd, const char *src_dir, const char *dest_dir)
 {
@@ -166,11 +170,13 @@ static int copy_data(const char *cmd, const char *src_dir, const char *dest_dir)
 		fprintf(stderr, "wb %s: %s\n", cmd, e.msg);
 		return 1;
 	}
-	snprintf(src_blobs, sizeof(src_blobs), "%s/blobs", src_dir);
-	snprintf(dest_blobs, sizeof(dest_blobs), "%s/blobs", dest_dir);
-	if (stat(src_blobs, &st) == 0 && S_ISDIR(st.st_mode) && copy_tree(src_blobs, dest_blobs)) {
-		fprintf(stderr, "wb %s: cannot copy %s: %s\n", cmd, src_blobs, strerror(errno));
-		return 1;
+	for (size_t i = 0; i < sizeof(blob_dirs) / sizeof(blob_dirs[0]); i++) {
+		snprintf(src_blobs, sizeof(src_blobs), "%s/%s", src_dir, blob_dirs[i]);
+		snprintf(dest_blobs, sizeof(dest_blobs), "%s/%s", dest_dir, blob_dirs[i]);
+		if (stat(src_blobs, &st) == 0 && S_ISDIR(st.st_mode) && copy_tree(src_blobs, dest_blobs)) {
+			fprintf(stderr, "wb %s: cannot copy %s: %s\n", cmd, src_blobs, strerror(errno));
+			return 1;
+		}
 	}
 	return 0;
 }
@@ -230,8 +236,10 @@ int wbs__cmd_restore_backup(int argc, char **argv)
 				return 1;
 			}
 		}
-		snprintf(p, sizeof(p), "%s/blobs", data);
-		rm_tree(p);
+		for (size_t i = 0; i < sizeof(blob_dirs) / sizeof(blob_dirs[0]); i++) {
+			snprintf(p, sizeof(p), "%s/%s", data, blob_dirs[i]);
+			rm_tree(p);
+		}
 	}
 	if ((rc = copy_data("restore-backup", src, data)))
 		return rc;

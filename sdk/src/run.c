@@ -45,6 +45,7 @@
 #include "meta.h"
 #include "names.h"
 #include "runlog.h"
+#include "tbfollow.h"
 #include "upload.h"
 #include "util.h"
 
@@ -676,6 +677,7 @@ static int run_free(wb_run *run, int64_t deadline)
 	if (!run)
 		return WB_OK;
 	wb__sysmon_stop(&run->sysmon);
+	wb__tbfollow_stop(run);
 	rc = wb__writer_stop(&run->writer);
 	rc2 = wb__uploader_finish(atomic_load(&run->uploader), run->writer.next_seq - 1, deadline);
 	if (!rc)
@@ -807,6 +809,7 @@ int wb_finish(wb_run *run, int exit_code)
 	}
 	deadline = wb__mono_ms() + (int64_t)run->s.finish_timeout_ms;
 	wb__sysmon_stop(&run->sysmon); /* no SYSTEM record after FINISH */
+	wb__tbfollow_stop(run);        /* nor a followed TensorBoard value */
 	obj = cJSON_CreateObject();
 	if (!obj || !cJSON_AddNumberToObject(obj, "exit_code", exit_code) ||
 	    !cJSON_AddItemToObject(obj, "time", wb__json_double(wb__wall_s())))

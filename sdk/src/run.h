@@ -50,6 +50,7 @@ struct wb_run {
 	_Atomic int64_t step_pub;       /* last_step, for wb_run_step */
 	_Atomic int warned_full;
 	wb__sysmon sysmon;              /* system metrics sampler (if system_sample_ms > 0) */
+	_Atomic(struct wb__tbfollow *) tbfollow; /* wb_tensorboard_follow's thread, or NULL (tbfollow.c) */
 };
 
 /*

@@ -12,6 +12,7 @@ import { setQuery, setCrumbs } from './main.js';
 import { Chart, smooth, makeStepMap } from './chart.js';
 import { renderCode } from './code.js';
 import { systemSection, isSystemKey } from './system.js';
+import { renderMedia, refreshMedia } from './media.js';
 
 const BUCKETS = 1000;
 const POLL_MS = 2000;
@@ -34,7 +35,8 @@ export async function renderRun(root, entity, project, id) {
   const grid = h('div', { class: 'charts', id: 'charts' });
   const codeBox = h('section', { class: 'card code', id: 'code', style: { display: 'none' } });
   const sysBox = h('section', { class: 'system-section', id: 'system' });
-  root.append(head, overview, codeBox, h('h2', null, 'Charts'), controls, grid, sysBox);
+  const mediaBox = h('section', { class: 'media', id: 'media', style: { display: 'none' } });
+  root.append(head, overview, codeBox, h('h2', null, 'Charts'), controls, grid, sysBox, mediaBox);
 
   function renderHead() {
     clear(head);
@@ -277,6 +279,7 @@ export async function renderRun(root, entity, project, id) {
       if (!overview.querySelector('#edit-form')) renderOverview();
       if (newKeys) { fillX(); await rebuild(); } else await loadAll();
       if (newSys) await buildSystem(); else if (sys) await sys.load();
+      await refreshMedia(mediaBox, rp).catch(() => {});
       document.body.dataset.polled = String((Number(document.body.dataset.polled) || 0) + 1);
     } catch { /* keep polling: the server may be restarting */ }
     if (alive && run.state === 'running') timer = setTimeout(poll, POLL_MS);
@@ -287,6 +290,7 @@ export async function renderRun(root, entity, project, id) {
   renderCode(codeBox, rp, run).catch(() => { codeBox.style.display = 'none'; });
   window.__wb.system = {};
   await Promise.all([rebuild(), buildSystem()]);
+  await renderMedia(mediaBox, rp).catch(() => { mediaBox.style.display = 'none'; });
   window.__wb.zoom = zoom;
   window.__wb.resetZoom = resetZoom;
   if (run.state === 'running') timer = setTimeout(poll, POLL_MS);
