@@ -408,6 +408,17 @@ class Run:
         for k, v in hists.items():
             v._log(h, k, step)
 
+    def _flush_pending(self, h=None):
+        """Log the histograms of wb.watch that no log() call took, at the
+        last step logged."""
+        h = h or self._h
+        pending, self._pending = self._pending, None
+        if h is None or not pending:
+            return
+        step = max(_lib.wb_run_step(h), 0)
+        for k, v in pending.items():
+            v._log(h, k, step)
+
     def define_metric(self, key_or_glob, step_metric=None, summary=None):
         """Custom x-axis and summaries: run.define_metric("val/*", step_metric="epoch",
         summary="max"); summary is "last", "min", "max", "mean", "none" or a list of them."""
@@ -446,15 +457,11 @@ class Run:
         for w in self._watches:
             w.remove()
         self._watches = []
-        pending, self._pending = self._pending, None
         err = None
-        if pending:
-            try:
-                step = max(_lib.wb_run_step(h), 0)
-                for k, v in pending.items():
-                    v._log(h, k, step)
-            except Error as e:
-                err = e
+        try:
+            self._flush_pending(h)
+        except Error as e:
+            err = e
         if run is self:
             run = None
         _open_runs.discard(self)
