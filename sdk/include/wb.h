@@ -245,6 +245,71 @@ WB_EXTERN int wb_summary_set_double(wb_run *run, const char *key, double value);
 WB_EXTERN int wb_summary_set_string(wb_run *run, const char *key, const char *value);
 
 /*
+ * Rich data: histograms, images and tables. Each call records one value of
+ * key at a step, through the run log like every other record (schema/
+ * wire.md, records 16-18); the server keeps one value per key and step (a
+ * second call at the same step replaces the first). Keys follow the rules
+ * of metric keys (and may equal one: histograms, images and tables live
+ * apart from metrics and from each other).
+ *
+ * step: an explicit step >= 0 obeys wb_log's rule (not below the last step)
+ * and becomes the run's last step. WB_STEP_AUTO attaches the value to the
+ * run's current step (the last step logged, 0 before any), so a histogram
+ * logged right after a step's wb_log lands at that step.
+ *
+ * These calls do their work (binning, PNG encoding, JSON checking) on the
+ * calling thread, allocate, and copy the result into the run's buffer;
+ * they never do I/O. A record must fit in half the buffer (buffer_bytes,
+ * default 8 MiB). They return WB_OK, WB_EINVAL (bad argument, with the
+ * reason in wb_errmsg), WB_ENOMEM, WB_EFULL or WB_ESTATE. The caller keeps
+ * ownership of every argument.
+ */
+
+/*
+ * Histogram of n raw values: the SDK bins them into 64 equal bins between
+ * the smallest and the largest finite value (the last bin includes its
+ * upper edge; all values equal give one bin [v, v]). NaN, +Inf and -Inf are
+ * counted apart, not binned. n >= 1.
+ */
+WB_EXTERN int wb_log_histogram(wb_run *run, const char *key, const double *values, size_t n, int64_t step);
+
+/*
+ * Histogram already binned: nbins (1..1024) bins, nbins + 1 finite,
+ * non-decreasing edges, and nbins finite counts >= 0 (counts may be
+ * fractional, e.g. densities).
+ */
+WB_EXTERN int wb_log_histogram_bins(wb_run *run, const char *key, const double *edges, const double *counts,
+				    size_t nbins, int64_t step);
+
+/*
+ * An encoded PNG or JPEG image of len bytes (1 byte .. 8 MiB, at most
+ * 16384 pixels on a side), recognised by its signature; anything else is
+ * WB_EINVAL. caption may be NULL; else at most 1024 bytes of UTF-8 without
+ * control characters other than tab and newline. The server stores the
+ * bytes once per content (SHA-256) and serves them as they were sent.
+ */
+WB_EXTERN int wb_log_image(wb_run *run, const char *key, const void *png_or_jpeg, size_t len, const char *caption,
+			   int64_t step);
+
+/*
+ * An image from raw pixels: width x height pixels of 3 bytes each (R, G,
+ * B), rows top to bottom without padding, encoded here as a PNG (zlib).
+ * Otherwise as wb_log_image.
+ */
+WB_EXTERN int wb_log_image_rgb(wb_run *run, const char *key, const uint8_t *rgb, uint32_t width, uint32_t height,
+			       const char *caption, int64_t step);
+
+/*
+ * A small table, given as JSON text (NUL-terminated, at most 1 MiB):
+ *   {"columns": ["name", "score"], "data": [["a", 1.5], ["b", null]]}
+ * 1..256 distinct column names (strings of 1..255 bytes without control
+ * characters), at most 10000 rows, each as long as "columns"; a cell is a
+ * number, a string, a boolean or null. Checked here: anything else is
+ * WB_EINVAL with the row or column in wb_errmsg.
+ */
+WB_EXTERN int wb_log_table(wb_run *run, const char *key, const char *json, int64_t step);
+
+/*
  * Options of wb_sync(). Initialise with WB_SYNC_OPTIONS_INIT. NULL strings
  * come from WB_BASE_URL / WB_API_KEY, else the settings file, else the
  * base_url recorded in the run directory.

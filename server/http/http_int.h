@@ -78,6 +78,9 @@ void wbs__h_history(wbs__req *q);
 void wbs__h_export(wbs__req *q);
 void wbs__h_code(wbs__req *q);       /* handlers_code.c */
 void wbs__h_code_patch(wbs__req *q);
+void wbs__h_media_keys(wbs__req *q); /* handlers_media.c */
+void wbs__h_media_values(wbs__req *q);
+void wbs__h_image(wbs__req *q);
 /* handlers_web.c: routes the web UI needs. */
 void wbs__h_run_patch(wbs__req *q);
 void wbs__h_project_history(wbs__req *q);

@@ -16,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/media.h"
 #include "util/buf.h"
 #include "wb.h"
 #include "wire.h"
+#include "wire_media.h"
 
 void wbs__batch_free(wbs__batch *b)
 {
@@ -36,6 +38,7 @@ void wbs__batch_free(wbs__batch *b)
 	for (size_t i = 0; i < b->njrecs; i++) {
 		cJSON_Delete(b->jrecs[i].json);
 		free(b->jrecs[i].data);
+		wbs__media_free(b->jrecs[i].media);
 		wbs__run_fields_free(&b->jrecs[i].fields);
 	}
 	free(b->jrecs);
@@ -460,6 +463,28 @@ static int decode_system_record(wbs__batch *b, const wb__frame *f, uint32_t idx,
 	return WBS__BATCH_OK;
 }
 
+/* A HISTOGRAM, IMAGE or TABLE record (model/media.c). 0, or a wbs__batch_err with err set. */
+static int decode_media_record(wbs__batch *b, const wb__frame *f, uint32_t idx, char *err, size_t errlen)
+{
+	char why[300];
+	wbs__media *m;
+	wbs__jrec *r;
+	int rc = wbs__media_decode(f->type, f->payload, f->len, &m, why, sizeof(why));
+
+	if (rc == -2)
+		return WBS__BATCH_NOMEM;
+	if (rc) {
+		snprintf(err, errlen, "frame seq %llu: %s", (unsigned long long)f->seq, why);
+		return WBS__BATCH_INVALID;
+	}
+	if (!(r = jrec_new(b, idx, f->type))) {
+		wbs__media_free(m);
+		return WBS__BATCH_NOMEM;
+	}
+	r->media = m;
+	return WBS__BATCH_OK;
+}
+
 int wbs__batch_decode(wbs__batch *b, const uint8_t *body, size_t len, char *err, size_t errlen)
 {
 	uint32_t hint[WB__METRICS_MAX]; /* series index used at position i of the previous METRICS record */
@@ -569,6 +594,10 @@ int wbs__batch_decode(wbs__batch *b, const uint8_t *body, size_t len, char *err,
 				return rc;
 		} else if (f.type == WB__REC_SYSTEM) {
 			rc = decode_system_record(b, &f, idx, err, errlen);
+			if (rc)
+				return rc;
+		} else if (f.type >= WB__REC_HISTOGRAM && f.type <= WB__REC_TABLE) {
+			rc = decode_media_record(b, &f, idx, err, errlen);
 			if (rc)
 				return rc;
 		} else {

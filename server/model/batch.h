@@ -59,6 +59,7 @@ typedef struct wbs__jrec {
 	char name[WBS__PATCH_NAME_MAX + 1]; /* PATCH: the patch's name */
 	uint8_t *data;         /* PATCH: a copy of the bytes (the body is freed before the store applies) */
 	size_t len;
+	struct wbs__media *media; /* HISTOGRAM, IMAGE, TABLE (model/media.h) */
 } wbs__jrec;
 
 typedef struct wbs__batch {

@@ -433,7 +433,11 @@ int wbs__store_ingest(wbs__store *s, const wbs__run_ref *ref, const wbs__batch *
 		     uint64_t *applied, wbs__err *err)
 {
 	wbs__job j = {.kind = JOB_INGEST, .ref = ref, .batch = b};
-	int st = submit(s, &j, err);
+	int st = wbs__store_media_blobs(s, b, err);
+
+	if (st)
+		return st;
+	st = submit(s, &j, err);
 	if (last_seq)
 		*last_seq = j.last_seq;
 	if (applied)

@@ -178,6 +178,48 @@ void wbs__series_it_close(wbs__series_it *it);
  * does not exist.
  */
 int wbs__store_code_patch(wbs__store *s, const wbs__run_ref *ref, const char *name, wbs__buf *out, wbs__err *err);
+/* ---- rich data: histograms, images, tables (store_media.c) ---- */
+
+/* A row of a run's rich data, or (from wbs__store_media_keys) a key's summary. */
+typedef struct wbs__media_row {
+	char *key;
+	char kind[12];          /* "histogram", "image", "table" */
+	int64_t step;
+	double time;            /* NaN if unknown */
+	uint8_t *data;          /* histogram: its body (schema/wire.md); table: JSON text; image: NULL */
+	size_t len;
+	char sha256[65];        /* image */
+	char mime[16];          /* image */
+	uint32_t width, height; /* image */
+	uint64_t bytes;         /* image */
+	char *caption;          /* image, "" when none */
+	uint64_t count;         /* wbs__store_media_keys: values of the key */
+	int64_t first_step, last_step;
+} wbs__media_row;
+void wbs__media_rows_free(wbs__media_row *rows, size_t n);
+
+/*
+ * Store the bytes of every image of b as a content-addressed file
+ * <dir>/media/<sha256[0:2]>/<sha256> (temp file, fsync, rename, fsync of
+ * the directory), before the records are applied; a file that is there
+ * already is kept. Called by the ingest handler's thread, not the writer.
+ */
+int wbs__store_media_blobs(wbs__store *s, const wbs__batch *b, wbs__err *err);
+/* The kinds and keys of a run's rich data, with count and step range, sorted by kind and key. */
+int wbs__store_media_keys(wbs__store *s, const wbs__run_ref *ref, wbs__media_row **rows, size_t *n, wbs__err *err);
+/*
+ * The values of one kind ("histogram", "image", "table") and key of a run
+ * with steps in [start, end], in step order; when more than samples (> 0)
+ * match, samples of them evenly spaced, first and last included. *total:
+ * how many matched.
+ */
+int wbs__store_media_values(wbs__store *s, const wbs__run_ref *ref, const char *kind, const char *key, int64_t start,
+			    int64_t end, uint32_t samples, wbs__media_row **rows, size_t *n, uint64_t *total,
+			    wbs__err *err);
+/* The file of an image of the run with this SHA-256 (hex): *path (malloc'd), its mime and size. NOTFOUND if the run has no such image. */
+int wbs__store_media_file(wbs__store *s, const wbs__run_ref *ref, const char *sha256, char **path, char mime[16],
+			  wbs__err *err);
+
 /* Set err to st with a printf-style message; returns st. */
 int wbs__err_set(wbs__err *err, int st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

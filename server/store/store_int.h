@@ -143,4 +143,9 @@ int wbs__writer_prepare(wbs__store *s, wbs__err *err);
 /* Apply one job inside the open transaction (store_write.c). Returns a wbs__st. */
 int wbs__job_apply(wbs__store *s, wbs__job *j);
 
+/* store_media.c: apply a HISTOGRAM, IMAGE or TABLE record to run (the runs.id) on the writer connection. */
+int wbs__media_apply(wbs__store *s, int64_t run, const struct wbs__media *m, wbs__err *err);
+/* store_read.c: the runs.id of ref within an open read. */
+int wbs__reader_run_id(wbs__reader *r, const wbs__run_ref *ref, int64_t *id, wbs__err *err);
+
 #endif /* WB_SERVER_STORE_INT_H */

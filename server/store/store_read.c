@@ -896,3 +896,8 @@ done:
 	wbs__reader_put(s, r);
 	return ret;
 }
+
+int wbs__reader_run_id(wbs__reader *r, const wbs__run_ref *ref, int64_t *id, wbs__err *err)
+{
+	return run_id_get(r, ref, id, err);
+}

@@ -26,6 +26,7 @@
 #include "util/log.h"
 #include "wb.h"
 #include "wire.h"
+#include "wire_media.h"
 
 #define SUMMARY_MAX (16u * 1024u * 1024u)
 #define DEFS_JSON_MAX (1024u * 1024u)
@@ -834,6 +835,11 @@ static int apply_ingest(wbs__store *s, wbs__job *j, runctx *c)
 			break;
 		case WB__REC_PATCH:
 			ret = apply_patch(s, c, r, b->first_seq + r->frame, &j->err);
+			break;
+		case WB__REC_HISTOGRAM:
+		case WB__REC_IMAGE:
+		case WB__REC_TABLE:
+			ret = wbs__media_apply(s, c->id, r->media, &j->err);
 			break;
 		default:
 			ret = WBS__ST_OK;

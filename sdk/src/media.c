@@ -1,0 +1,299 @@
+/*
+ * media.c — rich data: histograms, images and tables (wb_log_histogram,
+ * wb_log_image, wb_log_table and their variants).
+ *
+ * These are not the hot path: a histogram of a million gradients is binned
+ * here, an RGB buffer is compressed to PNG here, a table is parsed and
+ * checked here, all on the calling thread and before the ring lock, with
+ * ordinary allocation. What happens under the lock is what wb_log does:
+ * settle the step, reserve space in the ring, copy, publish. So the record
+ * lands in the run log in the order of the calls, and on the server exactly
+ * like every other record (schema/wire.md, records 16-18).
+ *
+ * Steps: an explicit step obeys wb_log's rule (never below the last step)
+ * and becomes the run's last step; WB_STEP_AUTO attaches the record to the
+ * run's current step (the last one logged, 0 before any), so a histogram
+ * logged after the step's metrics sits next to them.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "json.h"
+#include "png.h"
+#include "run.h"
+#include "wire_media.h"
+
+/* Validate the key: 0, or an error code with the message set. */
+static int media_key(const char *key, const char *what)
+{
+	size_t klen;
+
+	if (!key)
+		return wb__error(WB_EINVAL, "%s: key must not be NULL", what);
+	klen = strnlen(key, WB__KEY_MAX + 1);
+	if (!wb__key_valid(key, klen))
+		return wb__error(WB_EINVAL,
+				 "%s: a key is 1 to %u bytes without control characters and does not start with '_'",
+				 what, WB__KEY_MAX);
+	if (strncmp(key, WB__SYSTEM_PREFIX, 7) == 0)
+		return wb__error(WB_EINVAL, "%s: keys under \"system/\" are reserved for system metrics", what);
+	return WB_OK;
+}
+
+/*
+ * Push a rich-data record: the common header (step settled under the ring
+ * lock, as wb_log does) followed by body[0..blen).
+ */
+static int media_push(wb_run *run, uint8_t type, const char *key, int64_t step, const uint8_t *body, size_t blen)
+{
+	size_t klen = strlen(key), size = wb__media_hdr_size(klen) + blen;
+	struct timespec ts;
+	int64_t s;
+	uint8_t *p;
+	int rc;
+
+	if (step < WB_STEP_AUTO)
+		return wb__error(WB_EINVAL, "step %" PRId64 " is negative", step);
+	if (size > wb__ring_max_record(&run->ring) || size > WB__FRAME_MAX_PAYLOAD)
+		return wb__error(WB_EINVAL,
+				 "a record of %zu bytes is larger than half the %zu-byte buffer: raise buffer_bytes", size,
+				 run->ring.cap);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	wb__ring_lock(&run->ring);
+	if (step == WB_STEP_AUTO) {
+		s = run->last_step < 0 ? 0 : run->last_step;
+	} else if (step < run->last_step) {
+		s = run->last_step;
+		wb__ring_unlock(&run->ring);
+		return wb__error(WB_EINVAL, "step %" PRId64 " is below the last step %" PRId64, step, s);
+	} else {
+		s = step;
+	}
+	rc = wb__ring_reserve(&run->ring, type, (uint32_t)size, &p);
+	if (rc == WB_OK) {
+		p = wb__media_hdr_put(p, s, (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9, key, klen);
+		memcpy(p, body, blen);
+		wb__ring_commit(&run->ring);
+		run->last_step = s;
+		atomic_store_explicit(&run->step_pub, s, memory_order_relaxed);
+	}
+	wb__ring_unlock(&run->ring);
+	if (rc == WB_EFULL) {
+		if (!atomic_exchange(&run->warned_full, 1))
+			wb__warn("the buffer stayed full for %u ms: dropping records (run %s; see wb_run_dropped)",
+				 WB__FULL_WAIT_MS, run->id);
+		return wb__error(WB_EFULL, "the buffer stayed full for %u ms: the record was dropped", WB__FULL_WAIT_MS);
+	}
+	return rc;
+}
+
+/* ---- histograms ---- */
+
+int wb_log_histogram_bins(wb_run *run, const char *key, const double *edges, const double *counts, size_t nbins,
+			  int64_t step)
+{
+	uint8_t *body = NULL;
+	size_t blen;
+	int rc;
+
+	if (!run || !edges || !counts)
+		return wb__error(WB_EINVAL, "wb_log_histogram_bins: run, edges and counts must not be NULL");
+	if ((rc = media_key(key, "wb_log_histogram_bins")))
+		return rc;
+	if (nbins == 0 || nbins > WB__HIST_BINS_MAX)
+		return wb__error(WB_EINVAL, "wb_log_histogram_bins: 1 to %u bins, not %zu", WB__HIST_BINS_MAX, nbins);
+	for (size_t i = 0; i <= nbins; i++)
+		if (!isfinite(edges[i]) || (i && edges[i] < edges[i - 1]))
+			return wb__error(WB_EINVAL, "wb_log_histogram_bins: edge %zu is not finite or below the one before", i);
+	for (size_t i = 0; i < nbins; i++)
+		if (!isfinite(counts[i]) || counts[i] < 0)
+			return wb__error(WB_EINVAL, "wb_log_histogram_bins: count %zu is not a finite number >= 0", i);
+	if (run->mode == WB_MODE_DISABLED)
+		return WB_OK;
+	blen = wb__hist_body_size(nbins);
+	if (!(body = malloc(blen)))
+		return wb__error(WB_ENOMEM, "out of memory");
+	wb__hist_put(body, 0, 0, 0, edges, counts, nbins);
+	rc = media_push(run, WB__REC_HISTOGRAM, key, step, body, blen);
+	free(body);
+	return rc;
+}
+
+/*
+ * Bin values into WB__HIST_BINS_DEFAULT equal bins between the smallest and
+ * the largest finite value (the last bin closed, as numpy does); NaN, +Inf
+ * and -Inf are counted apart. All values equal: one bin [v, v]. No finite
+ * value: no bins, only the counts apart.
+ */
+int wb_log_histogram(wb_run *run, const char *key, const double *values, size_t n, int64_t step)
+{
+	double lo = INFINITY, hi = -INFINITY, *edges = NULL, *counts = NULL;
+	uint64_t nan = 0, pinf = 0, ninf = 0, finite = 0;
+	size_t nbins = 0, blen;
+	uint8_t *body = NULL;
+	int rc;
+
+	if (!run || !values)
+		return wb__error(WB_EINVAL, "wb_log_histogram: run and values must not be NULL");
+	if ((rc = media_key(key, "wb_log_histogram")))
+		return rc;
+	if (n == 0)
+		return wb__error(WB_EINVAL, "wb_log_histogram: no values");
+	if (run->mode == WB_MODE_DISABLED)
+		return WB_OK;
+	for (size_t i = 0; i < n; i++) {
+		double v = values[i];
+		if (isnan(v))
+			nan++;
+		else if (isinf(v))
+			v > 0 ? pinf++ : ninf++;
+		else {
+			finite++;
+			if (v < lo)
+				lo = v;
+			if (v > hi)
+				hi = v;
+		}
+	}
+	if (finite)
+		nbins = lo == hi || !isfinite(hi - lo) ? 1 : WB__HIST_BINS_DEFAULT;
+	blen = wb__hist_body_size(nbins);
+	edges = malloc((nbins + 1) * sizeof(*edges));
+	counts = calloc(nbins + 1, sizeof(*counts));
+	body = malloc(blen);
+	if (!edges || !counts || !body) {
+		rc = wb__error(WB_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (nbins) {
+		/* edges by interpolation, not by repeated addition, so the last is exactly hi */
+		for (size_t i = 0; i <= nbins; i++)
+			edges[i] = i == nbins ? hi : lo + (hi - lo) * ((double)i / (double)nbins);
+		for (size_t i = 0; i < n; i++) {
+			double v = values[i];
+			size_t b;
+			if (!isfinite(v))
+				continue;
+			b = nbins == 1 ? 0 : (size_t)((v - lo) / (hi - lo) * (double)nbins);
+			if (b >= nbins)
+				b = nbins - 1;
+			/* rounding can put v one bin off its edges; settle it against them */
+			while (b > 0 && v < edges[b])
+				b--;
+			while (b + 1 < nbins && v >= edges[b + 1])
+				b++;
+			counts[b] += 1;
+		}
+	}
+	wb__hist_put(body, nan, pinf, ninf, edges, counts, nbins);
+	rc = media_push(run, WB__REC_HISTOGRAM, key, step, body, blen);
+done:
+	free(edges);
+	free(counts);
+	free(body);
+	return rc;
+}
+
+/* ---- images ---- */
+
+int wb_log_image(wb_run *run, const char *key, const void *png_or_jpeg, size_t len, const char *caption, int64_t step)
+{
+	uint32_t w, h;
+	size_t caplen = 0;
+	uint8_t *body = NULL;
+	int rc;
+
+	if (!run || !png_or_jpeg)
+		return wb__error(WB_EINVAL, "wb_log_image: run and image must not be NULL");
+	if ((rc = media_key(key, "wb_log_image")))
+		return rc;
+	if (len == 0 || len > WB__IMAGE_MAX)
+		return wb__error(WB_EINVAL, "wb_log_image: an image is 1 to %u bytes, not %zu", WB__IMAGE_MAX, len);
+	if (!wb__image_sniff(png_or_jpeg, len, &w, &h))
+		return wb__error(WB_EINVAL, "wb_log_image: the bytes are neither a png nor a jpeg");
+	if (w > WB__IMAGE_DIM_MAX || h > WB__IMAGE_DIM_MAX)
+		return wb__error(WB_EINVAL, "wb_log_image: %ux%u is larger than %u pixels on a side", w, h,
+				 WB__IMAGE_DIM_MAX);
+	if (caption) {
+		caplen = strnlen(caption, WB__CAPTION_MAX + 1);
+		if (caplen > WB__CAPTION_MAX)
+			return wb__error(WB_EINVAL, "wb_log_image: a caption is at most %u bytes", WB__CAPTION_MAX);
+		for (size_t i = 0; i < caplen; i++)
+			if ((unsigned char)caption[i] < 0x20 && caption[i] != '\n' && caption[i] != '\t')
+				return wb__error(WB_EINVAL, "wb_log_image: control character in the caption");
+	}
+	if (run->mode == WB_MODE_DISABLED)
+		return WB_OK;
+	if (!(body = malloc(wb__image_body_size(caplen, len))))
+		return wb__error(WB_ENOMEM, "out of memory");
+	wb__image_put(body, caption, caplen, w, h, png_or_jpeg, len);
+	rc = media_push(run, WB__REC_IMAGE, key, step, body, wb__image_body_size(caplen, len));
+	free(body);
+	return rc;
+}
+
+int wb_log_image_rgb(wb_run *run, const char *key, const uint8_t *rgb, uint32_t width, uint32_t height,
+		     const char *caption, int64_t step)
+{
+	uint8_t *png = NULL;
+	size_t len;
+	int rc;
+
+	if (!run || !rgb)
+		return wb__error(WB_EINVAL, "wb_log_image_rgb: run and pixels must not be NULL");
+	if ((rc = media_key(key, "wb_log_image_rgb")))
+		return rc;
+	if (run->mode == WB_MODE_DISABLED)
+		return WB_OK;
+	if ((rc = wb__png_encode_rgb(rgb, width, height, &png, &len)))
+		return rc;
+	rc = wb_log_image(run, key, png, len, caption, step);
+	free(png);
+	return rc;
+}
+
+/* ---- tables ---- */
+
+int wb_log_table(wb_run *run, const char *key, const char *json, int64_t step)
+{
+	char why[160], *text = NULL;
+	cJSON *t = NULL;
+	size_t len;
+	int rc;
+
+	if (!run || !json)
+		return wb__error(WB_EINVAL, "wb_log_table: run and json must not be NULL");
+	if ((rc = media_key(key, "wb_log_table")))
+		return rc;
+	len = strnlen(json, WB__TABLE_MAX + 1);
+	if (len > WB__TABLE_MAX)
+		return wb__error(WB_EINVAL, "wb_log_table: a table is at most %u bytes of json", WB__TABLE_MAX);
+	if (!(t = wb__json_parse(json, len))) {
+		rc = wb__error(WB_EINVAL, "wb_log_table: the table is not valid json");
+		goto done;
+	}
+	if (wb__table_check(t, why, sizeof(why))) {
+		rc = wb__error(WB_EINVAL, "wb_log_table: %s", why);
+		goto done;
+	}
+	if (run->mode == WB_MODE_DISABLED) {
+		rc = WB_OK;
+		goto done;
+	}
+	/* send it as cJSON prints it: compact, and what the server will parse */
+	if ((rc = wb__json_print(t, &text, &len)))
+		goto done;
+	if (len > WB__TABLE_MAX) {
+		rc = wb__error(WB_EINVAL, "wb_log_table: a table is at most %u bytes of json", WB__TABLE_MAX);
+		goto done;
+	}
+	rc = media_push(run, WB__REC_TABLE, key, step, (const uint8_t *)text, len);
+done:
+	cJSON_Delete(t);
+	free(text);
+	return rc;
+}
