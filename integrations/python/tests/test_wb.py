@@ -210,3 +210,33 @@ def test_define_metric(server):
     run.finish()
     st, body = server.api(server.run_path(run))
     assert body["summary"]["val/loss"]["min"] == 0.25 and body["summary"]["val/loss"]["max"] == 0.75
+
+
+def test_histograms(server):
+    import numpy as np
+
+    run = wb.init(project="py-hist")
+    run.log({"loss": 1.0, "h": wb.Histogram([1, 2, 2, 3, math.nan])})
+    run.log({"loss": 0.5, "h": wb.Histogram(np.arange(100, dtype=np.float32))})
+    counts, edges = np.histogram([0.5, 1.5, 1.6, 2.5], bins=[0, 1, 2, 3])
+    run.log({"b": wb.Histogram(np_histogram=(counts, edges))}, step=10)
+    with pytest.raises(wb.Error) as e:
+        wb.Histogram(np_histogram=([1, 2], [0, 1]))  # needs n + 1 edges
+    assert e.value.code == wb.EINVAL
+    with pytest.raises(wb.Error) as e:
+        run.log({"b": wb.Histogram(np_histogram=([1, 2], [0, 2, 1]))}, step=11)  # decreasing edges
+    assert e.value.code == wb.EINVAL
+    with pytest.raises(TypeError):
+        wb.Histogram()
+    run.finish()
+    st, body = server.api(server.run_path(run) + "/media/histogram", key="h")
+    assert st == 200, body
+    h = body["values"]
+    assert [v["step"] for v in h] == [0, 1]
+    assert sum(h[0]["counts"]) == 4 and h[0]["nan"] == 1
+    assert h[0]["edges"][0] == 1 and h[0]["edges"][-1] == 3
+    assert sum(h[1]["counts"]) == 100 and h[1]["edges"][-1] == 99
+    st, body = server.api(server.run_path(run) + "/media/histogram", key="b")
+    assert body["values"][0]["step"] == 10
+    assert body["values"][0]["counts"] == [1, 2, 1] and body["values"][0]["edges"] == [0, 1, 2, 3]
+    assert export(server, run, "loss")["step"] == [0, 1]

@@ -51,9 +51,8 @@ def _histogram(t, bins):
         t = t.float()
         lo, hi = torch.aminmax(t)
         lo, hi = float(lo), float(hi)
-        if lo == hi:  # a constant tensor (a zero bias): one bin around it
-            half = abs(lo) * 0.5 or 0.5
-            counts, edges = [float(t.numel())], [lo - half, hi + half]
+        if lo == hi:  # a constant tensor (a zero bias): one bin [v, v], as libwb bins it
+            counts, edges = [float(t.numel())], [lo, hi]
         else:
             counts = torch.histc(t, bins=bins, min=lo, max=hi).double().tolist()
             edges = torch.linspace(lo, hi, bins + 1, dtype=torch.float64).tolist()
@@ -72,8 +71,8 @@ class Watch:
             raise Error(EINVAL, "watch log= must be gradients, parameters or all, not %r" % (log,))
         if isinstance(log_freq, bool) or not isinstance(log_freq, int) or log_freq < 1:
             raise Error(EINVAL, "watch log_freq must be an int >= 1")
-        if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= 4096:
-            raise Error(EINVAL, "watch bins must be an int in 1..4096")
+        if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= 1024:
+            raise Error(EINVAL, "watch bins must be an int in 1..1024")
         from . import _lib
 
         if _lib.wb_log_histogram_bins is None:
