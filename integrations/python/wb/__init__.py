@@ -54,6 +54,7 @@ _CODE_NAMES = {v: "WB_" + k for k, v in globals().items() if k.isupper() and isi
 _MODES = {None: 0, "online": 1, "offline": 2, "disabled": 3}
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _MAX_LAYOUTS = 256  # cached key layouts per run (see Run.log)
+_STEP_AUTO = _lib.ctypes.c_int64(_lib.STEP_AUTO)
 
 run = None  # the run of the last wb.init() that is not finished yet
 
@@ -165,10 +166,11 @@ class _Layout:
     that wb_log reads. Nothing mutable is shared between calls, so threads
     may log concurrently."""
 
-    __slots__ = ("keep", "packer", "args", "n")
+    __slots__ = ("keep", "packer", "args", "n", "n_c")
 
     def __init__(self, keys):
         self.n = len(keys)
+        self.n_c = _lib.ctypes.c_size_t(self.n)
         self.keep = [_lib.ctypes.create_string_buffer(_enc(k, "metric key")) for k in keys]
         self.packer = struct.Struct("@" + "Pd" * self.n)
         assert self.packer.size == _lib.ctypes.sizeof(_lib.Metric) * self.n
@@ -311,6 +313,7 @@ class Run:
 
     def __init__(self, handle):
         self._h = handle
+        self._hv = _lib.ctypes.c_void_p(handle)  # the handle as run.log passes it
         self._lock = threading.Lock()
         self._layouts = {}
         self._pending = None  # histograms of wb.watch waiting for the next log() step
@@ -346,27 +349,23 @@ class Run:
         anything float() takes (int, float, bool, numpy and 0-d torch
         tensors) or wb.Histogram. All the numbers go to libwb in one wb_log
         call."""
-        h = self._h
-        if h is None:
-            raise Error(ESTATE, "log on a finished run")
-        if self._pending is not None:
-            return self._log_slow(h, data, step)
-        keys = tuple(data)
-        lay = self._layouts.get(keys)
-        if lay is None:
-            return self._log_slow(h, data, step)
+        hv = self._hv
+        lay = self._layouts.get(tuple(data)) if self._pending is None else None
+        if lay is None or hv is None:
+            return self._log_slow(data, step)
         args = lay.args.copy()
         try:
             args[1::2] = data.values()
             packed = lay.packer.pack(*args)
-        except struct.error:
-            return self._log_slow(h, data, step)
-        rc = _lib.wb_log(h, packed, lay.n, -1 if step is None else step)
+            rc = _lib.wb_log_fast(hv, packed, lay.n_c, _STEP_AUTO if step is None else _lib.ctypes.c_int64(step))
+        except (struct.error, TypeError):
+            return self._log_slow(data, step)
         if rc:
             _check(rc, "wb_log")
 
-    def _log_slow(self, h, data, step):
+    def _log_slow(self, data, step):
         """log() for a new key set, nested dicts, histograms, bad values."""
+        h = self._handle("log")
         if not isinstance(data, dict):
             raise TypeError("log takes a dict, not %s" % type(data).__name__)
         if step is not None:
@@ -451,7 +450,7 @@ class Run:
         nothing."""
         global run
         with self._lock:
-            h, self._h = self._h, None
+            h, self._h, self._hv = self._h, None, None
         if h is None:
             return
         for w in self._watches:
