@@ -260,6 +260,14 @@ public:
 			      "wb_define_metric");
 	}
 
+#ifdef WB_ALERT_INTERVAL_DEFAULT /* a wb.h with notifications (wb_alert) */
+	/* Raise an alert through the server's notification channels. */
+	void alert(wb_alert_level level, const std::string &title, const std::string &text = std::string())
+	{
+		detail::check(wb_alert(live("alert"), level, title.c_str(), text.c_str()), "wb_alert");
+	}
+#endif
+
 	/* End the run (exit code 0: finished, else failed). The run is
 	 * finished either way; throws wb::error when not everything reached
 	 * the server (it stays in the run log for `wb sync`). */

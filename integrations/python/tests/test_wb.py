@@ -240,3 +240,27 @@ def test_histograms(server):
     assert body["values"][0]["step"] == 10
     assert body["values"][0]["counts"] == [1, 2, 1] and body["values"][0]["edges"] == [0, 1, 2, 3]
     assert export(server, run, "loss")["step"] == [0, 1]
+
+
+def test_alert(server):
+    from wb import _lib
+
+    run = wb.init(project="py-alert")
+    try:
+        with pytest.raises(wb.Error) as e:
+            run.alert("t", "x", level="fatal")
+        assert e.value.code == wb.EINVAL
+        if _lib.wb_alert is None:
+            # This libwb has no notifications (branch notify7 adds wb_alert):
+            # the call says so instead of doing nothing.
+            with pytest.raises(wb.Error) as e:
+                wb.alert("loss diverged", "loss is NaN")
+            assert e.value.code == wb.ESTATE and "wb_alert" in e.value.message
+        else:
+            wb.alert("loss diverged", "loss is NaN", level="error")
+            run.alert("epoch done", level="info")
+            with pytest.raises(wb.Error) as e:
+                run.alert("x" * 201)  # titles are 1..200 bytes
+            assert e.value.code == wb.EINVAL
+    finally:
+        run.finish()

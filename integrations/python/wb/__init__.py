@@ -434,11 +434,11 @@ class Run:
     def alert(self, title, text="", level="info"):
         """Send an alert (level "info", "warn" or "error") through the
         server's notification channels."""
-        if _lib.wb_alert is None:
-            raise Error(ESTATE, "this libwb has no wb_alert (notifications are not built in)")
-        levels = {"info": 0, "warn": 1, "error": 2}
+        levels = {"info": 0, "warn": 1, "error": 2}  # wb_alert_level
         if level not in levels:
             raise Error(EINVAL, "alert level must be one of info, warn, error, not %r" % (level,))
+        if _lib.wb_alert is None:
+            raise Error(ESTATE, "this libwb has no wb_alert (built without notifications)")
         _check(_lib.wb_alert(self._handle("alert"), levels[level], _enc(title, "alert title"),
                              _enc(text, "alert text")), "wb_alert")
 
