@@ -35,6 +35,7 @@
 
 #include "error.h"
 #include "util.h"
+#include "wire_media.h"
 
 #define CHUNK (1u << 20)
 #define FRAME_MAX ((size_t)WB__FRAME_HEADER + WB__FRAME_MAX_PAYLOAD)
@@ -150,7 +151,8 @@ int wb__runlog_scan(int fd, wb__runlog_info *info, wb__runlog_visit visit, void 
 				info->first_seq = f.seq;
 			info->frames++;
 			info->last_seq = f.seq;
-			if (f.type == WB__REC_METRICS && f.len >= 8)
+			if ((f.type == WB__REC_METRICS || (f.type >= WB__REC_HISTOGRAM && f.type <= WB__REC_TABLE)) &&
+			    f.len >= 8) /* both start with the step */
 				info->last_step = (int64_t)wb__get_u64(f.payload);
 			else if (f.type == WB__REC_FINISH)
 				info->finished = 1;

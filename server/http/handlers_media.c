@@ -23,6 +23,7 @@
 
 #define SAMPLES_DEFAULT 200
 #define SAMPLES_MAX 10000
+#define CHUNK 65536
 
 void wbs__h_media_keys(wbs__req *q)
 {
@@ -158,7 +159,8 @@ done:
 void wbs__h_image(wbs__req *q)
 {
 	const char *sha = q->path.seg[6];
-	char mime[16], clen[24], chunk[65536];
+	char mime[16], clen[24];
+	char *chunk = NULL; /* on the heap: civetweb's worker stacks are small */
 	char *path = NULL;
 	wbs__err e = {0};
 	FILE *f = NULL;
@@ -172,6 +174,10 @@ void wbs__h_image(wbs__req *q)
 	if (wbs__store_media_file(q->store, &q->ref, sha, &path, mime, &e)) {
 		wbs__send_store_error(q, &e);
 		return;
+	}
+	if (!(chunk = malloc(CHUNK))) {
+		wbs__send_error(q, 500, "internal", "out of memory");
+		goto done;
 	}
 	if (!(f = fopen(path, "rb")) || fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
 		wbs__send_error(q, 500, "internal", "image %s cannot be read: %s", sha, strerror(errno));
@@ -188,11 +194,12 @@ void wbs__h_image(wbs__req *q)
 	mg_response_header_add(q->conn, "X-Request-Id", q->id, -1);
 	mg_response_header_send(q->conn);
 	if (strcmp(q->ri->request_method, "HEAD") != 0)
-		while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		while ((got = fread(chunk, 1, CHUNK, f)) > 0)
 			if (mg_write(q->conn, chunk, got) <= 0)
 				break;
 done:
 	if (f)
 		fclose(f);
+	free(chunk);
 	free(path);
 }

@@ -10,6 +10,9 @@
  *   wb_fill many  PROJECT N STEPS     N runs of STEPS steps of "loss" (8 at a time)
  *   wb_fill big   PROJECT POINTS      one run with POINTS points of "loss"
  *   wb_fill code  PROJECT STEPS       one run with git capture on, from the current directory
+ *   wb_fill media PROJECT STEPS       one run with a histogram per step ("weights", drifting),
+ *                                     an image every 5 steps and two tables, with XSS
+ *                                     payloads in captions and cells
  *   wb_fill group PROJECT RANKS STEPS the ranks of one simulated OpenMPI job (its
  *                                     variables set per rank): rank r logs "loss" =
  *                                     r + step / 100 for STEPS + 5 r steps
@@ -221,6 +224,43 @@ static int group(int ranks, int64_t steps)
 	return 0;
 }
 
+static int media(int64_t steps)
+{
+	wb_run *r = start("media-run", NULL, NULL);
+	double vals[500];
+	uint8_t rgb[16 * 16 * 3];
+	char caption[200], table[600];
+
+	snprintf(table, sizeof table,
+		 "{\"columns\":[\"input\",\"score\",\"ok\"],\"data\":[[\"%s\",0.25,true],[\"%s\",null,false]]}",
+		 "<b>bold</b>", "<img src=x onerror=\\\"window.__xss=1\\\">");
+	for (int64_t s = 0; s < steps; s++) {
+		WB_LOG(r, s, {"loss", 1.0 / (double)(s + 1)});
+		if (s == 0 && wb_log_table(r, "preds", table, WB_STEP_AUTO) != WB_OK)
+			return 1;
+		/* a bump that drifts up and widens with the step */
+		for (int i = 0; i < 500; i++)
+			vals[i] = (double)s * 0.1 + (1.0 + (double)s * 0.02) * sin((double)i * 0.37) * (double)(i % 7) / 7.0;
+		if (wb_log_histogram(r, "weights", vals, 500, WB_STEP_AUTO) != WB_OK)
+			return 1;
+		if (s % 5 == 0) {
+			for (int i = 0; i < 16 * 16; i++) {
+				rgb[3 * i] = (uint8_t)(s * 20);
+				rgb[3 * i + 1] = (uint8_t)(i % 16 * 16);
+				rgb[3 * i + 2] = (uint8_t)(i / 16 * 16);
+			}
+			snprintf(caption, sizeof caption, "sample at %lld " XSS_IMG " " XSS_SCRIPT, (long long)s);
+			if (wb_log_image_rgb(r, "samples", rgb, 16, 16, caption, WB_STEP_AUTO) != WB_OK)
+				return 1;
+		}
+	}
+	if (wb_log_table(r, "preds", "{\"columns\":[\"input\",\"score\",\"ok\"],\"data\":[[\"last\",1,false]]}",
+			 steps - 1) != WB_OK)
+		return 1;
+	finish(r, 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -238,6 +278,8 @@ int main(int argc, char **argv)
 		return code(atoll(argv[3]));
 	if (strcmp(argv[1], "group") == 0 && argc == 5)
 		return group(atoi(argv[3]), atoll(argv[4]));
+	if (strcmp(argv[1], "media") == 0 && argc == 4)
+		return media(atoll(argv[3]));
 	if (strcmp(argv[1], "big") == 0)
 		return big(atoll(argv[3]));
 	fprintf(stderr, "wb_fill: bad arguments\n");

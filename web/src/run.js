@@ -10,6 +10,7 @@ import { api, enc, runPath } from './api.js';
 import { setQuery, setCrumbs } from './main.js';
 import { Chart, smooth, makeStepMap } from './chart.js';
 import { renderCode } from './code.js';
+import { renderMedia } from './media.js';
 
 const BUCKETS = 1000;
 const POLL_MS = 2000;
@@ -31,7 +32,8 @@ export async function renderRun(root, entity, project, id) {
   const controls = h('div', { class: 'toolbar chart-controls' });
   const grid = h('div', { class: 'charts', id: 'charts' });
   const codeBox = h('section', { class: 'card code', id: 'code', style: { display: 'none' } });
-  root.append(head, overview, codeBox, h('h2', null, 'Charts'), controls, grid);
+  const mediaBox = h('section', { class: 'media', id: 'media', style: { display: 'none' } });
+  root.append(head, overview, codeBox, h('h2', null, 'Charts'), controls, grid, mediaBox);
 
   function renderHead() {
     clear(head);
@@ -273,6 +275,7 @@ export async function renderRun(root, entity, project, id) {
   renderOverview();
   renderCode(codeBox, rp, run).catch(() => { codeBox.style.display = 'none'; });
   await rebuild();
+  await renderMedia(mediaBox, rp).catch(() => { mediaBox.style.display = 'none'; });
   window.__wb.zoom = zoom;
   window.__wb.resetZoom = resetZoom;
   if (run.state === 'running') timer = setTimeout(poll, POLL_MS);

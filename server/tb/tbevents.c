@@ -1,0 +1,627 @@
+/*
+ * tbevents.c — TFRecord framing and the Event protobuf, read by hand (see
+ * tbevents.h for the format and what is imported).
+ *
+ * The protobuf reader is a cursor over bytes: read a key (field number and
+ * wire type), then a varint, a fixed32, a fixed64 or a length-delimited
+ * slice, each bounds-checked; unknown fields are skipped by wire type.
+ * Groups (wire types 3 and 4, deprecated) are refused. Nothing is
+ * allocated for the structure itself: sub-messages are slices of the
+ * record, walked when needed. Only repeated numbers (histogram buckets,
+ * tensor values) are gathered into arrays.
+ */
+#include "tbevents.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "wire.h"
+#include "wire_media.h"
+
+const char *const wbs__tb_skip_name[WBS__TB_SKIP_COUNT] = {
+	"truncated", "length_crc", "data_crc", "bad_event", "bad_step", "bad_tag", "bad_value", "unsupported",
+};
+
+#define VALUES_MAX (1u << 22) /* numbers gathered from one tensor or histogram */
+
+/* ---- CRC-32C ---- */
+
+static uint32_t crc_table[256];
+
+static void crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+		crc_table[i] = c;
+	}
+}
+
+uint32_t wbs__crc32c(const void *p, size_t n)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	const uint8_t *b = p;
+	uint32_t c = 0xFFFFFFFFu;
+
+	pthread_once(&once, crc_init);
+	for (size_t i = 0; i < n; i++)
+		c = crc_table[(c ^ b[i]) & 0xFF] ^ (c >> 8);
+	return c ^ 0xFFFFFFFFu;
+}
+
+/* ---- protobuf wire format ---- */
+
+typedef struct pb {
+	const uint8_t *p, *end;
+} pb;
+
+enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
+
+/* One field: its number, wire type, and value (varint/fixed in *v, a LEN slice in *sub). 1, 0 at the end, -1 malformed. */
+static int pb_next(pb *b, uint32_t *field, int *wt, uint64_t *v, pb *sub)
+{
+	uint64_t key = 0;
+
+	if (b->p == b->end)
+		return 0;
+	for (int shift = 0;; shift += 7) {
+		if (b->p == b->end || shift > 63)
+			return -1;
+		key |= (uint64_t)(*b->p & 0x7F) << shift;
+		if (!(*b->p++ & 0x80))
+			break;
+	}
+	*field = (uint32_t)(key >> 3);
+	*wt = (int)(key & 7);
+	if (*field == 0 || key >> 3 > 0x1FFFFFFFu)
+		return -1;
+	switch (*wt) {
+	case WT_VARINT:
+		*v = 0;
+		for (int shift = 0;; shift += 7) {
+			if (b->p == b->end || shift > 63)
+				return -1;
+			*v |= (uint64_t)(*b->p & 0x7F) << shift;
+			if (!(*b->p++ & 0x80))
+				break;
+		}
+		return 1;
+	case WT_I64:
+		if (b->end - b->p < 8)
+			return -1;
+		*v = wb__get_u64(b->p);
+		b->p += 8;
+		return 1;
+	case WT_I32:
+		if (b->end - b->p < 4)
+			return -1;
+		*v = wb__get_u32(b->p);
+		b->p += 4;
+		return 1;
+	case WT_LEN: {
+		uint64_t n = 0;
+		for (int shift = 0;; shift += 7) {
+			if (b->p == b->end || shift > 63)
+				return -1;
+			n |= (uint64_t)(*b->p & 0x7F) << shift;
+			if (!(*b->p++ & 0x80))
+				break;
+		}
+		if (n > (uint64_t)(b->end - b->p))
+			return -1;
+		sub->p = b->p;
+		sub->end = b->p + n;
+		b->p += n;
+		return 1;
+	}
+	default:
+		return -1;
+	}
+}
+
+static double f32(uint64_t v)
+{
+	uint32_t u = (uint32_t)v;
+	float f;
+	memcpy(&f, &u, 4);
+	return (double)f;
+}
+
+/* A growing array of doubles, bounded by VALUES_MAX. */
+typedef struct dvec {
+	double *v;
+	size_t n, cap;
+	int oom, toobig;
+} dvec;
+
+static void dvec_push(dvec *d, double x)
+{
+	if (d->oom || d->toobig)
+		return;
+	if (d->n >= VALUES_MAX) {
+		d->toobig = 1;
+		return;
+	}
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		double *p = realloc(d->v, cap * sizeof(*p));
+		if (!p) {
+			d->oom = 1;
+			return;
+		}
+		d->v = p;
+		d->cap = cap;
+	}
+	d->v[d->n++] = x;
+}
+
+/* A repeated double (fixed64) or float (fixed32) field, packed or not, into d. 0 or -1. */
+static int pb_reals(int wt, uint64_t v, const pb *sub, int is_float, dvec *d)
+{
+	size_t w = is_float ? 4 : 8;
+
+	if (wt == (is_float ? WT_I32 : WT_I64)) {
+		dvec_push(d, is_float ? f32(v) : wb__bits_f64(v));
+		return 0;
+	}
+	if (wt != WT_LEN || (size_t)(sub->end - sub->p) % w)
+		return -1;
+	for (const uint8_t *q = sub->p; q < sub->end; q += w)
+		dvec_push(d, is_float ? f32(wb__get_u32(q)) : wb__bits_f64(wb__get_u64(q)));
+	return 0;
+}
+
+/* ---- values ---- */
+
+typedef struct reader {
+	const wbs__tb_sink *sink;
+	wbs__tb_report *rep;
+	double wall;
+	int64_t step;
+	int oom;
+} reader;
+
+/* Report a histogram, merging neighbouring bins down to WB__HIST_BINS_MAX. */
+static int emit_histogram(reader *r, const char *tag, double *edges, double *counts, size_t n)
+{
+	if (n == 0) {
+		r->rep->skipped[WBS__TB_BAD_VALUE]++;
+		return 0;
+	}
+	for (size_t i = 0; i <= n; i++)
+		if (!isfinite(edges[i]) || (i && edges[i] < edges[i - 1])) {
+			r->rep->skipped[WBS__TB_BAD_VALUE]++;
+			return 0;
+		}
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(counts[i]) || counts[i] < 0) {
+			r->rep->skipped[WBS__TB_BAD_VALUE]++;
+			return 0;
+		}
+	if (n > WB__HIST_BINS_MAX) {
+		size_t k = (n + WB__HIST_BINS_MAX - 1) / WB__HIST_BINS_MAX, m = 0;
+		for (size_t i = 0; i < n; i += k, m++) {
+			double c = 0;
+			for (size_t j = i; j < n && j < i + k; j++)
+				c += counts[j];
+			counts[m] = c;
+			edges[m] = edges[i];
+		}
+		edges[m] = edges[n];
+		n = m;
+	}
+	r->rep->histograms++;
+	return r->sink->histogram ? r->sink->histogram(r->sink->arg, r->wall, r->step, tag, edges, counts, n) : 0;
+}
+
+/* HistogramProto: bucket i covers (bucket_limit[i-1], bucket_limit[i]]; the first starts at min, the
+ * last (whose limit is often DBL_MAX) ends at max. */
+static int do_histo(reader *r, const char *tag, pb h)
+{
+	dvec lim = {0}, cnt = {0};
+	double lo = NAN, hi = NAN, *edges = NULL;
+	uint32_t f;
+	int wt, rc, ret = 0;
+	uint64_t v;
+	pb sub;
+
+	while ((rc = pb_next(&h, &f, &wt, &v, &sub)) == 1) {
+		if (f == 1 && wt == WT_I64)
+			lo = wb__bits_f64(v);
+		else if (f == 2 && wt == WT_I64)
+			hi = wb__bits_f64(v);
+		else if (f == 6 && pb_reals(wt, v, &sub, 0, &lim))
+			rc = -1;
+		else if (f == 7 && pb_reals(wt, v, &sub, 0, &cnt))
+			rc = -1;
+		if (rc < 0)
+			break;
+	}
+	if (lim.oom || cnt.oom) {
+		ret = -1;
+		goto done;
+	}
+	if (rc < 0 || lim.toobig || cnt.toobig || lim.n != cnt.n || lim.n == 0) {
+		r->rep->skipped[WBS__TB_BAD_VALUE]++;
+		goto done;
+	}
+	if (!isfinite(lo))
+		lo = lim.v[0];
+	if (!isfinite(hi))
+		hi = lim.v[lim.n - 1];
+	if (!(lo <= hi)) {
+		r->rep->skipped[WBS__TB_BAD_VALUE]++;
+		goto done;
+	}
+	if (!(edges = malloc((lim.n + 1) * sizeof(*edges)))) {
+		ret = -1;
+		goto done;
+	}
+	edges[0] = lo;
+	for (size_t i = 1; i < lim.n; i++)
+		edges[i] = lim.v[i - 1] < lo ? lo : lim.v[i - 1] > hi ? hi : lim.v[i - 1];
+	edges[lim.n] = hi;
+	ret = emit_histogram(r, tag, edges, cnt.v, cnt.n);
+done:
+	free(edges);
+	free(lim.v);
+	free(cnt.v);
+	return ret;
+}
+
+static int emit_image(reader *r, const char *tag, const uint8_t *p, size_t n)
+{
+	if (n == 0 || n > WB__IMAGE_MAX || !wb__image_sniff(p, n, NULL, NULL)) {
+		r->rep->skipped[WBS__TB_BAD_VALUE]++;
+		return 0;
+	}
+	r->rep->images++;
+	return r->sink->image ? r->sink->image(r->sink->arg, r->wall, r->step, tag, p, n) : 0;
+}
+
+static int do_image(reader *r, const char *tag, pb im)
+{
+	const uint8_t *bytes = NULL;
+	size_t n = 0;
+	uint32_t f;
+	int wt, rc;
+	uint64_t v;
+	pb sub;
+
+	while ((rc = pb_next(&im, &f, &wt, &v, &sub)) == 1)
+		if (f == 4 && wt == WT_LEN) {
+			bytes = sub.p;
+			n = (size_t)(sub.end - sub.p);
+		}
+	if (rc < 0 || !bytes) {
+		r->rep->skipped[WBS__TB_BAD_VALUE]++;
+		return 0;
+	}
+	return emit_image(r, tag, bytes, n);
+}
+
+/* A TensorProto, as far as wb reads one. */
+typedef struct tensor {
+	int dtype;
+	int64_t dims[8];
+	int ndims;
+	dvec vals;
+	const uint8_t *content;
+	size_t content_len;
+	pb strings[3]; /* the first three string_val */
+	int nstrings;
+} tensor;
+
+enum { DT_FLOAT = 1, DT_DOUBLE = 2, DT_STRING = 7 };
+
+static int tensor_parse(pb t, tensor *out)
+{
+	uint32_t f;
+	int wt, rc;
+	uint64_t v;
+	pb sub;
+
+	while ((rc = pb_next(&t, &f, &wt, &v, &sub)) == 1) {
+		if (f == 1 && wt == WT_VARINT) {
+			out->dtype = (int)v;
+		} else if (f == 2 && wt == WT_LEN) { /* TensorShapeProto: 2 dim { 1 size } */
+			uint32_t f2, f3;
+			int wt2, wt3, rc2, rc3;
+			uint64_t v2, v3;
+			pb d, s3;
+			while ((rc2 = pb_next(&sub, &f2, &wt2, &v2, &d)) == 1) {
+				int64_t size = 0;
+				if (f2 != 2 || wt2 != WT_LEN)
+					continue;
+				while ((rc3 = pb_next(&d, &f3, &wt3, &v3, &s3)) == 1)
+					if (f3 == 1 && wt3 == WT_VARINT)
+						size = (int64_t)v3;
+				if (rc3 < 0 || out->ndims == 8)
+					return -1;
+				out->dims[out->ndims++] = size;
+			}
+			if (rc2 < 0)
+				return -1;
+		} else if (f == 4 && wt == WT_LEN) {
+			out->content = sub.p;
+			out->content_len = (size_t)(sub.end - sub.p);
+		} else if (f == 5 || f == 6) {
+			if (pb_reals(wt, v, &sub, f == 5, &out->vals))
+				return -1;
+		} else if (f == 8 && wt == WT_LEN) {
+			if (out->nstrings < 3)
+				out->strings[out->nstrings] = sub;
+			out->nstrings++;
+		}
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+/* The numbers of a float or double tensor (tensor_content, else float_val/double_val) into t->vals. 0 or -1. */
+static int tensor_numbers(tensor *t)
+{
+	size_t w;
+
+	if (t->dtype != DT_FLOAT && t->dtype != DT_DOUBLE)
+		return -1;
+	if (!t->content)
+		return 0;
+	w = t->dtype == DT_FLOAT ? 4 : 8;
+	if (t->content_len % w)
+		return -1;
+	t->vals.n = 0;
+	for (size_t i = 0; i < t->content_len; i += w)
+		dvec_push(&t->vals, w == 4 ? f32(wb__get_u32(t->content + i)) : wb__bits_f64(wb__get_u64(t->content + i)));
+	return 0;
+}
+
+static int do_tensor(reader *r, const char *tag, pb tp, const char *plugin, size_t plen)
+{
+	tensor t;
+	int ret = 0;
+
+	memset(&t, 0, sizeof(t));
+	if (tensor_parse(tp, &t)) {
+		r->rep->skipped[WBS__TB_BAD_VALUE]++;
+		goto done;
+	}
+	if (plen == 6 && memcmp(plugin, "images", 6) == 0) {
+		if (t.dtype != DT_STRING || t.nstrings < 3) {
+			r->rep->skipped[WBS__TB_BAD_VALUE]++;
+			goto done;
+		}
+		ret = emit_image(r, tag, t.strings[2].p, (size_t)(t.strings[2].end - t.strings[2].p));
+		goto done;
+	}
+	if (tensor_numbers(&t) || t.vals.toobig) {
+		r->rep->skipped[t.dtype == DT_FLOAT || t.dtype == DT_DOUBLE ? WBS__TB_BAD_VALUE : WBS__TB_UNSUPPORTED]++;
+		goto done;
+	}
+	if (t.vals.oom) {
+		ret = -1;
+		goto done;
+	}
+	if (plen == 10 && memcmp(plugin, "histograms", 10) == 0) {
+		size_t k = t.vals.n / 3;
+		double *edges, *counts;
+		if (t.ndims != 2 || t.dims[1] != 3 || t.dims[0] < 0 || (uint64_t)t.dims[0] != k || t.vals.n != 3 * k) {
+			r->rep->skipped[WBS__TB_BAD_VALUE]++;
+			goto done;
+		}
+		edges = malloc((k + 1) * sizeof(*edges));
+		counts = malloc((k + 1) * sizeof(*counts));
+		if (!edges || !counts) {
+			free(edges);
+			free(counts);
+			ret = -1;
+			goto done;
+		}
+		for (size_t i = 0; i < k; i++) {
+			edges[i] = t.vals.v[3 * i];
+			counts[i] = t.vals.v[3 * i + 2];
+		}
+		if (k)
+			edges[k] = t.vals.v[3 * k - 2];
+		ret = emit_histogram(r, tag, edges, counts, k);
+		free(edges);
+		free(counts);
+		goto done;
+	}
+	if (plen == 0 || (plen == 7 && memcmp(plugin, "scalars", 7) == 0)) {
+		if (t.vals.n != 1) {
+			r->rep->skipped[WBS__TB_BAD_VALUE]++;
+			goto done;
+		}
+		r->rep->scalars++;
+		if (r->sink->scalar)
+			ret = r->sink->scalar(r->sink->arg, r->wall, r->step, tag, t.vals.v[0]);
+		goto done;
+	}
+	r->rep->skipped[WBS__TB_UNSUPPORTED]++;
+done:
+	free(t.vals.v);
+	return ret;
+}
+
+/* The plugin name of a SummaryMetadata (1 plugin_data { 1 plugin_name }). 0 or -1. */
+static int plugin_name(pb m, const char **name, size_t *len)
+{
+	uint32_t f, f2;
+	int wt, wt2, rc, rc2;
+	uint64_t v, v2;
+	pb sub, s2;
+
+	while ((rc = pb_next(&m, &f, &wt, &v, &sub)) == 1) {
+		if (f != 1 || wt != WT_LEN)
+			continue;
+		while ((rc2 = pb_next(&sub, &f2, &wt2, &v2, &s2)) == 1)
+			if (f2 == 1 && wt2 == WT_LEN) {
+				*name = (const char *)s2.p;
+				*len = (size_t)(s2.end - s2.p);
+			}
+		if (rc2 < 0)
+			return -1;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+/* One Summary.Value, already walked once (so its fields parse). */
+static int do_value(reader *r, pb val)
+{
+	const char *tag = NULL, *plugin = "";
+	size_t tlen = 0, plen = 0;
+	pb image = {0}, histo = {0}, tens = {0}, sub;
+	int has_simple = 0, has_image = 0, has_histo = 0, has_tensor = 0, other = 0;
+	double simple = 0;
+	char key[WB__KEY_MAX + 1];
+	uint32_t f;
+	int wt;
+	uint64_t v;
+
+	while (pb_next(&val, &f, &wt, &v, &sub) == 1) {
+		if (f == 1 && wt == WT_LEN) {
+			tag = (const char *)sub.p;
+			tlen = (size_t)(sub.end - sub.p);
+		} else if (f == 2 && wt == WT_I32) {
+			has_simple = 1;
+			simple = f32(v);
+		} else if (f == 4 && wt == WT_LEN) {
+			has_image = 1;
+			image = sub;
+		} else if (f == 5 && wt == WT_LEN) {
+			has_histo = 1;
+			histo = sub;
+		} else if (f == 8 && wt == WT_LEN) {
+			has_tensor = 1;
+			tens = sub;
+		} else if (f == 9 && wt == WT_LEN) {
+			if (plugin_name(sub, &plugin, &plen))
+				other = 1;
+		} else if (f == 3 || f == 6) {
+			other = 1; /* an old-style histogram string, audio */
+		}
+	}
+	if (r->step < 0) {
+		r->rep->skipped[WBS__TB_BAD_STEP]++;
+		return 0;
+	}
+	if (!tag || !wb__key_valid(tag, tlen) || !wbs__utf8_valid(tag, tlen) ||
+	    (tlen >= 7 && memcmp(tag, WB__SYSTEM_PREFIX, 7) == 0)) {
+		r->rep->skipped[WBS__TB_BAD_TAG]++;
+		return 0;
+	}
+	memcpy(key, tag, tlen);
+	key[tlen] = '\0';
+	if (has_simple) {
+		r->rep->scalars++;
+		return r->sink->scalar ? r->sink->scalar(r->sink->arg, r->wall, r->step, key, simple) : 0;
+	}
+	if (has_histo)
+		return do_histo(r, key, histo);
+	if (has_image)
+		return do_image(r, key, image);
+	if (has_tensor && !other)
+		return do_tensor(r, key, tens, plugin, plen);
+	r->rep->skipped[WBS__TB_UNSUPPORTED]++;
+	return 0;
+}
+
+/* Check that a message's fields all parse. */
+static int pb_valid(pb m)
+{
+	uint32_t f;
+	int wt, rc;
+	uint64_t v;
+	pb sub;
+
+	while ((rc = pb_next(&m, &f, &wt, &v, &sub)) == 1)
+		;
+	return rc;
+}
+
+/* One Event. 0, -1 out of memory, a sink's return, or 1 when the event does not decode. */
+static int do_event(reader *r, const uint8_t *data, size_t len)
+{
+	pb ev = {data, data + len}, summary = {0}, sub, s;
+	int has_summary = 0, wt, rc;
+	uint32_t f;
+	uint64_t v;
+
+	r->wall = 0;
+	r->step = 0;
+	while ((rc = pb_next(&ev, &f, &wt, &v, &sub)) == 1) {
+		if (f == 1 && wt == WT_I64)
+			r->wall = wb__bits_f64(v);
+		else if (f == 2 && wt == WT_VARINT)
+			r->step = (int64_t)v;
+		else if (f == 5 && wt == WT_LEN) {
+			summary = sub;
+			has_summary = 1;
+		}
+	}
+	if (rc < 0)
+		return 1;
+	/* walk the summary and its values once before reporting anything from them */
+	s = summary;
+	while (has_summary && (rc = pb_next(&s, &f, &wt, &v, &sub)) == 1)
+		if (f == 1 && (wt != WT_LEN || pb_valid(sub) < 0))
+			return 1;
+	if (rc < 0)
+		return 1;
+	r->rep->events++;
+	if (!isfinite(r->wall) || r->wall < 0)
+		r->wall = 0;
+	s = summary;
+	while (has_summary && pb_next(&s, &f, &wt, &v, &sub) == 1) {
+		if (f != 1)
+			continue;
+		if ((rc = do_value(r, sub)))
+			return rc;
+	}
+	return 0;
+}
+
+int wbs__tb_read(const uint8_t *buf, size_t len, const wbs__tb_sink *sink, wbs__tb_report *rep)
+{
+	reader r = {.sink = sink, .rep = rep};
+	size_t off = 0;
+
+	while (off < len) {
+		uint64_t n;
+		const uint8_t *data;
+		int rc;
+
+		if (len - off < 12) {
+			rep->skipped[WBS__TB_TRUNCATED]++;
+			break;
+		}
+		if (wbs__crc32c_mask(wbs__crc32c(buf + off, 8)) != wb__get_u32(buf + off + 8)) {
+			rep->skipped[WBS__TB_LENGTH_CRC]++;
+			break;
+		}
+		n = wb__get_u64(buf + off);
+		rep->records++;
+		if (n > len - off - 12 || len - off - 12 - n < 4) {
+			rep->skipped[WBS__TB_TRUNCATED]++;
+			break;
+		}
+		data = buf + off + 12;
+		off += 12 + (size_t)n + 4;
+		if (wbs__crc32c_mask(wbs__crc32c(data, (size_t)n)) != wb__get_u32(data + n)) {
+			rep->skipped[WBS__TB_DATA_CRC]++;
+			continue;
+		}
+		rc = do_event(&r, data, (size_t)n);
+		if (rc == 1) {
+			rep->skipped[WBS__TB_BAD_EVENT]++;
+			continue;
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,90 @@
+/*
+ * tbevents.h — read TensorBoard event files without a protobuf runtime.
+ *
+ * An event file (events.out.tfevents.*) is a TFRecord stream:
+ *
+ *   length:u64le  masked_crc32c(length bytes):u32le  data[length]  masked_crc32c(data):u32le
+ *
+ * with masked(c) = ((c >> 15) | (c << 17)) + 0xa282ead8 and CRC-32C the
+ * Castagnoli CRC. Each data is a serialized tensorflow.Event; this reader
+ * decodes the protobuf wire format (varints, fixed32/64, length-delimited
+ * fields) for the few fields wb imports and skips everything else:
+ *
+ *   Event          1 wall_time:double  2 step:int64  5 summary:Summary
+ *   Summary        1 value:repeated Value
+ *   Value          1 tag:string  2 simple_value:float  4 image:Image  5 histo:HistogramProto
+ *                  8 tensor:TensorProto  9 metadata:SummaryMetadata (1 plugin_data: 1 plugin_name)
+ *   Image          1 height  2 width  4 encoded_image_string:bytes
+ *   HistogramProto 1 min  2 max  6 bucket_limit:repeated double  7 bucket:repeated double
+ *   TensorProto    1 dtype  2 tensor_shape (2 dim: 1 size)  4 tensor_content  5 float_val
+ *                  6 double_val  8 string_val
+ *
+ * So scalars come from simple_value (TF1) or from a one-element float or
+ * double tensor (TF2, plugin "scalars"), histograms from HistogramProto or
+ * a [k, 3] tensor of (left, right, count) rows (TF2, plugin "histograms"),
+ * images from Summary.Image or a string tensor [width, height, png, ...]
+ * (TF2, plugin "images"; the first image).
+ *
+ * Bad input never stops the reader early without saying so: a record
+ * whose data fails its checksum or does not decode is skipped and the next
+ * one read (the length was intact); a length that fails its checksum or a
+ * file that ends inside a record ends that file, since no later record can
+ * be found with confidence. Values that cannot be imported (a tag wb
+ * cannot use as a key, an image that is not PNG or JPEG, a malformed
+ * histogram, an unsupported kind) are skipped one by one. Everything
+ * skipped is counted by reason in the report.
+ *
+ * Threads: no shared state; each call is independent.
+ */
+#ifndef WB_SERVER_TBEVENTS_H
+#define WB_SERVER_TBEVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Why something was skipped. */
+enum wbs__tb_skip {
+	WBS__TB_TRUNCATED,  /* record: the file ends inside it (the rest of the file is lost) */
+	WBS__TB_LENGTH_CRC, /* record: its length fails its checksum (the rest of the file is lost) */
+	WBS__TB_DATA_CRC,   /* record: its data fails its checksum */
+	WBS__TB_BAD_EVENT,  /* record: the data is not a valid Event protobuf */
+	WBS__TB_BAD_STEP,   /* value: the event's step is negative */
+	WBS__TB_BAD_TAG,    /* value: the tag is not a valid wb key (empty, too long, control characters, leading '_', "system/") */
+	WBS__TB_BAD_VALUE,  /* value: a malformed histogram, image or tensor, or an image that is not PNG/JPEG */
+	WBS__TB_UNSUPPORTED,/* value: a kind wb does not import (audio, text, other plugins) */
+	WBS__TB_SKIP_COUNT
+};
+
+/* Short names of the reasons, for reports: "truncated", "length_crc", ... */
+extern const char *const wbs__tb_skip_name[WBS__TB_SKIP_COUNT];
+
+typedef struct wbs__tb_report {
+	uint64_t records;   /* records whose framing was read (good or bad data) */
+	uint64_t events;    /* events decoded */
+	uint64_t scalars, histograms, images;
+	uint64_t skipped[WBS__TB_SKIP_COUNT];
+} wbs__tb_report;
+
+/* What the reader found; the callbacks' pointers are valid only during the call. tag is
+ * NUL-terminated and already checked as a wb key. Return 0 to go on, nonzero to stop
+ * (wbs__tb_read then returns that value). */
+typedef struct wbs__tb_sink {
+	void *arg;
+	int (*scalar)(void *arg, double wall_time, int64_t step, const char *tag, double value);
+	int (*histogram)(void *arg, double wall_time, int64_t step, const char *tag, const double *edges,
+			 const double *counts, size_t nbins);
+	int (*image)(void *arg, double wall_time, int64_t step, const char *tag, const uint8_t *bytes, size_t len);
+} wbs__tb_sink;
+
+/* CRC-32C (Castagnoli) of p[0..n), and TFRecord's mask of it. */
+uint32_t wbs__crc32c(const void *p, size_t n);
+static inline uint32_t wbs__crc32c_mask(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }
+
+/*
+ * Read one event file held in buf[0..len), calling sink for each value and
+ * adding to *rep (which the caller zeroes once, so several files add up).
+ * Returns 0, -1 when out of memory, or a sink's nonzero return.
+ */
+int wbs__tb_read(const uint8_t *buf, size_t len, const wbs__tb_sink *sink, wbs__tb_report *rep);
+
+#endif /* WB_SERVER_TBEVENTS_H */
