@@ -8,6 +8,7 @@
  *     run.config("optimizer.lr", 0.05);
  *     for (int64_t step = 0; step < steps; step++)
  *             run.log({{"loss", loss}, {"acc", acc}}, step);
+ *     run.histogram("weights", w);              // also image(), image_rgb(), table()
  *     run.summary("test/acc", test_acc);
  *     run.finish();                             // or let the destructor do it
  *
@@ -258,6 +259,42 @@ public:
 	{
 		detail::check(wb_define_metric(live("define_metric"), key_or_glob.c_str(), step_metric, summary),
 			      "wb_define_metric");
+	}
+
+	/* Rich data (wb.h: wb_log_histogram and the rest). step_auto attaches
+	 * the value to the run's current step (the last step logged). */
+	void histogram(const std::string &key, const std::vector<double> &values, int64_t step = step_auto)
+	{
+		detail::check(wb_log_histogram(live("histogram"), key.c_str(), values.data(), values.size(), step),
+			      "wb_log_histogram");
+	}
+	/* edges.size() == counts.size() + 1 */
+	void histogram(const std::string &key, const std::vector<double> &edges, const std::vector<double> &counts,
+		       int64_t step = step_auto)
+	{
+		if (edges.size() != counts.size() + 1)
+			throw error(WB_EINVAL, "histogram: edges must be one more than counts");
+		detail::check(wb_log_histogram_bins(live("histogram"), key.c_str(), edges.data(), counts.data(),
+						    counts.size(), step),
+			      "wb_log_histogram_bins");
+	}
+	/* Encoded PNG or JPEG bytes. */
+	void image(const std::string &key, const void *png_or_jpeg, size_t len, const char *caption = nullptr,
+		   int64_t step = step_auto)
+	{
+		detail::check(wb_log_image(live("image"), key.c_str(), png_or_jpeg, len, caption, step), "wb_log_image");
+	}
+	/* width x height RGB pixels, rows top to bottom, encoded as PNG by libwb. */
+	void image_rgb(const std::string &key, const uint8_t *rgb, uint32_t width, uint32_t height,
+		       const char *caption = nullptr, int64_t step = step_auto)
+	{
+		detail::check(wb_log_image_rgb(live("image"), key.c_str(), rgb, width, height, caption, step),
+			      "wb_log_image_rgb");
+	}
+	/* A table as JSON text: {"columns": [...], "data": [[...], ...]}. */
+	void table(const std::string &key, const std::string &json, int64_t step = step_auto)
+	{
+		detail::check(wb_log_table(live("table"), key.c_str(), json.c_str(), step), "wb_log_table");
 	}
 
 #ifdef WB_ALERT_INTERVAL_DEFAULT /* a wb.h with notifications (wb_alert) */

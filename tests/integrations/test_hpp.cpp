@@ -197,6 +197,48 @@ static void test_hpp__move()
 	cJSON_Delete(r);
 }
 
+static void test_hpp__rich_data()
+{
+	wb::options o;
+	o.project = "cpp";
+	wb::run run(o);
+	run.log({{"loss", 1.0}});
+	run.histogram("h", std::vector<double>{1, 2, 2, 3});
+	run.histogram("b", {0, 1, 2}, {3, 4}, 5);
+	CHECK(code_of([&] { run.histogram("b", {0, 1}, {3, 4}); }) == WB_EINVAL);
+	const uint8_t rgb[2 * 2 * 3] = {255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255};
+	run.image_rgb("img", rgb, 2, 2, "four pixels");
+	CHECK(code_of([&] { run.image("bad", "nope", 4); }) == WB_EINVAL);
+	run.table("t", R"({"columns":["a","b"],"data":[[1,"x"]]})");
+	CHECK(code_of([&] { run.table("t", "{}"); }) == WB_EINVAL);
+	std::string url = run.url();
+	run.finish();
+
+	cJSON *h = wbt_get_json(&srv, (run_path(url) + "/media/histogram?key=h").c_str());
+	CHECK(h != nullptr);
+	if (h) {
+		cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItem(h, "values"), 0);
+		CHECK(cJSON_GetObjectItem(v, "step")->valuedouble == 0);
+		double total = 0;
+		cJSON *c;
+		cJSON_ArrayForEach(c, cJSON_GetObjectItem(v, "counts")) total += c->valuedouble;
+		CHECK(total == 4);
+		cJSON_Delete(h);
+	}
+	cJSON *b = wbt_get_json(&srv, (run_path(url) + "/media/histogram?key=b").c_str());
+	CHECK(b && cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(b, "values"), 0), "step")->valuedouble == 5);
+	cJSON_Delete(b);
+	cJSON *i = wbt_get_json(&srv, (run_path(url) + "/media/image?key=img").c_str());
+	cJSON *iv = i ? cJSON_GetArrayItem(cJSON_GetObjectItem(i, "values"), 0) : nullptr;
+	CHECK(iv && cJSON_GetObjectItem(iv, "width")->valuedouble == 2);
+	CHECK(iv && std::string(cJSON_GetObjectItem(iv, "caption")->valuestring) == "four pixels");
+	cJSON_Delete(i);
+	cJSON *t = wbt_get_json(&srv, (run_path(url) + "/media/table?key=t").c_str());
+	cJSON *tv = t ? cJSON_GetArrayItem(cJSON_GetObjectItem(t, "values"), 0) : nullptr;
+	CHECK(tv && cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(tv, "table"), "data")) == 1);
+	cJSON_Delete(t);
+}
+
 int main()
 {
 	if (wbt_server_start(&srv, "") < 0 || wbt_mkdtemp(runs, sizeof(runs), "hppruns") < 0)
@@ -208,6 +250,7 @@ int main()
 	test_hpp__errors();
 	test_hpp__destructor_finishes();
 	test_hpp__move();
+	test_hpp__rich_data();
 	wbt_server_cleanup(&srv);
 	wbt_rm_rf(runs);
 	std::printf("test_hpp: %s\n", failures ? "FAILED" : "ok");

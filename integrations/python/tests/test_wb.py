@@ -264,3 +264,79 @@ def test_alert(server):
             assert e.value.code == wb.EINVAL
     finally:
         run.finish()
+
+
+def png(width, height, rgb):
+    import zlib
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    rows = b"".join(b"\0" + rgb[y * width * 3:(y + 1) * width * 3] for y in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def raw(server, path):
+    import urllib.request
+
+    req = urllib.request.Request(server.url + "/api/v1" + path, headers={"Authorization": "Bearer " + server.key})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.headers.get("Content-Type"), r.read()
+
+
+def test_images_and_tables(server):
+    import zlib
+
+    import numpy as np
+
+    run = wb.init(project="py-media")
+    encoded = png(2, 2, bytes(range(12)))
+    pixels = np.arange(3 * 4 * 3, dtype=np.uint8).reshape(3, 4, 3)
+    run.log({"loss": 1.0, "img": wb.Image(encoded, caption="two by two"), "px": wb.Image(pixels)})
+    run.log({"gray": wb.Image(np.full((5, 6), 0.5)),
+             "tab": wb.Table(columns=["id", "label", "p"], data=[[0, "shirt", 0.93], [1, None, True]])})
+    with pytest.raises(wb.Error) as e:
+        wb.Table(columns=["x"], data=[[math.nan]])
+    assert e.value.code == wb.EINVAL
+    with pytest.raises(wb.Error) as e:
+        run.log({"bad": wb.Image(b"not an image")})
+    assert e.value.code == wb.EINVAL
+    with pytest.raises(wb.Error) as e:
+        wb.Image(np.zeros((2, 2, 4)))
+    assert e.value.code == wb.EINVAL
+    run.finish()
+    base = server.run_path(run)
+    st, body = server.api(base + "/media/image", key="img")
+    v = body["values"][0]
+    assert (v["step"], v["mime"], v["width"], v["height"], v["caption"]) == (0, "image/png", 2, 2, "two by two")
+    ctype, data = raw(server, base + "/images/" + v["sha256"])
+    assert ctype == "image/png" and data == encoded  # served as sent
+    st, body = server.api(base + "/media/image", key="px")
+    v = body["values"][0]
+    assert (v["width"], v["height"]) == (4, 3)
+    _, data = raw(server, base + "/images/" + v["sha256"])
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", data[16:24]) == (4, 3)
+    idat = b""
+    pos = 8
+    while pos < len(data):  # walk the chunks, gather IDAT
+        (n,) = struct.unpack(">I", data[pos:pos + 4])
+        if data[pos + 4:pos + 8] == b"IDAT":
+            idat += data[pos + 8:pos + 8 + n]
+        pos += 12 + n
+    rows = zlib.decompress(idat)
+    assert len(rows) == 3 * (1 + 4 * 3)
+    out = bytearray()
+    for y in range(3):  # undo the row filters libwb may use: None (0) or Sub (1)
+        f, line = rows[y * 13], bytearray(rows[y * 13 + 1:(y + 1) * 13])
+        assert f in (0, 1)
+        if f == 1:
+            for x in range(3, len(line)):
+                line[x] = (line[x] + line[x - 3]) & 0xFF
+        out += line
+    assert bytes(out) == pixels.tobytes()
+    st, body = server.api(base + "/media/image", key="gray")
+    assert body["values"][0]["step"] == 1 and body["values"][0]["width"] == 6
+    st, body = server.api(base + "/media/table", key="tab")
+    assert body["values"][0]["step"] == 1
+    assert body["values"][0]["table"] == {"columns": ["id", "label", "p"], "data": [[0, "shirt", 0.93], [1, None, True]]}

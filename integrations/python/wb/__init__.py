@@ -31,7 +31,7 @@ import threading
 from . import _lib
 
 __all__ = [
-    "Error", "Run", "Histogram", "init", "log", "finish", "alert", "watch", "unwatch", "run",
+    "Error", "Run", "Histogram", "Image", "Table", "init", "log", "finish", "alert", "watch", "unwatch", "run",
     "version",
 ]
 
@@ -106,7 +106,21 @@ def _flatten(d, sep, prefix="", out=None):
     return out
 
 
-class Histogram:
+class _Media:
+    """A rich value of run.log: logged by its own libwb call at the step of
+    the log call."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def _fn(name):
+        f = getattr(_lib, name)
+        if f is None:
+            raise Error(ESTATE, "this libwb has no %s" % name)
+        return f
+
+
+class Histogram(_Media):
     """A distribution for run.log: from raw values (sequence, histogram
     computed by libwb) or precomputed bins (np_histogram=(counts, edges),
     len(edges) == len(counts) + 1, as numpy.histogram returns them).
@@ -135,15 +149,85 @@ class Histogram:
     def _log(self, handle, key, step):
         k = _enc(key, "histogram key")
         if self.values is not None:
-            if _lib.wb_log_histogram is None:
-                raise Error(ESTATE, "this libwb has no wb_log_histogram")
-            _check(_lib.wb_log_histogram(handle, k, self.values.buffer_info()[0], len(self.values), step),
+            _check(self._fn("wb_log_histogram")(handle, k, self.values.buffer_info()[0], len(self.values), step),
                    "wb_log_histogram %s" % key)
         else:
-            if _lib.wb_log_histogram_bins is None:
-                raise Error(ESTATE, "this libwb has no wb_log_histogram_bins")
-            _check(_lib.wb_log_histogram_bins(handle, k, self.edges.buffer_info()[0], self.counts.buffer_info()[0],
-                                              len(self.counts), step), "wb_log_histogram_bins %s" % key)
+            _check(self._fn("wb_log_histogram_bins")(handle, k, self.edges.buffer_info()[0],
+                                                     self.counts.buffer_info()[0], len(self.counts), step),
+                   "wb_log_histogram_bins %s" % key)
+
+
+class Image(_Media):
+    """An image for run.log: encoded PNG or JPEG bytes, or pixels — a numpy
+    array of shape (H, W, 3) or (H, W) or a torch tensor of shape (3, H, W),
+    (1, H, W) or (H, W); uint8, or floats in [0, 1] — which libwb encodes
+    as PNG. caption: optional text shown with it.
+
+        run.log({"samples": wb.Image(batch[0], caption="epoch 3")})
+    """
+
+    __slots__ = ("data", "rgb", "width", "height", "caption")
+
+    def __init__(self, data, caption=None):
+        self.caption = None if caption is None else _enc(caption, "caption")
+        self.data = self.rgb = None
+        self.width = self.height = 0
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            self.data = bytes(data)
+            return
+        if hasattr(data, "detach") and hasattr(data, "numpy"):  # torch: channels first
+            data = data.detach().cpu()
+            if data.dim() == 3:
+                data = data.permute(1, 2, 0)
+            data = data.numpy()
+        if not hasattr(data, "__array_interface__"):
+            raise TypeError("Image takes PNG/JPEG bytes, a numpy array or a torch tensor, not %s"
+                            % type(data).__name__)
+        import numpy as np
+
+        a = np.asarray(data)
+        if a.ndim == 3 and a.shape[2] == 1:
+            a = a[:, :, 0]
+        if a.ndim == 2:
+            a = np.stack([a, a, a], axis=2)
+        if a.ndim != 3 or a.shape[2] != 3:
+            raise Error(EINVAL, "image pixels must be (H, W, 3) or (H, W), got shape %s" % (a.shape,))
+        if a.dtype != np.uint8:
+            a = (np.clip(a.astype(np.float64), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        self.height, self.width = int(a.shape[0]), int(a.shape[1])
+        self.rgb = np.ascontiguousarray(a).tobytes()
+
+    def _log(self, handle, key, step):
+        k = _enc(key, "image key")
+        if self.data is not None:
+            _check(self._fn("wb_log_image")(handle, k, self.data, len(self.data), self.caption, step),
+                   "wb_log_image %s" % key)
+        else:
+            _check(self._fn("wb_log_image_rgb")(handle, k, self.rgb, self.width, self.height, self.caption, step),
+                   "wb_log_image_rgb %s" % key)
+
+
+class Table(_Media):
+    """A small table for run.log: column names and rows of numbers, strings,
+    booleans or None.
+
+        run.log({"predictions": wb.Table(columns=["id", "label", "p"], data=[[0, "shirt", 0.93]])})
+    """
+
+    __slots__ = ("json",)
+
+    def __init__(self, columns, data):
+        try:
+            self.json = json.dumps({"columns": list(columns), "data": [list(r) for r in data]}, allow_nan=False,
+                                   separators=(",", ":"))
+        except ValueError as e:  # NaN or Inf in a cell: not JSON
+            raise Error(EINVAL, "table: %s" % e)
+        except TypeError as e:
+            raise TypeError("table cells must be numbers, strings, booleans or None: %s" % e)
+
+    def _log(self, handle, key, step):
+        _check(self._fn("wb_log_table")(handle, _enc(key, "table key"), _enc(self.json, "table"), step),
+               "wb_log_table %s" % key)
 
 
 def _doubles(seq):
@@ -347,8 +431,9 @@ class Run:
         "/", {"train": {"loss": x}} -> "train/loss") at one step: step=None
         takes the next step, an int >= the last step logs there. Values are
         anything float() takes (int, float, bool, numpy and 0-d torch
-        tensors) or wb.Histogram. All the numbers go to libwb in one wb_log
-        call."""
+        tensors), wb.Histogram, wb.Image or wb.Table. All the numbers go to
+        libwb in one wb_log call; each rich value in its own call, at the
+        same step."""
         hv = self._hv
         lay = self._layouts.get(tuple(data)) if self._pending is None else None
         if lay is None or hv is None:
@@ -378,16 +463,17 @@ class Run:
         flat = _flatten(data, "/")
         numbers, hists = {}, {}
         for k, v in flat.items():
-            if isinstance(v, Histogram):
+            if isinstance(v, _Media):
                 hists[k] = v
             elif isinstance(v, (str, bytes)) or v is None:
-                raise TypeError("log value of %r must be a number or wb.Histogram, not %s" % (k, type(v).__name__))
+                raise TypeError("log value of %r must be a number, wb.Histogram, wb.Image or wb.Table, not %s"
+                                % (k, type(v).__name__))
             else:
                 try:
                     numbers[k] = float(v)
                 except (TypeError, ValueError):
-                    raise TypeError("log value of %r must be a number or wb.Histogram, not %s" %
-                                    (k, type(v).__name__))
+                    raise TypeError("log value of %r must be a number, wb.Histogram, wb.Image or wb.Table, "
+                                    "not %s" % (k, type(v).__name__))
         pending, self._pending = self._pending, None
         if pending:
             for k, v in pending.items():

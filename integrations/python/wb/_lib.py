@@ -147,4 +147,8 @@ def _optional(name, restype, *argtypes):
 _DP = ctypes.c_void_p  # const double *, passed as an address
 wb_log_histogram = _optional("wb_log_histogram", _I, c_run_p, _S, _DP, ctypes.c_size_t, _I64)
 wb_log_histogram_bins = _optional("wb_log_histogram_bins", _I, c_run_p, _S, _DP, _DP, ctypes.c_size_t, _I64)
+wb_log_image = _optional("wb_log_image", _I, c_run_p, _S, ctypes.c_char_p, ctypes.c_size_t, _S, _I64)
+wb_log_image_rgb = _optional("wb_log_image_rgb", _I, c_run_p, _S, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32,
+                             _S, _I64)
+wb_log_table = _optional("wb_log_table", _I, c_run_p, _S, _S, _I64)
 wb_alert = _optional("wb_alert", _I, c_run_p, _I, _S, _S)
