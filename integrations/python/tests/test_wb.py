@@ -340,3 +340,24 @@ def test_images_and_tables(server):
     st, body = server.api(base + "/media/table", key="tab")
     assert body["values"][0]["step"] == 1
     assert body["values"][0]["table"] == {"columns": ["id", "label", "p"], "data": [[0, "shirt", 0.93], [1, None, True]]}
+
+
+def test_finish_without_server_raises_and_keeps_the_log(tmp_path, server):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    run = wb.init(project="py-down", base_url="http://127.0.0.1:%d" % port, dir=tmp_path, finish_timeout_ms=300)
+    run.log({"x": 1.0})
+    d = run.dir
+    with pytest.raises(wb.Error) as e:
+        run.finish()
+    assert e.value.code in (wb.ETIMEOUT, wb.ENET)
+    assert os.path.getsize(os.path.join(d, "records.wbl")) > 0  # kept for `wb sync`
+    # In a with block, that failure does not hide the exception that ended it.
+    with pytest.raises(KeyError):
+        with wb.init(project="py-down", base_url="http://127.0.0.1:%d" % port, dir=tmp_path,
+                     finish_timeout_ms=300):
+            raise KeyError("boom")
