@@ -79,7 +79,7 @@ inline bool torch_histogram(const torch::Tensor &src, int bins, hist &out)
 }
 
 struct watch_state {
-	wb_run *run;
+	const wb::run *owner; /* checked at every hook: a finished run is not touched */
 	int64_t freq;
 	int bins;
 	bool grads, params;
@@ -94,6 +94,9 @@ struct watch_state {
 	/* Log what is pending once the trainer logged its step (or always). */
 	void flush_locked(bool always)
 	{
+		wb_run *run = owner->handle();
+		if (!run)
+			pending.clear();
 		if (pending.empty() || (!always && wb_run_step(run) < pending_step))
 			return;
 		for (const hist &h : pending) {
@@ -109,6 +112,9 @@ struct watch_state {
 	{
 		std::lock_guard<std::mutex> lock(mu);
 		flush_locked(false);
+		wb_run *run = owner->handle();
+		if (!run)
+			return;
 		int64_t step = wb_run_step(run) + 1;
 		if (step % freq != 0 || captured[i] == step)
 			return;
@@ -129,7 +135,9 @@ struct watch_state {
 } // namespace detail
 
 /* The hooks of one wb::watch; destroying it (or remove()) takes them off
- * after logging what is pending. Move-only. The run must outlive it. */
+ * after logging what is pending. Move-only. The wb::run object must
+ * outlive it (finishing the run is fine: hooks then do nothing; what was
+ * pending is logged only by a flush() or remove() before finish()). */
 class watcher {
 public:
 	watcher(torch::nn::Module &module, run &r, int64_t freq, watch_log what, int bins)
@@ -139,7 +147,7 @@ public:
 			throw wb::error(WB_ESTATE, "wb::watch on a finished run");
 		if (freq < 1 || bins < 1 || bins > 1024)
 			throw wb::error(WB_EINVAL, "wb::watch: freq must be >= 1 and bins in 1..1024");
-		s_->run = r.handle();
+		s_->owner = &r;
 		s_->freq = freq;
 		s_->bins = bins;
 		s_->grads = what != watch_log::parameters;
