@@ -134,6 +134,12 @@ def test_errors(server):
         with pytest.raises(wb.Error) as e:
             run.log({"x": 2.0}, step=9)  # decreasing
         assert e.value.code == wb.EINVAL and "step" in e.value.message
+        for bad in (-1, -5):  # also on the cached fast path of key "x"
+            with pytest.raises(wb.Error) as e:
+                run.log({"x": 2.0}, step=bad)
+            assert e.value.code == wb.EINVAL
+        with pytest.raises(TypeError):
+            run.log({"x": 2.0}, step=1.5)
         with pytest.raises(TypeError):
             run.log({"x": "text"})
         with pytest.raises(TypeError):

@@ -442,7 +442,13 @@ class Run:
         try:
             args[1::2] = data.values()
             packed = lay.packer.pack(*args)
-            rc = _lib.wb_log_fast(hv, packed, lay.n_c, _STEP_AUTO if step is None else _lib.ctypes.c_int64(step))
+            if step is None:
+                cstep = _STEP_AUTO
+            elif step >= 0:
+                cstep = _lib.ctypes.c_int64(step)
+            else:
+                return self._log_slow(data, step)  # says why it is refused
+            rc = _lib.wb_log_fast(hv, packed, lay.n_c, cstep)
         except (struct.error, TypeError):
             return self._log_slow(data, step)
         if rc:
