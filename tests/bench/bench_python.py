@@ -18,8 +18,9 @@ directory (removed at the end):
       the same call on a disabled run (wb_log returns at once): the cost of
       the Python layer alone;
   py_ctypes_wb_log_4_per_call
-      a bare ctypes call of wb_log with a prebuilt array, the floor of any
-      ctypes binding;
+      a plain ctypes call of wb_log with a prebuilt array (a CDLL with
+      argtypes, which converts every argument and releases the GIL): what a
+      straightforward ctypes binding pays for the call alone;
   c_wb_log_p50_per_call_4metrics / 1metric and py_vs_c_ratio_<k>
       from bench_log (--bench-log PATH runs it with 200,000 calls), and
       run.log's cost per call over C's.
