@@ -138,6 +138,10 @@ static void test_hpp__errors()
 	run.config("s", "text");
 	CHECK(code_of([&] { (void)run.config<int64_t>("s"); }) == WB_ETYPE);
 	CHECK(code_of([&] { run.config("bad..key", 1); }) == WB_EINVAL);
+#ifdef WB_ALERT_INTERVAL_DEFAULT /* libwb with notifications (wb_alert) */
+	run.alert(WB_ALERT_WARN, "loss diverged", "loss is NaN");
+	CHECK(code_of([&] { run.alert(WB_ALERT_INFO, ""); }) == WB_EINVAL);
+#endif
 	run.finish();
 	CHECK(code_of([&] { run.log({{"x", 1}}); }) == WB_ESTATE);
 	CHECK(run.try_log({{"x", 1}}) == WB_ESTATE);
