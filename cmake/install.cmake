@@ -4,7 +4,7 @@
 #   bin/wb                          the server and CLI (libwb linked in statically)
 #   lib/libwb.so.0.1.0, .so.0, .so  libwb, SONAME libwb.so.<major>
 #   lib/libwb.a                     libwb for static linking
-#   include/wb.h                    the one public header
+#   include/wb.h, include/wb.hpp    the public header and its C++17 wrapper
 #   lib/pkgconfig/wb.pc             `pkg-config --cflags --libs wb`
 #   lib/cmake/wb/                   `find_package(wb)`: wb::wb (shared), wb::wb_static
 #   share/wb/web/                   the built web UI (index.html, assets/), which
@@ -24,7 +24,8 @@ include(CMakePackageConfigHelpers)
 install(TARGETS wb RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS wb_shared LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS wb_static ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
-install(FILES ${PROJECT_SOURCE_DIR}/sdk/include/wb.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/sdk/include/wb.h ${PROJECT_SOURCE_DIR}/sdk/include/wb.hpp
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 # The web UI: exactly what web/build.mjs wrote (a trailing slash copies the contents).
 if(TARGET wb_web)
   install(DIRECTORY ${WB_WEB_DIST}/ DESTINATION ${CMAKE_INSTALL_DATADIR}/wb/web)

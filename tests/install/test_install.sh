@@ -23,6 +23,15 @@ libdir=$(dirname "$pcdir")
 soname=$(objdump -p "$libdir/libwb.so" | awk '/SONAME/ {print $2}')
 test "$soname" = libwb.so.0 || { echo "bad SONAME: $soname"; exit 1; }
 test -f "$libdir/libwb.a"
+test -f "$prefix/include/wb.hpp"
+# The Python package finds the libwb installed with it (not in sanitizer
+# builds: an ASan libwb needs its runtime preloaded into python3).
+if [ -z "$cflags" ] && command -v python3 >/dev/null; then
+	got=$(WB_LIBRARY= PYTHONPATH="$prefix/lib/python3/dist-packages" python3 -c \
+		'import wb, wb._lib as l; print(l.path, wb.version())')
+	test "$got" = "$libdir/libwb.so.0 $(sed -n "s/^Version: //p" "$build/wb.pc")" ||
+		{ echo "python package: $got"; exit 1; }
+fi
 
 export PKG_CONFIG_PATH=$pcdir
 echo "pkg-config: $(pkg-config --cflags --libs wb)"
