@@ -22,6 +22,8 @@ typedef struct wbs__server_opts {
 	double rate_burst;  /* burst of the rate limit, default 2000 */
 	int log_json;       /* --log-format json: one JSON object per line (default: logfmt text) */
 	char web[4096];     /* the built web UI; default WB_WEB_DIR (compiled in); "": none */
+	char public_url[1024]; /* the URL users reach the server at, for links in notifications; "": the listening URL */
+	double notify_backoff; /* seconds before the first webhook retry, doubling (default 2) */
 } wbs__server_opts;
 
 /*
