@@ -376,9 +376,10 @@ static int import_run(const wbs__api *a, const files *f, const char *ent, const 
 	}
 	if (cJSON_IsArray(v = cJSON_GetObjectItem(run, "tags")))
 		cJSON_AddItemToObject(rec, "tags", cJSON_Duplicate(v, 1));
+	/* metadata goes in the RUN record, its "code" member as the CODE record */
 	meta = cJSON_Duplicate(cJSON_GetObjectItem(run, "metadata"), 1);
-	if (meta && (code = cJSON_DetachItemFromObjectCaseSensitive(meta, "code")) == NULL)
-		code = NULL;
+	if (meta)
+		code = cJSON_DetachItemFromObjectCaseSensitive(meta, "code");
 	if (meta && cJSON_GetArraySize(meta) > 0) {
 		cJSON_AddItemToObject(rec, "metadata", meta);
 		meta = NULL;
@@ -423,7 +424,11 @@ static int import_run(const wbs__api *a, const files *f, const char *ent, const 
 	/* CONFIG, DEFINE */
 	if (cJSON_GetArraySize(v = cJSON_GetObjectItem(run, "config")) > 0 && frame_json(&snd, WB__REC_CONFIG, v))
 		goto done;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(run, "metric_defs")) if (frame_json(&snd, WB__REC_DEFINE, it)) goto done;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(run, "metric_defs"))
+	{
+		if (frame_json(&snd, WB__REC_DEFINE, it))
+			goto done;
+	}
 
 	/* METRICS and SYSTEM, from the series */
 	cnt = (size_t)cJSON_GetArraySize(index);
@@ -436,9 +441,14 @@ static int import_run(const wbs__api *a, const files *f, const char *ent, const 
 		series *s;
 		if (!key || !file || strchr(file, '/'))
 			continue;
-		s = strcmp(key, "_timestamp") == 0 ? &ts : key[0] == '_' ? NULL : strncmp(key, "system/", 7) == 0 ? &sys[nsys++] : &sr[nsr++];
-		if (!s)
+		if (strcmp(key, "_timestamp") == 0)
+			s = &ts;
+		else if (key[0] == '_')
 			continue; /* other derived series come back by themselves */
+		else if (strncmp(key, "system/", 7) == 0)
+			s = &sys[nsys++];
+		else
+			s = &sr[nsr++];
 		if (s == &ts)
 			has_ts = 1;
 		s->key = key;
@@ -456,8 +466,10 @@ static int import_run(const wbs__api *a, const files *f, const char *ent, const 
 	if (!(rec = cJSON_CreateObject()))
 		goto oom;
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(run, "summary"))
+	{
 		if (wb__key_valid(it->string, strlen(it->string)))
 			cJSON_AddItemToObject(rec, it->string, cJSON_Duplicate(it, 1));
+	}
 	if (cJSON_GetArraySize(rec) > 0 && frame_json(&snd, WB__REC_SUMMARY, rec))
 		goto done;
 	cJSON_Delete(rec);
@@ -543,7 +555,8 @@ int wbs__cmd_import(int argc, char **argv)
 	if (wbs__api_init(&a, base, key, err, sizeof(err)) || read_archive(in, &f, err, sizeof(err)))
 		goto done;
 	if (!(e = find(&f, "manifest.json")) || !(man = cJSON_ParseWithLength(e->data, e->len)) ||
-	    strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(man, "format")) ?: "", "wb-export") != 0) {
+	    !cJSON_GetStringValue(cJSON_GetObjectItem(man, "format")) ||
+	    strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(man, "format")), "wb-export") != 0) {
 		snprintf(err, sizeof(err), "%s is not a wb export archive (no manifest.json)", in);
 		goto done;
 	}

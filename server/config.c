@@ -17,7 +17,7 @@ const char wbs__server_usage[] =
 	"usage: wb server --data DIR [--host 127.0.0.1] [--port 8080] [--crash-after SECONDS]\n"
 	"                 [--threads N] [--web DIR] [--config FILE]\n"
 	"                 [--rate-limit REQ_PER_S] [--rate-burst N] [--log-format text|json]\n"
-	"                 [--public-url URL] [--notify-backoff SECONDS]\n";
+	"                 [--public-url URL] [--notify-backoff SECONDS] [--webhook-private yes|no]\n";
 
 /* Set option name to value. 0, or -1 with err. */
 static int set_opt(wbs__server_opts *o, const char *name, const char *value, char *err, size_t errlen)
@@ -90,6 +90,12 @@ static int set_opt(wbs__server_opts *o, const char *name, const char *value, cha
 			return -1;
 		}
 		snprintf(o->public_url, sizeof(o->public_url), "%s", value);
+	} else if (strcmp(name, "webhook-private") == 0 || strcmp(name, "webhook_private") == 0) {
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+			snprintf(err, errlen, "webhook-private must be yes or no");
+			return -1;
+		}
+		o->webhook_private = strcmp(value, "yes") == 0;
 	} else if (strcmp(name, "notify-backoff") == 0 || strcmp(name, "notify_backoff") == 0) {
 		double v = strtod(value, &end);
 		if (!*value || *end || !isfinite(v) || v < 0.01 || v > 3600) {

@@ -24,6 +24,7 @@ typedef struct wbs__server_opts {
 	char web[4096];     /* the built web UI; default WB_WEB_DIR (compiled in); "": none */
 	char public_url[1024]; /* the URL users reach the server at, for links in notifications; "": the listening URL */
 	double notify_backoff; /* seconds before the first webhook retry, doubling (default 2) */
+	int webhook_private;   /* --webhook-private yes: webhooks may reach loopback/private addresses */
 } wbs__server_opts;
 
 /*

@@ -164,10 +164,12 @@ void wbs__h_webhooks(wbs__req *q)
 			goto done;
 		url = cJSON_GetObjectItemCaseSensitive(j, "url");
 		ev = cJSON_GetObjectItemCaseSensitive(j, "events");
-		cJSON_ArrayForEach(it, j) if (strcmp(it->string, "url") && strcmp(it->string, "events"))
+		cJSON_ArrayForEach(it, j)
 		{
-			wbs__send_error(q, 400, "invalid_argument", "a webhook has only url and events");
-			goto done;
+			if (strcmp(it->string, "url") != 0 && strcmp(it->string, "events") != 0) {
+				wbs__send_error(q, 400, "invalid_argument", "a webhook has only url and events");
+				goto done;
+			}
 		}
 		if (!cJSON_IsString(url)) {
 			wbs__send_error(q, 400, "invalid_argument", "url must be a string");

@@ -25,6 +25,14 @@
  * never logged or written into an error (the delivery log holds libcurl's
  * static error text, or "http 503"). Logs name deliveries and webhooks by id.
  *
+ * Where it may connect: a webhook URL is given by any user of a project,
+ * so by default the socket is refused (CURLOPT_OPENSOCKETFUNCTION, after
+ * DNS, so a name that resolves inward is caught too) when the address is
+ * loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7), link-local
+ * (169.254/16 — cloud metadata —, fe80::/10), unspecified or CGNAT: the
+ * server is not a proxy into its own network. `--webhook-private` allows
+ * them (an on-prem Mattermost, the tests' loopback receiver).
+ *
  * One delivery at a time: Slack limits a webhook to about one message a
  * second anyway, and a slow receiver delays the others by at most
  * `timeout`. stop() aborts an in-flight request through the progress
@@ -32,7 +40,10 @@
  */
 #include "notify/notify.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -60,6 +71,7 @@ struct wbs__notifier {
 	pthread_cond_t cond;
 	_Atomic int stopping;
 	CURL *curl;
+	int refused; /* the last request's address was refused (private) */
 	/* webhooks told to wait (429): id -> not before (wall seconds) */
 	struct {
 		int64_t id;
@@ -157,6 +169,44 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	return size * n; /* the answer ("ok") is not needed */
 }
 
+/* 1 if addr is inside the server's own networks (see the essay). */
+static int addr_private(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+		return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 || (a >> 20) == 0xac1 /* 172.16/12 */ ||
+		       (a >> 16) == 0xc0a8 || (a >> 16) == 0xa9fe || (a >> 22) == (100u << 2 | 1u) /* 100.64/10 */;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const uint8_t *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		static const uint8_t zero[15];
+		if (memcmp(b, zero, 15) == 0)
+			return 1; /* :: and ::1 */
+		if ((b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80))
+			return 1;
+		if (memcmp(b, zero, 10) == 0 && b[10] == 0xff && b[11] == 0xff) { /* ::ffff:a.b.c.d */
+			struct sockaddr_in v4;
+			memset(&v4, 0, sizeof(v4));
+			v4.sin_family = AF_INET;
+			memcpy(&v4.sin_addr, b + 12, 4);
+			return addr_private((const struct sockaddr *)&v4);
+		}
+		return 0;
+	}
+	return 1; /* unix sockets and the like: never */
+}
+
+static curl_socket_t on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	wbs__notifier *nt = arg;
+	(void)purpose;
+	if (!nt->o.allow_private && addr_private(&a->addr)) {
+		nt->refused = 1;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 {
 	wbs__notifier *nt = arg;
@@ -191,6 +241,9 @@ static long post(wbs__notifier *nt, const char *url, const char *body, size_t le
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, nt);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, nt);
+	nt->refused = 0;
 	*cerr = curl_easy_perform(c);
 	if (*cerr == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -286,6 +339,15 @@ static void deliver(wbs__notifier *nt, const wbs__notify_due *d)
 		atomic_fetch_add(&c_delivered, 1);
 		wbs__log(WBS__LOG_INFO, "webhook delivered", "delivery=%lld webhook=%lld event=%s attempts=%lld",
 			 (long long)d->id, (long long)d->webhook_id, d->event, (long long)attempts);
+		return;
+	}
+	if (nt->refused) {
+		/* Not a transient error: the address will stay private. */
+		record(nt, d, "failed", attempts, 0, "the webhook's address is private (see --webhook-private)", now, now,
+		       now);
+		atomic_fetch_add(&c_failed, 1);
+		wbs__log(WBS__LOG_WARN, "webhook address refused", "delivery=%lld webhook=%lld", (long long)d->id,
+			 (long long)d->webhook_id);
 		return;
 	}
 	if (status == 0)

@@ -23,6 +23,7 @@ typedef struct wbs__notify_opts {
 	int max_attempts;     /* then the delivery fails (default 12) */
 	double timeout;       /* per request, seconds (default 10) */
 	double poll;          /* seconds between looks at the queue (default 0.25) */
+	int allow_private;    /* may deliver to loopback, private and link-local addresses (default no) */
 } wbs__notify_opts;
 
 /* Start the thread. 0, or -1 with err. */

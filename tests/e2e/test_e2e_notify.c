@@ -32,7 +32,7 @@ static char rundir_root[256];
 static int setup(void **state)
 {
 	(void)state;
-	if (wbt_server_start(&srv, "--crash-after 2 --notify-backoff 0.3") < 0)
+	if (wbt_server_start(&srv, "--crash-after 2 --notify-backoff 0.3 --webhook-private yes") < 0)
 		return -1;
 	if (wbt_mkdtemp(rundir_root, sizeof(rundir_root), "runs") < 0)
 		return -1;
@@ -406,6 +406,16 @@ static void test_e2e_notify__bad_input_and_delete(void **state)
 	assert_string_equal(cJSON_GetObjectItem(j, "scope")->valuestring, "user");
 	id = (int64_t)cJSON_GetObjectItem(j, "id")->valuedouble;
 	cJSON_Delete(j);
+	/* it fires for the user's runs in any project */
+	{
+		wb_run *run = start_run("usrp");
+		char rid[64], rname[128];
+		snprintf(rid, sizeof(rid), "%s", wb_run_id(run));
+		snprintf(rname, sizeof(rname), "%s", wb_run_name(run));
+		assert_int_equal(wb_finish(run, 0), WB_OK);
+		assert_int_equal(wbt_rx_wait(&rx, "/hook/user/", 1, 20), 0);
+		expect_run_message("user", 0, "usrp", rid, rname, "finished");
+	}
 	snprintf(path, sizeof(path), "/api/v1/user/webhooks/%lld", (long long)id);
 	assert_int_equal(wbt_http(&srv, "DELETE", path, NULL, 0, NULL, 1, &r), 0);
 	assert_int_equal(r.status, 200);
@@ -456,6 +466,52 @@ static void test_e2e_notify__url_never_leaks(void **state)
 	assert_true(lines > 5); /* the log was written (deliveries, retries, 4xx) */
 }
 
+/* Without --webhook-private a webhook cannot reach loopback (or any private address): it fails, nothing is sent. */
+static void test_e2e_notify__private_address_refused(void **state)
+{
+	wbt_server s2;
+	wbt_response r;
+	char body[256];
+	const char *h[] = {"Content-Type: application/json", NULL};
+	cJSON *d = NULL;
+	double until;
+
+	(void)state;
+	memset(&s2, 0, sizeof(s2));
+	assert_int_equal(wbt_server_start(&s2, "--notify-backoff 0.3"), 0);
+	snprintf(body, sizeof(body), "{\"url\":\"http://127.0.0.1:%d/hook/priv/" SECRET "\"}", rx.port);
+	assert_int_equal(wbt_http(&s2, "POST", "/api/v1/projects/tester/pv/webhooks", body, strlen(body), h, 1, &r), 0);
+	assert_int_equal(r.status, 201);
+	wbt_response_free(&r);
+	assert_int_equal(wbt_http(&s2, "PUT", "/api/v1/projects/tester/pv/runs/r1", "{}", 2, h, 1, &r), 0);
+	wbt_response_free(&r);
+	assert_int_equal(wbt_http(&s2, "POST", "/api/v1/projects/tester/pv/runs/r1/finish", "{\"exit_code\":0}", 15, h, 1, &r),
+			 0);
+	assert_int_equal(r.status, 200);
+	wbt_response_free(&r);
+	until = wbt_now() + 20;
+	for (;;) {
+		const cJSON *x;
+		cJSON_Delete(d);
+		d = wbt_get_json(&s2, "/api/v1/projects/tester/pv/deliveries");
+		assert_non_null(d);
+		x = cJSON_GetArrayItem(cJSON_GetObjectItem(d, "deliveries"), 0);
+		if ((x && strcmp(cJSON_GetObjectItem(x, "state")->valuestring, "failed") == 0) || wbt_now() > until)
+			break;
+		usleep(50000);
+	}
+	{
+		const cJSON *x = cJSON_GetArrayItem(cJSON_GetObjectItem(d, "deliveries"), 0);
+		assert_non_null(x);
+		assert_string_equal(cJSON_GetObjectItem(x, "state")->valuestring, "failed");
+		assert_int_equal(cJSON_GetObjectItem(x, "attempts")->valueint, 1);
+		assert_non_null(strstr(cJSON_GetObjectItem(x, "error")->valuestring, "private"));
+	}
+	cJSON_Delete(d);
+	assert_int_equal(wbt_rx_count(&rx, "/hook/priv/"), 0);
+	wbt_server_cleanup(&s2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_notify__receiver_down_then_up_across_restart),
 		cmocka_unit_test(test_e2e_notify__bad_input_and_delete),
 		cmocka_unit_test(test_e2e_notify__url_never_leaks),
+		cmocka_unit_test(test_e2e_notify__private_address_refused), /* last: it moves the SDK's environment */
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
