@@ -224,6 +224,7 @@ static long post(wbs__notifier *nt, const char *url, const char *body, size_t le
 	r->retry_after = NAN;
 	curl_easy_reset(c);
 	h = curl_slist_append(h, "Content-Type: application/json; charset=utf-8");
+	h = curl_slist_append(h, "Expect:");
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_POST, 1L);
@@ -435,7 +436,7 @@ int wbs__notify_start(wbs__notifier **out, const wbs__notify_opts *o, char *err,
 	if (!(nt->o.timeout > 0))
 		nt->o.timeout = 10;
 	if (!(nt->o.poll > 0))
-		nt->o.poll = 0.25;
+		nt->o.poll = 0.1;
 	pthread_mutex_init(&nt->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

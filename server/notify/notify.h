@@ -22,7 +22,7 @@ typedef struct wbs__notify_opts {
 	double backoff_max;   /* at most this (default 3600) */
 	int max_attempts;     /* then the delivery fails (default 12) */
 	double timeout;       /* per request, seconds (default 10) */
-	double poll;          /* seconds between looks at the queue (default 0.25) */
+	double poll;          /* seconds between looks at the queue (default 0.1) */
 	int allow_private;    /* may deliver to loopback, private and link-local addresses (default no) */
 } wbs__notify_opts;
 
