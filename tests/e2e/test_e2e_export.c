@@ -231,10 +231,73 @@ static void test_e2e_export__round_trip_is_identical_through_the_api(void **stat
 	cJSON_Delete(run);
 }
 
+/* --all into a third server; archives that are not ours, or that name runs badly, are refused. */
+static void test_e2e_export__all_and_hostile_archives(void **state)
+{
+	wbt_server c;
+	char archive[400], dir[300], cmd[2400];
+	cJSON *ra, *rc;
+	FILE *f;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(wbt_server_start(&c, NULL), 0);
+	snprintf(archive, sizeof(archive), "%s/all.tar.gz", root);
+	{
+		const char *ex[] = {wbt_wb_bin(), "export", "--all", archive, "--base-url", a.url, "--api-key", a.key, NULL};
+		const char *im[] = {wbt_wb_bin(), "import", archive, "--base-url", c.url, "--api-key", c.key, NULL};
+		assert_int_equal(run_wb(ex), 0);
+		assert_int_equal(run_wb(im), 0);
+	}
+	ra = wbt_get_json(&a, "/api/v1/projects/tester/xp/runs?limit=1000");
+	rc = wbt_get_json(&c, "/api/v1/projects/tester/xp/runs?limit=1000");
+	assert_non_null(ra);
+	assert_non_null(rc);
+	assert_int_equal(cJSON_GetObjectItem(ra, "total")->valueint, 3);
+	assert_int_equal(cJSON_GetObjectItem(rc, "total")->valueint, 3);
+	cJSON_Delete(ra);
+	cJSON_Delete(rc);
+
+	/* not an archive */
+	snprintf(dir, sizeof(dir), "%s/junk.tar.gz", root);
+	f = fopen(dir, "w");
+	assert_non_null(f);
+	fputs("this is not a tar.gz", f);
+	fclose(f);
+	{
+		const char *im[] = {wbt_wb_bin(), "import", dir, "--base-url", c.url, "--api-key", c.key, NULL};
+		assert_int_equal(run_wb(im), 1);
+	}
+	/* a manifest that names "../x": refused before anything is sent */
+	snprintf(dir, sizeof(dir), "%s/hostile", root);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && printf '%%s' '{\"format\":\"wb-export\",\"version\":1,"
+		 "\"runs\":[{\"entity\":\"..\",\"project\":\"p\",\"id\":\"r\"}]}' > '%s/manifest.json' && "
+		 "tar -C '%s' -czf '%s/hostile.tar.gz' manifest.json", dir, dir, dir, root);
+	assert_int_equal(system(cmd), 0);
+	snprintf(archive, sizeof(archive), "%s/hostile.tar.gz", root);
+	{
+		const char *im[] = {wbt_wb_bin(), "import", archive, "--base-url", c.url, "--api-key", c.key, NULL};
+		assert_int_equal(run_wb(im), 1);
+	}
+	/* bad arguments */
+	{
+		const char *ex[] = {wbt_wb_bin(), "export", "--run", "../x/y", archive, NULL};
+		const char *ex2[] = {wbt_wb_bin(), "export", "--all", "--project", "a/b", archive, NULL};
+		assert_int_equal(run_wb(ex), 1);
+		assert_int_equal(run_wb(ex2), 2);
+	}
+	ra = wbt_get_json(&c, "/api/v1/projects");
+	assert_non_null(ra);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(ra, "projects")), 1); /* nothing else was made */
+	cJSON_Delete(ra);
+	wbt_server_cleanup(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e_export__round_trip_is_identical_through_the_api),
+		cmocka_unit_test(test_e2e_export__all_and_hostile_archives),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
