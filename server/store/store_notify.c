@@ -344,8 +344,10 @@ static int apply_rule_add(wbs__store *s, wbs__job *j)
 	if (ret || a->rule->kind != WBS__RULE_SUMMARY)
 		return ret;
 	/* Runs whose summary already crosses the threshold fire now, not at their next update. */
-	return exec_bound(s, "UPDATE runs SET summary = summary WHERE project_id = ?1 AND state = 'running' AND ?2 = ?2 AND ?3 = ?3", &j->err,
-			  pid, 0, 0);
+	return exec_bound(s,
+			  "UPDATE runs SET summary = summary "
+			  "WHERE project_id = ?1 AND state = 'running' AND ?2 = ?2 AND ?3 = ?3",
+			  &j->err, pid, 0, 0);
 }
 
 int wbs__store_rule_add(wbs__store *s, const char *entity, const char *project, const wbs__rule *r,
