@@ -14,5 +14,8 @@ int wbs__cmd_vacuum(int argc, char **argv);
 int wbs__cmd_restore(int argc, char **argv);
 /* cmd_tensorboard.c: wb tensorboard import LOGDIR */
 int wbs__cmd_tensorboard(int argc, char **argv);
+/* cmd_export.c, cmd_import.c: portable archives through the API */
+int wbs__cmd_export(int argc, char **argv);
+int wbs__cmd_import(int argc, char **argv);
 
 #endif /* WB_SERVER_CMD_H */

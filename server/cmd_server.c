@@ -26,6 +26,7 @@
 
 #include "auth/auth.h"
 #include "http/http.h"
+#include "notify/notify.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -91,6 +92,8 @@ int wbs__cmd_server(int argc, char **argv)
 	wbs__http_opts ho;
 	wbs__store *store = NULL;
 	wbs__http *http = NULL;
+	wbs__notifier *notifier = NULL;
+	wbs__notify_opts no;
 	wbs__err e = {0};
 	sigset_t set;
 	char err[512], url[320], q[600];
@@ -145,6 +148,15 @@ int wbs__cmd_server(int argc, char **argv)
 		wbs__log(WBS__LOG_ERROR, "cannot set up api keys", "error=%s", wbs__log_quote(q, sizeof(q), err));
 		goto done;
 	}
+	memset(&no, 0, sizeof(no));
+	no.store = store;
+	no.base_url = o.public_url[0] ? o.public_url : url;
+	no.backoff = o.notify_backoff;
+	no.allow_private = o.webhook_private;
+	if (wbs__notify_start(&notifier, &no, err, sizeof(err))) {
+		wbs__log(WBS__LOG_ERROR, "cannot start notifications", "error=%s", wbs__log_quote(q, sizeof(q), err));
+		goto done;
+	}
 	if (write_url_file(o.data, url, err, sizeof(err))) {
 		/* On a read-only data directory the server still serves reads. */
 		int ro = wbs__store_readonly(store);
@@ -165,6 +177,7 @@ int wbs__cmd_server(int argc, char **argv)
 	wbs__http_drain(http, 60);
 done:
 	wbs__http_stop(http);
+	wbs__notify_stop(notifier);
 	wbs__store_close(store);
 	if (code == 0)
 		wbs__log(WBS__LOG_INFO, "stopped", NULL);

@@ -18,7 +18,9 @@ const char wbs__server_usage[] =
 	"usage: wb server --data DIR [--host 127.0.0.1] [--port 8080] [--crash-after SECONDS]\n"
 	"                 [--threads N] [--web DIR] [--config FILE]\n"
 	"                 [--rate-limit REQ_PER_S] [--rate-burst N] [--log-format text|json]\n"
-	"                 [--tls-cert CERT.pem --tls-key KEY.pem]\n";
+	"                 [--tls-cert CERT.pem --tls-key KEY.pem]\n"
+	"                 [--public-url URL] [--notify-backoff SECONDS] [--webhook-private yes|no]\n";
+
 
 /* 1 if dir/index.html is a file we can read. */
 static int has_index(const char *dir)
@@ -133,6 +135,26 @@ static int set_opt(wbs__server_opts *o, const char *name, const char *value, cha
 			return -1;
 		}
 		o->log_json = strcmp(value, "json") == 0;
+	} else if (strcmp(name, "public-url") == 0 || strcmp(name, "public_url") == 0) {
+		if (strlen(value) >= sizeof(o->public_url) ||
+		    (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0) || strpbrk(value, " \t\"<>")) {
+			snprintf(err, errlen, "public-url must be an http:// or https:// URL");
+			return -1;
+		}
+		snprintf(o->public_url, sizeof(o->public_url), "%s", value);
+	} else if (strcmp(name, "webhook-private") == 0 || strcmp(name, "webhook_private") == 0) {
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+			snprintf(err, errlen, "webhook-private must be yes or no");
+			return -1;
+		}
+		o->webhook_private = strcmp(value, "yes") == 0;
+	} else if (strcmp(name, "notify-backoff") == 0 || strcmp(name, "notify_backoff") == 0) {
+		double v = strtod(value, &end);
+		if (!*value || *end || !isfinite(v) || v < 0.01 || v > 3600) {
+			snprintf(err, errlen, "notify-backoff must be a number of seconds from 0.01 to 3600");
+			return -1;
+		}
+		o->notify_backoff = v;
 	} else {
 		snprintf(err, errlen, "unknown option %s", name);
 		return -1;
@@ -202,6 +224,7 @@ int wbs__server_opts_parse(wbs__server_opts *o, int argc, char **argv, char *err
 	o->threads = 16;
 	o->rate_limit = 1000;
 	o->rate_burst = 2000;
+	o->notify_backoff = 2;
 	default_web(o->web, sizeof(o->web));
 
 	/* First pass: help and the config file. */

@@ -25,6 +25,9 @@ typedef struct wbs__server_opts {
 			       (the build tree's, compiled in), if it has an index.html; "": none */
 	char tls_cert[4096]; /* PEM certificate chain: HTTPS only; "" (default): plain HTTP */
 	char tls_key[4096];  /* PEM private key of tls_cert; required with it */
+	char public_url[1024]; /* the URL users reach the server at, for links in notifications; "": the listening URL */
+	double notify_backoff; /* seconds before the first webhook retry, doubling (default 2) */
+	int webhook_private;   /* --webhook-private yes: webhooks may reach loopback/private addresses */
 } wbs__server_opts;
 
 /*

@@ -26,6 +26,8 @@ static const char usage[] = "usage: wb <command> [options]\n"
 			    "  restore-backup  put a backup in place (wb restore-backup SRC --data DIR [--force])\n"
 			    "  vacuum   give deleted runs' space back (wb vacuum --data DIR)\n"
 			    "  tensorboard import  TensorBoard event files into runs (wb tensorboard import LOGDIR)\n"
+			    "  export   runs into a portable archive (wb export --project E/P OUT.tar.gz)\n"
+			    "  import   an export archive into a server (wb import ARCHIVE)\n"
 			    "  version  print the version\n"
 			    "  help     print this help\n";
 
@@ -47,6 +49,10 @@ int main(int argc, char **argv)
 		return wbs__cmd_backup(argc - 2, argv + 2);
 	if (strcmp(cmd, "restore-backup") == 0)
 		return wbs__cmd_restore_backup(argc - 2, argv + 2);
+	if (strcmp(cmd, "export") == 0)
+		return wbs__cmd_export(argc - 2, argv + 2);
+	if (strcmp(cmd, "import") == 0)
+		return wbs__cmd_import(argc - 2, argv + 2);
 	if (strcmp(cmd, "vacuum") == 0)
 		return wbs__cmd_vacuum(argc - 2, argv + 2);
 	if (strcmp(cmd, "tensorboard") == 0)

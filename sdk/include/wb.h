@@ -244,6 +244,38 @@ WB_EXTERN int wb_define_metric(wb_run *run, const char *key_or_glob, const char 
 WB_EXTERN int wb_summary_set_double(wb_run *run, const char *key, double value);
 WB_EXTERN int wb_summary_set_string(wb_run *run, const char *key, const char *value);
 
+/* Alert levels for wb_alert. */
+typedef enum wb_alert_level {
+	WB_ALERT_INFO = 0,
+	WB_ALERT_WARN = 1,
+	WB_ALERT_ERROR = 2
+} wb_alert_level;
+
+/* Default minimum interval between two alerts with the same title, in seconds. */
+#define WB_ALERT_INTERVAL_DEFAULT 300.0
+
+/*
+ * Raise an alert from training code: the server sends it to the project's
+ * (and the run owner's) webhooks that subscribe to alerts, e.g. a Slack
+ * channel. title (1..200 bytes of UTF-8) names the alert; text (may be NULL,
+ * at most 3000 bytes) says more. Like every record it goes through the run
+ * log, so an alert raised while the server is down arrives when it is back.
+ *
+ * A loop cannot flood a channel: an alert whose title was raised less than
+ * the minimum interval ago (wb_alert_interval_set; WB_ALERT_INTERVAL_S;
+ * default WB_ALERT_INTERVAL_DEFAULT) is dropped and WB_OK is returned with
+ * *nothing* recorded; wb_run_alerts_suppressed counts them. Returns WB_OK,
+ * WB_EINVAL (bad level, NULL or oversized title/text), WB_EFULL, WB_ENOMEM.
+ * Thread-safe.
+ */
+WB_EXTERN int wb_alert(wb_run *run, wb_alert_level level, const char *title, const char *text);
+
+/* Set the minimum interval between alerts of one title (seconds, >= 0; 0: no limit). WB_OK or WB_EINVAL. */
+WB_EXTERN int wb_alert_interval_set(wb_run *run, double seconds);
+
+/* Alerts dropped by the minimum interval so far. */
+WB_EXTERN uint64_t wb_run_alerts_suppressed(const wb_run *run);
+
 /*
  * Rich data: histograms, images and tables. Each call records one value of
  * key at a step, through the run log like every other record (schema/

@@ -696,6 +696,7 @@ static int run_free(wb_run *run, int64_t deadline)
 	free(run->dir);
 	free(run->log_path);
 	free(run->run_json);
+	wb__alerts_free(atomic_load(&run->alerts));
 	wb__settings_free(&run->s);
 	free(run);
 	return rc;

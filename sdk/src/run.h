@@ -51,7 +51,11 @@ struct wb_run {
 	_Atomic int warned_full;
 	wb__sysmon sysmon;              /* system metrics sampler (if system_sample_ms > 0) */
 	_Atomic(struct wb__tbfollow *) tbfollow; /* wb_tensorboard_follow's thread, or NULL (tbfollow.c) */
+	_Atomic(struct wb__alerts *) alerts; /* wb_alert rate limits (alert.c), made on first use */
 };
+
+/* alert.c: free a run's alert state (NULL is fine). */
+WB__HIDDEN void wb__alerts_free(struct wb__alerts *a);
 
 /*
  * Append one record to the run's ring (any thread): copies payload. WB_OK,

@@ -42,7 +42,8 @@ enum wb__rec_type {
 	/* reserved for the features being added: */
 	WB__REC_CODE = 7,    /* git capture (schema/wire.md) */
 	WB__REC_PATCH = 8,   /* a patch file of the git capture */
-	WB__REC_SYSTEM = 9   /* system metrics sample */
+	WB__REC_SYSTEM = 9,  /* system metrics sample */
+	WB__REC_ALERT = 15   /* JSON object {"level", "title", "text", "time"}: wb_alert() */
 };
 
 /*

@@ -97,6 +97,13 @@ void wbs__h_groups_list(wbs__req *q);
 void wbs__h_group_get(wbs__req *q);
 void wbs__h_group_history(wbs__req *q);
 
+/* handlers_notify.c: webhooks, rules, the delivery log. */
+void wbs__h_webhooks(wbs__req *q);
+void wbs__h_webhook_delete(wbs__req *q);
+void wbs__h_rules(wbs__req *q);
+void wbs__h_rule_delete(wbs__req *q);
+void wbs__h_deliveries(wbs__req *q);
+
 /* JSON rendering (handlers.c), also used by tests. */
 void wbs__render_run(wbs__buf *b, const wbs__run_row *r);
 

@@ -19,6 +19,7 @@
  * before it.
  */
 #include "http/ops.h"
+#include "notify/notify.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -149,6 +150,7 @@ void wbs__ops_render_metrics(wbs__buf *b, wbs__store *store)
 	wbs__buf_printf(b, "wb_ingest_frames_applied_total %llu\n", (unsigned long long)atomic_load(&ingest_frames));
 	help(b, "wb_rate_limited_total", "counter", "Requests answered 429 by the per-key rate limiter.");
 	wbs__buf_printf(b, "wb_rate_limited_total %llu\n", (unsigned long long)atomic_load(&rate_limited));
+	wbs__notify_render_metrics(b, store); /* webhook deliveries (notify.c) */
 	if (store) {
 		wbs__store_stats_get(store, &st);
 		help(b, "wb_store_queue_depth", "gauge", "Write jobs waiting for the writer thread.");

@@ -326,6 +326,17 @@ static const struct route {
 	{"GET", 4, {"projects", "*", "*", "history"}, wbs__h_project_history},
 	{"DELETE", 5, {"projects", "*", "*", "runs", "*"}, wbs__h_run_delete},
 	{"DELETE", 3, {"projects", "*", "*"}, wbs__h_project_delete},
+	/* notifications (handlers_notify.c) */
+	{"GET", 4, {"projects", "*", "*", "webhooks"}, wbs__h_webhooks},
+	{"POST", 4, {"projects", "*", "*", "webhooks"}, wbs__h_webhooks},
+	{"DELETE", 5, {"projects", "*", "*", "webhooks", "*"}, wbs__h_webhook_delete},
+	{"GET", 2, {"user", "webhooks"}, wbs__h_webhooks},
+	{"POST", 2, {"user", "webhooks"}, wbs__h_webhooks},
+	{"DELETE", 3, {"user", "webhooks", "*"}, wbs__h_webhook_delete},
+	{"GET", 4, {"projects", "*", "*", "rules"}, wbs__h_rules},
+	{"POST", 4, {"projects", "*", "*", "rules"}, wbs__h_rules},
+	{"DELETE", 5, {"projects", "*", "*", "rules", "*"}, wbs__h_rule_delete},
+	{"GET", 4, {"projects", "*", "*", "deliveries"}, wbs__h_deliveries},
 };
 
 static int route_matches(const struct route *r, const wbs__path *p)

@@ -300,6 +300,41 @@ static int summary_valid(const cJSON *j, char *err, size_t errlen)
 	return 1;
 }
 
+/*
+ * An ALERT record (wb_alert): level one of info/warn/error, title 1..200
+ * bytes, text at most 3000 bytes, time (optional) unix seconds. Exactly
+ * what wb_alert checks, so the SDK never logs an alert the server would
+ * refuse (that would stall the run's upload); invalid UTF-8 is shown as
+ * U+FFFD by the JSON writer rather than refused.
+ */
+static int alert_valid(const cJSON *j, char *why, size_t whylen)
+{
+	const cJSON *level = cJSON_GetObjectItemCaseSensitive(j, "level");
+	const cJSON *title = cJSON_GetObjectItemCaseSensitive(j, "title");
+	const cJSON *text = cJSON_GetObjectItemCaseSensitive(j, "text");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "time");
+	size_t n;
+
+	if (!cJSON_IsString(level) || (strcmp(level->valuestring, "info") && strcmp(level->valuestring, "warn") &&
+				       strcmp(level->valuestring, "error"))) {
+		snprintf(why, whylen, "alert level must be \"info\", \"warn\" or \"error\"");
+		return 0;
+	}
+	if (!cJSON_IsString(title) || (n = strlen(title->valuestring)) == 0 || n > WBS__ALERT_TITLE_MAX) {
+		snprintf(why, whylen, "alert title must be 1 to %u bytes", WBS__ALERT_TITLE_MAX);
+		return 0;
+	}
+	if (text && (!cJSON_IsString(text) || strlen(text->valuestring) > WBS__ALERT_TEXT_MAX)) {
+		snprintf(why, whylen, "alert text must be at most %u bytes", WBS__ALERT_TEXT_MAX);
+		return 0;
+	}
+	if (t && !cJSON_IsNull(t) && (!cJSON_IsNumber(t) || !isfinite(t->valuedouble) || t->valuedouble < 0)) {
+		snprintf(why, whylen, "alert time must be a number of unix seconds");
+		return 0;
+	}
+	return 1;
+}
+
 /* Decode one JSON record payload. 0, or a wbs__batch_err with err set. */
 static int decode_json_record(wbs__batch *b, const wb__frame *f, uint32_t idx, char *err, size_t errlen)
 {
@@ -372,6 +407,12 @@ static int decode_json_record(wbs__batch *b, const wb__frame *f, uint32_t idx, c
 		}
 		break;
 	}
+	case WB__REC_ALERT:
+		if (!alert_valid(j, why, sizeof(why)))
+			goto done;
+		r->json = j;
+		j = NULL;
+		break;
 	default:
 		break;
 	}
@@ -584,7 +625,8 @@ int wbs__batch_decode(wbs__batch *b, const uint8_t *body, size_t len, char *err,
 			if (pos > nhint)
 				nhint = pos;
 			b->npoints += pos;
-		} else if ((f.type >= WB__REC_RUN && f.type <= WB__REC_FINISH) || f.type == WB__REC_CODE) {
+		} else if ((f.type >= WB__REC_RUN && f.type <= WB__REC_FINISH) || f.type == WB__REC_CODE ||
+			   f.type == WB__REC_ALERT) {
 			rc = decode_json_record(b, &f, idx, err, errlen);
 			if (rc)
 				return rc;

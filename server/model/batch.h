@@ -31,6 +31,8 @@
 #define WBS__DEFS_MAX 1024u        /* DEFINE entries kept per run */
 #define WBS__PATCH_NAME_MAX 64u    /* PATCH record: name length */
 #define WBS__CODE_JSON_MAX (512u * 1024u) /* CODE record payload */
+#define WBS__ALERT_TITLE_MAX 200u  /* ALERT record: title bytes */
+#define WBS__ALERT_TEXT_MAX 3000u  /* ALERT record: text bytes (Slack shows 3000 per block) */
 
 typedef struct wbs__series {
 	char *key; /* NUL-terminated copy, valid per wb__key_valid and UTF-8 */
@@ -52,7 +54,7 @@ typedef struct wbs__mrec {
 typedef struct wbs__jrec {
 	uint32_t frame;
 	uint8_t type;          /* WB__REC_RUN, _CONFIG, _SUMMARY, _DEFINE, _FINISH, _CODE, _PATCH */
-	cJSON *json;           /* CONFIG, SUMMARY, CODE: the object; DEFINE: normalised {"key","step_metric","summary"} */
+	cJSON *json;           /* CONFIG, SUMMARY, CODE, ALERT: the object; DEFINE: normalised {"key","step_metric","summary"} */
 	wbs__run_fields fields; /* RUN */
 	int exit_code;         /* FINISH */
 	double time;           /* FINISH: unix seconds, NaN if absent */

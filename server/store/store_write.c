@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "model/summary.h"
+#include "store/store_notify.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "wb.h"
@@ -840,6 +841,9 @@ static int apply_ingest(wbs__store *s, wbs__job *j, runctx *c)
 		case WB__REC_IMAGE:
 		case WB__REC_TABLE:
 			ret = wbs__media_apply(s, c->id, r->media, &j->err);
+			break;
+		case WB__REC_ALERT: /* notifications: store_notify.c */
+			ret = wbs__store_alert_apply(s, c->id, r->json, now, &j->err);
 			break;
 		default:
 			ret = WBS__ST_OK;
