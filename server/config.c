@@ -16,7 +16,8 @@
 const char wbs__server_usage[] =
 	"usage: wb server --data DIR [--host 127.0.0.1] [--port 8080] [--crash-after SECONDS]\n"
 	"                 [--threads N] [--web DIR] [--config FILE]\n"
-	"                 [--rate-limit REQ_PER_S] [--rate-burst N] [--log-format text|json]\n";
+	"                 [--rate-limit REQ_PER_S] [--rate-burst N] [--log-format text|json]\n"
+	"                 [--secure-cookies 1]\n";
 
 /* Set option name to value. 0, or -1 with err. */
 static int set_opt(wbs__server_opts *o, const char *name, const char *value, char *err, size_t errlen)
@@ -60,6 +61,15 @@ static int set_opt(wbs__server_opts *o, const char *name, const char *value, cha
 			return -1;
 		}
 		o->threads = (int)v;
+	} else if (strcmp(name, "secure-cookies") == 0 || strcmp(name, "secure_cookies") == 0) {
+		if (strcmp(value, "1") == 0 || strcmp(value, "true") == 0 || strcmp(value, "yes") == 0) {
+			o->secure_cookies = 1;
+		} else if (strcmp(value, "0") == 0 || strcmp(value, "false") == 0 || strcmp(value, "no") == 0) {
+			o->secure_cookies = 0;
+		} else {
+			snprintf(err, errlen, "secure-cookies must be 1 or 0");
+			return -1;
+		}
 	} else if (strcmp(name, "web") == 0) {
 		if (strlen(value) >= sizeof(o->web)) {
 			snprintf(err, errlen, "web must be a directory path");

@@ -22,6 +22,7 @@ typedef struct wbs__server_opts {
 	double rate_burst;  /* burst of the rate limit, default 2000 */
 	int log_json;       /* --log-format json: one JSON object per line (default: logfmt text) */
 	char web[4096];     /* the built web UI; default WB_WEB_DIR (compiled in); "": none */
+	int secure_cookies; /* --secure-cookies 1: the session cookie is Secure (served behind a TLS proxy) */
 } wbs__server_opts;
 
 /*

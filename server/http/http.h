@@ -23,6 +23,7 @@ typedef struct wbs__http_opts {
 	double rate_limit; /* requests per second per API key; <= 0: no limit */
 	double rate_burst; /* bucket size of the rate limiter */
 	const char *web_dir; /* built web UI (index.html, assets/); copied; NULL or "": none */
+	int secure_cookies;  /* mark the session cookie Secure (behind a TLS proxy); always when served over TLS */
 } wbs__http_opts;
 
 /*
