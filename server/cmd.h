@@ -12,5 +12,7 @@ int wbs__cmd_backup(int argc, char **argv);
 int wbs__cmd_restore_backup(int argc, char **argv);
 int wbs__cmd_vacuum(int argc, char **argv);
 int wbs__cmd_restore(int argc, char **argv);
+/* cmd_login.c */
+int wbs__cmd_login(int argc, char **argv);
 
 #endif /* WB_SERVER_CMD_H */
