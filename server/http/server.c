@@ -483,7 +483,10 @@ static void deny(wbs__req *q, int status, const char *fmt, const char *what)
 	if (!q->user_id)
 		wbs__send_error(q, 401, "unauthorized", "sign in or send a bearer api key");
 	else if (status == 404)
-		wbs__send_error(q, 404, "not_found", "no project %s (or it is not visible to you)", what);
+		wbs__send_error(q, 404, "not_found",
+			       "no project %s (or it is not visible to you; new projects go under your user name or a team "
+			       "you edit)",
+			       what);
 	else
 		wbs__send_error(q, 403, "forbidden", fmt, what);
 }
