@@ -6,9 +6,18 @@
 // authenticate() through newPage().
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { startServer, launch, newPage, open } from './lib.mjs';
 
+const SHOTS = process.env.WB_SCREENSHOTS_DIR;
 let srv, runs;
+
+async function shot(page, name) {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
+}
 const contexts = [];
 
 async function browser() {
@@ -217,6 +226,7 @@ test('reports: write with live panels, history of every version, no XSS from tex
   assert.equal(await page.$$eval('#report-body iframe', (x) => x.length), 0);
   assert.equal(await page.$$eval('#report-body strong', (x) => x.length), 1);
   await noXss(page);
+  await shot(page, 'report');
   // Edit again: version 3; the history shows every version with who and when; v2 stays readable.
   await page.click('#report-edit');
   await page.waitForSelector('#report-text');

@@ -92,17 +92,21 @@ async function drawChart(box, base, spec, charts) {
   if (!ids.length) { box.appendChild(h('p', { class: 'muted' }, 'No runs match.')); return; }
   const grid = h('div', { class: 'charts' });
   box.appendChild(grid);
-  for (const key of metrics) {
+  // Every chart is in the grid before any is drawn, so each sizes to its own cell.
+  const made = metrics.map((key) => {
     const c = new Chart({ title: key, height: 220 });
     grid.appendChild(c.el);
     charts.push(c);
+    return [key, c];
+  });
+  await Promise.all(made.map(async ([key, c]) => {
     const d = await api(`${base}/history?runs=${ids.map(enc).join(',')}&key=${enc(key)}&buckets=500&include=run`);
     const series = d.runs.filter((r) => r.step && r.step.length).map((r, i) => ({
       label: (r.run && r.run.name) || r.id, color: runColor(i), x: r.step, y: r.last,
     }));
-    if (!series.length) { c.el.dataset.state = 'ready'; c.el.appendChild(h('p', { class: 'muted' }, 'No data.')); continue; }
+    if (!series.length) { c.el.dataset.state = 'ready'; c.el.appendChild(h('p', { class: 'muted' }, 'No data.')); return; }
     c.setData(series);
-  }
+  }));
 }
 
 async function drawTable(box, base, spec, entityPath) {
