@@ -33,6 +33,7 @@
 
 #include "harness.h"
 #include "http/http_int.h"
+#include "wb.h"
 
 /* ---- a small client that keeps response headers ---- */
 
@@ -190,9 +191,14 @@ static void ok(fx *f, int role, const char *method, const char *path, const char
 	resp_free(&r);
 }
 
+static char rundir_root[256];
+
 static int setup(void **state)
 {
 	fx *f = calloc(1, sizeof(*f));
+	if (wbt_mkdtemp(rundir_root, sizeof(rundir_root), "runs") < 0)
+		return -1;
+	setenv("WB_DIR", rundir_root, 1);
 	char cookie[128], csrf[96], body[256];
 	resp r;
 
@@ -224,8 +230,25 @@ static int setup(void **state)
 			snprintf(body, sizeof(body), "{\"role\":\"%s\"}", role[k]);
 			ok(f, R_ADMIN, "PUT", path, body, 200);
 		}
-		snprintf(path, sizeof(path), "/api/v1/projects/lab/%s/runs/r1", proj);
-		ok(f, R_EDITOR, "PUT", path, "{\"name\":\"first\",\"group\":\"g1\"}", 201);
+		/* Run r1 of group g1 with a metric, through the SDK (the server admin's key from the settings file). */
+		{
+			wb_init_options o = WB_INIT_OPTIONS_INIT;
+			wb_run *run = NULL;
+			o.entity = "lab";
+			o.project = proj;
+			o.run_id = "r1";
+			o.group = "g1";
+			o.mode = WB_MODE_ONLINE;
+			o.finish_timeout_ms = 60000;
+			o.disable_git = 1;
+			o.system_sample_ms = -1;
+			if (wb_init(&run, &o) != WB_OK)
+				return -1;
+			WB_LOG(run, 0, {"loss", 1.0});
+			WB_LOG(run, 1, {"loss", 0.5});
+			if (wb_finish(run, 0) != WB_OK)
+				return -1;
+		}
 		snprintf(path, sizeof(path), "/api/v1/projects/lab/%s/reports", proj);
 		req(&f->s, "POST", path, "{\"title\":\"t\",\"body\":\"b\"}", f->auth[R_EDITOR], NULL, &r);
 		assert_int_equal(r.status, 201);
@@ -243,6 +266,7 @@ static int teardown(void **state)
 		wbt_server_cleanup(&f->s);
 		free(f);
 	}
+	wbt_rm_rf(rundir_root);
 	return 0;
 }
 
@@ -370,6 +394,8 @@ static void test_e2e_access__walk_every_route(void **state)
 		for (int p = 0; p < (in_project ? 2 : 1); p++) {
 			char path[600];
 			fill(f, rs[i].pattern, p, path, sizeof(path));
+			if (strlen(rs[i].pattern) > 8 && strcmp(rs[i].pattern + strlen(rs[i].pattern) - 8, "/history") == 0)
+				strcat(path, "?key=loss&runs=r1"); /* what a history read needs */
 			for (int role = 0; role < R__N; role++) {
 				long want = expected(rs[i].access, role, in_project && p == 1);
 				int is_get = strcmp(rs[i].method, "GET") == 0;
@@ -382,7 +408,9 @@ static void test_e2e_access__walk_every_route(void **state)
 					if (r.status != want || !denied(&r))
 						fail_msg("%s %s as %s: want denial %ld, got %ld %s", rs[i].method, path,
 							 role_names[role], want, r.status, r.body);
-				} else if (r.status == 401 || r.status == 403 || r.status >= 500 || denied(&r)) {
+				} else if (r.status == 401 || r.status == 403 || r.status >= 500 || denied(&r) ||
+					   (is_get && r.status != 200 && !strstr(rs[i].pattern, "/code"))) {
+					/* An allowed read answers 200 (the fixture has no code capture: 404 there). */
 					fail_msg("%s %s as %s: want allowed, got %ld %s", rs[i].method, path, role_names[role],
 						 r.status, r.body);
 				}
