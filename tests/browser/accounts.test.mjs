@@ -204,7 +204,7 @@ test('reports: write with live panels, history of every version, no XSS from tex
   await page.click('#new-report button[type=submit]');
   await page.waitForSelector('#report-text');
   const xssRun = runs[runs.length - 1].id;
-  const body = `${XSS_TEXT}\n\`\`\`wb\nchart: loss, acc\nruns: ${runs[0].id}, ${xssRun}\n\`\`\`\n\n\`\`\`wb\ntable\nfilter: state=finished\ncolumns: config.lr, summary.loss\n\`\`\`\n\n\`\`\`wb\ncompare: ${runs[0].id}, ${xssRun}\n\`\`\`\n`;
+  const body = `${XSS_TEXT}\n\`\`\`wb\nchart: loss, acc\nruns: ${runs[0].id}, ${xssRun}\n\`\`\`\n\n\`\`\`wb\nchart: val/loss\nfilter: config.lr>0.015\nlimit: 5\n\`\`\`\n\n\`\`\`wb\ntable\nfilter: state=finished\ncolumns: config.lr, summary.loss\n\`\`\`\n\n\`\`\`wb\ncompare: ${runs[0].id}, ${xssRun}\n\`\`\`\n`;
   await page.fill('#report-text', body);
   await page.click('#report-preview-btn');
   await page.waitForSelector('#report-preview .wb-panel[data-type=chart][data-state=ready]');
@@ -216,8 +216,12 @@ test('reports: write with live panels, history of every version, no XSS from tex
   await page.waitForSelector('.wb-panel[data-type=compare][data-state=ready]');
   const url = new URL(page.url());
   assert.match(url.pathname, /^\/team\/open\/reports\/\d+$/);
-  // Charts drawn from live data: two metrics, one line per run.
-  assert.equal(await page.$$eval('.wb-panel[data-type=chart] .chart[data-state=ready]', (cs) => cs.length), 2);
+  // Charts drawn from live data: two metrics, one line per run; then a chart of the runs a filter selects
+  // (lr = 0.01, 0.02, 0.03, 0.04: three have lr > 0.015).
+  await page.waitForFunction(() => document.querySelectorAll('.wb-panel[data-type=chart][data-state=ready]').length === 2);
+  assert.equal(await page.$$eval('.wb-panel[data-type=chart] .chart[data-state=ready]', (cs) => cs.length), 3);
+  const lines = await page.$$eval('.wb-panel[data-type=chart] .chart', (cs) => cs.map((c) => c.querySelectorAll('.u-legend tr.u-series').length - 1));
+  assert.deepEqual(lines, [2, 2, 3]);
   assert.equal(await page.$$eval('.wb-panel[data-type=table] tbody tr', (rs) => rs.length), runs.length - 1); // one failed
   assert.match(await page.textContent('.wb-panel[data-type=compare]'), /config\.lr/);
   // The XSS run's name is shown as text, the text's markup is inert.

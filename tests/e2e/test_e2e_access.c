@@ -304,9 +304,11 @@ static long expected(int access, int role, int is_public)
 	return readable ? 403 : 404;
 }
 
-/* Fill pattern's "*" segments for project proj (NULL: a route outside projects). */
-static void fill(const fx *f, const char *pattern, int p, char *out, size_t cap)
+/* Fill pattern's "*" segments for project p (0 secret, 1 open). Returns how many
+ * segments had no fixture (filled with "x": a route added later). */
+static int fill(const fx *f, const char *pattern, int p, char *out, size_t cap)
 {
+	int unknown = 0;
 	char tmp[512], *save = NULL, *seg, prev[64] = "";
 	size_t o = 0;
 	int star = 0;
@@ -339,12 +341,15 @@ static void fill(const fx *f, const char *pattern, int p, char *out, size_t cap)
 				v = "ad";
 			else if (strcmp(prev, "teams") == 0)
 				v = "lab";
-			else
+			else {
 				v = "x";
+				unknown++;
+			}
 		}
 		o += (size_t)snprintf(out + o, cap - o, "/%s", v);
 		snprintf(prev, sizeof(prev), "%s", seg);
 	}
+	return unknown;
 }
 
 struct walk_route {
@@ -393,9 +398,12 @@ static void test_e2e_access__walk_every_route(void **state)
 			fail_msg("%s %s is open to everyone", rs[i].method, rs[i].pattern);
 		for (int p = 0; p < (in_project ? 2 : 1); p++) {
 			char path[600];
-			fill(f, rs[i].pattern, p, path, sizeof(path));
+			int unknown = fill(f, rs[i].pattern, p, path, sizeof(path)), query = 0;
 			if (strlen(rs[i].pattern) > 8 && strcmp(rs[i].pattern + strlen(rs[i].pattern) - 8, "/history") == 0)
+			{
 				strcat(path, "?key=loss&runs=r1"); /* what a history read needs */
+				query = 1;
+			}
 			for (int role = 0; role < R__N; role++) {
 				long want = expected(rs[i].access, role, in_project && p == 1);
 				int is_get = strcmp(rs[i].method, "GET") == 0;
@@ -409,8 +417,11 @@ static void test_e2e_access__walk_every_route(void **state)
 						fail_msg("%s %s as %s: want denial %ld, got %ld %s", rs[i].method, path,
 							 role_names[role], want, r.status, r.body);
 				} else if (r.status == 401 || r.status == 403 || r.status >= 500 || denied(&r) ||
-					   (is_get && r.status != 200 && !strstr(rs[i].pattern, "/code"))) {
-					/* An allowed read answers 200 (the fixture has no code capture: 404 there). */
+					   (is_get && r.status != 200 && !unknown && !strstr(rs[i].pattern, "/code") &&
+					    !(r.status == 400 && !query))) {
+					/* An allowed read of the fixture answers 200 (it has no code capture: 404
+					 * there; a route added later may need a query parameter this walk does not
+					 * know, 400, or name things the fixture lacks, "x"). */
 					fail_msg("%s %s as %s: want allowed, got %ld %s", rs[i].method, path, role_names[role],
 						 r.status, r.body);
 				}
