@@ -20,6 +20,7 @@
 #include "http_int.h"
 
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,93 @@
 #include "wire.h"
 
 #define TITLE_MAX 256u
+/* Password hashing is CPU and memory heavy (scrypt, 32 MiB): at most this many
+ * at a time, so a flood of logins cannot take every core from ingest. */
+#define HASHING_MAX 2
+/* Failed sign-ins per name before that name is refused for a while. */
+#define FAILS_MAX 10
+#define FAILS_WINDOW 900.0
+#define FAIL_SLOTS 1024u
 #define KEY_NAME_MAX 128u
 #define SESSION_TTL (14.0 * 24 * 3600)
+
+static pthread_mutex_t hash_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hash_cv = PTHREAD_COND_INITIALIZER;
+static int hashing;
+
+static void hash_enter(void)
+{
+	pthread_mutex_lock(&hash_mu);
+	while (hashing >= HASHING_MAX)
+		pthread_cond_wait(&hash_cv, &hash_mu);
+	hashing++;
+	pthread_mutex_unlock(&hash_mu);
+}
+
+static void hash_leave(void)
+{
+	pthread_mutex_lock(&hash_mu);
+	hashing--;
+	pthread_cond_signal(&hash_cv);
+	pthread_mutex_unlock(&hash_mu);
+}
+
+/*
+ * Failed sign-ins by name, in a fixed table (a collision shares a slot:
+ * at worst two names throttle each other). Guessing a password is then
+ * FAILS_MAX tries per FAILS_WINDOW per name, whatever the addresses; the
+ * price is that someone can lock a name out of password sign-in for that
+ * long (API keys keep working).
+ */
+static struct fail_slot {
+	uint64_t name_hash;
+	unsigned count;
+	double first;
+} fails[FAIL_SLOTS];
+static pthread_mutex_t fail_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Seconds until name may try again (0: now). */
+static unsigned fail_wait(const char *name, double now)
+{
+	uint64_t h = fnv1a(name);
+	struct fail_slot *f = &fails[h % FAIL_SLOTS];
+	unsigned wait = 0;
+
+	pthread_mutex_lock(&fail_mu);
+	if (f->name_hash == h && f->count >= FAILS_MAX && now - f->first < FAILS_WINDOW)
+		wait = (unsigned)(FAILS_WINDOW - (now - f->first)) + 1;
+	pthread_mutex_unlock(&fail_mu);
+	return wait;
+}
+
+/* Count a failure (ok = 0) or forget the failures (ok = 1) of name. */
+static void fail_note(const char *name, double now, int ok)
+{
+	uint64_t h = fnv1a(name);
+	struct fail_slot *f = &fails[h % FAIL_SLOTS];
+
+	pthread_mutex_lock(&fail_mu);
+	if (ok) {
+		if (f->name_hash == h)
+			memset(f, 0, sizeof(*f));
+	} else {
+		if (f->name_hash != h || now - f->first >= FAILS_WINDOW) {
+			f->name_hash = h;
+			f->count = 0;
+			f->first = now;
+		}
+		f->count++;
+	}
+	pthread_mutex_unlock(&fail_mu);
+}
 
 static double now_unix(void)
 {
@@ -235,22 +321,33 @@ void wbs__h_login(wbs__req *q)
 	char *hash = NULL;
 	wbs__principal p;
 	wbs__err e = {0};
-	int st;
+	int st, ok;
 
 	memset(&p, 0, sizeof(p));
 	if (body_object(q, 0, &j) || name_member(q, j, "name", &name) || str_member(q, j, "password", WBS__PASSWORD_MAX, 1, 0, &pw) < 0)
 		goto done;
+	if ((q->retry_after = fail_wait(name, now_unix())) > 0) {
+		wbs__send_error(q, 429, "rate_limited", "too many failed sign-ins for %s; retry after %u s", name,
+			       q->retry_after);
+		goto done;
+	}
 	st = wbs__store_user_get(q->store, name, &p.user_id, &p.is_admin, &hash, &e);
 	if (st && st != WBS__ST_NOTFOUND) {
 		wbs__send_store_error(q, &e);
 		goto done;
 	}
-	if (st == WBS__ST_NOTFOUND || !hash || !wbs__password_verify(pw, hash)) {
-		if (st == WBS__ST_NOTFOUND || !hash) {
-			/* Spend the same time as a wrong password, so that timing does not tell which names exist. */
-			char dummy[WBS__PASSWORD_HASH_MAX];
-			(void)wbs__password_hash(pw, dummy);
-		}
+	hash_enter();
+	if (st == WBS__ST_NOTFOUND || !hash) {
+		/* Spend the same time as a wrong password, so that timing does not tell which names exist. */
+		char dummy[WBS__PASSWORD_HASH_MAX];
+		(void)wbs__password_hash(pw, dummy);
+		ok = 0;
+	} else {
+		ok = wbs__password_verify(pw, hash);
+	}
+	hash_leave();
+	fail_note(name, now_unix(), ok);
+	if (!ok) {
 		wbs__send_error(q, 401, "unauthorized", "wrong name or password");
 		goto done;
 	}
@@ -290,11 +387,15 @@ void wbs__h_setup(wbs__req *q)
 	uint8_t th[32];
 	wbs__principal p;
 	wbs__err e = {0};
+	int st;
 
 	memset(&p, 0, sizeof(p));
 	if (body_object(q, 0, &j) || str_member(q, j, "token", 128, 1, 0, &tok) < 0 || password_member(q, j, "password", &pw))
 		goto done;
-	if (wbs__password_hash(pw, enc)) {
+	hash_enter();
+	st = wbs__password_hash(pw, enc);
+	hash_leave();
+	if (st) {
 		wbs__send_error(q, 500, "internal", "cannot hash the password");
 		goto done;
 	}
@@ -369,7 +470,7 @@ void wbs__h_user_password(wbs__req *q)
 	const char *pw, *cur = NULL;
 	char enc[WBS__PASSWORD_HASH_MAX], *old = NULL;
 	int64_t id = 0;
-	int is_admin = 0;
+	int is_admin = 0, bad, hashed;
 	wbs__err e = {0};
 
 	if (body_object(q, 0, &j) || password_member(q, j, "password", &pw) ||
@@ -380,11 +481,15 @@ void wbs__h_user_password(wbs__req *q)
 		goto done;
 	}
 	/* Changing one's own password takes the current one; a server admin resets others'. */
-	if (id == q->user_id && old && !wbs__password_verify(cur ? cur : "", old)) {
+	hash_enter();
+	bad = id == q->user_id && old && !wbs__password_verify(cur ? cur : "", old);
+	hashed = bad ? -1 : wbs__password_hash(pw, enc);
+	hash_leave();
+	if (bad) {
 		wbs__send_error(q, 403, "forbidden", "current_password is wrong");
 		goto done;
 	}
-	if (wbs__password_hash(pw, enc)) {
+	if (hashed) {
 		wbs__send_error(q, 500, "internal", "cannot hash the password");
 		goto done;
 	}

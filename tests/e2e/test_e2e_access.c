@@ -616,6 +616,20 @@ static void test_e2e_access__sessions_csrf_keys(void **state)
 	req(&f->s, "POST", "/api/v1/auth/login", "{\"name\":\"vw\",\"password\":\"a new password\"}", NULL, NULL, &r);
 	assert_int_equal(r.status, 200);
 	resp_free(&r);
+	/* Guessing: after 10 failures a name is refused for a while, even with the right password. */
+	for (int i = 0; i < 10; i++) {
+		req(&f->s, "POST", "/api/v1/auth/login", "{\"name\":\"sp\",\"password\":\"guess guess\"}", NULL, NULL, &r);
+		assert_int_equal(r.status, 401);
+		resp_free(&r);
+	}
+	req(&f->s, "POST", "/api/v1/auth/login", "{\"name\":\"sp\",\"password\":\"correct horse battery\"}", NULL, NULL, &r);
+	assert_int_equal(r.status, 429);
+	assert_non_null(strstr(r.headers, "Retry-After: "));
+	resp_free(&r);
+	/* Other names are not affected. */
+	req(&f->s, "POST", "/api/v1/auth/login", "{\"name\":\"ed\",\"password\":\"correct horse battery\"}", NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
 	/* What is stored: scrypt hashes, no token or key in the clear. */
 	wbt_db_path(&f->s, db, sizeof(db));
 	{
