@@ -17,5 +17,7 @@ int wbs__cmd_tensorboard(int argc, char **argv);
 /* cmd_export.c, cmd_import.c: portable archives through the API */
 int wbs__cmd_export(int argc, char **argv);
 int wbs__cmd_import(int argc, char **argv);
+/* cmd_login.c */
+int wbs__cmd_login(int argc, char **argv);
 
 #endif /* WB_SERVER_CMD_H */

@@ -140,6 +140,7 @@ int wbs__cmd_server(int argc, char **argv)
 	ho.web_dir = o.web;
 	ho.tls_cert = o.tls_cert;
 	ho.tls_key = o.tls_key;
+	ho.secure_cookies = o.secure_cookies;
 	if (wbs__http_start(&http, &ho, url, sizeof(url), err, sizeof(err))) {
 		wbs__log(WBS__LOG_ERROR, "cannot start http", "error=%s", wbs__log_quote(q, sizeof(q), err));
 		goto done;

@@ -19,7 +19,8 @@ const char wbs__server_usage[] =
 	"                 [--threads N] [--web DIR] [--config FILE]\n"
 	"                 [--rate-limit REQ_PER_S] [--rate-burst N] [--log-format text|json]\n"
 	"                 [--tls-cert CERT.pem --tls-key KEY.pem]\n"
-	"                 [--public-url URL] [--notify-backoff SECONDS] [--webhook-private yes|no]\n";
+	"                 [--public-url URL] [--notify-backoff SECONDS] [--webhook-private yes|no]\n"
+	"                 [--secure-cookies 1]\n";
 
 
 /* 1 if dir/index.html is a file we can read. */
@@ -103,6 +104,15 @@ static int set_opt(wbs__server_opts *o, const char *name, const char *value, cha
 			return -1;
 		}
 		o->threads = (int)v;
+	} else if (strcmp(name, "secure-cookies") == 0 || strcmp(name, "secure_cookies") == 0) {
+		if (strcmp(value, "1") == 0 || strcmp(value, "true") == 0 || strcmp(value, "yes") == 0) {
+			o->secure_cookies = 1;
+		} else if (strcmp(value, "0") == 0 || strcmp(value, "false") == 0 || strcmp(value, "no") == 0) {
+			o->secure_cookies = 0;
+		} else {
+			snprintf(err, errlen, "secure-cookies must be 1 or 0");
+			return -1;
+		}
 	} else if (strcmp(name, "web") == 0) {
 		if (strlen(value) >= sizeof(o->web)) {
 			snprintf(err, errlen, "web must be a directory path");

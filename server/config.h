@@ -28,6 +28,7 @@ typedef struct wbs__server_opts {
 	char public_url[1024]; /* the URL users reach the server at, for links in notifications; "": the listening URL */
 	double notify_backoff; /* seconds before the first webhook retry, doubling (default 2) */
 	int webhook_private;   /* --webhook-private yes: webhooks may reach loopback/private addresses */
+	int secure_cookies; /* --secure-cookies 1: the session cookie is Secure (served behind a TLS proxy) */
 } wbs__server_opts;
 
 /*

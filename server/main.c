@@ -21,6 +21,7 @@ static const char usage[] = "usage: wb <command> [options]\n"
 			    "commands:\n"
 			    "  server   run the tracking server (wb server --data DIR [--port 8080])\n"
 			    "  sync     upload run directories (wb sync RUN_DIR...)\n"
+			    "  login    store an api key for the SDK (wb login [--host URL] [--key KEY])\n"
 			    "  restore  rebuild a run's code (wb restore ENTITY/PROJECT/RUN-ID [DIR])\n"
 			    "  backup   copy a live server's data (wb backup DEST --data DIR)\n"
 			    "  restore-backup  put a backup in place (wb restore-backup SRC --data DIR [--force])\n"
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
 		return wbs__cmd_server(argc - 2, argv + 2);
 	if (strcmp(cmd, "sync") == 0)
 		return wbs__cmd_sync(argc - 2, argv + 2);
+	if (strcmp(cmd, "login") == 0)
+		return wbs__cmd_login(argc - 2, argv + 2);
 	if (strcmp(cmd, "restore") == 0)
 		return wbs__cmd_restore(argc - 2, argv + 2);
 	if (strcmp(cmd, "backup") == 0)

@@ -10,14 +10,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "store/store_acct.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -227,6 +230,96 @@ done:
 	return rc;
 }
 
+#define SCRYPT_N 32768u
+#define SCRYPT_R 8u
+#define SCRYPT_P 1u
+#define SCRYPT_MAXMEM (256ull * 1024 * 1024)
+
+int wbs__password_hash(const char *pw, char out[WBS__PASSWORD_HASH_MAX])
+{
+	unsigned char salt[16], dk[32], s64[32], d64[48];
+	size_t got = 0;
+
+	while (got < sizeof(salt)) {
+		ssize_t n = getrandom(salt + got, sizeof(salt) - got, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	if (EVP_PBE_scrypt(pw, strlen(pw), salt, sizeof(salt), SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_MAXMEM, dk,
+			   sizeof(dk)) != 1)
+		return -1;
+	EVP_EncodeBlock(s64, salt, sizeof(salt));
+	EVP_EncodeBlock(d64, dk, sizeof(dk));
+	snprintf(out, WBS__PASSWORD_HASH_MAX, "scrypt$%u$%u$%u$%s$%s", SCRYPT_N, SCRYPT_R, SCRYPT_P, s64, d64);
+	OPENSSL_cleanse(dk, sizeof(dk));
+	return 0;
+}
+
+int wbs__password_verify(const char *pw, const char *encoded)
+{
+	unsigned long long n, r, p;
+	char s64[64], d64[64];
+	unsigned char salt[64], want[64], dk[32];
+	int ok = 0;
+
+	if (!pw || !encoded || sscanf(encoded, "scrypt$%llu$%llu$%llu$%63[^$]$%63s", &n, &r, &p, s64, d64) != 5)
+		return 0;
+	if (strlen(s64) != 24 || strlen(d64) != 44 || n < 2 || n > (1u << 20) || r < 1 || r > 32 || p < 1 || p > 16)
+		return 0;
+	if (EVP_DecodeBlock(salt, (const unsigned char *)s64, 24) != 18 ||
+	    EVP_DecodeBlock(want, (const unsigned char *)d64, 44) != 33)
+		return 0;
+	if (EVP_PBE_scrypt(pw, strlen(pw), salt, 16, n, r, p, SCRYPT_MAXMEM, dk, sizeof(dk)) == 1)
+		ok = CRYPTO_memcmp(dk, want, sizeof(dk)) == 0;
+	OPENSSL_cleanse(dk, sizeof(dk));
+	return ok;
+}
+
+int wbs__setup_link(wbs__store *s, int64_t user_id, const char *base_url, char *link, size_t cap, char *err,
+		    size_t errlen)
+{
+	char tok[WBS__KEY_LEN + 1];
+	uint8_t hash[32];
+	wbs__err e = {0};
+	struct timespec ts;
+
+	if (wbs__token_generate(tok)) {
+		snprintf(err, errlen, "no randomness for a token");
+		return -1;
+	}
+	wbs__key_hash(tok, WBS__KEY_LEN, hash);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (wbs__store_setup_add(s, user_id, hash, (double)ts.tv_sec + WBS__SETUP_TTL, &e)) {
+		snprintf(err, errlen, "cannot store a setup token: %s", e.msg);
+		return -1;
+	}
+	snprintf(link, cap, "%s/setup?token=%s", base_url, tok);
+	OPENSSL_cleanse(tok, sizeof(tok));
+	return 0;
+}
+
+/* Log a setup link for the admin while the admin has no password. */
+static void admin_setup_link(wbs__store *s, const char *base_url)
+{
+	int64_t id = 0;
+	int is_admin = 0;
+	char *pw = NULL, link[600], err[300];
+	wbs__err e = {0};
+
+	if (wbs__store_user_get(s, "admin", &id, &is_admin, &pw, &e) == WBS__ST_OK && !pw && is_admin) {
+		if (wbs__setup_link(s, id, base_url, link, sizeof(link), err, sizeof(err)) == 0)
+			wbs__log(WBS__LOG_INFO, "set the admin password (one-time link, valid 24 h)", "user=admin link=%s",
+				 link);
+		else
+			wbs__log(WBS__LOG_WARN, "cannot make a setup link", "error=%s", err);
+	}
+	free(pw);
+}
+
 int wbs__auth_bootstrap(wbs__store *s, const char *base_url, char *err, size_t errlen)
 {
 	char path[4096], key[256];
@@ -259,7 +352,7 @@ int wbs__auth_bootstrap(wbs__store *s, const char *base_url, char *err, size_t e
 		prefix[WBS__KEY_PREFIX_LEN] = '\0';
 		if (wbs__settings_write(path, base_url, key, err, errlen))
 			goto done;
-		if (wbs__store_key_add(s, "admin", hash, prefix, &e)) {
+		if (wbs__store_key_add(s, "admin", hash, prefix, &e) || wbs__store_user_set_admin(s, "admin", &e)) {
 			snprintf(err, errlen, "cannot store the admin key: %s", e.msg);
 			goto done;
 		}
@@ -290,5 +383,7 @@ int wbs__auth_bootstrap(wbs__store *s, const char *base_url, char *err, size_t e
 	}
 done:
 	memset(key, 0, sizeof(key));
+	if (rc == 0)
+		admin_setup_link(s, base_url);
 	return rc;
 }

@@ -6,11 +6,14 @@
  * is hashed and looked up. Keys are never logged.
  *
  * On first start (no key in the database) the server creates the "admin"
- * user and a key and writes the settings file where libwb and the CLI look:
+ * user (a server admin) and a key and writes the settings file where libwb
+ * and the CLI look:
  * $WB_CONFIG_DIR/settings, else $XDG_CONFIG_HOME/wb/settings, else
  * $HOME/.config/wb/settings (mode 0600, lines base_url=... and api_key=...).
  * On later starts, if that file holds a key this server accepts, its
- * base_url line is rewritten with the current address.
+ * base_url line is rewritten with the current address. While the admin
+ * has no password, every start logs a fresh one-time setup link
+ * (base_url/setup?token=...) to set it in the browser.
  *
  * Threads: no shared state; wbs__auth_bootstrap runs once at startup.
  */
@@ -51,5 +54,33 @@ int wbs__settings_write(const char *path, const char *base_url, const char *api_
  * not start: nobody could use it).
  */
 int wbs__auth_bootstrap(wbs__store *s, const char *base_url, char *err, size_t errlen);
+
+/*
+ * Passwords: scrypt (OpenSSL's EVP_PBE_scrypt; N = 2^15, r = 8, p = 1,
+ * 32 MiB per hash) with a random 16-byte salt, encoded with its parameters
+ * as "scrypt$N$r$p$<salt base64>$<hash base64>" so that they can be raised
+ * later without invalidating stored hashes.
+ */
+#define WBS__PASSWORD_MIN 8u
+#define WBS__PASSWORD_MAX 1024u
+#define WBS__PASSWORD_HASH_MAX 160u
+/* Encode a hash of pw into out. 0, or -1 (no randomness or out of memory). */
+int wbs__password_hash(const char *pw, char out[WBS__PASSWORD_HASH_MAX]);
+/* 1 if pw matches encoded (compared in constant time), else 0. */
+int wbs__password_verify(const char *pw, const char *encoded);
+
+/* A new random token (same form as a key), for sessions, CSRF and setup links. */
+#define wbs__token_generate wbs__key_generate
+
+/* Seconds a setup link stays valid. */
+#define WBS__SETUP_TTL (24.0 * 3600.0)
+
+/*
+ * A one-time setup link for user_id: a new token (replacing the user's
+ * earlier ones) whose hash is stored; the link base_url/setup?token=...
+ * is written to link. 0, or -1 with err.
+ */
+int wbs__setup_link(wbs__store *s, int64_t user_id, const char *base_url, char *link, size_t cap, char *err,
+		    size_t errlen);
 
 #endif /* WB_SERVER_AUTH_H */

@@ -397,8 +397,16 @@ void wbs__h_projects(wbs__req *q)
 		goto done;
 	}
 	wbs__buf_puts(&b, "{\"projects\":[");
-	for (size_t i = 0; i < n; i++) {
-		if (i)
+	for (size_t i = 0, k = 0; i < n; i++) {
+		/* Only what the caller may read (the route itself is public). */
+		wbs__access a;
+		if (wbs__store_access(q->store, q->user_id, rows[i].entity, rows[i].name, &a, &e)) {
+			wbs__send_store_error(q, &e);
+			goto done;
+		}
+		if (a.role < WBS__ROLE_VIEWER && !a.is_public)
+			continue;
+		if (k++)
 			wbs__buf_putc(&b, ',');
 		wbs__buf_puts(&b, "{\"entity\":");
 		wbs__json_cstr(&b, rows[i].entity);
@@ -410,6 +418,8 @@ void wbs__h_projects(wbs__req *q)
 		wbs__json_num_or_null(&b, rows[i].created_at);
 		wbs__buf_puts(&b, ",\"updated_at\":");
 		wbs__json_num_or_null(&b, rows[i].updated_at);
+		wbs__buf_puts(&b, a.is_public ? ",\"visibility\":\"public\",\"role\":" : ",\"visibility\":\"private\",\"role\":");
+		wbs__json_cstr(&b, wbs__role_name(a.role));
 		wbs__buf_putc(&b, '}');
 	}
 	wbs__buf_puts(&b, "]}");

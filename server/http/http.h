@@ -25,6 +25,7 @@ typedef struct wbs__http_opts {
 	const char *web_dir; /* built web UI (index.html, assets/); copied; NULL or "": none */
 	const char *tls_cert; /* PEM certificate (chain) file: serve HTTPS only; NULL or "": plain HTTP */
 	const char *tls_key;  /* PEM private key file of tls_cert; read during wbs__http_start only */
+	int secure_cookies;  /* mark the session cookie Secure (behind a TLS proxy); always when served over TLS */
 } wbs__http_opts;
 
 /*

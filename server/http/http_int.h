@@ -11,6 +11,7 @@
 #include "http/http.h"
 #include "http/httputil.h"
 #include "store/store.h"
+#include "store/store_acct.h"
 #include "util/buf.h"
 #include "wire.h"
 
@@ -30,9 +31,46 @@ typedef struct wbs__req {
 	unsigned retry_after; /* seconds, sent as Retry-After with a 429 */
 	wbs__path path;     /* decoded segments under /api/v1 */
 	wbs__run_ref ref;   /* entity/project/run id of the route, when it has them */
-	int64_t user_id;   /* authenticated user */
+	int64_t user_id;   /* authenticated user; 0: anonymous */
+	wbs__principal who; /* who.user_id == user_id */
+	int via_session;   /* authenticated by the session cookie (state changes need the CSRF header) */
+	uint8_t cred_hash[32]; /* SHA-256 of the key or session token (logout) */
+	wbs__access acc;   /* the caller's access to the route's entity/project (when it names them) */
+	int secure_cookies; /* Secure on Set-Cookie even without TLS (wb server --secure-cookies) */
+	int denied;        /* the answer is an access denial (X-Wb-Denied: 1) */
+	char set_cookie[256]; /* a Set-Cookie header for the answer, or "" */
 	int status;        /* status sent */
 } wbs__req;
+
+/*
+ * What a route needs, declared in its row of the route table (server.c)
+ * and checked there, before the handler runs. Outsiders (no credentials)
+ * get 401; a signed-in user who may not read the project gets 404 (its
+ * existence is not revealed); one who may read but not do more gets 403.
+ * The answer to a denial carries the header "X-Wb-Denied: 1".
+ */
+enum wbs__route_access {
+	/* 0, what a row that says nothing gets: project write if the route
+	 * names an entity and project (/projects/{e}/{p}/...), else server admin. */
+	WBS__ACC_DEFAULT = 0,
+	WBS__ACC_PUBLIC,       /* anyone, signed in or not */
+	WBS__ACC_USER,         /* any signed-in user */
+	WBS__ACC_READ,         /* read the project: a viewer, or anyone when it is public */
+	WBS__ACC_WRITE,        /* editor of the project (or of its entity, for a project not yet created) */
+	WBS__ACC_ADMIN,        /* admin of the project */
+	WBS__ACC_ENTITY_READ,  /* any member of the user/team named by the route's first name */
+	WBS__ACC_ENTITY_ADMIN, /* admin of that user/team (the user themself, a team admin) */
+	WBS__ACC_SERVER_ADMIN  /* a server admin */
+};
+
+/* The route table, for tests that walk every route: count, and row i's
+ * method, pattern (segments joined by "/", a "*" segment is a name) and access
+ * (WBS__ACC_DEFAULT resolved to what it means for that route). */
+size_t wbs__route_count(void);
+void wbs__route_info(size_t i, const char **method, char *pattern, size_t cap, int *access);
+
+/* Put a Set-Cookie for a new session (token) or, with token NULL, one that clears it, in q->set_cookie. */
+void wbs__session_cookie(wbs__req *q, const char *token);
 
 /* Send a JSON body (b->p[0..len)) with status. */
 void wbs__send_json(wbs__req *q, int status, const wbs__buf *b);
@@ -103,6 +141,34 @@ void wbs__h_webhook_delete(wbs__req *q);
 void wbs__h_rules(wbs__req *q);
 void wbs__h_rule_delete(wbs__req *q);
 void wbs__h_deliveries(wbs__req *q);
+/* handlers_acct.c: sessions, users, keys, teams, project settings, reports. */
+void wbs__h_login(wbs__req *q);
+void wbs__h_logout(wbs__req *q);
+void wbs__h_session(wbs__req *q);
+void wbs__h_setup(wbs__req *q);
+void wbs__h_users_list(wbs__req *q);
+void wbs__h_user_create(wbs__req *q);
+void wbs__h_user_password(wbs__req *q);
+void wbs__h_keys_list(wbs__req *q);
+void wbs__h_key_create(wbs__req *q);
+void wbs__h_key_revoke(wbs__req *q);
+void wbs__h_teams_list(wbs__req *q);
+void wbs__h_team_create(wbs__req *q);
+void wbs__h_team_members(wbs__req *q);
+void wbs__h_team_member_put(wbs__req *q);
+void wbs__h_team_member_delete(wbs__req *q);
+void wbs__h_project_get(wbs__req *q);
+void wbs__h_project_put(wbs__req *q);
+void wbs__h_project_members(wbs__req *q);
+void wbs__h_project_member_put(wbs__req *q);
+void wbs__h_project_member_delete(wbs__req *q);
+void wbs__h_reports_list(wbs__req *q);
+void wbs__h_report_create(wbs__req *q);
+void wbs__h_report_get(wbs__req *q);
+void wbs__h_report_put(wbs__req *q);
+void wbs__h_report_delete(wbs__req *q);
+void wbs__h_report_versions(wbs__req *q);
+void wbs__h_report_version(wbs__req *q);
 
 /* JSON rendering (handlers.c), also used by tests. */
 void wbs__render_run(wbs__buf *b, const wbs__run_row *r);

@@ -40,6 +40,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/crypto.h>
 
 #include "auth/auth.h"
 #include "http/ops.h"
@@ -52,6 +53,7 @@ struct wbs__http {
 	struct mg_context *ctx;
 	wbs__store *store;
 	char *web_dir; /* the web UI's files (static.c), or NULL */
+	int secure_cookies;
 	uint32_t id_prefix;
 	atomic_uint_fast64_t next_id;
 	wbs__limiter *limiter; /* per-key rate limits (ops.c), or NULL */
@@ -102,6 +104,10 @@ static void send_body(wbs__req *q, int status, const char *type, const char *bod
 	mg_response_header_add(q->conn, "X-Request-Id", q->id, -1);
 	if (extra_name)
 		mg_response_header_add(q->conn, extra_name, extra_value, -1);
+	if (q->denied)
+		mg_response_header_add(q->conn, "X-Wb-Denied", "1", -1);
+	if (q->set_cookie[0])
+		mg_response_header_add(q->conn, "Set-Cookie", q->set_cookie, -1);
 	mg_response_header_send(q->conn);
 	if (len && strcmp(q->ri->request_method, "HEAD") != 0)
 		mg_write(q->conn, body, len);
@@ -133,7 +139,7 @@ static void send_error_v(wbs__req *q, int status, const char *code, uint64_t exp
 		wbs__buf_puts(&b, ",\"retry_after\":");
 		wbs__json_i64(&b, q->retry_after);
 	}
-	if (status == 409) {
+	if (status == 409 && strcmp(code, "sequence_gap") == 0) {
 		wbs__buf_puts(&b, ",\"expected\":");
 		wbs__json_i64(&b, (int64_t)expected);
 		wbs__buf_puts(&b, "},\"expected\":");
@@ -183,6 +189,7 @@ void wbs__send_store_error(wbs__req *q, const wbs__err *e)
 	case WBS__ST_GAP: send_error_expected(q, e->expected, "%s", e->msg); break;
 	case WBS__ST_FULL: wbs__send_error(q, 507, "insufficient_storage", "%s", e->msg); break;
 	case WBS__ST_UNAVAILABLE: wbs__send_error(q, 503, "unavailable", "%s", e->msg); break;
+	case WBS__ST_CONFLICT: wbs__send_error(q, 409, "conflict", "%s", e->msg); break;
 	default: wbs__send_error(q, 500, "internal", "%s", e->msg[0] ? e->msg : "internal error"); break;
 	}
 }
@@ -296,48 +303,117 @@ done:
 
 typedef void (*handler_fn)(wbs__req *q);
 
-/* Segment patterns: "*" is a name (entity, project, run id in that order; a
- * fourth "*" is any segment, checked by the handler). */
+/*
+ * Segment patterns: "*" is a name (entity, project, run id in that order; a
+ * fourth "*" is any segment, checked by the handler).
+ *
+ * access: what the caller needs (enum wbs__route_access in http_int.h),
+ * checked by check_access() before the handler runs; the handler itself
+ * does no permission check. A row that leaves it out gets
+ * WBS__ACC_DEFAULT: write access to the project it names, or server admin
+ * for a route outside /projects/{e}/{p}. tests/e2e/test_e2e_access.c
+ * walks every row as an outsider, a non-member, a viewer, an editor and an
+ * admin on a private and a public project.
+ */
 static const struct route {
 	const char *method;
 	size_t nseg;
 	const char *seg[7];
 	handler_fn fn;
+	int access;
 } routes[] = {
-	{"GET", 1, {"projects"}, wbs__h_projects},
-	{"GET", 4, {"projects", "*", "*", "runs"}, wbs__h_runs_list},
-	{"GET", 4, {"projects", "*", "*", "groups"}, wbs__h_groups_list},
-	{"GET", 5, {"projects", "*", "*", "groups", "*"}, wbs__h_group_get},
-	{"GET", 6, {"projects", "*", "*", "groups", "*", "history"}, wbs__h_group_history},
-	{"PUT", 5, {"projects", "*", "*", "runs", "*"}, wbs__h_run_put},
-	{"GET", 5, {"projects", "*", "*", "runs", "*"}, wbs__h_run_get},
-	{"POST", 6, {"projects", "*", "*", "runs", "*", "records"}, wbs__h_records},
-	{"POST", 6, {"projects", "*", "*", "runs", "*", "heartbeat"}, wbs__h_heartbeat},
-	{"POST", 6, {"projects", "*", "*", "runs", "*", "finish"}, wbs__h_finish},
-	{"GET", 6, {"projects", "*", "*", "runs", "*", "metrics"}, wbs__h_metrics},
-	{"GET", 6, {"projects", "*", "*", "runs", "*", "history"}, wbs__h_history},
-	{"GET", 6, {"projects", "*", "*", "runs", "*", "export"}, wbs__h_export},
-	{"GET", 6, {"projects", "*", "*", "runs", "*", "code"}, wbs__h_code},
-	{"GET", 7, {"projects", "*", "*", "runs", "*", "code", "*"}, wbs__h_code_patch},
-	{"GET", 6, {"projects", "*", "*", "runs", "*", "media"}, wbs__h_media_keys},
-	{"GET", 7, {"projects", "*", "*", "runs", "*", "media", "*"}, wbs__h_media_values},
-	{"GET", 7, {"projects", "*", "*", "runs", "*", "images", "*"}, wbs__h_image},
-	{"PATCH", 5, {"projects", "*", "*", "runs", "*"}, wbs__h_run_patch},
-	{"GET", 4, {"projects", "*", "*", "history"}, wbs__h_project_history},
-	{"DELETE", 5, {"projects", "*", "*", "runs", "*"}, wbs__h_run_delete},
-	{"DELETE", 3, {"projects", "*", "*"}, wbs__h_project_delete},
-	/* notifications (handlers_notify.c) */
-	{"GET", 4, {"projects", "*", "*", "webhooks"}, wbs__h_webhooks},
-	{"POST", 4, {"projects", "*", "*", "webhooks"}, wbs__h_webhooks},
-	{"DELETE", 5, {"projects", "*", "*", "webhooks", "*"}, wbs__h_webhook_delete},
-	{"GET", 2, {"user", "webhooks"}, wbs__h_webhooks},
-	{"POST", 2, {"user", "webhooks"}, wbs__h_webhooks},
-	{"DELETE", 3, {"user", "webhooks", "*"}, wbs__h_webhook_delete},
-	{"GET", 4, {"projects", "*", "*", "rules"}, wbs__h_rules},
-	{"POST", 4, {"projects", "*", "*", "rules"}, wbs__h_rules},
-	{"DELETE", 5, {"projects", "*", "*", "rules", "*"}, wbs__h_rule_delete},
-	{"GET", 4, {"projects", "*", "*", "deliveries"}, wbs__h_deliveries},
+	{"GET", 1, {"projects"}, wbs__h_projects, WBS__ACC_PUBLIC}, /* lists what the caller may read */
+	{"GET", 4, {"projects", "*", "*", "runs"}, wbs__h_runs_list, WBS__ACC_READ},
+	{"GET", 4, {"projects", "*", "*", "groups"}, wbs__h_groups_list, WBS__ACC_READ},
+	{"GET", 5, {"projects", "*", "*", "groups", "*"}, wbs__h_group_get, WBS__ACC_READ},
+	{"GET", 6, {"projects", "*", "*", "groups", "*", "history"}, wbs__h_group_history, WBS__ACC_READ},
+	{"PUT", 5, {"projects", "*", "*", "runs", "*"}, wbs__h_run_put, WBS__ACC_WRITE},
+	{"GET", 5, {"projects", "*", "*", "runs", "*"}, wbs__h_run_get, WBS__ACC_READ},
+	{"POST", 6, {"projects", "*", "*", "runs", "*", "records"}, wbs__h_records, WBS__ACC_WRITE},
+	{"POST", 6, {"projects", "*", "*", "runs", "*", "heartbeat"}, wbs__h_heartbeat, WBS__ACC_WRITE},
+	{"POST", 6, {"projects", "*", "*", "runs", "*", "finish"}, wbs__h_finish, WBS__ACC_WRITE},
+	{"GET", 6, {"projects", "*", "*", "runs", "*", "metrics"}, wbs__h_metrics, WBS__ACC_READ},
+	{"GET", 6, {"projects", "*", "*", "runs", "*", "history"}, wbs__h_history, WBS__ACC_READ},
+	{"GET", 6, {"projects", "*", "*", "runs", "*", "export"}, wbs__h_export, WBS__ACC_READ},
+	{"GET", 6, {"projects", "*", "*", "runs", "*", "code"}, wbs__h_code, WBS__ACC_READ},
+	{"GET", 7, {"projects", "*", "*", "runs", "*", "code", "*"}, wbs__h_code_patch, WBS__ACC_READ},
+	{"GET", 6, {"projects", "*", "*", "runs", "*", "media"}, wbs__h_media_keys, WBS__ACC_READ},
+	{"GET", 7, {"projects", "*", "*", "runs", "*", "media", "*"}, wbs__h_media_values, WBS__ACC_READ},
+	{"GET", 7, {"projects", "*", "*", "runs", "*", "images", "*"}, wbs__h_image, WBS__ACC_READ},
+	{"PATCH", 5, {"projects", "*", "*", "runs", "*"}, wbs__h_run_patch, WBS__ACC_WRITE},
+	{"GET", 4, {"projects", "*", "*", "history"}, wbs__h_project_history, WBS__ACC_READ},
+	{"DELETE", 5, {"projects", "*", "*", "runs", "*"}, wbs__h_run_delete, WBS__ACC_WRITE},
+	{"DELETE", 3, {"projects", "*", "*"}, wbs__h_project_delete, WBS__ACC_ADMIN},
+	/* notifications (handlers_notify.c): a webhook's URL is a secret of the
+	 * project's admins; rules are read like the runs they watch */
+	{"GET", 4, {"projects", "*", "*", "webhooks"}, wbs__h_webhooks, WBS__ACC_ADMIN},
+	{"POST", 4, {"projects", "*", "*", "webhooks"}, wbs__h_webhooks, WBS__ACC_ADMIN},
+	{"DELETE", 5, {"projects", "*", "*", "webhooks", "*"}, wbs__h_webhook_delete, WBS__ACC_ADMIN},
+	{"GET", 2, {"user", "webhooks"}, wbs__h_webhooks, WBS__ACC_USER},
+	{"POST", 2, {"user", "webhooks"}, wbs__h_webhooks, WBS__ACC_USER},
+	{"DELETE", 3, {"user", "webhooks", "*"}, wbs__h_webhook_delete, WBS__ACC_USER},
+	{"GET", 4, {"projects", "*", "*", "rules"}, wbs__h_rules, WBS__ACC_READ},
+	{"POST", 4, {"projects", "*", "*", "rules"}, wbs__h_rules, WBS__ACC_WRITE},
+	{"DELETE", 5, {"projects", "*", "*", "rules", "*"}, wbs__h_rule_delete, WBS__ACC_WRITE},
+	{"GET", 4, {"projects", "*", "*", "deliveries"}, wbs__h_deliveries, WBS__ACC_ADMIN},
+	/* accounts (handlers_acct.c) */
+	{"POST", 2, {"auth", "login"}, wbs__h_login, WBS__ACC_PUBLIC},
+	{"POST", 2, {"auth", "logout"}, wbs__h_logout, WBS__ACC_PUBLIC},
+	{"GET", 2, {"auth", "session"}, wbs__h_session, WBS__ACC_PUBLIC},
+	{"POST", 2, {"auth", "setup"}, wbs__h_setup, WBS__ACC_PUBLIC},
+	{"GET", 1, {"users"}, wbs__h_users_list, WBS__ACC_SERVER_ADMIN},
+	{"POST", 1, {"users"}, wbs__h_user_create, WBS__ACC_SERVER_ADMIN},
+	{"PUT", 3, {"users", "*", "password"}, wbs__h_user_password, WBS__ACC_ENTITY_ADMIN},
+	{"GET", 1, {"keys"}, wbs__h_keys_list, WBS__ACC_USER},
+	{"POST", 1, {"keys"}, wbs__h_key_create, WBS__ACC_USER},
+	{"DELETE", 2, {"keys", "*"}, wbs__h_key_revoke, WBS__ACC_USER},
+	{"GET", 1, {"teams"}, wbs__h_teams_list, WBS__ACC_USER},
+	{"POST", 1, {"teams"}, wbs__h_team_create, WBS__ACC_USER},
+	{"GET", 3, {"teams", "*", "members"}, wbs__h_team_members, WBS__ACC_ENTITY_READ},
+	{"PUT", 4, {"teams", "*", "members", "*"}, wbs__h_team_member_put, WBS__ACC_ENTITY_ADMIN},
+	{"DELETE", 4, {"teams", "*", "members", "*"}, wbs__h_team_member_delete, WBS__ACC_ENTITY_ADMIN},
+	{"GET", 3, {"projects", "*", "*"}, wbs__h_project_get, WBS__ACC_READ},
+	{"PUT", 3, {"projects", "*", "*"}, wbs__h_project_put, WBS__ACC_ADMIN},
+	{"GET", 4, {"projects", "*", "*", "members"}, wbs__h_project_members, WBS__ACC_ADMIN},
+	{"PUT", 5, {"projects", "*", "*", "members", "*"}, wbs__h_project_member_put, WBS__ACC_ADMIN},
+	{"DELETE", 5, {"projects", "*", "*", "members", "*"}, wbs__h_project_member_delete, WBS__ACC_ADMIN},
+	/* reports (handlers_acct.c) */
+	{"GET", 4, {"projects", "*", "*", "reports"}, wbs__h_reports_list, WBS__ACC_READ},
+	{"POST", 4, {"projects", "*", "*", "reports"}, wbs__h_report_create, WBS__ACC_WRITE},
+	{"GET", 5, {"projects", "*", "*", "reports", "*"}, wbs__h_report_get, WBS__ACC_READ},
+	{"PUT", 5, {"projects", "*", "*", "reports", "*"}, wbs__h_report_put, WBS__ACC_WRITE},
+	{"DELETE", 5, {"projects", "*", "*", "reports", "*"}, wbs__h_report_delete, WBS__ACC_WRITE},
+	{"GET", 6, {"projects", "*", "*", "reports", "*", "versions"}, wbs__h_report_versions, WBS__ACC_READ},
+	{"GET", 7, {"projects", "*", "*", "reports", "*", "versions", "*"}, wbs__h_report_version, WBS__ACC_READ},
 };
+
+/* A route names a project when it is /projects/{entity}/{project}[/...]. */
+static int names_project(const struct route *r)
+{
+	return r->nseg >= 3 && strcmp(r->seg[0], "projects") == 0 && strcmp(r->seg[1], "*") == 0 &&
+	       strcmp(r->seg[2], "*") == 0;
+}
+
+static int route_access(const struct route *r)
+{
+	if (r->access != WBS__ACC_DEFAULT)
+		return r->access;
+	return names_project(r) ? WBS__ACC_WRITE : WBS__ACC_SERVER_ADMIN;
+}
+
+size_t wbs__route_count(void)
+{
+	return sizeof(routes) / sizeof(routes[0]);
+}
+
+void wbs__route_info(size_t i, const char **method, char *pattern, size_t cap, int *access)
+{
+	size_t o = (size_t)snprintf(pattern, cap, "/api/v1");
+	*method = routes[i].method;
+	*access = route_access(&routes[i]);
+	for (size_t k = 0; k < routes[i].nseg && o < cap; k++)
+		o += (size_t)snprintf(pattern + o, cap - o, "/%s", routes[i].seg[k]);
+}
 
 static int route_matches(const struct route *r, const wbs__path *p)
 {
@@ -349,46 +425,174 @@ static int route_matches(const struct route *r, const wbs__path *p)
 	return 1;
 }
 
-/* Authenticate. 0, or -1 with the 401/5xx sent. */
+/* The value of cookie name in the Cookie header into out. 1 found, 0 not. */
+static int cookie_value(wbs__req *q, const char *name, char *out, size_t cap)
+{
+	const char *c = mg_get_header(q->conn, "Cookie");
+	return c && mg_get_cookie(c, name, out, cap) > 0;
+}
+
+/* Rate limit the caller (by credential hash, or by address when anonymous). 0, or -1 with the 429 sent. */
+static int rate_limit(wbs__req *q, const uint8_t hash[32])
+{
+	if (wbs__limiter_take(q->limiter, hash, q->t0, &q->retry_after)) {
+		wbs__ops_count_rate_limited();
+		wbs__send_error(q, 429, "rate_limited", "too many requests; retry after %u s", q->retry_after);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Who is calling: a Bearer API key (the SDK, scripts), else the session
+ * cookie (the browser), else nobody. A Bearer key that is wrong is a 401
+ * even on a public route (a client with a broken key should learn it); a
+ * stale session cookie is ignored, so that an expired login still reads
+ * public projects. 0, or -1 with the 401/429/5xx sent.
+ */
 static int authenticate(wbs__req *q)
 {
 	const char *h = mg_get_header(q->conn, "Authorization");
-	uint8_t hash[32];
+	char tok[128];
 	size_t n;
 	wbs__err e = {0};
 	int st;
 
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
-		wbs__send_error(q, 401, "unauthorized", "missing bearer api key");
+	if (h) {
+		if (strncasecmp(h, "Bearer ", 7) != 0) {
+			wbs__send_error(q, 401, "unauthorized", "authorization must be a bearer api key");
+			return -1;
+		}
+		h += 7;
+		while (*h == ' ')
+			h++;
+		n = strlen(h);
+		while (n && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+			n--;
+		if (n == 0 || n > 256) {
+			wbs__send_error(q, 401, "unauthorized", "unknown or revoked api key");
+			return -1;
+		}
+		wbs__key_hash(h, n, q->cred_hash);
+		st = wbs__store_principal_key(q->store, q->cred_hash, &q->who, &e);
+		if (st == WBS__ST_NOTFOUND) {
+			wbs__send_error(q, 401, "unauthorized", "unknown or revoked api key");
+			return -1;
+		}
+		if (st != WBS__ST_OK) {
+			wbs__send_store_error(q, &e);
+			return -1;
+		}
+	} else if (cookie_value(q, "wb_session", tok, sizeof(tok))) {
+		wbs__key_hash(tok, strlen(tok), q->cred_hash);
+		memset(tok, 0, sizeof(tok));
+		st = wbs__store_principal_session(q->store, q->cred_hash, &q->who, &e);
+		if (st == WBS__ST_OK) {
+			q->via_session = 1;
+		} else if (st != WBS__ST_NOTFOUND) {
+			wbs__send_store_error(q, &e);
+			return -1;
+		}
+	}
+	q->user_id = q->who.user_id;
+	if (!q->user_id) {
+		/* Anonymous: limited per client address. */
+		char addr[80];
+		snprintf(addr, sizeof(addr), "anon:%s", q->ri->remote_addr);
+		wbs__key_hash(addr, strlen(addr), q->cred_hash);
+	}
+	return rate_limit(q, q->cred_hash);
+}
+
+/* Send a denial: 401 to nobody, else status (403/404). */
+static void deny(wbs__req *q, int status, const char *fmt, const char *what)
+{
+	q->denied = 1;
+	if (!q->user_id)
+		wbs__send_error(q, 401, "unauthorized", "sign in or send a bearer api key");
+	else if (status == 404)
+		wbs__send_error(q, 404, "not_found",
+			       "no project %s (or it is not visible to you; new projects go under your user name or a team "
+			       "you edit)",
+			       what);
+	else
+		wbs__send_error(q, 403, "forbidden", fmt, what);
+}
+
+/*
+ * The one permission check: the caller against the route's declared access
+ * (see the route table). State-changing requests authenticated by the
+ * session cookie must also echo the session's CSRF token in X-CSRF-Token
+ * (a cross-site page can make the browser send the cookie but cannot read
+ * the token). 0 to go on, or -1 with the answer sent.
+ */
+static int check_access(wbs__req *q, const struct route *r)
+{
+	int need = route_access(r);
+	char what[160];
+	wbs__err e = {0};
+
+	if (q->via_session && strcmp(q->ri->request_method, "GET") != 0 && strcmp(q->ri->request_method, "HEAD") != 0) {
+		const char *t = mg_get_header(q->conn, "X-CSRF-Token");
+		if (!t || strlen(t) != strlen(q->who.csrf) || CRYPTO_memcmp(t, q->who.csrf, strlen(t)) != 0) {
+			q->denied = 1;
+			wbs__send_error(q, 403, "csrf", "missing or wrong X-CSRF-Token header");
+			return -1;
+		}
+	}
+	if (need == WBS__ACC_PUBLIC)
+		return 0;
+	if (need == WBS__ACC_USER) {
+		if (q->user_id)
+			return 0;
+		deny(q, 403, "%s", "");
 		return -1;
 	}
-	h += 7;
-	while (*h == ' ')
-		h++;
-	n = strlen(h);
-	while (n && (h[n - 1] == ' ' || h[n - 1] == '\t'))
-		n--;
-	if (n == 0 || n > 256) {
-		wbs__send_error(q, 401, "unauthorized", "unknown or revoked api key");
+	if (need == WBS__ACC_SERVER_ADMIN) {
+		if (q->who.is_admin)
+			return 0;
+		deny(q, 403, "only a server admin may do this%s", "");
 		return -1;
 	}
-	wbs__key_hash(h, n, hash);
-	st = wbs__store_key_user(q->store, hash, &q->user_id, &e);
-	if (st == WBS__ST_NOTFOUND) {
-		wbs__send_error(q, 401, "unauthorized", "unknown or revoked api key");
-		return -1;
-	}
-	if (st != WBS__ST_OK) {
+	if (wbs__store_access(q->store, q->user_id, q->ref.entity, names_project(r) ? q->ref.project : NULL, &q->acc,
+			      &e)) {
 		wbs__send_store_error(q, &e);
 		return -1;
 	}
-	if (wbs__limiter_take(q->limiter, hash, q->t0, &q->retry_after)) {
-		wbs__ops_count_rate_limited();
-		wbs__send_error(q, 429, "rate_limited", "too many requests for this api key; retry after %u s",
-			       q->retry_after);
+	if (need == WBS__ACC_ENTITY_READ || need == WBS__ACC_ENTITY_ADMIN) {
+		int want = need == WBS__ACC_ENTITY_READ ? WBS__ROLE_VIEWER : WBS__ROLE_ADMIN;
+		if (q->acc.entity_role >= want)
+			return 0;
+		deny(q, 403, "you are not %s of this user or team", want == WBS__ROLE_ADMIN ? "an admin" : "a member");
 		return -1;
 	}
-	return 0;
+	snprintf(what, sizeof(what), "%s/%s", q->ref.entity, q->ref.project);
+	{
+		int readable = q->acc.role >= WBS__ROLE_VIEWER || q->acc.is_public;
+		int want = need == WBS__ACC_READ ? WBS__ROLE_VIEWER : need == WBS__ACC_WRITE ? WBS__ROLE_EDITOR : WBS__ROLE_ADMIN;
+		if (need == WBS__ACC_READ && readable)
+			return 0;
+		if (q->acc.role >= want)
+			return 0;
+		if (!q->user_id || !readable) {
+			deny(q, 404, "%s", what);
+			return -1;
+		}
+		deny(q, 403, want == WBS__ROLE_ADMIN ? "you need the admin role on %s" : "you need the editor role on %s",
+		     what);
+		return -1;
+	}
+}
+
+#define SESSION_TTL (14 * 24 * 3600)
+
+void wbs__session_cookie(wbs__req *q, const char *token)
+{
+	/* HttpOnly: scripts never see it; SameSite=Strict: other sites' pages
+	 * do not make the browser send it; Secure under TLS or when asked. */
+	snprintf(q->set_cookie, sizeof(q->set_cookie), "wb_session=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict%s",
+		 token ? token : "", token ? SESSION_TTL : 0,
+		 q->secure_cookies || q->ri->is_ssl ? "; Secure" : "");
 }
 
 static void route(wbs__req *q)
@@ -439,6 +643,8 @@ static void route(wbs__req *q)
 			*dst[k++] = q->path.seg[i];
 		}
 	}
+	if (check_access(q, match))
+		return;
 	match->fn(q);
 }
 
@@ -454,6 +660,7 @@ static void req_init(wbs__req *q, struct mg_connection *conn, wbs__http *h)
 	q->ri = mg_get_request_info(conn);
 	q->store = h->store;
 	q->limiter = h->limiter;
+	q->secure_cookies = h->secure_cookies;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	q->t0 = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	/* A client's (or proxy's) id is kept when it is safe to echo and log. */
@@ -666,6 +873,7 @@ int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t 
 		return -1;
 	}
 	h->store = o->store;
+	h->secure_cookies = o->secure_cookies;
 	if (o->web_dir && *o->web_dir && !(h->web_dir = strdup(o->web_dir))) {
 		snprintf(err, errlen, "out of memory");
 		free(h);

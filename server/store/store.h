@@ -57,7 +57,8 @@ enum wbs__st {
 	WBS__ST_FULL,        /* 507 insufficient_storage */
 	WBS__ST_UNAVAILABLE, /* 503 unavailable: closing, read-only or i/o error */
 	WBS__ST_NOMEM,       /* 500 internal */
-	WBS__ST_INTERNAL     /* 500 internal */
+	WBS__ST_INTERNAL,    /* 500 internal */
+	WBS__ST_CONFLICT     /* 409 conflict: a name taken, a stale version */
 };
 
 typedef struct wbs__err {

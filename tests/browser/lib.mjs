@@ -2,6 +2,13 @@
 // (the built binary) in a temp directory, filled through the real SDK by
 // wb_fill, and Debian's chromium driven by playwright-core (never a
 // downloaded browser). Waits are conditions with timeouts, never sleeps.
+//
+// Signing in: every page a test opens gets its credentials from ONE helper,
+// authenticate(page, auth), called by newPage(ctx, auth): `srv` (the
+// server object) signs in as its admin with a password and a session cookie
+// (the browser's way), a string is an API key (the paste-a-key way), and
+// nothing leaves the page signed out. startServer sets the admin's password
+// through the one-time setup link the server logs on its first start.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, rmSync, mkdirSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,8 +51,21 @@ export async function startServer(extra = []) {
   const url = readFileSync(urlFile, 'utf8').trim();
   const settings = readFileSync(join(config, 'settings'), 'utf8');
   const key = /^api_key=(.*)$/m.exec(settings)[1].trim();
+  // The admin's password, set through the setup link of the first start.
+  const password = 'browser-test-password';
+  const token = await waitFor(() => (/\/setup\?token=([A-Za-z0-9_]+)/.exec(log()) || [])[1], 10000, 'setup link in the log');
+  const setupRes = await fetch(`${url}/api/v1/auth/setup`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token, password }) });
+  if (setupRes.status !== 200) throw new Error(`setting the admin password failed: ${setupRes.status} ${await setupRes.text()}`);
   const s = {
-    root, url, key, proc, config,
+    root, url, key, proc, config, user: 'admin', password,
+    // Sign in as name (default: the admin) through the API; the session cookie's value.
+    async login(name = 'admin', pw = password) {
+      const res = await fetch(`${url}/api/v1/auth/login`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name, password: pw }) });
+      if (res.status !== 200) throw new Error(`login as ${name} failed: ${res.status}`);
+      return /wb_session=([^;]+)/.exec(res.headers.get('set-cookie'))[1];
+    },
     log,
     env: { ...process.env, WB_CONFIG_DIR: config, WB_BASE_URL: url, WB_API_KEY: key, WB_DIR: join(root, 'runs') },
     async api(path, opts = {}) {
@@ -97,14 +117,40 @@ export async function launch(root) {
 
 // A page that records console errors, page errors and dialogs (an XSS
 // payload that ran would most likely show up as one of them).
-export async function newPage(ctx, key) {
+// The one place a browser page gets credentials (see the top of this file).
+// auth: the server object (a session cookie for its admin, or for
+// auth.as = {name, password}), an API key string, or undefined (signed out).
+export async function authenticate(page, auth) {
+  if (!auth) return;
+  if (typeof auth === 'string') {
+    await page.addInitScript((k) => localStorage.setItem('wb.apiKey', k), auth);
+    return;
+  }
+  const who = auth.as || { name: auth.user, password: auth.password };
+  // One session per browser profile, as a person with several tabs has: a
+  // second sign-in would replace the cookie under the other pages.
+  const have = (await page.context().cookies(auth.url)).find((c) => c.name === 'wb_session' && c.value);
+  if (have) {
+    const res = await fetch(`${auth.url}/api/v1/auth/session`, { headers: { Cookie: `wb_session=${have.value}` } });
+    const s = await res.json();
+    if (s.user && s.user.name === who.name) {
+      await page.addInitScript(() => localStorage.removeItem('wb.apiKey'));
+      return;
+    }
+  }
+  const cookie = await auth.login(who.name, who.password);
+  await page.context().addCookies([{ name: 'wb_session', value: cookie, url: auth.url, httpOnly: true, sameSite: 'Strict' }]);
+  await page.addInitScript(() => localStorage.removeItem('wb.apiKey'));
+}
+
+export async function newPage(ctx, auth) {
   const page = await ctx.newPage();
   page.errors = [];
   page.dialogs = [];
   page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
   page.on('pageerror', (e) => page.errors.push(String(e)));
   page.on('dialog', (d) => { page.dialogs.push(d.message()); d.dismiss().catch(() => {}); });
-  if (key) await page.addInitScript((k) => localStorage.setItem('wb.apiKey', k), key);
+  await authenticate(page, auth);
   return page;
 }
 

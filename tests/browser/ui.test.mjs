@@ -83,7 +83,7 @@ test('static files: SPA fallback, content types, caching, no traversal', async (
   assert.equal(api.status, 404);
   assert.match(api.headers['content-type'], /application\/json/);
   assert.equal((await raw(srv.url, 'POST', '/team/demo')).status, 405);
-  assert.equal((await raw(srv.url, 'GET', '/api/v1/projects')).status, 401);
+  assert.equal((await raw(srv.url, 'GET', '/api/v1/keys')).status, 401);
 });
 
 test('api: PATCH a run, history of many runs', async () => {
@@ -119,7 +119,7 @@ test('api: PATCH a run, history of many runs', async () => {
 
 test('sign in with an API key, then projects', async () => {
   const page = await newPage(ctx);
-  await page.goto(`${srv.url}/`);
+  await page.goto(`${srv.url}/signin?next=/`);
   await page.waitForSelector('#apikey');
   assert.match(page.url(), /\/signin\?next=/);
   await page.fill('#apikey', 'wrong-key');
@@ -138,7 +138,7 @@ test('sign in with an API key, then projects', async () => {
 });
 
 test('runs table: rows, sorting, filters, grouping, shared URL', async () => {
-  const page = await newPage(ctx, srv.key);
+  const page = await newPage(ctx, srv);
   await open(page, srv.url, '/team/demo');
   await page.waitForSelector('#runs tbody tr');
   const api = (await srv.api(`${P}/runs?limit=50`)).json;
@@ -181,7 +181,7 @@ test('runs table: rows, sorting, filters, grouping, shared URL', async () => {
   assert.ok(filtered.length > 0);
 
   // The shared URL reopens the same view.
-  const other = await newPage(ctx, srv.key);
+  const other = await newPage(ctx, srv);
   await open(other, srv.url, filteredUrl.replace(srv.url, ''));
   await other.waitForFunction(() => document.body.dataset.tableReady === location.search);
   assert.deepEqual(await other.$$eval('#runs tbody tr', (trs) => trs.map((t) => t.dataset.run)), filtered);
@@ -217,7 +217,7 @@ test('runs table: rows, sorting, filters, grouping, shared URL', async () => {
 
 test('run page: charts draw the API data; zoom re-requests; axes; edit; shared URL', async () => {
   const id = runs[4].id;
-  const page = await newPage(ctx, srv.key);
+  const page = await newPage(ctx, srv);
   await open(page, srv.url, `/team/demo/runs/${id}`);
   await page.waitForSelector('.chart[data-key=loss][data-state=ready]');
   const keys = await page.$$eval('.chart', (cs) => cs.map((c) => c.dataset.key).sort());
@@ -270,7 +270,7 @@ test('run page: charts draw the API data; zoom re-requests; axes; edit; shared U
   await page.locator('#smoothing').fill('0.6');
   await page.waitForFunction(() => /smooth=0.6/.test(location.search));
   const shared = page.url();
-  const other = await newPage(ctx, srv.key);
+  const other = await newPage(ctx, srv);
   await open(other, srv.url, shared.replace(srv.url, ''));
   await other.waitForSelector('.chart[data-key=loss][data-state=ready]');
   assert.equal(await other.isChecked('#log-scale'), true);
@@ -297,7 +297,7 @@ test('run page: charts draw the API data; zoom re-requests; axes; edit; shared U
 });
 
 test('XSS payloads in names, notes, tags, config never execute', async () => {
-  const page = await newPage(ctx, srv.key);
+  const page = await newPage(ctx, srv);
   const xssTag = encodeURIComponent('<img src=x onerror="window.__xss=1">');
   for (const path of ['/', '/team/demo', `/team/demo?group=tags&open=${xssTag}`, `/team/demo/runs/${xssId}`,
     `/team/demo/compare?runs=${xssId},${runs[0].id}`]) {
@@ -318,7 +318,7 @@ test('XSS payloads in names, notes, tags, config never execute', async () => {
 
 test('compare: overlaid runs, parallel coordinates, config differences', async () => {
   const ids = runs.slice(0, 6).map((r) => r.id);
-  const page = await newPage(ctx, srv.key);
+  const page = await newPage(ctx, srv);
   await open(page, srv.url, `/team/demo/compare?runs=${ids.join(',')}&keys=loss,acc&pc=loss`);
   await page.waitForSelector('.chart[data-key=loss][data-state=ready]');
   assert.equal(await page.locator('#legend .legend-item').count(), 6);
@@ -345,7 +345,7 @@ test('group page: ranks, straggler, cross-rank aggregates, overlay', async () =>
   const { groups } = (await srv.api('/projects/team/dist/groups')).json;
   assert.equal(groups.length, 1);
   const g = groups[0].group;
-  const page = await newPage(ctx, srv.key);
+  const page = await newPage(ctx, srv);
   await open(page, srv.url, `/team/dist/groups/${g}`);
   await page.waitForSelector('.chart[data-key=loss][data-state=ready]');
   assert.equal(await page.locator('#ranks-table tbody tr').count(), 3);
@@ -391,7 +391,7 @@ test('run page code section: commit and the patch, as text', async () => {
   const [run] = srv.fillIn(repo, 'code', 'code', '20');
   const code = (await srv.api(`/projects/team/code/runs/${run.id}/code`)).json;
   assert.equal(code.commit, git('rev-parse', 'HEAD'));
-  const page = await newPage(ctx, srv.key);
+  const page = await newPage(ctx, srv);
   await open(page, srv.url, `/team/code/runs/${run.id}`);
   await page.waitForSelector('#patch');
   assert.equal(await page.textContent('#code-commit'), code.commit);
@@ -414,7 +414,7 @@ test('live updates arrive while a run is running', async () => {
     const r = await srv.api(`${P}/runs/${id}`);
     return r.status === 200 && r.json.last_step === 19;
   }, 30000, 'first 20 steps');
-  const page = await newPage(ctx, srv.key);
+  const page = await newPage(ctx, srv);
   await open(page, srv.url, `/team/demo/runs/${id}`);
   await page.waitForSelector('.chart[data-key=loss][data-state=ready]');
   assert.equal(await page.evaluate(() => window.__wb.charts.loss.steps.length), 20);

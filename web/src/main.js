@@ -1,18 +1,27 @@
 // main.js — the wb web UI: a small client-side router over permanent URLs.
 //
+//   /login, /setup?token=            sign in with name + password; set a password (account.js)
 //   /signin                          paste an API key (kept in localStorage)
+//   /settings[?team=]                API keys, password, teams, users (account.js)
 //   /                                projects
 //   /<entity>/<project>              runs table (filters, sort, group, columns in the query)
 //   /<entity>/<project>/runs/<id>    run page (x axis, smoothing, log, band, zoom in the query)
 //   /<entity>/<project>/compare?runs=a,b,c
 //   /<entity>/<project>/groups/<group>   a distributed job: ranks, cross-rank aggregates
+//   /<entity>/<project>/settings     visibility, members (account.js)
+//   /<entity>/<project>/reports[/<id>]   reports with live panels (report.js)
+//
+// Signed out, every page still renders what the server lets anyone read
+// (public projects); a 401 offers the sign-in page.
 //
 // The server answers every one of these paths with index.html; the state of
 // a view lives in its URL (history.replaceState as it changes), so a copied
 // link reopens the same view.
 import './app.css';
 import { h, clear } from './dom.js';
-import { api, apiKey, setApiKey, ApiError } from './api.js';
+import { api, apiKey, setApiKey, ApiError, session, loadSession, logout } from './api.js';
+import { renderLogin, renderSetup, renderSettings, renderProjectSettings } from './account.js';
+import { renderReports, renderReport } from './report.js';
 import { renderProject } from './project.js';
 import { renderRun } from './run.js';
 import { renderCompare } from './compare.js';
@@ -47,7 +56,7 @@ export function showError(root, err) {
   const msg = err instanceof ApiError ? `${err.message} (${err.status})` : String(err && err.message ? err.message : err);
   root.appendChild(h('div', { class: 'error-box' }, h('strong', null, 'Could not load this page. '), msg));
   if (err instanceof ApiError && err.status === 401) {
-    root.appendChild(h('p', null, h('a', { href: `/signin?next=${encodeURIComponent(location.pathname + location.search)}` }, 'Sign in with an API key')));
+    root.appendChild(h('p', null, h('a', { href: `/login?next=${encodeURIComponent(location.pathname + location.search)}`, id: 'signin-link' }, 'Sign in')));
   }
 }
 
@@ -60,7 +69,8 @@ async function renderSignin(root) {
     ev.preventDefault();
     setApiKey(input.value.trim());
     try {
-      await api('/projects');
+      await api('/keys');
+      await loadSession();
       navigate(next.startsWith('/') && !next.startsWith('//') ? next : '/');
     } catch (e) {
       msg.textContent = e instanceof ApiError && e.status === 401 ? 'That key was not accepted.' : String(e.message);
@@ -84,16 +94,36 @@ async function renderHome(root) {
     body.appendChild(h('tr', null,
       h('td', null, h('a', { href }, `${p.entity}/${p.name}`)),
       h('td', { class: 'num' }, String(p.run_count)),
+      h('td', null, p.visibility || ''),
       h('td', null, p.updated_at ? new Date(p.updated_at * 1000).toLocaleString() : '')));
   }
   clear(root);
   root.appendChild(h('h1', null, 'Projects'));
   if (!projects.length) {
-    root.appendChild(h('p', { class: 'muted' }, 'No projects yet. Log a run with libwb and it appears here.'));
+    root.appendChild(h('p', { class: 'muted' }, session.user ? 'No projects yet. Log a run with libwb and it appears here.'
+      : 'No public projects here. Sign in to see yours.'));
     return;
   }
   root.appendChild(h('table', { class: 'grid', id: 'projects' },
-    h('thead', null, h('tr', null, h('th', null, 'project'), h('th', { class: 'num' }, 'runs'), h('th', null, 'updated'))), body));
+    h('thead', null, h('tr', null, h('th', null, 'project'), h('th', { class: 'num' }, 'runs'), h('th', null, 'visibility'), h('th', null, 'updated'))), body));
+}
+
+// The header's right side: who is signed in, settings, sign out — or sign in.
+function renderUserBox() {
+  const box = document.getElementById('userbox');
+  if (!box) return;
+  clear(box);
+  if (session.user) {
+    box.appendChild(h('a', { href: '/settings', id: 'settings-link' }, session.user.name));
+    box.appendChild(h('a', { href: '#', id: 'logout', onclick: async (ev) => {
+      ev.preventDefault();
+      try { await logout(); } catch { /* the session is gone either way */ }
+      renderUserBox();
+      navigate('/');
+    } }, 'Sign out'));
+  } else {
+    box.appendChild(h('a', { href: `/login?next=${encodeURIComponent(location.pathname + location.search)}`, id: 'login-link' }, 'Sign in'));
+  }
 }
 
 async function route() {
@@ -103,11 +133,22 @@ async function route() {
   clear(app);
   const parts = location.pathname.split('/').filter(Boolean).map(decodeURIComponent);
   try {
+    if (!session.loaded) await loadSession();
+    renderUserBox();
     if (parts[0] === 'signin' && parts.length === 1) {
       await renderSignin(app);
-    } else if (!apiKey()) {
-      navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, true);
-      return;
+    } else if (parts[0] === 'login' && parts.length === 1) {
+      await renderLogin(app);
+    } else if (parts[0] === 'setup' && parts.length === 1) {
+      await renderSetup(app);
+    } else if (parts[0] === 'settings' && parts.length === 1) {
+      await renderSettings(app);
+    } else if (parts.length === 3 && parts[2] === 'settings') {
+      await renderProjectSettings(app, parts[0], parts[1]);
+    } else if (parts.length === 3 && parts[2] === 'reports') {
+      await renderReports(app, parts[0], parts[1]);
+    } else if (parts.length === 4 && parts[2] === 'reports') {
+      dispose = await renderReport(app, parts[0], parts[1], parts[3]);
     } else if (parts.length === 0) {
       await renderHome(app);
     } else if (parts.length === 2) {

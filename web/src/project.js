@@ -91,7 +91,8 @@ export async function renderProject(root, entity, project) {
   groupSel.addEventListener('change', () => { setParam('group', groupSel.value); params.delete('open'); apply(); });
   colsBtn.addEventListener('click', () => colsPanel.classList.toggle('hidden'));
 
-  root.appendChild(h('div', { class: 'page-head' }, title, count));
+  root.appendChild(h('div', { class: 'page-head' }, title, count, h('span', { class: 'spacer' }),
+    h('a', { href: `${base}/reports`, id: 'reports-link' }, 'Reports'), h('a', { href: `${base}/settings`, id: 'project-settings-link' }, 'Settings')));
   root.appendChild(h('div', { class: 'toolbar' }, search, stateSel, tagIn, fIn, chips,
     h('span', { class: 'spacer' }), h('label', null, 'Group by ', groupSel), colsBtn));
   root.appendChild(colsPanel);

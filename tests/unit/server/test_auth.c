@@ -169,12 +169,41 @@ static void test_auth__bootstrap(void **state)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Passwords: scrypt with a random salt; verify accepts the right one only,
+ * and anything malformed is a mismatch, never a crash. */
+static void test_auth__password(void **state)
+{
+	char a[WBS__PASSWORD_HASH_MAX], b[WBS__PASSWORD_HASH_MAX], bad[2 * WBS__PASSWORD_HASH_MAX];
+	(void)state;
+	assert_int_equal(wbs__password_hash("correct horse", a), 0);
+	assert_int_equal(wbs__password_hash("correct horse", b), 0);
+	assert_true(strncmp(a, "scrypt$32768$8$1$", 17) == 0);
+	assert_string_not_equal(a, b); /* salted */
+	assert_null(strstr(a, "correct"));
+	assert_int_equal(wbs__password_verify("correct horse", a), 1);
+	assert_int_equal(wbs__password_verify("correct horse", b), 1);
+	assert_int_equal(wbs__password_verify("correct hors", a), 0);
+	assert_int_equal(wbs__password_verify("", a), 0);
+	assert_int_equal(wbs__password_verify("correct horse", NULL), 0);
+	assert_int_equal(wbs__password_verify("correct horse", ""), 0);
+	assert_int_equal(wbs__password_verify("correct horse", "scrypt$1$8$1$AAAA$BBBB"), 0);
+	assert_int_equal(wbs__password_verify("correct horse", "pbkdf2$1$x"), 0);
+	/* A parameter out of range (memory bomb) is refused before hashing. */
+	snprintf(bad, sizeof(bad), "scrypt$1099511627776%s", a + strlen("scrypt$32768"));
+	assert_int_equal(wbs__password_verify("correct horse", bad), 0);
+	/* One changed character of the hash. */
+	snprintf(bad, sizeof(bad), "%s", a);
+	bad[strlen(bad) - 3] = bad[strlen(bad) - 3] == 'A' ? 'B' : 'A';
+	assert_int_equal(wbs__password_verify("correct horse", bad), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_auth__key_format),	cmocka_unit_test(test_auth__hash),
 		cmocka_unit_test(test_auth__settings_path),	cmocka_unit_test(test_auth__settings_write),
 		cmocka_unit_test(test_auth__bootstrap),
+		cmocka_unit_test(test_auth__password),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

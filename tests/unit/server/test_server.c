@@ -29,6 +29,7 @@
 #include "config.h"
 #include "http/http.h"
 #include "store/store.h"
+#include "store/store_acct.h"
 #include "wire.h"
 
 #define KEY "wb_testkeytestkeytestkeytestkeytestkey0123"
@@ -64,6 +65,7 @@ static int setup(void **state)
 	assert_int_equal(wbs__store_open(&f->s, &so, &e), WBS__ST_OK);
 	wbs__key_hash(KEY, strlen(KEY), hash);
 	assert_int_equal(wbs__store_key_add(f->s, "admin", hash, "wb_test", &e), WBS__ST_OK);
+	assert_int_equal(wbs__store_user_set_admin(f->s, "admin", &e), WBS__ST_OK);
 	ho.host = "127.0.0.1";
 	ho.port = 0;
 	ho.threads = 4;
@@ -236,7 +238,8 @@ static void test_server__healthz_and_auth(void **state)
 	assert_string_equal(r.body, "{\"ok\":true}");
 	assert_non_null(strstr(r.head, "X-Request-Id: "));
 	resp_free(&r);
-	http(f, "GET", "/api/v1/projects", 0, NULL, NULL, 0, &r);
+	/* The projects list is public (it shows only public projects to outsiders); keys are not. */
+	http(f, "GET", "/api/v1/keys", 0, NULL, NULL, 0, &r);
 	assert_int_equal(r.status, 401);
 	assert_string_equal(err_code(&r), "unauthorized");
 	resp_free(&r);

@@ -1,0 +1,180 @@
+/*
+ * cmd_login.c — `wb login [--host URL] [--key KEY]`: check an API key
+ * against a server and store it, with the server's address, in the
+ * settings file where libwb and the other commands find it
+ * ($WB_CONFIG_DIR/settings, else $XDG_CONFIG_HOME/wb/settings, else
+ * ~/.config/wb/settings; mode 0600; see server/auth/auth.h).
+ *
+ * The key comes from --key, else WB_API_KEY, else standard input (typed
+ * with the terminal's echo off when it is a terminal), so that it need not
+ * appear in the shell's history. A key is created in the web UI (Settings →
+ * API keys) or with POST /api/v1/keys. It is checked with GET
+ * /api/v1/auth/session before anything is written: a typo never replaces a
+ * working key.
+ */
+#include "cmd.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "auth/auth.h"
+
+static const char login_usage[] = "usage: wb login [--host URL] [--key KEY]\n";
+
+static size_t collect(char *p, size_t size, size_t n, void *ud)
+{
+	char **buf = ud;
+	size_t old = *buf ? strlen(*buf) : 0, add = size * n;
+	char *nb;
+
+	if (old + add > (1u << 20))
+		return 0;
+	nb = realloc(*buf, old + add + 1);
+	if (!nb)
+		return 0;
+	memcpy(nb + old, p, add);
+	nb[old + add] = '\0';
+	*buf = nb;
+	return add;
+}
+
+/* Read a line from stdin, without echo on a terminal. 0 or -1. */
+static int read_key(char *out, size_t cap)
+{
+	struct termios old, quiet;
+	int tty = isatty(STDIN_FILENO), restore = 0;
+	size_t n;
+
+	if (tty) {
+		fputs("API key (create one under Settings in the web UI): ", stderr);
+		if (tcgetattr(STDIN_FILENO, &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			restore = tcsetattr(STDIN_FILENO, TCSANOW, &quiet) == 0;
+		}
+	}
+	if (!fgets(out, (int)cap, stdin))
+		out[0] = '\0';
+	if (restore) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &old);
+		fputc('\n', stderr);
+	}
+	n = strlen(out);
+	while (n && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
+		out[--n] = '\0';
+	return n ? 0 : -1;
+}
+
+int wbs__cmd_login(int argc, char **argv)
+{
+	char host[1024] = "", key[300] = "", path[4096], url[1200], auth[400], err[512], name[128] = "";
+	const char *env;
+	struct curl_slist *hdr = NULL;
+	CURL *c = NULL;
+	char *body = NULL;
+	long status = 0;
+	cJSON *j = NULL;
+	int code = 1;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(login_usage, stdout);
+			return 0;
+		}
+		if ((strcmp(a, "--host") == 0 || strcmp(a, "--key") == 0) && i + 1 < argc) {
+			snprintf(a[2] == 'h' ? host : key, a[2] == 'h' ? sizeof(host) : sizeof(key), "%s", argv[++i]);
+		} else if (strncmp(a, "--host=", 7) == 0) {
+			snprintf(host, sizeof(host), "%s", a + 7);
+		} else if (strncmp(a, "--key=", 6) == 0) {
+			snprintf(key, sizeof(key), "%s", a + 6);
+		} else {
+			fprintf(stderr, "wb login: unexpected argument %s\n%s", a, login_usage);
+			return 2;
+		}
+	}
+	if (wbs__settings_path(path, sizeof(path))) {
+		fprintf(stderr, "wb login: no settings directory: set WB_CONFIG_DIR, XDG_CONFIG_HOME or HOME\n");
+		return 1;
+	}
+	if (!host[0] && (env = getenv("WB_BASE_URL")) && *env)
+		snprintf(host, sizeof(host), "%s", env);
+	if (!host[0])
+		snprintf(host, sizeof(host), "http://127.0.0.1:8080");
+	{
+		size_t n = strlen(host);
+		while (n && host[n - 1] == '/')
+			host[--n] = '\0';
+	}
+	if (strncmp(host, "http://", 7) != 0 && strncmp(host, "https://", 8) != 0) {
+		fprintf(stderr, "wb login: --host must start with http:// or https://\n");
+		return 2;
+	}
+	if (!key[0] && (env = getenv("WB_API_KEY")) && *env)
+		snprintf(key, sizeof(key), "%s", env);
+	if (!key[0] && read_key(key, sizeof(key))) {
+		fprintf(stderr, "wb login: no key given\n");
+		return 2;
+	}
+	if (strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != strlen(key)) {
+		fprintf(stderr, "wb login: that does not look like an api key\n");
+		goto done;
+	}
+	snprintf(url, sizeof(url), "%s/api/v1/auth/session", host);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
+	if (!(c = curl_easy_init()) || !(hdr = curl_slist_append(NULL, auth))) {
+		fprintf(stderr, "wb login: out of memory\n");
+		goto done;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if ((env = getenv("WB_CA_FILE")) && *env)
+		curl_easy_setopt(c, CURLOPT_CAINFO, env);
+	{
+		CURLcode rc = curl_easy_perform(c);
+		if (rc != CURLE_OK) {
+			fprintf(stderr, "wb login: cannot reach %s: %s\n", host, curl_easy_strerror(rc));
+			goto done;
+		}
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (status == 401) {
+		fprintf(stderr, "wb login: %s does not accept that key (unknown or revoked)\n", host);
+		goto done;
+	}
+	j = body ? cJSON_Parse(body) : NULL;
+	{
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "user");
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(u, "name");
+		if (status != 200 || !cJSON_IsString(n)) {
+			fprintf(stderr, "wb login: unexpected answer from %s (http %ld); is it a wb server?\n", host, status);
+			goto done;
+		}
+		snprintf(name, sizeof(name), "%s", n->valuestring);
+	}
+	if (wbs__settings_write(path, host, key, err, sizeof(err))) {
+		fprintf(stderr, "wb login: %s\n", err);
+		goto done;
+	}
+	printf("signed in to %s as %s; key stored in %s\n", host, name, path);
+	code = 0;
+done:
+	memset(key, 0, sizeof(key));
+	memset(auth, 0, sizeof(auth));
+	cJSON_Delete(j);
+	free(body);
+	curl_slist_free_all(hdr);
+	if (c)
+		curl_easy_cleanup(c);
+	return code;
+}

@@ -1,0 +1,884 @@
+/*
+ * handlers_acct.c — the /api/v1 routes of accounts and reports:
+ *
+ *   POST /auth/login, /auth/logout, /auth/setup; GET /auth/session
+ *   GET|POST /users; PUT /users/{name}/password
+ *   GET|POST /keys; DELETE /keys/{id}
+ *   GET|POST /teams; GET /teams/{team}/members; PUT|DELETE /teams/{team}/members/{user}
+ *   GET|PUT /projects/{e}/{p}; GET /projects/{e}/{p}/members; PUT|DELETE .../members/{user}
+ *   GET|POST /projects/{e}/{p}/reports; GET|PUT|DELETE .../reports/{id};
+ *   GET .../reports/{id}/versions[/{n}]
+ *
+ * No handler here checks permissions: the route table declares what each
+ * route needs and server.c checks it before the handler runs (the caller
+ * is q->who, their access to the route's project q->acc).
+ *
+ * Secrets: a new API key and a setup link's token are returned once and
+ * only their SHA-256 is stored; passwords are stored as scrypt hashes
+ * (auth.c); nothing secret is logged.
+ */
+#include "http_int.h"
+
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/auth.h"
+#include "util/log.h"
+#include "wire.h"
+
+#define TITLE_MAX 256u
+/* Password hashing is CPU and memory heavy (scrypt, 32 MiB): at most this many
+ * at a time, so a flood of logins cannot take every core from ingest. */
+#define HASHING_MAX 2
+/* Failed sign-ins per name before that name is refused for a while. */
+#define FAILS_MAX 10
+#define FAILS_WINDOW 900.0
+#define FAIL_SLOTS 1024u
+#define KEY_NAME_MAX 128u
+#define SESSION_TTL (14.0 * 24 * 3600)
+
+static pthread_mutex_t hash_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hash_cv = PTHREAD_COND_INITIALIZER;
+static int hashing;
+
+static void hash_enter(void)
+{
+	pthread_mutex_lock(&hash_mu);
+	while (hashing >= HASHING_MAX)
+		pthread_cond_wait(&hash_cv, &hash_mu);
+	hashing++;
+	pthread_mutex_unlock(&hash_mu);
+}
+
+static void hash_leave(void)
+{
+	pthread_mutex_lock(&hash_mu);
+	hashing--;
+	pthread_cond_signal(&hash_cv);
+	pthread_mutex_unlock(&hash_mu);
+}
+
+/*
+ * Failed sign-ins by name, in a fixed table (a collision shares a slot:
+ * at worst two names throttle each other). Guessing a password is then
+ * FAILS_MAX tries per FAILS_WINDOW per name, whatever the addresses; the
+ * price is that someone can lock a name out of password sign-in for that
+ * long (API keys keep working).
+ */
+static struct fail_slot {
+	uint64_t name_hash;
+	unsigned count;
+	double first;
+} fails[FAIL_SLOTS];
+static pthread_mutex_t fail_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Seconds until name may try again (0: now). */
+static unsigned fail_wait(const char *name, double now)
+{
+	uint64_t h = fnv1a(name);
+	struct fail_slot *f = &fails[h % FAIL_SLOTS];
+	unsigned wait = 0;
+
+	pthread_mutex_lock(&fail_mu);
+	if (f->name_hash == h && f->count >= FAILS_MAX && now - f->first < FAILS_WINDOW)
+		wait = (unsigned)(FAILS_WINDOW - (now - f->first)) + 1;
+	pthread_mutex_unlock(&fail_mu);
+	return wait;
+}
+
+/* Count a failure (ok = 0) or forget the failures (ok = 1) of name. */
+static void fail_note(const char *name, double now, int ok)
+{
+	uint64_t h = fnv1a(name);
+	struct fail_slot *f = &fails[h % FAIL_SLOTS];
+
+	pthread_mutex_lock(&fail_mu);
+	if (ok) {
+		if (f->name_hash == h)
+			memset(f, 0, sizeof(*f));
+	} else {
+		if (f->name_hash != h || now - f->first >= FAILS_WINDOW) {
+			f->name_hash = h;
+			f->count = 0;
+			f->first = now;
+		}
+		f->count++;
+	}
+	pthread_mutex_unlock(&fail_mu);
+}
+
+static double now_unix(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Parse the JSON object body into *out. optional: an empty body gives an
+ * empty object. 0, or -1 with the 4xx sent.
+ */
+static int body_object(wbs__req *q, int optional, cJSON **out)
+{
+	const char *ct = mg_get_header(q->conn, "Content-Type");
+	uint8_t *body = NULL;
+	size_t len = 0, off = 0;
+
+	*out = NULL;
+	if (wbs__read_body(q, 0, WBS__JSON_BODY_MAX, WBS__JSON_BODY_MAX, "invalid_json", &body, &len))
+		return -1;
+	if (len == 0) {
+		free(body);
+		if (optional) {
+			*out = cJSON_CreateObject();
+			if (*out)
+				return 0;
+			wbs__send_error(q, 500, "internal", "out of memory");
+			return -1;
+		}
+		wbs__send_error(q, 400, "invalid_json", "body is empty");
+		return -1;
+	}
+	/* A JSON content type also keeps plain cross-site form posts out. */
+	if (!ct || !wbs__media_type_is(ct, "application/json")) {
+		free(body);
+		wbs__send_error(q, 415, "unsupported_media_type", "content-type must be application/json");
+		return -1;
+	}
+	*out = wbs__json_parse((const char *)body, len, &off);
+	free(body);
+	if (!*out) {
+		wbs__send_error(q, 400, "invalid_json", "body is not valid json at byte %zu", off);
+		return -1;
+	}
+	if (!cJSON_IsObject(*out)) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		wbs__send_error(q, 400, "invalid_argument", "body must be a json object");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The string member name of j: 1 found and valid (UTF-8, at most max bytes,
+ * no control characters unless multiline allows newlines and tabs), 0 absent
+ * and optional, -1 with the 400 sent.
+ */
+static int str_member(wbs__req *q, const cJSON *j, const char *name, size_t max, int required, int multiline,
+		      const char **out)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(j, name);
+	size_t n;
+
+	*out = NULL;
+	if (!it || cJSON_IsNull(it)) {
+		if (!required)
+			return 0;
+		wbs__send_error(q, 400, "invalid_argument", "%s is required", name);
+		return -1;
+	}
+	if (!cJSON_IsString(it)) {
+		wbs__send_error(q, 400, "invalid_argument", "%s must be a string", name);
+		return -1;
+	}
+	n = strlen(it->valuestring);
+	if (n > max || !wbs__utf8_valid(it->valuestring, n)) {
+		wbs__send_error(q, 400, "invalid_argument", "%s must be valid UTF-8 of at most %zu bytes", name, max);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)it->valuestring[i];
+		if ((c < 0x20 && !(multiline && (c == '\n' || c == '\r' || c == '\t'))) || c == 0x7f) {
+			wbs__send_error(q, 400, "invalid_argument", "%s must not contain control characters", name);
+			return -1;
+		}
+	}
+	*out = it->valuestring;
+	return 1;
+}
+
+static int name_member(wbs__req *q, const cJSON *j, const char *member, const char **out)
+{
+	if (str_member(q, j, member, 64, 1, 0, out) < 0)
+		return -1;
+	if (!wb__name_valid(*out)) {
+		wbs__send_error(q, 400, "invalid_argument", "%s must match [A-Za-z0-9_.-]{1,64} without a leading '.'",
+			       member);
+		return -1;
+	}
+	return 0;
+}
+
+static int password_member(wbs__req *q, const cJSON *j, const char *member, const char **out)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(j, member);
+	size_t n;
+
+	if (!cJSON_IsString(it)) {
+		wbs__send_error(q, 400, "invalid_argument", "%s must be a string", member);
+		return -1;
+	}
+	n = strlen(it->valuestring);
+	if (n < WBS__PASSWORD_MIN || n > WBS__PASSWORD_MAX || !wbs__utf8_valid(it->valuestring, n)) {
+		wbs__send_error(q, 400, "invalid_argument", "%s must be %u to %u bytes of UTF-8", member,
+			       WBS__PASSWORD_MIN, WBS__PASSWORD_MAX);
+		return -1;
+	}
+	*out = it->valuestring;
+	return 0;
+}
+
+static void send_ok(wbs__req *q, int status)
+{
+	wbs__buf b;
+	wbs__buf_init(&b, 64);
+	wbs__buf_puts(&b, "{\"ok\":true}");
+	wbs__send_json(q, status, &b);
+	wbs__buf_free(&b);
+}
+
+/* {"<member>":<store JSON>} from a list function, or the store error. */
+static void send_list(wbs__req *q, const char *member, int st, wbs__buf *rows, const wbs__err *e)
+{
+	wbs__buf b;
+
+	if (st) {
+		wbs__send_store_error(q, e);
+		return;
+	}
+	wbs__buf_init(&b, WBS__RESPONSE_MAX);
+	wbs__buf_printf(&b, "{\"%s\":", member);
+	wbs__buf_put(&b, rows->p ? rows->p : "[]", rows->p ? rows->len : 2);
+	wbs__buf_putc(&b, '}');
+	wbs__send_json(q, 200, &b);
+	wbs__buf_free(&b);
+}
+
+/* ---- sessions ---- */
+
+/* {"user":{"name","is_admin"}|null,"csrf":...} */
+static void render_session(wbs__buf *b, const wbs__principal *p, const char *csrf, const char *via)
+{
+	if (!p->user_id) {
+		wbs__buf_puts(b, "{\"user\":null}");
+		return;
+	}
+	wbs__buf_puts(b, "{\"user\":{\"name\":");
+	wbs__json_cstr(b, p->name);
+	wbs__buf_puts(b, p->is_admin ? ",\"is_admin\":true}" : ",\"is_admin\":false}");
+	wbs__buf_puts(b, ",\"via\":");
+	wbs__json_cstr(b, via);
+	if (csrf) {
+		wbs__buf_puts(b, ",\"csrf\":");
+		wbs__json_cstr(b, csrf);
+	}
+	wbs__buf_putc(b, '}');
+}
+
+/* Start a session for user p (name and flags filled) and answer 200 with its cookie. */
+static void start_session(wbs__req *q, wbs__principal *p)
+{
+	char tok[WBS__KEY_LEN + 1], csrf[WBS__KEY_LEN + 1];
+	uint8_t hash[32];
+	wbs__err e = {0};
+	wbs__buf b;
+
+	if (wbs__token_generate(tok) || wbs__token_generate(csrf)) {
+		wbs__send_error(q, 500, "internal", "no randomness for a session");
+		return;
+	}
+	wbs__key_hash(tok, WBS__KEY_LEN, hash);
+	if (wbs__store_session_add(q->store, p->user_id, hash, csrf, now_unix() + SESSION_TTL, &e)) {
+		wbs__send_store_error(q, &e);
+		return;
+	}
+	wbs__session_cookie(q, tok);
+	OPENSSL_cleanse(tok, sizeof(tok));
+	wbs__buf_init(&b, 4096);
+	render_session(&b, p, csrf, "session");
+	wbs__send_json(q, 200, &b);
+	wbs__buf_free(&b);
+	wbs__log(WBS__LOG_INFO, "signed in", "req=%s user=%s", q->id, p->name);
+}
+
+void wbs__h_login(wbs__req *q)
+{
+	cJSON *j = NULL;
+	const char *name, *pw;
+	char *hash = NULL;
+	wbs__principal p;
+	wbs__err e = {0};
+	int st, ok;
+
+	memset(&p, 0, sizeof(p));
+	if (body_object(q, 0, &j) || name_member(q, j, "name", &name) || str_member(q, j, "password", WBS__PASSWORD_MAX, 1, 0, &pw) < 0)
+		goto done;
+	if ((q->retry_after = fail_wait(name, now_unix())) > 0) {
+		wbs__send_error(q, 429, "rate_limited", "too many failed sign-ins for %s; retry after %u s", name,
+			       q->retry_after);
+		goto done;
+	}
+	st = wbs__store_user_get(q->store, name, &p.user_id, &p.is_admin, &hash, &e);
+	if (st && st != WBS__ST_NOTFOUND) {
+		wbs__send_store_error(q, &e);
+		goto done;
+	}
+	hash_enter();
+	if (st == WBS__ST_NOTFOUND || !hash) {
+		/* Spend the same time as a wrong password, so that timing does not tell which names exist. */
+		char dummy[WBS__PASSWORD_HASH_MAX];
+		(void)wbs__password_hash(pw, dummy);
+		ok = 0;
+	} else {
+		ok = wbs__password_verify(pw, hash);
+	}
+	hash_leave();
+	fail_note(name, now_unix(), ok);
+	if (!ok) {
+		wbs__send_error(q, 401, "unauthorized", "wrong name or password");
+		goto done;
+	}
+	snprintf(p.name, sizeof(p.name), "%s", name);
+	start_session(q, &p);
+done:
+	free(hash);
+	cJSON_Delete(j);
+}
+
+void wbs__h_logout(wbs__req *q)
+{
+	wbs__err e = {0};
+
+	if (q->via_session && wbs__store_session_delete(q->store, q->cred_hash, &e)) {
+		wbs__send_store_error(q, &e);
+		return;
+	}
+	wbs__session_cookie(q, NULL);
+	send_ok(q, 200);
+}
+
+void wbs__h_session(wbs__req *q)
+{
+	wbs__buf b;
+	wbs__buf_init(&b, 4096);
+	render_session(&b, &q->who, q->via_session ? q->who.csrf : NULL, q->via_session ? "session" : "key");
+	wbs__send_json(q, 200, &b);
+	wbs__buf_free(&b);
+}
+
+void wbs__h_setup(wbs__req *q)
+{
+	cJSON *j = NULL;
+	const char *tok, *pw;
+	char enc[WBS__PASSWORD_HASH_MAX];
+	uint8_t th[32];
+	wbs__principal p;
+	wbs__err e = {0};
+	int st;
+
+	memset(&p, 0, sizeof(p));
+	if (body_object(q, 0, &j) || str_member(q, j, "token", 128, 1, 0, &tok) < 0 || password_member(q, j, "password", &pw))
+		goto done;
+	hash_enter();
+	st = wbs__password_hash(pw, enc);
+	hash_leave();
+	if (st) {
+		wbs__send_error(q, 500, "internal", "cannot hash the password");
+		goto done;
+	}
+	wbs__key_hash(tok, strlen(tok), th);
+	if (wbs__store_setup_use(q->store, th, enc, &p.user_id, &e)) {
+		wbs__send_store_error(q, &e);
+		goto done;
+	}
+	if (wbs__store_user_name(q->store, p.user_id, p.name, sizeof(p.name), &p.is_admin, &e)) {
+		wbs__send_store_error(q, &e);
+		goto done;
+	}
+	start_session(q, &p);
+done:
+	cJSON_Delete(j);
+}
+
+/* ---- users ---- */
+
+void wbs__h_users_list(wbs__req *q)
+{
+	wbs__buf rows;
+	wbs__err e = {0};
+	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
+	send_list(q, "users", wbs__store_users_list(q->store, &rows, &e), &rows, &e);
+	wbs__buf_free(&rows);
+}
+
+void wbs__h_user_create(wbs__req *q)
+{
+	cJSON *j = NULL;
+	const char *name;
+	const cJSON *adm;
+	char link[300], err[300];
+	int64_t id = 0;
+	wbs__err e = {0};
+	wbs__buf b;
+
+	wbs__buf_init(&b, 4096);
+	if (body_object(q, 0, &j) || name_member(q, j, "name", &name))
+		goto done;
+	adm = cJSON_GetObjectItemCaseSensitive(j, "is_admin");
+	if (adm && !cJSON_IsBool(adm)) {
+		wbs__send_error(q, 400, "invalid_argument", "is_admin must be true or false");
+		goto done;
+	}
+	if (wbs__store_user_create(q->store, name, cJSON_IsTrue(adm), &id, &e)) {
+		wbs__send_store_error(q, &e);
+		goto done;
+	}
+	if (wbs__setup_link(q->store, id, "", link, sizeof(link), err, sizeof(err))) {
+		wbs__send_error(q, 500, "internal", "%s", err);
+		goto done;
+	}
+	wbs__buf_puts(&b, "{\"name\":");
+	wbs__json_cstr(&b, name);
+	wbs__buf_puts(&b, cJSON_IsTrue(adm) ? ",\"is_admin\":true" : ",\"is_admin\":false");
+	wbs__buf_puts(&b, ",\"setup_path\":");
+	wbs__json_cstr(&b, link);
+	wbs__buf_putc(&b, '}');
+	wbs__send_json(q, 201, &b);
+	OPENSSL_cleanse(link, sizeof(link));
+	wbs__log(WBS__LOG_INFO, "user created", "req=%s user=%s by=%s", q->id, name, q->who.name);
+done:
+	wbs__buf_free(&b);
+	cJSON_Delete(j);
+}
+
+void wbs__h_user_password(wbs__req *q)
+{
+	cJSON *j = NULL;
+	const char *pw, *cur = NULL;
+	char enc[WBS__PASSWORD_HASH_MAX], *old = NULL;
+	int64_t id = 0;
+	int is_admin = 0, bad, hashed;
+	wbs__err e = {0};
+
+	if (body_object(q, 0, &j) || password_member(q, j, "password", &pw) ||
+	    str_member(q, j, "current_password", WBS__PASSWORD_MAX, 0, 0, &cur) < 0)
+		goto done;
+	if (wbs__store_user_get(q->store, q->ref.entity, &id, &is_admin, &old, &e)) {
+		wbs__send_store_error(q, &e);
+		goto done;
+	}
+	/* Changing one's own password takes the current one; a server admin resets others'. */
+	hash_enter();
+	bad = id == q->user_id && old && !wbs__password_verify(cur ? cur : "", old);
+	hashed = bad ? -1 : wbs__password_hash(pw, enc);
+	hash_leave();
+	if (bad) {
+		wbs__send_error(q, 403, "forbidden", "current_password is wrong");
+		goto done;
+	}
+	if (hashed) {
+		wbs__send_error(q, 500, "internal", "cannot hash the password");
+		goto done;
+	}
+	if (wbs__store_user_set_password(q->store, id, enc, &e)) {
+		wbs__send_store_error(q, &e);
+		goto done;
+	}
+	send_ok(q, 200);
+done:
+	free(old);
+	cJSON_Delete(j);
+}
+
+/* ---- keys ---- */
+
+void wbs__h_keys_list(wbs__req *q)
+{
+	wbs__buf rows;
+	wbs__err e = {0};
+	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
+	send_list(q, "keys", wbs__store_user_keys(q->store, q->user_id, &rows, &e), &rows, &e);
+	wbs__buf_free(&rows);
+}
+
+void wbs__h_key_create(wbs__req *q)
+{
+	cJSON *j = NULL;
+	const char *name = NULL;
+	char key[WBS__KEY_LEN + 1], prefix[WBS__KEY_PREFIX_LEN + 1];
+	uint8_t hash[32];
+	int64_t id = 0;
+	wbs__err e = {0};
+	wbs__buf b;
+
+	wbs__buf_init(&b, 4096);
+	if (body_object(q, 1, &j) || str_member(q, j, "name", KEY_NAME_MAX, 0, 0, &name) < 0)
+		goto done;
+	if (wbs__key_generate(key)) {
+		wbs__send_error(q, 500, "internal", "no randomness for a key");
+		goto done;
+	}
+	wbs__key_hash(key, WBS__KEY_LEN, hash);
+	memcpy(prefix, key, WBS__KEY_PREFIX_LEN);
+	prefix[WBS__KEY_PREFIX_LEN] = '\0';
+	if (wbs__store_user_key_add(q->store, q->user_id, hash, prefix, name, &id, &e)) {
+		wbs__send_store_error(q, &e);
+		goto done;
+	}
+	wbs__buf_puts(&b, "{\"id\":");
+	wbs__json_i64(&b, id);
+	wbs__buf_puts(&b, ",\"key\":");
+	wbs__json_cstr(&b, key);
+	wbs__buf_puts(&b, ",\"prefix\":");
+	wbs__json_cstr(&b, prefix);
+	wbs__buf_puts(&b, ",\"name\":");
+	wbs__json_cstr(&b, name ? name : "");
+	wbs__buf_putc(&b, '}');
+	wbs__send_json(q, 201, &b);
+done:
+	OPENSSL_cleanse(key, sizeof(key));
+	if (b.p)
+		OPENSSL_cleanse(b.p, b.len);
+	wbs__buf_free(&b);
+	cJSON_Delete(j);
+}
+
+void wbs__h_key_revoke(wbs__req *q)
+{
+	int64_t id;
+	wbs__err e = {0};
+
+	if (wbs__parse_i64(q->path.seg[1], 1, INT64_MAX, &id)) {
+		wbs__send_error(q, 400, "invalid_argument", "key id must be a positive integer");
+		return;
+	}
+	if (wbs__store_user_key_revoke(q->store, q->user_id, id, &e)) {
+		wbs__send_store_error(q, &e);
+		return;
+	}
+	send_ok(q, 200);
+}
+
+/* ---- teams ---- */
+
+void wbs__h_teams_list(wbs__req *q)
+{
+	wbs__buf rows;
+	wbs__err e = {0};
+	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
+	send_list(q, "teams", wbs__store_teams_list(q->store, q->user_id, q->who.is_admin, &rows, &e), &rows, &e);
+	wbs__buf_free(&rows);
+}
+
+void wbs__h_team_create(wbs__req *q)
+{
+	cJSON *j = NULL;
+	const char *name;
+	wbs__err e = {0};
+
+	if (body_object(q, 0, &j) || name_member(q, j, "name", &name))
+		goto done;
+	if (wbs__store_team_create(q->store, name, q->user_id, &e)) {
+		wbs__send_store_error(q, &e);
+		goto done;
+	}
+	send_ok(q, 201);
+done:
+	cJSON_Delete(j);
+}
+
+void wbs__h_team_members(wbs__req *q)
+{
+	wbs__buf rows;
+	wbs__err e = {0};
+	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
+	send_list(q, "members", wbs__store_team_members(q->store, q->ref.entity, &rows, &e), &rows, &e);
+	wbs__buf_free(&rows);
+}
+
+/* The role member of the body: 1..3, or -1 with the 400 sent. */
+static int role_member(wbs__req *q, cJSON **j)
+{
+	const char *r;
+	int role;
+	if (body_object(q, 0, j) || str_member(q, *j, "role", 16, 1, 0, &r) < 0)
+		return -1;
+	if (!(role = wbs__role_parse(r))) {
+		wbs__send_error(q, 400, "invalid_argument", "role must be viewer, editor or admin");
+		return -1;
+	}
+	return role;
+}
+
+void wbs__h_team_member_put(wbs__req *q)
+{
+	cJSON *j = NULL;
+	wbs__err e = {0};
+	int role = role_member(q, &j);
+
+	if (role > 0) {
+		if (wbs__store_team_member_set(q->store, q->ref.entity, q->ref.project, role, &e))
+			wbs__send_store_error(q, &e);
+		else
+			send_ok(q, 200);
+	}
+	cJSON_Delete(j);
+}
+
+void wbs__h_team_member_delete(wbs__req *q)
+{
+	wbs__err e = {0};
+	if (wbs__store_team_member_set(q->store, q->ref.entity, q->ref.project, 0, &e))
+		wbs__send_store_error(q, &e);
+	else
+		send_ok(q, 200);
+}
+
+/* ---- project settings ---- */
+
+void wbs__h_project_get(wbs__req *q)
+{
+	wbs__buf b;
+
+	if (!q->acc.project_exists) {
+		wbs__send_error(q, 404, "not_found", "no project %s/%s", q->ref.entity, q->ref.project);
+		return;
+	}
+	wbs__buf_init(&b, 4096);
+	wbs__buf_puts(&b, "{\"entity\":");
+	wbs__json_cstr(&b, q->ref.entity);
+	wbs__buf_puts(&b, ",\"name\":");
+	wbs__json_cstr(&b, q->ref.project);
+	wbs__buf_puts(&b, q->acc.is_public ? ",\"visibility\":\"public\"" : ",\"visibility\":\"private\"");
+	wbs__buf_puts(&b, ",\"role\":");
+	wbs__json_cstr(&b, wbs__role_name(q->acc.role));
+	wbs__buf_putc(&b, '}');
+	wbs__send_json(q, 200, &b);
+	wbs__buf_free(&b);
+}
+
+void wbs__h_project_put(wbs__req *q)
+{
+	cJSON *j = NULL;
+	const char *vis = NULL;
+	wbs__err e = {0};
+
+	if (body_object(q, 1, &j) || str_member(q, j, "visibility", 16, 0, 0, &vis) < 0)
+		goto done;
+	if (vis && strcmp(vis, "private") != 0 && strcmp(vis, "public") != 0) {
+		wbs__send_error(q, 400, "invalid_argument", "visibility must be private or public");
+		goto done;
+	}
+	if (wbs__store_project_upsert(q->store, q->ref.entity, q->ref.project, vis, &e) ||
+	    wbs__store_access(q->store, q->user_id, q->ref.entity, q->ref.project, &q->acc, &e)) {
+		wbs__send_store_error(q, &e);
+		goto done;
+	}
+	if (vis)
+		wbs__log(WBS__LOG_INFO, "project visibility", "req=%s project=%s/%s visibility=%s by=%s", q->id,
+			 q->ref.entity, q->ref.project, vis, q->who.name);
+	wbs__h_project_get(q);
+done:
+	cJSON_Delete(j);
+}
+
+void wbs__h_project_members(wbs__req *q)
+{
+	wbs__buf rows;
+	wbs__err e = {0};
+	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
+	send_list(q, "members", wbs__store_project_members(q->store, q->ref.entity, q->ref.project, &rows, &e), &rows,
+		  &e);
+	wbs__buf_free(&rows);
+}
+
+void wbs__h_project_member_put(wbs__req *q)
+{
+	cJSON *j = NULL;
+	wbs__err e = {0};
+	int role = role_member(q, &j);
+
+	if (role > 0) {
+		if (!wb__name_valid(q->path.seg[4]))
+			wbs__send_error(q, 400, "invalid_argument", "user must be a valid name");
+		else if (wbs__store_project_member_set(q->store, q->ref.entity, q->ref.project, q->path.seg[4], role, &e))
+			wbs__send_store_error(q, &e);
+		else
+			send_ok(q, 200);
+	}
+	cJSON_Delete(j);
+}
+
+void wbs__h_project_member_delete(wbs__req *q)
+{
+	wbs__err e = {0};
+	if (!wb__name_valid(q->path.seg[4]))
+		wbs__send_error(q, 400, "invalid_argument", "user must be a valid name");
+	else if (wbs__store_project_member_set(q->store, q->ref.entity, q->ref.project, q->path.seg[4], 0, &e))
+		wbs__send_store_error(q, &e);
+	else
+		send_ok(q, 200);
+}
+
+/* ---- reports ---- */
+
+static int report_id(wbs__req *q, int64_t *id)
+{
+	if (wbs__parse_i64(q->path.seg[4], 1, INT64_MAX, id)) {
+		wbs__send_error(q, 404, "not_found", "no report %s", q->path.seg[4]);
+		return -1;
+	}
+	return 0;
+}
+
+static void send_report(wbs__req *q, int status, int64_t id, int64_t version)
+{
+	wbs__buf b;
+	wbs__err e = {0};
+	wbs__buf_init(&b, WBS__RESPONSE_MAX);
+	if (wbs__store_report_get(q->store, q->ref.entity, q->ref.project, id, version, &b, &e))
+		wbs__send_store_error(q, &e);
+	else
+		wbs__send_json(q, status, &b);
+	wbs__buf_free(&b);
+}
+
+/* The title and body members of a report: 0, or -1 with the 400 sent. */
+static int report_members(wbs__req *q, const cJSON *j, const char **title, const char **body)
+{
+	if (str_member(q, j, "title", TITLE_MAX, 1, 0, title) < 0 ||
+	    str_member(q, j, "body", WBS__JSON_BODY_MAX, 1, 1, body) < 0)
+		return -1;
+	if (!**title) {
+		wbs__send_error(q, 400, "invalid_argument", "title must not be empty");
+		return -1;
+	}
+	return 0;
+}
+
+void wbs__h_reports_list(wbs__req *q)
+{
+	wbs__buf rows;
+	wbs__err e = {0};
+	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
+	send_list(q, "reports", wbs__store_reports_list(q->store, q->ref.entity, q->ref.project, &rows, &e), &rows, &e);
+	wbs__buf_free(&rows);
+}
+
+void wbs__h_report_create(wbs__req *q)
+{
+	cJSON *j = NULL;
+	const char *title, *body;
+	int64_t id = 0;
+	wbs__err e = {0};
+
+	if (body_object(q, 0, &j) || report_members(q, j, &title, &body))
+		goto done;
+	/* A report may be the first thing in a project (write access to the entity lets one create it). */
+	if ((!q->acc.project_exists && wbs__store_project_upsert(q->store, q->ref.entity, q->ref.project, NULL, &e)) ||
+	    wbs__store_report_create(q->store, q->ref.entity, q->ref.project, q->user_id, title, body, &id, &e)) {
+		wbs__send_store_error(q, &e);
+		goto done;
+	}
+	send_report(q, 201, id, 0);
+done:
+	cJSON_Delete(j);
+}
+
+void wbs__h_report_get(wbs__req *q)
+{
+	int64_t id, version = 0;
+	char v[32];
+	int r;
+
+	if (report_id(q, &id))
+		return;
+	if ((r = wbs__query_param(q, "version", 0, v, sizeof(v))) < 0)
+		return;
+	if (r && wbs__parse_i64(v, 1, INT64_MAX, &version)) {
+		wbs__send_error(q, 400, "invalid_argument", "version must be a positive integer");
+		return;
+	}
+	send_report(q, 200, id, version);
+}
+
+void wbs__h_report_put(wbs__req *q)
+{
+	cJSON *j = NULL;
+	const cJSON *base;
+	const char *title, *body;
+	int64_t id, version = 0, basev = -1;
+	wbs__err e = {0};
+
+	if (report_id(q, &id) || body_object(q, 0, &j) || report_members(q, j, &title, &body))
+		goto done;
+	base = cJSON_GetObjectItemCaseSensitive(j, "base_version");
+	if (base) {
+		if (!cJSON_IsNumber(base) || base->valuedouble < 1 || base->valuedouble > 9e15 ||
+		    base->valuedouble != (double)(int64_t)base->valuedouble) {
+			wbs__send_error(q, 400, "invalid_argument", "base_version must be a positive integer");
+			goto done;
+		}
+		basev = (int64_t)base->valuedouble;
+	}
+	if (wbs__store_report_update(q->store, q->ref.entity, q->ref.project, id, q->user_id, title, body, basev,
+				     &version, &e)) {
+		wbs__send_store_error(q, &e);
+		goto done;
+	}
+	send_report(q, 200, id, version);
+done:
+	cJSON_Delete(j);
+}
+
+void wbs__h_report_delete(wbs__req *q)
+{
+	int64_t id;
+	wbs__err e = {0};
+	if (report_id(q, &id))
+		return;
+	if (wbs__store_report_delete(q->store, q->ref.entity, q->ref.project, id, &e))
+		wbs__send_store_error(q, &e);
+	else
+		send_ok(q, 200);
+}
+
+void wbs__h_report_versions(wbs__req *q)
+{
+	wbs__buf rows;
+	wbs__err e = {0};
+	int64_t id;
+
+	if (report_id(q, &id))
+		return;
+	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
+	send_list(q, "versions", wbs__store_report_versions(q->store, q->ref.entity, q->ref.project, id, &rows, &e),
+		  &rows, &e);
+	wbs__buf_free(&rows);
+}
+
+void wbs__h_report_version(wbs__req *q)
+{
+	int64_t id, version;
+
+	if (report_id(q, &id))
+		return;
+	if (wbs__parse_i64(q->path.seg[6], 1, INT64_MAX, &version)) {
+		wbs__send_error(q, 404, "not_found", "no version %s", q->path.seg[6]);
+		return;
+	}
+	send_report(q, 200, id, version);
+}
