@@ -42,7 +42,12 @@ enum wb__rec_type {
 	/* reserved for the features being added: */
 	WB__REC_CODE = 7,    /* git capture (schema/wire.md) */
 	WB__REC_PATCH = 8,   /* a patch file of the git capture */
-	WB__REC_SYSTEM = 9   /* system metrics sample */
+	WB__REC_SYSTEM = 9,  /* system metrics sample */
+	/* artifacts (schema/wire.md): JSON objects */
+	WB__REC_ARTIFACT = 10,      /* intent to log an artifact version: the manifest with local paths */
+	WB__REC_ARTIFACT_DONE = 11, /* that intent is committed: {"id", "version"} */
+	WB__REC_ARTIFACT_USE = 12   /* the run used a version: {"artifact", "version"} (lineage) */
+	/* 13, 14: reserved for artifacts */
 };
 
 /*

@@ -309,6 +309,19 @@ static const struct route {
 	{"GET", 4, {"projects", "*", "*", "history"}, wbs__h_project_history},
 	{"DELETE", 5, {"projects", "*", "*", "runs", "*"}, wbs__h_run_delete},
 	{"DELETE", 3, {"projects", "*", "*"}, wbs__h_project_delete},
+	/* artifacts (handlers_artifact.c): the blob routes first, "blobs" is not an artifact name */
+	{"POST", 6, {"projects", "*", "*", "artifacts", "blobs", "check"}, wbs__h_blob_check},
+	{"GET", 6, {"projects", "*", "*", "artifacts", "blobs", "*"}, wbs__h_blob_get},
+	{"PUT", 6, {"projects", "*", "*", "artifacts", "blobs", "*"}, wbs__h_blob_put},
+	{"GET", 4, {"projects", "*", "*", "artifacts"}, wbs__h_artifacts_list},
+	{"GET", 5, {"projects", "*", "*", "artifacts", "*"}, wbs__h_artifact_get},
+	{"POST", 5, {"projects", "*", "*", "artifacts", "*"}, wbs__h_artifact_commit},
+	{"GET", 6, {"projects", "*", "*", "artifacts", "*", "*"}, wbs__h_artifact_version},
+	{"DELETE", 6, {"projects", "*", "*", "artifacts", "*", "*"}, wbs__h_artifact_version_delete},
+	{"GET", 7, {"projects", "*", "*", "artifacts", "*", "*", "file"}, wbs__h_artifact_file},
+	{"PUT", 7, {"projects", "*", "*", "artifacts", "*", "aliases", "*"}, wbs__h_artifact_alias_put},
+	{"DELETE", 7, {"projects", "*", "*", "artifacts", "*", "aliases", "*"}, wbs__h_artifact_alias_delete},
+	{"GET", 6, {"projects", "*", "*", "runs", "*", "artifacts"}, wbs__h_run_artifacts},
 };
 
 static int route_matches(const struct route *r, const wbs__path *p)

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "model/summary.h"
+#include "store/store_artifact.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "wb.h"
@@ -834,6 +835,9 @@ static int apply_ingest(wbs__store *s, wbs__job *j, runctx *c)
 			break;
 		case WB__REC_PATCH:
 			ret = apply_patch(s, c, r, b->first_seq + r->frame, &j->err);
+			break;
+		case WB__REC_ARTIFACT_USE:
+			ret = wbs__art_apply_use(s, c->project_id, c->id, r->json, now, &j->err);
 			break;
 		default:
 			ret = WBS__ST_OK;
