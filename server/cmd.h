@@ -12,5 +12,7 @@ int wbs__cmd_backup(int argc, char **argv);
 int wbs__cmd_restore_backup(int argc, char **argv);
 int wbs__cmd_vacuum(int argc, char **argv);
 int wbs__cmd_restore(int argc, char **argv);
+/* cmd_artifact.c */
+int wbs__cmd_artifact(int argc, char **argv);
 
 #endif /* WB_SERVER_CMD_H */

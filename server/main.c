@@ -25,6 +25,7 @@ static const char usage[] = "usage: wb <command> [options]\n"
 			    "  backup   copy a live server's data (wb backup DEST --data DIR)\n"
 			    "  restore-backup  put a backup in place (wb restore-backup SRC --data DIR [--force])\n"
 			    "  vacuum   give deleted runs' space back (wb vacuum --data DIR)\n"
+			    "  artifact upload or download artifacts (wb artifact put|get ...)\n"
 			    "  version  print the version\n"
 			    "  help     print this help\n";
 
@@ -46,6 +47,8 @@ int main(int argc, char **argv)
 		return wbs__cmd_backup(argc - 2, argv + 2);
 	if (strcmp(cmd, "restore-backup") == 0)
 		return wbs__cmd_restore_backup(argc - 2, argv + 2);
+	if (strcmp(cmd, "artifact") == 0)
+		return wbs__cmd_artifact(argc - 2, argv + 2);
 	if (strcmp(cmd, "vacuum") == 0)
 		return wbs__cmd_vacuum(argc - 2, argv + 2);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

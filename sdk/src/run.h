@@ -50,6 +50,7 @@ struct wb_run {
 	_Atomic int64_t step_pub;       /* last_step, for wb_run_step */
 	_Atomic int warned_full;
 	wb__sysmon sysmon;              /* system metrics sampler (if system_sample_ms > 0) */
+	struct wb__saves *saves;        /* wb_save's files (artifact.c), NULL until the first wb_save */
 };
 
 /*

@@ -142,6 +142,13 @@ WB__HIDDEN int wb__key_valid(const char *key, size_t len);
 /* A name (entity, project, run id, group): [A-Za-z0-9_.-]{1,64}, not starting with '.'. */
 WB__HIDDEN int wb__name_valid(const char *name);
 
+/* A file path inside an artifact: 1..WB__ART_PATH_MAX bytes, '/'-separated
+ * segments, none empty (no leading, trailing or doubled '/'), none "." or
+ * "..", no byte < 0x20, no 0x7f and no '\\'. The SDK checks it before
+ * sending and before writing a download; the server before storing. */
+#define WB__ART_PATH_MAX 1024u
+WB__HIDDEN int wb__art_path_valid(const char *p, size_t len);
+
 static inline uint64_t wb__f64_bits(double d)
 {
 	uint64_t u;

@@ -46,24 +46,7 @@ int wbs__sha256_hex_valid(const char *s)
 
 int wbs__art_path_valid(const char *p, size_t len)
 {
-	size_t seg = 0;
-
-	if (len == 0 || len > WBS__ART_PATH_MAX || strlen(p) != len || !wbs__utf8_valid(p, len))
-		return 0;
-	for (size_t i = 0; i <= len; i++) {
-		unsigned char c = i < len ? (unsigned char)p[i] : '/';
-		if (c == '/') {
-			const char *s = p + i - seg;
-			if (seg == 0 || (seg == 1 && s[0] == '.') || (seg == 2 && s[0] == '.' && s[1] == '.'))
-				return 0;
-			seg = 0;
-			continue;
-		}
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			return 0;
-		seg++;
-	}
-	return 1;
+	return wb__art_path_valid(p, len) && wbs__utf8_valid(p, len);
 }
 
 void wbs__art_manifest_free(wbs__art_manifest *m)

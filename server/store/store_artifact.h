@@ -38,8 +38,9 @@
 
 #include "store/store.h"
 #include "util/buf.h"
+#include "wire.h"
 
-#define WBS__ART_PATH_MAX 1024u     /* bytes of a file path inside a version */
+#define WBS__ART_PATH_MAX WB__ART_PATH_MAX /* bytes of a file path inside a version */
 #define WBS__ART_FILES_MAX 100000u  /* files of one version */
 #define WBS__ART_ALIASES_MAX 32u
 #define WBS__ART_TYPE_MAX 64u
