@@ -364,6 +364,15 @@ oom:
 	return -1;
 }
 
+/* 1 if the JSON text holds an escaped NUL (\u0000, any case of hex digits). */
+static int has_escaped_nul(const char *s, size_t n)
+{
+	for (size_t i = 0; i + 6 <= n; i++)
+		if (s[i] == '\\' && (s[i + 1] == 'u' || s[i + 1] == 'U') && memcmp(s + i + 2, "0000", 4) == 0)
+			return 1;
+	return 0;
+}
+
 void wbs__h_artifact_commit(wbs__req *q)
 {
 	wbs__art_manifest m;
@@ -382,6 +391,11 @@ void wbs__h_artifact_commit(wbs__req *q)
 		goto done;
 	if (wbs__read_body(q, 1, WBS__ART_MANIFEST_MAX, WBS__ART_MANIFEST_MAX, "invalid_json", &body, &len))
 		goto done;
+	if (body && has_escaped_nul((const char *)body, len)) {
+		/* cJSON would cut "a\u0000b" to "a": refuse rather than store another path than the one sent */
+		wbs__send_error(q, 400, "invalid_argument", "the manifest must not contain NUL characters (\\u0000)");
+		goto done;
+	}
 	j = body ? wbs__json_parse((const char *)body, len, &off) : NULL;
 	if (!cJSON_IsObject(j)) {
 		wbs__send_error(q, 400, "invalid_json", "body must be a json object (the manifest)");
