@@ -286,10 +286,11 @@ WB_EXTERN int wb_sync(const char *run_dir, const wb_sync_options *opts, uint64_t
  * Uploads are streamed in chunks (never a whole file in memory), each
  * chunk checked by the server, gzip'ed when that makes it smaller, and
  * resumed from where they stopped after a crash or an outage. A file is
- * hashed when it is added to the upload and hashed again as it is sent: a
- * file that changes in between is refused (WB_ECORRUPT), never uploaded
- * half-old, half-new. A version appears on the server only once all its
- * files are there.
+ * hashed when the artifact is logged; the server hashes what it receives
+ * and keeps a blob only when it matches, and the SDK checks the file's size
+ * and mtime before its last chunk: a file that changes in between is
+ * refused (WB_ECORRUPT), never uploaded half-old, half-new. A version
+ * appears on the server only once all its files are there.
  *
  * Durability: wb_log_artifact records the artifact in the run log (the
  * manifest with the local paths) before uploading; whatever did not reach

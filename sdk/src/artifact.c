@@ -11,10 +11,12 @@
  * from an interrupted upload), send only those, from where they stopped,
  * in chunks of WB__ART_CHUNK bytes read with pread into one buffer (a file
  * is never whole in memory). Each chunk carries its own SHA-256, checked
- * by the server before it writes; the file is hashed again as it is sent,
- * and the last chunk is not sent unless that hash is still the one in the
- * manifest and the file's size and mtime are unchanged, so a file that
- * changes during the upload is refused instead of landing half-old. The
+ * by the server before it writes; the server hashes the whole as it
+ * arrives and refuses the last chunk unless the whole is the SHA-256 the
+ * blob is named by, and the client sends the last chunk only if the file's
+ * size and mtime are the ones it was hashed with. So a file that changes
+ * during the upload is refused (WB_ECORRUPT) instead of landing half-old,
+ * and the file is read twice (hash, send), not three times. The
  * first chunk of a file is test-compressed: if gzip saves at least 10% the
  * file's chunks go gzip'ed (Content-Encoding), else raw (random weights,
  * already compressed data). Finally the version is committed with the
@@ -675,38 +677,24 @@ static int blob_state(upctx *u, const char *sha, uint64_t *received, int *presen
 	return WB_OK;
 }
 
-/* Hash the first off bytes of fd into ctx (a fresh one). */
-static int hash_prefix(EVP_MD_CTX *ctx, int fd, uint64_t off, uint8_t *buf, size_t cap, const char *what)
-{
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	for (uint64_t o = 0; o < off;) {
-		size_t want = off - o < cap ? (size_t)(off - o) : cap;
-		ssize_t n = pread(fd, buf, want, (off_t)o);
-		if (n <= 0)
-			return wb__error(WB_EIO, "cannot read %s: %s", what, n < 0 ? strerror(errno) : "it got shorter");
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-		o += (uint64_t)n;
-	}
-	return WB_OK;
-}
-
-/* Upload e's blob from offset start (what the server has). */
+/*
+ * Upload e's blob from offset start (what the server has). The server
+ * hashes what it receives and refuses the last chunk when the whole does
+ * not hash to e->sha; before that last chunk the file's size and mtime
+ * are checked against the ones it was hashed with. Either way a file that
+ * changed since it was hashed is WB_ECORRUPT and no blob appears.
+ */
 static int put_blob(upctx *u, const art_entry *e, uint64_t start)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	struct stat st;
 	char suffix[200], chdr[100];
-	int fd = -1, rc = WB_OK, gz = -1, restarts = 0;
+	int fd = -1, rc = WB_OK, gz = -1;
 	uint64_t off = start;
 	int64_t delay = 0;
 
-	if (!ctx)
-		return wb__error(WB_ENOMEM, "out of memory");
 	fd = open(e->local, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = wb__error(errno == ENOENT ? WB_ENOTFOUND : WB_EIO, "cannot open %s: %s", e->local, strerror(errno));
-		goto done;
-	}
+	if (fd < 0)
+		return wb__error(errno == ENOENT ? WB_ENOTFOUND : WB_EIO, "cannot open %s: %s", e->local, strerror(errno));
 	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != e->size ||
 	    (e->mtime_ns >= 0 && mtime_ns(&st) != e->mtime_ns)) {
 		rc = wb__error(WB_ECORRUPT, "%s changed since it was added to artifact file %s", e->local, e->path);
@@ -714,13 +702,11 @@ static int put_blob(upctx *u, const art_entry *e, uint64_t start)
 	}
 	if (off > e->size)
 		off = 0;
-	if ((rc = hash_prefix(ctx, fd, off, u->buf, u->chunk, e->local)))
-		goto done;
 	for (;;) {
 		size_t n = e->size - off < u->chunk ? (size_t)(e->size - off) : u->chunk, body_len;
 		const uint8_t *body = u->buf;
 		unsigned char d[32];
-		char csha[65], whole[65];
+		char csha[65];
 		const char *hdrs[4] = {chdr, "Content-Type: application/octet-stream", NULL, NULL};
 		cJSON *j = NULL;
 		uint64_t received = 0;
@@ -740,24 +726,10 @@ static int put_blob(upctx *u, const art_entry *e, uint64_t start)
 			goto done;
 		}
 		hexify(d, 32, csha);
-		if (off + n == e->size) {
-			/* the last chunk: the whole must still be what the manifest says */
-			EVP_MD_CTX *c2 = EVP_MD_CTX_new();
-			if (!c2 || !EVP_MD_CTX_copy_ex(c2, ctx)) {
-				EVP_MD_CTX_free(c2);
-				rc = wb__error(WB_ENOMEM, "out of memory");
-				goto done;
-			}
-			EVP_DigestUpdate(c2, u->buf, n);
-			EVP_DigestFinal_ex(c2, d, NULL);
-			EVP_MD_CTX_free(c2);
-			hexify(d, 32, whole);
-			if (strcmp(whole, e->sha) != 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_size != e->size ||
-			    (e->mtime_ns >= 0 && mtime_ns(&st) != e->mtime_ns)) {
-				rc = wb__error(WB_ECORRUPT, "%s changed during the upload: it no longer has sha256 %.12s...",
-					       e->local, e->sha);
-				goto done;
-			}
+		if (off + n == e->size && (fstat(fd, &st) != 0 || (uint64_t)st.st_size != e->size ||
+					   (e->mtime_ns >= 0 && mtime_ns(&st) != e->mtime_ns))) {
+			rc = wb__error(WB_ECORRUPT, "%s changed during the upload", e->local);
+			goto done;
 		}
 		snprintf(chdr, sizeof(chdr), "X-Chunk-Sha256: %s", csha);
 		body_len = n;
@@ -781,41 +753,31 @@ static int put_blob(upctx *u, const art_entry *e, uint64_t start)
 				received = 0;
 			cJSON_Delete(j);
 			delay = 0;
-			if (complete) {
-				if (received == off + n)
-					u->sent += n;
-				break;
-			}
-			if (received == off + n) {
-				EVP_DigestUpdate(ctx, u->buf, n);
+			if (received == off + n)
 				u->sent += n;
-				off += n;
-				continue;
-			}
+			if (complete)
+				break;
 		} else if (u->h->status == 409 && strcmp(u->h->code, "offset_mismatch") == 0) {
 			int present;
 			if ((rc = blob_state(u, e->sha, &received, &present)))
 				goto done;
 			if (present)
 				break;
-		} else if (u->h->status == 400 && strcmp(u->h->code, "checksum_mismatch") == 0 && off + n == e->size &&
-			   restarts++ == 0) {
-			received = 0; /* the server's partial held other bytes and was dropped: once more from 0 */
+		} else if (u->h->status == 400 && strcmp(u->h->code, "checksum_mismatch") == 0 && off + n == e->size) {
+			rc = wb__error(WB_ECORRUPT, "%s changed during the upload: it no longer hashes to %.12s...", e->local,
+				       e->sha);
+			goto done;
 		} else if (ah_retry(u->h, rc, &delay, u->deadline)) {
 			continue;
 		} else {
 			goto done;
 		}
-		/* reposition at what the server has */
+		/* go on from what the server has */
 		off = received <= e->size ? received : 0;
-		if ((rc = hash_prefix(ctx, fd, off, u->buf, u->chunk, e->local)))
-			goto done;
 	}
 	rc = WB_OK;
 done:
-	EVP_MD_CTX_free(ctx);
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 	return rc;
 }
 
