@@ -6,6 +6,7 @@
 //   /<entity>/<project>/runs/<id>    run page (x axis, smoothing, log, band, zoom in the query)
 //   /<entity>/<project>/compare?runs=a,b,c
 //   /<entity>/<project>/groups/<group>   a distributed job: ranks, cross-rank aggregates
+//   /<entity>/<project>/artifacts[/<name>[/<vN|alias>]]   artifacts, versions, lineage (artifacts.js)
 //
 // The server answers every one of these paths with index.html; the state of
 // a view lives in its URL (history.replaceState as it changes), so a copied
@@ -17,6 +18,7 @@ import { renderProject } from './project.js';
 import { renderRun } from './run.js';
 import { renderCompare } from './compare.js';
 import { renderGroup } from './group.js';
+import { renderArtifacts, renderArtifact, renderVersion } from './artifacts.js';
 
 const app = document.getElementById('app');
 const crumbs = document.getElementById('crumbs');
@@ -116,6 +118,10 @@ async function route() {
       dispose = await renderRun(app, parts[0], parts[1], parts[3]);
     } else if (parts.length === 4 && parts[2] === 'groups') {
       dispose = await renderGroup(app, parts[0], parts[1], parts[3]);
+    } else if (parts.length >= 3 && parts.length <= 5 && parts[2] === 'artifacts') {
+      if (parts.length === 3) await renderArtifacts(app, parts[0], parts[1]);
+      else if (parts.length === 4) await renderArtifact(app, parts[0], parts[1], parts[3]);
+      else await renderVersion(app, parts[0], parts[1], parts[3], parts[4]);
     } else if (parts.length === 3 && parts[2] === 'compare') {
       dispose = await renderCompare(app, parts[0], parts[1]);
     } else {

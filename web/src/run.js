@@ -10,6 +10,7 @@ import { api, enc, runPath } from './api.js';
 import { setQuery, setCrumbs } from './main.js';
 import { Chart, smooth, makeStepMap } from './chart.js';
 import { renderCode } from './code.js';
+import { renderRunArtifacts } from './artifacts.js';
 
 const BUCKETS = 1000;
 const POLL_MS = 2000;
@@ -31,7 +32,8 @@ export async function renderRun(root, entity, project, id) {
   const controls = h('div', { class: 'toolbar chart-controls' });
   const grid = h('div', { class: 'charts', id: 'charts' });
   const codeBox = h('section', { class: 'card code', id: 'code', style: { display: 'none' } });
-  root.append(head, overview, codeBox, h('h2', null, 'Charts'), controls, grid);
+  const artBox = h('section', { class: 'card', id: 'run-artifacts', style: { display: 'none' } });
+  root.append(head, overview, codeBox, artBox, h('h2', null, 'Charts'), controls, grid);
 
   function renderHead() {
     clear(head);
@@ -272,6 +274,7 @@ export async function renderRun(root, entity, project, id) {
   renderHead();
   renderOverview();
   renderCode(codeBox, rp, run).catch(() => { codeBox.style.display = 'none'; });
+  renderRunArtifacts(artBox, entity, project, id).catch(() => { artBox.style.display = 'none'; });
   await rebuild();
   window.__wb.zoom = zoom;
   window.__wb.resetZoom = resetZoom;
