@@ -691,10 +691,15 @@ static int put_blob(upctx *u, const art_entry *e, uint64_t start)
 	int fd = -1, rc = WB_OK, gz = -1;
 	uint64_t off = start;
 	int64_t delay = 0;
+	EVP_MD_CTX *cctx = EVP_MD_CTX_new();
 
+	if (!cctx)
+		return wb__error(WB_ENOMEM, "out of memory");
 	fd = open(e->local, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		EVP_MD_CTX_free(cctx);
 		return wb__error(errno == ENOENT ? WB_ENOTFOUND : WB_EIO, "cannot open %s: %s", e->local, strerror(errno));
+	}
 	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != e->size ||
 	    (e->mtime_ns >= 0 && mtime_ns(&st) != e->mtime_ns)) {
 		rc = wb__error(WB_ECORRUPT, "%s changed since it was added to artifact file %s", e->local, e->path);
@@ -711,20 +716,21 @@ static int put_blob(upctx *u, const art_entry *e, uint64_t start)
 		cJSON *j = NULL;
 		uint64_t received = 0;
 
+		/* read in 1 MiB slices, each hashed while it is in cache */
+		EVP_DigestInit_ex(cctx, EVP_sha256(), NULL);
 		for (size_t o = 0; o < n;) {
-			ssize_t r = pread(fd, u->buf + o, n - o, (off_t)(off + o));
+			size_t want = n - o < (1u << 20) ? n - o : (1u << 20);
+			ssize_t r = pread(fd, u->buf + o, want, (off_t)(off + o));
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0) {
 				rc = wb__error(WB_ECORRUPT, "%s changed during the upload (it got shorter)", e->local);
 				goto done;
 			}
+			EVP_DigestUpdate(cctx, u->buf + o, (size_t)r);
 			o += (size_t)r;
 		}
-		if (!EVP_Digest(u->buf, n, d, NULL, EVP_sha256(), NULL)) {
-			rc = wb__error(WB_ENOMEM, "cannot hash");
-			goto done;
-		}
+		EVP_DigestFinal_ex(cctx, d, NULL);
 		hexify(d, 32, csha);
 		if (off + n == e->size && (fstat(fd, &st) != 0 || (uint64_t)st.st_size != e->size ||
 					   (e->mtime_ns >= 0 && mtime_ns(&st) != e->mtime_ns))) {
@@ -777,6 +783,7 @@ static int put_blob(upctx *u, const art_entry *e, uint64_t start)
 	}
 	rc = WB_OK;
 done:
+	EVP_MD_CTX_free(cctx);
 	close(fd);
 	return rc;
 }

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "http/http_int.h"
@@ -162,12 +163,33 @@ static int u64_param(wbs__req *q, const char *name, uint64_t *out)
 	return 0;
 }
 
+/* Chunk bodies: straight from the connection, or from the inflated gzip body. */
+struct body_src {
+	wbs__req *q;
+	const uint8_t *mem; /* inflated body, or NULL: read the connection */
+	size_t len, off;
+};
+
+static long body_read(void *arg, uint8_t *buf, size_t cap)
+{
+	struct body_src *b = arg;
+	if (b->mem) {
+		size_t n = b->len - b->off < cap ? b->len - b->off : cap;
+		memcpy(buf, b->mem + b->off, n);
+		b->off += n;
+		return (long)n;
+	}
+	return mg_read(b->q->conn, buf, cap);
+}
+
 void wbs__h_blob_put(wbs__req *q)
 {
-	const char *sha = blob_sha(q), *csha;
-	uint64_t offset, size, received = 0;
+	const char *sha = blob_sha(q), *csha, *enc;
+	uint64_t offset, size, received = 0, len;
 	uint8_t *body = NULL;
-	size_t len = 0;
+	size_t blen = 0;
+	struct body_src src = {q, NULL, 0, 0};
+	long long cl = q->ri->content_length;
 	int complete = 0, r;
 	char msg[300];
 	wbs__buf b;
@@ -179,15 +201,32 @@ void wbs__h_blob_put(wbs__req *q)
 		wbs__send_error(q, 400, "invalid_argument", "X-Chunk-Sha256 must be 64 lowercase hex digits");
 		return;
 	}
-	if (wbs__read_body(q, 1, WBS__ART_CHUNK_MAX, WBS__ART_CHUNK_MAX, "invalid_chunk", &body, &len))
-		return;
+	enc = mg_get_header(q->conn, "Content-Encoding");
+	if (enc && *enc && strcasecmp(enc, "identity") != 0) {
+		/* gzip'ed (compressible) chunks are inflated in memory, within the chunk limit */
+		if (wbs__read_body(q, 1, WBS__ART_CHUNK_MAX, WBS__ART_CHUNK_MAX, "invalid_chunk", &body, &blen))
+			return;
+		src.mem = body ? body : (const uint8_t *)"";
+		src.len = blen;
+		len = blen;
+	} else {
+		if (cl < 0 || mg_get_header(q->conn, "Transfer-Encoding")) {
+			wbs__send_error(q, 411, "length_required", "content-length is required");
+			return;
+		}
+		if ((unsigned long long)cl > WBS__ART_CHUNK_MAX) {
+			wbs__send_error(q, 413, "too_large", "chunk is %lld bytes, over the limit of %u", cl, WBS__ART_CHUNK_MAX);
+			return;
+		}
+		len = (uint64_t)cl;
+	}
 	if (len == 0 && size != 0) {
 		wbs__send_error(q, 400, "invalid_chunk", "empty chunk");
 		free(body);
 		return;
 	}
-	r = wbs__blob_write(q->store, sha, size, offset, body ? body : (const uint8_t *)"", len, csha, &received,
-			    &complete, msg, sizeof(msg));
+	r = wbs__blob_write(q->store, sha, size, offset, len, body_read, &src, csha, &received, &complete, msg,
+			    sizeof(msg));
 	free(body);
 	switch (r) {
 	case WBS__BLOB_OK: break;
@@ -195,6 +234,7 @@ void wbs__h_blob_put(wbs__req *q)
 	case WBS__BLOB_BUSY: q->retry_after = 1; wbs__send_error(q, 409, "upload_busy", "%s", msg); return;
 	case WBS__BLOB_CHUNK:
 	case WBS__BLOB_MISMATCH: wbs__send_error(q, 400, "checksum_mismatch", "%s", msg); return;
+	case WBS__BLOB_SHORT: wbs__send_error(q, 400, "invalid_chunk", "%s", msg); return;
 	case WBS__BLOB_TOOBIG: wbs__send_error(q, 400, "invalid_argument", "%s", msg); return;
 	case WBS__BLOB_FULL: wbs__send_error(q, 507, "insufficient_storage", "%s", msg); return;
 	default: wbs__send_error(q, 500, "internal", "%s", msg); return;

@@ -286,24 +286,19 @@ static int upload_catch_up(struct upload *u, int fd, uint64_t have)
 	return rc;
 }
 
-static int sha_of(const uint8_t *data, size_t len, char out[65])
+int wbs__blob_write(wbs__store *s, const char *sha, uint64_t size, uint64_t offset, uint64_t len,
+		    wbs__chunk_read_fn read, void *arg, const char *chunk_sha, uint64_t *received, int *complete,
+		    char *msg, size_t msglen)
 {
-	unsigned char d[32];
-	unsigned int dl = 0;
-	if (!EVP_Digest(data, len, d, &dl, EVP_sha256(), NULL))
-		return -1;
-	hex(d, 32, out);
-	return 0;
-}
-
-int wbs__blob_write(wbs__store *s, const char *sha, uint64_t size, uint64_t offset, const uint8_t *data, size_t len,
-		    const char *chunk_sha, uint64_t *received, int *complete, char *msg, size_t msglen)
-{
+	const size_t cap = 1u << 20;
 	char part[1200], final[1200], got[65];
 	struct upload *u = NULL;
 	struct stat st;
-	int fd = -1, busy, ret = WBS__BLOB_IO, forget = 0;
-	uint64_t have;
+	EVP_MD_CTX *save = NULL, *cctx = NULL;
+	uint8_t *buf = NULL;
+	unsigned char d[32];
+	int fd = -1, busy, ret = WBS__BLOB_IO, forget = 0, restore = 0;
+	uint64_t have, total = 0;
 
 	*received = 0;
 	*complete = 0;
@@ -313,26 +308,19 @@ int wbs__blob_write(wbs__store *s, const char *sha, uint64_t size, uint64_t offs
 		return WBS__BLOB_OK; /* another upload finished it: nothing to write */
 	}
 	if (offset > size || len > size - offset) {
-		snprintf(msg, msglen, "chunk at %llu of %zu bytes passes the blob size %llu", (unsigned long long)offset,
-			 len, (unsigned long long)size);
+		snprintf(msg, msglen, "chunk at %llu of %llu bytes passes the blob size %llu", (unsigned long long)offset,
+			 (unsigned long long)len, (unsigned long long)size);
 		return WBS__BLOB_TOOBIG;
-	}
-	if (chunk_sha) {
-		if (sha_of(data, len, got)) {
-			snprintf(msg, msglen, "cannot hash the chunk");
-			return WBS__BLOB_IO;
-		}
-		if (strcmp(got, chunk_sha) != 0) {
-			snprintf(msg, msglen, "chunk at %llu does not match its sha256 (got %s)", (unsigned long long)offset,
-				 got);
-			return WBS__BLOB_CHUNK;
-		}
 	}
 	part_path(s, sha, part, sizeof(part));
 	blob_path(s, sha, final, sizeof(final));
 	if (!(u = upload_take(part, &busy))) {
 		snprintf(msg, msglen, busy ? "another request is uploading this blob; retry" : "too many uploads at once");
 		return WBS__BLOB_BUSY;
+	}
+	if (!(buf = malloc(cap)) || !(save = EVP_MD_CTX_new()) || !(cctx = EVP_MD_CTX_new())) {
+		snprintf(msg, msglen, "out of memory");
+		goto done;
 	}
 	if (mkdir_parents(part) || mkdir_parents(final)) {
 		snprintf(msg, msglen, "cannot create the blob directories: %s", strerror(errno));
@@ -353,32 +341,53 @@ int wbs__blob_write(wbs__store *s, const char *sha, uint64_t size, uint64_t offs
 		ret = WBS__BLOB_OFFSET;
 		goto done;
 	}
-	if (upload_catch_up(u, fd, have)) {
+	if (upload_catch_up(u, fd, have) || !EVP_MD_CTX_copy_ex(save, u->ctx) ||
+	    !EVP_DigestInit_ex(cctx, EVP_sha256(), NULL)) {
 		snprintf(msg, msglen, "cannot read the partial blob back");
 		forget = 1;
 		goto done;
 	}
-	for (size_t o = 0; o < len;) {
-		ssize_t n = pwrite(fd, data + o, len - o, (off_t)(offset + o));
-		if (n < 0 && errno == EINTR)
-			continue;
+	/* Stream the body in slices: each is hashed (chunk and whole) while in
+	 * cache and written; if the chunk turns out bad or short it is cut off
+	 * again, so nothing of it is kept. */
+	restore = 1;
+	while (total < len) {
+		size_t want = len - total < cap ? (size_t)(len - total) : cap;
+		long n = read(arg, buf, want);
 		if (n <= 0) {
-			int e = n < 0 ? errno : ENOSPC;
-			/* Nothing of the chunk is kept: the next try starts at offset again. */
-			if (ftruncate(fd, (off_t)offset) != 0)
-				forget = 1;
-			snprintf(msg, msglen, "cannot write the blob: %s", strerror(e));
-			ret = e == ENOSPC || e == EDQUOT ? WBS__BLOB_FULL : WBS__BLOB_IO;
+			snprintf(msg, msglen, "the chunk body ended after %llu of %llu bytes", (unsigned long long)total,
+				 (unsigned long long)len);
+			ret = WBS__BLOB_SHORT;
 			goto done;
 		}
-		o += (size_t)n;
+		EVP_DigestUpdate(cctx, buf, (size_t)n);
+		EVP_DigestUpdate(u->ctx, buf, (size_t)n);
+		for (size_t o = 0; o < (size_t)n;) {
+			ssize_t w = pwrite(fd, buf + o, (size_t)n - o, (off_t)(offset + total + o));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				int e = w < 0 ? errno : ENOSPC;
+				snprintf(msg, msglen, "cannot write the blob: %s", strerror(e));
+				ret = e == ENOSPC || e == EDQUOT ? WBS__BLOB_FULL : WBS__BLOB_IO;
+				goto done;
+			}
+			o += (size_t)w;
+		}
+		total += (uint64_t)n;
 	}
+	EVP_DigestFinal_ex(cctx, d, NULL);
+	hex(d, 32, got);
+	if (chunk_sha && strcmp(got, chunk_sha) != 0) {
+		snprintf(msg, msglen, "chunk at %llu does not match its sha256 (got %s)", (unsigned long long)offset, got);
+		ret = WBS__BLOB_CHUNK;
+		goto done;
+	}
+	restore = 0;
 	atomic_fetch_add(&bytes_received, len);
-	EVP_DigestUpdate(u->ctx, data, len);
 	u->hashed += len;
 	*received = offset + len;
 	if (offset + len == size) {
-		unsigned char d[32];
 		EVP_MD_CTX *c2 = EVP_MD_CTX_new();
 		forget = 1;
 		if (!c2 || !EVP_MD_CTX_copy_ex(c2, u->ctx) || !EVP_DigestFinal_ex(c2, d, NULL)) {
@@ -410,9 +419,18 @@ int wbs__blob_write(wbs__store *s, const char *sha, uint64_t size, uint64_t offs
 	}
 	ret = WBS__BLOB_OK;
 done:
+	if (restore) {
+		/* cut the chunk off again and put the running hash back where it was */
+		if (fd < 0 || ftruncate(fd, (off_t)offset) != 0 || !EVP_MD_CTX_copy_ex(u->ctx, save))
+			forget = 1;
+	}
 	if (fd >= 0)
 		close(fd);
-	upload_release(u, forget);
+	if (u)
+		upload_release(u, forget);
+	EVP_MD_CTX_free(save);
+	EVP_MD_CTX_free(cctx);
+	free(buf);
 	return ret;
 }
 

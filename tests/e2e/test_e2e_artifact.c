@@ -23,7 +23,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -31,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -391,6 +395,34 @@ static void test_e2e_artifact__hostile(void **state)
 		assert_int_equal(wbt_http(&srv, "PUT", path, "hello", 5, NULL, 1, &r), 0);
 		assert_int_equal(r.status, 400); /* longer than the blob */
 		wbt_response_free(&r);
+	}
+	/* a truncated chunk: the client sends 10 of 100 bytes and hangs up; nothing is kept */
+	{
+		struct sockaddr_in sa;
+		char reqbuf[700], path[200];
+		int sfd = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(sfd >= 0);
+		memset(&sa, 0, sizeof(sa));
+		sa.sin_family = AF_INET;
+		sa.sin_port = htons((uint16_t)srv.port);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		assert_int_equal(connect(sfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		{
+			struct timeval tv = {10, 0}; /* bounds the read below, whatever the server does */
+			setsockopt(sfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		}
+		snprintf(reqbuf, sizeof(reqbuf),
+			 "PUT " ART "/blobs/%s?offset=0&size=100 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+			 "Content-Length: 100\r\n\r\n0123456789",
+			 sha, srv.key);
+		assert_int_equal(write(sfd, reqbuf, strlen(reqbuf)), (ssize_t)strlen(reqbuf));
+		shutdown(sfd, SHUT_WR);
+		while (read(sfd, reqbuf, sizeof(reqbuf)) > 0)
+			;
+		close(sfd);
+		snprintf(path, sizeof(path), ART "/blobs/%s", sha);
+		assert_int_equal(req("GET", path, NULL, body, sizeof(body)), 200);
+		assert_non_null(strstr(body, "\"present\":false,\"received\":0"));
 	}
 	/* the SDK refuses the same before sending */
 	assert_int_equal(wb_artifact_new(&a, "blobs", "t"), WB_EINVAL);
