@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -674,6 +675,87 @@ static void test_e2e_artifact__save_live(void **state)
 	unsetenv("WB_SAVE_POLL_MS");
 }
 
+/* The server's disk fills during an upload: 507 insufficient_storage, no
+ * blob, no version; space returns and the same upload completes. Needs
+ * root for a small tmpfs as the data directory (skipped otherwise). */
+static void test_e2e_artifact__disk_full(void **state)
+{
+	wbt_server full;
+	char dir[400], f[500], path[600], line[512], body[2048];
+	int mounted = 0, rc;
+	int64_t v = -1;
+	wb_artifact *a = NULL;
+	wb_artifact_options o = WB_ARTIFACT_OPTIONS_INIT;
+	FILE *fp;
+	(void)state;
+
+	if (geteuid() != 0)
+		skip();
+	memset(&full, 0, sizeof(full));
+	assert_int_equal(wbt_server_start(&full, ""), 0);
+	assert_int_equal(wbt_server_stop(&full), 0);
+	if (mount("tmpfs", full.data, "tmpfs", 0, "size=4m,mode=0700") != 0) {
+		wbt_server_cleanup(&full);
+		print_message("cannot mount tmpfs: skipping\n");
+		skip();
+	}
+	mounted = 1;
+	assert_int_equal(wbt_server_restart(&full), 0);
+	snprintf(path, sizeof(path), "%s/settings", full.config_dir);
+	assert_non_null(fp = fopen(path, "r"));
+	while (fgets(line, sizeof(line), fp))
+		if (strncmp(line, "api_key=", 8) == 0) {
+			line[strcspn(line, "\r\n")] = '\0';
+			snprintf(full.key, sizeof(full.key), "%.120s", line + 8);
+		}
+	fclose(fp);
+	o.base_url = full.url;
+	o.api_key = full.key;
+	o.timeout_ms = 60000;
+
+	snprintf(dir, sizeof(dir), "%s/full", tmp);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(f, sizeof(f), "%s/big.bin", dir);
+	write_random(f, 6u << 20, 31);
+	assert_int_equal(wb_artifact_new(&a, "toolarge", "model"), WB_OK);
+	assert_int_equal(wb_artifact_add_file(a, f, NULL), WB_OK);
+	rc = wb_artifact_upload(&o, a, NULL, 0, &v, NULL, NULL);
+	assert_int_equal(rc, WB_ESERVER);
+	assert_non_null(strstr(wb_errmsg(), "507"));
+	assert_int_equal(v, -1);
+	{
+		wbt_response r;
+		assert_int_equal(wbt_http(&full, "GET", ART "/toolarge", NULL, 0, NULL, 1, &r), 0);
+		assert_int_equal(r.status, 404); /* no half version */
+		wbt_response_free(&r);
+		assert_int_equal(wbt_http(&full, "GET", "/healthz", NULL, 0, NULL, 0, &r), 0);
+		assert_int_equal(r.status, 200);
+		wbt_response_free(&r);
+	}
+	/* space returns: the same upload resumes and completes */
+	snprintf(path, sizeof(path), "mount -o remount,size=64m '%s'", full.data);
+	assert_int_equal(system(path), 0);
+	assert_int_equal(wb_artifact_upload(&o, a, NULL, 0, &v, NULL, NULL), WB_OK);
+	assert_int_equal(v, 0);
+	{
+		wbt_response r;
+		assert_int_equal(wbt_http(&full, "GET", ART "/toolarge/v0", NULL, 0, NULL, 1, &r), 0);
+		assert_int_equal(r.status, 200);
+		snprintf(body, sizeof(body), "%.*s", (int)(r.len < 2000 ? r.len : 2000), r.body);
+		wbt_response_free(&r);
+	}
+	assert_non_null(strstr(body, "\"path\":\"big.bin\""));
+	wb_artifact_free(a);
+	wbt_server_kill(&full);
+	if (mounted)
+		umount2(full.data, MNT_DETACH);
+	wbt_server_cleanup(&full);
+	/* the harness exported the second server's settings: point the SDK back */
+	setenv("WB_BASE_URL", srv.url, 1);
+	setenv("WB_API_KEY", srv.key, 1);
+	setenv("WB_CONFIG_DIR", srv.config_dir, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -685,6 +767,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_artifact__resume_after_server_kill),
 		cmocka_unit_test(test_e2e_artifact__gc_on_delete),
 		cmocka_unit_test(test_e2e_artifact__save_live),
+		cmocka_unit_test(test_e2e_artifact__disk_full),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
