@@ -3,7 +3,7 @@
  *
  *   POST   .../artifacts/blobs/check              which blobs the server lacks
  *   GET    .../artifacts/blobs/{sha256}           whether a blob is there, bytes of a partial upload
- *   PUT    .../artifacts/blobs/{sha256}?offset=&size=   one chunk (X-Chunk-Sha256, gzip allowed)
+ *   PUT    .../artifacts/blobs/{sha256}?offset=&size=   one chunk (X-Chunk-Crc32 or -Sha256, gzip allowed)
  *   GET    .../artifacts                          the project's artifacts
  *   GET    .../artifacts/{name}                   an artifact and its versions
  *   POST   .../artifacts/{name}                   commit a version (manifest)
@@ -184,7 +184,8 @@ static long body_read(void *arg, uint8_t *buf, size_t cap)
 
 void wbs__h_blob_put(wbs__req *q)
 {
-	const char *sha = blob_sha(q), *csha, *enc;
+	const char *sha = blob_sha(q), *csha, *ccrc, *enc;
+	uint32_t crc = 0;
 	uint64_t offset, size, received = 0, len;
 	uint8_t *body = NULL;
 	size_t blen = 0;
@@ -200,6 +201,16 @@ void wbs__h_blob_put(wbs__req *q)
 	if (csha && !wbs__sha256_hex_valid(csha)) {
 		wbs__send_error(q, 400, "invalid_argument", "X-Chunk-Sha256 must be 64 lowercase hex digits");
 		return;
+	}
+	ccrc = mg_get_header(q->conn, "X-Chunk-Crc32");
+	if (ccrc) {
+		char *end = NULL;
+		unsigned long v = strtoul(ccrc, &end, 16);
+		if (strlen(ccrc) != 8 || !end || *end || v > 0xffffffffUL) {
+			wbs__send_error(q, 400, "invalid_argument", "X-Chunk-Crc32 must be 8 hex digits");
+			return;
+		}
+		crc = (uint32_t)v;
 	}
 	enc = mg_get_header(q->conn, "Content-Encoding");
 	if (enc && *enc && strcasecmp(enc, "identity") != 0) {
@@ -225,8 +236,8 @@ void wbs__h_blob_put(wbs__req *q)
 		free(body);
 		return;
 	}
-	r = wbs__blob_write(q->store, sha, size, offset, len, body_read, &src, csha, &received, &complete, msg,
-			    sizeof(msg));
+	r = wbs__blob_write(q->store, sha, size, offset, len, body_read, &src, csha, ccrc ? &crc : NULL, &received,
+			    &complete, msg, sizeof(msg));
 	free(body);
 	switch (r) {
 	case WBS__BLOB_OK: break;

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "store/store_int.h"
 #include "util/log.h"
@@ -287,9 +288,10 @@ static int upload_catch_up(struct upload *u, int fd, uint64_t have)
 }
 
 int wbs__blob_write(wbs__store *s, const char *sha, uint64_t size, uint64_t offset, uint64_t len,
-		    wbs__chunk_read_fn read, void *arg, const char *chunk_sha, uint64_t *received, int *complete,
-		    char *msg, size_t msglen)
+		    wbs__chunk_read_fn read, void *arg, const char *chunk_sha, const uint32_t *chunk_crc,
+		    uint64_t *received, int *complete, char *msg, size_t msglen)
 {
+	uLong crc = crc32(0L, Z_NULL, 0);
 	const size_t cap = 1u << 20;
 	char part[1200], final[1200], got[65];
 	struct upload *u = NULL;
@@ -360,7 +362,10 @@ int wbs__blob_write(wbs__store *s, const char *sha, uint64_t size, uint64_t offs
 			ret = WBS__BLOB_SHORT;
 			goto done;
 		}
-		EVP_DigestUpdate(cctx, buf, (size_t)n);
+		if (chunk_sha)
+			EVP_DigestUpdate(cctx, buf, (size_t)n);
+		if (chunk_crc)
+			crc = crc32(crc, buf, (uInt)n);
 		EVP_DigestUpdate(u->ctx, buf, (size_t)n);
 		for (size_t o = 0; o < (size_t)n;) {
 			ssize_t w = pwrite(fd, buf + o, (size_t)n - o, (off_t)(offset + total + o));
@@ -380,6 +385,12 @@ int wbs__blob_write(wbs__store *s, const char *sha, uint64_t size, uint64_t offs
 	hex(d, 32, got);
 	if (chunk_sha && strcmp(got, chunk_sha) != 0) {
 		snprintf(msg, msglen, "chunk at %llu does not match its sha256 (got %s)", (unsigned long long)offset, got);
+		ret = WBS__BLOB_CHUNK;
+		goto done;
+	}
+	if (chunk_crc && (uint32_t)crc != *chunk_crc) {
+		snprintf(msg, msglen, "chunk at %llu does not match its crc32 (got %08x)", (unsigned long long)offset,
+			 (unsigned)crc);
 		ret = WBS__BLOB_CHUNK;
 		goto done;
 	}

@@ -111,15 +111,15 @@ typedef long (*wbs__chunk_read_fn)(void *arg, uint8_t *buf, size_t cap);
 /*
  * Write one chunk of blob sha (total size bytes): len bytes at offset, read
  * through read(arg, ...) in slices, each hashed and written at once.
- * chunk_sha (hex, may be NULL) is the chunk's own SHA-256: when it does not
- * match, or the body ends early, or the disk is full, the chunk is cut off
+ * chunk_sha (hex, may be NULL) is the chunk's own SHA-256 and chunk_crc
+ * (may be NULL) its zlib CRC-32: when one does not match, or the body ends early, or the disk is full, the chunk is cut off
  * the partial blob again (nothing of it is kept). When the chunk ends the
  * blob its whole hash is checked and it is moved into place. Returns a
  * wbs__blob_result with msg. Counts the bytes in wbs__blob_bytes_received.
  */
 int wbs__blob_write(wbs__store *s, const char *sha, uint64_t size, uint64_t offset, uint64_t len,
-		    wbs__chunk_read_fn read, void *arg, const char *chunk_sha, uint64_t *received, int *complete,
-		    char *msg, size_t msglen);
+		    wbs__chunk_read_fn read, void *arg, const char *chunk_sha, const uint32_t *chunk_crc,
+		    uint64_t *received, int *complete, char *msg, size_t msglen);
 
 /* Open a blob for reading; fd or -1. */
 int wbs__blob_open(wbs__store *s, const char *sha);

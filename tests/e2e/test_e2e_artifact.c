@@ -382,6 +382,16 @@ static void test_e2e_artifact__hostile(void **state)
 		assert_int_equal(r.status, 400);
 		assert_non_null(strstr(r.body, "checksum_mismatch"));
 		wbt_response_free(&r);
+		{
+			const char *hc[] = {"X-Chunk-Crc32: 00000000", NULL}, *hb[] = {"X-Chunk-Crc32: nothex!!", NULL};
+			assert_int_equal(wbt_http(&srv, "PUT", path, "hello", 5, hc, 1, &r), 0);
+			assert_int_equal(r.status, 400);
+			assert_non_null(strstr(r.body, "crc32"));
+			wbt_response_free(&r);
+			assert_int_equal(wbt_http(&srv, "PUT", path, "hello", 5, hb, 1, &r), 0);
+			assert_int_equal(r.status, 400);
+			wbt_response_free(&r);
+		}
 		assert_int_equal(wbt_http(&srv, "PUT", path, "hello", 5, NULL, 1, &r), 0);
 		assert_int_equal(r.status, 400); /* "hello" does not hash to 000... */
 		wbt_response_free(&r);
