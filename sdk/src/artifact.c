@@ -1719,7 +1719,8 @@ static void *saves_thread(void *arg)
 			s->seen_size = (uint64_t)st.st_size;
 			s->seen_mtime = mtime_ns(&st);
 		}
-		if (changed && log_saves(run, sv, timeout_deadline(0)))
+		/* bounded by the run's finish timeout, so that wb_finish, which joins this thread, stays bounded */
+		if (changed && log_saves(run, sv, wb__mono_ms() + (int64_t)run->s.finish_timeout_ms))
 			wb__warn("saving files of run %s: %s", run->id, wb_errmsg());
 		pthread_mutex_unlock(&sv->mu);
 	}
