@@ -562,6 +562,8 @@ static int ah_req(ahttp *h, const char *method, const char *suffix, const char *
 		curl_easy_setopt(h->easy, CURLOPT_POST, 1L);
 		curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, body ? body : "");
 		curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		if (len > (1u << 20))
+			curl_easy_setopt(h->easy, CURLOPT_UPLOAD_BUFFERSIZE, 2L << 20); /* fewer, larger sends of a chunk */
 		if (strcmp(method, "POST") != 0)
 			curl_easy_setopt(h->easy, CURLOPT_CUSTOMREQUEST, method);
 	}

@@ -13,7 +13,10 @@
  *    peak resident memory (VmHWM, reset before each phase through
  *    /proc/self/clear_refs), MiB;
  *  - artifact_dedup_upload_seconds: the same file again (only hashing and
- *    the check: no blob byte moves).
+ *    the check: no blob byte moves);
+ *  - artifact_disk_write_baseline: MB/s of writing the source file itself
+ *    (generation + fsync), the disk's speed at that moment: the upload
+ *    writes and fsyncs as many bytes on the server's side.
  *
  * WB_BENCH_ARTIFACT_MIB sets the size (default 2048 = 2 GiB). The file is
  * written with a 1 MiB buffer, so generating it does not count in the RSS.
@@ -88,6 +91,7 @@ int main(void)
 	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (!buf || fd < 0)
 		goto done;
+	t0 = wbt_now();
 	{
 		uint64_t x = 0x9E3779B97F4A7C15ull;
 		for (uint64_t o = 0; o < size; o += 1u << 20) {
@@ -102,9 +106,13 @@ int main(void)
 				goto done;
 		}
 	}
+	if (fsync(fd) != 0)
+		goto done;
 	close(fd);
 	free(buf);
 	buf = NULL;
+	/* the disk's own speed here and now, for scale: writing the source file, fsync included */
+	emit("artifact_disk_write_baseline", (double)size / 1e6 / (wbt_now() - t0), "MB/s");
 
 	peak_reset();
 	t0 = wbt_now();
