@@ -585,7 +585,8 @@ static int ah_req(ahttp *h, const char *method, const char *suffix, const char *
 		json = wb__json_parse(h->resp, h->resp_len);
 	if (h->status >= 200 && h->status < 300) {
 		if (out && !json)
-			return wb__error(WB_ESERVER, "%s artifacts%s: the answer is not json", method, suffix);
+			return wb__error(WB_ESERVER, "%s artifacts%s: the %ld answer is not json: %.80s", method, suffix,
+					 h->status, h->resp_len ? h->resp : "(empty)");
 		rc = WB_OK;
 	} else {
 		const cJSON *err = cJSON_GetObjectItemCaseSensitive(json, "error");
@@ -614,8 +615,11 @@ static int ah_retry(ahttp *h, int rc, int64_t *delay, int64_t deadline)
 	int64_t wait;
 	struct timespec ts;
 
+	/* A garbled 2xx answer is retried too: every artifact request is idempotent
+	 * (a chunk sent twice meets offset_mismatch, a commit the same digest). */
 	if (!(rc == WB_ENET || (rc == WB_ESERVER && ((h->status >= 500 && h->status != 507) || h->status == 408 ||
-						     h->status == 429 || strcmp(h->code, "upload_busy") == 0))))
+						     h->status == 429 || (h->status >= 200 && h->status < 300) ||
+						     strcmp(h->code, "upload_busy") == 0))))
 		return 0;
 	wait = wb__backoff_next(delay);
 	if (wb__mono_ms() + wait >= deadline)

@@ -864,6 +864,53 @@ static int apply_gc(wbs__store *s, wbs__job *j)
 	return WBS__ST_OK;
 }
 
+static int apply_gc_all(wbs__store *s, wbs__job *j)
+{
+	uint64_t *n = j->arg;
+	char root[1024], dir[1100], path[1200], sha[65];
+	DIR *top, *sub;
+	struct dirent *a, *b;
+	int64_t one;
+	int found, ret = WBS__ST_OK;
+
+	data_dir(s, root, sizeof(root));
+	snprintf(dir, sizeof(dir), "%s/blobs", root);
+	if (!(top = opendir(dir)))
+		return WBS__ST_OK; /* no blob store yet */
+	while (ret == WBS__ST_OK && (a = readdir(top))) {
+		if (strlen(a->d_name) != 2 || strspn(a->d_name, "0123456789abcdef") != 2)
+			continue; /* ".", "..", "tmp" */
+		snprintf(dir, sizeof(dir), "%s/blobs/%s", root, a->d_name);
+		if (!(sub = opendir(dir)))
+			continue;
+		while (ret == WBS__ST_OK && (b = readdir(sub))) {
+			if (strlen(b->d_name) != 62)
+				continue;
+			snprintf(sha, sizeof(sha), "%s%s", a->d_name, b->d_name);
+			if (!wbs__sha256_hex_valid(sha))
+				continue;
+			ret = query_i64(s, "SELECT 1 FROM artifact_files WHERE sha256 = ?1 AND ref IS NULL LIMIT 1",
+					(const char *[]){sha}, 1, NULL, 0, &one, &found, &j->err);
+			if (ret || found)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, b->d_name);
+			if (unlink(path) == 0) {
+				(*n)++;
+				atomic_fetch_add(&gc_deleted, 1);
+			}
+		}
+		closedir(sub);
+	}
+	closedir(top);
+	return ret;
+}
+
+int wbs__art_gc_all(wbs__store *s, uint64_t *n, wbs__err *err)
+{
+	*n = 0;
+	return wbs__store_submit_fn(s, apply_gc_all, n, err);
+}
+
 int wbs__art_version_delete(wbs__store *s, const char *entity, const char *project, const char *name,
 			    const char *sel, uint64_t *gc, wbs__err *err)
 {

@@ -566,6 +566,7 @@ struct upload_arg {
 	const char *dir;
 	int rc;
 	int64_t v;
+	char msg[600];
 };
 
 static void *upload_thread(void *p)
@@ -577,6 +578,7 @@ static void *upload_thread(void *p)
 		u->rc = wb_artifact_add_dir(a, u->dir, NULL);
 	if (!u->rc)
 		u->rc = wb_artifact_upload(NULL, a, NULL, 0, &u->v, NULL, NULL);
+	snprintf(u->msg, sizeof(u->msg), "%s", u->rc ? wb_errmsg() : "");
 	wb_artifact_free(a);
 	return NULL;
 }
@@ -585,7 +587,7 @@ static void test_e2e_artifact__resume_after_server_kill(void **state)
 {
 	char dir[400], f[500], sha[65], out[400], got[500];
 	const size_t size = 24u << 20;
-	struct upload_arg u = {dir, -1, -1};
+	struct upload_arg u = {dir, -1, -1, ""};
 	pthread_t t;
 	int present = 0;
 	double t0;
@@ -605,6 +607,8 @@ static void test_e2e_artifact__resume_after_server_kill(void **state)
 	assert_int_equal(wbt_server_restart(&srv), 0);
 	assert_int_equal(pthread_join(t, NULL), 0);
 	unsetenv("WB_ARTIFACT_CHUNK_BYTES");
+	if (u.rc)
+		print_message("upload across the server restart: %s\n", u.msg);
 	assert_int_equal(u.rc, WB_OK);
 	assert_int_equal(u.v, 0);
 	snprintf(out, sizeof(out), "%s/survivor-out", tmp);
@@ -656,6 +660,27 @@ static void test_e2e_artifact__gc_on_delete(void **state)
 	assert_int_equal(req("DELETE", path, NULL, NULL, 0), 404);
 	/* a new version after deletes gets a new number (never reused) */
 	assert_int_equal(upload_dir("gc", d0, NULL, NULL, NULL), 2);
+	/* deleting a whole project collects the blobs only it used */
+	{
+		wb_artifact_options o = WB_ARTIFACT_OPTIONS_INIT;
+		wb_artifact *a = NULL;
+		char f[500], fsha[65];
+		o.project = "doomed";
+		snprintf(f, sizeof(f), "%s/doomed.bin", tmp);
+		write_random(f, 4000, 99);
+		sha_file(f, fsha);
+		assert_int_equal(wb_artifact_new(&a, "d", "t"), WB_OK);
+		assert_int_equal(wb_artifact_add_file(a, f, NULL), WB_OK);
+		assert_int_equal(wb_artifact_upload(&o, a, NULL, 0, NULL, NULL, NULL), WB_OK);
+		wb_artifact_free(a);
+		received_of(fsha, &present);
+		assert_true(present);
+		assert_int_equal(req("DELETE", "/api/v1/projects/ent/doomed", NULL, NULL, 0), 200);
+		received_of(fsha, &present);
+		assert_false(present);
+		received_of(only0, &present); /* still named by gc:v2 */
+		assert_true(present);
+	}
 }
 
 static void test_e2e_artifact__save_live(void **state)
