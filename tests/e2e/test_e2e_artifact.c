@@ -705,8 +705,20 @@ static void test_e2e_artifact__save_live(void **state)
 		assert_true(wbt_now() - t0 < 30);
 	assert_non_null(strstr(body, "\"size\":22"));
 	assert_int_equal(wb_save(run, "/nonexistent/file", WB_SAVE_NOW), WB_ENOTFOUND);
+	/* saved at the end: not uploaded before wb_finish, in the last version after */
+	{
+		char g[400];
+		snprintf(g, sizeof(g), "%s/final.txt", tmp);
+		write_file(g, "the end\n", 8);
+		assert_int_equal(wb_save(run, g, WB_SAVE_END), WB_OK);
+		assert_int_equal(req("GET", ART "/run-saver1-files/v2", NULL, NULL, 0), 404);
+	}
 	assert_int_equal(wb_finish(run, 0), WB_OK);
-	assert_int_equal(req("GET", ART "/run-saver1-files/v2", NULL, NULL, 0), 404); /* nothing changed at the end */
+	assert_int_equal(req("GET", ART "/run-saver1-files/latest", NULL, body, sizeof(body)), 200);
+	assert_non_null(strstr(body, "\"version\":\"v2\""));
+	assert_non_null(strstr(body, "\"path\":\"final.txt\""));
+	assert_non_null(strstr(body, "\"path\":\"metrics.csv\""));
+	assert_int_equal(req("GET", ART "/run-saver1-files/v3", NULL, NULL, 0), 404); /* the live file did not change */
 	unsetenv("WB_SAVE_POLL_MS");
 }
 
