@@ -933,8 +933,8 @@ int wbs__art_apply_use(wbs__store *s, int64_t project_id, int64_t run_rowid, con
 	int64_t vid;
 	int found, ret;
 
-	if (!cJSON_IsString(name) || !cJSON_IsNumber(ver))
-		return WBS__ST_OK;
+	if (!cJSON_IsString(name) || !cJSON_IsNumber(ver) || !(ver->valuedouble >= 0 && ver->valuedouble < 1e15))
+		return WBS__ST_OK; /* not a version number: nothing to record */
 	if ((ret = query_i64(s,
 			     "SELECT v.id FROM artifact_versions v JOIN artifacts a ON a.id = v.artifact_id"
 			     " WHERE a.name = ?1 AND a.project_id = ?2 AND v.version = ?3",
