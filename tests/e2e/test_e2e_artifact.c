@@ -41,6 +41,7 @@
 
 #include "harness.h"
 #include "wb.h"
+#include "wire.h"
 
 static wbt_server srv;
 static char tmp[256];
@@ -434,6 +435,27 @@ static void test_e2e_artifact__hostile(void **state)
 		snprintf(path, sizeof(path), ART "/blobs/%s", sha);
 		assert_int_equal(req("GET", path, NULL, body, sizeof(body)), 200);
 		assert_non_null(strstr(body, "\"present\":false,\"received\":0"));
+	}
+	/* ARTIFACT_USE records with hostile contents are accepted and change nothing */
+	{
+		static const char *const uses[] = {"{\"artifact\":\"ok\",\"version\":1e300}", "{\"artifact\":\"ok\",\"version\":-1}",
+						   "{\"artifact\":\"nope\",\"version\":0}", "{\"artifact\":7}"};
+		uint8_t fb[512];
+		size_t fl = 0;
+		wbt_response r;
+		const char *ct[] = {"Content-Type: application/x-wb-frames", NULL};
+		assert_int_equal(req("PUT", "/api/v1/projects/ent/proj/runs/hostile1", "{}", NULL, 0), 201);
+		for (size_t i = 0; i < sizeof(uses) / sizeof(uses[0]); i++) {
+			uint32_t n = (uint32_t)strlen(uses[i]);
+			wb__frame_header(fb + fl, i + 1, WB__REC_ARTIFACT_USE, (const uint8_t *)uses[i], n);
+			memcpy(fb + fl + WB__FRAME_HEADER, uses[i], n);
+			fl += WB__FRAME_HEADER + n;
+		}
+		assert_int_equal(wbt_http(&srv, "POST", "/api/v1/projects/ent/proj/runs/hostile1/records", fb, fl, ct, 1, &r), 0);
+		assert_int_equal(r.status, 200);
+		wbt_response_free(&r);
+		assert_int_equal(req("GET", "/api/v1/projects/ent/proj/runs/hostile1/artifacts", NULL, body, sizeof(body)), 200);
+		assert_string_equal(body, "{\"produced\":[],\"used\":[]}");
 	}
 	/* the SDK refuses the same before sending */
 	assert_int_equal(wb_artifact_new(&a, "blobs", "t"), WB_EINVAL);
