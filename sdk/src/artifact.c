@@ -558,6 +558,8 @@ static int ah_req(ahttp *h, const char *method, const char *suffix, const char *
 #endif
 	if (strcmp(method, "GET") == 0) {
 		curl_easy_setopt(h->easy, CURLOPT_HTTPGET, 1L);
+		if (h->dl_fd >= 0)
+			curl_easy_setopt(h->easy, CURLOPT_BUFFERSIZE, 512L * 1024); /* fewer, larger writes of a file */
 	} else {
 		curl_easy_setopt(h->easy, CURLOPT_POST, 1L);
 		curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, body ? body : "");

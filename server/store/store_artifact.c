@@ -395,9 +395,6 @@ int wbs__blob_write(wbs__store *s, const char *sha, uint64_t size, uint64_t offs
 		goto done;
 	}
 	restore = 0;
-	/* start writing the chunk back now, so the fsync of the last one has little left to wait for */
-	if (len)
-		sync_file_range(fd, (off_t)offset, (off_t)len, SYNC_FILE_RANGE_WRITE);
 	atomic_fetch_add(&bytes_received, len);
 	u->hashed += len;
 	*received = offset + len;
