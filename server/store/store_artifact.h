@@ -110,7 +110,8 @@ typedef long (*wbs__chunk_read_fn)(void *arg, uint8_t *buf, size_t cap);
 
 /*
  * Write one chunk of blob sha (total size bytes): len bytes at offset, read
- * through read(arg, ...) in slices, each hashed and written at once.
+ * through read(arg, ...) in 1 MiB slices, each hashed on the calling thread
+ * and written by a short-lived writer thread (the two overlap).
  * chunk_sha (hex, may be NULL) is the chunk's own SHA-256 and chunk_crc
  * (may be NULL) its zlib CRC-32: when one does not match, or the body ends early, or the disk is full, the chunk is cut off
  * the partial blob again (nothing of it is kept). When the chunk ends the
