@@ -721,7 +721,13 @@ static void test_e2e_artifact__save_live(void **state)
 	assert_int_equal(wb_save(run, f, WB_SAVE_LIVE), WB_OK);
 	assert_int_equal(req("GET", ART "/run-saver1-files/v0", NULL, body, sizeof(body)), 200);
 	assert_non_null(strstr(body, "\"path\":\"metrics.csv\",\"sha256\":\"") );
-	write_file(f, "step,loss\n0,1.0\n1,0.5\n", 22);
+	{
+		/* replaced atomically, as a trainer would: the poller must not catch a truncated file */
+		char t[500];
+		snprintf(t, sizeof(t), "%s.tmp", f);
+		write_file(t, "step,loss\n0,1.0\n1,0.5\n", 22);
+		assert_int_equal(rename(t, f), 0);
+	}
 	t0 = wbt_now();
 	while (req("GET", ART "/run-saver1-files/v1", NULL, body, sizeof(body)) != 200)
 		assert_true(wbt_now() - t0 < 30);
