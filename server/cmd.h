@@ -19,5 +19,7 @@ int wbs__cmd_export(int argc, char **argv);
 int wbs__cmd_import(int argc, char **argv);
 /* cmd_login.c */
 int wbs__cmd_login(int argc, char **argv);
+/* cmd_artifact.c */
+int wbs__cmd_artifact(int argc, char **argv);
 
 #endif /* WB_SERVER_CMD_H */

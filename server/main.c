@@ -29,6 +29,7 @@ static const char usage[] = "usage: wb <command> [options]\n"
 			    "  tensorboard import  TensorBoard event files into runs (wb tensorboard import LOGDIR)\n"
 			    "  export   runs into a portable archive (wb export --project E/P OUT.tar.gz)\n"
 			    "  import   an export archive into a server (wb import ARCHIVE)\n"
+			    "  artifact upload or download artifacts (wb artifact put|get ...)\n"
 			    "  version  print the version\n"
 			    "  help     print this help\n";
 
@@ -56,6 +57,8 @@ int main(int argc, char **argv)
 		return wbs__cmd_export(argc - 2, argv + 2);
 	if (strcmp(cmd, "import") == 0)
 		return wbs__cmd_import(argc - 2, argv + 2);
+	if (strcmp(cmd, "artifact") == 0)
+		return wbs__cmd_artifact(argc - 2, argv + 2);
 	if (strcmp(cmd, "vacuum") == 0)
 		return wbs__cmd_vacuum(argc - 2, argv + 2);
 	if (strcmp(cmd, "tensorboard") == 0)

@@ -384,6 +384,146 @@ typedef struct wb_sync_options {
  */
 WB_EXTERN int wb_sync(const char *run_dir, const wb_sync_options *opts, uint64_t *out_sent);
 
+/*
+ * Artifacts
+ * ---------
+ * Files that belong with a run (checkpoints, the final model, the dataset
+ * it read), versioned per name on the server: v0, v1, ... A version is
+ * its set of files (path inside the artifact, SHA-256, size); logging the
+ * same content again returns the existing version, so only changes make
+ * new ones. The server keeps each distinct content once (a blob named by
+ * its SHA-256) across runs, versions and projects, and skips uploading
+ * what it has. "latest" always names the newest version; other aliases
+ * ("best", "prod") are moved between versions by whoever logs.
+ *
+ * Uploads are streamed in chunks (never a whole file in memory), each
+ * chunk checked by the server, gzip'ed when that makes it smaller, and
+ * resumed from where they stopped after a crash or an outage. A file is
+ * hashed when the artifact is logged; the server hashes what it receives
+ * and keeps a blob only when it matches, and the SDK checks the file's size
+ * and mtime before its last chunk: a file that changes in between is
+ * refused (WB_ECORRUPT), never uploaded half-old, half-new. A version
+ * appears on the server only once all its files are there.
+ *
+ * Durability: wb_log_artifact records the artifact in the run log (the
+ * manifest with the local paths) before uploading; whatever did not reach
+ * the server (network down, server down, process killed) is finished by
+ * `wb sync <run dir>`, provided the files are still there, unchanged.
+ *
+ * Names (artifact, type, alias) match [A-Za-z0-9_.-]{1,64}, not starting
+ * with '.'; "blobs" is not an artifact name; "latest" and v<N> are not
+ * alias names. Paths inside an artifact are relative, '/'-separated, with
+ * no empty, "." or ".." segment (at most 1024 bytes).
+ *
+ * Threads: a wb_artifact belongs to one thread at a time.
+ */
+typedef struct wb_artifact wb_artifact;
+
+/* A new, empty artifact named name of type type ("model", "dataset", ...).
+ * Free with wb_artifact_free. WB_OK, WB_EINVAL or WB_ENOMEM. */
+WB_EXTERN int wb_artifact_new(wb_artifact **out, const char *name, const char *type);
+/* Free an artifact (after logging it or not). Accepts NULL. */
+WB_EXTERN void wb_artifact_free(wb_artifact *art);
+
+/* Add the regular file local_path as path name inside the artifact (NULL:
+ * the file's base name). The file is read when the artifact is logged.
+ * WB_OK, WB_EINVAL (bad name, a name added twice), WB_ENOTFOUND (no such
+ * regular file) or WB_ENOMEM. */
+WB_EXTERN int wb_artifact_add_file(wb_artifact *art, const char *local_path, const char *name);
+
+/* Add every regular file under local_dir, recursively, at prefix/<relative
+ * path> (prefix NULL or "": at the root). Symbolic links are followed only
+ * when they stay inside local_dir; one pointing out of it is refused
+ * (WB_EINVAL, nothing added). WB_OK, WB_EINVAL, WB_ENOTFOUND, WB_EIO or
+ * WB_ENOMEM. */
+WB_EXTERN int wb_artifact_add_dir(wb_artifact *art, const char *local_dir, const char *prefix);
+
+/* Record a reference: a file kept elsewhere (uri such as "s3://bucket/key",
+ * "https://..." or "file:///..."), with its SHA-256 (64 hex digits) and
+ * size. It is part of the version's content but never uploaded or
+ * downloaded. name NULL: the last segment of the URI. */
+WB_EXTERN int wb_artifact_add_reference(wb_artifact *art, const char *uri, const char *sha256_hex, uint64_t size,
+					const char *name);
+
+/* Set the artifact's metadata to json_object (a JSON object as text;
+ * copied). Metadata does not make a new version by itself. */
+WB_EXTERN int wb_artifact_set_metadata(wb_artifact *art, const char *json_object);
+
+/*
+ * Log art as an output of run: record it in the run log, upload what the
+ * server lacks and commit a version, with "latest" and the n aliases
+ * (may be NULL when n is 0). *out_version (may be NULL) receives N of vN.
+ * Blocks the calling thread while it uploads (at most the run's
+ * finish_timeout_ms per try of a request, retried with backoff for up to
+ * WB_ARTIFACT_TIMEOUT_MS, default 10 min). In offline mode nothing is
+ * uploaded and WB_OK is returned with *out_version = -1: `wb sync`
+ * uploads it. Errors: WB_EINVAL, WB_ENOTFOUND or WB_EIO (a file),
+ * WB_ECORRUPT (a file changed while it was being logged), WB_ENET,
+ * WB_ETIMEOUT, WB_EAUTH, WB_ESERVER (e.g. the server's disk is full); in
+ * all but the first four the artifact stays in the run log for `wb sync`.
+ */
+WB_EXTERN int wb_log_artifact(wb_run *run, wb_artifact *art, const char *const *aliases, size_t n,
+			      int64_t *out_version);
+
+/*
+ * Use a version as an input of run: spec is "name", "name:alias" or
+ * "name:v<N>" of the run's project. Its files are downloaded into dir
+ * (created if needed; a file already there with the right content is kept)
+ * and each is checked against its SHA-256 before it is put in place;
+ * references are not downloaded. The use is recorded in the run log
+ * (lineage). *out_version (may be NULL) receives N. WB_OK, WB_EINVAL,
+ * WB_ENOTFOUND, WB_ECORRUPT (a download did not match its checksum),
+ * WB_EIO, WB_ENET, WB_ETIMEOUT, WB_EAUTH or WB_ESERVER.
+ */
+WB_EXTERN int wb_use_artifact(wb_run *run, const char *spec, const char *dir, int64_t *out_version);
+
+/* When wb_save uploads a file. */
+typedef enum wb_save_policy {
+	WB_SAVE_NOW = 0,    /* now (a snapshot of the file as it is) */
+	WB_SAVE_END = 1,    /* at wb_finish */
+	WB_SAVE_LIVE = 2    /* now, again whenever it changes, and at wb_finish */
+} wb_save_policy;
+
+/*
+ * Save the file at path with the run, in the run's artifact
+ * "run-<id>-files" (type "run-files") under its base name. The file is
+ * copied into the run directory first, once its size and modification time
+ * hold still, and the copy is what is uploaded: a file being written is
+ * never read half-written. Each upload logs a new version of the whole set
+ * of saved files when something changed. Live files are checked every
+ * WB_SAVE_POLL_MS (default 1000) by a background thread. WB_OK,
+ * WB_EINVAL, WB_ENOTFOUND, WB_EIO, WB_ESTATE (disabled run) or an upload
+ * error as for wb_log_artifact (the snapshot stays for `wb sync`).
+ */
+WB_EXTERN int wb_save(wb_run *run, const char *path, wb_save_policy policy);
+
+/*
+ * Without a run (the `wb artifact` commands): where the artifacts live.
+ * NULL strings come from WB_BASE_URL / WB_API_KEY / WB_ENTITY /
+ * WB_PROJECT, else the settings file, else the defaults of wb_init.
+ */
+typedef struct wb_artifact_options {
+	unsigned int version;    /* WB_ARTIFACT_OPTIONS_VERSION */
+	const char *base_url;
+	const char *api_key;
+	const char *entity;
+	const char *project;
+	unsigned int timeout_ms; /* overall bound, default 600000 */
+} wb_artifact_options;
+
+#define WB_ARTIFACT_OPTIONS_VERSION 1
+#define WB_ARTIFACT_OPTIONS_INIT {WB_ARTIFACT_OPTIONS_VERSION, 0, 0, 0, 0, 0}
+
+/* Upload art and commit a version, as wb_log_artifact without a run.
+ * *out_version (may be NULL) receives N, *out_created (may be NULL) 1 when
+ * the version is new, *out_bytes (may be NULL) the blob bytes sent. */
+WB_EXTERN int wb_artifact_upload(const wb_artifact_options *opts, wb_artifact *art, const char *const *aliases,
+				 size_t n, int64_t *out_version, int *out_created, uint64_t *out_bytes);
+
+/* Download spec ("name[:alias|:vN]") into dir, as wb_use_artifact without a run. */
+WB_EXTERN int wb_artifact_download(const wb_artifact_options *opts, const char *spec, const char *dir,
+				   int64_t *out_version);
+
 #ifdef __cplusplus
 }
 #endif

@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "artifact.h"
 #include "error.h"
 #include "gitcap.h"
 #include "json.h"
@@ -810,6 +811,7 @@ int wb_finish(wb_run *run, int exit_code)
 	}
 	deadline = wb__mono_ms() + (int64_t)run->s.finish_timeout_ms;
 	wb__sysmon_stop(&run->sysmon); /* no SYSTEM record after FINISH */
+	wb__saves_finish(run, deadline); /* wb_save's last snapshots, before FINISH */
 	wb__tbfollow_stop(run);        /* nor a followed TensorBoard value */
 	obj = cJSON_CreateObject();
 	if (!obj || !cJSON_AddNumberToObject(obj, "exit_code", exit_code) ||

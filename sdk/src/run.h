@@ -52,6 +52,7 @@ struct wb_run {
 	wb__sysmon sysmon;              /* system metrics sampler (if system_sample_ms > 0) */
 	_Atomic(struct wb__tbfollow *) tbfollow; /* wb_tensorboard_follow's thread, or NULL (tbfollow.c) */
 	_Atomic(struct wb__alerts *) alerts; /* wb_alert rate limits (alert.c), made on first use */
+	struct wb__saves *saves;        /* wb_save's files (artifact.c), NULL until the first wb_save */
 };
 
 /* alert.c: free a run's alert state (NULL is fine). */

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "artifact.h"
 #include "error.h"
 #include "json.h"
 #include "run.h"
@@ -254,6 +255,14 @@ int wb_sync(const char *run_dir, const wb_sync_options *opts, uint64_t *out_sent
 			continue;
 		}
 		if (!sync_retry(h, rc, &delay, deadline))
+			goto done;
+	}
+
+	/* Artifacts logged but not committed (ARTIFACT without ARTIFACT_DONE): finish them now that the run is there. */
+	{
+		uint64_t arts = 0;
+		if ((rc = wb__artifact_sync(fd, info.valid_bytes, c.base_url, c.api_key, c.entity, c.project, c.run_id,
+					    deadline, &arts)))
 			goto done;
 	}
 

@@ -158,3 +158,25 @@ int wb__metrics_next(wb__metrics_reader *r, const char **key, size_t *klen, doub
 	r->i++;
 	return 1;
 }
+
+int wb__art_path_valid(const char *p, size_t len)
+{
+	size_t seg = 0;
+
+	if (!p || len == 0 || len > WB__ART_PATH_MAX || strlen(p) != len)
+		return 0;
+	for (size_t i = 0; i <= len; i++) {
+		unsigned char c = i < len ? (unsigned char)p[i] : '/';
+		if (c == '/') {
+			const char *s = p + i - seg;
+			if (seg == 0 || (seg == 1 && s[0] == '.') || (seg == 2 && s[0] == '.' && s[1] == '.'))
+				return 0;
+			seg = 0;
+			continue;
+		}
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			return 0;
+		seg++;
+	}
+	return 1;
+}

@@ -43,6 +43,11 @@ enum wb__rec_type {
 	WB__REC_CODE = 7,    /* git capture (schema/wire.md) */
 	WB__REC_PATCH = 8,   /* a patch file of the git capture */
 	WB__REC_SYSTEM = 9,  /* system metrics sample */
+	/* artifacts (schema/wire.md): JSON objects */
+	WB__REC_ARTIFACT = 10,      /* intent to log an artifact version: the manifest with local paths */
+	WB__REC_ARTIFACT_DONE = 11, /* that intent is committed: {"id", "version"} */
+	WB__REC_ARTIFACT_USE = 12, /* the run used a version: {"artifact", "version"} (lineage) */
+	/* 13, 14: reserved for artifacts */
 	WB__REC_ALERT = 15   /* JSON object {"level", "title", "text", "time"}: wb_alert() */
 };
 
@@ -137,6 +142,13 @@ WB__HIDDEN int wb__key_valid(const char *key, size_t len);
 
 /* A name (entity, project, run id, group): [A-Za-z0-9_.-]{1,64}, not starting with '.'. */
 WB__HIDDEN int wb__name_valid(const char *name);
+
+/* A file path inside an artifact: 1..WB__ART_PATH_MAX bytes, '/'-separated
+ * segments, none empty (no leading, trailing or doubled '/'), none "." or
+ * "..", no byte < 0x20, no 0x7f and no '\\'. The SDK checks it before
+ * sending and before writing a download; the server before storing. */
+#define WB__ART_PATH_MAX 1024u
+WB__HIDDEN int wb__art_path_valid(const char *p, size_t len);
 
 static inline uint64_t wb__f64_bits(double d)
 {

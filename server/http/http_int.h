@@ -169,6 +169,19 @@ void wbs__h_report_put(wbs__req *q);
 void wbs__h_report_delete(wbs__req *q);
 void wbs__h_report_versions(wbs__req *q);
 void wbs__h_report_version(wbs__req *q);
+/* handlers_artifact.c: artifacts, blobs, lineage. */
+void wbs__h_blob_check(wbs__req *q);
+void wbs__h_blob_get(wbs__req *q);
+void wbs__h_blob_put(wbs__req *q);
+void wbs__h_artifacts_list(wbs__req *q);
+void wbs__h_artifact_get(wbs__req *q);
+void wbs__h_artifact_commit(wbs__req *q);
+void wbs__h_artifact_version(wbs__req *q);
+void wbs__h_artifact_version_delete(wbs__req *q);
+void wbs__h_artifact_file(wbs__req *q);
+void wbs__h_artifact_alias_put(wbs__req *q);
+void wbs__h_artifact_alias_delete(wbs__req *q);
+void wbs__h_run_artifacts(wbs__req *q);
 
 /* JSON rendering (handlers.c), also used by tests. */
 void wbs__render_run(wbs__buf *b, const wbs__run_row *r);

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/store_artifact.h"
 #include "store/store_ops.h"
 
 #define WBS__OPS_SERIES 256
@@ -148,6 +149,10 @@ void wbs__ops_render_metrics(wbs__buf *b, wbs__store *store)
 	wbs__buf_printf(b, "wb_ingest_points_total %llu\n", (unsigned long long)atomic_load(&ingest_points));
 	help(b, "wb_ingest_frames_applied_total", "counter", "Run log frames applied (replayed frames not counted).");
 	wbs__buf_printf(b, "wb_ingest_frames_applied_total %llu\n", (unsigned long long)atomic_load(&ingest_frames));
+	help(b, "wb_artifact_blob_bytes_received_total", "counter", "Bytes of artifact blob chunks written to the blob store.");
+	wbs__buf_printf(b, "wb_artifact_blob_bytes_received_total %llu\n", (unsigned long long)wbs__blob_bytes_received());
+	help(b, "wb_artifact_blobs_deleted_total", "counter", "Unreferenced blobs deleted after a version was deleted.");
+	wbs__buf_printf(b, "wb_artifact_blobs_deleted_total %llu\n", (unsigned long long)wbs__blob_gc_deleted());
 	help(b, "wb_rate_limited_total", "counter", "Requests answered 429 by the per-key rate limiter.");
 	wbs__buf_printf(b, "wb_rate_limited_total %llu\n", (unsigned long long)atomic_load(&rate_limited));
 	wbs__notify_render_metrics(b, store); /* webhook deliveries (notify.c) */

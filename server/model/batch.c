@@ -384,6 +384,10 @@ static int decode_json_record(wbs__batch *b, const wb__frame *f, uint32_t idx, c
 		r->json = j;
 		j = NULL;
 		break;
+	case WB__REC_ARTIFACT_USE: /* applied by store_artifact.c; ARTIFACT and ARTIFACT_DONE are the SDK's own */
+		r->json = j;
+		j = NULL;
+		break;
 	case WB__REC_DEFINE:
 		r->json = define_normalise(j, why, sizeof(why));
 		if (!r->json)
@@ -626,7 +630,8 @@ int wbs__batch_decode(wbs__batch *b, const uint8_t *body, size_t len, char *err,
 				nhint = pos;
 			b->npoints += pos;
 		} else if ((f.type >= WB__REC_RUN && f.type <= WB__REC_FINISH) || f.type == WB__REC_CODE ||
-			   f.type == WB__REC_ALERT) {
+			   f.type == WB__REC_ALERT ||
+			   (f.type >= WB__REC_ARTIFACT && f.type <= WB__REC_ARTIFACT_USE)) {
 			rc = decode_json_record(b, &f, idx, err, errlen);
 			if (rc)
 				return rc;

@@ -23,6 +23,7 @@
 
 #include "model/summary.h"
 #include "store/store_notify.h"
+#include "store/store_artifact.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "wb.h"
@@ -844,6 +845,9 @@ static int apply_ingest(wbs__store *s, wbs__job *j, runctx *c)
 			break;
 		case WB__REC_ALERT: /* notifications: store_notify.c */
 			ret = wbs__store_alert_apply(s, c->id, r->json, now, &j->err);
+			break;
+		case WB__REC_ARTIFACT_USE:
+			ret = wbs__art_apply_use(s, c->project_id, c->id, r->json, now, &j->err);
 			break;
 		default:
 			ret = WBS__ST_OK;

@@ -10,6 +10,7 @@
 //   /<entity>/<project>/groups/<group>   a distributed job: ranks, cross-rank aggregates
 //   /<entity>/<project>/settings     visibility, members (account.js)
 //   /<entity>/<project>/reports[/<id>]   reports with live panels (report.js)
+//   /<entity>/<project>/artifacts[/<name>[/<vN|alias>]]   artifacts, versions, lineage (artifacts.js)
 //
 // Signed out, every page still renders what the server lets anyone read
 // (public projects); a 401 offers the sign-in page.
@@ -26,6 +27,7 @@ import { renderProject } from './project.js';
 import { renderRun } from './run.js';
 import { renderCompare } from './compare.js';
 import { renderGroup } from './group.js';
+import { renderArtifacts, renderArtifact, renderVersion } from './artifacts.js';
 
 const app = document.getElementById('app');
 const crumbs = document.getElementById('crumbs');
@@ -157,6 +159,10 @@ async function route() {
       dispose = await renderRun(app, parts[0], parts[1], parts[3]);
     } else if (parts.length === 4 && parts[2] === 'groups') {
       dispose = await renderGroup(app, parts[0], parts[1], parts[3]);
+    } else if (parts.length >= 3 && parts.length <= 5 && parts[2] === 'artifacts') {
+      if (parts.length === 3) await renderArtifacts(app, parts[0], parts[1]);
+      else if (parts.length === 4) await renderArtifact(app, parts[0], parts[1], parts[3]);
+      else await renderVersion(app, parts[0], parts[1], parts[3], parts[4]);
     } else if (parts.length === 3 && parts[2] === 'compare') {
       dispose = await renderCompare(app, parts[0], parts[1]);
     } else {

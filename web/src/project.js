@@ -53,7 +53,8 @@ export async function renderProject(root, entity, project) {
   const selected = new Set();
   let alive = true;
 
-  const title = h('h1', null, project, h('span', { class: 'muted small' }, ` · ${entity}`));
+  const title = h('h1', null, project, h('span', { class: 'muted small' }, ` · ${entity} · `),
+    h('a', { href: `${base}/artifacts`, id: 'artifacts-link', class: 'small' }, 'artifacts'));
   const count = h('span', { class: 'muted', id: 'run-count' });
   const search = h('input', { type: 'search', id: 'search', placeholder: 'Search run names', value: params.get('q') || '' });
   const stateSel = h('select', { id: 'state-filter' }, ['', 'running', 'finished', 'failed', 'crashed'].map((s) =>

@@ -13,6 +13,7 @@ import { Chart, smooth, makeStepMap } from './chart.js';
 import { renderCode } from './code.js';
 import { systemSection, isSystemKey } from './system.js';
 import { renderMedia, refreshMedia } from './media.js';
+import { renderRunArtifacts } from './artifacts.js';
 
 const BUCKETS = 1000;
 const POLL_MS = 2000;
@@ -36,7 +37,8 @@ export async function renderRun(root, entity, project, id) {
   const codeBox = h('section', { class: 'card code', id: 'code', style: { display: 'none' } });
   const sysBox = h('section', { class: 'system-section', id: 'system' });
   const mediaBox = h('section', { class: 'media', id: 'media', style: { display: 'none' } });
-  root.append(head, overview, codeBox, h('h2', null, 'Charts'), controls, grid, sysBox, mediaBox);
+  const artBox = h('section', { class: 'card', id: 'run-artifacts', style: { display: 'none' } });
+  root.append(head, overview, codeBox, artBox, h('h2', null, 'Charts'), controls, grid, sysBox, mediaBox);
 
   function renderHead() {
     clear(head);
@@ -288,6 +290,7 @@ export async function renderRun(root, entity, project, id) {
   renderHead();
   renderOverview();
   renderCode(codeBox, rp, run).catch(() => { codeBox.style.display = 'none'; });
+  renderRunArtifacts(artBox, entity, project, id).catch(() => { artBox.style.display = 'none'; });
   window.__wb.system = {};
   await Promise.all([rebuild(), buildSystem()]);
   await renderMedia(mediaBox, rp).catch(() => { mediaBox.style.display = 'none'; });

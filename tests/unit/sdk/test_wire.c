@@ -189,6 +189,27 @@ static void test_wire__names(void **state)
 	assert_false(wb__name_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 65 */
 }
 
+static void test_wire__artifact_paths(void **state)
+{
+	static const char *const good[] = {"a", "model.pt", "a/b/c.txt", "dir/<img src=x>.txt", "...", "a/..b", ".hidden/x"};
+	static const char *const bad[] = {"", "/abs", "a/", "a//b", "./a", "a/./b", "..", "../x", "a/../b", "a/..",
+					  "a\\b", "tab\there", "nl\nhere", "del\x7f"};
+	char big[WB__ART_PATH_MAX + 2];
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(wb__art_path_valid(good[i], strlen(good[i])));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(wb__art_path_valid(bad[i], strlen(bad[i])));
+	assert_false(wb__art_path_valid("a\0b", 3)); /* an embedded NUL */
+	assert_false(wb__art_path_valid(NULL, 0));
+	memset(big, 'a', sizeof(big));
+	big[WB__ART_PATH_MAX] = '\0';
+	assert_true(wb__art_path_valid(big, WB__ART_PATH_MAX));
+	big[WB__ART_PATH_MAX] = 'a';
+	big[WB__ART_PATH_MAX + 1] = '\0';
+	assert_false(wb__art_path_valid(big, WB__ART_PATH_MAX + 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +221,7 @@ int main(void)
 	    cmocka_unit_test(test_wire__metrics_rejects_bad_keys),
 	    cmocka_unit_test(test_wire__metrics_malformed_payloads),
 	    cmocka_unit_test(test_wire__names),
+	    cmocka_unit_test(test_wire__artifact_paths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

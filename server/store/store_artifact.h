@@ -1,0 +1,179 @@
+/*
+ * store_artifact.h — artifacts: the content-addressed blob store under the
+ * data directory and the SQLite rows of artifacts, versions, files,
+ * aliases and lineage (schema/migrations/006_artifacts.sql).
+ *
+ * Blobs. A blob is a file's bytes named by their SHA-256 (64 lowercase hex
+ * digits) at <data>/blobs/ab/cdef... An upload goes to
+ * <data>/blobs/tmp/<sha>.part, chunk by chunk at increasing offsets (each
+ * chunk's own SHA-256 checked before a byte is written), while a running
+ * SHA-256 of the whole is kept; when the last byte arrives the whole hash is
+ * compared, the file fsync'd and renamed into place, and the directory
+ * fsync'd. So a blob under blobs/ab/ is always whole and verified; a
+ * half-uploaded one is only ever a .part, which the next upload of the same
+ * hash resumes at its size (after a server restart the running hash is
+ * rebuilt by reading the part back).
+ *
+ * Versions. Committing a version is one writer job: it checks that every
+ * uploaded file's blob is present (else WBS__ART_MISSING and nothing is
+ * written), then inserts the version, its files and aliases in the group
+ * transaction. A version is visible only once all of its files are in. A
+ * manifest equal to an existing version's (the same digest) returns that
+ * version. Deleting a version removes its rows in one job and then, in a
+ * second job, unlinks each of its blobs that no file row names any more
+ * (GC); a commit that raced the GC finds the blob missing and the client
+ * uploads it again.
+ *
+ * The read functions render their JSON answer straight into a wbs__buf
+ * (the shapes are in schema/api.md): artifacts are read by the web UI and
+ * the SDK in one shape only.
+ *
+ * Threads: any thread, like store.h.
+ */
+#ifndef WB_SERVER_STORE_ARTIFACT_H
+#define WB_SERVER_STORE_ARTIFACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/buf.h"
+#include "wire.h"
+
+#define WBS__ART_PATH_MAX WB__ART_PATH_MAX /* bytes of a file path inside a version */
+#define WBS__ART_FILES_MAX 100000u  /* files of one version */
+#define WBS__ART_ALIASES_MAX 32u
+#define WBS__ART_TYPE_MAX 64u
+#define WBS__ART_URI_MAX 2048u
+#define WBS__ART_CHUNK_MAX (64u * 1024u * 1024u) /* bytes of one uploaded chunk (after inflating) */
+#define WBS__ART_MANIFEST_MAX (64u * 1024u * 1024u)
+
+typedef struct wbs__art_file {
+	char *path;       /* validated by wbs__art_path_valid */
+	char sha256[65];  /* lowercase hex */
+	uint64_t size;
+	char *ref;        /* NULL: an uploaded blob; else the URI of a reference */
+} wbs__art_file;
+
+typedef struct wbs__art_manifest {
+	const char *entity, *project, *name; /* valid names */
+	char *type;                          /* valid name */
+	char *run_id;                        /* producing run, or NULL */
+	char *metadata;                      /* JSON object text */
+	wbs__art_file *files;                /* sorted by path, paths unique */
+	size_t nfiles;
+	char **aliases; /* valid names, not "latest" */
+	size_t naliases;
+	char digest[65]; /* wbs__art_digest */
+} wbs__art_manifest;
+
+/* Free what a manifest owns (not entity/project/name). Accepts NULL. */
+void wbs__art_manifest_free(wbs__art_manifest *m);
+
+/*
+ * A path inside a version: 1..WBS__ART_PATH_MAX bytes of valid UTF-8, '/'
+ * separated, no empty segment (so no leading or trailing '/' and no "//"),
+ * no "." or ".." segment, no NUL, control character or '\\'.
+ */
+int wbs__art_path_valid(const char *p, size_t len);
+/* 64 lowercase hex digits. */
+int wbs__sha256_hex_valid(const char *s);
+
+/*
+ * Sort the files by path, refuse duplicates (-1 with why), and compute the
+ * digest: SHA-256 over "path\0sha256\0size\0ref\n" per file in path order.
+ */
+int wbs__art_digest(wbs__art_manifest *m, char *why, size_t whylen);
+
+/* ---- blobs ---- */
+
+/*
+ * Where an upload of sha stands: 1 if the blob is in the store (*have =
+ * its size), 0 if not (*have = the bytes of a partial upload, 0 if none).
+ */
+int wbs__blob_status(wbs__store *s, const char *sha, uint64_t *have);
+
+enum wbs__blob_result {
+	WBS__BLOB_OK = 0,       /* written; *received and *complete are set */
+	WBS__BLOB_OFFSET = 1,   /* offset is not the bytes received so far (*received) */
+	WBS__BLOB_CHUNK = 2,    /* the chunk does not match its checksum */
+	WBS__BLOB_MISMATCH = 3, /* the whole does not hash to sha (the partial upload is discarded) */
+	WBS__BLOB_BUSY = 4,     /* another request is writing this blob */
+	WBS__BLOB_FULL = 5,     /* no space left (nothing of the chunk is kept) */
+	WBS__BLOB_IO = 6,       /* another I/O error */
+	WBS__BLOB_TOOBIG = 7,   /* offset + len passes size */
+	WBS__BLOB_SHORT = 8     /* the body ended before len bytes (nothing of the chunk is kept) */
+};
+
+/* Reads the next bytes of a chunk body into buf (at most cap): the count, or <= 0 when it ended early. */
+typedef long (*wbs__chunk_read_fn)(void *arg, uint8_t *buf, size_t cap);
+
+/*
+ * Write one chunk of blob sha (total size bytes): len bytes at offset, read
+ * through read(arg, ...) in 1 MiB slices, each hashed on the calling thread
+ * and written by a short-lived writer thread (the two overlap).
+ * chunk_sha (hex, may be NULL) is the chunk's own SHA-256 and chunk_crc
+ * (may be NULL) its zlib CRC-32: when one does not match, or the body ends early, or the disk is full, the chunk is cut off
+ * the partial blob again (nothing of it is kept). When the chunk ends the
+ * blob its whole hash is checked and it is moved into place. Returns a
+ * wbs__blob_result with msg. Counts the bytes in wbs__blob_bytes_received.
+ */
+int wbs__blob_write(wbs__store *s, const char *sha, uint64_t size, uint64_t offset, uint64_t len,
+		    wbs__chunk_read_fn read, void *arg, const char *chunk_sha, const uint32_t *chunk_crc,
+		    uint64_t *received, int *complete, char *msg, size_t msglen);
+
+/* Open a blob for reading; fd or -1. */
+int wbs__blob_open(wbs__store *s, const char *sha);
+
+/* Bytes of blob chunks written since the process started (for /metrics). */
+uint64_t wbs__blob_bytes_received(void);
+/* Blobs deleted by GC since the process started. */
+uint64_t wbs__blob_gc_deleted(void);
+
+/* ---- versions ---- */
+
+enum { WBS__ART_MISSING = 100 }; /* commit: a blob is not uploaded (err.msg names it) */
+
+/* Commit m (see above). *version and *created (1 new, 0 the same content existed). */
+int wbs__art_commit(wbs__store *s, const wbs__art_manifest *m, int64_t *version, int *created, wbs__err *err);
+
+/*
+ * A version selector: "v<N>" or an alias name. Resolve name:sel of a
+ * project; NOTFOUND when absent.
+ */
+int wbs__art_list(wbs__store *s, const char *entity, const char *project, wbs__buf *out, wbs__err *err);
+int wbs__art_get(wbs__store *s, const char *entity, const char *project, const char *name, wbs__buf *out,
+		 wbs__err *err);
+int wbs__art_version_get(wbs__store *s, const char *entity, const char *project, const char *name, const char *sel,
+			 wbs__buf *out, wbs__err *err);
+/* A file of a version: *sha, *size; *ref (malloc'd, caller frees) is NULL for an uploaded file. */
+int wbs__art_file_get(wbs__store *s, const char *entity, const char *project, const char *name, const char *sel,
+		      const char *path, char sha[65], uint64_t *size, char **ref, wbs__err *err);
+/* The versions a run produced and used. */
+int wbs__art_run_get(wbs__store *s, const wbs__run_ref *ref, wbs__buf *out, wbs__err *err);
+
+/* Point alias (not "latest") at version sel of an artifact. */
+int wbs__art_alias_set(wbs__store *s, const char *entity, const char *project, const char *name, const char *alias,
+		       const char *sel, wbs__err *err);
+int wbs__art_alias_delete(wbs__store *s, const char *entity, const char *project, const char *name,
+			  const char *alias, wbs__err *err);
+/* Delete a version and then the blobs nothing else names; *gc receives how many. */
+int wbs__art_version_delete(wbs__store *s, const char *entity, const char *project, const char *name,
+			    const char *sel, uint64_t *gc, wbs__err *err);
+
+/* Delete every blob no file row names (after a project or run delete took
+ * rows away wholesale). Scans the blob store in the writer, so no commit
+ * races it. *n receives how many. */
+int wbs__art_gc_all(wbs__store *s, uint64_t *n, wbs__err *err);
+
+/*
+ * Ingest (store_write.c, in the writer's transaction): the run run_rowid
+ * of project project_id used the version in the ARTIFACT_USE record json
+ * ({"artifact": name, "version": N}). A version that is not (or no more)
+ * there is skipped. Returns a wbs__st.
+ */
+struct cJSON;
+int wbs__art_apply_use(wbs__store *s, int64_t project_id, int64_t run_rowid, const struct cJSON *json, double now,
+		       wbs__err *err);
+
+#endif /* WB_SERVER_STORE_ARTIFACT_H */
