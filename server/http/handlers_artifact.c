@@ -31,6 +31,7 @@
 #include "http/http_int.h"
 #include "model/fields.h"
 #include "store/store_artifact.h"
+#include "util/sha256.h"
 
 #define CHECK_MAX 10000u
 

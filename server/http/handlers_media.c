@@ -19,6 +19,7 @@
 
 #include "http/http_int.h"
 #include "model/media.h"
+#include "util/sha256.h"
 #include "wire_media.h"
 
 #define SAMPLES_DEFAULT 200

@@ -11,6 +11,7 @@
 
 #include "model/fields.h"
 #include "util/buf.h"
+#include "util/sha256.h"
 #include "wire_media.h"
 
 const char *wbs__media_kind(uint8_t type)
@@ -32,30 +33,6 @@ uint8_t wbs__media_type(const char *kind)
 	if (strcmp(kind, "table") == 0)
 		return WB__REC_TABLE;
 	return 0;
-}
-
-void wbs__sha256_hex(const void *p, size_t n, char out[65])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[32];
-	unsigned int mdlen = 32;
-
-	EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL);
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
-}
-
-int wbs__sha256_hex_valid(const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i]; i++)
-		if (i >= 64 || !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return i == 64;
 }
 
 void wbs__media_free(wbs__media *m)

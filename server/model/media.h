@@ -39,9 +39,5 @@ uint8_t wbs__media_type(const char *kind);
 int wbs__media_decode(uint8_t type, const uint8_t *payload, size_t len, wbs__media **out, char *err, size_t errlen);
 void wbs__media_free(wbs__media *m);
 
-/* Hex SHA-256 of p[0..n) into out[65]. */
-void wbs__sha256_hex(const void *p, size_t n, char out[65]);
-/* 1 if s is 64 lowercase hex digits. */
-int wbs__sha256_hex_valid(const char *s);
 
 #endif /* WB_SERVER_MEDIA_H */

@@ -27,6 +27,7 @@
 
 #include "store/store_int.h"
 #include "util/log.h"
+#include "util/sha256.h"
 #include "wire.h"
 
 #define UPLOADS_MAX 64
@@ -38,12 +39,6 @@ uint64_t wbs__blob_bytes_received(void) { return atomic_load(&bytes_received); }
 uint64_t wbs__blob_gc_deleted(void) { return atomic_load(&gc_deleted); }
 
 /* ---- validation ---- */
-
-int wbs__sha256_hex_valid(const char *s)
-{
-	size_t n = strlen(s);
-	return n == 64 && strspn(s, "0123456789abcdef") == 64;
-}
 
 int wbs__art_path_valid(const char *p, size_t len)
 {

@@ -76,8 +76,6 @@ void wbs__art_manifest_free(wbs__art_manifest *m);
  * no "." or ".." segment, no NUL, control character or '\\'.
  */
 int wbs__art_path_valid(const char *p, size_t len);
-/* 64 lowercase hex digits. */
-int wbs__sha256_hex_valid(const char *s);
 
 /*
  * Sort the files by path, refuse duplicates (-1 with why), and compute the
