@@ -1,5 +1,4 @@
--- 006_media (numbered 003 on its branch until the migrations of the
--- branches merged before it exist): rich data of a run (schema/wire.md,
+-- 003_media: rich data of a run (schema/wire.md,
 -- HISTOGRAM, IMAGE and TABLE records). One row per run, kind, key and step;
 -- a record at the same step replaces the row.
 --   histogram: data = the record's histogram body (nan, pinf, ninf, nbins,

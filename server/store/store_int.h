@@ -155,6 +155,15 @@ int wbs__job_apply(wbs__store *s, wbs__job *j);
 
 /* store_media.c: apply a HISTOGRAM, IMAGE or TABLE record to run (the runs.id) on the writer connection. */
 int wbs__media_apply(wbs__store *s, int64_t run, const struct wbs__media *m, wbs__err *err);
+/*
+ * store_media.c, in a writer job: the distinct hashes of the images of the
+ * runs matching runs_where (an SQL condition on runs), before they are
+ * deleted; *shas is malloc'd (wbs__media_shas_free).
+ */
+int wbs__media_shas(wbs__store *s, const char *runs_where, char ***shas, size_t *n, wbs__err *err);
+void wbs__media_shas_free(char **shas, size_t n);
+/* store_media.c, after the delete committed: unlink the image files of shas that no row names any more. */
+int wbs__media_gc(wbs__store *s, char **shas, size_t n, uint64_t *deleted, wbs__err *err);
 /* store_read.c: the runs.id of ref within an open read. */
 int wbs__reader_run_id(wbs__reader *r, const wbs__run_ref *ref, int64_t *id, wbs__err *err);
 

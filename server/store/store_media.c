@@ -29,6 +29,8 @@
 #include <unistd.h>
 
 #include "model/media.h"
+#include "util/log.h"
+#include "util/sha256.h"
 #include "wire_media.h"
 
 void wbs__media_rows_free(wbs__media_row *rows, size_t n)
@@ -155,6 +157,16 @@ int wbs__media_apply(wbs__store *s, int64_t run, const wbs__media *m, wbs__err *
 	sqlite3_stmt *st = NULL;
 	int rc;
 
+	if (m->type == WB__REC_IMAGE) {
+		/* a GC between the ingest thread's write and this apply (see the top of the file) */
+		char *root = data_dir(s);
+		if (!root)
+			return wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+		rc = blob_put(root, m, err);
+		free(root);
+		if (rc)
+			return rc;
+	}
 	rc = sqlite3_prepare_v2(s->wdb, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return wbs__store_sqlerr(err, s->wdb, rc, "prepare a media row");
@@ -424,5 +436,113 @@ done:
 	free(root);
 	sqlite3_finalize(st);
 	read_end(s, r);
+	return ret;
+}
+
+/* ---- garbage collection ---- */
+
+int wbs__media_shas(wbs__store *s, const char *runs_where, char ***shas, size_t *n, wbs__err *err)
+{
+	char *sql = sqlite3_mprintf("SELECT DISTINCT sha256 FROM media WHERE kind = 'image' AND sha256 IS NOT NULL "
+				    "AND run_id IN (SELECT id FROM runs WHERE %s)",
+				    runs_where);
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int rc, ret = WBS__ST_OK;
+
+	*shas = NULL;
+	*n = 0;
+	if (!sql)
+		return wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+	rc = sqlite3_prepare_v2(s->wdb, sql, -1, &st, NULL);
+	sqlite3_free(sql);
+	if (rc != SQLITE_OK)
+		return wbs__store_sqlerr(err, s->wdb, rc, "find a run's images");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(st, 0);
+		if (!h || !wbs__sha256_hex_valid(h))
+			continue;
+		if (*n == cap) {
+			char **g = realloc(*shas, (cap = cap ? 2 * cap : 16) * sizeof(**shas));
+			if (!g) {
+				ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+				break;
+			}
+			*shas = g;
+		}
+		if (!((*shas)[*n] = strdup(h))) {
+			ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+			break;
+		}
+		(*n)++;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = wbs__store_sqlerr(err, s->wdb, rc, "find a run's images");
+	sqlite3_finalize(st);
+	if (ret) {
+		wbs__media_shas_free(*shas, *n);
+		*shas = NULL;
+		*n = 0;
+	}
+	return ret;
+}
+
+void wbs__media_shas_free(char **shas, size_t n)
+{
+	for (size_t i = 0; shas && i < n; i++)
+		free(shas[i]);
+	free(shas);
+}
+
+struct gc_arg {
+	char **shas;
+	size_t n;
+	uint64_t deleted;
+};
+
+/* In the writer, so no apply can name a file between the query and the unlink. */
+static int apply_gc(wbs__store *s, wbs__job *j)
+{
+	struct gc_arg *a = j->arg;
+	sqlite3_stmt *st = NULL;
+	char *root = data_dir(s), path[4200];
+	int rc, ret = WBS__ST_OK;
+
+	if (!root)
+		return wbs__err_set(&j->err, WBS__ST_NOMEM, "out of memory");
+	rc = sqlite3_prepare_v2(s->wdb, "SELECT 1 FROM media WHERE sha256 = ?1 LIMIT 1", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		free(root);
+		return wbs__store_sqlerr(&j->err, s->wdb, rc, "prepare media gc");
+	}
+	for (size_t i = 0; i < a->n && !ret; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, a->shas[i], -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			continue; /* another run has the same bytes */
+		if (rc != SQLITE_DONE) {
+			ret = wbs__store_sqlerr(&j->err, s->wdb, rc, "media gc");
+			break;
+		}
+		snprintf(path, sizeof(path), "%s/media/%.2s/%s", root, a->shas[i], a->shas[i]);
+		if (unlink(path) == 0)
+			a->deleted++;
+		else if (errno != ENOENT)
+			wbs__log(WBS__LOG_WARN, "cannot delete an unreferenced image", "sha256=%s error=%s",
+				 a->shas[i], strerror(errno));
+	}
+	sqlite3_finalize(st);
+	free(root);
+	return ret;
+}
+
+int wbs__media_gc(wbs__store *s, char **shas, size_t n, uint64_t *deleted, wbs__err *err)
+{
+	struct gc_arg a = {shas, n, 0};
+	int ret = n ? wbs__store_submit_fn(s, apply_gc, &a, err) : WBS__ST_OK;
+
+	if (deleted)
+		*deleted = a.deleted;
 	return ret;
 }

@@ -28,6 +28,7 @@
 
 #include "store/migrations.h"
 #include "store/store_ops.h"
+#include "util/log.h"
 
 static uint64_t file_size(const char *path)
 {
@@ -151,6 +152,8 @@ done:
 
 struct del_arg {
 	const char *entity, *project, *run_id; /* run_id NULL: the whole project */
+	char **shas;                           /* the deleted runs' images, for wbs__media_gc */
+	size_t nshas;
 };
 
 /*
@@ -224,7 +227,7 @@ done:
 
 static int apply_delete(wbs__store *s, wbs__job *j)
 {
-	const struct del_arg *a = j->arg;
+	struct del_arg *a = j->arg;
 	sqlite3_stmt *st = NULL;
 	char *where = NULL;
 	int64_t id = 0;
@@ -252,6 +255,15 @@ static int apply_delete(wbs__store *s, wbs__job *j)
 				 : wbs__err_set(&j->err, WBS__ST_NOTFOUND, "no project %s/%s", a->entity, a->project);
 	if (rc != SQLITE_ROW)
 		return wbs__store_sqlerr(&j->err, s->wdb, rc, "delete");
+	wbs__media_shas_free(a->shas, a->nshas); /* a job run again */
+	a->shas = NULL;
+	a->nshas = 0;
+	if (!(where = sqlite3_mprintf(a->run_id ? "id = %lld" : "project_id = %lld", (long long)id)))
+		return wbs__err_set(&j->err, WBS__ST_NOMEM, "out of memory");
+	ret = wbs__media_shas(s, where, &a->shas, &a->nshas, &j->err);
+	sqlite3_free(where);
+	if (ret)
+		return ret;
 	if (!(where = sqlite3_mprintf("id = %lld", (long long)id)))
 		return wbs__err_set(&j->err, WBS__ST_NOMEM, "out of memory");
 	ret = delete_cascade(s->wdb, a->run_id ? "runs" : "projects", where, 0, &j->err);
@@ -259,16 +271,30 @@ static int apply_delete(wbs__store *s, wbs__job *j)
 	return ret;
 }
 
+/* The delete, then (once it is durable) the image files nothing names any more. */
+static int delete_and_gc(wbs__store *s, struct del_arg *a, wbs__err *err)
+{
+	int ret = wbs__store_submit_fn(s, apply_delete, a, err);
+
+	if (!ret) {
+		wbs__err ge = {0};
+		if (wbs__media_gc(s, a->shas, a->nshas, NULL, &ge))
+			wbs__log(WBS__LOG_WARN, "image gc after a delete failed", "error=%s", ge.msg);
+	}
+	wbs__media_shas_free(a->shas, a->nshas);
+	return ret;
+}
+
 int wbs__store_run_delete(wbs__store *s, const wbs__run_ref *ref, wbs__err *err)
 {
-	struct del_arg a = {ref->entity, ref->project, ref->run_id};
-	return wbs__store_submit_fn(s, apply_delete, &a, err);
+	struct del_arg a = {ref->entity, ref->project, ref->run_id, NULL, 0};
+	return delete_and_gc(s, &a, err);
 }
 
 int wbs__store_project_delete(wbs__store *s, const char *entity, const char *project, wbs__err *err)
 {
-	struct del_arg a = {entity, project, NULL};
-	return wbs__store_submit_fn(s, apply_delete, &a, err);
+	struct del_arg a = {entity, project, NULL, NULL, 0};
+	return delete_and_gc(s, &a, err);
 }
 
 int wbs__store_vacuum_file(const char *db_path, uint64_t *before, uint64_t *after, wbs__err *err)

@@ -464,26 +464,57 @@ static void test_e2e_media__large_image(void **state)
 	free(img);
 }
 
-/* `wb backup` copies the image files with the database; deleting the run deletes its rich data. */
+static void image_sha(const char *id, const char *key, char sha[65])
+{
+	char what[256];
+	cJSON *j;
+
+	snprintf(what, sizeof what, "media/image?key=%s", key);
+	assert_non_null(j = get(id, what));
+	snprintf(sha, 65, "%s", cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "values"), 0), "sha256")->valuestring);
+	cJSON_Delete(j);
+}
+
+static int media_file_exists(const char *sha)
+{
+	char path[1024];
+	struct stat st;
+
+	snprintf(path, sizeof path, "%s/media/%.2s/%s", srv.data, sha, sha);
+	return stat(path, &st) == 0;
+}
+
+/*
+ * `wb backup` copies the image files with the database; deleting the run
+ * deletes its rich data, and the image files no other run has.
+ */
 static void test_e2e_media__backup_and_delete(void **state)
 {
-	char id[64], dest[512], path[1024], sha[65];
+	static uint8_t own[4 * 4 * 3];
+	char id[64], other[64], dest[512], path[1024], sha[65], sha_own[65], sha_kept[65];
 	char *argv[] = {(char *)wbt_wb_bin(), "backup", dest, "--data", srv.data, NULL};
 	wbt_response resp;
 	struct stat st;
 	wb_run *r;
-	cJSON *j;
 	pid_t pid;
 	int status;
 
 	(void)state;
+	/* bytes only this run has, and bytes another run shares */
+	for (size_t i = 0; i < sizeof own; i++)
+		own[i] = (uint8_t)(i * 31 + 7);
 	r = start_run(id, sizeof id);
 	assert_int_equal(wb_log_image(r, "kept", JPEG, sizeof JPEG, "backed up", 0), WB_OK);
+	assert_int_equal(wb_log_image_rgb(r, "own", own, 4, 4, NULL, 0), WB_OK);
 	assert_int_equal(wb_finish(r, 0), WB_OK);
-	j = get(id, "media/image?key=kept");
-	assert_non_null(j);
-	snprintf(sha, sizeof sha, "%s", cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "values"), 0), "sha256")->valuestring);
-	cJSON_Delete(j);
+	r = start_run(other, sizeof other);
+	assert_int_equal(wb_log_image(r, "shared", JPEG, sizeof JPEG, NULL, 0), WB_OK);
+	assert_int_equal(wb_finish(r, 0), WB_OK);
+	image_sha(id, "kept", sha);
+	image_sha(id, "own", sha_own);
+	image_sha(other, "shared", sha_kept);
+	assert_string_equal(sha, sha_kept);
+	assert_true(media_file_exists(sha_own));
 	snprintf(dest, sizeof dest, "%s/backup", tmp);
 	assert_int_equal(posix_spawn(&pid, wbt_wb_bin(), NULL, NULL, argv, environ), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -498,6 +529,22 @@ static void test_e2e_media__backup_and_delete(void **state)
 	wbt_response_free(&resp);
 	assert_null(get(id, "media"));
 	assert_null(get(id, "media/image?key=kept"));
+	/* the file only the deleted run named is gone; the shared one stays, and still serves */
+	assert_false(media_file_exists(sha_own));
+	assert_true(media_file_exists(sha));
+	snprintf(path, sizeof path, "/api/v1/projects/tester/media/runs/%s/images/%s", other, sha);
+	{
+		mem body = {0}, hdr = {0};
+		assert_int_equal(fetch(path, &body, &hdr), 200);
+		assert_int_equal(body.n, sizeof JPEG);
+		free(body.p);
+		free(hdr.p);
+	}
+	/* deleting the project takes the last run that had it */
+	assert_int_equal(wbt_http(&srv, "DELETE", "/api/v1/projects/tester/media", NULL, 0, NULL, 1, &resp), 0);
+	assert_int_equal(resp.status, 200);
+	wbt_response_free(&resp);
+	assert_false(media_file_exists(sha));
 	/* no row is left behind by the run */
 	{
 		char db[600];
