@@ -9,7 +9,11 @@
  * Deletes follow the foreign keys downwards, found at run time from the
  * schema (PRAGMA foreign_key_list), so a table a later migration hangs off
  * runs or projects is emptied with them without this file knowing it:
- * children first, since the writer runs with foreign_keys = ON.
+ * children first, since the writer runs with foreign_keys = ON. The
+ * content-addressed files the deleted rows named (images, and a project's
+ * artifact blobs) are unlinked after the delete commits, each only if no
+ * row names its hash any more; both checks and unlinks run on the writer,
+ * so no ingest or artifact commit can claim a hash in between.
  *
  * The backup opens the source read-only and copies it with
  * sqlite3_backup_step in slices of pages. Through a read-only connection a
@@ -21,7 +25,9 @@
 #include "store_int.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,6 +35,7 @@
 #include "store/migrations.h"
 #include "store/store_ops.h"
 #include "util/log.h"
+#include "util/sha256.h"
 
 static uint64_t file_size(const char *path)
 {
@@ -150,10 +157,129 @@ done:
 
 /* ---- retention ---- */
 
+/* ---- content-addressed files ---- */
+
+static atomic_uint_fast64_t cas_deleted[2];
+
+uint64_t wbs__cas_deleted_total(wbs__cas kind) { return atomic_load(&cas_deleted[kind]); }
+
+void wbs__store_dir(const wbs__store *s, char *out, size_t cap)
+{
+	const char *slash = strrchr(s->path, '/');
+
+	if (!slash)
+		snprintf(out, cap, ".");
+	else
+		snprintf(out, cap, "%.*s", (int)(slash - s->path), s->path);
+}
+
+void wbs__cas_path(const wbs__store *s, wbs__cas kind, const char *sha, char *out, size_t cap)
+{
+	char dir[4096];
+
+	wbs__store_dir(s, dir, sizeof(dir));
+	if (kind == WBS__CAS_IMAGE)
+		snprintf(out, cap, "%s/media/%.2s/%s", dir, sha, sha);
+	else
+		snprintf(out, cap, "%s/blobs/%.2s/%s", dir, sha, sha + 2);
+}
+
+int wbs__shaset_add(wbs__store *s, wbs__shaset *set, const char *sql, int64_t id, wbs__err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = WBS__ST_OK;
+
+	rc = sqlite3_prepare_v2(s->wdb, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return wbs__store_sqlerr(err, s->wdb, rc, "find the files to collect");
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(st, 0);
+		if (!h || !wbs__sha256_hex_valid(h))
+			continue; /* never a path from a row that is not a hash */
+		if (set->n == set->cap) {
+			size_t cap = set->cap ? 2 * set->cap : 16;
+			void *g = realloc(set->sha, cap * sizeof(*set->sha));
+			if (!g) {
+				ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+				break;
+			}
+			set->sha = g;
+			set->cap = cap;
+		}
+		memcpy(set->sha[set->n++], h, 65);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = wbs__store_sqlerr(err, s->wdb, rc, "find the files to collect");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+void wbs__shaset_free(wbs__shaset *set)
+{
+	free(set->sha);
+	memset(set, 0, sizeof(*set));
+}
+
+struct gc_arg {
+	wbs__cas kind;
+	const wbs__shaset *set;
+	uint64_t deleted;
+};
+
+static int apply_gc(wbs__store *s, wbs__job *j)
+{
+	static const char *const named[] = {
+	    [WBS__CAS_IMAGE] = "SELECT 1 FROM media WHERE sha256 = ?1 LIMIT 1",
+	    [WBS__CAS_BLOB] = "SELECT 1 FROM artifact_files WHERE sha256 = ?1 AND ref IS NULL LIMIT 1",
+	};
+	struct gc_arg *a = j->arg;
+	sqlite3_stmt *st = NULL;
+	char path[4200];
+	int rc, ret = WBS__ST_OK;
+
+	rc = sqlite3_prepare_v2(s->wdb, named[a->kind], -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return wbs__store_sqlerr(&j->err, s->wdb, rc, "prepare the file gc");
+	for (size_t i = 0; i < a->set->n; i++) {
+		const char *sha = a->set->sha[i];
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			continue; /* another row has the same bytes */
+		if (rc != SQLITE_DONE) {
+			ret = wbs__store_sqlerr(&j->err, s->wdb, rc, "file gc");
+			break;
+		}
+		wbs__cas_path(s, a->kind, sha, path, sizeof(path));
+		if (unlink(path) == 0) {
+			a->deleted++;
+			atomic_fetch_add(&cas_deleted[a->kind], 1);
+		} else if (errno != ENOENT) {
+			wbs__log(WBS__LOG_WARN, "cannot delete an unreferenced file", "sha256=%s kind=%s error=%s", sha,
+				 a->kind == WBS__CAS_IMAGE ? "image" : "blob", strerror(errno));
+		}
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int wbs__cas_gc(wbs__store *s, wbs__cas kind, const wbs__shaset *set, uint64_t *deleted, wbs__err *err)
+{
+	struct gc_arg a = {kind, set, 0};
+	int ret = set->n ? wbs__store_submit_fn(s, apply_gc, &a, err) : WBS__ST_OK;
+
+	if (deleted)
+		*deleted = a.deleted;
+	return ret;
+}
+
+/* ---- retention ---- */
+
 struct del_arg {
 	const char *entity, *project, *run_id; /* run_id NULL: the whole project */
-	char **shas;                           /* the deleted runs' images, for wbs__media_gc */
-	size_t nshas;
+	wbs__shaset images, blobs;             /* the files the deleted rows named */
 };
 
 /*
@@ -255,13 +381,22 @@ static int apply_delete(wbs__store *s, wbs__job *j)
 				 : wbs__err_set(&j->err, WBS__ST_NOTFOUND, "no project %s/%s", a->entity, a->project);
 	if (rc != SQLITE_ROW)
 		return wbs__store_sqlerr(&j->err, s->wdb, rc, "delete");
-	wbs__media_shas_free(a->shas, a->nshas); /* a job run again */
-	a->shas = NULL;
-	a->nshas = 0;
-	if (!(where = sqlite3_mprintf(a->run_id ? "id = %lld" : "project_id = %lld", (long long)id)))
-		return wbs__err_set(&j->err, WBS__ST_NOMEM, "out of memory");
-	ret = wbs__media_shas(s, where, &a->shas, &a->nshas, &j->err);
-	sqlite3_free(where);
+	a->images.n = a->blobs.n = 0; /* a job run again */
+	if (a->run_id)
+		ret = wbs__shaset_add(s, &a->images,
+				      "SELECT DISTINCT sha256 FROM media WHERE run_id = ?1 AND kind = 'image'", id, &j->err);
+	else
+		ret = wbs__shaset_add(s, &a->images,
+				      "SELECT DISTINCT sha256 FROM media WHERE kind = 'image' "
+				      "AND run_id IN (SELECT id FROM runs WHERE project_id = ?1)",
+				      id, &j->err);
+	/* a run's artifact versions outlive it (schema 006); a project's go with it */
+	if (!ret && !a->run_id)
+		ret = wbs__shaset_add(s, &a->blobs,
+				      "SELECT DISTINCT f.sha256 FROM artifact_files f "
+				      "JOIN artifact_versions v ON v.id = f.version_id "
+				      "JOIN artifacts t ON t.id = v.artifact_id WHERE t.project_id = ?1 AND f.ref IS NULL",
+				      id, &j->err);
 	if (ret)
 		return ret;
 	if (!(where = sqlite3_mprintf("id = %lld", (long long)id)))
@@ -271,29 +406,31 @@ static int apply_delete(wbs__store *s, wbs__job *j)
 	return ret;
 }
 
-/* The delete, then (once it is durable) the image files nothing names any more. */
+/* The delete, then (once it is durable) the files nothing names any more. */
 static int delete_and_gc(wbs__store *s, struct del_arg *a, wbs__err *err)
 {
 	int ret = wbs__store_submit_fn(s, apply_delete, a, err);
 
 	if (!ret) {
 		wbs__err ge = {0};
-		if (wbs__media_gc(s, a->shas, a->nshas, NULL, &ge))
-			wbs__log(WBS__LOG_WARN, "image gc after a delete failed", "error=%s", ge.msg);
+		if (wbs__cas_gc(s, WBS__CAS_IMAGE, &a->images, NULL, &ge) ||
+		    wbs__cas_gc(s, WBS__CAS_BLOB, &a->blobs, NULL, &ge))
+			wbs__log(WBS__LOG_WARN, "file gc after a delete failed", "error=%s", ge.msg);
 	}
-	wbs__media_shas_free(a->shas, a->nshas);
+	wbs__shaset_free(&a->images);
+	wbs__shaset_free(&a->blobs);
 	return ret;
 }
 
 int wbs__store_run_delete(wbs__store *s, const wbs__run_ref *ref, wbs__err *err)
 {
-	struct del_arg a = {ref->entity, ref->project, ref->run_id, NULL, 0};
+	struct del_arg a = {ref->entity, ref->project, ref->run_id, {0}, {0}};
 	return delete_and_gc(s, &a, err);
 }
 
 int wbs__store_project_delete(wbs__store *s, const char *entity, const char *project, wbs__err *err)
 {
-	struct del_arg a = {entity, project, NULL, NULL, 0};
+	struct del_arg a = {entity, project, NULL, {0}, {0}};
 	return delete_and_gc(s, &a, err);
 }
 
