@@ -24,12 +24,14 @@
  */
 #include "store_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/migrations.h"
@@ -173,15 +175,25 @@ void wbs__store_dir(const wbs__store *s, char *out, size_t cap)
 		snprintf(out, cap, "%.*s", (int)(slash - s->path), s->path);
 }
 
+/* A row that names the file of a hash, per kind (?1 the hash). */
+static const char *const cas_named[] = {
+    [WBS__CAS_IMAGE] = "SELECT 1 FROM media WHERE sha256 = ?1 LIMIT 1",
+    [WBS__CAS_BLOB] = "SELECT 1 FROM artifact_files WHERE sha256 = ?1 AND ref IS NULL LIMIT 1",
+};
+static const char *const cas_dir[] = {[WBS__CAS_IMAGE] = "media", [WBS__CAS_BLOB] = "blobs"};
+
+static void cas_path_in(const char *dir, wbs__cas kind, const char *sha, char *out, size_t cap)
+{
+	/* images keep the whole hash as their name; blobs drop the two digits of their directory */
+	snprintf(out, cap, "%s/%s/%.2s/%s", dir, cas_dir[kind], sha, kind == WBS__CAS_IMAGE ? sha : sha + 2);
+}
+
 void wbs__cas_path(const wbs__store *s, wbs__cas kind, const char *sha, char *out, size_t cap)
 {
 	char dir[4096];
 
 	wbs__store_dir(s, dir, sizeof(dir));
-	if (kind == WBS__CAS_IMAGE)
-		snprintf(out, cap, "%s/media/%.2s/%s", dir, sha, sha);
-	else
-		snprintf(out, cap, "%s/blobs/%.2s/%s", dir, sha, sha + 2);
+	cas_path_in(dir, kind, sha, out, cap);
 }
 
 int wbs__shaset_add(wbs__store *s, wbs__shaset *set, const char *sql, int64_t id, wbs__err *err)
@@ -229,16 +241,12 @@ struct gc_arg {
 
 static int apply_gc(wbs__store *s, wbs__job *j)
 {
-	static const char *const named[] = {
-	    [WBS__CAS_IMAGE] = "SELECT 1 FROM media WHERE sha256 = ?1 LIMIT 1",
-	    [WBS__CAS_BLOB] = "SELECT 1 FROM artifact_files WHERE sha256 = ?1 AND ref IS NULL LIMIT 1",
-	};
 	struct gc_arg *a = j->arg;
 	sqlite3_stmt *st = NULL;
 	char path[4200];
 	int rc, ret = WBS__ST_OK;
 
-	rc = sqlite3_prepare_v2(s->wdb, named[a->kind], -1, &st, NULL);
+	rc = sqlite3_prepare_v2(s->wdb, cas_named[a->kind], -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return wbs__store_sqlerr(&j->err, s->wdb, rc, "prepare the file gc");
 	for (size_t i = 0; i < a->set->n; i++) {
@@ -458,5 +466,161 @@ int wbs__store_vacuum_file(const char *db_path, uint64_t *before, uint64_t *afte
 	*after = file_size(db_path) + file_size(wal);
 done:
 	sqlite3_close(db);
+	return ret;
+}
+
+/* ---- leftover files ---- */
+
+struct leftover {
+	char path[4600];
+	char sha[65]; /* "" for a temporary file (no row can name it) */
+	wbs__cas kind;
+};
+
+struct leftovers {
+	struct leftover *v;
+	size_t n, cap;
+	time_t cutoff;
+};
+
+/* Remember path when it is a regular file last changed before the cutoff. */
+static int leftover_add(struct leftovers *l, const char *path, wbs__cas kind, const char *sha)
+{
+	struct stat st;
+
+	if (lstat(path, &st) || !S_ISREG(st.st_mode) || st.st_mtime >= l->cutoff)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		void *g = realloc(l->v, cap * sizeof(*l->v));
+		if (!g)
+			return -1;
+		l->v = g;
+		l->cap = cap;
+	}
+	snprintf(l->v[l->n].path, sizeof(l->v[l->n].path), "%s", path);
+	snprintf(l->v[l->n].sha, sizeof(l->v[l->n].sha), "%s", sha ? sha : "");
+	l->v[l->n++].kind = kind;
+	return 0;
+}
+
+/* The old files of kind under dir: hashed files, and temporaries a crash or an abandoned upload left. */
+static int leftover_scan(struct leftovers *l, const char *dir, wbs__cas kind)
+{
+	char top[4200], sub[4300], path[4600], sha[65];
+	DIR *d, *e;
+	struct dirent *a, *b;
+	int ret = 0;
+
+	snprintf(top, sizeof(top), "%s/%s", dir, cas_dir[kind]);
+	if (!(d = opendir(top)))
+		return 0; /* nothing of this kind yet */
+	while (!ret && (a = readdir(d))) {
+		int tmp = kind == WBS__CAS_BLOB && strcmp(a->d_name, "tmp") == 0;
+		if (!tmp && (strlen(a->d_name) != 2 || strspn(a->d_name, "0123456789abcdef") != 2))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", top, a->d_name);
+		if (!(e = opendir(sub)))
+			continue;
+		while (!ret && (b = readdir(e))) {
+			const char *n = b->d_name;
+			size_t len = strlen(n);
+			snprintf(path, sizeof(path), "%s/%s", sub, n);
+			if (tmp ? len > 5 && strcmp(n + len - 5, ".part") == 0 /* blobs/tmp/<sha>.part */
+				: kind == WBS__CAS_IMAGE && strncmp(n, ".tmp-", 5) == 0) { /* media/ab/.tmp-<sha>-... */
+				ret = leftover_add(l, path, kind, NULL);
+				continue;
+			}
+			if (tmp)
+				continue;
+			if (kind == WBS__CAS_IMAGE && len == 64 && strncmp(n, a->d_name, 2) == 0)
+				snprintf(sha, sizeof(sha), "%s", n);
+			else if (kind == WBS__CAS_BLOB && len == 62)
+				snprintf(sha, sizeof(sha), "%s%s", a->d_name, n);
+			else
+				continue;
+			if (wbs__sha256_hex_valid(sha))
+				ret = leftover_add(l, path, kind, sha);
+		}
+		closedir(e);
+	}
+	closedir(d);
+	return ret;
+}
+
+int wbs__store_sweep_files(const char *db_path, int64_t grace_s, uint64_t *files, uint64_t *bytes, wbs__err *err)
+{
+	struct leftovers l = {NULL, 0, 0, time(NULL) - (time_t)grace_s};
+	char dir[4096];
+	const char *slash = strrchr(db_path, '/');
+	sqlite3 *db = NULL;
+	sqlite3_stmt *named[2] = {NULL, NULL};
+	int rc, ret = WBS__ST_OK;
+
+	*files = *bytes = 0;
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - db_path), db_path);
+	/* the walk needs no lock: the candidates are files older than the grace period */
+	if (leftover_scan(&l, dir, WBS__CAS_IMAGE) || leftover_scan(&l, dir, WBS__CAS_BLOB)) {
+		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+		goto done;
+	}
+	if (!l.n)
+		goto done;
+	rc = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL);
+	if (rc != SQLITE_OK) {
+		ret = wbs__err_set(err, WBS__ST_UNAVAILABLE, "cannot open %s: %s", db_path,
+				   db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		goto done;
+	}
+	sqlite3_busy_timeout(db, 30000);
+	/*
+	 * The write lock, held while checking and unlinking (nothing is written):
+	 * no version commit or image record can name a hash in between.
+	 */
+	if ((rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK) {
+		ret = wbs__store_sqlerr(err, db, rc, "sweep");
+		goto done;
+	}
+	for (int k = 0; k < 2; k++)
+		if ((rc = sqlite3_prepare_v2(db, cas_named[k], -1, &named[k], NULL)) != SQLITE_OK) {
+			ret = wbs__store_sqlerr(err, db, rc, "sweep");
+			goto done;
+		}
+	for (size_t i = 0; i < l.n && !ret; i++) {
+		const struct leftover *f = &l.v[i];
+		struct stat st;
+		if (f->sha[0]) {
+			sqlite3_stmt *q = named[f->kind];
+			sqlite3_reset(q);
+			sqlite3_bind_text(q, 1, f->sha, -1, SQLITE_STATIC);
+			rc = sqlite3_step(q);
+			if (rc == SQLITE_ROW)
+				continue; /* named: kept */
+			if (rc != SQLITE_DONE) {
+				ret = wbs__store_sqlerr(err, db, rc, "sweep");
+				break;
+			}
+		}
+		/* a temporary an upload resumed since the scan is young again */
+		if (lstat(f->path, &st) || st.st_mtime >= l.cutoff)
+			continue;
+		if (unlink(f->path) == 0) {
+			(*files)++;
+			*bytes += (uint64_t)st.st_size;
+		} else if (errno != ENOENT) {
+			wbs__log(WBS__LOG_WARN, "cannot delete a leftover file", "path=%s error=%s", f->path,
+				 strerror(errno));
+		}
+	}
+done:
+	for (int k = 0; k < 2; k++)
+		sqlite3_finalize(named[k]);
+	if (db)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	free(l.v);
 	return ret;
 }
