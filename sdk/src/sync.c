@@ -117,7 +117,7 @@ static int sync_load(const char *run_dir, const wb_sync_options *o, sync_ctx *c)
 	url = wb__setting_str(o->base_url, "WB_BASE_URL");
 	key = wb__setting_str(o->api_key, "WB_API_KEY");
 	if (!url || !key) {
-		if ((rc = wb__settings_file_read(&file_url, &file_key)))
+		if ((rc = wb__settings_file_read(url, &file_url, &file_key)))
 			goto done;
 		if (!url)
 			url = file_url;
