@@ -420,8 +420,8 @@ int wb__http_request(wb__http *h, const wb__http_req *r, int64_t deadline, cJSON
 	h->req = NULL;
 	free_headers(hdrs);
 	free(url);
-	if (rc == WB_ETIMEOUT || (rc == WB_OK && h->sink_rc == WB_OK && cc != CURLE_OK))
-		h->status = 0; /* no whole answer (a sink may have seen its status) */
+	if (rc || (!h->sink_rc && cc != CURLE_OK))
+		h->status = 0; /* no answer (a sink may have seen its status) */
 	if (rc == WB_ETIMEOUT)
 		return wb__error(rc, "%s: no answer before the deadline", what);
 	if (rc)

@@ -38,8 +38,8 @@ typedef struct wb__http_req {
 	const char *const *headers;  /* NULL-terminated header lines, or NULL */
 	const void *body;            /* of a POST or PUT; NULL: empty */
 	size_t len;
-	size_t resp_max;
-	int (*sink)(void *arg, const void *data, size_t len);
+	size_t resp_max;             /* 0: 1 MiB */
+	int (*sink)(void *arg, const void *data, size_t len); /* NULL: keep the answer */
 	void *sink_arg;
 } wb__http_req;
 
@@ -126,7 +126,8 @@ WB__HIDDEN int wb__http_retryable(const wb__http *h, int rc);
 
 /*
  * The wait before retrying the last request of h, in ms: the next
- * backoff step, or the server's Retry-After if longer. The step *cur
+ * backoff step, or the Retry-After of its answer (a 429 or 503; at most
+ * an hour) if longer. The step *cur
  * starts at 0 and goes 100, 200, 400 ... 5000; the wait is jittered into
  * [cur/2, cur] so that runs do not retry in step after a server restart.
  * Shared by every caller that retries: runs, wb_sync and artifacts.
