@@ -91,6 +91,18 @@ int wbs__store_ready(wbs__store *s, wbs__err *err)
 	return ret;
 }
 
+/* Open path with flags and a busy timeout for a command beside the server. A wbs__st. */
+static int open_beside(const char *path, int flags, int busy_ms, const char *verb, sqlite3 **db, wbs__err *err)
+{
+	int rc = sqlite3_open_v2(path, db, flags, NULL);
+
+	if (rc != SQLITE_OK)
+		return wbs__err_set(err, WBS__ST_UNAVAILABLE, "cannot %s %s: %s", verb, path,
+				    *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+	sqlite3_busy_timeout(*db, busy_ms);
+	return WBS__ST_OK;
+}
+
 int wbs__store_backup_file(const char *src_db, const char *dest_db, wbs__err *err)
 {
 	sqlite3 *src = NULL, *dst = NULL;
@@ -100,19 +112,9 @@ int wbs__store_backup_file(const char *src_db, const char *dest_db, wbs__err *er
 
 	if (access(dest_db, F_OK) == 0)
 		return wbs__err_set(err, WBS__ST_BADARG, "%s exists already", dest_db);
-	rc = sqlite3_open_v2(src_db, &src, SQLITE_OPEN_READONLY, NULL);
-	if (rc != SQLITE_OK) {
-		ret = wbs__err_set(err, WBS__ST_UNAVAILABLE, "cannot open %s: %s", src_db,
-				   src ? sqlite3_errmsg(src) : sqlite3_errstr(rc));
+	if ((ret = open_beside(src_db, SQLITE_OPEN_READONLY, 10000, "open", &src, err)) ||
+	    (ret = open_beside(dest_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 10000, "create", &dst, err)))
 		goto done;
-	}
-	sqlite3_busy_timeout(src, 10000);
-	rc = sqlite3_open_v2(dest_db, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-	if (rc != SQLITE_OK) {
-		ret = wbs__err_set(err, WBS__ST_UNAVAILABLE, "cannot create %s: %s", dest_db,
-				   dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
-		goto done;
-	}
 	bk = sqlite3_backup_init(dst, "main", src, "main");
 	if (!bk) {
 		ret = wbs__err_set(err, WBS__ST_INTERNAL, "backup: %s", sqlite3_errmsg(dst));
@@ -165,15 +167,18 @@ static atomic_uint_fast64_t cas_deleted[2];
 
 uint64_t wbs__cas_deleted_total(wbs__cas kind) { return atomic_load(&cas_deleted[kind]); }
 
-void wbs__store_dir(const wbs__store *s, char *out, size_t cap)
+/* The directory of a file path ("." for a bare name). */
+static void dir_of(const char *path, char *out, size_t cap)
 {
-	const char *slash = strrchr(s->path, '/');
+	const char *slash = strrchr(path, '/');
 
 	if (!slash)
 		snprintf(out, cap, ".");
 	else
-		snprintf(out, cap, "%.*s", (int)(slash - s->path), s->path);
+		snprintf(out, cap, "%.*s", (int)(slash - path), path);
 }
+
+void wbs__store_dir(const wbs__store *s, char *out, size_t cap) { dir_of(s->path, out, cap); }
 
 /* A row that names the file of a hash, per kind (?1 the hash). */
 static const char *const cas_named[] = {
@@ -451,13 +456,8 @@ int wbs__store_vacuum_file(const char *db_path, uint64_t *before, uint64_t *afte
 	snprintf(wal, sizeof(wal), "%s-wal", db_path);
 	*before = file_size(db_path) + file_size(wal);
 	*after = *before;
-	rc = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL);
-	if (rc != SQLITE_OK) {
-		ret = wbs__err_set(err, WBS__ST_UNAVAILABLE, "cannot open %s: %s", db_path,
-				   db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	if ((ret = open_beside(db_path, SQLITE_OPEN_READWRITE, 30000, "open", &db, err)))
 		goto done;
-	}
-	sqlite3_busy_timeout(db, 30000);
 	if ((rc = sqlite3_exec(db, "VACUUM", NULL, NULL, NULL)) != SQLITE_OK ||
 	    (rc = sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL)) != SQLITE_OK) {
 		ret = wbs__store_sqlerr(err, db, rc, "vacuum");
@@ -552,16 +552,12 @@ int wbs__store_sweep_files(const char *db_path, int64_t grace_s, uint64_t *files
 {
 	struct leftovers l = {NULL, 0, 0, time(NULL) - (time_t)grace_s};
 	char dir[4096];
-	const char *slash = strrchr(db_path, '/');
 	sqlite3 *db = NULL;
 	sqlite3_stmt *named[2] = {NULL, NULL};
 	int rc, ret = WBS__ST_OK;
 
 	*files = *bytes = 0;
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - db_path), db_path);
+	dir_of(db_path, dir, sizeof(dir));
 	/* the walk needs no lock: the candidates are files older than the grace period */
 	if (leftover_scan(&l, dir, WBS__CAS_IMAGE) || leftover_scan(&l, dir, WBS__CAS_BLOB)) {
 		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
@@ -569,13 +565,8 @@ int wbs__store_sweep_files(const char *db_path, int64_t grace_s, uint64_t *files
 	}
 	if (!l.n)
 		goto done;
-	rc = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL);
-	if (rc != SQLITE_OK) {
-		ret = wbs__err_set(err, WBS__ST_UNAVAILABLE, "cannot open %s: %s", db_path,
-				   db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	if ((ret = open_beside(db_path, SQLITE_OPEN_READWRITE, 30000, "open", &db, err)))
 		goto done;
-	}
-	sqlite3_busy_timeout(db, 30000);
 	/*
 	 * The write lock, held while checking and unlinking (nothing is written):
 	 * no version commit or image record can name a hash in between.
