@@ -248,18 +248,21 @@ static int put_file(struct archive *ar, const char *name, const void *data, size
 	return 0;
 }
 
-/* A cJSON value as a file of the archive. */
+/* A cJSON value as a file of the archive, every number exact (cJSON's own printer may drop the last bit). */
 static int put_json(struct archive *ar, const char *name, const cJSON *j, char *err, size_t errlen)
 {
-	char *txt = cJSON_PrintUnformatted(j);
+	wbs__buf b;
 	int rc;
 
-	if (!txt) {
-		snprintf(err, errlen, "out of memory");
+	wbs__buf_init(&b, (size_t)2 << 30);
+	wbs__json_tree(&b, j);
+	if (b.err) {
+		snprintf(err, errlen, "%s is too large", name);
+		wbs__buf_free(&b);
 		return -1;
 	}
-	rc = put_file(ar, name, txt, strlen(txt), err, errlen);
-	free(txt);
+	rc = put_file(ar, name, b.p, b.len, err, errlen);
+	wbs__buf_free(&b);
 	return rc;
 }
 

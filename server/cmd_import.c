@@ -1127,8 +1127,18 @@ static char *commit_body(files *f, aplan *ap, const cJSON *ver, char *why, size_
 		    (ref && !cJSON_AddStringToObject(o, "ref", ref)))
 			goto oom;
 	}
-	if (!(txt = cJSON_PrintUnformatted(c)))
-		goto oom;
+	{
+		wbs__buf b; /* exact numbers in the metadata */
+		wbs__buf_init(&b, WBS__ART_MANIFEST_MAX);
+		wbs__json_tree(&b, c);
+		if (!b.err)
+			txt = wbs__buf_take(&b);
+		wbs__buf_free(&b);
+		if (!txt) {
+			snprintf(why, whylen, "the version's manifest is too large");
+			goto done;
+		}
+	}
 	goto done;
 oom:
 	snprintf(why, whylen, "out of memory");
