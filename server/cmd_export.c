@@ -696,7 +696,8 @@ static int export_bytes(xctx *x)
 	wbs__api_resp r;
 	struct bytes_sink s;
 
-	qsort(x->src, x->nsrc, sizeof(*x->src), cmp_src);
+	if (x->nsrc)
+		qsort(x->src, x->nsrc, sizeof(*x->src), cmp_src);
 	for (size_t i = 0; i < x->nsrc; i++) {
 		const xsrc *e = &x->src[i];
 		wbs__api_req rq = {"GET", e->path, NULL, 0, NULL, NULL, bytes_put, &s};

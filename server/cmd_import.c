@@ -107,7 +107,7 @@ static int cmp_entry(const void *pa, const void *pb)
 static const entry *find(const files *f, const char *name)
 {
 	entry k = {(char *)name, NULL, 0};
-	return bsearch(&k, f->e, f->n, sizeof(*f->e), cmp_entry);
+	return f->n ? bsearch(&k, f->e, f->n, sizeof(*f->e), cmp_entry) : NULL;
 }
 
 static int cmp_bytes(const void *pa, const void *pb)
@@ -124,7 +124,7 @@ static bytes_ent *find_bytes(const files *f, const char *sha, int blob)
 		return NULL;
 	memcpy(k.sha, sha, 65);
 	k.blob = blob;
-	return bsearch(&k, f->b, f->nb, sizeof(*f->b), cmp_bytes);
+	return f->nb ? bsearch(&k, f->b, f->nb, sizeof(*f->b), cmp_bytes) : NULL;
 }
 
 static void spool_path(const files *f, const char *sha, char *out, size_t cap)
@@ -350,8 +350,10 @@ static int read_archive(const char *path, files *f, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, archive_error_string(ar));
 		goto done;
 	}
-	qsort(f->e, f->n, sizeof(*f->e), cmp_entry);
-	qsort(f->b, f->nb, sizeof(*f->b), cmp_bytes);
+	if (f->n)
+		qsort(f->e, f->n, sizeof(*f->e), cmp_entry);
+	if (f->nb)
+		qsort(f->b, f->nb, sizeof(*f->b), cmp_bytes);
 	for (size_t i = 1; i < f->n; i++)
 		if (!strcmp(f->e[i].name, f->e[i - 1].name)) {
 			snprintf(err, errlen, "%s: entry %.300s appears twice", path, f->e[i].name);
@@ -1323,7 +1325,8 @@ static int links_all(const wbs__api *a, plan *p, run_st *runs, size_t nruns, cha
 	char path[600], body[64];
 	wbs__api_resp r;
 
-	qsort(p->l, p->nl, sizeof(*p->l), cmp_link);
+	if (p->nl)
+		qsort(p->l, p->nl, sizeof(*p->l), cmp_link);
 	for (size_t i = 0; i < p->nl; i++) {
 		const alink *l = &p->l[i];
 		if (l->alias) {
@@ -1499,7 +1502,7 @@ int wbs__cmd_import(int argc, char **argv)
 	cJSON *man = NULL;
 	run_st *runs = NULL;
 	const entry *e;
-	const cJSON *it, *ver;
+	const cJSON *it;
 	wbs__api a;
 	size_t nruns = 0;
 	int rc = 1;
@@ -1591,7 +1594,6 @@ int wbs__cmd_import(int argc, char **argv)
 		if (absent(&a, path, what, err, sizeof(err)))
 			goto done;
 	}
-	(void)ver;
 
 	/* Write: the runs, the blobs, the versions, then aliases, uses and crashed states. */
 	for (size_t i = 0; i < nruns; i++)
