@@ -1,13 +1,22 @@
 /*
  * cmd_export.c — `wb export [--run E/P/R | --project E/P | --all] ARCHIVE`:
- * everything the API knows about runs, into a portable .tar.gz (layout in
- * xfer.h) that `wb import` loads into another server.
+ * everything the API knows about runs and artifacts, into a portable
+ * .tar.gz (layout in xfer.h) that `wb import` loads into another server.
  *
  * It reads through the public HTTP API with an API key, like any client,
  * so it works against a live on-prem server without touching its data
  * directory, and what it writes is what the API shows. Metrics come from
  * the full-resolution export route with bits=1, so the CSV carries the
- * exact IEEE-754 pattern next to a readable %.17g value.
+ * exact IEEE-754 pattern next to a readable %.17g value. Rich data comes
+ * from the media routes, every value (a key with more values than one page
+ * holds is fetched in halves of its step range). Artifacts are written as
+ * the artifact and each of its versions answer, oldest first.
+ *
+ * The bytes of images and artifact files come last, once per SHA-256:
+ * each entry's tar header takes the size the API listed, and the download
+ * streams straight into the entry while it is hashed, so a blob of
+ * gigabytes never sits in memory, and a download that is short, long or
+ * not what its hash says fails the export (the half archive is removed).
  *
  * The archive is written with libarchive (pax tar + gzip): tar headers,
  * long names and the gzip trailer are libarchive's job, not ours.

@@ -1406,8 +1406,12 @@ static int upload_blob(const wbs__api *a, struct archive *ar, const bytes_ent *b
 	present = cJSON_IsTrue(cJSON_GetObjectItem(j, "present"));
 	have = (uint64_t)json_count(cJSON_GetObjectItem(j, "received"));
 	cJSON_Delete(j);
-	if (present || have > b->size)
+	if (present)
 		return 0; /* the target has it (deduplicated) */
+	if (have > b->size) {
+		snprintf(err, errlen, "GET %s: %" PRIu64 " bytes received of a blob of %" PRIu64, path, have, b->size);
+		return -1;
+	}
 	do {
 		la_ssize_t n = read_full(ar, buf, have - off < BLOB_CHUNK && have > off ? have - off : BLOB_CHUNK);
 		char q[700];
