@@ -753,6 +753,83 @@ static void test_e2e_export__damaged_archives_write_nothing(void **state)
 	wbt_server_cleanup(&d);
 }
 
+/*
+ * --run takes the artifacts the run used, whole, and their uses; a producer
+ * outside the archive (and the target) leaves produced_by empty. A version
+ * 1 archive (no media, no artifacts) is still read.
+ */
+static void test_e2e_export__one_run_and_version_1_archives(void **state)
+{
+	wbt_server e;
+	char archive[400], dir[300], cmd[4000], path[600], ref[200] = "";
+	cJSON *j, *runs;
+	const cJSON *r;
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(wbt_server_start(&e, NULL), 0);
+	runs = wbt_get_json(&a, "/api/v1/projects/tester/rich/runs?limit=100");
+	assert_non_null(runs);
+	cJSON_ArrayForEach(r, cJSON_GetObjectItem(runs, "runs"))
+	{
+		if (cJSON_IsString(cJSON_GetObjectItem(r, "job_type")) &&
+		    !strcmp(cJSON_GetObjectItem(r, "job_type")->valuestring, "eval"))
+			snprintf(ref, sizeof(ref), "tester/rich/%s", cJSON_GetObjectItem(r, "id")->valuestring);
+	}
+	cJSON_Delete(runs);
+	assert_true(ref[0]); /* the consumer run */
+	snprintf(archive, sizeof(archive), "%s/one.tar.gz", root);
+	{
+		const char *ex[] = {wbt_wb_bin(), "export", "--run", ref, archive, "--base-url", a.url, "--api-key", a.key, NULL};
+		const char *im[] = {wbt_wb_bin(), "import", archive, "--base-url", e.url, "--api-key", e.key, NULL};
+		assert_int_equal(run_wb(ex), 0);
+		assert_int_equal(run_wb(im), 0);
+	}
+	j = wbt_get_json(&e, "/api/v1/projects/tester/rich/runs?limit=100");
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetObjectItem(j, "total")->valueint, 1);
+	cJSON_Delete(j);
+	j = wbt_get_json(&e, "/api/v1/projects/tester/rich/artifacts/model/best");
+	assert_non_null(j);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "info"), "version")->valuestring, "v0");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "produced_by")), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "used_by")), 1);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "used_by"), 0), "run_id")->valuestring,
+			    ref + strlen("tester/rich/"));
+	cJSON_Delete(j);
+	snprintf(path, sizeof(path), "/api/v1/projects/tester/rich/artifacts/dataset/v0/file?path=data/train.bin");
+	{
+		wbt_response ra, re;
+		assert_int_equal(wbt_http(&a, "GET", path, NULL, 0, NULL, 1, &ra), 0);
+		assert_int_equal(wbt_http(&e, "GET", path, NULL, 0, NULL, 1, &re), 0);
+		assert_int_equal(re.status, 200);
+		assert_int_equal(ra.len, re.len);
+		assert_memory_equal(ra.body, re.body, ra.len);
+		wbt_response_free(&ra);
+		wbt_response_free(&re);
+	}
+
+	/* the xp archive of the first test, made a version 1 archive: no media/, no artifacts */
+	snprintf(dir, sizeof(dir), "%s/v1", root);
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p '%s' && tar -C '%s' -xzf '%s/xp.tar.gz' && rm -r '%s'/runs/*/*/*/media && "
+		 "sed -i 's/\"version\":2/\"version\":1/; s/,\"artifacts\":\\[\\]//' '%s/manifest.json' && "
+		 "grep -q '\"version\":1' '%s/manifest.json' && ! grep -q artifacts '%s/manifest.json' && "
+		 "tar -C '%s' -czf '%s/v1.tar.gz' manifest.json runs",
+		 dir, dir, root, dir, dir, dir, dir, dir, root);
+	assert_int_equal(system(cmd), 0);
+	snprintf(archive, sizeof(archive), "%s/v1.tar.gz", root);
+	{
+		const char *im[] = {wbt_wb_bin(), "import", archive, "--base-url", e.url, "--api-key", e.key, NULL};
+		assert_int_equal(run_wb(im), 0);
+	}
+	j = wbt_get_json(&e, "/api/v1/projects/tester/xp/runs?limit=100");
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetObjectItem(j, "total")->valueint, 3);
+	cJSON_Delete(j);
+	wbt_server_cleanup(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -760,6 +837,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_export__all_and_hostile_archives),
 		cmocka_unit_test(test_e2e_export__media_and_artifacts_round_trip),
 		cmocka_unit_test(test_e2e_export__damaged_archives_write_nothing),
+		cmocka_unit_test(test_e2e_export__one_run_and_version_1_archives),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
