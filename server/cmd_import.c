@@ -295,19 +295,35 @@ done:
 	return rc;
 }
 
+/* The archive at path opened for reading (tar, gzip'ed or not), or NULL with why. */
+static struct archive *open_archive(const char *path, char *err, size_t errlen)
+{
+	struct archive *ar = archive_read_new();
+
+	if (!ar || archive_read_support_filter_gzip(ar) != ARCHIVE_OK || archive_read_support_format_tar(ar) != ARCHIVE_OK ||
+	    archive_read_open_filename(ar, path, 1 << 16) != ARCHIVE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", path, ar ? archive_error_string(ar) : "out of memory");
+		if (ar)
+			archive_read_free(ar);
+		return NULL;
+	}
+	return ar;
+}
+
 /* The first pass: every entry checked, the small ones kept, images and blobs hashed. */
 static int read_archive(const char *path, files *f, char *err, size_t errlen)
 {
-	struct archive *ar = archive_read_new();
+	struct archive *ar = NULL;
 	struct archive_entry *ae;
 	uint8_t *buf = malloc(IO_CHUNK);
 	int rc = -1, r;
 
-	if (!buf || !ar || archive_read_support_filter_gzip(ar) != ARCHIVE_OK ||
-	    archive_read_support_format_tar(ar) != ARCHIVE_OK || archive_read_open_filename(ar, path, 1 << 16) != ARCHIVE_OK) {
-		snprintf(err, errlen, "cannot open %s: %s", path, ar ? archive_error_string(ar) : "out of memory");
+	if (!buf) {
+		snprintf(err, errlen, "out of memory");
 		goto done;
 	}
+	if (!(ar = open_archive(path, err, errlen)))
+		goto done;
 	while ((r = archive_read_next_header(ar, &ae)) == ARCHIVE_OK) {
 		const char *name = archive_entry_pathname(ae);
 		la_int64_t sz = archive_entry_size(ae);
@@ -1455,11 +1471,12 @@ static int upload_blobs(const wbs__api *a, const char *in, const files *f, char 
 		need |= f->b[i].blob && f->b[i].ent;
 	if (!need)
 		return 0;
-	if (!(buf = malloc(BLOB_CHUNK)) || !(ar = archive_read_new()) || archive_read_support_filter_gzip(ar) != ARCHIVE_OK ||
-	    archive_read_support_format_tar(ar) != ARCHIVE_OK || archive_read_open_filename(ar, in, 1 << 16) != ARCHIVE_OK) {
-		snprintf(err, errlen, "cannot open %s again: %s", in, ar ? archive_error_string(ar) : "out of memory");
+	if (!(buf = malloc(BLOB_CHUNK))) {
+		snprintf(err, errlen, "out of memory");
 		goto done;
 	}
+	if (!(ar = open_archive(in, err, errlen)))
+		goto done;
 	while ((r = archive_read_next_header(ar, &ae)) == ARCHIVE_OK) {
 		const char *name = archive_entry_pathname(ae);
 		const bytes_ent *b;
