@@ -16,7 +16,8 @@
  * --force is given (then the old wb.db, its WAL and blobs/ are replaced).
  * The server must not be running on DIR while it restores.
  *
- *   wb vacuum --data DIR             give the space of deleted runs back
+ *   wb vacuum --data DIR             give the space of deleted runs back, and
+ *                                    delete old files nothing names
  */
 #include "cmd.h"
 
@@ -249,27 +250,35 @@ int wbs__cmd_restore_backup(int argc, char **argv)
 
 int wbs__cmd_vacuum(int argc, char **argv)
 {
+	static const char usage[] = "usage: wb vacuum --data DIR [--grace-hours N]\n";
 	const char *data = NULL;
-	char db[4200];
-	uint64_t before, after;
+	char db[4200], *end;
+	uint64_t before, after, files, bytes;
+	long long grace_h = 24;
 	wbs__err e = {0};
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			fputs("usage: wb vacuum --data DIR\n", stdout);
+			fputs(usage, stdout);
 			return 0;
 		}
-		if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
+		if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
 			data = argv[++i];
-		else if (strncmp(argv[i], "--data=", 7) == 0)
+		} else if (strncmp(argv[i], "--data=", 7) == 0) {
 			data = argv[i] + 7;
-		else {
-			fprintf(stderr, "wb vacuum: unexpected argument %s\nusage: wb vacuum --data DIR\n", argv[i]);
+		} else if (strcmp(argv[i], "--grace-hours") == 0 && i + 1 < argc) {
+			grace_h = strtoll(argv[++i], &end, 10);
+			if (*end || end == argv[i] || grace_h < 0 || grace_h > 100000) {
+				fprintf(stderr, "wb vacuum: --grace-hours wants a whole number of hours (0-100000)\n%s", usage);
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "wb vacuum: unexpected argument %s\n%s", argv[i], usage);
 			return 2;
 		}
 	}
 	if (!data || !*data) {
-		fputs("usage: wb vacuum --data DIR\n", stderr);
+		fputs(usage, stderr);
 		return 2;
 	}
 	snprintf(db, sizeof(db), "%s/wb.db", data);
@@ -278,5 +287,11 @@ int wbs__cmd_vacuum(int argc, char **argv)
 		return 1;
 	}
 	printf("vacuumed %s: %llu -> %llu bytes\n", db, (unsigned long long)before, (unsigned long long)after);
+	if (wbs__store_sweep_files(db, (int64_t)grace_h * 3600, &files, &bytes, &e) != WBS__ST_OK) {
+		fprintf(stderr, "wb vacuum: %s\n", e.msg);
+		return 1;
+	}
+	printf("deleted %llu unreferenced files untouched for %lld h: %llu bytes\n", (unsigned long long)files, grace_h,
+	       (unsigned long long)bytes);
 	return 0;
 }

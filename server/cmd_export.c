@@ -35,7 +35,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "auth/auth.h"
+#include "../sdk/src/settings.h"
 #include "util/buf.h"
 #include "util/sha256.h"
 #include "wire.h"
@@ -154,54 +154,35 @@ int wbs__api_do(const wbs__api *a, const char *method, const char *path, const v
 	return wbs__api_request(a, &rq, out, err, errlen);
 }
 
-/* The base_url line of a settings file, or "". */
-static void settings_base(char *out, size_t cap)
-{
-	char path[4096], line[2048];
-	FILE *f;
-
-	out[0] = '\0';
-	if (wbs__settings_path(path, sizeof(path)) || !(f = fopen(path, "r")))
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *v;
-		if (strncmp(line, "base_url", 8) != 0 || !(v = strchr(line, '=')))
-			continue;
-		v++;
-		while (*v == ' ')
-			v++;
-		v[strcspn(v, "\r\n")] = '\0';
-		snprintf(out, cap, "%s", v);
-	}
-	fclose(f);
-}
-
 int wbs__api_init(wbs__api *a, const char *base, const char *key, char *err, size_t errlen)
 {
-	char path[4096];
+	char *file_url = NULL, *file_key = NULL;
 	size_t n;
+	int rc = 0;
 
 	memset(a, 0, sizeof(*a));
-	if (!base || !*base)
-		base = getenv("WB_BASE_URL");
-	if (base && *base)
-		snprintf(a->base, sizeof(a->base), "%s", base);
-	else
-		settings_base(a->base, sizeof(a->base));
-	if (!a->base[0])
-		snprintf(a->base, sizeof(a->base), "http://127.0.0.1:8080");
+	base = wb__setting_str(base && *base ? base : NULL, "WB_BASE_URL");
+	key = wb__setting_str(key && *key ? key : NULL, "WB_API_KEY");
+	if ((!base || !key) && wb__settings_file_read(base, &file_url, &file_key)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(a->base, sizeof(a->base), "%s", base ? base : file_url ? file_url : WB__DEFAULT_BASE_URL);
 	n = strlen(a->base);
 	while (n && a->base[n - 1] == '/')
 		a->base[--n] = '\0';
-	if (!key || !*key)
-		key = getenv("WB_API_KEY");
-	if (key && *key)
-		snprintf(a->key, sizeof(a->key), "%s", key);
-	else if (wbs__settings_path(path, sizeof(path)) || wbs__settings_read_key(path, a->key, sizeof(a->key))) {
+	if (key || file_key) {
+		snprintf(a->key, sizeof(a->key), "%s", key ? key : file_key);
+	} else {
 		snprintf(err, errlen, "no api key: give --api-key, set WB_API_KEY or run wb login");
-		return -1;
+		rc = -1;
 	}
-	return 0;
+	free(file_url);
+	if (file_key) {
+		memset(file_key, 0, strlen(file_key));
+		free(file_key);
+	}
+	return rc;
 }
 
 /* ---- archive writing ---- */

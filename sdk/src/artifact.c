@@ -24,12 +24,13 @@
  * manifest; the server answers with the version (the existing one when the
  * content is the same) and an ARTIFACT_DONE record closes the intent.
  *
- * Transport. Artifact requests have their own curl handle (keep-alive
- * across chunks), not the run uploader's: a multi-gigabyte upload must not
- * hold up metrics. Errors are translated like upload.c does: WB_ENET for
- * the network, WB_EAUTH, WB_ENOTFOUND, WB_ESERVER with the server's own
- * message; network errors, 5xx (but 507: the disk is full), 408, 429 and
- * 409 upload_busy are retried with backoff until the deadline.
+ * Transport. Artifact requests go through upload.c's client (the SDK's
+ * one), on a connection of their own (keep-alive across chunks), not the
+ * run uploader's: a multi-gigabyte upload must not hold up metrics. Its
+ * errors are upload.c's: WB_ENET for the network, WB_EAUTH, WB_ENOTFOUND,
+ * WB_ESERVER with the server's own message; network errors, 5xx (but 507:
+ * the disk is full), 408, 429 and 409 upload_busy are retried with its
+ * backoff (the server's Retry-After when longer) until the deadline.
  *
  * Download. The version is fetched by number (an alias could move while we
  * read), each file streamed into <dir>/<path>.wbpart-XXXX while hashed,
@@ -43,7 +44,6 @@
  */
 #include "artifact.h"
 
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -382,260 +382,81 @@ done:
 	return rc;
 }
 
-/* ---- transport ---- */
+/* ---- transport: upload.c's client ---- */
 
-typedef struct ahttp {
-	CURL *easy;
-	char *base; /* <base_url>/api/v1/projects/<e>/<p>/artifacts */
-	char *auth;
-	char *ca_file;
-	long status;
-	char *resp;
-	size_t resp_len, resp_cap;
-	int resp_too_big;
-	char code[64]; /* the error code of the last error answer */
-	/* a download in progress */
-	int dl_fd;
-	EVP_MD_CTX *dl_ctx;
-	uint64_t dl_bytes, dl_max;
-	int dl_err;
-	char errbuf[CURL_ERROR_SIZE];
-} ahttp;
+static const char *const HDR_JSON[] = {"Content-Type: application/json", NULL};
 
-static void ah_free(ahttp *h)
+/* A connection for the artifacts of entity/project on base_url, verifying
+ * an https server with ca_file (NULL: WB_CA_FILE, if set). */
+static int art_http(wb__http **out, const char *base_url, const char *api_key, const char *entity,
+		    const char *project, const char *ca_file)
 {
-	if (!h)
-		return;
-	if (h->easy)
-		curl_easy_cleanup(h->easy);
-	if (h->auth) {
-		memset(h->auth, 0, strlen(h->auth));
-		free(h->auth);
-	}
-	free(h->base);
-	free(h->ca_file);
-	free(h->resp);
-	EVP_MD_CTX_free(h->dl_ctx);
-	free(h);
-}
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void curl_init(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static int ah_new(ahttp **out, const char *base_url, const char *api_key, const char *entity, const char *project,
-		  const char *ca_file)
-{
-	ahttp *h = calloc(1, sizeof(*h));
+	char *url = NULL;
 	int rc;
 
 	*out = NULL;
-	if (!h)
-		return wb__error(WB_ENOMEM, "out of memory");
-	h->dl_fd = -1;
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != CURLE_OK || !(h->easy = curl_easy_init())) {
-		ah_free(h);
-		return wb__error(WB_ENET, "cannot initialise libcurl");
-	}
-	if ((rc = wb__asprintf(&h->base, "%s/api/v1/projects/%s/%s/artifacts", base_url, entity, project)) ||
-	    (api_key && api_key[0] && (rc = wb__asprintf(&h->auth, "Authorization: Bearer %s", api_key)))) {
-		ah_free(h);
+	if ((rc = wb__asprintf(&url, "%s/api/v1/projects/%s/%s/artifacts", base_url, entity, project)))
 		return rc;
+	rc = wb__http_open(out, url, "artifacts", api_key, REQUEST_TIMEOUT_MS);
+	free(url);
+	if (rc == WB_OK && ca_file && (rc = wb__http_set_ca_file(*out, ca_file))) {
+		wb__http_free(*out);
+		*out = NULL;
 	}
-	if (!ca_file)
-		ca_file = getenv("WB_CA_FILE");
-	if (ca_file && *ca_file && !(h->ca_file = wb__strdup(ca_file))) {
-		ah_free(h);
-		return wb__error(WB_ENOMEM, "out of memory");
-	}
-	*out = h;
-	return WB_OK;
-}
-
-static size_t on_resp(char *data, size_t size, size_t nmemb, void *arg)
-{
-	ahttp *h = arg;
-	size_t n = size * nmemb;
-
-	if (h->dl_fd >= 0 && h->status == 0)
-		curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &h->status);
-	if (h->dl_fd >= 0 && (h->status == 200 || h->status == 206)) {
-		/* a file: straight to disk, hashed on the way */
-		if (h->dl_bytes + n > h->dl_max) {
-			h->dl_err = WB_ECORRUPT;
-			return 0;
-		}
-		for (size_t o = 0; o < n;) {
-			ssize_t w = write(h->dl_fd, data + o, n - o);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0) {
-				h->dl_err = WB_EIO;
-				return 0;
-			}
-			o += (size_t)w;
-		}
-		EVP_DigestUpdate(h->dl_ctx, data, n);
-		h->dl_bytes += n;
-		return n;
-	}
-	if (h->resp_len + n + 1 > RESP_MAX) {
-		h->resp_too_big = 1;
-		return 0;
-	}
-	if (h->resp_len + n + 1 > h->resp_cap) {
-		size_t cap = h->resp_cap ? h->resp_cap : 4096;
-		char *p;
-		while (cap < h->resp_len + n + 1)
-			cap *= 2;
-		if (!(p = realloc(h->resp, cap)))
-			return 0;
-		h->resp = p;
-		h->resp_cap = cap;
-	}
-	memcpy(h->resp + h->resp_len, data, n);
-	h->resp_len += n;
-	h->resp[h->resp_len] = '\0';
-	return n;
+	return rc;
 }
 
 /*
- * One request to base + suffix. hdrs: extra header lines (NULL-terminated
- * list, may be NULL). *out (may be NULL): the JSON answer of a 2xx.
+ * 1 if a failed artifact request is worth another try: what
+ * wb__http_retryable says, but not 507 (the server's disk is full); and a
+ * garbled 2xx answer, since every artifact request is idempotent (a chunk
+ * sent twice meets offset_mismatch, a commit the same digest), and 409
+ * upload_busy (another upload of the blob is in flight).
  */
-static int ah_req(ahttp *h, const char *method, const char *suffix, const char *const *hdrs, const void *body,
-		  size_t len, int64_t deadline, cJSON **out)
+static int art_retryable(const wb__http *h, int rc)
 {
-	struct curl_slist *l = NULL, *t;
-	char *url = NULL;
-	int64_t timeout = deadline - wb__mono_ms();
-	CURLcode cc;
-	cJSON *json = NULL;
-	int rc;
+	long st = wb__http_status(h);
 
-	if (out)
-		*out = NULL;
-	h->status = 0;
-	h->code[0] = '\0';
-	if (timeout <= 0)
-		return wb__error(WB_ETIMEOUT, "%s artifacts%s: out of time", method, suffix);
-	if (timeout > REQUEST_TIMEOUT_MS)
-		timeout = REQUEST_TIMEOUT_MS;
-	if ((rc = wb__asprintf(&url, "%s%s", h->base, suffix)))
-		return rc;
-	if (h->auth && !(l = curl_slist_append(l, h->auth)))
-		goto oom;
-	if (!(t = curl_slist_append(l, "Expect:")))
-		goto oom;
-	l = t;
-	for (size_t i = 0; hdrs && hdrs[i]; i++) {
-		if (!(t = curl_slist_append(l, hdrs[i])))
-			goto oom;
-		l = t;
-	}
-	curl_easy_reset(h->easy);
-	h->resp_len = 0;
-	h->resp_too_big = 0;
-	h->errbuf[0] = '\0';
-	curl_easy_setopt(h->easy, CURLOPT_URL, url);
-	curl_easy_setopt(h->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, (long)timeout);
-	curl_easy_setopt(h->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout < 10000 ? timeout : 10000));
-	curl_easy_setopt(h->easy, CURLOPT_USERAGENT, "libwb/" WB_VERSION);
-	curl_easy_setopt(h->easy, CURLOPT_ERRORBUFFER, h->errbuf);
-	curl_easy_setopt(h->easy, CURLOPT_WRITEFUNCTION, on_resp);
-	curl_easy_setopt(h->easy, CURLOPT_WRITEDATA, h);
-	curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, l);
-	if (h->ca_file)
-		curl_easy_setopt(h->easy, CURLOPT_CAINFO, h->ca_file);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(h->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-	if (strcmp(method, "GET") == 0) {
-		curl_easy_setopt(h->easy, CURLOPT_HTTPGET, 1L);
-		if (h->dl_fd >= 0)
-			curl_easy_setopt(h->easy, CURLOPT_BUFFERSIZE, 512L * 1024); /* fewer, larger writes of a file */
-	} else {
-		curl_easy_setopt(h->easy, CURLOPT_POST, 1L);
-		curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, body ? body : "");
-		curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-		if (len > (1u << 20))
-			curl_easy_setopt(h->easy, CURLOPT_UPLOAD_BUFFERSIZE, 2L << 20); /* fewer, larger sends of a chunk */
-		if (strcmp(method, "POST") != 0)
-			curl_easy_setopt(h->easy, CURLOPT_CUSTOMREQUEST, method);
-	}
-	cc = curl_easy_perform(h->easy);
-	curl_slist_free_all(l);
-	l = NULL;
-	if (h->status == 0 || cc == CURLE_OK)
-		curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &h->status);
-	if (cc != CURLE_OK && !(h->dl_err && h->status)) {
-		rc = wb__error(cc == CURLE_OPERATION_TIMEDOUT && wb__mono_ms() >= deadline ? WB_ETIMEOUT : WB_ENET,
-			       "%s artifacts%s: %s", method, suffix,
-			       h->resp_too_big ? "answer too large" : h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
-		h->status = 0;
-		free(url);
-		return rc;
-	}
-	free(url);
-	if (h->resp_len)
-		json = wb__json_parse(h->resp, h->resp_len);
-	if (h->status >= 200 && h->status < 300) {
-		if (out && !json)
-			return wb__error(WB_ESERVER, "%s artifacts%s: the %ld answer is not json: %.80s", method, suffix,
-					 h->status, h->resp_len ? h->resp : "(empty)");
-		rc = WB_OK;
-	} else {
-		const cJSON *err = cJSON_GetObjectItemCaseSensitive(json, "error");
-		const char *msg = wb__json_get_str(err, "message"), *code = wb__json_get_str(err, "code");
-		snprintf(h->code, sizeof(h->code), "%s", code ? code : "");
-		rc = wb__error(h->status == 401 || h->status == 403 ? WB_EAUTH
-			       : h->status == 404			 ? WB_ENOTFOUND
-									 : WB_ESERVER,
-			       "%s artifacts%s: server answered %ld%s%s", method, suffix, h->status, msg ? ": " : "",
-			       msg ? msg : "");
-	}
-	if (out && rc == WB_OK)
-		*out = json;
-	else
-		cJSON_Delete(json);
-	return rc;
-oom:
-	curl_slist_free_all(l);
-	free(url);
-	return wb__error(WB_ENOMEM, "out of memory");
+	if (rc == WB_ESERVER && ((st >= 200 && st < 300) || strcmp(wb__http_error_code(h), "upload_busy") == 0))
+		return 1;
+	return st != 507 && wb__http_retryable(h, rc);
 }
 
-/* After a failed request: wait a backoff step and return 1 if worth retrying before deadline. */
-static int ah_retry(ahttp *h, int rc, int64_t *delay, int64_t deadline)
+/* After a failed request: wait a backoff step (or the server's
+ * Retry-After) and return 1 if worth retrying before deadline. */
+static int art_retry(const wb__http *h, int rc, int64_t *delay, int64_t deadline)
 {
-	int64_t wait;
-	struct timespec ts;
+	return art_retryable(h, rc) && wb__http_retry_wait(h, delay, deadline);
+}
 
-	/* A garbled 2xx answer is retried too: every artifact request is idempotent
-	 * (a chunk sent twice meets offset_mismatch, a commit the same digest). */
-	if (!(rc == WB_ENET || (rc == WB_ESERVER && ((h->status >= 500 && h->status != 507) || h->status == 408 ||
-						     h->status == 429 || (h->status >= 200 && h->status < 300) ||
-						     strcmp(h->code, "upload_busy") == 0))))
-		return 0;
-	wait = wb__backoff_next(delay);
-	if (wb__mono_ms() + wait >= deadline)
-		return 0;
-	ts.tv_sec = wait / 1000;
-	ts.tv_nsec = (wait % 1000) * 1000000;
-	nanosleep(&ts, NULL);
-	return 1;
+/* method on suffix with json (may be NULL) as the body, retried until it
+ * succeeds or it is not worth trying again. *out: the JSON answer (the
+ * caller frees), NULL on an error. */
+static int art_call(wb__http *h, const char *method, const char *suffix, const char *json, int64_t deadline,
+		    cJSON **out)
+{
+	wb__http_req r = {.method = method,
+			  .suffix = suffix,
+			  .headers = json ? HDR_JSON : NULL,
+			  .body = json,
+			  .len = json ? strlen(json) : 0,
+			  .resp_max = RESP_MAX};
+	int64_t delay = 0;
+	int rc;
+
+	while ((rc = wb__http_request(h, &r, deadline, out)) != WB_OK) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		if (!art_retry(h, rc, &delay, deadline))
+			break;
+	}
+	return rc;
 }
 
 /* ---- upload ---- */
 
 typedef struct upctx {
-	ahttp *h;
+	wb__http *h;
 	uint8_t *buf;  /* WB__ART_CHUNK */
 	uint8_t *zbuf; /* deflateBound(WB__ART_CHUNK) */
 	size_t zcap;
@@ -668,16 +489,10 @@ static int blob_state(upctx *u, const char *sha, uint64_t *received, int *presen
 {
 	char suffix[120];
 	cJSON *j = NULL;
-	int64_t delay = 0;
 	int rc;
 
 	snprintf(suffix, sizeof(suffix), "/blobs/%s", sha);
-	for (;;) {
-		rc = ah_req(u->h, "GET", suffix, NULL, NULL, 0, u->deadline, &j);
-		if (rc == WB_OK || !ah_retry(u->h, rc, &delay, u->deadline))
-			break;
-	}
-	if (rc)
+	if ((rc = art_call(u->h, "GET", suffix, NULL, u->deadline, &j)))
 		return rc;
 	*present = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "present"));
 	if (!wb__json_get_u64(j, "received", received))
@@ -697,6 +512,7 @@ static int put_blob(upctx *u, const art_entry *e, uint64_t start)
 {
 	struct stat st;
 	char suffix[200], chdr[100];
+	wb__http_req req = {.method = "PUT", .suffix = suffix, .resp_max = RESP_MAX};
 	int fd = -1, rc = WB_OK, gz = -1;
 	uint64_t off = start;
 	int64_t delay = 0;
@@ -754,7 +570,14 @@ static int put_blob(upctx *u, const art_entry *e, uint64_t start)
 			}
 		}
 		snprintf(suffix, sizeof(suffix), "/blobs/%s?offset=%" PRIu64 "&size=%" PRIu64, e->sha, off, e->size);
-		rc = ah_req(u->h, "PUT", suffix, hdrs, body, body_len, u->deadline, &j);
+		req.headers = hdrs;
+		req.body = body;
+		req.len = body_len;
+		rc = wb__http_request(u->h, &req, u->deadline, &j);
+		if (rc) {
+			cJSON_Delete(j);
+			j = NULL;
+		}
 		if (rc == WB_OK) {
 			int complete = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "complete"));
 			if (!wb__json_get_u64(j, "received", &received))
@@ -765,17 +588,18 @@ static int put_blob(upctx *u, const art_entry *e, uint64_t start)
 				u->sent += n;
 			if (complete)
 				break;
-		} else if (u->h->status == 409 && strcmp(u->h->code, "offset_mismatch") == 0) {
+		} else if (wb__http_status(u->h) == 409 && strcmp(wb__http_error_code(u->h), "offset_mismatch") == 0) {
 			int present;
 			if ((rc = blob_state(u, e->sha, &received, &present)))
 				goto done;
 			if (present)
 				break;
-		} else if (u->h->status == 400 && strcmp(u->h->code, "checksum_mismatch") == 0 && off + n == e->size) {
+		} else if (wb__http_status(u->h) == 400 && strcmp(wb__http_error_code(u->h), "checksum_mismatch") == 0 &&
+			   off + n == e->size) {
 			rc = wb__error(WB_ECORRUPT, "%s changed during the upload: it no longer hashes to %.12s...", e->local,
 				       e->sha);
 			goto done;
-		} else if (ah_retry(u->h, rc, &delay, u->deadline)) {
+		} else if (art_retry(u->h, rc, &delay, u->deadline)) {
 			continue;
 		} else {
 			goto done;
@@ -877,7 +701,6 @@ static int push(upctx *u, const wb_artifact *a, const char *const *aliases, size
 	cJSON *body = NULL, *ans = NULL, *check = NULL, *list;
 	char *text = NULL, *suffix = NULL;
 	int rc, attempt;
-	int64_t delay = 0;
 
 	*version = -1;
 	*created = 0;
@@ -902,12 +725,7 @@ static int push(upctx *u, const wb_artifact *a, const char *const *aliases, size
 			goto done;
 		cJSON_Delete(check);
 		check = NULL;
-		for (delay = 0;;) {
-			rc = ah_req(u->h, "POST", "/blobs/check", (const char *[]){"Content-Type: application/json", NULL},
-				    text, strlen(text), u->deadline, &ans);
-			if (rc == WB_OK || !ah_retry(u->h, rc, &delay, u->deadline))
-				break;
-		}
+		rc = art_call(u->h, "POST", "/blobs/check", text, u->deadline, &ans);
 		free(text);
 		text = NULL;
 		if (rc)
@@ -944,12 +762,7 @@ static int push(upctx *u, const wb_artifact *a, const char *const *aliases, size
 		body = NULL;
 		if ((rc = wb__asprintf(&suffix, "/%s", a->name)))
 			goto done;
-		for (delay = 0;;) {
-			rc = ah_req(u->h, "POST", suffix, (const char *[]){"Content-Type: application/json", NULL}, text,
-				    strlen(text), u->deadline, &ans);
-			if (rc == WB_OK || !ah_retry(u->h, rc, &delay, u->deadline))
-				break;
-		}
+		rc = art_call(u->h, "POST", suffix, text, u->deadline, &ans);
 		free(text);
 		text = NULL;
 		free(suffix);
@@ -961,10 +774,10 @@ static int push(upctx *u, const wb_artifact *a, const char *const *aliases, size
 				goto done;
 			}
 			*version = v;
-			*created = u->h->status == 201;
+			*created = wb__http_status(u->h) == 201;
 			goto done;
 		}
-		if (!(u->h->status == 409 && strcmp(u->h->code, "missing_blobs") == 0))
+		if (!(wb__http_status(u->h) == 409 && strcmp(wb__http_error_code(u->h), "missing_blobs") == 0))
 			goto done; /* a blob was collected after our check: check again */
 	}
 done:
@@ -1079,7 +892,7 @@ int wb_artifact_upload(const wb_artifact_options *opts, wb_artifact *art, const 
 		where_free(&w);
 		return rc;
 	}
-	if (!(rc = hash_all(art, u.buf)) && !(rc = ah_new(&u.h, w.base_url, w.api_key, w.entity, w.project, NULL)))
+	if (!(rc = hash_all(art, u.buf)) && !(rc = art_http(&u.h, w.base_url, w.api_key, w.entity, w.project, NULL)))
 		rc = push(&u, art, aliases, n, NULL, &version, &created);
 	if (out_version)
 		*out_version = version;
@@ -1087,7 +900,7 @@ int wb_artifact_upload(const wb_artifact_options *opts, wb_artifact *art, const 
 		*out_created = created;
 	if (out_bytes)
 		*out_bytes = u.sent;
-	ah_free(u.h);
+	wb__http_free(u.h);
 	upctx_free(&u);
 	where_free(&w);
 	return rc;
@@ -1128,10 +941,10 @@ static int log_hashed(wb_run *run, wb_artifact *a, const char *const *aliases, s
 		goto out;
 	wait_written(run); /* the intent is in the run log before a byte goes out */
 	u->deadline = deadline;
-	if ((rc = ah_new(&u->h, run->s.base_url, run->s.api_key, run->s.entity, run->s.project, run->s.ca_file)))
+	if ((rc = art_http(&u->h, run->s.base_url, run->s.api_key, run->s.entity, run->s.project, run->s.ca_file)))
 		goto out;
 	rc = push(u, a, aliases, n, run->id, &version, &created);
-	ah_free(u->h);
+	wb__http_free(u->h);
 	u->h = NULL;
 	if (rc) {
 		wb__warn("artifact %s was not uploaded (%s); it is in the run log: `wb sync %s` uploads it", a->name,
@@ -1207,10 +1020,43 @@ static int have_file(const char *path, const char *sha, uint64_t size, uint8_t *
 	return ok;
 }
 
-static int fetch_file(ahttp *h, const char *name, int64_t version, const char *dir, const char *path,
-		      const char *sha, uint64_t size, uint8_t *buf, int64_t deadline)
+/* A file being downloaded: written to fd and hashed as it arrives, at
+ * most max bytes. err: why the transfer was stopped. */
+typedef struct dl_file {
+	int fd;
+	EVP_MD_CTX *ctx;
+	uint64_t bytes, max;
+	int err;
+} dl_file;
+
+/* The sink of a file's GET (see wb__http_req). */
+static int dl_write(void *arg, const void *data, size_t n)
+{
+	dl_file *f = arg;
+
+	if (f->bytes + n > f->max)
+		return f->err = WB_ECORRUPT;
+	for (size_t o = 0; o < n;) {
+		ssize_t w = write(f->fd, (const char *)data + o, n - o);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return f->err = WB_EIO;
+		o += (size_t)w;
+	}
+	EVP_DigestUpdate(f->ctx, data, n);
+	f->bytes += n;
+	return WB_OK;
+}
+
+/* Download path of version into dir, checked against sha and size, with
+ * ctx (a SHA-256 context to reuse) and buf (WB__ART_CHUNK bytes). */
+static int fetch_file(wb__http *h, const char *name, int64_t version, const char *dir, const char *path,
+		      const char *sha, uint64_t size, EVP_MD_CTX *ctx, uint8_t *buf, int64_t deadline)
 {
 	char *target = NULL, *tmp = NULL, *suffix = NULL, *esc = NULL, *slash;
+	dl_file f = {.fd = -1, .ctx = ctx, .max = size};
+	wb__http_req r = {.method = "GET", .resp_max = RESP_MAX, .sink = dl_write, .sink_arg = &f};
 	unsigned char d[32];
 	char got[65];
 	int rc = WB_OK;
@@ -1226,41 +1072,34 @@ static int fetch_file(ahttp *h, const char *name, int64_t version, const char *d
 	*slash = '/';
 	if (rc)
 		goto done;
-	if (!(esc = curl_easy_escape(h->easy, path, 0))) {
-		rc = wb__error(WB_ENOMEM, "out of memory");
-		goto done;
-	}
-	if ((rc = wb__asprintf(&suffix, "/%s/v%" PRId64 "/file?path=%s", name, version, esc)) ||
+	if ((rc = wb__http_escape(h, path, &esc)) ||
+	    (rc = wb__asprintf(&suffix, "/%s/v%" PRId64 "/file?path=%s", name, version, esc)) ||
 	    (rc = wb__asprintf(&tmp, "%s.wbpart-%08x", target, (unsigned)wb__random_u64())))
 		goto done;
-	if (!h->dl_ctx && !(h->dl_ctx = EVP_MD_CTX_new())) {
-		rc = wb__error(WB_ENOMEM, "out of memory");
-		goto done;
-	}
+	r.suffix = suffix;
 	for (;;) {
-		h->dl_fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (h->dl_fd < 0) {
+		f.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (f.fd < 0) {
 			rc = wb__error(WB_EIO, "cannot create %s: %s", tmp, strerror(errno));
 			goto done;
 		}
-		EVP_DigestInit_ex(h->dl_ctx, EVP_sha256(), NULL);
-		h->dl_bytes = 0;
-		h->dl_max = size;
-		h->dl_err = 0;
-		rc = ah_req(h, "GET", suffix, NULL, NULL, 0, deadline, NULL);
-		close(h->dl_fd);
-		h->dl_fd = -1;
-		if (h->dl_err == WB_EIO) {
+		EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+		f.bytes = 0;
+		f.err = 0;
+		rc = wb__http_request(h, &r, deadline, NULL);
+		close(f.fd);
+		f.fd = -1;
+		if (f.err == WB_EIO) {
 			rc = wb__error(WB_EIO, "cannot write %s", tmp);
 			goto done;
 		}
-		if (rc == WB_OK || h->dl_err || !ah_retry(h, rc, &delay, deadline))
+		if (rc == WB_OK || f.err || !art_retry(h, rc, &delay, deadline))
 			break;
 	}
-	if (rc == WB_OK || h->dl_err == WB_ECORRUPT) {
-		EVP_DigestFinal_ex(h->dl_ctx, d, NULL);
+	if (rc == WB_OK || f.err == WB_ECORRUPT) {
+		EVP_DigestFinal_ex(ctx, d, NULL);
 		hexify(d, 32, got);
-		if (h->dl_err == WB_ECORRUPT || h->dl_bytes != size || strcmp(got, sha) != 0) {
+		if (f.err == WB_ECORRUPT || f.bytes != size || strcmp(got, sha) != 0) {
 			rc = wb__error(WB_ECORRUPT, "download of %s does not match its sha256 %.12s... or size %" PRIu64, path,
 				       sha, size);
 			goto done;
@@ -1273,22 +1112,21 @@ static int fetch_file(ahttp *h, const char *name, int64_t version, const char *d
 done:
 	if (tmp && rc)
 		unlink(tmp);
-	if (esc)
-		curl_free(esc);
+	free(esc);
 	free(target);
 	free(tmp);
 	free(suffix);
 	return rc;
 }
 
-static int download(ahttp *h, const char *spec, const char *dir, int64_t deadline, char name_out[65],
+static int download(wb__http *h, const char *spec, const char *dir, int64_t deadline, char name_out[65],
 		    int64_t *version)
 {
 	char name[65], sel[65], *suffix = NULL;
 	cJSON *j = NULL;
 	const cJSON *files, *f;
 	uint8_t *buf = NULL;
-	int64_t delay = 0;
+	EVP_MD_CTX *ctx = NULL;
 	int rc;
 
 	*version = -1;
@@ -1298,12 +1136,7 @@ static int download(ahttp *h, const char *spec, const char *dir, int64_t deadlin
 		return rc;
 	if ((rc = wb__asprintf(&suffix, "/%s/%s", name, sel)))
 		return rc;
-	for (;;) {
-		rc = ah_req(h, "GET", suffix, NULL, NULL, 0, deadline, &j);
-		if (rc == WB_OK || !ah_retry(h, rc, &delay, deadline))
-			break;
-	}
-	if (rc)
+	if ((rc = art_call(h, "GET", suffix, NULL, deadline, &j)))
 		goto done;
 	if (!wb__json_get_i64(cJSON_GetObjectItemCaseSensitive(j, "info"), "index", version)) {
 		rc = wb__error(WB_ESERVER, "the version answer has no index");
@@ -1311,7 +1144,7 @@ static int download(ahttp *h, const char *spec, const char *dir, int64_t deadlin
 	}
 	if ((rc = wb__mkdir_p(dir)))
 		goto done;
-	if (!(buf = malloc(WB__ART_CHUNK))) {
+	if (!(buf = malloc(WB__ART_CHUNK)) || !(ctx = EVP_MD_CTX_new())) {
 		rc = wb__error(WB_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -1328,11 +1161,12 @@ static int download(ahttp *h, const char *spec, const char *dir, int64_t deadlin
 			rc = wb__error(WB_ESERVER, "the server listed a file with a bad path, sha256 or size");
 			goto done;
 		}
-		if ((rc = fetch_file(h, name, *version, dir, path, sha, size, buf, deadline)))
+		if ((rc = fetch_file(h, name, *version, dir, path, sha, size, ctx, buf, deadline)))
 			goto done;
 	}
 	snprintf(name_out, 65, "%s", name);
 done:
+	EVP_MD_CTX_free(ctx);
 	free(buf);
 	free(suffix);
 	cJSON_Delete(j);
@@ -1342,7 +1176,7 @@ done:
 int wb_artifact_download(const wb_artifact_options *opts, const char *spec, const char *dir, int64_t *out_version)
 {
 	where w;
-	ahttp *h = NULL;
+	wb__http *h = NULL;
 	char name[65];
 	int64_t v = -1;
 	int rc;
@@ -1351,18 +1185,18 @@ int wb_artifact_download(const wb_artifact_options *opts, const char *spec, cons
 		*out_version = -1;
 	if ((rc = where_load(&w, opts)))
 		return rc;
-	if (!(rc = ah_new(&h, w.base_url, w.api_key, w.entity, w.project, NULL)))
+	if (!(rc = art_http(&h, w.base_url, w.api_key, w.entity, w.project, NULL)))
 		rc = download(h, spec, dir, timeout_deadline(opts ? opts->timeout_ms : 0), name, &v);
 	if (out_version)
 		*out_version = v;
-	ah_free(h);
+	wb__http_free(h);
 	where_free(&w);
 	return rc;
 }
 
 int wb_use_artifact(wb_run *run, const char *spec, const char *dir, int64_t *out_version)
 {
-	ahttp *h = NULL;
+	wb__http *h = NULL;
 	cJSON *use = NULL;
 	char name[65];
 	int64_t v = -1;
@@ -1374,10 +1208,10 @@ int wb_use_artifact(wb_run *run, const char *spec, const char *dir, int64_t *out
 		return wb__error(WB_EINVAL, "run must not be NULL");
 	if (run->mode == WB_MODE_DISABLED)
 		return WB_OK;
-	if ((rc = ah_new(&h, run->s.base_url, run->s.api_key, run->s.entity, run->s.project, run->s.ca_file)))
+	if ((rc = art_http(&h, run->s.base_url, run->s.api_key, run->s.entity, run->s.project, run->s.ca_file)))
 		return rc;
 	rc = download(h, spec, dir, timeout_deadline(0), name, &v);
-	ah_free(h);
+	wb__http_free(h);
 	if (rc)
 		return rc;
 	if (!(use = cJSON_CreateObject()) || !cJSON_AddStringToObject(use, "artifact", name) ||
@@ -1511,7 +1345,7 @@ int wb__artifact_sync(int fd, uint64_t end, const char *base_url, const char *ap
 		goto out;
 	if ((rc = upctx_init(&u, deadline)))
 		goto out;
-	if ((rc = ah_new(&u.h, base_url, api_key, entity, project, NULL))) {
+	if ((rc = art_http(&u.h, base_url, api_key, entity, project, NULL))) {
 		upctx_free(&u);
 		goto out;
 	}
@@ -1538,7 +1372,7 @@ int wb__artifact_sync(int fd, uint64_t end, const char *base_url, const char *ap
 		free(al);
 		wb_artifact_free(a);
 	}
-	ah_free(u.h);
+	wb__http_free(u.h);
 	upctx_free(&u);
 	rc = first;
 out:

@@ -111,13 +111,14 @@ int wb__restore_run(const wb__restore_opts *o, wb__restore_report *rep)
 	memset(rep, 0, sizeof *rep);
 	if ((rc = parse_run_ref(o->run, ref, sizeof ref, &e, &p, &id, &url_base)))
 		return rc;
-	if (!o->base_url || !o->api_key) {
-		if ((rc = wb__settings_file_read(&file_url, &file_key)))
-			goto done;
-	}
 	{
 		const char *b = wb__setting_str(o->base_url, "WB_BASE_URL");
-		b = b ? b : url_base ? url_base : file_url ? file_url : WB__DEFAULT_BASE_URL;
+		b = b ? b : url_base;
+		if (!b || !wb__setting_str(o->api_key, "WB_API_KEY")) {
+			if ((rc = wb__settings_file_read(b, &file_url, &file_key)))
+				goto done;
+		}
+		b = b ? b : file_url ? file_url : WB__DEFAULT_BASE_URL;
 		if (!(base = strdup(b))) {
 			rc = wb__error(WB_ENOMEM, "out of memory");
 			goto done;

@@ -83,9 +83,23 @@ static char *trim(char *s)
 	return s;
 }
 
-int wb__settings_file_read(char **base_url, char **api_key)
+/* Equal base URLs, ignoring trailing '/'. */
+static int same_url(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	while (la && a[la - 1] == '/')
+		la--;
+	while (lb && b[lb - 1] == '/')
+		lb--;
+	return la == lb && strncmp(a, b, la) == 0;
+}
+
+int wb__settings_file_read(const char *want_url, char **base_url, char **api_key)
 {
 	char *path = NULL, *text = NULL, *line, *save = NULL;
+	const char *url = NULL, *key = NULL, *(*per)[2] = NULL;
+	size_t len = 0, nper = 0;
 	int rc;
 
 	*base_url = NULL;
@@ -93,43 +107,53 @@ int wb__settings_file_read(char **base_url, char **api_key)
 	rc = settings_path(&path);
 	if (rc || !path)
 		goto done;
-	rc = wb__file_read(path, SETTINGS_FILE_MAX, &text, NULL);
+	rc = wb__file_read(path, SETTINGS_FILE_MAX, &text, &len);
 	if (rc) {
 		/* An unreadable settings file only means "no values from it". */
 		rc = WB_OK;
 		goto done;
 	}
+	/* the last base_url and api_key lines win; api_key@URL lines are the keys of other servers */
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *eq, *key, *val, **slot;
+		char *eq, *k, *v;
 
 		line = trim(line);
 		if (!line[0] || line[0] == '#' || !(eq = strchr(line, '=')))
 			continue;
 		*eq = '\0';
-		key = trim(line);
-		val = trim(eq + 1);
-		if (strcmp(key, "base_url") == 0)
-			slot = base_url;
-		else if (strcmp(key, "api_key") == 0)
-			slot = api_key;
-		else
-			continue;
-		free(*slot);
-		*slot = val[0] ? strdup(val) : NULL;
-		if (val[0] && !*slot) {
-			rc = wb__error(WB_ENOMEM, "out of memory");
-			goto done;
+		k = trim(line);
+		v = trim(eq + 1);
+		if (strcmp(k, "base_url") == 0) {
+			url = v[0] ? v : NULL;
+		} else if (strcmp(k, "api_key") == 0) {
+			key = v[0] ? v : NULL;
+		} else if (strncmp(k, "api_key@", 8) == 0 && v[0]) {
+			void *g = realloc(per, (nper + 1) * sizeof(*per));
+			if (!g) {
+				rc = wb__error(WB_ENOMEM, "out of memory");
+				goto done;
+			}
+			per = g;
+			per[nper][0] = k + 8;
+			per[nper++][1] = v;
 		}
 	}
+	/* the key of the server in use, when the file has one for it */
+	for (size_t i = 0; i < nper && (want_url || url); i++)
+		if (same_url(per[i][0], want_url ? want_url : url))
+			key = per[i][1];
+	if ((url && !(*base_url = strdup(url))) || (key && !(*api_key = strdup(key))))
+		rc = wb__error(WB_ENOMEM, "out of memory");
 done:
 	if (rc) {
 		free(*base_url);
 		free(*api_key);
 		*base_url = *api_key = NULL;
 	}
+	free(per);
 	if (text) {
-		/* The file holds the API key: do not leave it in freed memory. */
-		memset(text, 0, strlen(text));
+		/* The file holds API keys: do not leave them in freed memory. */
+		memset(text, 0, len);
 		free(text);
 	}
 	free(path);
@@ -413,7 +437,7 @@ int wb__settings_load(wb__settings *s, const wb_init_options *o)
 	if (!s->dir && !(s->dir = strdup(WB__DEFAULT_DIR)))
 		goto nomem;
 	if (!s->base_url || !s->api_key) {
-		if ((rc = wb__settings_file_read(&file_url, &file_key)))
+		if ((rc = wb__settings_file_read(s->base_url, &file_url, &file_key)))
 			goto done;
 		if (!s->base_url) {
 			s->base_url = file_url;

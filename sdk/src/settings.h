@@ -66,11 +66,13 @@ WB__HIDDEN void wb__settings_free(wb__settings *s);
 
 /*
  * Read base_url and api_key from the settings file ($WB_CONFIG_DIR/settings,
- * else $XDG_CONFIG_HOME/wb/settings, else $HOME/.config/wb/settings). A
- * missing file is not an error. *base_url and *api_key are malloc'd or NULL.
- * WB_OK or WB_ENOMEM.
+ * else $XDG_CONFIG_HOME/wb/settings, else $HOME/.config/wb/settings). The
+ * key is the one of the server in use: want_url if the caller already has
+ * a base URL (else the file's base_url), from its api_key@URL line when
+ * the file has one, else the api_key line. A missing file is not an
+ * error. *base_url and *api_key are malloc'd or NULL. WB_OK or WB_ENOMEM.
  */
-WB__HIDDEN int wb__settings_file_read(char **base_url, char **api_key);
+WB__HIDDEN int wb__settings_file_read(const char *want_url, char **base_url, char **api_key);
 
 /* The value of a string setting: opt if set, else getenv(env) if set and
  * not empty, else NULL. Borrowed, not copied. */

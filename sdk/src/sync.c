@@ -23,7 +23,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "artifact.h"
@@ -62,21 +61,7 @@ static void sync_ctx_free(sync_ctx *c)
  * another try before the deadline, else 0. */
 static int sync_retry(wb__http *h, int rc, int64_t *delay, int64_t deadline)
 {
-	int64_t wait;
-	struct timespec ts;
-
-	if (!wb__http_retryable(h, rc))
-		return 0;
-	wait = wb__backoff_next(delay);
-	if (wb__http_retry_after_ms(h) > wait)
-		wait = wb__http_retry_after_ms(h);
-	if (wb__mono_ms() + wait >= deadline)
-		return 0;
-	ts.tv_sec = (time_t)(wait / 1000);
-	ts.tv_nsec = (long)(wait % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-	return 1;
+	return wb__http_retryable(h, rc) && wb__http_retry_wait(h, delay, deadline);
 }
 
 /* Read run.json and resolve the server and key: options, environment,
@@ -117,7 +102,7 @@ static int sync_load(const char *run_dir, const wb_sync_options *o, sync_ctx *c)
 	url = wb__setting_str(o->base_url, "WB_BASE_URL");
 	key = wb__setting_str(o->api_key, "WB_API_KEY");
 	if (!url || !key) {
-		if ((rc = wb__settings_file_read(&file_url, &file_key)))
+		if ((rc = wb__settings_file_read(url, &file_url, &file_key)))
 			goto done;
 		if (!url)
 			url = file_url;

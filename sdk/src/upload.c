@@ -4,17 +4,23 @@
  * Everything libwb says to the server goes through here: the live
  * uploader thread and wb_sync share the same requests and the same batch
  * logic, so "send the log from the server's last_seq, exactly once" is
- * written once.
+ * written once; wb restore and the artifacts (artifact.c: blobs in
+ * chunks, downloads streamed to disk) make their requests through the
+ * same wb__http_request and retry with the same backoff. No other file
+ * includes curl.h.
  *
- * Transport. One curl easy handle per run, driven through a multi handle
- * of its own. Reusing the easy handle keeps the connection alive between
- * POSTs (the multi handle owns the connection cache); driving it with
- * curl_multi_poll in short slices lets another thread cancel a request at
- * any point, connecting included, with curl_multi_wakeup: that is how
- * wb_finish keeps its deadline even when the server is blackholed.
+ * Transport. One curl easy handle per wb__http, driven through a multi
+ * handle of its own. Reusing the easy handle keeps the connection alive
+ * between requests (the multi handle owns the connection cache); driving
+ * it with curl_multi_poll in short slices lets another thread cancel a
+ * request at any point, connecting included, with curl_multi_wakeup: that
+ * is how wb_finish keeps its deadline even when the server is blackholed.
  * CURLOPT_NOSIGNAL because the trainer owns the signals, and every request
  * has a timeout no longer than its caller's deadline. Options are reset
  * and set anew for every request, so no request inherits another's body.
+ * An answer is kept in a buffer with a maximum, or, for a download, handed
+ * to the caller's sink as it arrives so that a large file is never whole
+ * in memory.
  *
  * Batches. A POST body is a slice of the run log itself: whole frames, up
  * to WB__UPLOAD_BATCH bytes, gzip'ed (level 1: at ~300 MB/s it never holds
@@ -25,16 +31,19 @@
  *
  * Errors are translated once, here: curl codes become WB_ENET/WB_ETIMEOUT,
  * statuses become WB_EAUTH/WB_ENOTFOUND/WB_ESERVER with the server's own
- * one-line message. The API key goes into one header string and nowhere
- * else; it is wiped before it is freed.
+ * one-line message. Retries wait a jittered exponential backoff, or the
+ * server's Retry-After when it is longer (429 and 503). The API key goes
+ * into one header string and nowhere else; it is wiped before it is freed.
  */
 #include "upload.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zlib.h>
 
 #include "error.h"
@@ -48,21 +57,26 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 
+static const char *const HDR_JSON[] = {"Content-Type: application/json", NULL};
+static const char *const HDR_FRAMES[] = {"Content-Type: application/x-wb-frames", "Content-Encoding: gzip", NULL};
+
 struct wb__http {
 	CURL *easy;
 	CURLM *multi;
-	char *run_url;                 /* <base>/api/v1/projects/<e>/<p>/runs/<id> */
-	char *auth;                    /* "Authorization: Bearer <key>", or NULL */
-	struct curl_slist *hdr_json;
-	struct curl_slist *hdr_frames;
+	char *url;              /* every request's URL starts with it */
+	char *label;            /* names the requests in messages: "run", "artifacts" */
+	char *auth;             /* "Authorization: Bearer <key>", or NULL */
+	char *ca_file;          /* CURLOPT_CAINFO, or NULL for the system's CA store */
+	int64_t timeout_ms;     /* any one request, at most */
+	const wb__http_req *req; /* the request in flight */
+	int sink_rc;            /* what its sink returned when it stopped the transfer */
 	char *resp;
-	size_t resp_len, resp_cap;
+	size_t resp_len, resp_cap, resp_max;
 	int resp_too_big;
 	int64_t retry_after_ms; /* the last 429/503 answer's Retry-After, in ms; 0 if none */
-	char *ca_file;          /* CURLOPT_CAINFO, or NULL for the system's CA store */
 	int tls_failed;         /* the last request failed verifying the server: retrying cannot help */
-	size_t resp_max;               /* RESPONSE_MAX, or more for one raw GET */
 	long status;
+	char code[64];          /* the error.code of the last error answer */
 	_Atomic int aborted;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -91,29 +105,39 @@ void wb__run_state_free(wb__run_state *st)
 	}
 }
 
-/* Build a header list: Authorization (if any), Content-Type, extra, and an
- * empty Expect (curl would otherwise wait for 100-continue on large bodies). */
-static int make_headers(struct curl_slist **out, const char *auth, const char *type, const char *extra)
+/* The header list of one request: Authorization (if any), extra, and an
+ * empty Expect (curl would otherwise wait for 100-continue on large
+ * bodies). Free with free_headers. */
+static int make_headers(struct curl_slist **out, const char *auth, const char *const *extra)
 {
 	struct curl_slist *l = NULL, *t;
-	const char *items[4] = {auth, type, extra, "Expect:"};
 
-	for (size_t i = 0; i < 4; i++) {
-		if (!items[i])
-			continue;
-		t = curl_slist_append(l, items[i]);
-		if (!t) {
-			curl_slist_free_all(l);
-			return wb__error(WB_ENOMEM, "out of memory");
-		}
+	*out = NULL;
+	if (auth && !(l = curl_slist_append(NULL, auth)))
+		goto oom;
+	for (size_t i = 0; extra && extra[i]; i++) {
+		if (!(t = curl_slist_append(l, extra[i])))
+			goto oom;
 		l = t;
 	}
-	*out = l;
+	if (!(t = curl_slist_append(l, "Expect:")))
+		goto oom;
+	*out = t;
 	return WB_OK;
+oom:
+	curl_slist_free_all(l);
+	return wb__error(WB_ENOMEM, "out of memory");
 }
 
-int wb__http_new(wb__http **out, const char *base_url, const char *api_key, const char *entity,
-		 const char *project, const char *run_id)
+/* The list holds a copy of the key: wipe it before freeing. */
+static void free_headers(struct curl_slist *l)
+{
+	for (struct curl_slist *i = l; i; i = i->next)
+		memset(i->data, 0, strlen(i->data));
+	curl_slist_free_all(l);
+}
+
+int wb__http_open(wb__http **out, const char *url, const char *label, const char *api_key, int64_t timeout_ms)
 {
 	wb__http *h = NULL;
 	int rc;
@@ -126,19 +150,18 @@ int wb__http_new(wb__http **out, const char *base_url, const char *api_key, cons
 	if (!h)
 		return wb__error(WB_ENOMEM, "out of memory");
 	atomic_init(&h->aborted, 0);
+	h->timeout_ms = timeout_ms;
 	h->easy = curl_easy_init();
 	h->multi = curl_multi_init();
 	if (!h->easy || !h->multi) {
 		rc = wb__error(WB_ENOMEM, "cannot create a curl handle");
 		goto fail;
 	}
-	if ((rc = wb__asprintf(&h->run_url, "%s/api/v1/projects/%s/%s/runs/%s", base_url, entity, project, run_id)))
+	if (!(h->url = wb__strdup(url)) || !(h->label = wb__strdup(label))) {
+		rc = wb__error(WB_ENOMEM, "out of memory");
 		goto fail;
+	}
 	if (api_key && api_key[0] && (rc = wb__asprintf(&h->auth, "Authorization: Bearer %s", api_key)))
-		goto fail;
-	if ((rc = make_headers(&h->hdr_json, h->auth, "Content-Type: application/json", NULL)) ||
-	    (rc = make_headers(&h->hdr_frames, h->auth, "Content-Type: application/x-wb-frames",
-			       "Content-Encoding: gzip")))
 		goto fail;
 	/* WB_CA_FILE by default (wb sync, wb restore); wb_init's ca_file option via wb__http_set_ca_file. */
 	if ((rc = wb__http_set_ca_file(h, getenv("WB_CA_FILE"))))
@@ -150,6 +173,20 @@ fail:
 	return rc;
 }
 
+int wb__http_new(wb__http **out, const char *base_url, const char *api_key, const char *entity,
+		 const char *project, const char *run_id)
+{
+	char *url = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = wb__asprintf(&url, "%s/api/v1/projects/%s/%s/runs/%s", base_url, entity, project, run_id)))
+		return rc;
+	rc = wb__http_open(out, url, "run", api_key, WB__HTTP_TIMEOUT_MS);
+	free(url);
+	return rc;
+}
+
 void wb__http_free(wb__http *h)
 {
 	if (!h)
@@ -158,15 +195,9 @@ void wb__http_free(wb__http *h)
 		curl_easy_cleanup(h->easy);
 	if (h->multi)
 		curl_multi_cleanup(h->multi);
-	/* The header lists hold copies of the key: wipe them too. */
-	for (struct curl_slist *l = h->hdr_json; l; l = l->next)
-		memset(l->data, 0, strlen(l->data));
-	for (struct curl_slist *l = h->hdr_frames; l; l = l->next)
-		memset(l->data, 0, strlen(l->data));
-	curl_slist_free_all(h->hdr_json);
-	curl_slist_free_all(h->hdr_frames);
 	wipe_free(h->auth);
-	free(h->run_url);
+	free(h->url);
+	free(h->label);
 	free(h->resp);
 	free(h->ca_file);
 	free(h);
@@ -194,6 +225,20 @@ long wb__http_status(const wb__http *h)
 	return h->status;
 }
 
+const char *wb__http_error_code(const wb__http *h)
+{
+	return h->code;
+}
+
+int wb__http_escape(wb__http *h, const char *s, char **out)
+{
+	char *e = curl_easy_escape(h->easy, s, 0);
+
+	*out = e ? wb__strdup(e) : NULL;
+	curl_free(e);
+	return *out ? WB_OK : wb__error(WB_ENOMEM, "out of memory");
+}
+
 int wb__http_retryable(const wb__http *h, int rc)
 {
 	if (rc == WB_ENET)
@@ -203,15 +248,27 @@ int wb__http_retryable(const wb__http *h, int rc)
 	return 0;
 }
 
-int64_t wb__http_retry_after_ms(const wb__http *h)
+int64_t wb__http_backoff(const wb__http *h, int64_t *cur)
 {
-	return h->retry_after_ms;
+	int64_t wait;
+
+	*cur = *cur ? (*cur * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *cur * 2) : BACKOFF_MIN_MS;
+	wait = *cur / 2 + (int64_t)(wb__random_u64() % (uint64_t)(*cur / 2 + 1));
+	return h->retry_after_ms > wait ? h->retry_after_ms : wait;
 }
 
-int64_t wb__backoff_next(int64_t *cur)
+int wb__http_retry_wait(const wb__http *h, int64_t *cur, int64_t deadline)
 {
-	*cur = *cur ? (*cur * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *cur * 2) : BACKOFF_MIN_MS;
-	return *cur / 2 + (int64_t)(wb__random_u64() % (uint64_t)(*cur / 2 + 1));
+	int64_t wait = wb__http_backoff(h, cur);
+	struct timespec ts;
+
+	if (wb__mono_ms() + wait >= deadline)
+		return 0;
+	ts.tv_sec = (time_t)(wait / 1000);
+	ts.tv_nsec = (long)(wait % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	return 1;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
@@ -219,7 +276,13 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	wb__http *h = arg;
 	size_t n = size * nmemb, need;
 
-	if (wb__add_overflow(h->resp_len, n + 1, &need) || need > (h->resp_max ? h->resp_max : RESPONSE_MAX)) {
+	if (h->req->sink) {
+		if (h->status == 0)
+			curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &h->status);
+		if (h->status >= 200 && h->status < 300)
+			return (h->sink_rc = h->req->sink(h->req->sink_arg, data, n)) ? 0 : n;
+	}
+	if (wb__add_overflow(h->resp_len, n + 1, &need) || need > h->resp_max) {
 		h->resp_too_big = 1;
 		return 0;
 	}
@@ -276,46 +339,10 @@ done:
 	return rc;
 }
 
-/* Copy the server's "error.message" (or the status) into errmsg. */
-static int server_error(wb__http *h, int code, const char *what, const cJSON *body)
+/* Set the easy handle up for r on url with hdrs and timeout (ms). */
+static void configure(wb__http *h, const wb__http_req *r, const char *url, struct curl_slist *hdrs, int64_t timeout)
 {
-	const cJSON *err = cJSON_GetObjectItemCaseSensitive(body, "error");
-	const char *msg = wb__json_get_str(err, "message");
-
-	return wb__error(code, "%s: server answered %ld%s%s", what, h->status, msg ? ": " : "", msg ? msg : "");
-}
-
-/*
- * One request: method on run_url + suffix with hdrs and body. *out (may be
- * NULL) receives the parsed JSON answer, for errors too when it parses.
- */
-static int http_do(wb__http *h, const char *method, const char *suffix, struct curl_slist *hdrs, const void *body,
-		   size_t len, int64_t deadline, cJSON **out)
-{
-	char *url = NULL, what[64];
-	int64_t timeout = deadline - wb__mono_ms();
-	CURLcode cc = CURLE_OK;
-	cJSON *json = NULL;
-	int rc;
-
-	if (out)
-		*out = NULL;
-	h->status = 0;
-	h->retry_after_ms = 0;
-	h->tls_failed = 0;
-	snprintf(what, sizeof what, "%s run%s", method, suffix);
-	if (atomic_load(&h->aborted))
-		return wb__error(WB_ETIMEOUT, "%s: aborted", what);
-	if (timeout <= 0)
-		return wb__error(WB_ETIMEOUT, "%s: out of time", what);
-	if (timeout > WB__HTTP_TIMEOUT_MS)
-		timeout = WB__HTTP_TIMEOUT_MS;
-	if ((rc = wb__asprintf(&url, "%s%s", h->run_url, suffix)))
-		return rc;
 	curl_easy_reset(h->easy);
-	h->resp_len = 0;
-	h->resp_too_big = 0;
-	h->errbuf[0] = '\0';
 	curl_easy_setopt(h->easy, CURLOPT_URL, url);
 	curl_easy_setopt(h->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, (long)timeout);
@@ -332,21 +359,75 @@ static int http_do(wb__http *h, const char *method, const char *suffix, struct c
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(h->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
-	if (strcmp(method, "GET") == 0) {
+	if (strcmp(r->method, "GET") == 0) {
 		curl_easy_setopt(h->easy, CURLOPT_HTTPGET, 1L);
+		if (r->sink)
+			curl_easy_setopt(h->easy, CURLOPT_BUFFERSIZE, 512L * 1024); /* fewer, larger writes of a file */
 	} else {
 		curl_easy_setopt(h->easy, CURLOPT_POST, 1L);
-		curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, body ? body : "");
-		curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-		if (strcmp(method, "POST") != 0)
-			curl_easy_setopt(h->easy, CURLOPT_CUSTOMREQUEST, method);
+		curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, r->body ? r->body : "");
+		curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->len);
+		if (r->len > (1u << 20))
+			curl_easy_setopt(h->easy, CURLOPT_UPLOAD_BUFFERSIZE, 2L << 20); /* fewer, larger sends */
+		if (strcmp(r->method, "POST") != 0)
+			curl_easy_setopt(h->easy, CURLOPT_CUSTOMREQUEST, r->method);
 	}
+}
+
+/* Copy the server's "error.message" (or the status) into errmsg. */
+static int server_error(wb__http *h, int code, const char *what, const cJSON *body)
+{
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(body, "error");
+	const char *msg = wb__json_get_str(err, "message");
+
+	return wb__error(code, "%s: server answered %ld%s%s", what, h->status, msg ? ": " : "", msg ? msg : "");
+}
+
+int wb__http_request(wb__http *h, const wb__http_req *r, int64_t deadline, cJSON **out)
+{
+	struct curl_slist *hdrs = NULL;
+	char *url = NULL, what[256];
+	int64_t timeout = deadline - wb__mono_ms();
+	CURLcode cc = CURLE_OK;
+	cJSON *json = NULL;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	h->status = 0;
+	h->retry_after_ms = 0;
+	h->tls_failed = 0;
+	h->code[0] = '\0';
+	snprintf(what, sizeof what, "%s %s%s", r->method, h->label, r->suffix);
+	if (atomic_load(&h->aborted))
+		return wb__error(WB_ETIMEOUT, "%s: aborted", what);
+	if (timeout <= 0)
+		return wb__error(WB_ETIMEOUT, "%s: out of time", what);
+	if (timeout > h->timeout_ms)
+		timeout = h->timeout_ms;
+	if ((rc = wb__asprintf(&url, "%s%s", h->url, r->suffix)) || (rc = make_headers(&hdrs, h->auth, r->headers))) {
+		free(url);
+		return rc;
+	}
+	h->req = r;
+	h->sink_rc = WB_OK;
+	h->resp_len = 0;
+	h->resp_max = r->resp_max ? r->resp_max : RESPONSE_MAX;
+	h->resp_too_big = 0;
+	h->errbuf[0] = '\0';
+	configure(h, r, url, hdrs, timeout);
 	rc = perform(h, deadline, &cc);
+	h->req = NULL;
+	free_headers(hdrs);
 	free(url);
+	if (rc || (!h->sink_rc && cc != CURLE_OK))
+		h->status = 0; /* no answer (a sink may have seen its status) */
 	if (rc == WB_ETIMEOUT)
 		return wb__error(rc, "%s: no answer before the deadline", what);
 	if (rc)
 		return rc;
+	if (h->sink_rc)
+		return h->sink_rc;
 	if (cc != CURLE_OK) {
 		h->tls_failed = cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
 				cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_SSL_ISSUER_ERROR ||
@@ -367,20 +448,31 @@ static int http_do(wb__http *h, const char *method, const char *suffix, struct c
 		json = wb__json_parse(h->resp, h->resp_len);
 	if (h->status >= 200 && h->status < 300) {
 		if (out && !json)
-			return wb__error(WB_ESERVER, "%s: the answer is not json", what);
+			return wb__error(WB_ESERVER, "%s: the %ld answer is not json: %.80s", what, h->status,
+					 h->resp_len ? h->resp : "(empty)");
 		rc = WB_OK;
-	} else if (h->status == 401 || h->status == 403) {
-		rc = server_error(h, WB_EAUTH, what, json);
-	} else if (h->status == 404) {
-		rc = server_error(h, WB_ENOTFOUND, what, json);
 	} else {
-		rc = server_error(h, WB_ESERVER, what, json);
+		const char *code = wb__json_get_str(cJSON_GetObjectItemCaseSensitive(json, "error"), "code");
+		snprintf(h->code, sizeof h->code, "%s", code ? code : "");
+		rc = server_error(h, h->status == 401 || h->status == 403 ? WB_EAUTH
+				     : h->status == 404			  ? WB_ENOTFOUND
+									  : WB_ESERVER,
+				  what, json);
 	}
 	if (out)
 		*out = json;
 	else
 		cJSON_Delete(json);
 	return rc;
+}
+
+/* A request of a run without headers of its own beyond the Content-Type. */
+static int http_do(wb__http *h, const char *method, const char *suffix, const char *const *hdrs, const void *body,
+		   size_t len, int64_t deadline, cJSON **out)
+{
+	wb__http_req r = {.method = method, .suffix = suffix, .headers = hdrs, .body = body, .len = len};
+
+	return wb__http_request(h, &r, deadline, out);
 }
 
 static int parse_run(const cJSON *json, wb__run_state *st)
@@ -405,7 +497,7 @@ int wb__http_put_run(wb__http *h, const char *json, size_t len, int64_t deadline
 
 	memset(st, 0, sizeof *st);
 	st->last_step = -1;
-	rc = http_do(h, "PUT", "", h->hdr_json, json, len, deadline, &ans);
+	rc = http_do(h, "PUT", "", HDR_JSON, json, len, deadline, &ans);
 	if (!rc)
 		rc = parse_run(ans, st);
 	cJSON_Delete(ans);
@@ -419,7 +511,7 @@ int wb__http_get_run(wb__http *h, int64_t deadline, wb__run_state *st)
 
 	memset(st, 0, sizeof *st);
 	st->last_step = -1;
-	rc = http_do(h, "GET", "", h->hdr_json, NULL, 0, deadline, &ans);
+	rc = http_do(h, "GET", "", HDR_JSON, NULL, 0, deadline, &ans);
 	if (!rc)
 		rc = parse_run(ans, st);
 	cJSON_Delete(ans);
@@ -428,13 +520,12 @@ int wb__http_get_run(wb__http *h, int64_t deadline, wb__run_state *st)
 
 int wb__http_get_raw(wb__http *h, const char *suffix, size_t max, int64_t deadline, char **body, size_t *len)
 {
+	wb__http_req r = {.method = "GET", .suffix = suffix, .headers = HDR_JSON, .resp_max = max + 1};
 	int rc;
 
 	*body = NULL;
 	*len = 0;
-	h->resp_max = max + 1;
-	rc = http_do(h, "GET", suffix, h->hdr_json, NULL, 0, deadline, NULL);
-	h->resp_max = 0;
+	rc = wb__http_request(h, &r, deadline, NULL);
 	if (rc)
 		return rc;
 	if (!(*body = malloc(h->resp_len + 1)))
@@ -447,12 +538,12 @@ int wb__http_get_raw(wb__http *h, const char *suffix, size_t max, int64_t deadli
 
 int wb__http_heartbeat(wb__http *h, int64_t deadline)
 {
-	return http_do(h, "POST", "/heartbeat", h->hdr_json, NULL, 0, deadline, NULL);
+	return http_do(h, "POST", "/heartbeat", HDR_JSON, NULL, 0, deadline, NULL);
 }
 
 int wb__http_finish(wb__http *h, const char *json, int64_t deadline)
 {
-	return http_do(h, "POST", "/finish", h->hdr_json, json, strlen(json), deadline, NULL);
+	return http_do(h, "POST", "/finish", HDR_JSON, json, strlen(json), deadline, NULL);
 }
 
 /* POST frames. WB_OK with *last_seq, WB__HTTP_GAP with *expected, or an error. */
@@ -464,7 +555,7 @@ static int post_records(wb__http *h, const uint8_t *body, size_t len, int64_t de
 	const char *code;
 	int rc;
 
-	rc = http_do(h, "POST", "/records", h->hdr_frames, body, len, deadline, &ans);
+	rc = http_do(h, "POST", "/records", HDR_FRAMES, body, len, deadline, &ans);
 	if (rc == WB_OK && !wb__json_get_u64(ans, "last_seq", last_seq))
 		rc = wb__error(WB_ESERVER, "POST run/records: the answer has no last_seq");
 	if (rc == WB_ESERVER && h->status == 409) {

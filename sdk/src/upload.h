@@ -1,6 +1,7 @@
 /*
- * upload.h — talking to the server: one run's HTTP requests, and sending
- * the run log to it in batches.
+ * upload.h — talking to the server: the SDK's one HTTP client (a
+ * wb__http and its requests, used by the run uploader, wb_sync, wb
+ * restore and artifacts), and sending the run log to it in batches.
  *
  * Threads: a wb__http and a wb__upload belong to one thread at a time;
  * only wb__http_abort() may be called from another thread.
@@ -14,10 +15,33 @@
 #include "wire.h"
 
 #define WB__UPLOAD_BATCH (4u * 1024u * 1024u) /* uncompressed bytes per POST, unless one frame is larger */
-#define WB__HTTP_TIMEOUT_MS 60000             /* any one request, at most */
+#define WB__HTTP_TIMEOUT_MS 60000             /* any one request of a run, at most */
 #define WB__HTTP_CONNECT_TIMEOUT_MS 10000
 
+struct cJSON;
 typedef struct wb__http wb__http;
+
+/*
+ * One request: method on the handle's URL + suffix. The Authorization
+ * header and an empty Expect come from the handle; headers adds lines
+ * such as the Content-Type. The answer is kept in memory (at most
+ * resp_max bytes, 0: 1 MiB; more is WB_ENET "answer too large"), unless
+ * sink is set: then the body of a 2xx answer is handed to sink as it
+ * arrives, and never held whole (an error answer is still kept and
+ * parsed). A non-zero return of sink (a WB_ code) stops the transfer and
+ * is the request's result, with no message of its own: the caller says
+ * what went wrong.
+ */
+typedef struct wb__http_req {
+	const char *method;          /* "GET", "POST" or "PUT" */
+	const char *suffix;          /* appended to the handle's URL; "" for the URL itself */
+	const char *const *headers;  /* NULL-terminated header lines, or NULL */
+	const void *body;            /* of a POST or PUT; NULL: empty */
+	size_t len;
+	size_t resp_max;             /* 0: 1 MiB */
+	int (*sink)(void *arg, const void *data, size_t len); /* NULL: keep the answer */
+	void *sink_arg;
+} wb__http_req;
 
 /* Where a run stands on the server. */
 typedef struct wb__run_state {
@@ -27,10 +51,19 @@ typedef struct wb__run_state {
 } wb__run_state;
 
 /*
- * A connection to base_url for the run entity/project/run_id, with api_key
- * (may be NULL) sent as a bearer token. No I/O happens here. WB_OK or
- * WB_ENOMEM. Free with wb__http_free().
+ * A connection for requests under url (copied), with api_key (may be
+ * NULL) sent as a bearer token, and the PEM CA bundle of WB_CA_FILE if
+ * set. label names the requests in error messages ("PUT run/records").
+ * Any one request lasts at most timeout_ms. No I/O happens here. WB_OK,
+ * WB_ENOMEM, or WB_ENET when libcurl cannot start. Free with
+ * wb__http_free().
  */
+WB__HIDDEN int wb__http_open(wb__http **out, const char *url, const char *label, const char *api_key,
+			     int64_t timeout_ms);
+
+/* wb__http_open for the run entity/project/run_id on base_url: requests
+ * under <base_url>/api/v1/projects/<entity>/<project>/runs/<run_id>, each
+ * at most WB__HTTP_TIMEOUT_MS. */
 WB__HIDDEN int wb__http_new(wb__http **out, const char *base_url, const char *api_key, const char *entity,
 			    const char *project, const char *run_id);
 WB__HIDDEN void wb__http_free(wb__http *h);
@@ -45,12 +78,17 @@ WB__HIDDEN void wb__http_abort(wb__http *h);
 
 /*
  * The requests. Each waits at most until deadline (mono ms) and at most
- * WB__HTTP_TIMEOUT_MS. Results: WB_OK; WB_ENET (no connection, reset,
+ * the handle's timeout. Results: WB_OK; WB_ENET (no connection, reset,
  * request timed out); WB_ETIMEOUT (deadline reached or aborted); WB_EAUTH
- * (401/403); WB_ENOTFOUND (404); WB_ESERVER (any other error status; the
- * server's message is in errmsg). wb__http_retryable() says which are
- * worth trying again.
+ * (401/403); WB_ENOTFOUND (404); WB_ESERVER (any other error status, the
+ * server's message in errmsg; or a 2xx answer that is not the JSON asked
+ * for). wb__http_retryable() says which are worth trying again.
  */
+
+/* Any request (see wb__http_req). *out (may be NULL) receives the parsed
+ * JSON answer, for error answers too when they parse (the caller frees
+ * it); with out, a 2xx answer that does not parse is WB_ESERVER. */
+WB__HIDDEN int wb__http_request(wb__http *h, const wb__http_req *r, int64_t deadline, struct cJSON **out);
 
 /* PUT the run (body: JSON object of run fields). Fills *st (free its name
  * with wb__run_state_free). */
@@ -73,22 +111,34 @@ WB__HIDDEN int wb__http_finish(wb__http *h, const char *json, int64_t deadline);
 /* The HTTP status of the last request that got an answer (0 if none). */
 WB__HIDDEN long wb__http_status(const wb__http *h);
 
+/* The "error.code" of the last answer when it was an error ("" if none):
+ * it lives inside h until its next request. */
+WB__HIDDEN const char *wb__http_error_code(const wb__http *h);
+
+/* s percent-encoded for a query string, in *out (malloc'd; the caller
+ * frees). WB_OK or WB_ENOMEM. */
+WB__HIDDEN int wb__http_escape(wb__http *h, const char *s, char **out);
+
 /* 1 if a request that failed with rc should be retried after a backoff:
  * network errors (not a server certificate that fails verification, or an
  * unreadable CA file: a configuration error), 408, 429 and 5xx. */
 WB__HIDDEN int wb__http_retryable(const wb__http *h, int rc);
 
-/* The Retry-After of the last answer when it was 429 or 503, in ms (at
- * most an hour); 0 when there was none. Callers wait at least this long
- * before the next try, still within their deadline. */
-WB__HIDDEN int64_t wb__http_retry_after_ms(const wb__http *h);
+/*
+ * The wait before retrying the last request of h, in ms: the next
+ * backoff step, or the Retry-After of its answer (a 429 or 503; at most
+ * an hour) if longer. The step *cur
+ * starts at 0 and goes 100, 200, 400 ... 5000; the wait is jittered into
+ * [cur/2, cur] so that runs do not retry in step after a server restart.
+ * Shared by every caller that retries: runs, wb_sync and artifacts.
+ */
+WB__HIDDEN int64_t wb__http_backoff(const wb__http *h, int64_t *cur);
+
+/* Sleep wb__http_backoff(h, cur) and return 1, when that ends before
+ * deadline; else return 0 at once (not worth trying again). */
+WB__HIDDEN int wb__http_retry_wait(const wb__http *h, int64_t *cur, int64_t deadline);
 
 WB__HIDDEN void wb__run_state_free(wb__run_state *st);
-
-/* The next wait before retrying a failed request, in ms: *cur starts at 0
- * and goes 100, 200, 400 ... 5000; the wait is jittered into
- * [cur/2, cur] so that runs do not retry in step after a server restart. */
-WB__HIDDEN int64_t wb__backoff_next(int64_t *cur);
 
 /*
  * An upload cursor over one run log: the next frame to send and what the

@@ -117,8 +117,7 @@ static int sleep_ms(wb__uploader *u, int64_t ms)
  * finish deadline stops it). 1 when stopping. */
 static int backoff(wb__uploader *u, int64_t *cur)
 {
-	int64_t wait = wb__backoff_next(cur), ra = wb__http_retry_after_ms(u->http);
-	int64_t until = wb__mono_ms() + (ra > wait ? ra : wait);
+	int64_t until = wb__mono_ms() + wb__http_backoff(u->http, cur);
 	int stop;
 
 	pthread_mutex_lock(&u->mu);

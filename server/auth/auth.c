@@ -161,43 +161,103 @@ static int mkdir_parents(const char *path)
 	return 0;
 }
 
+/* The name of a "name=value" line (leading blanks skipped, up to a blank or '='), its length in *n. */
+static const char *line_name(const char *p, size_t len, size_t *n)
+{
+	const char *e = p + len;
+
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	*n = 0;
+	while (p + *n < e && !strchr(" \t=", p[*n]))
+		(*n)++;
+	return p;
+}
+
+/* a and b (of lengths la, lb) name the same server: equal but for trailing '/'. */
+static int same_url_n(const char *a, size_t la, const char *b, size_t lb)
+{
+	while (la && a[la - 1] == '/')
+		la--;
+	while (lb && b[lb - 1] == '/')
+		lb--;
+	return la == lb && strncmp(a, b, la) == 0;
+}
+
+static int same_url(const char *a, const char *b) { return same_url_n(a, strlen(a), b, strlen(b)); }
+
+/* name (of length n) is "api_key@" followed by url. */
+static int is_key_of(const char *name, size_t n, const char *url)
+{
+	return n > 8 && strncmp(name, "api_key@", 8) == 0 && same_url_n(name + 8, n - 8, url, strlen(url));
+}
+
+/* A value that fits on a settings line, and in an api_key@URL name. */
+static int settings_value_ok(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v <= 0x20 || *v == 0x7f || *v == '=')
+			return 0;
+	return 1;
+}
+
 int wbs__settings_write(const char *path, const char *base_url, const char *api_key, char *err, size_t errlen)
 {
-	char tmp[4200];
+	char tmp[4200] = "", old_url[2048] = "", old_key[256] = "";
 	char *old = NULL;
 	wbs__buf b;
 	int fd = -1, rc = -1;
 
 	wbs__buf_init(&b, SETTINGS_MAX);
+	if (!settings_value_ok(base_url) || (api_key && !settings_value_ok(api_key))) {
+		snprintf(err, errlen, "a base URL or key with a space, control character or '=' cannot be saved");
+		goto done;
+	}
 	if (mkdir_parents(path)) {
 		snprintf(err, errlen, "cannot create the directory of %s: %s", path, strerror(errno));
 		goto done;
 	}
-	if (!api_key && (old = read_small(path))) {
-		/* Keep every other line; replace base_url. */
-		const char *p = old;
-		while (*p) {
-			const char *eol = strchr(p, '\n');
-			size_t len = eol ? (size_t)(eol - p) : strlen(p);
-			const char *q = p;
-			while (q < p + len && (*q == ' ' || *q == '\t'))
-				q++;
-			if (!(len >= 8 && strncmp(q, "base_url", 8) == 0 && strchr(" \t=", q[8]))) {
-				wbs__buf_put(&b, p, len);
-				wbs__buf_putc(&b, '\n');
-			}
-			p = eol ? eol + 1 : p + len;
-		}
-		wbs__buf_printf(&b, "base_url=%s\n", base_url);
-	} else {
-		wbs__buf_printf(&b, "base_url=%s\napi_key=%s\n", base_url, api_key ? api_key : "");
+	old = read_small(path);
+	/*
+	 * A new key makes base_url the default server; the key of the server
+	 * it replaces moves to an api_key@URL line, where the SDK finds it
+	 * when pointed at that server again. Without a key only base_url
+	 * changes (the same server, moved).
+	 */
+	if (api_key) {
+		wbs__buf_printf(&b, "base_url=%s\napi_key=%s\n", base_url, api_key);
+		if (old && find_line(old, "base_url", old_url, sizeof(old_url)) == 0 &&
+		    find_line(old, "api_key", old_key, sizeof(old_key)) == 0 && old_key[0] && settings_value_ok(old_url) &&
+		    settings_value_ok(old_key) && !same_url(old_url, base_url))
+			wbs__buf_printf(&b, "api_key@%s=%s\n", old_url, old_key);
+		else
+			old_key[0] = '\0';
 	}
+	for (const char *p = old; p && *p;) {
+		const char *eol = strchr(p, '\n'), *name;
+		size_t len = eol ? (size_t)(eol - p) : strlen(p), n;
+		int drop;
+
+		name = line_name(p, len, &n);
+		drop = n == 8 && strncmp(name, "base_url", 8) == 0;
+		if (api_key)
+			drop = drop || (n == 7 && strncmp(name, "api_key", 7) == 0) || is_key_of(name, n, base_url) ||
+			       (old_key[0] && is_key_of(name, n, old_url));
+		if (!drop) {
+			wbs__buf_put(&b, p, len);
+			wbs__buf_putc(&b, '\n');
+		}
+		p = eol ? eol + 1 : p + len;
+	}
+	if (!api_key)
+		wbs__buf_printf(&b, "base_url=%s\n", base_url);
 	if (b.err) {
 		snprintf(err, errlen, "settings file %s is too large", path);
 		goto done;
 	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp)) {
 		snprintf(err, errlen, "settings path is too long");
+		tmp[0] = '\0';
 		goto done;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -223,9 +283,15 @@ int wbs__settings_write(const char *path, const char *base_url, const char *api_
 done:
 	if (fd >= 0)
 		close(fd);
-	if (rc)
+	if (rc && tmp[0])
 		unlink(tmp);
+	/* keys: not left in freed memory */
+	OPENSSL_cleanse(old_key, sizeof(old_key));
+	if (old)
+		OPENSSL_cleanse(old, strlen(old));
 	free(old);
+	if (b.p)
+		OPENSSL_cleanse(b.p, b.len);
 	wbs__buf_free(&b);
 	return rc;
 }

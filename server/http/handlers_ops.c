@@ -10,9 +10,7 @@
  */
 #include "http_int.h"
 
-#include "store/store_artifact.h"
 #include "store/store_ops.h"
-#include "util/log.h"
 
 void wbs__h_run_delete(wbs__req *q)
 {
@@ -43,13 +41,6 @@ void wbs__h_project_delete(wbs__req *q)
 	if (wbs__store_project_delete(q->store, q->ref.entity, q->ref.project, &e)) {
 		wbs__send_store_error(q, &e);
 		return;
-	}
-	{
-		/* the project's artifact blobs that no other project names (store_artifact.c) */
-		uint64_t gc = 0;
-		wbs__err ge = {0};
-		if (wbs__art_gc_all(q->store, &gc, &ge))
-			wbs__log(WBS__LOG_WARN, "blob gc after a project delete failed", "error=%s", ge.msg);
 	}
 	wbs__buf_init(&b, 4096);
 	wbs__buf_puts(&b, "{\"deleted\":{\"entity\":");

@@ -12,7 +12,6 @@
 #include "store/store_artifact.h"
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -26,17 +25,14 @@
 #include <zlib.h>
 
 #include "store/store_int.h"
-#include "util/log.h"
-#include "util/sha256.h"
 #include "wire.h"
 
 #define UPLOADS_MAX 64
 
 static atomic_uint_fast64_t bytes_received;
-static atomic_uint_fast64_t gc_deleted;
 
 uint64_t wbs__blob_bytes_received(void) { return atomic_load(&bytes_received); }
-uint64_t wbs__blob_gc_deleted(void) { return atomic_load(&gc_deleted); }
+uint64_t wbs__blob_gc_deleted(void) { return wbs__cas_deleted_total(WBS__CAS_BLOB); }
 
 /* ---- validation ---- */
 
@@ -115,27 +111,15 @@ done:
 
 /* ---- blob files ---- */
 
-/* The data directory: the database's directory. */
-static void data_dir(const wbs__store *s, char *out, size_t cap)
-{
-	const char *slash = strrchr(s->path, '/');
-	if (!slash)
-		snprintf(out, cap, ".");
-	else
-		snprintf(out, cap, "%.*s", (int)(slash - s->path), s->path);
-}
-
 static void blob_path(const wbs__store *s, const char *sha, char *out, size_t cap)
 {
-	char dir[1024];
-	data_dir(s, dir, sizeof(dir));
-	snprintf(out, cap, "%s/blobs/%.2s/%s", dir, sha, sha + 2);
+	wbs__cas_path(s, WBS__CAS_BLOB, sha, out, cap);
 }
 
 static void part_path(const wbs__store *s, const char *sha, char *out, size_t cap)
 {
 	char dir[1024];
-	data_dir(s, dir, sizeof(dir));
+	wbs__store_dir(s, dir, sizeof(dir));
 	snprintf(out, cap, "%s/blobs/tmp/%s.part", dir, sha);
 }
 
@@ -896,9 +880,7 @@ int wbs__art_alias_delete(wbs__store *s, const char *entity, const char *project
 
 struct delete_arg {
 	const char *entity, *project, *name, *sel;
-	char (*shas)[65];
-	size_t nshas, cap;
-	uint64_t gc;
+	wbs__shaset shas; /* the version's blobs, for wbs__cas_gc */
 };
 
 static int apply_version_delete(wbs__store *s, wbs__job *j)
@@ -906,7 +888,7 @@ static int apply_version_delete(wbs__store *s, wbs__job *j)
 	struct delete_arg *a = j->arg;
 	int64_t art_id, ver_id;
 	sqlite3_stmt *st = NULL;
-	int ret, rc;
+	int ret;
 	static const char *const dels[] = {
 	    "DELETE FROM artifact_files WHERE version_id = ?1",
 	    "DELETE FROM artifact_aliases WHERE version_id = ?1",
@@ -916,27 +898,11 @@ static int apply_version_delete(wbs__store *s, wbs__job *j)
 
 	if ((ret = w_resolve(s, a->entity, a->project, a->name, a->sel, &art_id, &ver_id, &j->err)))
 		return ret;
-	if ((ret = prep(s, &st, "SELECT DISTINCT sha256 FROM artifact_files WHERE version_id = ?1 AND ref IS NULL",
-			&j->err)))
+	a->shas.n = 0; /* a job run again */
+	if ((ret = wbs__shaset_add(s, &a->shas,
+				   "SELECT DISTINCT sha256 FROM artifact_files WHERE version_id = ?1 AND ref IS NULL", ver_id,
+				   &j->err)))
 		return ret;
-	sqlite3_bind_int64(st, 1, ver_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (a->nshas == a->cap) {
-			size_t cap = a->cap ? a->cap * 2 : 16;
-			void *p = realloc(a->shas, cap * sizeof(*a->shas));
-			if (!p) {
-				sqlite3_finalize(st);
-				return wbs__err_set(&j->err, WBS__ST_NOMEM, "out of memory");
-			}
-			a->shas = p;
-			a->cap = cap;
-		}
-		snprintf(a->shas[a->nshas++], 65, "%s", (const char *)sqlite3_column_text(st, 0));
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != SQLITE_DONE)
-		return wbs__store_sqlerr(&j->err, s->wdb, rc, "version files");
 	for (size_t i = 0; i < sizeof(dels) / sizeof(dels[0]); i++) {
 		if ((ret = prep(s, &st, dels[i], &j->err)))
 			return ret;
@@ -950,89 +916,16 @@ static int apply_version_delete(wbs__store *s, wbs__job *j)
 	return w_latest_fix(s, art_id, &j->err);
 }
 
-/* GC, in the writer (so no commit checks a blob between the query and the unlink). */
-static int apply_gc(wbs__store *s, wbs__job *j)
-{
-	struct delete_arg *a = j->arg;
-	int64_t one;
-	int found, ret;
-	char path[1200];
-
-	for (size_t i = 0; i < a->nshas; i++) {
-		if ((ret = query_i64(s, "SELECT 1 FROM artifact_files WHERE sha256 = ?1 AND ref IS NULL LIMIT 1",
-				     (const char *[]){a->shas[i]}, 1, NULL, 0, &one, &found, &j->err)))
-			return ret;
-		if (found)
-			continue;
-		blob_path(s, a->shas[i], path, sizeof(path));
-		if (unlink(path) == 0) {
-			a->gc++;
-			atomic_fetch_add(&gc_deleted, 1);
-		} else if (errno != ENOENT) {
-			wbs__log(WBS__LOG_WARN, "cannot delete an unreferenced blob", "sha256=%s error=%s", a->shas[i],
-				 strerror(errno));
-		}
-	}
-	return WBS__ST_OK;
-}
-
-static int apply_gc_all(wbs__store *s, wbs__job *j)
-{
-	uint64_t *n = j->arg;
-	char root[1024], dir[1100], path[1200], sha[65];
-	DIR *top, *sub;
-	struct dirent *a, *b;
-	int64_t one;
-	int found, ret = WBS__ST_OK;
-
-	data_dir(s, root, sizeof(root));
-	snprintf(dir, sizeof(dir), "%s/blobs", root);
-	if (!(top = opendir(dir)))
-		return WBS__ST_OK; /* no blob store yet */
-	while (ret == WBS__ST_OK && (a = readdir(top))) {
-		if (strlen(a->d_name) != 2 || strspn(a->d_name, "0123456789abcdef") != 2)
-			continue; /* ".", "..", "tmp" */
-		snprintf(dir, sizeof(dir), "%s/blobs/%s", root, a->d_name);
-		if (!(sub = opendir(dir)))
-			continue;
-		while (ret == WBS__ST_OK && (b = readdir(sub))) {
-			if (strlen(b->d_name) != 62)
-				continue;
-			snprintf(sha, sizeof(sha), "%s%s", a->d_name, b->d_name);
-			if (!wbs__sha256_hex_valid(sha))
-				continue;
-			ret = query_i64(s, "SELECT 1 FROM artifact_files WHERE sha256 = ?1 AND ref IS NULL LIMIT 1",
-					(const char *[]){sha}, 1, NULL, 0, &one, &found, &j->err);
-			if (ret || found)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, b->d_name);
-			if (unlink(path) == 0) {
-				(*n)++;
-				atomic_fetch_add(&gc_deleted, 1);
-			}
-		}
-		closedir(sub);
-	}
-	closedir(top);
-	return ret;
-}
-
-int wbs__art_gc_all(wbs__store *s, uint64_t *n, wbs__err *err)
-{
-	*n = 0;
-	return wbs__store_submit_fn(s, apply_gc_all, n, err);
-}
-
 int wbs__art_version_delete(wbs__store *s, const char *entity, const char *project, const char *name,
 			    const char *sel, uint64_t *gc, wbs__err *err)
 {
-	struct delete_arg a = {entity, project, name, sel, NULL, 0, 0, 0};
+	struct delete_arg a = {entity, project, name, sel, {0}};
 	int ret = wbs__store_submit_fn(s, apply_version_delete, &a, err);
 
-	if (!ret && a.nshas)
-		ret = wbs__store_submit_fn(s, apply_gc, &a, err);
-	*gc = a.gc;
-	free(a.shas);
+	*gc = 0;
+	if (!ret)
+		ret = wbs__cas_gc(s, WBS__CAS_BLOB, &a.shas, gc, err);
+	wbs__shaset_free(&a.shas);
 	return ret;
 }
 

@@ -159,10 +159,6 @@ int wbs__art_alias_delete(wbs__store *s, const char *entity, const char *project
 int wbs__art_version_delete(wbs__store *s, const char *entity, const char *project, const char *name,
 			    const char *sel, uint64_t *gc, wbs__err *err);
 
-/* Delete every blob no file row names (after a project or run delete took
- * rows away wholesale). Scans the blob store in the writer, so no commit
- * races it. *n receives how many. */
-int wbs__art_gc_all(wbs__store *s, uint64_t *n, wbs__err *err);
 
 /*
  * Ingest (store_write.c, in the writer's transaction): the run run_rowid

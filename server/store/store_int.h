@@ -153,17 +153,34 @@ int wbs__dir_readonly(const char *db_path);
 /* Apply one job inside the open transaction (store_write.c). Returns a wbs__st. */
 int wbs__job_apply(wbs__store *s, wbs__job *j);
 
+/*
+ * store_ops.c: content-addressed files. Image files (<data>/media/ab/<sha256>)
+ * and artifact blobs (<data>/blobs/ab/<sha256 from its third digit>) are
+ * named by the SHA-256 of their bytes, shared by every row naming the same
+ * bytes, and unlinked once the last such row is gone: a delete collects the
+ * hashes of what it removes (wbs__shaset_add, in its writer job) and, after
+ * it commits, wbs__cas_gc unlinks those no row names any more.
+ */
+typedef enum wbs__cas { WBS__CAS_IMAGE, WBS__CAS_BLOB } wbs__cas;
+typedef struct wbs__shaset {
+	char (*sha)[65];
+	size_t n, cap;
+} wbs__shaset;
+
+/* The data directory (the database file's directory) into out. */
+void wbs__store_dir(const wbs__store *s, char *out, size_t cap);
+/* The path of the file of kind with hash sha. */
+void wbs__cas_path(const wbs__store *s, wbs__cas kind, const char *sha, char *out, size_t cap);
+/* On the writer connection: add the hashes sql yields (its first column; ?1 bound to id). A wbs__st. */
+int wbs__shaset_add(wbs__store *s, wbs__shaset *set, const char *sql, int64_t id, wbs__err *err);
+void wbs__shaset_free(wbs__shaset *set);
+/* Unlink, in a writer job, each file of set that no row names; *deleted (may be NULL) counts them. */
+int wbs__cas_gc(wbs__store *s, wbs__cas kind, const wbs__shaset *set, uint64_t *deleted, wbs__err *err);
+/* How many files of kind wbs__cas_gc has unlinked since the process started. */
+uint64_t wbs__cas_deleted_total(wbs__cas kind);
+
 /* store_media.c: apply a HISTOGRAM, IMAGE or TABLE record to run (the runs.id) on the writer connection. */
 int wbs__media_apply(wbs__store *s, int64_t run, const struct wbs__media *m, wbs__err *err);
-/*
- * store_media.c, in a writer job: the distinct hashes of the images of the
- * runs matching runs_where (an SQL condition on runs), before they are
- * deleted; *shas is malloc'd (wbs__media_shas_free).
- */
-int wbs__media_shas(wbs__store *s, const char *runs_where, char ***shas, size_t *n, wbs__err *err);
-void wbs__media_shas_free(char **shas, size_t n);
-/* store_media.c, after the delete committed: unlink the image files of shas that no row names any more. */
-int wbs__media_gc(wbs__store *s, char **shas, size_t n, uint64_t *deleted, wbs__err *err);
 /* store_read.c: the runs.id of ref within an open read. */
 int wbs__reader_run_id(wbs__reader *r, const wbs__run_ref *ref, int64_t *id, wbs__err *err);
 

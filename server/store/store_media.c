@@ -8,10 +8,9 @@
  * <data dir>/media/, written by the ingest request's thread before the
  * records reach the writer (temp file, fsync, rename, fsync of the
  * directory), so the writer's group commit never waits on a large write,
- * and a row never names a file that is not durable. A file whose rows are
- * gone (a deleted run) stays until a sweep removes it: content addressing
- * makes the file write idempotent and lets runs share bytes, at the price
- * of that garbage collection (not done yet).
+ * and a row never names a file that is not durable. Content addressing
+ * makes the file write idempotent and lets runs share bytes; a file is
+ * unlinked when the last row naming it is deleted (wbs__cas_gc, store_ops.c).
  *
  * Statements are prepared per call: rich data arrives a few records per
  * step, not millions of points, so the cached-statement tables of the
@@ -29,8 +28,6 @@
 #include <unistd.h>
 
 #include "model/media.h"
-#include "util/log.h"
-#include "util/sha256.h"
 #include "wire_media.h"
 
 void wbs__media_rows_free(wbs__media_row *rows, size_t n)
@@ -44,20 +41,6 @@ void wbs__media_rows_free(wbs__media_row *rows, size_t n)
 }
 
 /* ---- image files ---- */
-
-/* The data directory: the directory of the database file. malloc'd. */
-static char *data_dir(const wbs__store *s)
-{
-	const char *slash = strrchr(s->path, '/');
-	size_t n = slash ? (size_t)(slash - s->path) : 1;
-	char *d = malloc(n + 1);
-
-	if (d) {
-		memcpy(d, slash ? s->path : ".", n);
-		d[n] = '\0';
-	}
-	return d;
-}
 
 static int io_err(wbs__err *err, const char *what, const char *path)
 {
@@ -77,14 +60,15 @@ static int fsync_dir(const char *dir)
 }
 
 /* Write one content-addressed file, unless it is there with the right size. */
-static int blob_put(const char *root, const wbs__media *m, wbs__err *err)
+static int image_put(const wbs__store *s, const wbs__media *m, wbs__err *err)
 {
-	char dir[4096], path[4200], tmp[4300];
+	char root[4096], dir[4200], path[4300], tmp[4400];
 	struct stat st;
 	const uint8_t *p = m->data;
 	size_t left = m->len;
 	int fd = -1, ret;
 
+	wbs__store_dir(s, root, sizeof(root));
 	snprintf(dir, sizeof(dir), "%s/media", root);
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return io_err(err, "create", dir);
@@ -130,18 +114,13 @@ fail:
 
 int wbs__store_media_blobs(wbs__store *s, const wbs__batch *b, wbs__err *err)
 {
-	char *root = NULL;
 	int ret = WBS__ST_OK;
 
 	for (size_t i = 0; i < b->njrecs && !ret; i++) {
 		const wbs__media *m = b->jrecs[i].media;
-		if (!m || m->type != WB__REC_IMAGE)
-			continue;
-		if (!root && !(root = data_dir(s)))
-			return wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-		ret = blob_put(root, m, err);
+		if (m && m->type == WB__REC_IMAGE)
+			ret = image_put(s, m, err);
 	}
-	free(root);
 	return ret;
 }
 
@@ -157,16 +136,9 @@ int wbs__media_apply(wbs__store *s, int64_t run, const wbs__media *m, wbs__err *
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (m->type == WB__REC_IMAGE) {
-		/* a GC between the ingest thread's write and this apply (see the top of the file) */
-		char *root = data_dir(s);
-		if (!root)
-			return wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-		rc = blob_put(root, m, err);
-		free(root);
-		if (rc)
-			return rc;
-	}
+	/* a gc of the same bytes between the ingest thread's write and this apply put them back */
+	if (m->type == WB__REC_IMAGE && (rc = image_put(s, m, err)))
+		return rc;
 	rc = sqlite3_prepare_v2(s->wdb, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return wbs__store_sqlerr(err, s->wdb, rc, "prepare a media row");
@@ -403,7 +375,7 @@ int wbs__store_media_file(wbs__store *s, const wbs__run_ref *ref, const char *sh
 {
 	static const char sql[] = "SELECT mime FROM media WHERE run_id = ?1 AND kind = 'image' AND sha256 = ?2 LIMIT 1";
 	sqlite3_stmt *st = NULL;
-	char *root = NULL;
+	char p[4200];
 	int64_t run;
 	wbs__reader *r;
 	int rc, ret = WBS__ST_OK;
@@ -427,122 +399,11 @@ int wbs__store_media_file(wbs__store *s, const wbs__run_ref *ref, const char *sh
 		goto done;
 	}
 	snprintf(mime, 16, "%s", (const char *)sqlite3_column_text(st, 0));
-	if (!(root = data_dir(s)) || !(*path = malloc(strlen(root) + 80))) {
+	wbs__cas_path(s, WBS__CAS_IMAGE, sha256, p, sizeof(p));
+	if (!(*path = strdup(p)))
 		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-		goto done;
-	}
-	sprintf(*path, "%s/media/%.2s/%s", root, sha256, sha256);
 done:
-	free(root);
 	sqlite3_finalize(st);
 	read_end(s, r);
-	return ret;
-}
-
-/* ---- garbage collection ---- */
-
-int wbs__media_shas(wbs__store *s, const char *runs_where, char ***shas, size_t *n, wbs__err *err)
-{
-	char *sql = sqlite3_mprintf("SELECT DISTINCT sha256 FROM media WHERE kind = 'image' AND sha256 IS NOT NULL "
-				    "AND run_id IN (SELECT id FROM runs WHERE %s)",
-				    runs_where);
-	sqlite3_stmt *st = NULL;
-	size_t cap = 0;
-	int rc, ret = WBS__ST_OK;
-
-	*shas = NULL;
-	*n = 0;
-	if (!sql)
-		return wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-	rc = sqlite3_prepare_v2(s->wdb, sql, -1, &st, NULL);
-	sqlite3_free(sql);
-	if (rc != SQLITE_OK)
-		return wbs__store_sqlerr(err, s->wdb, rc, "find a run's images");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *h = (const char *)sqlite3_column_text(st, 0);
-		if (!h || !wbs__sha256_hex_valid(h))
-			continue;
-		if (*n == cap) {
-			char **g = realloc(*shas, (cap = cap ? 2 * cap : 16) * sizeof(**shas));
-			if (!g) {
-				ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-				break;
-			}
-			*shas = g;
-		}
-		if (!((*shas)[*n] = strdup(h))) {
-			ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-			break;
-		}
-		(*n)++;
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = wbs__store_sqlerr(err, s->wdb, rc, "find a run's images");
-	sqlite3_finalize(st);
-	if (ret) {
-		wbs__media_shas_free(*shas, *n);
-		*shas = NULL;
-		*n = 0;
-	}
-	return ret;
-}
-
-void wbs__media_shas_free(char **shas, size_t n)
-{
-	for (size_t i = 0; shas && i < n; i++)
-		free(shas[i]);
-	free(shas);
-}
-
-struct gc_arg {
-	char **shas;
-	size_t n;
-	uint64_t deleted;
-};
-
-/* In the writer, so no apply can name a file between the query and the unlink. */
-static int apply_gc(wbs__store *s, wbs__job *j)
-{
-	struct gc_arg *a = j->arg;
-	sqlite3_stmt *st = NULL;
-	char *root = data_dir(s), path[4200];
-	int rc, ret = WBS__ST_OK;
-
-	if (!root)
-		return wbs__err_set(&j->err, WBS__ST_NOMEM, "out of memory");
-	rc = sqlite3_prepare_v2(s->wdb, "SELECT 1 FROM media WHERE sha256 = ?1 LIMIT 1", -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		free(root);
-		return wbs__store_sqlerr(&j->err, s->wdb, rc, "prepare media gc");
-	}
-	for (size_t i = 0; i < a->n && !ret; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, a->shas[i], -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			continue; /* another run has the same bytes */
-		if (rc != SQLITE_DONE) {
-			ret = wbs__store_sqlerr(&j->err, s->wdb, rc, "media gc");
-			break;
-		}
-		snprintf(path, sizeof(path), "%s/media/%.2s/%s", root, a->shas[i], a->shas[i]);
-		if (unlink(path) == 0)
-			a->deleted++;
-		else if (errno != ENOENT)
-			wbs__log(WBS__LOG_WARN, "cannot delete an unreferenced image", "sha256=%s error=%s",
-				 a->shas[i], strerror(errno));
-	}
-	sqlite3_finalize(st);
-	free(root);
-	return ret;
-}
-
-int wbs__media_gc(wbs__store *s, char **shas, size_t n, uint64_t *deleted, wbs__err *err)
-{
-	struct gc_arg a = {shas, n, 0};
-	int ret = n ? wbs__store_submit_fn(s, apply_gc, &a, err) : WBS__ST_OK;
-
-	if (deleted)
-		*deleted = a.deleted;
 	return ret;
 }

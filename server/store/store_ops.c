@@ -9,7 +9,11 @@
  * Deletes follow the foreign keys downwards, found at run time from the
  * schema (PRAGMA foreign_key_list), so a table a later migration hangs off
  * runs or projects is emptied with them without this file knowing it:
- * children first, since the writer runs with foreign_keys = ON.
+ * children first, since the writer runs with foreign_keys = ON. The
+ * content-addressed files the deleted rows named (images, and a project's
+ * artifact blobs) are unlinked after the delete commits, each only if no
+ * row names its hash any more; both checks and unlinks run on the writer,
+ * so no ingest or artifact commit can claim a hash in between.
  *
  * The backup opens the source read-only and copies it with
  * sqlite3_backup_step in slices of pages. Through a read-only connection a
@@ -20,15 +24,20 @@
  */
 #include "store_int.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/migrations.h"
 #include "store/store_ops.h"
 #include "util/log.h"
+#include "util/sha256.h"
 
 static uint64_t file_size(const char *path)
 {
@@ -150,10 +159,135 @@ done:
 
 /* ---- retention ---- */
 
+/* ---- content-addressed files ---- */
+
+static atomic_uint_fast64_t cas_deleted[2];
+
+uint64_t wbs__cas_deleted_total(wbs__cas kind) { return atomic_load(&cas_deleted[kind]); }
+
+void wbs__store_dir(const wbs__store *s, char *out, size_t cap)
+{
+	const char *slash = strrchr(s->path, '/');
+
+	if (!slash)
+		snprintf(out, cap, ".");
+	else
+		snprintf(out, cap, "%.*s", (int)(slash - s->path), s->path);
+}
+
+/* A row that names the file of a hash, per kind (?1 the hash). */
+static const char *const cas_named[] = {
+    [WBS__CAS_IMAGE] = "SELECT 1 FROM media WHERE sha256 = ?1 LIMIT 1",
+    [WBS__CAS_BLOB] = "SELECT 1 FROM artifact_files WHERE sha256 = ?1 AND ref IS NULL LIMIT 1",
+};
+static const char *const cas_dir[] = {[WBS__CAS_IMAGE] = "media", [WBS__CAS_BLOB] = "blobs"};
+
+static void cas_path_in(const char *dir, wbs__cas kind, const char *sha, char *out, size_t cap)
+{
+	/* images keep the whole hash as their name; blobs drop the two digits of their directory */
+	snprintf(out, cap, "%s/%s/%.2s/%s", dir, cas_dir[kind], sha, kind == WBS__CAS_IMAGE ? sha : sha + 2);
+}
+
+void wbs__cas_path(const wbs__store *s, wbs__cas kind, const char *sha, char *out, size_t cap)
+{
+	char dir[4096];
+
+	wbs__store_dir(s, dir, sizeof(dir));
+	cas_path_in(dir, kind, sha, out, cap);
+}
+
+int wbs__shaset_add(wbs__store *s, wbs__shaset *set, const char *sql, int64_t id, wbs__err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = WBS__ST_OK;
+
+	rc = sqlite3_prepare_v2(s->wdb, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return wbs__store_sqlerr(err, s->wdb, rc, "find the files to collect");
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(st, 0);
+		if (!h || !wbs__sha256_hex_valid(h))
+			continue; /* never a path from a row that is not a hash */
+		if (set->n == set->cap) {
+			size_t cap = set->cap ? 2 * set->cap : 16;
+			void *g = realloc(set->sha, cap * sizeof(*set->sha));
+			if (!g) {
+				ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+				break;
+			}
+			set->sha = g;
+			set->cap = cap;
+		}
+		memcpy(set->sha[set->n++], h, 65);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = wbs__store_sqlerr(err, s->wdb, rc, "find the files to collect");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+void wbs__shaset_free(wbs__shaset *set)
+{
+	free(set->sha);
+	memset(set, 0, sizeof(*set));
+}
+
+struct gc_arg {
+	wbs__cas kind;
+	const wbs__shaset *set;
+	uint64_t deleted;
+};
+
+static int apply_gc(wbs__store *s, wbs__job *j)
+{
+	struct gc_arg *a = j->arg;
+	sqlite3_stmt *st = NULL;
+	char path[4200];
+	int rc, ret = WBS__ST_OK;
+
+	rc = sqlite3_prepare_v2(s->wdb, cas_named[a->kind], -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return wbs__store_sqlerr(&j->err, s->wdb, rc, "prepare the file gc");
+	for (size_t i = 0; i < a->set->n; i++) {
+		const char *sha = a->set->sha[i];
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			continue; /* another row has the same bytes */
+		if (rc != SQLITE_DONE) {
+			ret = wbs__store_sqlerr(&j->err, s->wdb, rc, "file gc");
+			break;
+		}
+		wbs__cas_path(s, a->kind, sha, path, sizeof(path));
+		if (unlink(path) == 0) {
+			a->deleted++;
+			atomic_fetch_add(&cas_deleted[a->kind], 1);
+		} else if (errno != ENOENT) {
+			wbs__log(WBS__LOG_WARN, "cannot delete an unreferenced file", "sha256=%s kind=%s error=%s", sha,
+				 a->kind == WBS__CAS_IMAGE ? "image" : "blob", strerror(errno));
+		}
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int wbs__cas_gc(wbs__store *s, wbs__cas kind, const wbs__shaset *set, uint64_t *deleted, wbs__err *err)
+{
+	struct gc_arg a = {kind, set, 0};
+	int ret = set->n ? wbs__store_submit_fn(s, apply_gc, &a, err) : WBS__ST_OK;
+
+	if (deleted)
+		*deleted = a.deleted;
+	return ret;
+}
+
+/* ---- retention ---- */
+
 struct del_arg {
 	const char *entity, *project, *run_id; /* run_id NULL: the whole project */
-	char **shas;                           /* the deleted runs' images, for wbs__media_gc */
-	size_t nshas;
+	wbs__shaset images, blobs;             /* the files the deleted rows named */
 };
 
 /*
@@ -255,13 +389,22 @@ static int apply_delete(wbs__store *s, wbs__job *j)
 				 : wbs__err_set(&j->err, WBS__ST_NOTFOUND, "no project %s/%s", a->entity, a->project);
 	if (rc != SQLITE_ROW)
 		return wbs__store_sqlerr(&j->err, s->wdb, rc, "delete");
-	wbs__media_shas_free(a->shas, a->nshas); /* a job run again */
-	a->shas = NULL;
-	a->nshas = 0;
-	if (!(where = sqlite3_mprintf(a->run_id ? "id = %lld" : "project_id = %lld", (long long)id)))
-		return wbs__err_set(&j->err, WBS__ST_NOMEM, "out of memory");
-	ret = wbs__media_shas(s, where, &a->shas, &a->nshas, &j->err);
-	sqlite3_free(where);
+	a->images.n = a->blobs.n = 0; /* a job run again */
+	if (a->run_id)
+		ret = wbs__shaset_add(s, &a->images,
+				      "SELECT DISTINCT sha256 FROM media WHERE run_id = ?1 AND kind = 'image'", id, &j->err);
+	else
+		ret = wbs__shaset_add(s, &a->images,
+				      "SELECT DISTINCT sha256 FROM media WHERE kind = 'image' "
+				      "AND run_id IN (SELECT id FROM runs WHERE project_id = ?1)",
+				      id, &j->err);
+	/* a run's artifact versions outlive it (schema 006); a project's go with it */
+	if (!ret && !a->run_id)
+		ret = wbs__shaset_add(s, &a->blobs,
+				      "SELECT DISTINCT f.sha256 FROM artifact_files f "
+				      "JOIN artifact_versions v ON v.id = f.version_id "
+				      "JOIN artifacts t ON t.id = v.artifact_id WHERE t.project_id = ?1 AND f.ref IS NULL",
+				      id, &j->err);
 	if (ret)
 		return ret;
 	if (!(where = sqlite3_mprintf("id = %lld", (long long)id)))
@@ -271,29 +414,31 @@ static int apply_delete(wbs__store *s, wbs__job *j)
 	return ret;
 }
 
-/* The delete, then (once it is durable) the image files nothing names any more. */
+/* The delete, then (once it is durable) the files nothing names any more. */
 static int delete_and_gc(wbs__store *s, struct del_arg *a, wbs__err *err)
 {
 	int ret = wbs__store_submit_fn(s, apply_delete, a, err);
 
 	if (!ret) {
 		wbs__err ge = {0};
-		if (wbs__media_gc(s, a->shas, a->nshas, NULL, &ge))
-			wbs__log(WBS__LOG_WARN, "image gc after a delete failed", "error=%s", ge.msg);
+		if (wbs__cas_gc(s, WBS__CAS_IMAGE, &a->images, NULL, &ge) ||
+		    wbs__cas_gc(s, WBS__CAS_BLOB, &a->blobs, NULL, &ge))
+			wbs__log(WBS__LOG_WARN, "file gc after a delete failed", "error=%s", ge.msg);
 	}
-	wbs__media_shas_free(a->shas, a->nshas);
+	wbs__shaset_free(&a->images);
+	wbs__shaset_free(&a->blobs);
 	return ret;
 }
 
 int wbs__store_run_delete(wbs__store *s, const wbs__run_ref *ref, wbs__err *err)
 {
-	struct del_arg a = {ref->entity, ref->project, ref->run_id, NULL, 0};
+	struct del_arg a = {ref->entity, ref->project, ref->run_id, {0}, {0}};
 	return delete_and_gc(s, &a, err);
 }
 
 int wbs__store_project_delete(wbs__store *s, const char *entity, const char *project, wbs__err *err)
 {
-	struct del_arg a = {entity, project, NULL, NULL, 0};
+	struct del_arg a = {entity, project, NULL, {0}, {0}};
 	return delete_and_gc(s, &a, err);
 }
 
@@ -321,5 +466,161 @@ int wbs__store_vacuum_file(const char *db_path, uint64_t *before, uint64_t *afte
 	*after = file_size(db_path) + file_size(wal);
 done:
 	sqlite3_close(db);
+	return ret;
+}
+
+/* ---- leftover files ---- */
+
+struct leftover {
+	char path[4600];
+	char sha[65]; /* "" for a temporary file (no row can name it) */
+	wbs__cas kind;
+};
+
+struct leftovers {
+	struct leftover *v;
+	size_t n, cap;
+	time_t cutoff;
+};
+
+/* Remember path when it is a regular file last changed before the cutoff. */
+static int leftover_add(struct leftovers *l, const char *path, wbs__cas kind, const char *sha)
+{
+	struct stat st;
+
+	if (lstat(path, &st) || !S_ISREG(st.st_mode) || st.st_mtime >= l->cutoff)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		void *g = realloc(l->v, cap * sizeof(*l->v));
+		if (!g)
+			return -1;
+		l->v = g;
+		l->cap = cap;
+	}
+	snprintf(l->v[l->n].path, sizeof(l->v[l->n].path), "%s", path);
+	snprintf(l->v[l->n].sha, sizeof(l->v[l->n].sha), "%s", sha ? sha : "");
+	l->v[l->n++].kind = kind;
+	return 0;
+}
+
+/* The old files of kind under dir: hashed files, and temporaries a crash or an abandoned upload left. */
+static int leftover_scan(struct leftovers *l, const char *dir, wbs__cas kind)
+{
+	char top[4200], sub[4300], path[4600], sha[65];
+	DIR *d, *e;
+	struct dirent *a, *b;
+	int ret = 0;
+
+	snprintf(top, sizeof(top), "%s/%s", dir, cas_dir[kind]);
+	if (!(d = opendir(top)))
+		return 0; /* nothing of this kind yet */
+	while (!ret && (a = readdir(d))) {
+		int tmp = kind == WBS__CAS_BLOB && strcmp(a->d_name, "tmp") == 0;
+		if (!tmp && (strlen(a->d_name) != 2 || strspn(a->d_name, "0123456789abcdef") != 2))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", top, a->d_name);
+		if (!(e = opendir(sub)))
+			continue;
+		while (!ret && (b = readdir(e))) {
+			const char *n = b->d_name;
+			size_t len = strlen(n);
+			snprintf(path, sizeof(path), "%s/%s", sub, n);
+			if (tmp ? len > 5 && strcmp(n + len - 5, ".part") == 0 /* blobs/tmp/<sha>.part */
+				: kind == WBS__CAS_IMAGE && strncmp(n, ".tmp-", 5) == 0) { /* media/ab/.tmp-<sha>-... */
+				ret = leftover_add(l, path, kind, NULL);
+				continue;
+			}
+			if (tmp)
+				continue;
+			if (kind == WBS__CAS_IMAGE && len == 64 && strncmp(n, a->d_name, 2) == 0)
+				snprintf(sha, sizeof(sha), "%s", n);
+			else if (kind == WBS__CAS_BLOB && len == 62)
+				snprintf(sha, sizeof(sha), "%s%s", a->d_name, n);
+			else
+				continue;
+			if (wbs__sha256_hex_valid(sha))
+				ret = leftover_add(l, path, kind, sha);
+		}
+		closedir(e);
+	}
+	closedir(d);
+	return ret;
+}
+
+int wbs__store_sweep_files(const char *db_path, int64_t grace_s, uint64_t *files, uint64_t *bytes, wbs__err *err)
+{
+	struct leftovers l = {NULL, 0, 0, time(NULL) - (time_t)grace_s};
+	char dir[4096];
+	const char *slash = strrchr(db_path, '/');
+	sqlite3 *db = NULL;
+	sqlite3_stmt *named[2] = {NULL, NULL};
+	int rc, ret = WBS__ST_OK;
+
+	*files = *bytes = 0;
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - db_path), db_path);
+	/* the walk needs no lock: the candidates are files older than the grace period */
+	if (leftover_scan(&l, dir, WBS__CAS_IMAGE) || leftover_scan(&l, dir, WBS__CAS_BLOB)) {
+		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+		goto done;
+	}
+	if (!l.n)
+		goto done;
+	rc = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL);
+	if (rc != SQLITE_OK) {
+		ret = wbs__err_set(err, WBS__ST_UNAVAILABLE, "cannot open %s: %s", db_path,
+				   db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		goto done;
+	}
+	sqlite3_busy_timeout(db, 30000);
+	/*
+	 * The write lock, held while checking and unlinking (nothing is written):
+	 * no version commit or image record can name a hash in between.
+	 */
+	if ((rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK) {
+		ret = wbs__store_sqlerr(err, db, rc, "sweep");
+		goto done;
+	}
+	for (int k = 0; k < 2; k++)
+		if ((rc = sqlite3_prepare_v2(db, cas_named[k], -1, &named[k], NULL)) != SQLITE_OK) {
+			ret = wbs__store_sqlerr(err, db, rc, "sweep");
+			goto done;
+		}
+	for (size_t i = 0; i < l.n && !ret; i++) {
+		const struct leftover *f = &l.v[i];
+		struct stat st;
+		if (f->sha[0]) {
+			sqlite3_stmt *q = named[f->kind];
+			sqlite3_reset(q);
+			sqlite3_bind_text(q, 1, f->sha, -1, SQLITE_STATIC);
+			rc = sqlite3_step(q);
+			if (rc == SQLITE_ROW)
+				continue; /* named: kept */
+			if (rc != SQLITE_DONE) {
+				ret = wbs__store_sqlerr(err, db, rc, "sweep");
+				break;
+			}
+		}
+		/* a temporary an upload resumed since the scan is young again */
+		if (lstat(f->path, &st) || st.st_mtime >= l.cutoff)
+			continue;
+		if (unlink(f->path) == 0) {
+			(*files)++;
+			*bytes += (uint64_t)st.st_size;
+		} else if (errno != ENOENT) {
+			wbs__log(WBS__LOG_WARN, "cannot delete a leftover file", "path=%s error=%s", f->path,
+				 strerror(errno));
+		}
+	}
+done:
+	for (int k = 0; k < 2; k++)
+		sqlite3_finalize(named[k]);
+	if (db)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	free(l.v);
 	return ret;
 }

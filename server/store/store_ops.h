@@ -60,4 +60,16 @@ int wbs__store_project_delete(wbs__store *s, const char *entity, const char *pro
  */
 int wbs__store_vacuum_file(const char *db_path, uint64_t *before, uint64_t *after, wbs__err *err);
 
+/*
+ * Delete the files of the data directory of db_path that nothing names and
+ * that have not changed for grace_s seconds: image files and artifact
+ * blobs no row names (left by a crash between a delete and its garbage
+ * collection, or uploaded for a version never committed), partial blob
+ * uploads abandoned that long, and temporaries of interrupted writes.
+ * Safe beside a running server: the walk takes no lock, and each check
+ * and unlink runs under the database's write lock (nothing is written).
+ * *files and *bytes: what was deleted.
+ */
+int wbs__store_sweep_files(const char *db_path, int64_t grace_s, uint64_t *files, uint64_t *bytes, wbs__err *err);
+
 #endif /* WB_SERVER_STORE_OPS_H */

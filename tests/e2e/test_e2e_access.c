@@ -434,6 +434,82 @@ static void test_e2e_access__walk_every_route(void **state)
 	free(rs);
 }
 
+/*
+ * The contract says what every route needs: schema/openapi.yaml has one
+ * operation per route of the table, each with the route's x-wb-access, and
+ * nothing under /api/v1 the server does not route.
+ */
+static void test_e2e_access__contract_declares_access(void **state)
+{
+	static const char *const names[] = {
+	    [WBS__ACC_PUBLIC] = "public",	    [WBS__ACC_USER] = "user",
+	    [WBS__ACC_READ] = "read",		    [WBS__ACC_WRITE] = "write",
+	    [WBS__ACC_ADMIN] = "admin",		    [WBS__ACC_ENTITY_READ] = "entity_read",
+	    [WBS__ACC_ENTITY_ADMIN] = "entity_admin", [WBS__ACC_SERVER_ADMIN] = "server_admin",
+	};
+	struct op {
+		char method[8], pattern[300], access[64];
+	} *ops = NULL;
+	size_t nops = 0, cap = 0, n = wbs__route_count();
+	char line[1024], path[300] = "";
+	FILE *f = fopen(WBT_OPENAPI, "r");
+	(void)state;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char m[16], v[64];
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == ' ' && line[1] == ' ' && line[2] == '/' && line[strlen(line) - 1] == ':') {
+			/* a path line; each "{name}" segment becomes the table's "*" */
+			size_t o = 0;
+			for (const char *c = line + 2; *c && *c != ':' && o + 2 < sizeof(path); c++) {
+				if (*c == '{') {
+					path[o++] = '*';
+					while (*c && *c != '}')
+						c++;
+				} else {
+					path[o++] = *c;
+				}
+			}
+			path[o] = '\0';
+		} else if (sscanf(line, "    %15[a-z]%1[:]", m, v) == 2 && line[4] != ' ' &&
+			   strncmp(path, "/api/v1/", 8) == 0 &&
+			   (!strcmp(m, "get") || !strcmp(m, "post") || !strcmp(m, "put") || !strcmp(m, "patch") ||
+			    !strcmp(m, "delete"))) {
+			if (nops == cap) {
+				ops = realloc(ops, (cap = cap ? 2 * cap : 64) * sizeof(*ops));
+				assert_non_null(ops);
+			}
+			memset(&ops[nops], 0, sizeof(ops[nops]));
+			for (size_t k = 0; m[k] && k < 7; k++)
+				ops[nops].method[k] = (char)(m[k] - 'a' + 'A');
+			snprintf(ops[nops].pattern, sizeof(ops[nops].pattern), "%s", path);
+			nops++;
+		} else if (sscanf(line, "      x-wb-access: %63s", v) == 1 && nops) {
+			snprintf(ops[nops - 1].access, sizeof(ops[nops - 1].access), "%s", v);
+		}
+	}
+	fclose(f);
+	assert_int_equal(nops, n);
+	for (size_t i = 0; i < n; i++) {
+		const char *method;
+		char pattern[300];
+		int access, found = 0;
+		wbs__route_info(i, &method, pattern, sizeof(pattern), &access);
+		for (size_t k = 0; k < nops && !found; k++) {
+			if (strcmp(ops[k].method, method) != 0 || strcmp(ops[k].pattern, pattern) != 0)
+				continue;
+			found = 1;
+			if (strcmp(ops[k].access, names[access]) != 0)
+				fail_msg("%s %s: openapi.yaml says x-wb-access '%s', the server checks '%s'", method, pattern,
+					 ops[k].access, names[access]);
+		}
+		if (!found)
+			fail_msg("%s %s is routed but not in openapi.yaml", method, pattern);
+	}
+	free(ops);
+}
+
 /* Public project readable without credentials; the private one is 401, and absent from the list. */
 static void test_e2e_access__public_private(void **state)
 {
@@ -757,6 +833,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_access__sessions_csrf_keys),
 		cmocka_unit_test(test_e2e_access__reports_history),
 		cmocka_unit_test(test_e2e_access__walk_every_route),
+		cmocka_unit_test(test_e2e_access__contract_declares_access),
 		cmocka_unit_test(test_e2e_access__first_start_secure),
 	};
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -26,7 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "harness.h"
 #include "series.h"
@@ -215,12 +218,19 @@ static void test_e2e_ops__rate_limit_json_log(void **state)
 }
 
 /* Run `wb a1 a2 a3`; its exit status, or -1. */
-static int wb_cmd(const char *a1, const char *a2, const char *a3)
+/* Run `wb ARGS...` (NULL-terminated, at most 7) and return its exit status. */
+static int wb_cmd(const char *a1, ...)
 {
-	char *argv[] = {(char *)wbt_wb_bin(), (char *)a1, (char *)a2, (char *)a3, NULL};
+	char *argv[9] = {(char *)wbt_wb_bin(), (char *)a1};
+	va_list ap;
 	pid_t pid;
-	int st;
+	int st, n = 2;
 
+	va_start(ap, a1);
+	while (n < 8 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
 	if (posix_spawn(&pid, wbt_wb_bin(), NULL, NULL, argv, environ) != 0 || waitpid(pid, &st, 0) != pid)
 		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -292,11 +302,127 @@ static void test_e2e_ops__retention(void **state)
 	assert_true(db_count(db, "SELECT count(*) FROM chunks") > 0);
 
 	/* Vacuum beside the live server; it keeps serving and ingesting. */
-	assert_int_equal(wb_cmd("vacuum", "--data", srv.data), 0);
+	assert_int_equal(wb_cmd("vacuum", "--data", srv.data, NULL), 0);
 	assert_int_equal(db_count(db, "PRAGMA freelist_count"), 0);
 	assert_int_equal(wbt_check_series(&srv, "ops", "keep", b, 20000), 0);
 	online_run("keep", 1000, a, sizeof(a));
 	assert_int_equal(wbt_check_series(&srv, "ops", "keep", a, 1000), 0);
+	wbt_server_cleanup(&srv);
+}
+
+/* Write len bytes of c to path, last changed age_s seconds ago. */
+static void plant(const char *path, size_t len, char c, time_t age_s)
+{
+	char buf[256];
+	FILE *f = fopen(path, "wb");
+	struct timespec t[2];
+
+	assert_non_null(f);
+	memset(buf, c, sizeof(buf));
+	for (size_t i = 0; i < len; i += sizeof(buf))
+		assert_int_equal(fwrite(buf, 1, len - i < sizeof(buf) ? len - i : sizeof(buf), f) > 0, 1);
+	assert_int_equal(fclose(f), 0);
+	t[0].tv_sec = t[1].tv_sec = time(NULL) - age_s;
+	t[0].tv_nsec = t[1].tv_nsec = 0;
+	assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+static int exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+/*
+ * `wb vacuum` deletes the files nothing names once they are older than the
+ * grace period (default 24 h): unreferenced images and blobs, abandoned
+ * partial uploads, temporaries of interrupted writes. It keeps what a row
+ * names however old, and anything younger.
+ */
+static void test_e2e_ops__sweep(void **state)
+{
+	wbt_server srv;
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *run = NULL;
+	const uint8_t rgb[12] = {255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9};
+	const time_t old = 3 * 24 * 3600;
+	char db[400], img[700], d[600], orphan_img[700], young_img[700], tmp_img[700], blob[700], part[700],
+		young_part[700], sha[65] = "", id[64];
+	wbt_response r;
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	(void)state;
+
+	assert_int_equal(wbt_server_start(&srv, ""), 0);
+	wbt_db_path(&srv, db, sizeof(db));
+	o.entity = "ops";
+	o.project = "sweep";
+	o.mode = WB_MODE_ONLINE;
+	o.finish_timeout_ms = 60000;
+	o.disable_git = 1;
+	o.system_sample_ms = -1;
+	assert_int_equal(wb_init(&run, &o), WB_OK);
+	assert_int_equal(wb_log_image_rgb(run, "sample", rgb, 2, 2, "kept", 0), WB_OK);
+	snprintf(id, sizeof(id), "%s", wb_run_id(run));
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT sha256 FROM media WHERE kind = 'image'", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(sha, sizeof(sha), "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	assert_int_equal(strlen(sha), 64);
+
+	/* the logged image, made old: named by a row, so kept */
+	snprintf(img, sizeof(img), "%s/media/%.2s/%s", srv.data, sha, sha);
+	assert_true(exists(img));
+	{
+		struct timespec t[2] = {{time(NULL) - old, 0}, {time(NULL) - old, 0}};
+		assert_int_equal(utimensat(AT_FDCWD, img, t, 0), 0);
+	}
+	snprintf(d, sizeof(d), "%s/media/ab", srv.data);
+	mkdir(d, 0755);
+	snprintf(orphan_img, sizeof(orphan_img), "%s/ab%062d", d, 1);
+	plant(orphan_img, 1000, 'o', old);
+	snprintf(young_img, sizeof(young_img), "%s/ab%062d", d, 2);
+	plant(young_img, 1000, 'y', 60);
+	snprintf(tmp_img, sizeof(tmp_img), "%s/.tmp-ab%062d-1-1", d, 3);
+	plant(tmp_img, 500, 't', old);
+	snprintf(d, sizeof(d), "%s/blobs", srv.data);
+	mkdir(d, 0755);
+	snprintf(d, sizeof(d), "%s/blobs/cd", srv.data);
+	mkdir(d, 0755);
+	snprintf(blob, sizeof(blob), "%s/%062d", d, 4);
+	plant(blob, 3000, 'b', old);
+	snprintf(d, sizeof(d), "%s/blobs/tmp", srv.data);
+	mkdir(d, 0755);
+	snprintf(part, sizeof(part), "%s/ef%062d.part", d, 5);
+	plant(part, 2000, 'p', old);
+	snprintf(young_part, sizeof(young_part), "%s/ef%062d.part", d, 6);
+	plant(young_part, 2000, 'q', 3600);
+
+	assert_int_equal(wb_cmd("vacuum", "--data", srv.data, "--grace-hours", "x", NULL), 2);
+	assert_true(exists(orphan_img)); /* a bad option changes nothing */
+	assert_int_equal(wb_cmd("vacuum", "--data", srv.data, NULL), 0);
+	assert_false(exists(orphan_img));
+	assert_false(exists(tmp_img));
+	assert_false(exists(blob));
+	assert_false(exists(part));
+	assert_true(exists(young_img));
+	assert_true(exists(young_part));
+	assert_true(exists(img));
+	snprintf(d, sizeof(d), "/api/v1/projects/ops/sweep/runs/%s/images/%s", id, sha);
+	assert_int_equal(wbt_http(&srv, "GET", d, NULL, 0, NULL, 1, &r), 0);
+	assert_int_equal(r.status, 200); /* and still served */
+	wbt_response_free(&r);
+	/* a shorter grace period takes the younger ones too */
+	assert_int_equal(wb_cmd("vacuum", "--data", srv.data, "--grace-hours", "0", NULL), 0);
+	assert_false(exists(young_img));
+	assert_false(exists(young_part));
+	assert_true(exists(img));
+	assert_int_equal(wbt_http(&srv, "GET", "/readyz", NULL, 0, NULL, 0, &r), 0);
+	assert_int_equal(r.status, 200);
+	wbt_response_free(&r);
 	wbt_server_cleanup(&srv);
 }
 
@@ -306,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_ops__endpoints),
 		cmocka_unit_test(test_e2e_ops__rate_limit_json_log),
 		cmocka_unit_test(test_e2e_ops__retention),
+		cmocka_unit_test(test_e2e_ops__sweep),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

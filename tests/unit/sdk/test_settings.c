@@ -75,6 +75,37 @@ static void test_settings__env_over_file(void **state)
 	wb__settings_free(&s);
 }
 
+/* The key of the server in use: its api_key@URL line wins over the default api_key. */
+static void test_settings__key_per_server(void **state)
+{
+	wb__settings s;
+
+	(void)state;
+	wbt_write_file(cfg_file, "api_key@http://team.example:8080/ = team-key\nbase_url=http://127.0.0.1:8080\n"
+				 "api_key=local-key\napi_key@http://old.example:1=old-key\n");
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_string_equal(s.base_url, "http://127.0.0.1:8080");
+	assert_string_equal(s.api_key, "local-key");
+	wb__settings_free(&s);
+
+	setenv("WB_BASE_URL", "http://team.example:8080", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_string_equal(s.api_key, "team-key");
+	wb__settings_free(&s);
+
+	setenv("WB_BASE_URL", "http://old.example:1/", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_string_equal(s.api_key, "old-key");
+	wb__settings_free(&s);
+
+	/* a server the file has no line for falls back on the default key, as before */
+	setenv("WB_BASE_URL", "http://elsewhere.example:2", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_string_equal(s.api_key, "local-key");
+	wb__settings_free(&s);
+	unsetenv("WB_BASE_URL");
+}
+
 static void test_settings__options_over_env(void **state)
 {
 	wb_init_options o = WB_INIT_OPTIONS_INIT;
@@ -255,6 +286,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_settings__defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings__file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings__env_over_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings__key_per_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings__options_over_env, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings__xdg_and_home, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings__invalid, setup, teardown),

@@ -9,8 +9,10 @@
  * finish, bearer auth. It can fail on purpose: answer 503 without
  * applying, apply and then answer 500 (a lost ack), or claim a last_seq
  * it does not have. It records every seq it applies, so the tests can
- * check "exactly once, in order". The end-to-end tests against the real
- * server live in tests/e2e.
+ * check "exactly once, in order". For the SDK's HTTP client as artifacts
+ * use it, it also serves one artifact version of one file (GET only) and
+ * can answer 429 with a Retry-After first. The end-to-end tests against
+ * the real server live in tests/e2e.
  */
 #include "test_sdk_helpers.h"
 
@@ -41,7 +43,13 @@ typedef struct fake {
 	uint64_t applied[200000];  /* seqs in the order applied */
 	size_t napplied;
 	uint64_t metrics_points;
+	int art_busy;             /* answer the next N artifact GETs 429, Retry-After: 1 */
+	int art_gets;
+	const char *art_file;     /* the content served for the version's one file */
 } fake;
+
+#define ART_FILE "hello"
+#define ART_SHA "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" /* sha256 of ART_FILE */
 
 static fake F;
 static char dir[256];
@@ -171,6 +179,27 @@ done:
 		free(raw);
 }
 
+/* GET .../artifacts/model/latest: version 3 of "model", one file a.txt
+ * of ART_FILE; GET .../artifacts/model/v3/file: F.art_file. */
+static void artifact_get(struct mg_connection *c, const char *uri)
+{
+	F.art_gets++;
+	if (F.art_busy > 0) {
+		F.art_busy--;
+		mg_printf(c, "HTTP/1.1 429 X\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+			     "Content-Length: 2\r\nConnection: keep-alive\r\n\r\n{}");
+	} else if (strstr(uri, "/artifacts/model/latest")) {
+		reply(c, 200, "{\"info\":{\"index\":3},\"files\":[{\"path\":\"a.txt\",\"sha256\":\"" ART_SHA
+			      "\",\"size\":" "5" "}]}");
+	} else if (strstr(uri, "/artifacts/model/v3/file")) {
+		mg_printf(c, "HTTP/1.1 200 X\r\nContent-Type: application/octet-stream\r\nContent-Length: %zu\r\n"
+			     "Connection: keep-alive\r\n\r\n%s",
+			  strlen(F.art_file), F.art_file);
+	} else {
+		reply(c, 404, "{\"error\":{\"code\":\"not_found\",\"message\":\"no such artifact\"}}");
+	}
+}
+
 static int handler(struct mg_connection *c, void *arg)
 {
 	const struct mg_request_info *ri = mg_get_request_info(c);
@@ -190,7 +219,9 @@ static int handler(struct mg_connection *c, void *arg)
 		goto done;
 	}
 	suffix = runs ? strchr(runs + 6, '/') : NULL;
-	if (!runs) {
+	if (!runs && strstr(uri, "/artifacts/") && strcmp(ri->request_method, "GET") == 0) {
+		artifact_get(c, uri);
+	} else if (!runs) {
 		reply(c, 404, "{\"error\":{\"code\":\"not_found\",\"message\":\"no route\"}}");
 	} else if (!suffix && strcmp(ri->request_method, "GET") == 0) {
 		F.gets++;
@@ -285,6 +316,8 @@ static int setup(void **state)
 	F.gzip_posts = 0;
 	F.napplied = 0;
 	F.metrics_points = 0;
+	F.art_busy = F.art_gets = 0;
+	F.art_file = ART_FILE;
 	pthread_mutex_unlock(&F.mu);
 	return 0;
 }
@@ -631,6 +664,62 @@ static void test_sync__not_found(void **state)
 	assert_int_equal(wb_sync(NULL, NULL, NULL), WB_EINVAL);
 }
 
+/* An artifact download waits as long as the server's Retry-After says
+ * (1 s, ten times the first backoff step) before it asks again, then
+ * streams the file to disk and checks it. */
+static void test_sync__artifact_retry_after(void **state)
+{
+	wb_artifact_options o = WB_ARTIFACT_OPTIONS_INIT;
+	char out[600], p[700];
+	uint8_t *got;
+	size_t len;
+	int64_t v = -1;
+	double t0;
+
+	(void)state;
+	F.art_busy = 1;
+	o.base_url = F.url;
+	o.entity = "e";
+	o.project = "p";
+	snprintf(out, sizeof out, "%s/out", dir);
+	t0 = wbt_now_ms();
+	assert_int_equal(wb_artifact_download(&o, "model", out, &v), WB_OK);
+	assert_true(wbt_now_ms() - t0 >= 1000);
+	assert_int_equal(v, 3);
+	assert_int_equal(F.art_gets, 3); /* 429, the version, the file */
+	snprintf(p, sizeof p, "%s/a.txt", out);
+	got = wbt_read_file(p, &len);
+	assert_int_equal(len, 5);
+	assert_memory_equal(got, ART_FILE, 5);
+	free(got);
+}
+
+/* A file that arrives longer than the version says is stopped as it
+ * streams in: WB_ECORRUPT, and nothing is left in the directory. */
+static void test_sync__artifact_download_too_long(void **state)
+{
+	wb_artifact_options o = WB_ARTIFACT_OPTIONS_INIT;
+	char out[600];
+	int64_t v = -1;
+	DIR *d;
+	struct dirent *de;
+	int files = 0;
+
+	(void)state;
+	F.art_file = ART_FILE " and more";
+	o.base_url = F.url;
+	o.entity = "e";
+	o.project = "p";
+	snprintf(out, sizeof out, "%s/out", dir);
+	assert_int_equal(wb_artifact_download(&o, "model", out, &v), WB_ECORRUPT);
+	assert_int_equal(F.art_gets, 2); /* not retried: the content is wrong, not the network */
+	assert_non_null(d = opendir(out));
+	while ((de = readdir(d)))
+		files += de->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(files, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -645,6 +734,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sync__live_run_not_crashed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync__resume_remote, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync__not_found, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync__artifact_retry_after, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync__artifact_download_too_long, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -109,6 +109,20 @@ static void test_auth__settings_write(void **state)
 	assert_string_equal(slurp(path), "api_key=wb_k1\nentity = bob\nbase_url=http://127.0.0.1:2\n");
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
+	/*
+	 * A key for another server makes it the default and keeps the old
+	 * server's key on its own line; a new key for a server replaces its
+	 * line; hostile values are refused and change nothing.
+	 */
+	assert_int_equal(wbs__settings_write(path, "http://10.0.0.9:8080", "wb_k9", err, sizeof(err)), 0);
+	assert_string_equal(slurp(path), "base_url=http://10.0.0.9:8080\napi_key=wb_k9\napi_key@http://127.0.0.1:2=wb_k1\n"
+					 "entity = bob\n");
+	assert_int_equal(wbs__settings_write(path, "http://127.0.0.1:2/", "wb_k3", err, sizeof(err)), 0);
+	assert_string_equal(slurp(path), "base_url=http://127.0.0.1:2/\napi_key=wb_k3\napi_key@http://10.0.0.9:8080=wb_k9\n"
+					 "entity = bob\n");
+	assert_int_equal(wbs__settings_write(path, "http://x\napi_key=evil", "wb_k4", err, sizeof(err)), -1);
+	assert_int_equal(wbs__settings_write(path, "http://x", "wb k4", err, sizeof(err)), -1);
+	assert_non_null(strstr(slurp(path), "api_key=wb_k3\n"));
 	/* Spaces around '=' are read. */
 	f = fopen(path, "w");
 	fputs("# comment\n  api_key =  wb_k2  \n", f);
@@ -162,7 +176,13 @@ static void test_auth__bootstrap(void **state)
 	/* A settings file with someone else's key is left alone. */
 	assert_int_equal(wbs__settings_write(path, "http://other:1", "wb_foreign", err, sizeof(err)), 0);
 	assert_int_equal(wbs__auth_bootstrap(s, "http://127.0.0.1:3333", err, sizeof(err)), 0);
-	assert_string_equal(slurp(path), "base_url=http://other:1\napi_key=wb_foreign\n");
+	{
+		char want[400];
+		/* the key it replaced stays, as the key of its server */
+		snprintf(want, sizeof(want), "base_url=http://other:1\napi_key=wb_foreign\napi_key@http://127.0.0.1:2222=%s\n",
+			 key);
+		assert_string_equal(slurp(path), want);
+	}
 
 	wbs__store_close(s);
 	unsetenv("WB_CONFIG_DIR");
