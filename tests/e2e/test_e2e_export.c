@@ -676,6 +676,20 @@ static int import_repacked(const wbt_server *s, const char *dir, const char *ext
 	return rc;
 }
 
+/* Files in dir/sub. */
+static int count_files(const char *dir, const char *sub)
+{
+	char cmd[800], line[32] = "";
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "ls '%s/%s' | wc -l", dir, sub);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(line, sizeof(line), p));
+	pclose(p);
+	return atoi(line);
+}
+
 static void test_e2e_export__damaged_archives_write_nothing(void **state)
 {
 	wbt_server d;
@@ -706,6 +720,11 @@ static void test_e2e_export__damaged_archives_write_nothing(void **state)
 		assert_int_equal(strlen(name), 64);
 		snprintf(image, sizeof(image), "%s/images/%s", dir, name);
 	}
+
+	/* each content once: model.bin of v0 and v2, the shared vocab.txt, the dataset's file; the PNG and the JPEG
+	 * (logged under two keys) */
+	assert_int_equal(count_files(dir, "blobs"), 4);
+	assert_int_equal(count_files(dir, "images"), 2);
 
 	flip(blob);
 	assert_int_equal(import_repacked(&d, dir, "", msg, sizeof(msg)), 1);
