@@ -187,8 +187,6 @@ int wbs__api_init(wbs__api *a, const char *base, const char *key, char *err, siz
 
 /* ---- archive writing ---- */
 
-#define S(it, k) cJSON_GetStringValue(cJSON_GetObjectItem(it, k))
-
 /* What the bytes of an image or a blob are written from, after the JSON. */
 typedef struct xsrc {
 	char sha[65];
@@ -600,7 +598,7 @@ static int export_artifact(xctx *x, const char *ent, const char *proj, const cha
 		goto oom;
 	/* the artifact lists its versions newest first */
 	for (int i = cJSON_GetArraySize(cJSON_GetObjectItem(info, "versions")) - 1; i >= 0; i--) {
-		const char *v = S(cJSON_GetArrayItem(cJSON_GetObjectItem(info, "versions"), i), "version");
+		const char *v = WBS__JSTR(cJSON_GetArrayItem(cJSON_GetObjectItem(info, "versions"), i), "version");
 		if (!v || !wb__name_valid(v)) {
 			snprintf(x->err, x->errlen, "GET %.400s: a version without a name", base);
 			goto done;
@@ -901,7 +899,7 @@ int wbs__cmd_export(int argc, char **argv)
 			goto done;
 		cJSON_ArrayForEach(p, cJSON_GetObjectItem(ps, "projects"))
 		{
-			if (list_project(&a, S(p, "entity"), S(p, "name"), list, arts, err, sizeof(err))) {
+			if (list_project(&a, WBS__JSTR(p, "entity"), WBS__JSTR(p, "name"), list, arts, err, sizeof(err))) {
 				cJSON_Delete(ps);
 				goto done;
 			}
@@ -928,13 +926,13 @@ int wbs__cmd_export(int argc, char **argv)
 		goto done;
 	cJSON_ArrayForEach(it, list)
 	{
-		if (export_run(&x, S(it, "entity"), S(it, "project"), S(it, "id")))
+		if (export_run(&x, WBS__JSTR(it, "entity"), WBS__JSTR(it, "project"), WBS__JSTR(it, "id")))
 			goto done;
 		nruns++;
 	}
 	cJSON_ArrayForEach(it, arts)
 	{
-		if (export_artifact(&x, S(it, "entity"), S(it, "project"), S(it, "name")))
+		if (export_artifact(&x, WBS__JSTR(it, "entity"), WBS__JSTR(it, "project"), WBS__JSTR(it, "name")))
 			goto done;
 		narts++;
 	}

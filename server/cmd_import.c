@@ -71,7 +71,6 @@
 #define IO_CHUNK (1u << 20)
 #define BLOB_CHUNK (8u << 20) /* bytes of one uploaded chunk, as the SDK sends them */
 
-#define S(it, k) cJSON_GetStringValue(cJSON_GetObjectItem(it, k))
 
 static const char import_usage[] = "usage: wb import ARCHIVE [--base-url URL] [--api-key KEY]\n";
 
@@ -670,7 +669,7 @@ static int media_payload(const files *f, uint8_t type, const char *key, const cJ
 			goto done;
 		}
 	} else if (type == WB__REC_IMAGE) {
-		const char *sha = S(v, "sha256"), *cap = S(v, "caption");
+		const char *sha = WBS__JSTR(v, "sha256"), *cap = WBS__JSTR(v, "caption");
 		int64_t w = json_count(cJSON_GetObjectItem(v, "width")), hgt = json_count(cJSON_GetObjectItem(v, "height"));
 		size_t caplen = cap ? strlen(cap) : 0, ilen = 0;
 		uint8_t *img = NULL;
@@ -756,7 +755,7 @@ static int send_media(sender *snd, const files *f, const char *dir)
 	}
 	cJSON_ArrayForEach(it, index)
 	{
-		const char *kind = S(it, "kind"), *key = S(it, "key"), *file = S(it, "file");
+		const char *kind = WBS__JSTR(it, "kind"), *key = WBS__JSTR(it, "key"), *file = WBS__JSTR(it, "file");
 		uint8_t type = !kind ? 0 : !strcmp(kind, "histogram") ? WB__REC_HISTOGRAM : !strcmp(kind, "image") ? WB__REC_IMAGE
 									: !strcmp(kind, "table")   ? WB__REC_TABLE
 												   : 0;
@@ -887,7 +886,7 @@ static int import_run(const wbs__api *a, const files *f, run_st *rs, int dry, ch
 			goto done;
 		cJSON_ArrayForEach(it, cJSON_GetObjectItem(code, "patches"))
 		{
-			const char *pn = S(it, "name");
+			const char *pn = WBS__JSTR(it, "name");
 			const entry *pe;
 			size_t nl, off = 0;
 			uint8_t *buf;
@@ -927,8 +926,8 @@ static int import_run(const wbs__api *a, const files *f, run_st *rs, int dry, ch
 		goto oom;
 	cJSON_ArrayForEach(it, index)
 	{
-		const char *key = S(it, "key");
-		const char *file = S(it, "file");
+		const char *key = WBS__JSTR(it, "key");
+		const char *file = WBS__JSTR(it, "file");
 		series *s;
 		if (!key || !file || strchr(file, '/'))
 			continue;
@@ -971,7 +970,7 @@ static int import_run(const wbs__api *a, const files *f, run_st *rs, int dry, ch
 	rec = NULL;
 
 	/* FINISH */
-	state = S(run, "state");
+	state = WBS__JSTR(run, "state");
 	if (state && (!strcmp(state, "finished") || !strcmp(state, "failed"))) {
 		double fin = cJSON_GetNumberValue(cJSON_GetObjectItem(run, "finished_at"));
 		if (!(rec = cJSON_CreateObject()) ||
@@ -1097,7 +1096,7 @@ static run_st *run_find(run_st *runs, size_t n, const char *ent, const char *pro
 static char *commit_body(files *f, aplan *ap, const cJSON *ver, char *why, size_t whylen)
 {
 	const cJSON *info = cJSON_GetObjectItem(ver, "info"), *meta = cJSON_GetObjectItem(ver, "metadata"), *it;
-	const char *producer = S(info, "producer");
+	const char *producer = WBS__JSTR(info, "producer");
 	cJSON *c = cJSON_CreateObject(), *fl;
 	char *txt = NULL;
 
@@ -1121,7 +1120,7 @@ static char *commit_body(files *f, aplan *ap, const cJSON *ver, char *why, size_
 	}
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(ver, "files"))
 	{
-		const char *path = S(it, "path"), *sha = S(it, "sha256"), *ref = S(it, "ref");
+		const char *path = WBS__JSTR(it, "path"), *sha = WBS__JSTR(it, "sha256"), *ref = WBS__JSTR(it, "ref");
 		int64_t size = json_count(cJSON_GetObjectItem(it, "size"));
 		cJSON *o;
 		if (!path || !wbs__art_path_valid(path, strlen(path)) || !sha || !wbs__sha256_hex_valid(sha) || size < 0) {
@@ -1190,8 +1189,8 @@ static int plan_artifact(files *f, plan *p, run_st *runs, size_t nruns, const ch
 	ap->ent = ent;
 	ap->proj = proj;
 	ap->name = name;
-	ap->type = S(art, "type");
-	if (!ap->type || !wb__name_valid(ap->type) || !cJSON_IsArray(vers) || !S(art, "name") || strcmp(S(art, "name"), name)) {
+	ap->type = WBS__JSTR(art, "type");
+	if (!ap->type || !wb__name_valid(ap->type) || !cJSON_IsArray(vers) || !WBS__JSTR(art, "name") || strcmp(WBS__JSTR(art, "name"), name)) {
 		snprintf(err, errlen, "%s: not an artifact (name, type, versions)", ename);
 		return -1;
 	}
@@ -1230,7 +1229,7 @@ static int plan_artifact(files *f, plan *p, run_st *runs, size_t nruns, const ch
 		}
 		cJSON_ArrayForEach(it, cJSON_GetObjectItem(ver, "used_by"))
 		{
-			run_st *rs = run_find(runs, nruns, ent, proj, S(it, "run_id"));
+			run_st *rs = run_find(runs, nruns, ent, proj, WBS__JSTR(it, "run_id"));
 			alink *l;
 			if (!rs)
 				continue;
@@ -1554,8 +1553,8 @@ int wbs__cmd_import(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (wbs__api_init(&a, base, key, err, sizeof(err)) || read_archive(in, &f, err, sizeof(err)))
 		goto done;
-	if (!(e = find(&f, "manifest.json")) || !(man = cJSON_ParseWithLength(e->data, e->len)) || !S(man, "format") ||
-	    strcmp(S(man, "format"), WBS__XFER_FORMAT) != 0) {
+	if (!(e = find(&f, "manifest.json")) || !(man = cJSON_ParseWithLength(e->data, e->len)) || !WBS__JSTR(man, "format") ||
+	    strcmp(WBS__JSTR(man, "format"), WBS__XFER_FORMAT) != 0) {
 		snprintf(err, sizeof(err), "%s is not a wb export archive (no manifest.json)", in);
 		goto done;
 	}
@@ -1573,9 +1572,9 @@ int wbs__cmd_import(int argc, char **argv)
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(man, "runs"))
 	{
 		run_st *rs = &runs[nruns];
-		rs->ent = S(it, "entity");
-		rs->proj = S(it, "project");
-		rs->id = S(it, "id");
+		rs->ent = WBS__JSTR(it, "entity");
+		rs->proj = WBS__JSTR(it, "project");
+		rs->id = WBS__JSTR(it, "id");
 		if (!wb__name_valid(rs->ent) || !wb__name_valid(rs->proj) || !wb__name_valid(rs->id)) {
 			snprintf(err, sizeof(err), "manifest.json names a run with an invalid name");
 			goto done;
@@ -1590,7 +1589,7 @@ int wbs__cmd_import(int argc, char **argv)
 	}
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(man, "artifacts"))
 	{
-		const char *ent = S(it, "entity"), *proj = S(it, "project"), *name = S(it, "name");
+		const char *ent = WBS__JSTR(it, "entity"), *proj = WBS__JSTR(it, "project"), *name = WBS__JSTR(it, "name");
 		if (!wb__name_valid(ent) || !wb__name_valid(proj) || !wb__name_valid(name) || !strcmp(name, "blobs")) {
 			snprintf(err, sizeof(err), "manifest.json names an artifact with an invalid name");
 			goto done;

@@ -40,6 +40,8 @@
 #include <stddef.h>
 
 #define WBS__XFER_FORMAT "wb-export"
+/* The string member k of a cJSON object, or NULL (also when it is not a string). */
+#define WBS__JSTR(obj, k) cJSON_GetStringValue(cJSON_GetObjectItem(obj, k))
 #define WBS__XFER_VERSION 2
 
 typedef struct wbs__api {
