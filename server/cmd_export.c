@@ -1,13 +1,22 @@
 /*
  * cmd_export.c — `wb export [--run E/P/R | --project E/P | --all] ARCHIVE`:
- * everything the API knows about runs, into a portable .tar.gz (layout in
- * xfer.h) that `wb import` loads into another server.
+ * everything the API knows about runs and artifacts, into a portable
+ * .tar.gz (layout in xfer.h) that `wb import` loads into another server.
  *
  * It reads through the public HTTP API with an API key, like any client,
  * so it works against a live on-prem server without touching its data
  * directory, and what it writes is what the API shows. Metrics come from
  * the full-resolution export route with bits=1, so the CSV carries the
- * exact IEEE-754 pattern next to a readable %.17g value.
+ * exact IEEE-754 pattern next to a readable %.17g value. Rich data comes
+ * from the media routes, every value (a key with more values than one page
+ * holds is fetched in halves of its step range). Artifacts are written as
+ * the artifact and each of its versions answer, oldest first.
+ *
+ * The bytes of images and artifact files come last, once per SHA-256:
+ * each entry's tar header takes the size the API listed, and the download
+ * streams straight into the entry while it is hashed, so a blob of
+ * gigabytes never sits in memory, and a download that is short, long or
+ * not what its hash says fails the export (the half archive is removed).
  *
  * The archive is written with libarchive (pax tar + gzip): tar headers,
  * long names and the gzip trailer are libarchive's job, not ours.
@@ -28,6 +37,7 @@
 
 #include "../sdk/src/settings.h"
 #include "util/buf.h"
+#include "util/sha256.h"
 #include "wire.h"
 
 static const char export_usage[] =
@@ -36,19 +46,37 @@ static const char export_usage[] =
 
 /* ---- the API client (shared with cmd_import.c through xfer.h) ---- */
 
+struct xfer_call {
+	CURL *c;
+	const wbs__api_req *rq;
+	wbs__buf *b;
+	long status; /* 0 until the first byte of the body */
+	int stopped;
+};
+
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
 {
-	wbs__buf *b = arg;
-	wbs__buf_put(b, p, size * n);
-	return b->err ? 0 : size * n;
+	struct xfer_call *x = arg;
+
+	if (x->status == 0)
+		curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &x->status);
+	if (x->rq->sink && x->status >= 200 && x->status < 300) {
+		if (x->rq->sink(p, size * n, x->rq->sink_arg)) {
+			x->stopped = 1;
+			return 0;
+		}
+		return size * n;
+	}
+	wbs__buf_put(x->b, p, size * n);
+	return x->b->err ? 0 : size * n;
 }
 
-int wbs__api_do(const wbs__api *a, const char *method, const char *path, const void *body, size_t len,
-		const char *ctype, wbs__api_resp *out, char *err, size_t errlen)
+int wbs__api_request(const wbs__api *a, const wbs__api_req *rq, wbs__api_resp *out, char *err, size_t errlen)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
 	char url[4096], auth[300], ct[128];
+	struct xfer_call x;
 	wbs__buf b;
 	CURLcode rc;
 
@@ -58,41 +86,72 @@ int wbs__api_do(const wbs__api *a, const char *method, const char *path, const v
 		return -1;
 	}
 	wbs__buf_init(&b, (size_t)4 << 30);
-	snprintf(url, sizeof(url), "%s%s", a->base, path);
+	memset(&x, 0, sizeof(x));
+	x.c = c;
+	x.rq = rq;
+	x.b = &b;
+	snprintf(url, sizeof(url), "%s%s", a->base, rq->path);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", a->key);
 	h = curl_slist_append(h, auth);
 	h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip (a 1 s wait per large body) */
-	if (ctype) {
-		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+	if (rq->ctype) {
+		snprintf(ct, sizeof(ct), "Content-Type: %s", rq->ctype);
 		h = curl_slist_append(h, ct);
 	}
+	if (rq->header)
+		h = curl_slist_append(h, rq->header);
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	if (!rq->sink)
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
+	else { /* a blob of gigabytes takes as long as it takes, while it moves */
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 120L);
+	}
+	if (rq->body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->len);
 	}
 	rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
-	if (rc != CURLE_OK || b.err) {
-		snprintf(err, errlen, "%s %s: %s", method, path, rc != CURLE_OK ? curl_easy_strerror(rc) : "answer too large");
+	if (x.stopped) { /* the sink said why */
 		wbs__buf_free(&b);
 		return -1;
+	}
+	if (rc != CURLE_OK || b.err) {
+		snprintf(err, errlen, "%s %s: %s", rq->method, rq->path,
+			 rc != CURLE_OK ? curl_easy_strerror(rc) : "answer too large");
+		wbs__buf_free(&b);
+		return -1;
+	}
+	if (rq->sink && out->status >= 200 && out->status < 300) { /* the sink had the body */
+		wbs__buf_free(&b);
+		return 0;
 	}
 	wbs__buf_putc(&b, '\0');
 	out->len = b.len - 1;
 	out->body = wbs__buf_take(&b);
 	wbs__buf_free(&b);
-	return out->body ? 0 : -1;
+	if (!out->body) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int wbs__api_do(const wbs__api *a, const char *method, const char *path, const void *body, size_t len,
+		const char *ctype, wbs__api_resp *out, char *err, size_t errlen)
+{
+	wbs__api_req rq = {method, path, body, len, ctype, NULL, NULL, NULL};
+	return wbs__api_request(a, &rq, out, err, errlen);
 }
 
 int wbs__api_init(wbs__api *a, const char *base, const char *key, char *err, size_t errlen)
@@ -128,21 +187,71 @@ int wbs__api_init(wbs__api *a, const char *base, const char *key, char *err, siz
 
 /* ---- archive writing ---- */
 
-static int put_file(struct archive *ar, const char *name, const void *data, size_t len, char *err, size_t errlen)
+/* What the bytes of an image or a blob are written from, after the JSON. */
+typedef struct xsrc {
+	char sha[65];
+	uint64_t size;
+	int blob;   /* 0 an image (images/), 1 an artifact file (blobs/) */
+	char *path; /* the API path that serves the bytes */
+} xsrc;
+
+typedef struct xctx {
+	const wbs__api *a;
+	struct archive *ar;
+	xsrc *src;
+	size_t nsrc, capsrc;
+	char *err;
+	size_t errlen;
+} xctx;
+
+static int put_header(struct archive *ar, const char *name, uint64_t len, char *err, size_t errlen)
 {
 	struct archive_entry *e = archive_entry_new();
 	int ok;
 
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	archive_entry_set_pathname(e, name);
 	archive_entry_set_size(e, (la_int64_t)len);
 	archive_entry_set_filetype(e, AE_IFREG);
 	archive_entry_set_perm(e, 0644);
 	archive_entry_set_mtime(e, time(NULL), 0);
-	ok = archive_write_header(ar, e) == ARCHIVE_OK && (len == 0 || archive_write_data(ar, data, len) == (la_ssize_t)len);
+	ok = archive_write_header(ar, e) == ARCHIVE_OK;
 	archive_entry_free(e);
 	if (!ok)
 		snprintf(err, errlen, "cannot write %s: %s", name, archive_error_string(ar));
 	return ok ? 0 : -1;
+}
+
+static int put_file(struct archive *ar, const char *name, const void *data, size_t len, char *err, size_t errlen)
+{
+	if (put_header(ar, name, len, err, errlen))
+		return -1;
+	if (len && archive_write_data(ar, data, len) != (la_ssize_t)len) {
+		snprintf(err, errlen, "cannot write %s: %s", name, archive_error_string(ar));
+		return -1;
+	}
+	return 0;
+}
+
+/* A cJSON value as a file of the archive, every number exact (cJSON's own printer may drop the last bit). */
+static int put_json(struct archive *ar, const char *name, const cJSON *j, char *err, size_t errlen)
+{
+	wbs__buf b;
+	int rc;
+
+	wbs__buf_init(&b, (size_t)2 << 30);
+	wbs__json_tree(&b, j);
+	if (b.err) {
+		snprintf(err, errlen, "%s is too large", name);
+		wbs__buf_free(&b);
+		return -1;
+	}
+	rc = put_file(ar, name, b.p, b.len, err, errlen);
+	wbs__buf_free(&b);
+	return rc;
 }
 
 /* GET path as JSON; NULL with err unless 200. */
@@ -154,18 +263,20 @@ static cJSON *get_json(const wbs__api *a, const char *path, char *err, size_t er
 	if (wbs__api_do(a, "GET", path, NULL, 0, NULL, &r, err, errlen))
 		return NULL;
 	if (r.status != 200)
-		snprintf(err, errlen, "GET %s: http %ld: %.200s", path, r.status, r.body ? r.body : "");
+		snprintf(err, errlen, "GET %.600s: http %ld: %.200s", path, r.status, r.body ? r.body : "");
 	else if (!(j = cJSON_ParseWithLength(r.body, r.len)))
-		snprintf(err, errlen, "GET %s: the answer is not json", path);
+		snprintf(err, errlen, "GET %.600s: the answer is not json", path);
 	free(r.body);
 	return j;
 }
 
-/* Percent-encode a metric key for a query string. */
-static void qenc(char *out, size_t cap, const char *s)
+int wbs__qenc(char *out, size_t cap, const char *s)
 {
 	size_t o = 0;
-	for (; *s && o + 4 < cap; s++) {
+
+	if (cap < 3 * strlen(s) + 1)
+		return -1;
+	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("-_.~", c))
 			out[o++] = (char)c;
@@ -173,6 +284,45 @@ static void qenc(char *out, size_t cap, const char *s)
 			o += (size_t)snprintf(out + o, cap - o, "%%%02X", c);
 	}
 	out[o] = '\0';
+	return 0;
+}
+
+/* Remember where the bytes of sha come from (written once per content at the end). */
+static int add_src(xctx *x, const char *sha, uint64_t size, int blob, const char *path)
+{
+	xsrc *s;
+
+	if (!sha || !wbs__sha256_hex_valid(sha)) {
+		snprintf(x->err, x->errlen, "the server named a file by %.80s, not a sha-256", sha ? sha : "(nothing)");
+		return -1;
+	}
+	if (x->nsrc == x->capsrc) {
+		size_t nc = x->capsrc ? x->capsrc * 2 : 64;
+		xsrc *p = realloc(x->src, nc * sizeof(*p));
+		if (!p)
+			goto oom;
+		x->src = p;
+		x->capsrc = nc;
+	}
+	s = &x->src[x->nsrc];
+	memcpy(s->sha, sha, 65);
+	s->size = size;
+	s->blob = blob;
+	if (!(s->path = strdup(path)))
+		goto oom;
+	x->nsrc++;
+	return 0;
+oom:
+	snprintf(x->err, x->errlen, "out of memory");
+	return -1;
+}
+
+/* A JSON number that is a byte count, or -1. */
+static int64_t json_size(const cJSON *v)
+{
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > 9007199254740992.0)
+		return -1;
+	return (int64_t)v->valuedouble;
 }
 
 /*
@@ -219,25 +369,136 @@ static long series_csv(const char *body, wbs__buf *csv)
 	return *bp == ']' ? n : -1;
 }
 
-/* One run into the archive. */
-static int export_run(const wbs__api *a, struct archive *ar, const char *ent, const char *proj, const char *id,
-		      char *err, size_t errlen)
+/*
+ * Every value of one media key with steps in [lo, hi] appended to out, in
+ * step order. The route gives at most 10,000 values at full resolution and
+ * an evenly spaced sample past that, so a range with more is split in two
+ * until each half fits (one value per step, so this ends).
+ */
+static int media_range(const xctx *x, const char *base, const char *kind, const char *qkey, int64_t lo, int64_t hi,
+		       cJSON *out)
 {
-	char base[512], path[2400], name[1200];
+	char path[1600];
+	cJSON *j, *vals, *v;
+	int down;
+
+	snprintf(path, sizeof(path), "%s/media/%s?key=%s&samples=10000&start=%" PRId64 "&end=%" PRId64, base, kind,
+		 qkey, lo, hi);
+	if (!(j = get_json(x->a, path, x->err, x->errlen)))
+		return -1;
+	down = cJSON_IsTrue(cJSON_GetObjectItem(j, "downsampled"));
+	vals = cJSON_GetObjectItem(j, "values");
+	if (!cJSON_IsArray(vals)) {
+		snprintf(x->err, x->errlen, "GET %.600s: unexpected answer", path);
+		cJSON_Delete(j);
+		return -1;
+	}
+	if (down && lo < hi) {
+		int64_t mid = lo + (hi - lo) / 2;
+		cJSON_Delete(j);
+		return media_range(x, base, kind, qkey, lo, mid, out) || media_range(x, base, kind, qkey, mid + 1, hi, out)
+			       ? -1
+			       : 0;
+	}
+	while ((v = vals->child)) {
+		cJSON_DetachItemViaPointer(vals, v);
+		cJSON_AddItemToArray(out, v);
+	}
+	cJSON_Delete(j);
+	return 0;
+}
+
+/* The run's rich data: media/index.json, one file per kind and key, and the images' sources. */
+static int export_media(xctx *x, const char *base, const char *dir)
+{
+	char path[1200], name[1200], qk[800], file[32];
+	cJSON *keys = NULL, *index = NULL, *vals = NULL;
+	const cJSON *m, *v;
+	int rc = -1, k = 0;
+
+	snprintf(path, sizeof(path), "%s/media", base);
+	if (!(keys = get_json(x->a, path, x->err, x->errlen)))
+		goto done;
+	if (!(index = cJSON_CreateArray()))
+		goto oom;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(keys, "media"))
+	{
+		const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(m, "kind"));
+		const char *key = cJSON_GetStringValue(cJSON_GetObjectItem(m, "key"));
+		const cJSON *first = cJSON_GetObjectItem(m, "first_step"), *last = cJSON_GetObjectItem(m, "last_step");
+		int64_t count = json_size(cJSON_GetObjectItem(m, "count"));
+		cJSON *entry;
+
+		if (!kind || !key || !cJSON_IsNumber(first) || !cJSON_IsNumber(last) || count < 0 ||
+		    wbs__qenc(qk, sizeof(qk), key)) {
+			snprintf(x->err, x->errlen, "GET %.600s: unexpected answer", path);
+			goto done;
+		}
+		if (!(vals = cJSON_CreateArray()))
+			goto oom;
+		if (media_range(x, base, kind, qk, (int64_t)first->valuedouble, (int64_t)last->valuedouble, vals))
+			goto done;
+		if (cJSON_GetArraySize(vals) != count) {
+			snprintf(x->err, x->errlen, "%s %s of %s changed while it was exported: try again", kind, key, base);
+			goto done;
+		}
+		if (strcmp(kind, "image") == 0) {
+			cJSON_ArrayForEach(v, vals)
+			{
+				const char *sha = cJSON_GetStringValue(cJSON_GetObjectItem(v, "sha256"));
+				int64_t bytes = json_size(cJSON_GetObjectItem(v, "bytes"));
+				snprintf(path, sizeof(path), "%s/images/%s", base, sha ? sha : "");
+				if (bytes < 0) {
+					snprintf(x->err, x->errlen, "an image of %s has no size", base);
+					goto done;
+				}
+				if (add_src(x, sha, (uint64_t)bytes, 0, path))
+					goto done;
+			}
+		}
+		snprintf(file, sizeof(file), "%06d.json", k++);
+		snprintf(name, sizeof(name), "%s/media/%s", dir, file);
+		if (put_json(x->ar, name, vals, x->err, x->errlen))
+			goto done;
+		cJSON_Delete(vals);
+		vals = NULL;
+		if (!(entry = cJSON_CreateObject()) || !cJSON_AddItemToArray(index, entry) ||
+		    !cJSON_AddStringToObject(entry, "kind", kind) || !cJSON_AddStringToObject(entry, "key", key) ||
+		    !cJSON_AddStringToObject(entry, "file", file) || !cJSON_AddNumberToObject(entry, "count", (double)count))
+			goto oom;
+	}
+	snprintf(name, sizeof(name), "%s/media/index.json", dir);
+	rc = put_json(x->ar, name, index, x->err, x->errlen);
+	goto done;
+oom:
+	snprintf(x->err, x->errlen, "out of memory");
+done:
+	cJSON_Delete(keys);
+	cJSON_Delete(index);
+	cJSON_Delete(vals);
+	return rc;
+}
+
+/* One run into the archive. */
+static int export_run(xctx *x, const char *ent, const char *proj, const char *id)
+{
+	const wbs__api *a = x->a;
+	struct archive *ar = x->ar;
+	char *err = x->err;
+	size_t errlen = x->errlen;
+	char base[512], dir[512], path[2400], name[1200];
 	cJSON *run = NULL, *metrics = NULL, *index = NULL;
 	const cJSON *m, *code, *pa;
 	wbs__api_resp r;
-	char *txt = NULL;
 	int rc = -1, k = 0;
 
 	memset(&r, 0, sizeof(r));
 	snprintf(base, sizeof(base), "/api/v1/projects/%s/%s/runs/%s", ent, proj, id);
+	snprintf(dir, sizeof(dir), "runs/%s/%s/%s", ent, proj, id);
 	if (!(run = get_json(a, base, err, errlen)))
 		goto done;
-	if (!(txt = cJSON_PrintUnformatted(run)))
-		goto oom;
-	snprintf(name, sizeof(name), "runs/%s/%s/%s/run.json", ent, proj, id);
-	if (put_file(ar, name, txt, strlen(txt), err, errlen))
+	snprintf(name, sizeof(name), "%s/run.json", dir);
+	if (put_json(ar, name, run, err, errlen))
 		goto done;
 	snprintf(path, sizeof(path), "%s/metrics", base);
 	if (!(metrics = get_json(a, path, err, errlen)) || !(index = cJSON_CreateArray()))
@@ -250,9 +511,8 @@ static int export_run(const wbs__api *a, struct archive *ar, const char *ent, co
 		char qk[800], file[32];
 		long n;
 
-		if (!key)
+		if (!key || wbs__qenc(qk, sizeof(qk), key))
 			continue;
-		qenc(qk, sizeof(qk), key);
 		snprintf(path, sizeof(path), "%s/export?key=%s&format=json&bits=1", base, qk);
 		if (wbs__api_do(a, "GET", path, NULL, 0, NULL, &r, err, errlen))
 			goto done;
@@ -270,7 +530,7 @@ static int export_run(const wbs__api *a, struct archive *ar, const char *ent, co
 			goto done;
 		}
 		snprintf(file, sizeof(file), "%06d.csv", k++);
-		snprintf(name, sizeof(name), "runs/%s/%s/%s/metrics/%s", ent, proj, id, file);
+		snprintf(name, sizeof(name), "%s/metrics/%s", dir, file);
 		if (csv.err || put_file(ar, name, csv.p, csv.len, err, errlen)) {
 			if (csv.err)
 				snprintf(err, errlen, "metric %s is too large", key);
@@ -283,11 +543,8 @@ static int export_run(const wbs__api *a, struct archive *ar, const char *ent, co
 		    !cJSON_AddNumberToObject(entry, "count", (double)n))
 			goto oom;
 	}
-	free(txt);
-	if (!(txt = cJSON_PrintUnformatted(index)))
-		goto oom;
-	snprintf(name, sizeof(name), "runs/%s/%s/%s/metrics/index.json", ent, proj, id);
-	if (put_file(ar, name, txt, strlen(txt), err, errlen))
+	snprintf(name, sizeof(name), "%s/metrics/index.json", dir);
+	if (put_json(ar, name, index, err, errlen))
 		goto done;
 	/* Code capture: the JSON is in run.json (metadata.code); the patches are files. */
 	code = cJSON_GetObjectItem(cJSON_GetObjectItem(run, "metadata"), "code");
@@ -300,7 +557,7 @@ static int export_run(const wbs__api *a, struct archive *ar, const char *ent, co
 		if (wbs__api_do(a, "GET", path, NULL, 0, NULL, &r, err, errlen))
 			goto done;
 		if (r.status == 200) {
-			snprintf(name, sizeof(name), "runs/%s/%s/%s/code/%s", ent, proj, id, pn);
+			snprintf(name, sizeof(name), "%s/code/%s", dir, pn);
 			if (put_file(ar, name, r.body, r.len, err, errlen))
 				goto done;
 		} else if (r.status != 404) {
@@ -310,38 +567,201 @@ static int export_run(const wbs__api *a, struct archive *ar, const char *ent, co
 		free(r.body);
 		r.body = NULL;
 	}
-	/* Extension point: artifacts' files (issue 6) go under runs/E/P/R/artifacts/ here. */
-	rc = 0;
+	rc = export_media(x, base, dir);
 	goto done;
 oom:
 	snprintf(err, errlen, "out of memory");
 done:
 	free(r.body);
-	free(txt);
 	cJSON_Delete(run);
 	cJSON_Delete(metrics);
 	cJSON_Delete(index);
 	return rc;
 }
 
-/* Append the runs of project E/P to list (array of {"entity","project","id"}). */
-static int list_project(const wbs__api *a, const char *ent, const char *proj, cJSON *list, char *err, size_t errlen)
+/*
+ * One artifact into the archive: the artifact as the API shows it and
+ * every version in full, oldest first; the files' bytes are written later,
+ * once per content (references have none).
+ */
+static int export_artifact(xctx *x, const char *ent, const char *proj, const char *art)
 {
+	char base[512], path[4400], name[600], enc[3 * 1024 + 8];
+	cJSON *doc = NULL, *info = NULL, *vers = NULL, *ver;
+	const cJSON *f;
+	int rc = -1;
+
+	snprintf(base, sizeof(base), "/api/v1/projects/%s/%s/artifacts/%s", ent, proj, art);
+	if (!(info = get_json(x->a, base, x->err, x->errlen)))
+		goto done;
+	if (!(doc = cJSON_CreateObject()) || !(vers = cJSON_CreateArray()))
+		goto oom;
+	/* the artifact lists its versions newest first */
+	for (int i = cJSON_GetArraySize(cJSON_GetObjectItem(info, "versions")) - 1; i >= 0; i--) {
+		const char *v = WBS__JSTR(cJSON_GetArrayItem(cJSON_GetObjectItem(info, "versions"), i), "version");
+		if (!v || !wb__name_valid(v)) {
+			snprintf(x->err, x->errlen, "GET %.400s: a version without a name", base);
+			goto done;
+		}
+		snprintf(path, sizeof(path), "%s/%s", base, v);
+		if (!(ver = get_json(x->a, path, x->err, x->errlen)))
+			goto done;
+		cJSON_AddItemToArray(vers, ver);
+		cJSON_ArrayForEach(f, cJSON_GetObjectItem(ver, "files"))
+		{
+			const char *fp = cJSON_GetStringValue(cJSON_GetObjectItem(f, "path"));
+			int64_t size = json_size(cJSON_GetObjectItem(f, "size"));
+			if (cJSON_IsString(cJSON_GetObjectItem(f, "ref")))
+				continue; /* a reference: recorded, never stored */
+			if (!fp || size < 0 || wbs__qenc(enc, sizeof(enc), fp)) {
+				snprintf(x->err, x->errlen, "GET %.400s: a file without a path or size", path);
+				goto done;
+			}
+			snprintf(path, sizeof(path), "%s/%s/file?path=%s", base, v, enc);
+			if (add_src(x, cJSON_GetStringValue(cJSON_GetObjectItem(f, "sha256")), (uint64_t)size, 1, path))
+				goto done;
+		}
+	}
+	cJSON_AddItemToObject(doc, "artifact", info);
+	info = NULL;
+	cJSON_AddItemToObject(doc, "versions", vers);
+	vers = NULL;
+	snprintf(name, sizeof(name), "artifacts/%s/%s/%s.json", ent, proj, art);
+	rc = put_json(x->ar, name, doc, x->err, x->errlen);
+	goto done;
+oom:
+	snprintf(x->err, x->errlen, "out of memory");
+done:
+	cJSON_Delete(doc);
+	cJSON_Delete(info);
+	cJSON_Delete(vers);
+	return rc;
+}
+
+/* Streams a download into the archive entry, hashing it; refuses more bytes than the header said. */
+struct bytes_sink {
+	struct archive *ar;
+	wbs__sha256 *h;
+	uint64_t got, size;
+	const char *name;
+	char *err;
+	size_t errlen;
+};
+
+static int bytes_put(const void *p, size_t n, void *arg)
+{
+	struct bytes_sink *s = arg;
+
+	if (n > s->size - s->got) {
+		snprintf(s->err, s->errlen, "%s: the server sent more than the %" PRIu64 " bytes it listed", s->name,
+			 s->size);
+		return -1;
+	}
+	if (archive_write_data(s->ar, p, n) != (la_ssize_t)n) {
+		snprintf(s->err, s->errlen, "cannot write %s: %s", s->name, archive_error_string(s->ar));
+		return -1;
+	}
+	wbs__sha256_update(s->h, p, n);
+	s->got += n;
+	return 0;
+}
+
+static int cmp_src(const void *pa, const void *pb)
+{
+	const xsrc *a = pa, *b = pb;
+	return a->blob != b->blob ? a->blob - b->blob : strcmp(a->sha, b->sha);
+}
+
+/*
+ * The images and blobs, each content once, after every JSON entry: the
+ * header takes the size the API listed, then the download streams into
+ * the entry (a blob of gigabytes never sits in memory) while it is hashed;
+ * a short, long or different download fails the export.
+ */
+static int export_bytes(xctx *x)
+{
+	char name[100], sha[65];
+	wbs__api_resp r;
+	struct bytes_sink s;
+
+	if (x->nsrc)
+		qsort(x->src, x->nsrc, sizeof(*x->src), cmp_src);
+	for (size_t i = 0; i < x->nsrc; i++) {
+		const xsrc *e = &x->src[i];
+		wbs__api_req rq = {"GET", e->path, NULL, 0, NULL, NULL, bytes_put, &s};
+		int rc;
+
+		if (i && cmp_src(e, &x->src[i - 1]) == 0)
+			continue;
+		snprintf(name, sizeof(name), "%s/%s", e->blob ? "blobs" : "images", e->sha);
+		if (put_header(x->ar, name, e->size, x->err, x->errlen))
+			return -1;
+		memset(&s, 0, sizeof(s));
+		s.ar = x->ar;
+		s.size = e->size;
+		s.name = name;
+		s.err = x->err;
+		s.errlen = x->errlen;
+		if (!(s.h = wbs__sha256_begin())) {
+			snprintf(x->err, x->errlen, "out of memory");
+			return -1;
+		}
+		rc = wbs__api_request(x->a, &rq, &r, x->err, x->errlen);
+		wbs__sha256_end(s.h, sha);
+		if (!rc && r.status != 200)
+			snprintf(x->err, x->errlen, "GET %.600s: http %ld: %.200s", e->path, r.status, r.body ? r.body : "");
+		else if (!rc && s.got != e->size)
+			snprintf(x->err, x->errlen, "GET %.600s: %" PRIu64 " bytes, not the %" PRIu64 " listed", e->path,
+				 s.got, e->size);
+		else if (!rc && strcmp(sha, e->sha) != 0)
+			snprintf(x->err, x->errlen, "GET %.600s: the bytes do not hash to %s", e->path, e->sha);
+		free(r.body);
+		if (rc || r.status != 200 || s.got != e->size || strcmp(sha, e->sha) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Append {"entity","project",member:value} to list unless it is there. */
+static int list_add(cJSON *list, const char *ent, const char *proj, const char *member, const char *value)
+{
+	const cJSON *it;
+	cJSON *e;
+
+	if (!ent || !proj || !value)
+		return -1;
+	cJSON_ArrayForEach(it, list)
+	{
+		if (!strcmp(cJSON_GetObjectItem(it, "entity")->valuestring, ent) &&
+		    !strcmp(cJSON_GetObjectItem(it, "project")->valuestring, proj) &&
+		    !strcmp(cJSON_GetObjectItem(it, member)->valuestring, value))
+			return 0;
+	}
+	if (!(e = cJSON_CreateObject()) || !cJSON_AddItemToArray(list, e) || !cJSON_AddStringToObject(e, "entity", ent) ||
+	    !cJSON_AddStringToObject(e, "project", proj) || !cJSON_AddStringToObject(e, member, value))
+		return -1;
+	return 0;
+}
+
+/* Append the runs of project E/P to runs and its artifacts to arts. */
+static int list_project(const wbs__api *a, const char *ent, const char *proj, cJSON *runs, cJSON *arts, char *err,
+			size_t errlen)
+{
+	char path[512];
+	cJSON *page;
+	const cJSON *r;
+
 	for (int offset = 0;; offset += 1000) {
-		char path[512];
-		cJSON *page;
-		const cJSON *r;
 		int n;
 
-		snprintf(path, sizeof(path), "/api/v1/projects/%s/%s/runs?limit=1000&offset=%d", ent, proj,
-			 offset);
+		snprintf(path, sizeof(path), "/api/v1/projects/%s/%s/runs?limit=1000&offset=%d", ent, proj, offset);
 		if (!(page = get_json(a, path, err, errlen)))
 			return -1;
 		n = cJSON_GetArraySize(cJSON_GetObjectItem(page, "runs"));
 		cJSON_ArrayForEach(r, cJSON_GetObjectItem(page, "runs"))
 		{
 			cJSON *e = cJSON_CreateObject();
-			if (!e || !cJSON_AddItemToArray(list, e) || !cJSON_AddStringToObject(e, "entity", ent) ||
+			if (!e || !cJSON_AddItemToArray(runs, e) || !cJSON_AddStringToObject(e, "entity", ent) ||
 			    !cJSON_AddStringToObject(e, "project", proj) ||
 			    !cJSON_AddStringToObject(e, "id", cJSON_GetStringValue(cJSON_GetObjectItem(r, "id")))) {
 				cJSON_Delete(page);
@@ -351,8 +771,46 @@ static int list_project(const wbs__api *a, const char *ent, const char *proj, cJ
 		}
 		cJSON_Delete(page);
 		if (n < 1000)
-			return 0;
+			break;
 	}
+	snprintf(path, sizeof(path), "/api/v1/projects/%s/%s/artifacts", ent, proj);
+	if (!(page = get_json(a, path, err, errlen)))
+		return -1;
+	cJSON_ArrayForEach(r, cJSON_GetObjectItem(page, "artifacts"))
+	{
+		if (list_add(arts, ent, proj, "name", cJSON_GetStringValue(cJSON_GetObjectItem(r, "name")))) {
+			cJSON_Delete(page);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	cJSON_Delete(page);
+	return 0;
+}
+
+/* The artifacts one run produced or used, whole (every version, so their numbers stay). */
+static int list_run_artifacts(const wbs__api *a, const char *ent, const char *proj, const char *id, cJSON *arts,
+			      char *err, size_t errlen)
+{
+	static const char *const sides[] = {"produced", "used"};
+	char path[512];
+	cJSON *j;
+	const cJSON *it;
+
+	snprintf(path, sizeof(path), "/api/v1/projects/%s/%s/runs/%s/artifacts", ent, proj, id);
+	if (!(j = get_json(a, path, err, errlen)))
+		return -1;
+	for (size_t i = 0; i < 2; i++)
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, sides[i]))
+		{
+			if (list_add(arts, ent, proj, "name", cJSON_GetStringValue(cJSON_GetObjectItem(it, "artifact")))) {
+				cJSON_Delete(j);
+				snprintf(err, errlen, "GET %s: unexpected answer", path);
+				return -1;
+			}
+		}
+	cJSON_Delete(j);
+	return 0;
 }
 
 /* Split "a/b[/c]" into parts (each a valid name). n parts expected. 0 or -1. */
@@ -375,15 +833,16 @@ static int split_ref(const char *s, char parts[3][65], int n)
 int wbs__cmd_export(int argc, char **argv)
 {
 	const char *run = NULL, *project = NULL, *out = NULL, *base = NULL, *key = NULL;
-	int all = 0, rc = 1;
+	int all = 0, rc = 1, opened = 0;
 	char err[1024] = "", parts[3][65];
 	struct archive *ar = NULL;
-	cJSON *list = NULL, *manifest = NULL;
-	char *mtxt = NULL;
+	cJSON *list = NULL, *arts = NULL, *manifest = NULL;
 	wbs__api a;
+	xctx x;
 	const cJSON *it;
-	size_t nruns = 0;
+	size_t nruns = 0, narts = 0;
 
+	memset(&x, 0, sizeof(x));
 	for (int i = 0; i < argc; i++) {
 		const char *s = argv[i];
 		if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
@@ -416,24 +875,22 @@ int wbs__cmd_export(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (wbs__api_init(&a, base, key, err, sizeof(err)))
 		goto done;
-	if (!(list = cJSON_CreateArray()))
+	if (!(list = cJSON_CreateArray()) || !(arts = cJSON_CreateArray()))
 		goto done;
 	if (run) {
-		cJSON *e;
 		if (split_ref(run, parts, 3)) {
 			snprintf(err, sizeof(err), "--run takes ENTITY/PROJECT/RUN");
 			goto done;
 		}
-		if (!(e = cJSON_CreateObject()) || !cJSON_AddItemToArray(list, e) ||
-		    !cJSON_AddStringToObject(e, "entity", parts[0]) || !cJSON_AddStringToObject(e, "project", parts[1]) ||
-		    !cJSON_AddStringToObject(e, "id", parts[2]))
+		if (list_add(list, parts[0], parts[1], "id", parts[2]) ||
+		    list_run_artifacts(&a, parts[0], parts[1], parts[2], arts, err, sizeof(err)))
 			goto done;
 	} else if (project) {
 		if (split_ref(project, parts, 2)) {
 			snprintf(err, sizeof(err), "--project takes ENTITY/PROJECT");
 			goto done;
 		}
-		if (list_project(&a, parts[0], parts[1], list, err, sizeof(err)))
+		if (list_project(&a, parts[0], parts[1], list, arts, err, sizeof(err)))
 			goto done;
 	} else {
 		cJSON *ps = get_json(&a, "/api/v1/projects", err, sizeof(err));
@@ -442,8 +899,7 @@ int wbs__cmd_export(int argc, char **argv)
 			goto done;
 		cJSON_ArrayForEach(p, cJSON_GetObjectItem(ps, "projects"))
 		{
-			if (list_project(&a, cJSON_GetStringValue(cJSON_GetObjectItem(p, "entity")),
-					 cJSON_GetStringValue(cJSON_GetObjectItem(p, "name")), list, err, sizeof(err))) {
+			if (list_project(&a, WBS__JSTR(p, "entity"), WBS__JSTR(p, "name"), list, arts, err, sizeof(err))) {
 				cJSON_Delete(ps);
 				goto done;
 			}
@@ -456,25 +912,37 @@ int wbs__cmd_export(int argc, char **argv)
 		snprintf(err, sizeof(err), "cannot create %s: %s", out, ar ? archive_error_string(ar) : "out of memory");
 		goto done;
 	}
-	if (!(manifest = cJSON_CreateObject()) || !cJSON_AddStringToObject(manifest, "format", "wb-export") ||
-	    !cJSON_AddNumberToObject(manifest, "version", 1) || !cJSON_AddStringToObject(manifest, "wb", WB_VERSION) ||
-	    !cJSON_AddItemReferenceToObject(manifest, "runs", list) || !(mtxt = cJSON_PrintUnformatted(manifest)))
+	opened = 1;
+	x.a = &a;
+	x.ar = ar;
+	x.err = err;
+	x.errlen = sizeof(err);
+	if (!(manifest = cJSON_CreateObject()) || !cJSON_AddStringToObject(manifest, "format", WBS__XFER_FORMAT) ||
+	    !cJSON_AddNumberToObject(manifest, "version", WBS__XFER_VERSION) ||
+	    !cJSON_AddStringToObject(manifest, "wb", WB_VERSION) || !cJSON_AddItemReferenceToObject(manifest, "runs", list) ||
+	    !cJSON_AddItemReferenceToObject(manifest, "artifacts", arts))
 		goto done;
-	if (put_file(ar, "manifest.json", mtxt, strlen(mtxt), err, sizeof(err)))
+	if (put_json(ar, "manifest.json", manifest, err, sizeof(err)))
 		goto done;
 	cJSON_ArrayForEach(it, list)
 	{
-		if (export_run(&a, ar, cJSON_GetStringValue(cJSON_GetObjectItem(it, "entity")),
-			       cJSON_GetStringValue(cJSON_GetObjectItem(it, "project")),
-			       cJSON_GetStringValue(cJSON_GetObjectItem(it, "id")), err, sizeof(err)))
+		if (export_run(&x, WBS__JSTR(it, "entity"), WBS__JSTR(it, "project"), WBS__JSTR(it, "id")))
 			goto done;
 		nruns++;
 	}
+	cJSON_ArrayForEach(it, arts)
+	{
+		if (export_artifact(&x, WBS__JSTR(it, "entity"), WBS__JSTR(it, "project"), WBS__JSTR(it, "name")))
+			goto done;
+		narts++;
+	}
+	if (export_bytes(&x))
+		goto done;
 	if (archive_write_close(ar) != ARCHIVE_OK) {
 		snprintf(err, sizeof(err), "cannot finish %s: %s", out, archive_error_string(ar));
 		goto done;
 	}
-	printf("%s: %zu runs exported\n", out, nruns);
+	printf("%s: %zu runs and %zu artifacts exported\n", out, nruns, narts);
 	rc = 0;
 done:
 	if (rc && !err[0])
@@ -483,9 +951,14 @@ done:
 		fprintf(stderr, "wb export: %s\n", err);
 	if (ar)
 		archive_write_free(ar);
-	free(mtxt);
+	if (rc && opened)
+		remove(out); /* no half archive left behind to be mistaken for a whole one */
+	for (size_t i = 0; i < x.nsrc; i++)
+		free(x.src[i].path);
+	free(x.src);
 	cJSON_Delete(manifest);
 	cJSON_Delete(list);
+	cJSON_Delete(arts);
 	curl_global_cleanup();
 	return rc;
 }

@@ -2,11 +2,17 @@
  * End-to-end export and import: runs made on one real server (config,
  * tags, metrics with NaN/Inf and repeated steps, a metric definition,
  * explicit summary values, system metrics, the git capture with its patch,
- * finished, failed and crashed states) go through `wb export` into a
+ * finished, failed and crashed states; histograms, PNG and JPEG images with
+ * captions, tables; artifacts with several versions, a deleted one, aliases,
+ * metadata, a reference, a file shared between versions, a blob larger
+ * than one upload chunk, and a consumer run) go through `wb export` into a
  * .tar.gz and `wb import` into a second real server; then every API answer
  * about them is compared: the run objects (but for the servers' own
  * updated_at, heartbeat_at and last_seq), the metrics lists, every series
- * at full resolution bit for bit, the code capture and its patch.
+ * at full resolution bit for bit, the code capture and its patch, every
+ * media value and image byte, every artifact, version, alias, lineage entry
+ * (but for the times of the import) and file byte. Damaged archives (a
+ * changed blob or image byte, a "../" entry) are refused and write nothing.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,7 +83,44 @@ static char *get_body(const wbt_server *s, const char *path, long *status)
 	return body;
 }
 
-/* The same GET on both servers gives the same answer (after dropping volatile members of a run object). */
+/* Drop the members named times (the import's own) from every object of j, recursively. */
+static void drop_times(cJSON *j)
+{
+	static const char *const t[] = {"created_at", "updated_at", "at"};
+	cJSON *c;
+
+	for (size_t i = 0; cJSON_IsObject(j) && i < 3; i++)
+		cJSON_DeleteItemFromObject(j, t[i]);
+	for (c = j ? j->child : NULL; c; c = c->next)
+		drop_times(c);
+}
+
+/* The same GET on a and on x gives the same bytes (images, artifact files). Returns the length. */
+static size_t same_bytes_on(const wbt_server *x, const char *path)
+{
+	wbt_response ra, rx;
+	size_t n;
+
+	assert_int_equal(wbt_http(&a, "GET", path, NULL, 0, NULL, 1, &ra), 0);
+	assert_int_equal(wbt_http(x, "GET", path, NULL, 0, NULL, 1, &rx), 0);
+	assert_int_equal(ra.status, 200);
+	assert_int_equal(rx.status, 200);
+	assert_int_equal(ra.len, rx.len);
+	assert_memory_equal(ra.body, rx.body, ra.len);
+	assert_string_equal(ra.content_type, rx.content_type);
+	n = ra.len;
+	wbt_response_free(&ra);
+	wbt_response_free(&rx);
+	return n;
+}
+
+static size_t same_bytes(const char *path)
+{
+	return same_bytes_on(&b, path);
+}
+
+/* The same GET on both servers gives the same answer (is_run 1: after dropping volatile members of a run
+ * object; 2: after dropping every created_at, updated_at and at, the times of the import). */
 static void same(const char *path, int is_run)
 {
 	long sa, sb;
@@ -98,9 +142,13 @@ static void same(const char *path, int is_run)
 		static const char *const vol[] = {"updated_at", "heartbeat_at", "last_seq"};
 		assert_non_null(ja);
 		assert_non_null(jb);
-		for (size_t i = 0; i < 3; i++) {
+		for (size_t i = 0; i < 3 && is_run == 1; i++) {
 			cJSON_DeleteItemFromObject(ja, vol[i]);
 			cJSON_DeleteItemFromObject(jb, vol[i]);
+		}
+		if (is_run == 2) {
+			drop_times(ja);
+			drop_times(jb);
 		}
 		free(xa);
 		free(xb);
@@ -114,6 +162,61 @@ static void same(const char *path, int is_run)
 	assert_string_equal(xa, xb);
 	free(xa);
 	free(xb);
+}
+
+/* Everything the API says of run id of tester/proj is the same on both servers: the run, its metrics at full
+ * resolution, its code capture, its rich data (every value, every image's bytes). Returns the metric keys. */
+static int same_run(const char *proj, const char *id)
+{
+	char path[1200], base[300];
+	cJSON *list;
+	const cJSON *m, *v;
+	int nkeys = 0;
+
+	snprintf(base, sizeof(base), "/api/v1/projects/tester/%s/runs/%s", proj, id);
+	same(base, 1);
+	snprintf(path, sizeof(path), "%s/metrics", base);
+	same(path, 0);
+	list = wbt_get_json(&a, path);
+	assert_non_null(list);
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(list, "metrics"))
+	{
+		char enc[800];
+		const char *k = cJSON_GetObjectItem(m, "key")->valuestring;
+		size_t o = 0;
+		for (; *k; k++)
+			o += (size_t)snprintf(enc + o, sizeof(enc) - o, *k == '/' ? "%%2F" : "%c", *k);
+		snprintf(path, sizeof(path), "%s/export?key=%s&format=json&bits=1", base, enc);
+		same(path, 0);
+		nkeys++;
+	}
+	cJSON_Delete(list);
+	snprintf(path, sizeof(path), "%s/code", base);
+	same(path, 0);
+	snprintf(path, sizeof(path), "%s/media", base);
+	same(path, 0);
+	list = wbt_get_json(&a, path);
+	assert_non_null(list);
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(list, "media"))
+	{
+		const char *kind = cJSON_GetObjectItem(m, "kind")->valuestring;
+		cJSON *vals;
+		snprintf(path, sizeof(path), "%s/media/%s?key=%s&samples=10000", base, kind,
+			 cJSON_GetObjectItem(m, "key")->valuestring);
+		same(path, 0);
+		if (strcmp(kind, "image") != 0)
+			continue;
+		vals = wbt_get_json(&a, path);
+		assert_non_null(vals);
+		cJSON_ArrayForEach(v, cJSON_GetObjectItem(vals, "values"))
+		{
+			snprintf(path, sizeof(path), "%s/images/%s", base, cJSON_GetObjectItem(v, "sha256")->valuestring);
+			assert_int_equal(same_bytes(path), (size_t)cJSON_GetObjectItem(v, "bytes")->valuedouble);
+		}
+		cJSON_Delete(vals);
+	}
+	cJSON_Delete(list);
+	return nkeys;
 }
 
 static void make_runs(char ids[3][64])
@@ -171,8 +274,7 @@ static void make_runs(char ids[3][64])
 static void test_e2e_export__round_trip_is_identical_through_the_api(void **state)
 {
 	char ids[3][64], archive[400], path[1200];
-	cJSON *metrics, *run;
-	const cJSON *m;
+	cJSON *run;
 	int nkeys = 0;
 
 	(void)state;
@@ -193,29 +295,8 @@ static void test_e2e_export__round_trip_is_identical_through_the_api(void **stat
 		const char *args[] = {wbt_wb_bin(), "import", "/nonexistent.tar.gz", "--base-url", b.url, "--api-key", b.key, NULL};
 		assert_int_equal(run_wb(args), 1);
 	}
-	for (int i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "/api/v1/projects/tester/xp/runs/%s", ids[i]);
-		same(path, 1);
-		snprintf(path, sizeof(path), "/api/v1/projects/tester/xp/runs/%s/metrics", ids[i]);
-		same(path, 0);
-		metrics = wbt_get_json(&a, path);
-		assert_non_null(metrics);
-		cJSON_ArrayForEach(m, cJSON_GetObjectItem(metrics, "metrics"))
-		{
-			char enc[800];
-			const char *k = cJSON_GetObjectItem(m, "key")->valuestring;
-			size_t o = 0;
-			for (; *k; k++)
-				o += (size_t)snprintf(enc + o, sizeof(enc) - o, *k == '/' ? "%%2F" : "%c", *k);
-			snprintf(path, sizeof(path), "/api/v1/projects/tester/xp/runs/%s/export?key=%s&format=json&bits=1",
-				 ids[i], enc);
-			same(path, 0);
-			nkeys++;
-		}
-		cJSON_Delete(metrics);
-		snprintf(path, sizeof(path), "/api/v1/projects/tester/xp/runs/%s/code", ids[i]);
-		same(path, 0);
-	}
+	for (int i = 0; i < 3; i++)
+		nkeys += same_run("xp", ids[i]);
 	/* the first run had everything: check it was really there to compare */
 	snprintf(path, sizeof(path), "/api/v1/projects/tester/xp/runs/%s", ids[0]);
 	run = wbt_get_json(&b, path);
@@ -293,11 +374,497 @@ static void test_e2e_export__all_and_hostile_archives(void **state)
 	wbt_server_cleanup(&c);
 }
 
+/* A tiny baseline JPEG header (SOI, APP0, SOF0 of 3x2, EOI): enough for its signature and size. */
+static const uint8_t JPEG[] = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0,
+			       0xFF, 0xC0, 0x00, 0x11, 8, 0x00, 0x02, 0x00, 0x03, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1,
+			       0xFF, 0xD9};
+
+/* A file of n pseudo-random bytes from seed (incompressible, so the blob is as large as the file). */
+static void write_file(const char *path, size_t n, uint32_t seed)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		fputc((int)(seed >> 16) & 0xff, f);
+	}
+	assert_int_equal(fclose(f), 0);
+}
+
+static int64_t log_model(wb_run *run, const char *dir, uint32_t seed, const char *meta, const char *alias)
+{
+	char f[400], shared[400];
+	wb_artifact *art;
+	int64_t v = -1;
+	const char *al[] = {alias};
+
+	snprintf(f, sizeof(f), "%s/model.bin", dir);
+	snprintf(shared, sizeof(shared), "%s/vocab.txt", dir);
+	write_file(f, 200000, seed);
+	write_file(shared, 5000, 7); /* the same bytes in every version: one blob */
+	assert_int_equal(wb_artifact_new(&art, "model", "model"), WB_OK);
+	assert_int_equal(wb_artifact_add_file(art, f, NULL), WB_OK);
+	assert_int_equal(wb_artifact_add_file(art, shared, "tok/vocab.txt"), WB_OK);
+	assert_int_equal(wb_artifact_add_reference(art, "s3://bucket/train.csv",
+						   "aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889999", 123456,
+						   NULL), WB_OK);
+	assert_int_equal(wb_artifact_set_metadata(art, meta), WB_OK);
+	assert_int_equal(wb_log_artifact(run, art, al, alias ? 1 : 0, &v), WB_OK);
+	wb_artifact_free(art);
+	return v;
+}
+
+/*
+ * tester/rich: a producer run with metrics, histograms, PNG and JPEG images
+ * with captions and a table, that logs model v0..v2 (v1 then deleted, so
+ * there is a gap; best moved to v0) and dataset v0 (a 9 MiB file: more than
+ * one upload chunk); and a consumer run that uses model:best and dataset.
+ */
+static void make_rich(char prod[64], char cons[64])
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *run;
+	wb_artifact *art;
+	wbt_response r;
+	char dir[300], f[400], dl[400];
+	static uint8_t rgb[5 * 4 * 3];
+	double vals[100], edges[] = {-1, 0, 0.5, 2}, counts[] = {3, 0.25, 7};
+	const char *best[] = {"best"};
+	const char *h[] = {"Content-Type: application/json", NULL};
+	int64_t v;
+
+	/* the SDK talks to a (a later test's server moved the environment) */
+	setenv("WB_CONFIG_DIR", a.config_dir, 1);
+	setenv("WB_BASE_URL", a.url, 1);
+	setenv("WB_API_KEY", a.key, 1);
+	o.project = "rich";
+	o.entity = "tester";
+	o.mode = WB_MODE_ONLINE;
+	o.system_sample_ms = -1;
+	assert_int_equal(wb_init(&run, &o), WB_OK);
+	snprintf(prod, 64, "%s", wb_run_id(run));
+	for (size_t i = 0; i < sizeof(rgb); i++)
+		rgb[i] = (uint8_t)(i * 37);
+	for (int s = 0; s < 5; s++) {
+		for (int i = 0; i < 100; i++)
+			vals[i] = s * 0.5 + i * 0.01 - (i == 3 ? INFINITY : 0);
+		assert_int_equal(WB_LOG(run, s, {"loss", 1.0 / (s + 1)}), WB_OK);
+		assert_int_equal(wb_log_histogram(run, "weights", vals, 100, WB_STEP_AUTO), WB_OK);
+	}
+	assert_int_equal(wb_log_histogram_bins(run, "density", edges, counts, 3, 4), WB_OK);
+	assert_int_equal(wb_log_image_rgb(run, "samples", rgb, 5, 4, "a cat\tsitting <b>here</b> caf\xc3\xa9", 4), WB_OK);
+	assert_int_equal(WB_LOG(run, 5, {"loss", 0.1}), WB_OK);
+	assert_int_equal(wb_log_image(run, "samples", JPEG, sizeof JPEG, "a jpeg\nof two lines", 5), WB_OK);
+	assert_int_equal(wb_log_image(run, "jpeg-again", JPEG, sizeof JPEG, NULL, 5), WB_OK); /* the same bytes */
+	assert_int_equal(wb_log_table(run, "preds",
+				      "{\"columns\":[\"name\",\"score\",\"ok\"],"
+				      "\"data\":[[\"a\",1.5,true],[\"b\",null,false],[\"\\u00e9\\\"q\",-2e-300,null]]}",
+				      5), WB_OK);
+	snprintf(dir, sizeof(dir), "%s/rich-files", root);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(log_model(run, dir, 1, "{\"acc\":0.5,\"layers\":[1,2]}", "best"), 0);
+	assert_int_equal(log_model(run, dir, 2, "{\"acc\":0.7}", NULL), 1);
+	assert_int_equal(log_model(run, dir, 3, "{\"acc\":0.9,\"note\":\"<script>\"}", NULL), 2);
+	snprintf(f, sizeof(f), "%s/train.bin", dir);
+	write_file(f, (9u << 20) + 4321, 99);
+	assert_int_equal(wb_artifact_new(&art, "dataset", "dataset"), WB_OK);
+	assert_int_equal(wb_artifact_add_file(art, f, "data/train.bin"), WB_OK);
+	assert_int_equal(wb_log_artifact(run, art, best, 1, &v), WB_OK);
+	assert_int_equal(v, 0);
+	wb_artifact_free(art);
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+	/* v1 deleted: its number is not reused; best moved back to v0 */
+	assert_int_equal(wbt_http(&a, "DELETE", "/api/v1/projects/tester/rich/artifacts/model/v1", NULL, 0, NULL, 1, &r), 0);
+	assert_int_equal(r.status, 200);
+	wbt_response_free(&r);
+	assert_int_equal(wbt_http(&a, "PUT", "/api/v1/projects/tester/rich/artifacts/model/aliases/best",
+				  "{\"version\":\"v0\"}", 16, h, 1, &r), 0);
+	assert_int_equal(r.status, 200);
+	wbt_response_free(&r);
+
+	o.job_type = "eval";
+	assert_int_equal(wb_init(&run, &o), WB_OK);
+	snprintf(cons, 64, "%s", wb_run_id(run));
+	snprintf(dl, sizeof(dl), "%s/rich-dl", root);
+	assert_int_equal(wb_use_artifact(run, "dataset", dl, &v), WB_OK);
+	assert_int_equal(v, 0);
+	assert_int_equal(wb_use_artifact(run, "model:best", dl, &v), WB_OK);
+	assert_int_equal(v, 0);
+	assert_int_equal(WB_LOG(run, 0, {"acc", 0.5}), WB_OK);
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+}
+
+/* Every version of tester/rich/NAME and its files' bytes are the same on both servers. Returns the versions. */
+static int same_artifact(const char *name)
+{
+	char path[1200], base[300];
+	cJSON *art, *ver;
+	const cJSON *v, *f;
+	int n = 0;
+
+	snprintf(base, sizeof(base), "/api/v1/projects/tester/rich/artifacts/%s", name);
+	same(base, 2);
+	art = wbt_get_json(&a, base);
+	assert_non_null(art);
+	cJSON_ArrayForEach(v, cJSON_GetObjectItem(art, "versions"))
+	{
+		snprintf(path, sizeof(path), "%s/%s", base, cJSON_GetObjectItem(v, "version")->valuestring);
+		same(path, 2);
+		ver = wbt_get_json(&a, path);
+		assert_non_null(ver);
+		cJSON_ArrayForEach(f, cJSON_GetObjectItem(ver, "files"))
+		{
+			if (cJSON_IsString(cJSON_GetObjectItem(f, "ref")))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/file?path=%s", base, cJSON_GetObjectItem(v, "version")->valuestring,
+				 cJSON_GetObjectItem(f, "path")->valuestring);
+			assert_int_equal(same_bytes(path), (size_t)cJSON_GetObjectItem(f, "size")->valuedouble);
+		}
+		cJSON_Delete(ver);
+		n++;
+	}
+	cJSON_Delete(art);
+	return n;
+}
+
+static void test_e2e_export__media_and_artifacts_round_trip(void **state)
+{
+	char prod[64], cons[64], archive[400], path[600];
+	const char *h[] = {"Content-Type: application/json", NULL};
+	const char *next = "{\"type\":\"model\",\"files\":[{\"path\":\"x\",\"size\":1,\"ref\":\"s3://b/x\","
+			   "\"sha256\":\"1111111111111111111111111111111111111111111111111111111111111111\"}]}";
+	cJSON *j, *ja, *jb;
+	wbt_response r;
+
+	(void)state;
+	make_rich(prod, cons);
+	snprintf(archive, sizeof(archive), "%s/rich.tar.gz", root);
+	{
+		const char *ex[] = {wbt_wb_bin(), "export", "--project", "tester/rich", archive, "--base-url", a.url,
+				    "--api-key", a.key, NULL};
+		const char *im[] = {wbt_wb_bin(), "import", archive, "--base-url", b.url, "--api-key", b.key, NULL};
+		assert_int_equal(run_wb(ex), 0);
+		assert_int_equal(run_wb(im), 0);
+		assert_int_equal(run_wb(im), 1); /* the runs and artifacts exist now: refused, not merged */
+	}
+	same_run("rich", prod);
+	same_run("rich", cons);
+	assert_int_equal(same_artifact("model"), 2);
+	assert_int_equal(same_artifact("dataset"), 1);
+	static const char *const paths[] = {"model/v0", "model/v1", "model/v2", "model/v3", "model/best", "model/latest",
+					    "dataset/best"};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
+		snprintf(path, sizeof(path), "/api/v1/projects/tester/rich/artifacts/%s", paths[i]);
+		same(path, 2);
+	}
+	snprintf(path, sizeof(path), "/api/v1/projects/tester/rich/runs/%s/artifacts", prod);
+	same(path, 2);
+	snprintf(path, sizeof(path), "/api/v1/projects/tester/rich/runs/%s/artifacts", cons);
+	same(path, 2);
+	/* the artifacts list, by name (its order is by the times of the import) */
+	ja = wbt_get_json(&a, "/api/v1/projects/tester/rich/artifacts");
+	jb = wbt_get_json(&b, "/api/v1/projects/tester/rich/artifacts");
+	assert_non_null(ja);
+	assert_non_null(jb);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(ja, "artifacts")), 2);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(jb, "artifacts")), 2);
+	drop_times(ja);
+	drop_times(jb);
+	for (int i = 0; i < 2; i++) {
+		cJSON *x = cJSON_GetArrayItem(cJSON_GetObjectItem(ja, "artifacts"), i), *y = NULL;
+		for (int k = 0; k < 2; k++) {
+			y = cJSON_GetArrayItem(cJSON_GetObjectItem(jb, "artifacts"), k);
+			if (!strcmp(cJSON_GetObjectItem(x, "name")->valuestring, cJSON_GetObjectItem(y, "name")->valuestring))
+				break;
+		}
+		assert_true(cJSON_Compare(x, y, 1));
+	}
+	cJSON_Delete(ja);
+	cJSON_Delete(jb);
+
+	/* what was compared is really there on the target */
+	j = wbt_get_json(&b, "/api/v1/projects/tester/rich/artifacts/model/best");
+	assert_non_null(j);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "info"), "version")->valuestring, "v0");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "produced_by"), 0), "run_id")->valuestring,
+			    prod);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "used_by"), 0), "run_id")->valuestring,
+			    cons);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "files")), 3);
+	assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "metadata"), "acc")->valuedouble == 0.5);
+	cJSON_Delete(j);
+	j = wbt_get_json(&b, "/api/v1/projects/tester/rich/artifacts/model/latest");
+	assert_non_null(j);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "info"), "version")->valuestring, "v2");
+	cJSON_Delete(j);
+	snprintf(path, sizeof(path), "/api/v1/projects/tester/rich/runs/%s/media", prod);
+	j = wbt_get_json(&b, path);
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "media")), 5); /* density, weights, 2 images, preds */
+	cJSON_Delete(j);
+	/* the next version gets the same number on both (v1 stays used) */
+	assert_int_equal(wbt_http(&a, "POST", "/api/v1/projects/tester/rich/artifacts/model", next, strlen(next), h, 1, &r), 0);
+	assert_int_equal(r.status, 201);
+	assert_non_null(strstr(r.body, "\"version\":\"v3\""));
+	wbt_response_free(&r);
+	assert_int_equal(wbt_http(&b, "POST", "/api/v1/projects/tester/rich/artifacts/model", next, strlen(next), h, 1, &r), 0);
+	assert_int_equal(r.status, 201);
+	assert_non_null(strstr(r.body, "\"version\":\"v3\""));
+	wbt_response_free(&r);
+}
+
+/* Run wb with args, its stderr into file err. */
+static int run_wb_err(const char *const *args, const char *err)
+{
+	pid_t p;
+	int st;
+	fflush(NULL);
+	p = fork();
+	if (p == 0) {
+		FILE *f = freopen(err, "w", stderr);
+		(void)f;
+		execv(wbt_wb_bin(), (char *const *)args);
+		_exit(127);
+	}
+	if (waitpid(p, &st, 0) != p || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* Flip one byte in the middle of a file. */
+static void flip(const char *path)
+{
+	FILE *f = fopen(path, "r+b");
+	long n;
+	int c;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n > 0);
+	assert_int_equal(fseek(f, n / 2, SEEK_SET), 0);
+	c = fgetc(f);
+	assert_int_equal(fseek(f, n / 2, SEEK_SET), 0);
+	fputc(c ^ 0x5a, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* A server that holds nothing. */
+static void assert_empty(const wbt_server *s)
+{
+	cJSON *j = wbt_get_json(s, "/api/v1/projects");
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "projects")), 0);
+	cJSON_Delete(j);
+}
+
+/* Import archive (a re-packed copy of dir, plus extra tar arguments) into s; the exit code, stderr in errtext. */
+static int import_repacked(const wbt_server *s, const char *dir, const char *extra, char *errtext, size_t cap)
+{
+	char cmd[2400], archive[400], errf[400];
+	const char *im[] = {wbt_wb_bin(), "import", archive, "--base-url", s->url, "--api-key", s->key, NULL};
+	FILE *f;
+	size_t n;
+	int rc;
+
+	snprintf(archive, sizeof(archive), "%s/repacked.tar.gz", root);
+	snprintf(errf, sizeof(errf), "%s/import.err", root);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && tar -czf '%s' -P %s manifest.json runs artifacts images blobs", dir, archive,
+		 extra);
+	assert_int_equal(system(cmd), 0);
+	rc = run_wb_err(im, errf);
+	f = fopen(errf, "r");
+	assert_non_null(f);
+	n = fread(errtext, 1, cap - 1, f);
+	errtext[n] = '\0';
+	fclose(f);
+	return rc;
+}
+
+/* Files in dir/sub. */
+static int count_files(const char *dir, const char *sub)
+{
+	char cmd[800], line[32] = "";
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "ls '%s/%s' | wc -l", dir, sub);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(line, sizeof(line), p));
+	pclose(p);
+	return atoi(line);
+}
+
+static void test_e2e_export__damaged_archives_write_nothing(void **state)
+{
+	wbt_server d;
+	char dir[400], cmd[1200], blob[600], image[600], msg[2000];
+	cJSON *j;
+	const cJSON *v;
+
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(wbt_server_start(&d, NULL), 0);
+	snprintf(dir, sizeof(dir), "%s/unpacked", root);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && tar -C '%s' -xzf '%s/rich.tar.gz'", dir, dir, root);
+	assert_int_equal(system(cmd), 0);
+	/* the dataset's blob (the large one) and the first image */
+	j = wbt_get_json(&a, "/api/v1/projects/tester/rich/artifacts/dataset/v0");
+	assert_non_null(j);
+	snprintf(blob, sizeof(blob), "%s/blobs/%s", dir,
+		 cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "files"), 0), "sha256")->valuestring);
+	cJSON_Delete(j);
+	snprintf(cmd, sizeof(cmd), "ls '%s/images' | head -1", dir);
+	{
+		FILE *p = popen(cmd, "r");
+		char name[100] = "";
+		assert_non_null(p);
+		assert_non_null(fgets(name, sizeof(name), p));
+		pclose(p);
+		name[strcspn(name, "\n")] = '\0';
+		assert_int_equal(strlen(name), 64);
+		snprintf(image, sizeof(image), "%s/images/%s", dir, name);
+	}
+
+	/* each content once: model.bin of v0 and v2, the shared vocab.txt, the dataset's file; the PNG and the JPEG
+	 * (logged under two keys) */
+	assert_int_equal(count_files(dir, "blobs"), 4);
+	assert_int_equal(count_files(dir, "images"), 2);
+
+	flip(blob);
+	assert_int_equal(import_repacked(&d, dir, "", msg, sizeof(msg)), 1);
+	assert_non_null(strstr(msg, "do not hash to their name"));
+	assert_empty(&d);
+	flip(blob); /* back */
+
+	flip(image);
+	assert_int_equal(import_repacked(&d, dir, "", msg, sizeof(msg)), 1);
+	assert_non_null(strstr(msg, "do not hash to their name"));
+	assert_empty(&d);
+	flip(image);
+
+	snprintf(cmd, sizeof(cmd), "echo boo > '%s/evil'", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(import_repacked(&d, dir, "--transform 's,^evil$,../evil,' evil", msg, sizeof(msg)), 1);
+	assert_non_null(strstr(msg, "unexpected entry ../evil"));
+	assert_empty(&d);
+
+	/* a version whose blob is missing from the archive */
+	snprintf(cmd, sizeof(cmd), "mv '%s' '%s/moved'", blob, root);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(import_repacked(&d, dir, "", msg, sizeof(msg)), 1);
+	assert_non_null(strstr(msg, "not in the archive"));
+	assert_empty(&d);
+	snprintf(cmd, sizeof(cmd), "mv '%s/moved' '%s'", root, blob);
+	assert_int_equal(system(cmd), 0);
+
+	/* an interrupted upload of the large blob left 4096 bytes on d: the import goes on from there */
+	{
+		static char head[4096];
+		char put[800];
+		const char *sha = strrchr(blob, '/') + 1;
+		wbt_response r;
+		FILE *bf = fopen(blob, "rb");
+		assert_non_null(bf);
+		assert_int_equal(fread(head, 1, sizeof(head), bf), sizeof(head));
+		fclose(bf);
+		snprintf(put, sizeof(put), "/api/v1/projects/tester/rich/artifacts/blobs/%s?offset=0&size=%u", sha,
+			 (9u << 20) + 4321);
+		assert_int_equal(wbt_http(&d, "PUT", put, head, sizeof(head), NULL, 1, &r), 0);
+		assert_int_equal(r.status, 200);
+		assert_non_null(strstr(r.body, "\"received\":4096"));
+		wbt_response_free(&r);
+	}
+
+	/* repaired, the same archive goes in */
+	assert_int_equal(import_repacked(&d, dir, "", msg, sizeof(msg)), 0);
+	j = wbt_get_json(&d, "/api/v1/projects/tester/rich/artifacts/model");
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "versions")), 2);
+	v = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "versions"), 1);
+	assert_string_equal(cJSON_GetObjectItem(v, "version")->valuestring, "v0");
+	cJSON_Delete(j);
+	assert_int_equal(same_bytes_on(&d, "/api/v1/projects/tester/rich/artifacts/dataset/v0/file?path=data/train.bin"),
+			 (9u << 20) + 4321);
+	wbt_server_cleanup(&d);
+}
+
+/*
+ * --run takes the artifacts the run used, whole, and their uses; a producer
+ * outside the archive (and the target) leaves produced_by empty. A version
+ * 1 archive (no media, no artifacts) is still read.
+ */
+static void test_e2e_export__one_run_and_version_1_archives(void **state)
+{
+	wbt_server e;
+	char archive[400], dir[300], cmd[4000], ref[200] = "";
+	cJSON *j, *runs;
+	const cJSON *r;
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(wbt_server_start(&e, NULL), 0);
+	runs = wbt_get_json(&a, "/api/v1/projects/tester/rich/runs?limit=100");
+	assert_non_null(runs);
+	cJSON_ArrayForEach(r, cJSON_GetObjectItem(runs, "runs"))
+	{
+		if (cJSON_IsString(cJSON_GetObjectItem(r, "job_type")) &&
+		    !strcmp(cJSON_GetObjectItem(r, "job_type")->valuestring, "eval"))
+			snprintf(ref, sizeof(ref), "tester/rich/%s", cJSON_GetObjectItem(r, "id")->valuestring);
+	}
+	cJSON_Delete(runs);
+	assert_true(ref[0]); /* the consumer run */
+	snprintf(archive, sizeof(archive), "%s/one.tar.gz", root);
+	{
+		const char *ex[] = {wbt_wb_bin(), "export", "--run", ref, archive, "--base-url", a.url, "--api-key", a.key, NULL};
+		const char *im[] = {wbt_wb_bin(), "import", archive, "--base-url", e.url, "--api-key", e.key, NULL};
+		assert_int_equal(run_wb(ex), 0);
+		assert_int_equal(run_wb(im), 0);
+	}
+	j = wbt_get_json(&e, "/api/v1/projects/tester/rich/runs?limit=100");
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetObjectItem(j, "total")->valueint, 1);
+	cJSON_Delete(j);
+	j = wbt_get_json(&e, "/api/v1/projects/tester/rich/artifacts/model/best");
+	assert_non_null(j);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "info"), "version")->valuestring, "v0");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "produced_by")), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "used_by")), 1);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "used_by"), 0), "run_id")->valuestring,
+			    ref + strlen("tester/rich/"));
+	cJSON_Delete(j);
+	assert_int_equal(same_bytes_on(&e, "/api/v1/projects/tester/rich/artifacts/dataset/v0/file?path=data/train.bin"),
+			 (9u << 20) + 4321);
+
+	/* the xp archive of the first test, made a version 1 archive: no media/, no artifacts */
+	snprintf(dir, sizeof(dir), "%s/v1", root);
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p '%s' && tar -C '%s' -xzf '%s/xp.tar.gz' && rm -r '%s'/runs/*/*/*/media && "
+		 "sed -i 's/\"version\":2/\"version\":1/; s/,\"artifacts\":\\[\\]//' '%s/manifest.json' && "
+		 "grep -q '\"version\":1' '%s/manifest.json' && ! grep -q artifacts '%s/manifest.json' && "
+		 "tar -C '%s' -czf '%s/v1.tar.gz' manifest.json runs",
+		 dir, dir, root, dir, dir, dir, dir, dir, root);
+	assert_int_equal(system(cmd), 0);
+	snprintf(archive, sizeof(archive), "%s/v1.tar.gz", root);
+	{
+		const char *im[] = {wbt_wb_bin(), "import", archive, "--base-url", e.url, "--api-key", e.key, NULL};
+		assert_int_equal(run_wb(im), 0);
+	}
+	j = wbt_get_json(&e, "/api/v1/projects/tester/xp/runs?limit=100");
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetObjectItem(j, "total")->valueint, 3);
+	cJSON_Delete(j);
+	wbt_server_cleanup(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e_export__round_trip_is_identical_through_the_api),
 		cmocka_unit_test(test_e2e_export__all_and_hostile_archives),
+		cmocka_unit_test(test_e2e_export__media_and_artifacts_round_trip),
+		cmocka_unit_test(test_e2e_export__damaged_archives_write_nothing),
+		cmocka_unit_test(test_e2e_export__one_run_and_version_1_archives),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
