@@ -38,9 +38,8 @@
  * archive to the server in chunks: a blob of gigabytes is never in memory.
  *
  * What differs afterwards are the target's own times: runs' updated_at,
- * heartbeat_at and last_seq (the number of records it took), and the
- * created_at/updated_at of artifacts and versions and the "at" of their
- * lineage, which are the import's. Lineage to a run that is not in the
+ * heartbeat_at and last_seq (the number of records it took). Versions
+ * are committed with their created_at and uses replayed with their time. Lineage to a run that is not in the
  * archive is kept only when the target has that run.
  */
 #include "cmd.h"
@@ -1106,6 +1105,9 @@ static char *commit_body(files *f, aplan *ap, const cJSON *ver, char *why, size_
 		snprintf(why, whylen, "producer %.80s is not a run id", producer);
 		goto done;
 	}
+	if (cJSON_IsNumber(cJSON_GetObjectItem(info, "created_at")) &&
+	    !cJSON_AddNumberToObject(c, "created_at", cJSON_GetObjectItem(info, "created_at")->valuedouble))
+		goto oom; /* the version keeps its time */
 	if (meta && !cJSON_IsNull(meta)) {
 		if (!cJSON_IsObject(meta)) {
 			snprintf(why, whylen, "metadata is not an object");
@@ -1287,10 +1289,16 @@ static int skip_number(const wbs__api *a, aplan *ap, char *err, size_t errlen)
 	wbs__api_resp r;
 	int rc;
 
+	/* the artifact's own time: what the source had when its first version came */
+	const cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(ap->doc, "artifact"), "created_at");
+	char at[64] = "";
+
+	if (cJSON_IsNumber(t) && t->valuedouble > 0)
+		snprintf(at, sizeof(at), "\"created_at\":%.17g,", t->valuedouble);
 	snprintf(body, sizeof(body),
-		 "{\"type\":\"%s\",\"files\":[{\"path\":\"deleted\",\"sha256\":\"%064d\",\"size\":0,"
+		 "{\"type\":\"%s\",%s\"files\":[{\"path\":\"deleted\",\"sha256\":\"%064d\",\"size\":0,"
 		 "\"ref\":\"wb-import://deleted/%s/v%" PRId64 "\"}]}",
-		 ap->type, 0, ap->name, ap->target);
+		 ap->type, at, 0, ap->name, ap->target);
 	if (commit(a, ap, body, ap->target, err, errlen))
 		return -1;
 	snprintf(path, sizeof(path), "/api/v1/projects/%s/%s/artifacts/%s/v%" PRId64, ap->ent, ap->proj, ap->name,
@@ -1359,7 +1367,8 @@ static int links_all(const wbs__api *a, plan *p, run_st *runs, size_t nruns, cha
 		} else {
 			cJSON *j = cJSON_CreateObject();
 			int rc = !j || !cJSON_AddStringToObject(j, "artifact", l->p->name) ||
-					 !cJSON_AddNumberToObject(j, "version", (double)l->index)
+					 !cJSON_AddNumberToObject(j, "version", (double)l->index) ||
+					 (l->at > 0 && !cJSON_AddNumberToObject(j, "time", l->at))
 				 ? -1
 				 : send_record(a, l->run, WB__REC_ARTIFACT_USE, j, err, errlen);
 			cJSON_Delete(j);

@@ -305,6 +305,7 @@ static int manifest_parse(const cJSON *j, wbs__art_manifest *m, char *why, size_
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(j, "metadata");
 	const cJSON *aliases = cJSON_GetObjectItemCaseSensitive(j, "aliases");
 	const cJSON *files = cJSON_GetObjectItemCaseSensitive(j, "files");
+	const cJSON *created = cJSON_GetObjectItemCaseSensitive(j, "created_at");
 	const cJSON *it;
 	wbs__buf mb;
 
@@ -321,6 +322,15 @@ static int manifest_parse(const cJSON *j, wbs__art_manifest *m, char *why, size_
 		}
 		if (!(m->run_id = strdup(run->valuestring)))
 			goto oom;
+	}
+	if (created && !cJSON_IsNull(created)) {
+		/* an import keeping the time of the version it copies (a time ahead of the server's clock is
+		 * taken as now by the store) */
+		if (!cJSON_IsNumber(created) || !(created->valuedouble > 0 && created->valuedouble < 1e11)) {
+			snprintf(why, whylen, "created_at must be a unix time in seconds");
+			return -1;
+		}
+		m->created_at = created->valuedouble;
 	}
 	if (meta && !cJSON_IsNull(meta)) {
 		if (!cJSON_IsObject(meta) || !wbs__json_depth_ok(meta, WBS__JSON_DEPTH_MAX)) {

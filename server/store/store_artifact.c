@@ -681,7 +681,7 @@ static int apply_commit(wbs__store *s, wbs__job *j)
 {
 	struct commit_arg *a = j->arg;
 	const wbs__art_manifest *m = a->m;
-	double now = wbs__store_now(s);
+	double now = wbs__store_now(s), at = m->created_at > 0 && m->created_at < now ? m->created_at : now;
 	sqlite3_stmt *st = NULL;
 	int64_t project_id, art_id, ver_id = 0, producer = 0, next = 0, total = 0;
 	int found, ret, has_producer = 0;
@@ -735,7 +735,7 @@ static int apply_commit(wbs__store *s, wbs__job *j)
 			sqlite3_bind_int64(st, 1, project_id);
 			sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 3, m->type, -1, SQLITE_STATIC);
-			sqlite3_bind_double(st, 4, now);
+			sqlite3_bind_double(st, 4, at);
 			ret = exec_st(s, st, &j->err, "create artifact");
 			sqlite3_finalize(st);
 			st = NULL;
@@ -780,7 +780,7 @@ static int apply_commit(wbs__store *s, wbs__job *j)
 		sqlite3_bind_text(st, 6, m->metadata ? m->metadata : "{}", -1, SQLITE_STATIC);
 		if (has_producer)
 			sqlite3_bind_int64(st, 7, producer);
-		sqlite3_bind_double(st, 8, now);
+		sqlite3_bind_double(st, 8, at);
 		ret = exec_st(s, st, &j->err, "create version");
 		sqlite3_finalize(st);
 		st = NULL;
@@ -813,7 +813,7 @@ static int apply_commit(wbs__store *s, wbs__job *j)
 			return ret;
 		sqlite3_bind_int64(st, 1, art_id);
 		sqlite3_bind_int64(st, 2, next + 1);
-		sqlite3_bind_double(st, 3, now);
+		sqlite3_bind_double(st, 3, at);
 		ret = exec_st(s, st, &j->err, "bump version");
 		sqlite3_finalize(st);
 		st = NULL;
@@ -934,6 +934,7 @@ int wbs__art_apply_use(wbs__store *s, int64_t project_id, int64_t run_rowid, con
 {
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(json, "artifact");
 	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(json, "version");
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(json, "time");
 	sqlite3_stmt *st = NULL;
 	int64_t vid;
 	int found, ret;
@@ -953,7 +954,8 @@ int wbs__art_apply_use(wbs__store *s, int64_t project_id, int64_t run_rowid, con
 		return ret;
 	sqlite3_bind_int64(st, 1, vid);
 	sqlite3_bind_int64(st, 2, run_rowid);
-	sqlite3_bind_double(st, 3, now);
+	/* the time the run used it, when the record says (an import, a client's clock ahead: now) */
+	sqlite3_bind_double(st, 3, cJSON_IsNumber(at) && at->valuedouble > 0 && at->valuedouble < now ? at->valuedouble : now);
 	ret = exec_st(s, st, err, "record use");
 	sqlite3_finalize(st);
 	return ret;

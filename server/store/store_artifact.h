@@ -65,6 +65,7 @@ typedef struct wbs__art_manifest {
 	char **aliases; /* valid names, not "latest" */
 	size_t naliases;
 	char digest[65]; /* wbs__art_digest */
+	double created_at; /* the version's time (unix s; 0 or later than now: now) */
 } wbs__art_manifest;
 
 /* Free what a manifest owns (not entity/project/name). Accepts NULL. */

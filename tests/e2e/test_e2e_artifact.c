@@ -358,6 +358,23 @@ static void test_e2e_artifact__hostile(void **state)
 			 400);
 	assert_int_equal(req("POST", ART "/ok", "{\"type\":\"t\",\"metadata\":[1],\"files\":[]}", NULL, 0), 400);
 	assert_int_equal(req("POST", ART "/ok", "not json", NULL, 0), 400);
+	assert_int_equal(req("POST", ART "/ok", "{\"type\":\"t\",\"created_at\":\"yesterday\",\"files\":[]}", NULL, 0), 400);
+	assert_int_equal(req("POST", ART "/ok", "{\"type\":\"t\",\"created_at\":-5,\"files\":[]}", NULL, 0), 400);
+	/* a time given is kept (an import); one ahead of the server's clock is taken as now */
+	snprintf(body, sizeof(body),
+		 "{\"type\":\"t\",\"created_at\":1500000000.25,\"files\":[{\"path\":\"a\",\"sha256\":\"%s\","
+		 "\"size\":1,\"ref\":\"s3://b/dated\"}]}",
+		 sha);
+	assert_int_equal(req("POST", ART "/dated", body, NULL, 0), 201);
+	assert_int_equal(req("GET", ART "/dated/v0", NULL, big, sizeof(big)), 200);
+	assert_non_null(strstr(big, "\"created_at\":1500000000.25"));
+	snprintf(body, sizeof(body),
+		 "{\"type\":\"t\",\"created_at\":9000000000,\"files\":[{\"path\":\"a\",\"sha256\":\"%s\","
+		 "\"size\":1,\"ref\":\"s3://b/later\"}]}",
+		 sha);
+	assert_int_equal(req("POST", ART "/dated", body, NULL, 0), 201);
+	assert_int_equal(req("GET", ART "/dated/v1", NULL, big, sizeof(big)), 200);
+	assert_null(strstr(big, "9000000000"));
 	/* a duplicate path */
 	snprintf(body, sizeof(body),
 		 "{\"type\":\"t\",\"files\":[{\"path\":\"a\",\"sha256\":\"%s\",\"size\":1,\"ref\":\"s3://b/k\"},"
