@@ -274,5 +274,5 @@ export async function renderProjectSettings(root, entity, project) {
     h('div', { class: 'card' }, h('h3', null, 'Visibility'), h('label', null, 'Who can read it ', sel), msg),
     p.role === 'admin' ? membersCard('project-members', `${base}/members`, 'Members') : null));
   root.appendChild(h('h2', { id: 'notifications' }, 'Notifications'));
-  root.appendChild(h('div', { class: 'cards' }, notificationCards(entity, project, p.role)));
+  root.appendChild(h('div', { class: 'cards notify' }, notificationCards(entity, project, p.role)));
 }

@@ -29,7 +29,7 @@ export function webhooksCard(id, path, title, note) {
   const box = h('div', { class: 'card webhooks', id });
   const msg = status(`${id}-msg`);
   const list = h('div');
-  const url = h('input', { type: 'text', class: 'webhook-url', size: 44, autocomplete: 'off', spellcheck: 'false',
+  const url = h('input', { type: 'text', class: 'webhook-url', autocomplete: 'off', spellcheck: 'false',
     placeholder: 'https://hooks.slack.com/services/…', 'aria-label': 'webhook URL' });
   const events = EVENTS.map((ev) => h('input', { type: 'checkbox', name: 'event', value: ev, checked: true }));
   const form = h('form', { class: 'add-webhook', onsubmit: async (ev) => {
@@ -71,7 +71,7 @@ function rulesCard(base, canEdit) {
   const box = h('div', { class: 'card', id: 'rules' });
   const msg = status('rules-msg');
   const list = h('div');
-  const text = h('input', { type: 'text', id: 'rule-text', size: 36, autocomplete: 'off', spellcheck: 'false',
+  const text = h('input', { type: 'text', id: 'rule-text', autocomplete: 'off', spellcheck: 'false',
     placeholder: 'summary val/loss > 2, or no step for 15 min', 'aria-label': 'rule' });
   async function load() {
     let rules;
@@ -84,7 +84,7 @@ function rulesCard(base, canEdit) {
     }
     clear(list);
     list.appendChild(rules.length ? table('rules-table', ['rule', 'fired', 'created', ''], rules.map((r) => h('tr', { dataset: { id: String(r.id) } },
-      h('td', null, h('code', null, r.rule)), h('td', { class: 'num', title: 'runs it fired for' }, String(r.fired)), h('td', null, when(r.created_at)),
+      h('td', { class: 'rule' }, h('code', null, r.rule)), h('td', { class: 'num', title: 'runs it fired for' }, String(r.fired)), h('td', null, when(r.created_at)),
       h('td', null, canEdit ? h('button', { type: 'button', class: 'delete-rule', onclick: async () => {
         try { await api(`${base}/rules/${enc(String(r.id))}`, { method: 'DELETE' }); say(msg, 'Rule deleted.'); load(); } catch (e) { fail(msg, e); }
       } }, 'Delete') : null))))
