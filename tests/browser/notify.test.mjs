@@ -40,9 +40,13 @@ function recordAnswers(page) {
   return async () => Promise.all(answers);
 }
 
-async function assertNoSecret(page, answers) {
+async function assertNotInPage(page) {
   const html = await page.content();
   assert.ok(!html.includes(SECRET) && !html.includes(hookUrl), 'the webhook URL is in the page');
+}
+
+async function assertNoSecret(page, answers) {
+  await assertNotInPage(page);
   const bodies = await answers();
   assert.ok(bodies.length > 0);
   for (const b of bodies) assert.ok(!b.includes(SECRET), `an API answer holds the webhook URL: ${b.slice(0, 200)}`);
@@ -100,6 +104,7 @@ test('project admin: a webhook and rules, a finished run reaches the receiver an
   assert.ok(row.includes(`127.0.0.1:${receiver.address().port}…lack`), row);
   assert.ok(row.includes('finished, failed, alert, rule'), row);
   assert.equal(await page.inputValue('#project-webhooks .webhook-url'), '', 'the URL is forgotten once sent');
+  await assertNotInPage(page);
   const hooks = (await srv.api(`${PROJECT}/webhooks`)).json.webhooks;
   assert.equal(hooks.length, 1);
   assert.deepEqual(hooks[0].events, ['finished', 'failed', 'alert', 'rule']);
@@ -225,6 +230,7 @@ test('my webhooks on /settings: add with chosen events, a refused URL, delete', 
   await page.fill('#my-webhooks .webhook-url', hookUrl);
   await page.click('#my-webhooks .add-webhook button[type=submit]');
   await page.waitForSelector('#my-webhooks-table tbody tr');
+  await assertNotInPage(page);
   assert.equal(await page.$$eval('#my-webhooks-table tbody td', (c) => c[1].textContent), 'failed');
   const mine = (await srv.api('/user/webhooks')).json.webhooks;
   assert.equal(mine.length, 1);
