@@ -6,34 +6,15 @@
 // authenticate() through newPage().
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { startServer, launch, newPage, open } from './lib.mjs';
+import { startServer, launch, newPage, open, shot, noErrors, noXss } from './lib.mjs';
 
-const SHOTS = process.env.WB_SCREENSHOTS_DIR;
 let srv, runs;
-
-async function shot(page, name) {
-  if (!SHOTS) return;
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
-}
 const contexts = [];
 
 async function browser() {
   const ctx = await launch(srv.root);
   contexts.push(ctx);
   return ctx;
-}
-
-function noErrors(page, allow = /status of 40[134]/) {
-  assert.deepEqual(page.errors.filter((e) => !allow.test(e)), [], 'console errors');
-  assert.deepEqual(page.dialogs, [], 'dialogs');
-}
-
-async function noXss(page) {
-  assert.equal(await page.evaluate(() => window.__xss), undefined, 'an XSS payload executed');
-  assert.equal(await page.evaluate(() => document.querySelectorAll('#app script, #app img[onerror], #app [onerror], #app a[href^="javascript"]').length), 0);
 }
 
 before(async () => {

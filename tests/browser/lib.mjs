@@ -14,12 +14,14 @@ import { mkdtempSync, readFileSync, existsSync, rmSync, mkdirSync, openSync, clo
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
+import assert from 'node:assert/strict';
 
 export const WB_BIN = process.env.WB_BIN;
 export const WB_FILL = process.env.WB_FILL;
 export const WEB_DIR = process.env.WB_WEB_DIR;
 const MODULES = process.env.WB_WEB_MODULES;
 export const CHROMIUM = process.env.WB_CHROMIUM || '/usr/bin/chromium';
+const SHOTS = process.env.WB_SCREENSHOTS_DIR;
 
 export async function waitFor(cond, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
@@ -158,4 +160,25 @@ export async function newPage(ctx, auth) {
 export async function open(page, url, path) {
   await page.goto(url + path);
   await page.waitForFunction(() => window.__wb && window.__wb.ready === true, null, { timeout: 20000 });
+}
+
+// A screenshot into $WB_SCREENSHOTS_DIR/<name>.png (README's pictures), if set.
+export async function shot(page, name, fullPage = false) {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+}
+
+// No console error (but those matching allow: the browser logs every 4xx
+// answer, which some steps expect) and no dialog.
+export function noErrors(page, allow = /status of 40[134]/) {
+  assert.deepEqual(page.errors.filter((e) => !allow.test(e)), [], 'console errors');
+  assert.deepEqual(page.dialogs, [], 'dialogs');
+}
+
+// The payloads of wb_fill and the tests set window.__xss if they ever run;
+// none of their elements may exist in the page as markup.
+export async function noXss(page) {
+  assert.equal(await page.evaluate(() => window.__xss), undefined, 'an XSS payload executed');
+  assert.equal(await page.evaluate(() => document.querySelectorAll('#app script, #app img[onerror], #app [onerror], #app a[href^="javascript"]').length), 0);
 }

@@ -2,34 +2,25 @@
 //
 //   /login?next=           name + password → a session cookie
 //   /setup?token=          set a password from a one-time setup link
-//   /settings              API keys (created, shown once, revoked), password,
-//                          teams; server admins also: users (+ setup links)
+//   /settings              API keys (created, shown once, revoked), my
+//                          webhooks, password, teams; server admins also:
+//                          users (+ setup links)
 //   /settings?team=<name>  a team's members and roles
-//   /<e>/<p>/settings      a project's visibility and members
+//   /<e>/<p>/settings      a project's visibility, members and notifications
+//                          (webhooks, rules, delivery log: notify.js)
 //
 // Every user string goes in through dom.js (textContent / attributes).
 import { h, clear, fmtTime } from './dom.js';
 import { api, enc, login, session, ApiError } from './api.js';
 import { navigate, setCrumbs } from './main.js';
+import { errText, status, fail, say, table } from './forms.js';
+import { notificationCards, webhooksCard } from './notify.js';
 
 const ROLES = ['viewer', 'editor', 'admin'];
 
 function safeNext() {
   const next = new URLSearchParams(location.search).get('next') || '/';
   return next.startsWith('/') && !next.startsWith('//') ? next : '/';
-}
-
-function errText(e) {
-  return e instanceof ApiError ? `${e.message} (${e.status})` : String(e && e.message ? e.message : e);
-}
-
-function status(id) {
-  return h('p', { class: 'muted', id, role: 'status' });
-}
-
-function fail(el, e) {
-  el.className = 'error';
-  el.textContent = errText(e);
 }
 
 export async function renderLogin(root) {
@@ -84,11 +75,6 @@ export async function renderSetup(root) {
   h('p', null, h('button', { type: 'submit', class: 'primary', id: 'setup-submit' }, 'Set password and sign in')), msg));
 }
 
-function table(id, head, rows) {
-  return h('table', { class: 'grid', id }, h('thead', null, h('tr', null, head.map((c) => h('th', null, c)))),
-    h('tbody', null, rows));
-}
-
 function roleSelect(value, onchange) {
   const sel = h('select', { onchange: () => onchange(sel.value) }, ROLES.map((r) => h('option', { value: r }, r)));
   sel.value = value || 'viewer';
@@ -114,7 +100,7 @@ function membersCard(id, path, title) {
     box.appendChild(table(`${id}-table`, ['user', 'role', ''], members.map((m) => h('tr', { dataset: { user: m.user } },
       h('td', null, m.user),
       h('td', null, roleSelect(m.role, async (r) => {
-        try { await api(`${path}/${enc(m.user)}`, { method: 'PUT', body: { role: r } }); msg.className = 'muted'; msg.textContent = `${m.user} is now ${r}.`; } catch (e) { fail(msg, e); load(); }
+        try { await api(`${path}/${enc(m.user)}`, { method: 'PUT', body: { role: r } }); say(msg, `${m.user} is now ${r}.`); } catch (e) { fail(msg, e); load(); }
       })),
       h('td', null, h('button', { type: 'button', class: 'remove-member', onclick: async () => {
         try { await api(`${path}/${enc(m.user)}`, { method: 'DELETE' }); load(); } catch (e) { fail(msg, e); }
@@ -151,6 +137,8 @@ export async function renderSettings(root) {
   const cards = h('div', { class: 'cards' });
   root.appendChild(cards);
   cards.appendChild(keysCard());
+  cards.appendChild(webhooksCard('my-webhooks', '/user/webhooks', 'My webhooks',
+    'Slack incoming webhooks for every run your keys create, in any project.'));
   cards.appendChild(teamsCard());
   cards.appendChild(passwordCard());
   if (session.user.is_admin) cards.appendChild(usersCard());
@@ -225,8 +213,7 @@ function passwordCard() {
     ev.preventDefault();
     try {
       await api(`/users/${enc(session.user.name)}/password`, { method: 'PUT', body: { password: pw.value, current_password: cur.value } });
-      msg.className = 'muted';
-      msg.textContent = 'Password changed; sign in again.';
+      say(msg, 'Password changed; sign in again.');
       session.user = null;
       navigate('/login');
     } catch (e) { fail(msg, e); }
@@ -278,8 +265,7 @@ export async function renderProjectSettings(root, entity, project) {
   sel.addEventListener('change', async () => {
     try {
       const r = await api(base, { method: 'PUT', body: { visibility: sel.value } });
-      msg.className = 'muted';
-      msg.textContent = r.visibility === 'public' ? 'Public: anyone with the link can read it, signed in or not.' : 'Private: members only.';
+      say(msg, r.visibility === 'public' ? 'Public: anyone with the link can read it, signed in or not.' : 'Private: members only.');
     } catch (e) { fail(msg, e); sel.value = p.visibility; }
   });
   root.appendChild(h('div', { class: 'page-head' }, h('h1', null, `${project} settings`),
@@ -287,4 +273,6 @@ export async function renderProjectSettings(root, entity, project) {
   root.appendChild(h('div', { class: 'cards' },
     h('div', { class: 'card' }, h('h3', null, 'Visibility'), h('label', null, 'Who can read it ', sel), msg),
     p.role === 'admin' ? membersCard('project-members', `${base}/members`, 'Members') : null));
+  root.appendChild(h('h2', { id: 'notifications' }, 'Notifications'));
+  root.appendChild(h('div', { class: 'cards notify' }, notificationCards(entity, project, p.role)));
 }

@@ -2,13 +2,13 @@
 //
 //   /login, /setup?token=            sign in with name + password; set a password (account.js)
 //   /signin                          paste an API key (kept in localStorage)
-//   /settings[?team=]                API keys, password, teams, users (account.js)
+//   /settings[?team=]                API keys, my webhooks, password, teams, users (account.js)
 //   /                                projects
 //   /<entity>/<project>              runs table (filters, sort, group, columns in the query)
 //   /<entity>/<project>/runs/<id>    run page (x axis, smoothing, log, band, zoom in the query)
 //   /<entity>/<project>/compare?runs=a,b,c
 //   /<entity>/<project>/groups/<group>   a distributed job: ranks, cross-rank aggregates
-//   /<entity>/<project>/settings     visibility, members (account.js)
+//   /<entity>/<project>/settings     visibility, members, notifications (account.js, notify.js)
 //   /<entity>/<project>/reports[/<id>]   reports with live panels (report.js)
 //   /<entity>/<project>/artifacts[/<name>[/<vN|alias>]]   artifacts, versions, lineage (artifacts.js)
 //
