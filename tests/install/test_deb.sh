@@ -58,7 +58,8 @@ grep -q "^#tls-cert = " "$tmp/root/etc/wb/wb.conf" || fail "wb.conf does not doc
 # serving HTTPS with a self-signed certificate made here.
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 2 \
 	-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost >/dev/null 2>&1 || fail "openssl req"
-LD_LIBRARY_PATH="$tmp/root/usr/lib" "$wb" server --config "$tmp/root/etc/wb/wb.conf" --data "$tmp/data" \
+# WB_CONFIG_DIR: the first start writes its key there, not to the user's settings file.
+WB_CONFIG_DIR="$tmp/config" LD_LIBRARY_PATH="$tmp/root/usr/lib" "$wb" server --config "$tmp/root/etc/wb/wb.conf" --data "$tmp/data" \
 	--port 0 --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem" 2>"$tmp/server.log" >/dev/null &
 pid=$!
 i=0
