@@ -309,6 +309,10 @@ static void *wpipe_main(void *arg)
 			else
 				o += (size_t)n;
 		}
+		/* start the slice's writeback now, so the disk works while the
+		 * next ones arrive and the final fsync finds little left to do */
+		if (!w->err)
+			sync_file_range(w->fd, (off_t)w->at[k], (off_t)w->len[k], SYNC_FILE_RANGE_WRITE);
 		pthread_mutex_lock(&w->mu);
 		w->tail++;
 		pthread_cond_broadcast(&w->cv);
