@@ -370,6 +370,8 @@ void wbs__h_deliveries(wbs__req *q)
 		wbs__json_i64(&b, d->webhook_id);
 		wbs__buf_puts(&b, ",\"run_id\":");
 		wbs__json_cstr(&b, d->run_id);
+		wbs__buf_puts(&b, ",\"run_name\":");
+		wbs__json_cstr(&b, d->run_name);
 		wbs__buf_puts(&b, ",\"event\":");
 		wbs__json_cstr(&b, d->event);
 		wbs__buf_puts(&b, ",\"state\":");

@@ -473,7 +473,7 @@ int wbs__store_deliveries_list(wbs__store *s, const char *entity, const char *pr
 		goto done;
 	rc = sqlite3_prepare_v2(r->db,
 				"SELECT d.id, d.webhook_id, x.run_id, d.event, d.state, d.error, d.attempts, d.http_status, "
-				"d.created_at, d.next_at, d.last_at, d.done_at FROM notify_deliveries d "
+				"d.created_at, d.next_at, d.last_at, d.done_at, x.name FROM notify_deliveries d "
 				"JOIN runs x ON x.id = d.run_id WHERE x.project_id = ?1 ORDER BY d.id DESC LIMIT ?2",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK) {
@@ -501,6 +501,7 @@ int wbs__store_deliveries_list(wbs__store *s, const char *entity, const char *pr
 		d->next_at = wbs__col_real(st, 9);
 		d->last_at = wbs__col_real(st, 10);
 		d->done_at = wbs__col_real(st, 11);
+		d->run_name = wbs__col_dup(st, 12, &oom);
 	}
 	if (rc != SQLITE_DONE)
 		ret = wbs__store_sqlerr(err, r->db, rc, "list deliveries");
@@ -522,6 +523,7 @@ void wbs__delivery_rows_free(wbs__delivery_row *rows, size_t n)
 {
 	for (size_t i = 0; rows && i < n; i++) {
 		free(rows[i].run_id);
+		free(rows[i].run_name);
 		free(rows[i].event);
 		free(rows[i].state);
 		free(rows[i].error);

@@ -51,7 +51,7 @@ typedef struct wbs__rule_row {
 
 typedef struct wbs__delivery_row {
 	int64_t id, webhook_id;
-	char *run_id, *event, *state, *error;
+	char *run_id, *run_name, *event, *state, *error; /* run_name NULL when the run has none */
 	int64_t attempts;
 	int http_status; /* 0: none yet / no answer */
 	double created_at, next_at, last_at, done_at; /* NaN when absent */

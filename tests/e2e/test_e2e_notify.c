@@ -330,6 +330,18 @@ static void test_e2e_notify__429_retry_after(void **state)
 	}
 	assert_string_equal(cJSON_GetObjectItem(d, "state")->valuestring, "delivered");
 	assert_int_equal(cJSON_GetObjectItem(d, "attempts")->valueint, 2);
+	{
+		/* the log names the run as its page does */
+		char path[300];
+		cJSON *r;
+		snprintf(path, sizeof(path), "/api/v1/projects/tester/rl/runs/%s",
+			 cJSON_GetObjectItem(d, "run_id")->valuestring);
+		r = wbt_get_json(&srv, path);
+		assert_non_null(r);
+		assert_true(cJSON_IsString(cJSON_GetObjectItem(r, "name")));
+		assert_true(cJSON_Compare(cJSON_GetObjectItem(d, "run_name"), cJSON_GetObjectItem(r, "name"), 1));
+		cJSON_Delete(r);
+	}
 	assert_int_equal(cJSON_GetObjectItem(d, "http_status")->valueint, 200);
 	cJSON_Delete(root);
 }

@@ -12,7 +12,7 @@
 //
 // Every user string (rules, run names, errors) goes in through dom.js.
 import { h, clear, fmtTime } from './dom.js';
-import { api, enc, runPath } from './api.js';
+import { api, enc } from './api.js';
 import { status, fail, say, table } from './forms.js';
 
 const EVENTS = ['finished', 'failed', 'crashed', 'alert', 'rule'];
@@ -111,24 +111,14 @@ function rulesCard(base, canEdit) {
   return box;
 }
 
-// Run names for the delivery log (the log holds run ids): id → name, absent if unreadable.
-async function runNames(entity, project, ids) {
-  const names = new Map();
-  await Promise.all([...new Set(ids)].map(async (id) => {
-    try { names.set(id, (await api(runPath(entity, project, id))).name); } catch { /* shown by id */ }
-  }));
-  return names;
-}
-
 function deliveriesCard(entity, project, base) {
   const box = h('div', { class: 'card', id: 'deliveries' });
   const msg = status('deliveries-msg');
   const list = h('div');
   async function load() {
-    let rows, names;
+    let rows;
     try {
       rows = (await api(`${base}/deliveries?limit=${DELIVERIES_SHOWN}`)).deliveries;
-      names = await runNames(entity, project, rows.map((d) => d.run_id));
     } catch (e) {
       clear(list);
       fail(msg, e);
@@ -139,7 +129,7 @@ function deliveriesCard(entity, project, base) {
     list.appendChild(rows.length ? table('deliveries-table', ['time', 'event', 'run', 'status', 'attempts', 'error'], rows.map((d) => h('tr', { dataset: { id: String(d.id), state: d.state } },
       h('td', null, when(d.created_at)),
       h('td', null, d.event),
-      h('td', { class: 'name' }, h('a', { href: `/${enc(entity)}/${enc(project)}/runs/${enc(d.run_id)}` }, names.get(d.run_id) || d.run_id)),
+      h('td', { class: 'name' }, h('a', { href: `/${enc(entity)}/${enc(project)}/runs/${enc(d.run_id)}` }, d.run_name || d.run_id)),
       h('td', null, h('span', { class: `badge state-${STATE_BADGE[d.state] || 'unknown'}` }, d.state),
         d.http_status ? ` http ${d.http_status}` : '', d.state === 'pending' && d.next_at ? h('span', { class: 'muted' }, ' next ', when(d.next_at)) : ''),
       h('td', { class: 'num' }, String(d.attempts)),
