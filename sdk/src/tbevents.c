@@ -14,6 +14,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -311,8 +312,7 @@ typedef struct tensor {
 	dvec vals;
 	const uint8_t *content;
 	size_t content_len;
-	pb strings[3]; /* the first three string_val */
-	int nstrings;
+	int nstrings; /* string_val entries (read again where they are wanted) */
 } tensor;
 
 enum { DT_FLOAT = 1, DT_DOUBLE = 2, DT_STRING = 7 };
@@ -352,8 +352,6 @@ static int tensor_parse(pb t, tensor *out)
 			if (pb_reals(wt, v, &sub, f == 5, &out->vals))
 				return -1;
 		} else if (f == 8 && wt == WT_LEN) {
-			if (out->nstrings < 3)
-				out->strings[out->nstrings] = sub;
 			out->nstrings++;
 		}
 	}
@@ -378,6 +376,35 @@ static int tensor_numbers(tensor *t)
 	return 0;
 }
 
+/*
+ * A TF2 image tensor [width, height, image 0, image 1, ...] (string_val, field 8): image 0 under tag, image i
+ * under "tag/i", as TF1 writes one value per image.
+ */
+static int emit_tensor_images(reader *r, const char *tag, pb tp)
+{
+	uint32_t f;
+	int wt, ret = 0;
+	uint64_t v;
+	pb sub;
+	size_t i = 0;
+
+	/* tensor_parse read the same bytes whole: no decoding error here */
+	while (!ret && pb_next(&tp, &f, &wt, &v, &sub) == 1) {
+		char key[300];
+		if (f != 8 || wt != WT_LEN || i++ < 2)
+			continue;
+		if (i == 3)
+			snprintf(key, sizeof(key), "%s", tag);
+		else if ((size_t)snprintf(key, sizeof(key), "%s/%zu", tag, i - 3) >= sizeof(key) ||
+			 !wb__key_valid(key, strlen(key))) {
+			r->rep->skipped[WB__TB_BAD_TAG]++; /* the tag is too long for a "/i" */
+			continue;
+		}
+		ret = emit_image(r, key, sub.p, (size_t)(sub.end - sub.p));
+	}
+	return ret;
+}
+
 static int do_tensor(reader *r, const char *tag, pb tp, const char *plugin, size_t plen)
 {
 	tensor t;
@@ -393,7 +420,7 @@ static int do_tensor(reader *r, const char *tag, pb tp, const char *plugin, size
 			r->rep->skipped[WB__TB_BAD_VALUE]++;
 			goto done;
 		}
-		ret = emit_image(r, tag, t.strings[2].p, (size_t)(t.strings[2].end - t.strings[2].p));
+		ret = emit_tensor_images(r, tag, tp);
 		goto done;
 	}
 	if (tensor_numbers(&t) || t.vals.toobig) {

@@ -23,7 +23,7 @@
  * double tensor (TF2, plugin "scalars"), histograms from HistogramProto or
  * a [k, 3] tensor of (left, right, count) rows (TF2, plugin "histograms"),
  * images from Summary.Image or a string tensor [width, height, png, ...]
- * (TF2, plugin "images"; the first image).
+ * (TF2, plugin "images"; image i after the first under "<tag>/<i>").
  *
  * Bad input never stops the reader early without saying so: a record
  * whose data fails its checksum or does not decode is skipped and the next

@@ -226,6 +226,23 @@ static void v_image(bytes *vals, const char *tag, const uint8_t *img, size_t n)
 	f_msg(vals, 1, &v);
 }
 
+/* TF2 images: tensor DT_STRING [width, height, img...] (string_val), metadata {plugin_data {plugin_name "images"}} */
+static void v_tensor_images(bytes *vals, const char *tag, const uint8_t *const *imgs, const size_t *lens, int n)
+{
+	bytes v = {0}, t = {0}, md = {0}, pd = {0};
+	f_str(&v, 1, tag);
+	f_str(&pd, 1, "images");
+	f_msg(&md, 1, &pd);
+	f_msg(&v, 9, &md);
+	f_varint(&t, 1, 7);
+	f_str(&t, 8, "1");
+	f_str(&t, 8, "1");
+	for (int i = 0; i < n; i++)
+		f_bytes(&t, 8, imgs[i], lens[i]);
+	f_msg(&v, 8, &t);
+	f_msg(vals, 1, &v);
+}
+
 static void write_file(const char *dir, const char *name, const bytes *b)
 {
 	char path[512];
@@ -244,6 +261,13 @@ static const uint8_t PNG[] = {0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x
 			      0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78,
 			      0x9C, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00,
 			      0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82};
+
+/* the same PNG with another pixel (a different file; the reader checks only the signature and header) */
+static const uint8_t PNG2[] = {0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48,
+			       0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00,
+			       0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78,
+			       0x9C, 0x63, 0xF8, 0x0F, 0x00, 0x01, 0x01, 0x01, 0x00, 0x1B, 0xB6, 0xEE, 0x56, 0x00,
+			       0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82};
 
 #define T0 1700000000.0
 
@@ -282,6 +306,13 @@ static void make_logdir(const char *logdir)
 		f_msg(&vals, 1, &v);
 	}
 	event(&f, T0 + 7.5, 7, &vals, 0);
+	{
+		/* two images in one TF2 tensor: "samples" and "samples/1"; a bad third one is skipped alone */
+		const uint8_t *imgs[] = {PNG, PNG2, (const uint8_t *)"GIF89a\1\0\1\0"};
+		const size_t lens[] = {sizeof PNG, sizeof PNG2, 10};
+		v_tensor_images(&vals, "samples", imgs, lens, 3);
+		event(&f, T0 + 7.7, 7, &vals, 0);
+	}
 	v_simple(&vals, "loss", 99);
 	event(&f, T0 + 8.5, -4, &vals, 0); /* bad_step */
 	v_simple(&vals, "loss", 100);
@@ -409,8 +440,8 @@ static void test_e2e_tensorboard__import(void **state)
 	snprintf(wbdir, sizeof wbdir, "%s/wbdir", tmp);
 	make_logdir(logdir);
 	assert_int_equal(run_wb(args, out, sizeof out), 0);
-	assert_non_null(strstr(out, "train: 21 scalars, 2 histograms, 1 images; skipped 7 (1 truncated, 1 data_crc, "
-				    "1 bad_event, 1 bad_step, 1 bad_tag, 1 bad_value, 1 unsupported)"));
+	assert_non_null(strstr(out, "train: 21 scalars, 2 histograms, 3 images; skipped 8 (1 truncated, 1 data_crc, "
+				    "1 bad_event, 1 bad_step, 1 bad_tag, 2 bad_value, 1 unsupported)"));
 	assert_non_null(strstr(out, "eval: 3 scalars, 0 histograms, 0 images\n"));
 	assert_non_null(strstr(out, "broken: 1 scalars, 0 histograms, 0 images; skipped 1 (1 length_crc)"));
 
@@ -428,16 +459,16 @@ static void test_e2e_tensorboard__import(void **state)
 	assert_true(cJSON_GetObjectItem(j, "created_at")->valuedouble == T0);
 	tb = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "metadata"), "tensorboard");
 	assert_non_null(tb);
-	assert_int_equal(cJSON_GetObjectItem(tb, "records")->valueint, 19); /* the truncated one included */
+	assert_int_equal(cJSON_GetObjectItem(tb, "records")->valueint, 20); /* the truncated one included */
 	sk = cJSON_GetObjectItem(tb, "skipped");
 	assert_int_equal(cJSON_GetObjectItem(sk, "truncated")->valueint, 1);
 	assert_int_equal(cJSON_GetObjectItem(sk, "data_crc")->valueint, 1);
 	assert_int_equal(cJSON_GetObjectItem(sk, "bad_event")->valueint, 1);
 	assert_int_equal(cJSON_GetObjectItem(sk, "bad_step")->valueint, 1);
 	assert_int_equal(cJSON_GetObjectItem(sk, "bad_tag")->valueint, 1);
-	assert_int_equal(cJSON_GetObjectItem(sk, "bad_value")->valueint, 1);
+	assert_int_equal(cJSON_GetObjectItem(sk, "bad_value")->valueint, 2);
 	assert_int_equal(cJSON_GetObjectItem(sk, "unsupported")->valueint, 1);
-	assert_int_equal(cJSON_GetObjectItem(tb, "skipped_total")->valueint, 7);
+	assert_int_equal(cJSON_GetObjectItem(tb, "skipped_total")->valueint, 8);
 	cJSON_Delete(j);
 
 	/* scalars: TF1 loss, TF2 acc, at their steps, as float32 values; nothing from the bad records */
@@ -510,8 +541,34 @@ static void test_e2e_tensorboard__import(void **state)
 	assert_int_equal(resp.len, sizeof PNG);
 	assert_memory_equal(resp.body, PNG, sizeof PNG);
 	wbt_response_free(&resp);
+	/* a TF2 tensor of images: the first under its tag, the next under tag/1, each byte for byte */
+	{
+		static const struct {
+			const char *key;
+			const uint8_t *bytes;
+			size_t len;
+		} want[] = {{"samples", PNG, sizeof PNG}, {"samples%2F1", PNG2, sizeof PNG2}};
+		for (size_t i = 0; i < 2; i++) {
+			char q[64];
+			snprintf(q, sizeof q, "/media/image?key=%s", want[i].key);
+			j = get(train, q);
+			assert_non_null(j);
+			v = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "values"), 0);
+			assert_non_null(v);
+			assert_int_equal(cJSON_GetObjectItem(v, "step")->valueint, 7);
+			snprintf(path, sizeof path, "/api/v1/projects/tester/tb/runs/%s/images/%s", train,
+				 cJSON_GetObjectItem(v, "sha256")->valuestring);
+			cJSON_Delete(j);
+			assert_int_equal(wbt_http(&srv, "GET", path, NULL, 0, NULL, 1, &resp), 0);
+			assert_int_equal(resp.status, 200);
+			assert_int_equal(resp.len, want[i].len);
+			assert_memory_equal(resp.body, want[i].bytes, want[i].len);
+			wbt_response_free(&resp);
+		}
+	}
 	j = get(train, "/media");
-	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "media")), 3); /* bias, weights, sample: no gif */
+	/* bias, weights, sample, samples, samples/1: no gif */
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "media")), 5);
 	cJSON_Delete(j);
 
 	/* eval: both files in one run */
