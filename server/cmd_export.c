@@ -154,6 +154,19 @@ int wbs__api_do(const wbs__api *a, const char *method, const char *path, const v
 	return wbs__api_request(a, &rq, out, err, errlen);
 }
 
+int wbs__api_call(const wbs__api *a, const char *method, const char *path, const void *body, size_t len,
+		  const char *ctype, long want, wbs__api_resp *out, char *err, size_t errlen)
+{
+	if (wbs__api_do(a, method, path, body, len, ctype, out, err, errlen))
+		return -1;
+	if (want ? out->status == want : out->status >= 200 && out->status < 300)
+		return 0;
+	snprintf(err, errlen, "%s %.600s: http %ld: %.300s", method, path, out->status, out->body ? out->body : "");
+	free(out->body);
+	out->body = NULL;
+	return -1;
+}
+
 int wbs__api_init(wbs__api *a, const char *base, const char *key, char *err, size_t errlen)
 {
 	char *file_url = NULL, *file_key = NULL;
@@ -260,11 +273,9 @@ static cJSON *get_json(const wbs__api *a, const char *path, char *err, size_t er
 	wbs__api_resp r;
 	cJSON *j = NULL;
 
-	if (wbs__api_do(a, "GET", path, NULL, 0, NULL, &r, err, errlen))
+	if (wbs__api_call(a, "GET", path, NULL, 0, NULL, 200, &r, err, errlen))
 		return NULL;
-	if (r.status != 200)
-		snprintf(err, errlen, "GET %.600s: http %ld: %.200s", path, r.status, r.body ? r.body : "");
-	else if (!(j = cJSON_ParseWithLength(r.body, r.len)))
+	if (!(j = cJSON_ParseWithLength(r.body, r.len)))
 		snprintf(err, errlen, "GET %.600s: the answer is not json", path);
 	free(r.body);
 	return j;
@@ -514,12 +525,8 @@ static int export_run(xctx *x, const char *ent, const char *proj, const char *id
 		if (!key || wbs__qenc(qk, sizeof(qk), key))
 			continue;
 		snprintf(path, sizeof(path), "%s/export?key=%s&format=json&bits=1", base, qk);
-		if (wbs__api_do(a, "GET", path, NULL, 0, NULL, &r, err, errlen))
+		if (wbs__api_call(a, "GET", path, NULL, 0, NULL, 200, &r, err, errlen))
 			goto done;
-		if (r.status != 200) {
-			snprintf(err, errlen, "GET %.600s: http %ld", path, r.status);
-			goto done;
-		}
 		wbs__buf_init(&csv, (size_t)2 << 30);
 		n = series_csv(r.body, &csv);
 		free(r.body);

@@ -402,7 +402,6 @@ typedef struct sender {
 static int flush(sender *s)
 {
 	wbs__api_resp r;
-	int rc;
 
 	if (s->body.len == 0)
 		return 0;
@@ -414,14 +413,12 @@ static int flush(sender *s)
 		wbs__buf_reset(&s->body);
 		return 0;
 	}
-	if (wbs__api_do(s->api, "POST", s->path, s->body.p, s->body.len, "application/x-wb-frames", &r, s->err, s->errlen))
+	if (wbs__api_call(s->api, "POST", s->path, s->body.p, s->body.len, "application/x-wb-frames", 200, &r, s->err,
+			  s->errlen))
 		return -1;
-	rc = r.status == 200 ? 0 : -1;
-	if (rc)
-		snprintf(s->err, s->errlen, "POST %s: http %ld: %.300s", s->path, r.status, r.body ? r.body : "");
 	free(r.body);
 	wbs__buf_reset(&s->body);
-	return rc;
+	return 0;
 }
 
 static int frame(sender *s, uint8_t type, const void *payload, size_t len)
@@ -843,12 +840,8 @@ static int import_run(const wbs__api *a, const files *f, run_st *rs, int dry, ch
 		goto done;
 	}
 	if (!dry) {
-		if (wbs__api_do(a, "PUT", base, "{}", 2, "application/json", &r, err, errlen))
+		if (wbs__api_call(a, "PUT", base, "{}", 2, "application/json", 0, &r, err, errlen))
 			goto done;
-		if (r.status != 200 && r.status != 201) {
-			snprintf(err, errlen, "PUT %s: http %ld: %.300s", base, r.status, r.body ? r.body : "");
-			goto done;
-		}
 		free(r.body);
 		r.body = NULL;
 	}
@@ -1269,11 +1262,9 @@ static int commit(const wbs__api *a, const aplan *ap, const char *body, int64_t 
 	int rc = -1;
 
 	snprintf(path, sizeof(path), "/api/v1/projects/%s/%s/artifacts/%s", ap->ent, ap->proj, ap->name);
-	if (wbs__api_do(a, "POST", path, body, strlen(body), "application/json", &r, err, errlen))
+	if (wbs__api_call(a, "POST", path, body, strlen(body), "application/json", 201, &r, err, errlen))
 		return -1;
-	if (r.status != 201)
-		snprintf(err, errlen, "POST %s: http %ld: %.300s", path, r.status, r.body ? r.body : "");
-	else if (!(j = cJSON_ParseWithLength(r.body, r.len)) || json_count(cJSON_GetObjectItem(j, "index")) != want)
+	if (!(j = cJSON_ParseWithLength(r.body, r.len)) || json_count(cJSON_GetObjectItem(j, "index")) != want)
 		snprintf(err, errlen, "POST %s: the target numbered v%" PRId64 " otherwise", path, want);
 	else
 		rc = 0;
@@ -1285,13 +1276,10 @@ static int commit(const wbs__api *a, const aplan *ap, const char *body, int64_t 
 /* Take version number ap->target with a placeholder and delete it: the number stays used, as on the source. */
 static int skip_number(const wbs__api *a, aplan *ap, char *err, size_t errlen)
 {
-	char body[512], path[512];
-	wbs__api_resp r;
-	int rc;
-
 	/* the artifact's own time: what the source had when its first version came */
 	const cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(ap->doc, "artifact"), "created_at");
-	char at[64] = "";
+	char body[512], path[512], at[64] = "";
+	wbs__api_resp r;
 
 	if (cJSON_IsNumber(t) && t->valuedouble > 0)
 		snprintf(at, sizeof(at), "\"created_at\":%.17g,", t->valuedouble);
@@ -1303,14 +1291,11 @@ static int skip_number(const wbs__api *a, aplan *ap, char *err, size_t errlen)
 		return -1;
 	snprintf(path, sizeof(path), "/api/v1/projects/%s/%s/artifacts/%s/v%" PRId64, ap->ent, ap->proj, ap->name,
 		 ap->target);
-	if (wbs__api_do(a, "DELETE", path, NULL, 0, NULL, &r, err, errlen))
+	if (wbs__api_call(a, "DELETE", path, NULL, 0, NULL, 200, &r, err, errlen))
 		return -1;
-	rc = r.status == 200 ? 0 : -1;
-	if (rc)
-		snprintf(err, errlen, "DELETE %s: http %ld: %.300s", path, r.status, r.body ? r.body : "");
 	free(r.body);
 	ap->target++;
-	return rc;
+	return 0;
 }
 
 /*
@@ -1356,13 +1341,8 @@ static int links_all(const wbs__api *a, plan *p, run_st *runs, size_t nruns, cha
 			snprintf(path, sizeof(path), "/api/v1/projects/%s/%s/artifacts/%s/aliases/%s", l->p->ent, l->p->proj,
 				 l->p->name, l->alias);
 			snprintf(body, sizeof(body), "{\"version\":\"v%" PRId64 "\"}", l->index);
-			if (wbs__api_do(a, "PUT", path, body, strlen(body), "application/json", &r, err, errlen))
+			if (wbs__api_call(a, "PUT", path, body, strlen(body), "application/json", 200, &r, err, errlen))
 				return -1;
-			if (r.status != 200) {
-				snprintf(err, errlen, "PUT %s: http %ld: %.300s", path, r.status, r.body ? r.body : "");
-				free(r.body);
-				return -1;
-			}
 			free(r.body);
 		} else {
 			cJSON *j = cJSON_CreateObject();
@@ -1380,13 +1360,9 @@ static int links_all(const wbs__api *a, plan *p, run_st *runs, size_t nruns, cha
 		if (!runs[i].crashed)
 			continue;
 		snprintf(path, sizeof(path), "/api/v1/projects/%s/%s/runs/%s/finish", runs[i].ent, runs[i].proj, runs[i].id);
-		if (wbs__api_do(a, "POST", path, "{\"crashed\":true}", 16, "application/json", &r, err, errlen))
+		if (wbs__api_call(a, "POST", path, "{\"crashed\":true}", 16, "application/json", 200, &r, err, errlen))
 			return -1;
 		free(r.body);
-		if (r.status != 200) {
-			snprintf(err, errlen, "POST %s: http %ld", path, r.status);
-			return -1;
-		}
 	}
 	return 0;
 }
@@ -1419,14 +1395,14 @@ static int upload_blob(const wbs__api *a, struct archive *ar, const bytes_ent *b
 	int present;
 
 	snprintf(path, sizeof(path), "/api/v1/projects/%s/%s/artifacts/blobs/%s", b->ent, b->proj, b->sha);
-	if (wbs__api_do(a, "GET", path, NULL, 0, NULL, &r, err, errlen))
+	if (wbs__api_call(a, "GET", path, NULL, 0, NULL, 200, &r, err, errlen))
 		return -1;
-	if (r.status != 200 || !(j = cJSON_ParseWithLength(r.body, r.len))) {
-		snprintf(err, errlen, "GET %s: http %ld: %.300s", path, r.status, r.body ? r.body : "");
-		free(r.body);
+	j = cJSON_ParseWithLength(r.body, r.len);
+	free(r.body);
+	if (!j) {
+		snprintf(err, errlen, "GET %s: the answer is not json", path);
 		return -1;
 	}
-	free(r.body);
 	present = cJSON_IsTrue(cJSON_GetObjectItem(j, "present"));
 	have = (uint64_t)json_count(cJSON_GetObjectItem(j, "received"));
 	cJSON_Delete(j);

@@ -79,6 +79,10 @@ int wbs__api_request(const wbs__api *a, const wbs__api_req *rq, wbs__api_resp *o
 /* The common case of wbs__api_request: no extra header, the answer in out->body. */
 int wbs__api_do(const wbs__api *a, const char *method, const char *path, const void *body, size_t len,
 		const char *ctype, wbs__api_resp *out, char *err, size_t errlen);
+/* wbs__api_do expecting the status want (any 2xx when 0): 0 with the answer in out (the caller frees
+ * out->body), else -1 with "METHOD path: http N: answer" in err and nothing to free. */
+int wbs__api_call(const wbs__api *a, const char *method, const char *path, const void *body, size_t len,
+		  const char *ctype, long want, wbs__api_resp *out, char *err, size_t errlen);
 /* Percent-encode s for a query string into out (cap >= 3 * strlen(s) + 1, else -1). */
 int wbs__qenc(char *out, size_t cap, const char *s);
 

@@ -25,6 +25,7 @@
 #include <zlib.h>
 
 #include "store/store_int.h"
+#include "util/sha256.h"
 #include "wire.h"
 
 #define UPLOADS_MAX 64
@@ -64,16 +65,6 @@ static int file_cmp(const void *a, const void *b)
 	return strcmp(((const wbs__art_file *)a)->path, ((const wbs__art_file *)b)->path);
 }
 
-static void hex(const unsigned char *d, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 int wbs__art_digest(wbs__art_manifest *m, char *why, size_t whylen)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -102,7 +93,7 @@ int wbs__art_digest(wbs__art_manifest *m, char *why, size_t whylen)
 		EVP_DigestUpdate(ctx, "\n", 1);
 	}
 	EVP_DigestFinal_ex(ctx, d, NULL);
-	hex(d, 32, m->digest);
+	wbs__sha256_digest_hex(d, m->digest);
 	rc = 0;
 done:
 	EVP_MD_CTX_free(ctx);
@@ -485,7 +476,7 @@ int wbs__blob_write(wbs__store *s, const char *sha, uint64_t size, uint64_t offs
 		}
 	}
 	EVP_DigestFinal_ex(cctx, d, NULL);
-	hex(d, 32, got);
+	wbs__sha256_digest_hex(d, got);
 	if (chunk_sha && strcmp(got, chunk_sha) != 0) {
 		snprintf(msg, msglen, "chunk at %llu does not match its sha256 (got %s)", (unsigned long long)offset, got);
 		ret = WBS__BLOB_CHUNK;
@@ -510,7 +501,7 @@ int wbs__blob_write(wbs__store *s, const char *sha, uint64_t size, uint64_t offs
 			goto done;
 		}
 		EVP_MD_CTX_free(c2);
-		hex(d, 32, got);
+		wbs__sha256_digest_hex(d, got);
 		if (strcmp(got, sha) != 0) {
 			unlink(part);
 			*received = 0;

@@ -5,7 +5,7 @@
 
 #include <openssl/evp.h>
 
-static void to_hex(const unsigned char md[32], char out[65])
+void wbs__sha256_digest_hex(const unsigned char md[32], char out[65])
 {
 	static const char hex[] = "0123456789abcdef";
 
@@ -22,7 +22,7 @@ void wbs__sha256_hex(const void *p, size_t n, char out[65])
 	unsigned int mdlen = 32;
 
 	EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL);
-	to_hex(md, out);
+	wbs__sha256_digest_hex(md, out);
 }
 
 /* The state is OpenSSL's digest context itself. */
@@ -51,7 +51,7 @@ void wbs__sha256_end(wbs__sha256 *h, char out[65])
 		return;
 	EVP_DigestFinal_ex((EVP_MD_CTX *)h, md, &mdlen);
 	EVP_MD_CTX_free((EVP_MD_CTX *)h);
-	to_hex(md, out);
+	wbs__sha256_digest_hex(md, out);
 }
 
 int wbs__sha256_hex_valid(const char *s)

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+/* A 32-byte digest as 64 lowercase hex digits into out[65]. */
+void wbs__sha256_digest_hex(const unsigned char md[32], char out[65]);
 /* Hex SHA-256 of p[0..n) into out[65]. */
 void wbs__sha256_hex(const void *p, size_t n, char out[65]);
 /* The same over bytes that arrive in pieces (an archive entry, a download):
