@@ -41,11 +41,13 @@
 #define FRAME_MAX ((size_t)WB__FRAME_HEADER + WB__FRAME_MAX_PAYLOAD)
 
 /* Read up to len bytes at off, retrying short reads; *got is what was read
- * (less than len only at the end of the file). */
+ * (less than len only at the end of the file) and is set on every path, so
+ * no caller reads it uninitialised after an error. */
 static int pread_full(int fd, void *buf, size_t len, uint64_t off, size_t *got)
 {
 	size_t have = 0;
 
+	*got = 0;
 	while (have < len) {
 		ssize_t n = pread(fd, (uint8_t *)buf + have, len - have, (off_t)(off + have));
 		if (n < 0 && errno == EINTR)

@@ -569,6 +569,7 @@ static int query_i64(wbs__store *s, const char *sql, const char *const *a, int n
 	int rc, ret;
 
 	*found = 0;
+	*out = 0;
 	if ((ret = prep(s, &st, sql, err)))
 		return ret;
 	for (int i = 0; i < n; i++)

@@ -248,7 +248,7 @@ static void write_file(const char *dir, const char *name, const bytes *b)
 	char path[512];
 	FILE *f;
 	mkdir(dir, 0755);
-	snprintf(path, sizeof path, "%s/%s", dir, name);
+	assert_true(snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path);
 	f = fopen(path, "wb");
 	assert_non_null(f);
 	assert_int_equal(fwrite(b->p, 1, b->n, f), b->n);
