@@ -189,6 +189,14 @@ void wbs__metric_rows_free(wbs__metric_row *rows, size_t n);
  */
 int wbs__store_history(wbs__store *s, const wbs__run_ref *ref, const char *key, int64_t start, int64_t end,
 		      uint32_t nbuckets, wbs__history *out, wbs__err *err);
+/*
+ * The same on the fixed grid of [start, end] in nbuckets (wb__bucket_of),
+ * not narrowed to this series' own steps: rows of several series read over
+ * one range then fall into the same buckets (a group's ranks, one of which
+ * stopped early). Raw points still come one per row when few enough.
+ */
+int wbs__store_history_grid(wbs__store *s, const wbs__run_ref *ref, const char *key, int64_t start, int64_t end,
+			   uint32_t nbuckets, wbs__history *out, wbs__err *err);
 void wbs__history_free(wbs__history *h);
 
 /*

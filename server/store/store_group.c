@@ -376,7 +376,7 @@ int wbs__store_group_history(wbs__store *s, const char *entity, const char *proj
 	for (size_t i = 0; i < nids; i++) {
 		wbs__run_ref ref = {entity, project, ids[i]};
 		wbs__history h;
-		ret = wbs__store_history(s, &ref, key, start, end, nbuckets, &h, err);
+		ret = wbs__store_history_grid(s, &ref, key, start, end, nbuckets, &h, err);
 		if (ret == WBS__ST_NOTFOUND)
 			continue; /* deleted since the range query */
 		if (ret)

@@ -974,8 +974,15 @@ static int history_raw(wbs__series_it *it, int64_t start, int64_t end, uint32_t 
 	return WBS__ST_OK;
 }
 
-int wbs__store_history(wbs__store *s, const wbs__run_ref *ref, const char *key, int64_t start, int64_t end,
-		      uint32_t nbuckets, wbs__history *out, wbs__err *err)
+/*
+ * The one history reader behind wbs__store_history and
+ * wbs__store_history_grid. fit: narrow [start, end] to the series' own
+ * steps first, so that a run's chart spends its buckets on points; without
+ * it the buckets stay on the caller's grid, which several series read over
+ * one range must share.
+ */
+static int history_read(wbs__store *s, const wbs__run_ref *ref, const char *key, int64_t start, int64_t end,
+			uint32_t nbuckets, int fit, wbs__history *out, wbs__err *err)
 {
 	wbs__series_it *it = NULL;
 	wb__buckets b;
@@ -989,9 +996,9 @@ int wbs__store_history(wbs__store *s, const wbs__run_ref *ref, const char *key, 
 	if (it->nchunks == 0)
 		goto ok;
 	/* Clamp the range to the data so that buckets cover points, not empty steps. */
-	if (start < it->metas[0].step_min)
+	if (fit && start < it->metas[0].step_min)
 		start = it->metas[0].step_min;
-	if (end > it->metas[it->nchunks - 1].step_max)
+	if (fit && end > it->metas[it->nchunks - 1].step_max)
 		end = it->metas[it->nchunks - 1].step_max;
 	if (start > end)
 		goto ok;
@@ -1034,6 +1041,18 @@ done:
 	if (ret)
 		wbs__history_free(out);
 	return ret;
+}
+
+int wbs__store_history(wbs__store *s, const wbs__run_ref *ref, const char *key, int64_t start, int64_t end,
+		      uint32_t nbuckets, wbs__history *out, wbs__err *err)
+{
+	return history_read(s, ref, key, start, end, nbuckets, 1, out, err);
+}
+
+int wbs__store_history_grid(wbs__store *s, const wbs__run_ref *ref, const char *key, int64_t start, int64_t end,
+			   uint32_t nbuckets, wbs__history *out, wbs__err *err)
+{
+	return history_read(s, ref, key, start, end, nbuckets, 0, out, err);
 }
 
 /* ---- code capture ---- */

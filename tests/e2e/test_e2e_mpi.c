@@ -196,6 +196,87 @@ static void check_aggregates(const char *project, const char *group, const char 
 	free(agg);
 }
 
+/* The group's history downsampled to nb buckets against the same computed
+ * from each rank's own export: the range is the union of the ranks' steps,
+ * cut into nb equal buckets for every rank (floor((s - lo) * nb / (hi - lo +
+ * 1))), each rank contributing its last value in a bucket to mean and
+ * count and all its points to min and max — also for a rank whose steps
+ * end early, which must not be bucketed on a grid of its own. */
+#define MAXR 8
+#define MAXB 64
+static void check_bucketed(const char *project, const char *group, const char *key, int nb)
+{
+	cJSON *g = get_group(project, group), *rank, *h, *st, *mean, *mn, *mx, *cnt;
+	double last[MAXR][MAXB], bmin[MAXB], bmax[MAXB];
+	int has[MAXR][MAXB] = {{0}}, any[MAXB] = {0}, nr = 0, rows = 0;
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	cJSON *ex[MAXR];
+	char path[512];
+
+	assert_non_null(g);
+	assert_true(nb > 0 && nb <= MAXB);
+	cJSON_ArrayForEach(rank, cJSON_GetObjectItem(g, "ranks"))
+	{
+		assert_true(nr < MAXR);
+		snprintf(path, sizeof(path), "/api/v1/projects/tester/%s/runs/%s/export?key=%s&format=json", project,
+			 cJSON_GetObjectItem(rank, "id")->valuestring, key);
+		ex[nr] = wbt_get_json(&srv, path);
+		assert_non_null(ex[nr]);
+		cJSON_ArrayForEach(st, cJSON_GetObjectItem(ex[nr], "step"))
+		{
+			lo = (int64_t)st->valuedouble < lo ? (int64_t)st->valuedouble : lo;
+			hi = (int64_t)st->valuedouble > hi ? (int64_t)st->valuedouble : hi;
+		}
+		nr++;
+	}
+	assert_true(lo <= hi);
+	for (int r = 0; r < nr; r++) {
+		cJSON *v = cJSON_GetObjectItem(ex[r], "value")->child;
+		for (st = cJSON_GetObjectItem(ex[r], "step")->child; st && v; st = st->next, v = v->next) {
+			int64_t s = (int64_t)st->valuedouble;
+			int b = (int)((s - lo) * nb / (hi - lo + 1));
+			double x = wbt_json_number(v);
+			last[r][b] = x; /* export is in step order */
+			has[r][b] = 1;
+			bmin[b] = any[b] && bmin[b] < x ? bmin[b] : x;
+			bmax[b] = any[b] && bmax[b] > x ? bmax[b] : x;
+			any[b] = 1;
+		}
+		cJSON_Delete(ex[r]);
+	}
+	snprintf(path, sizeof(path), "/api/v1/projects/tester/%s/groups/%s/history?key=%s&buckets=%d", project, group,
+		 key, nb);
+	h = wbt_get_json(&srv, path);
+	assert_non_null(h);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(h, "downsampled")));
+	mean = cJSON_GetObjectItem(h, "mean")->child;
+	mn = cJSON_GetObjectItem(h, "min")->child;
+	mx = cJSON_GetObjectItem(h, "max")->child;
+	cnt = cJSON_GetObjectItem(h, "count")->child;
+	for (st = cJSON_GetObjectItem(h, "step")->child; st;
+	     st = st->next, mean = mean->next, mn = mn->next, mx = mx->next, cnt = cnt->next) {
+		int b = (int)(((int64_t)st->valuedouble - lo) * nb / (hi - lo + 1)), n = 0;
+		double sum = 0;
+		assert_true(b >= 0 && b < nb && any[b]);
+		for (int r = 0; r < nr; r++)
+			if (has[r][b]) {
+				sum += last[r][b];
+				n++;
+			}
+		assert_int_equal((int)cnt->valuedouble, n);
+		assert_true(fabs(wbt_json_number(mean) - sum / n) <= 1e-9 * (1 + fabs(sum / n)));
+		assert_true(wbt_json_number(mn) == bmin[b]);
+		assert_true(wbt_json_number(mx) == bmax[b]);
+		any[b] = 2;
+		rows++;
+	}
+	for (int b = 0; b < nb; b++)
+		assert_true(any[b] != 1); /* every bucket with points is answered */
+	assert_true(rows > 0);
+	cJSON_Delete(h);
+	cJSON_Delete(g);
+}
+
 static void test_e2e_mpi__trainer_lands_as_one_group(void **state)
 {
 	char group[128];
@@ -250,6 +331,9 @@ static void test_e2e_mpi__ranks_with_different_step_counts(void **state)
 	check_aggregates("dist", group, "loss", 128, counts);
 	for (int s = 0; s < 80; s++)
 		assert_int_equal(counts[s], s < 50 ? 4 : s < 60 ? 3 : s < 70 ? 2 : 1);
+	/* downsampled: 80 steps into 10 and into 7 buckets (not a divisor) */
+	check_bucketed("dist", group, "loss", 10);
+	check_bucketed("dist", group, "loss", 7);
 }
 
 static int read_pid(int rank, char *run_id, size_t cap)
