@@ -865,7 +865,7 @@ static int on_init_ssl(void *ssl_ctx, void *user_data)
 		return 1;
 	ERR_error_string_n(ERR_get_error(), reason, sizeof(reason));
 	ERR_clear_error();
-	snprintf(h->tls_err, sizeof(h->tls_err), "%s %.150s: %s", what, file, reason[0] ? reason : "unknown error");
+	snprintf(h->tls_err, sizeof(h->tls_err), "%s %.150s: %.200s", what, file, reason[0] ? reason : "unknown error");
 	return -1;
 }
 

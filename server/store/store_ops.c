@@ -519,13 +519,13 @@ static int leftover_scan(struct leftovers *l, const char *dir, wbs__cas kind)
 		int tmp = kind == WBS__CAS_BLOB && strcmp(a->d_name, "tmp") == 0;
 		if (!tmp && (strlen(a->d_name) != 2 || strspn(a->d_name, "0123456789abcdef") != 2))
 			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", top, a->d_name);
-		if (!(e = opendir(sub)))
+		if (snprintf(sub, sizeof(sub), "%s/%s", top, a->d_name) >= (int)sizeof(sub) || !(e = opendir(sub)))
 			continue;
 		while (!ret && (b = readdir(e))) {
 			const char *n = b->d_name;
 			size_t len = strlen(n);
-			snprintf(path, sizeof(path), "%s/%s", sub, n);
+			if (snprintf(path, sizeof(path), "%s/%s", sub, n) >= (int)sizeof(path))
+				continue; /* no name of ours is that long */
 			if (tmp ? len > 5 && strcmp(n + len - 5, ".part") == 0 /* blobs/tmp/<sha>.part */
 				: kind == WBS__CAS_IMAGE && strncmp(n, ".tmp-", 5) == 0) { /* media/ab/.tmp-<sha>-... */
 				ret = leftover_add(l, path, kind, NULL);
@@ -533,12 +533,15 @@ static int leftover_scan(struct leftovers *l, const char *dir, wbs__cas kind)
 			}
 			if (tmp)
 				continue;
-			if (kind == WBS__CAS_IMAGE && len == 64 && strncmp(n, a->d_name, 2) == 0)
-				snprintf(sha, sizeof(sha), "%s", n);
-			else if (kind == WBS__CAS_BLOB && len == 62)
-				snprintf(sha, sizeof(sha), "%s%s", a->d_name, n);
-			else
+			if (kind == WBS__CAS_IMAGE && len == 64 && strncmp(n, a->d_name, 2) == 0) {
+				memcpy(sha, n, 64);
+			} else if (kind == WBS__CAS_BLOB && len == 62) {
+				memcpy(sha, a->d_name, 2);
+				memcpy(sha + 2, n, 62);
+			} else {
 				continue;
+			}
+			sha[64] = '\0';
 			if (wbs__sha256_hex_valid(sha))
 				ret = leftover_add(l, path, kind, sha);
 		}
