@@ -346,15 +346,40 @@ static int visit_run_name(void *arg, const wb__frame *f)
 	return 0;
 }
 
+/* A run directory that wb creates holds a .gitignore of "*": the default
+ * ./wb/ usually sits inside the user's repository, and its run logs must
+ * not show up in their `git status`. A directory that already existed is
+ * the user's own and is left as it is. Best effort: a run is not refused
+ * for want of the file. */
+static void runs_dir_ignore(const char *dir)
+{
+	char *path = NULL;
+	int fd;
+
+	if (wb__asprintf(&path, "%s/.gitignore", dir))
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		static const char text[] = "# written by wb: run logs are not source\n*\n";
+		if (write(fd, text, sizeof(text) - 1) != (ssize_t)(sizeof(text) - 1))
+			unlink(path);
+		close(fd);
+	}
+	free(path);
+}
+
 /* Choose the run id and create <dir>/run-<id>/. A new run claims a fresh
  * directory (mkdir fails on an existing one, so two processes can never
  * pick the same new id); a resumed run reuses its own. */
 static int run_make_dir(wb_run *run, int *resume)
 {
-	int rc;
+	struct stat st;
+	int rc, created = stat(run->s.dir, &st) != 0 && errno == ENOENT;
 
 	if ((rc = wb__mkdir_p(run->s.dir)))
 		return rc;
+	if (created)
+		runs_dir_ignore(run->s.dir);
 	*resume = run->s.run_id != NULL;
 	if (*resume) {
 		if (!(run->id = strdup(run->s.run_id)))

@@ -187,6 +187,47 @@ static void test_run__disabled(void **state)
 	unsetenv("WB_MODE");
 }
 
+/* A runs directory wb creates inside a repository stays out of `git status`
+ * (real git); one that already existed is the user's and gets no file. */
+static void test_run__runs_dir_gitignored(void **state)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *run = NULL;
+	char repo[600], wbdir[700], cmd[1600], out[256] = "", ign[800];
+	struct stat st;
+	FILE *p;
+	size_t n;
+
+	(void)state;
+	snprintf(repo, sizeof repo, "%s/repo", dir);
+	snprintf(cmd, sizeof cmd, "git init -q '%s' 2>&1", repo);
+	assert_int_equal(system(cmd), 0);
+	snprintf(wbdir, sizeof wbdir, "%s/wb", repo);
+	o.mode = WB_MODE_OFFLINE;
+	o.dir = wbdir;
+	assert_int_equal(wb_init(&run, &o), WB_OK);
+	assert_int_equal(WB_LOG(run, WB_STEP_AUTO, {"loss", 1.0}), WB_OK);
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+	snprintf(cmd, sizeof cmd, "git -C '%s' status --porcelain --untracked-files=all", repo);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, sizeof out - 1, p);
+	assert_int_equal(pclose(p), 0);
+	out[n] = '\0';
+	assert_string_equal(out, "");
+	snprintf(ign, sizeof ign, "%s/.gitignore", wbdir);
+	assert_int_equal(stat(ign, &st), 0);
+
+	/* an existing directory is left as it is */
+	snprintf(wbdir, sizeof wbdir, "%s/mine", dir);
+	assert_int_equal(mkdir(wbdir, 0755), 0);
+	o.dir = wbdir;
+	assert_int_equal(wb_init(&run, &o), WB_OK);
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+	snprintf(ign, sizeof ign, "%s/.gitignore", wbdir);
+	assert_int_equal(stat(ign, &st), -1);
+}
+
 /* A live run holds its lock: a second process (here: handle) cannot open it. */
 static void test_run__lock(void **state)
 {
@@ -292,6 +333,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_run__record_too_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run__disabled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run__lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run__runs_dir_gitignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run__finish_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run__finish_blackholed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run__resume_needs_server, setup, teardown),
