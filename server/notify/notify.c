@@ -79,7 +79,7 @@ struct wbs__notifier {
 	} hold[HOLDS];
 };
 
-static atomic_uint_fast64_t c_delivered, c_retried, c_failed, c_rate_limited, c_attempts, c_rule_fires;
+static atomic_uint_fast64_t c_delivered, c_retried, c_failed, c_rate_limited, c_attempts;
 
 static double wall(void)
 {
@@ -102,7 +102,7 @@ void wbs__webhook_hint(const char *url, char out[128])
 
 void wbs__notify_render_metrics(wbs__buf *b, wbs__store *store)
 {
-	uint64_t pending = 0;
+	uint64_t pending = 0, fires = 0;
 	wbs__err e = {0};
 
 	wbs__buf_puts(b, "# HELP wb_webhook_deliveries_total Webhook deliveries by final or retry outcome.\n"
@@ -118,10 +118,10 @@ void wbs__notify_render_metrics(wbs__buf *b, wbs__store *store)
 	wbs__buf_puts(b, "# HELP wb_webhook_attempts_total HTTP requests made to webhooks.\n"
 			 "# TYPE wb_webhook_attempts_total counter\n");
 	wbs__buf_printf(b, "wb_webhook_attempts_total %llu\n", (unsigned long long)atomic_load(&c_attempts));
-	wbs__buf_puts(b, "# HELP wb_notify_rule_fires_total Stall rules fired by the notifier.\n"
-			 "# TYPE wb_notify_rule_fires_total counter\n");
-	wbs__buf_printf(b, "wb_notify_rule_fires_total %llu\n", (unsigned long long)atomic_load(&c_rule_fires));
-	if (store && wbs__store_notify_pending(store, &pending, &e) == WBS__ST_OK) {
+	if (store && wbs__store_notify_counts(store, &pending, &fires, &e) == WBS__ST_OK) {
+		wbs__buf_puts(b, "# HELP wb_notify_rule_fires_total Threshold and stall rules fired, as stored.\n"
+				 "# TYPE wb_notify_rule_fires_total counter\n");
+		wbs__buf_printf(b, "wb_notify_rule_fires_total %llu\n", (unsigned long long)fires);
 		wbs__buf_puts(b, "# HELP wb_webhook_queue_pending Webhook deliveries waiting to be sent.\n"
 				 "# TYPE wb_webhook_queue_pending gauge\n");
 		wbs__buf_printf(b, "wb_webhook_queue_pending %llu\n", (unsigned long long)pending);
@@ -393,8 +393,8 @@ static void *notify_main(void *arg)
 
 		if (now >= next_stall) {
 			uint64_t fired = 0;
-			if (wbs__store_notify_stall(nt->o.store, now, &fired, &e) == WBS__ST_OK)
-				atomic_fetch_add(&c_rule_fires, fired);
+			if (wbs__store_notify_stall(nt->o.store, now, &fired, &e) != WBS__ST_OK)
+				wbs__log(WBS__LOG_WARN, "cannot check stall rules", "error=\"%s\"", e.msg);
 			next_stall = now + 1;
 		}
 		if (wbs__store_notify_due(nt->o.store, now, DUE_BATCH, &due, &n, &e) != WBS__ST_OK && e.st)

@@ -8,26 +8,81 @@
 #include "notify/slack.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "model/fields.h"
 
-/* Append s with Slack's mrkdwn control characters escaped, at most max bytes of s. */
+/* Block Kit's limits (api.slack.com/reference/block-kit): a section's text
+ * and a context element's text at most 3,000 characters, a section field's
+ * 2,000, at most 50 blocks. Slack counts characters; we count bytes, which
+ * are never fewer, of the text as escaped for mrkdwn (the form Slack
+ * counts). A message past them is refused whole (invalid_blocks). */
+#define SECTION_MAX 3000
+#define SECTIONS_MAX 40 /* alert text sections; 50 blocks in all */
+
+/*
+ * Append s with Slack's mrkdwn control characters escaped (& < > become
+ * entities), adding at most max bytes to b: a longer s is cut at a
+ * character boundary and ends in "…" (within max). SIZE_MAX: no cap.
+ */
 static void md(wbs__buf *b, const char *s, size_t max)
 {
-	size_t n = 0;
+	static const char ell[] = "…";
+	size_t out = 0;
 
-	for (; s && *s && n < max; s++, n++) {
+	while (s && *s) {
+		const char *e = NULL;
+		size_t n = 1, need;
 		switch (*s) {
-		case '&': wbs__buf_puts(b, "&amp;"); break;
-		case '<': wbs__buf_puts(b, "&lt;"); break;
-		case '>': wbs__buf_puts(b, "&gt;"); break;
-		default: wbs__buf_putc(b, *s);
+		case '&': e = "&amp;"; break;
+		case '<': e = "&lt;"; break;
+		case '>': e = "&gt;"; break;
+		default:
+			while (n < 4 && ((unsigned char)s[n] & 0xC0) == 0x80)
+				n++; /* a whole UTF-8 sequence (invalid ones are replaced later) */
+		}
+		need = e ? strlen(e) : n;
+		/* room for this character, and for "…" unless it is the last */
+		if (max != SIZE_MAX && out + need + (s[n] ? sizeof(ell) - 1 : 0) > max) {
+			if (out + sizeof(ell) - 1 <= max)
+				wbs__buf_puts(b, ell);
+			return;
+		}
+		if (e)
+			wbs__buf_puts(b, e);
+		else
+			wbs__buf_put(b, s, n);
+		out += need;
+		s += n;
+	}
+}
+
+/* Where to end a piece of at most max bytes of the escaped text p[0..len):
+ * after a newline in its last quarter if there is one, else at a UTF-8
+ * boundary that does not split an entity ("&amp;"). */
+static size_t piece_end(const char *p, size_t len, size_t max)
+{
+	size_t cut;
+
+	if (len <= max)
+		return len;
+	for (cut = max; cut > max - max / 4; cut--)
+		if (p[cut - 1] == '\n')
+			return cut;
+	cut = max;
+	while (cut > max - 4 && ((unsigned char)p[cut] & 0xC0) == 0x80)
+		cut--; /* not inside a UTF-8 sequence (at most 4 bytes) */
+	for (size_t k = 1; k <= 4 && k <= cut; k++) {
+		if (p[cut - k] == ';')
+			break;
+		if (p[cut - k] == '&') {
+			cut -= k;
+			break;
 		}
 	}
-	if (s && *s)
-		wbs__buf_puts(b, "…");
+	return cut;
 }
 
 static void run_url(wbs__buf *b, const wbs__notify_msg *m)
@@ -53,11 +108,11 @@ static void headline(wbs__buf *t, const wbs__notify_msg *m, int link)
 	if (strcmp(m->event, "alert") == 0) {
 		wbs__buf_printf(t, "%s ", level_emoji(m->alert_level));
 		wbs__buf_puts(t, "*");
-		md(t, m->alert_title, 200);
+		md(t, m->alert_title, 1000); /* 200 bytes, escaped */
 		wbs__buf_puts(t, "* on run ");
 	} else if (strcmp(m->event, "rule") == 0) {
 		wbs__buf_puts(t, ":rotating_light: Rule `");
-		md(t, m->rule_text, 400);
+		md(t, m->rule_text, 1000);
 		wbs__buf_puts(t, "` fired on run ");
 	} else {
 		wbs__buf_puts(t, strcmp(m->event, "finished") == 0 ? ":white_check_mark: Run "
@@ -68,11 +123,11 @@ static void headline(wbs__buf *t, const wbs__notify_msg *m, int link)
 		wbs__buf_putc(t, '<');
 		run_url(t, m);
 		wbs__buf_putc(t, '|');
-		md(t, name, 128);
+		md(t, name, 300);
 		wbs__buf_putc(t, '>');
 	} else {
 		wbs__buf_putc(t, '*');
-		md(t, name, 128);
+		md(t, name, 300);
 		wbs__buf_putc(t, '*');
 	}
 	if (strcmp(m->event, "finished") == 0)
@@ -84,9 +139,9 @@ static void headline(wbs__buf *t, const wbs__notify_msg *m, int link)
 	} else if (strcmp(m->event, "crashed") == 0)
 		wbs__buf_puts(t, " crashed (heartbeats stopped)");
 	wbs__buf_puts(t, " in ");
-	md(t, m->entity, 64);
+	md(t, m->entity, 200);
 	wbs__buf_putc(t, '/');
-	md(t, m->project, 64);
+	md(t, m->project, 200);
 }
 
 /* Append to b a JSON string holding the scratch text t, then reset t. */
@@ -119,18 +174,37 @@ void wbs__slack_render(wbs__buf *b, const wbs__notify_msg *m)
 	run_url(&t, m);
 	flush_str(b, &t);
 
+	/* The headline is bounded by md's caps well under SECTION_MAX (its
+	 * parts: 1,000 + 300 + 2 × 200 bytes and the URL); cut it there all the
+	 * same rather than have the message refused. */
 	wbs__buf_puts(b, ",\"blocks\":[{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":");
 	headline(&t, m, 1);
-	if (strcmp(m->event, "alert") == 0 && m->alert_text && *m->alert_text) {
-		wbs__buf_putc(&t, '\n');
-		md(&t, m->alert_text, 2900);
-	}
 	if (strcmp(m->event, "rule") == 0 && !isnan(m->rule_value)) {
 		wbs__fmt_double(num, m->rule_value);
 		wbs__buf_printf(&t, "\nvalue: %s", num);
 	}
+	if (!t.err && t.len > SECTION_MAX)
+		t.len = piece_end(t.p, t.len, SECTION_MAX);
 	flush_str(b, &t);
 	wbs__buf_puts(b, "}}");
+
+	/* An alert's text, whole, in as many sections as its escaped form needs. */
+	if (strcmp(m->event, "alert") == 0 && m->alert_text && *m->alert_text) {
+		md(&t, m->alert_text, SIZE_MAX);
+		if (t.err) {
+			b->err = t.err;
+		} else {
+			size_t at = 0;
+			for (int k = 0; at < t.len && k < SECTIONS_MAX; k++) {
+				size_t n = piece_end(t.p + at, t.len - at, SECTION_MAX);
+				wbs__buf_puts(b, ",{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":");
+				wbs__json_str(b, t.p + at, n);
+				wbs__buf_puts(b, "}}");
+				at += n;
+			}
+		}
+		wbs__buf_reset(&t);
+	}
 
 	/* Key metrics: numeric summary entries, as Slack section fields (at most 10 allowed). */
 	cJSON_ArrayForEach(it, sum)
@@ -149,7 +223,7 @@ void wbs__slack_render(wbs__buf *b, const wbs__notify_msg *m)
 			continue;
 		wbs__buf_puts(b, nm == 0 ? ",{\"type\":\"section\",\"fields\":[" : ",");
 		wbs__buf_puts(&t, "*");
-		md(&t, it->string, 100);
+		md(&t, it->string, 500);
 		wbs__fmt_double(num, v);
 		wbs__buf_printf(&t, "*\n%s", num);
 		wbs__buf_puts(b, "{\"type\":\"mrkdwn\",\"text\":");
@@ -163,9 +237,9 @@ void wbs__slack_render(wbs__buf *b, const wbs__notify_msg *m)
 	/* Context: state, id, the link in full (copyable). */
 	wbs__buf_puts(b, ",{\"type\":\"context\",\"elements\":[{\"type\":\"mrkdwn\",\"text\":");
 	wbs__buf_puts(&t, "state: ");
-	md(&t, m->state, 16);
+	md(&t, m->state, 64);
 	wbs__buf_puts(&t, " · run ");
-	md(&t, m->run_id, 64);
+	md(&t, m->run_id, 200);
 	wbs__buf_puts(&t, " · ");
 	run_url(&t, m);
 	flush_str(b, &t);

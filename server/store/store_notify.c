@@ -724,19 +724,24 @@ int wbs__store_notify_stall(wbs__store *s, double now, uint64_t *n, wbs__err *er
 	return ret;
 }
 
-int wbs__store_notify_pending(wbs__store *s, uint64_t *n, wbs__err *err)
+int wbs__store_notify_counts(wbs__store *s, uint64_t *pending, uint64_t *fires, wbs__err *err)
 {
 	wbs__reader *r = NULL;
 	sqlite3_stmt *st = NULL;
 	int rc, ret;
 
-	*n = 0;
+	*pending = *fires = 0;
 	if (!(r = wbs__reader_get(s, err)))
 		return err->st;
-	rc = sqlite3_prepare_v2(r->db, "SELECT count(*) FROM notify_deliveries WHERE state = 'pending'", -1, &st, NULL);
-	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		*n = (uint64_t)sqlite3_column_int64(st, 0);
-	ret = rc == SQLITE_ROW ? WBS__ST_OK : wbs__store_sqlerr(err, r->db, rc, "pending deliveries");
+	rc = sqlite3_prepare_v2(r->db,
+				"SELECT (SELECT count(*) FROM notify_deliveries WHERE state = 'pending'),"
+				" (SELECT count(*) FROM notify_rule_fires)",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*pending = (uint64_t)sqlite3_column_int64(st, 0);
+		*fires = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	ret = rc == SQLITE_ROW ? WBS__ST_OK : wbs__store_sqlerr(err, r->db, rc, "notification counts");
 	sqlite3_finalize(st);
 	wbs__reader_put(s, r);
 	return ret;

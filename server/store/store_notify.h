@@ -101,8 +101,10 @@ int wbs__store_notify_result(wbs__store *s, int64_t id, const char *state, int64
 			     const char *error, double next_at, double last_at, double done_at, wbs__err *err);
 /* Fire every stall rule whose run has made no step for its duration; *n fired. */
 int wbs__store_notify_stall(wbs__store *s, double now, uint64_t *n, wbs__err *err);
-/* Deliveries still pending (for /metrics). */
-int wbs__store_notify_pending(wbs__store *s, uint64_t *n, wbs__err *err);
+/* For /metrics: deliveries still pending, and rule firings of every kind
+ * (summary thresholds fire in the store's trigger, stalls in the notifier)
+ * as stored. */
+int wbs__store_notify_counts(wbs__store *s, uint64_t *pending, uint64_t *fires, wbs__err *err);
 
 /* Writer thread only: store an ALERT record {level, title, text, time} of run (internal id). */
 int wbs__store_alert_apply(wbs__store *s, int64_t run_id, const struct cJSON *alert, double now, wbs__err *err);

@@ -284,6 +284,76 @@ static void test_e2e_notify__threshold_rules(void **state)
 	assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(rules, 1), "fired")->valueint, 1);
 	cJSON_Delete(j);
 	assert_int_equal(wbt_rx_count(&rx, "/hook/ru/"), 2);
+	/* /metrics counts both firings, the summary rule's as well as the stall rule's */
+	{
+		wbt_response r;
+		const char *m;
+		assert_int_equal(wbt_http(&srv, "GET", "/metrics", NULL, 0, NULL, 1, &r), 0);
+		m = strstr(r.body, "\nwb_notify_rule_fires_total ");
+		assert_non_null(m);
+		assert_true(strtoull(m + strlen("\nwb_notify_rule_fires_total "), NULL, 10) >= 2);
+		wbt_response_free(&r);
+	}
+}
+
+/* An alert as long as wb_alert allows, and text that grows when escaped for
+ * mrkdwn, reaches the receiver whole and within Block Kit's limits (a
+ * section's text at most 3,000 characters, at most 50 blocks): Slack
+ * refuses a message past them with invalid_blocks. */
+static void test_e2e_notify__alert_within_block_kit_limits(void **state)
+{
+	char title[201], text[3001], *want, *got;
+	size_t wl = 0, gl = 0;
+	wb_run *run;
+	cJSON *j, *b;
+
+	(void)state;
+	memset(title, '<', 200);
+	title[200] = '\0';
+	for (int i = 0; i < 3000; i++)
+		text[i] = "&<>x\n"[i % 5];
+	text[3000] = '\0';
+	add_webhook("bk", "bk", "[\"alert\"]");
+	run = start_run("bk");
+	assert_int_equal(wb_alert(run, WB_ALERT_WARN, title, text), WB_OK);
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+	assert_int_equal(wbt_rx_wait(&rx, "/hook/bk/", 1, 20), 0);
+	j = message("bk", 0, NULL);
+	assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(j, "blocks")) <= 50);
+	want = malloc(5 * 3000 + 1);
+	got = malloc(5 * 3000 + 1);
+	assert_true(want && got);
+	for (int i = 0; i < 3000; i++) {
+		const char *e = text[i] == '&' ? "&amp;" : text[i] == '<' ? "&lt;" : text[i] == '>' ? "&gt;" : NULL;
+		if (e) {
+			memcpy(want + wl, e, strlen(e));
+			wl += strlen(e);
+		} else {
+			want[wl++] = text[i];
+		}
+	}
+	cJSON_ArrayForEach(b, cJSON_GetObjectItem(j, "blocks"))
+	{
+		const cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(b, "text"), "text"), *f;
+		if (t) {
+			assert_true(strlen(t->valuestring) <= 3000);
+			if (b != cJSON_GetArrayItem(cJSON_GetObjectItem(j, "blocks"), 0) &&
+			    strcmp(cJSON_GetObjectItem(b, "type")->valuestring, "section") == 0) {
+				memcpy(got + gl, t->valuestring, strlen(t->valuestring));
+				gl += strlen(t->valuestring);
+			}
+		}
+		cJSON_ArrayForEach(f, cJSON_GetObjectItem(b, "fields"))
+			assert_true(strlen(cJSON_GetObjectItem(f, "text")->valuestring) <= 2000);
+		cJSON_ArrayForEach(f, cJSON_GetObjectItem(b, "elements"))
+			assert_true(strlen(cJSON_GetObjectItem(f, "text")->valuestring) <= 3000);
+	}
+	/* the escaped text, whole, across the sections after the headline */
+	assert_int_equal(gl, wl);
+	assert_memory_equal(got, want, wl);
+	free(want);
+	free(got);
+	cJSON_Delete(j);
 }
 
 /* The newest delivery of project, as an object (caller frees the root *root). */
@@ -575,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_notify__finished_failed_crashed),
 		cmocka_unit_test(test_e2e_notify__alert_rate_limited),
 		cmocka_unit_test(test_e2e_notify__threshold_rules),
+		cmocka_unit_test(test_e2e_notify__alert_within_block_kit_limits),
 		cmocka_unit_test(test_e2e_notify__429_retry_after),
 		cmocka_unit_test(test_e2e_notify__receiver_down_then_up_across_restart),
 		cmocka_unit_test(test_e2e_notify__bad_input_and_delete),

@@ -171,6 +171,50 @@ static void test_notify__slack_alert_rule_failed(void **state)
 	cJSON_Delete(j);
 }
 
+/* Every text of every block within Block Kit's limits, for the longest
+ * strings wb accepts, escaped at their worst, and multi-byte characters
+ * never cut. */
+static void test_notify__slack_block_kit_limits(void **state)
+{
+	static char title[201], text[3001], name[129], rule[401];
+	wbs__notify_msg m = {.event = "alert", .base_url = "https://wb.example.org", .entity = "e", .project = "p",
+			     .run_id = "r", .state = "running", .alert_level = "info", .rule_value = NAN};
+	const char *events[] = {"alert", "rule", "finished"};
+	cJSON *j, *b, *f;
+
+	(void)state;
+	memset(title, '&', 200);
+	memset(name, '>', 128);
+	memset(rule, '<', 400);
+	for (int i = 0; i < 3000; i += 3)
+		memcpy(text + i, i % 2 ? "\xc3\xa9<" : "<\xc3\xa9", 3); /* é and < mixed */
+	m.alert_title = title;
+	m.alert_text = text;
+	m.run_name = name;
+	m.rule_text = rule;
+	for (size_t e = 0; e < 3; e++) {
+		m.event = events[e];
+		j = render(&m);
+		assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(j, "blocks")) <= 50);
+		cJSON_ArrayForEach(b, cJSON_GetObjectItem(j, "blocks"))
+		{
+			const cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(b, "text"), "text");
+			if (t) {
+				assert_true(strlen(t->valuestring) <= 3000);
+				assert_null(strstr(t->valuestring, "\xef\xbf\xbd")); /* no character cut in two */
+			}
+			cJSON_ArrayForEach(f, cJSON_GetObjectItem(b, "fields"))
+				assert_true(strlen(cJSON_GetObjectItem(f, "text")->valuestring) <= 2000);
+			cJSON_ArrayForEach(f, cJSON_GetObjectItem(b, "elements"))
+				assert_true(strlen(cJSON_GetObjectItem(f, "text")->valuestring) <= 3000);
+		}
+		/* an alert's text is split, not dropped: 3,000 bytes grow to 6,000 escaped */
+		if (e == 0)
+			assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(j, "blocks")) >= 4);
+		cJSON_Delete(j);
+	}
+}
+
 static void test_notify__hint(void **state)
 {
 	char h[128];
@@ -189,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_notify__rule_summary),  cmocka_unit_test(test_notify__rule_stall),
 		cmocka_unit_test(test_notify__rule_rejects),  cmocka_unit_test(test_notify__slack_finished),
 		cmocka_unit_test(test_notify__slack_alert_rule_failed), cmocka_unit_test(test_notify__hint),
+		cmocka_unit_test(test_notify__slack_block_kit_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
