@@ -5,7 +5,9 @@
  * The variables, by launcher:
  *   OpenMPI   OMPI_COMM_WORLD_RANK, _SIZE, _LOCAL_RANK; job: PMIX_NAMESPACE
  *             (OpenMPI 4/5 over PMIx) or OMPI_MCA_ess_base_jobid
- *   PMIx      PMIX_RANK, PMIX_NAMESPACE (size from PMIX_SIZE when exported)
+ *   PMIx      PMIX_RANK, PMIX_NAMESPACE (size from PMIX_SIZE when exported;
+ *             under srun --mpi=pmix, which exports neither size nor local
+ *             rank, from SLURM_NTASKS and SLURM_LOCALID: kind "slurm")
  *   PMI       PMI_RANK, PMI_SIZE, MPI_LOCALRANKID (MPICH/Hydra); job: PMI_KVSNAME
  *   Slurm     SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID; job: SLURM_JOB_ID
  *             and SLURM_STEP_ID
@@ -85,6 +87,15 @@ int wb__launcher_detect(wb__launcher *out, wb__getenv_fn get)
 		out->local_rank = env_int(get, "PMIX_LOCAL_RANK");
 		job = env_str(get, "PMIX_NAMESPACE");
 		prefix = "mpi";
+		if (env_str(get, "SLURM_STEP_ID") && env_int(get, "SLURM_PROCID") == out->rank) {
+			/* srun --mpi=pmix: Slurm's PMIx plugin exports the rank but no
+			 * PMIX_SIZE or PMIX_LOCAL_RANK; srun's own variables say the rest. */
+			out->kind = "slurm";
+			if (out->world_size < 0)
+				out->world_size = env_int(get, "SLURM_NTASKS");
+			if (out->local_rank < 0)
+				out->local_rank = env_int(get, "SLURM_LOCALID");
+		}
 	} else if (env_int(get, "PMI_RANK") >= 0) {
 		out->kind = "mpich";
 		out->rank = env_int(get, "PMI_RANK");

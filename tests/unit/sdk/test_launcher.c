@@ -106,6 +106,23 @@ static void test_launcher__slurm_srun(void **state)
 	assert_string_equal(l.group, "slurm-123456.0");
 }
 
+/* srun --mpi=pmix (the variables a real srun sets): Slurm's PMIx plugin
+ * exports PMIX_RANK and PMIX_NAMESPACE but no size or local rank. */
+static void test_launcher__srun_mpi_pmix(void **state)
+{
+	const char *const env[] = {"PMIX_RANK", "1", "PMIX_NAMESPACE", "slurm.pmix.42.0", "SLURM_PROCID", "1",
+				   "SLURM_NTASKS", "2", "SLURM_LOCALID", "1", "SLURM_JOB_ID", "42", "SLURM_STEP_ID", "0",
+				   NULL};
+	wb__launcher l;
+	(void)state;
+	assert_int_equal(detect(&l, env), 1);
+	assert_string_equal(l.kind, "slurm");
+	assert_int_equal(l.rank, 1);
+	assert_int_equal(l.world_size, 2);
+	assert_int_equal(l.local_rank, 1);
+	assert_string_equal(l.group, "slurm-42.0");
+}
+
 /* mpirun inside an sbatch allocation: the rank is OpenMPI's, the job Slurm's. */
 static void test_launcher__mpirun_inside_slurm(void **state)
 {
@@ -157,6 +174,7 @@ int main(void)
 	    cmocka_unit_test(test_launcher__pmix),
 	    cmocka_unit_test(test_launcher__mpich_hydra),
 	    cmocka_unit_test(test_launcher__slurm_srun),
+	    cmocka_unit_test(test_launcher__srun_mpi_pmix),
 	    cmocka_unit_test(test_launcher__mpirun_inside_slurm),
 	    cmocka_unit_test(test_launcher__torchrun),
 	    cmocka_unit_test(test_launcher__garbage),
