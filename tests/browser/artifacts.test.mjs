@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, launch, newPage, open, waitFor } from './lib.mjs';
 
@@ -88,13 +88,27 @@ before(async () => {
   assert.equal(r.status, 200, r.text);
 });
 
+// Signed in with a password (a session cookie, no key in the page), as
+// people are: the download button saves the file's exact bytes.
+test('download after a password sign-in saves the file', async () => {
+  const page = await newPage(ctx, srv);
+  await open(page, srv.url, '/team/demo/artifacts/model/v0');
+  assert.equal(await page.evaluate(() => localStorage.getItem('wb.apiKey')), null);
+  const row = page.locator('#files tr', { has: page.locator('code.file-path', { hasText: /^weights\.bin$/ }) });
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 20000 }), row.locator('button.download').click()]);
+  assert.equal(dl.suggestedFilename(), 'weights.bin');
+  assert.deepEqual(readFileSync(await dl.path()), Buffer.from('hello artifact\n'.repeat(100)));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 after(async () => {
   if (ctx) await ctx.close();
   if (srv) await srv.stop();
 });
 
 test('artifacts list, versions, version page with lineage, run page links; user strings are text', async () => {
-  const page = await newPage(ctx, srv.key);
+  const page = await newPage(ctx, srv.key); // a pasted key; the download test below signs in with a password
   await open(page, srv.url, '/team/demo/artifacts');
   assert.equal(await page.textContent('#artifacts a.artifact-link'), 'model');
   await shot(page, 'artifacts');

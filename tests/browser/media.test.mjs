@@ -19,7 +19,7 @@ before(async () => {
   srv = await startServer();
   [{ id }] = srv.fill('media', 'media', String(STEPS));
   ctx = await launch(srv.root);
-  page = await newPage(ctx, srv.key);
+  page = await newPage(ctx, srv); // signed in with a password, as people are: images come with the session cookie
   await open(page, srv.url, `/team/media/runs/${id}`);
   await page.waitForFunction(() => window.__wb.mediaReady === true, null, { timeout: 20000 });
 });

@@ -68,6 +68,15 @@ export async function api(path, opts = {}, retried = false) {
   return data;
 }
 
+// The raw answer to GET /api/v1<path> (image bytes, a file to download),
+// signed in the same way as api(): the key when there is one, else the
+// session cookie. Never an empty Bearer header, which the server refuses.
+export async function apiRaw(path) {
+  const res = await fetch(`/api/v1${path}`, { headers: authHeaders('GET'), credentials: 'same-origin' });
+  if (!res.ok) throw new ApiError(res.status, 'http', `http ${res.status}`);
+  return res;
+}
+
 // Who is signed in (and the CSRF token of a cookie session).
 export async function loadSession() {
   try {

@@ -11,7 +11,7 @@
 // link to its page. Files download through fetch with the API key (the
 // browser cannot put the key on a plain link) into a blob URL.
 import { h, clear, fmtNum } from './dom.js';
-import { api, apiKey, enc } from './api.js';
+import { api, apiRaw, enc } from './api.js';
 import { setCrumbs } from './main.js';
 
 const artPath = (e, p) => `/projects/${enc(e)}/${enc(p)}/artifacts`;
@@ -74,10 +74,9 @@ export async function renderArtifact(root, e, p, name) {
       h('th', { class: 'num' }, 'size'), h('th', null, 'logged by'), h('th', null, 'created'), h('th', null, 'digest'))), body));
 }
 
-// Download a file of a version with the API key, as a blob the browser saves.
+// Download a file of a version (signed in by key or session), as a blob the browser saves.
 async function download(path, filename) {
-  const res = await fetch(`/api/v1${path}`, { headers: { Authorization: `Bearer ${apiKey()}` } });
-  if (!res.ok) throw new Error(`http ${res.status}`);
+  const res = await apiRaw(path);
   const url = URL.createObjectURL(await res.blob());
   const a = h('a', { download: filename });
   a.href = url; // a blob: URL, made here (safeUrl would refuse it)
@@ -173,7 +172,9 @@ export async function renderVersion(root, e, p, name, sel) {
       h('td', { class: 'num' }, fmtBytes(f.size)),
       h('td', null, h('code', { class: 'muted', title: f.sha256 }, f.sha256.slice(0, 12))),
       h('td', null, f.ref ? h('span', { class: 'muted' }, 'reference: ', f.ref)
-        : h('button', { type: 'button', class: 'download', onclick: () => download(fpath, base).catch(() => {}) }, 'download'))));
+        : h('button', { type: 'button', class: 'download',
+          onclick: (ev) => download(fpath, base).catch((err) => { ev.target.textContent = `download failed: ${err.message}`; }) },
+        'download'))));
   }
   root.appendChild(h('section', { class: 'card' }, h('h3', null, 'Files'),
     h('table', { class: 'grid', id: 'files' },

@@ -8,7 +8,7 @@
 // fetched and shown as data: URLs (allowed by the page's CSP), typed by the
 // server from their signature.
 import { h, clear, fmtNum, fmtValue } from './dom.js';
-import { api, apiKey, enc } from './api.js';
+import { api, apiRaw, enc } from './api.js';
 
 const HIST_SAMPLES = 200; // steps drawn per histogram (the server downsamples)
 const W = 560, HGT = 220, PAD_L = 56, PAD_B = 22, PAD_T = 6, PAD_R = 8;
@@ -113,10 +113,9 @@ async function histogramCard(rp, item) {
     h('div', { class: 'muted small' }, `${d.total} steps${d.downsampled ? `, ${d.values.length} shown` : ''}`, odd ? ` · ${odd}` : ''));
 }
 
-// The bytes of an image of the run as a data: URL (fetched with the API key).
+// The bytes of an image of the run as a data: URL (signed in by key or session).
 async function imageUrl(rp, sha) {
-  const res = await fetch(`/api/v1${rp}/images/${enc(sha)}`, { headers: { Authorization: `Bearer ${apiKey()}` } });
-  if (!res.ok) throw new Error(`image ${sha}: http ${res.status}`);
+  const res = await apiRaw(`${rp}/images/${enc(sha)}`);
   const blob = await res.blob();
   if (blob.type !== 'image/png' && blob.type !== 'image/jpeg') throw new Error(`image ${sha}: type ${blob.type}`);
   return new Promise((resolve, reject) => {
