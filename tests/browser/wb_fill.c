@@ -17,6 +17,8 @@
  *                                     payloads in captions and cells
  *   wb_fill medialive PROJECT STEPS   a running run: STEPS steps of "loss" and a "weights"
  *                                     histogram, then STEPS more per line of stdin; finishes at EOF
+ *   wb_fill long  PROJECT BYTES       one finished run whose config "prompt" and summary "answer"
+ *                                     are BYTES long (one word repeated, then an end marker)
  *   wb_fill group PROJECT RANKS STEPS the ranks of one simulated OpenMPI job (its
  *                                     variables set per rank): rank r logs "loss" =
  *                                     r + step / 100 for STEPS + 5 r steps
@@ -115,6 +117,26 @@ static int demo(int n, int64_t steps)
 		log_curve(r, 0, steps, lr, i);
 		finish(r, i == 1 ? 3 : 0);
 	}
+	return 0;
+}
+
+static int long_values(size_t bytes)
+{
+	wb_run *r = start("long-values", NULL, NULL);
+	char *v = malloc(bytes + 1);
+
+	if (!v)
+		return 1;
+	for (size_t i = 0; i < bytes; i++)
+		v[i] = "lorem-ipsum "[i % 12];
+	memcpy(v + bytes - 4, "<END", 4);
+	v[bytes] = '\0';
+	wb_config_set_string(r, "prompt", v);
+	wb_config_set_double(r, "lr", 0.01);
+	wb_summary_set_string(r, "answer", v);
+	log_curve(r, 0, 30, 0.01, 0);
+	free(v);
+	finish(r, 0);
 	return 0;
 }
 
@@ -345,6 +367,8 @@ int main(int argc, char **argv)
 		return demo(atoi(argv[3]), atoll(argv[4]));
 	if (strcmp(argv[1], "live") == 0)
 		return live(atoll(argv[3]));
+	if (strcmp(argv[1], "long") == 0 && argc == 4)
+		return long_values((size_t)strtoull(argv[3], NULL, 10));
 	if (strcmp(argv[1], "many") == 0 && argc == 5)
 		return many(atoi(argv[3]), atoll(argv[4]));
 	if (strcmp(argv[1], "code") == 0 && argc == 4)

@@ -125,7 +125,29 @@ export function runColor(i) {
   return `hsl(${Math.round((i * 137.508) % 360)}, 65%, 45%)`;
 }
 
+// A value as text for a table cell. Past LONG characters (a 100 KB config
+// value, a huge report cell) it is cut, with the full length said, a button
+// that expands it into a scrolling box and one that copies it: a page never
+// grows to the size of a value.
+const LONG = 160;
+export function valueText(v) {
+  const text = fmtValue(v);
+  if (text.length <= LONG) return text;
+  const full = h('pre', { class: 'long-full', hidden: true }, text);
+  const more = h('button', { type: 'button', class: 'linkish long-more' }, 'expand');
+  more.addEventListener('click', () => {
+    full.hidden = !full.hidden;
+    more.textContent = full.hidden ? 'expand' : 'collapse';
+  });
+  const copy = h('button', { type: 'button', class: 'linkish long-copy' }, 'copy');
+  copy.addEventListener('click', () => {
+    navigator.clipboard.writeText(text).then(() => { copy.textContent = 'copied'; }, () => { copy.textContent = 'copy failed'; });
+  });
+  return h('span', { class: 'long-value' }, h('span', { class: 'long-head' }, `${text.slice(0, LONG)}…`),
+    h('span', { class: 'muted small' }, ` (${text.length.toLocaleString('en-US')} characters) `), more, ' ', copy, full);
+}
+
 export function kv(rows) {
   return h('table', { class: 'kv' }, h('tbody', null, rows.map(([k, v]) =>
-    h('tr', null, h('th', null, k), h('td', null, fmtValue(v))))));
+    h('tr', null, h('th', null, valueText(k)), h('td', null, valueText(v))))));
 }

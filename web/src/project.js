@@ -9,7 +9,7 @@
 //   q=text  state=finished  tag=baseline  f=config.lr>0.01 (repeatable)
 //   sort=-summary.loss  page=2  cols=config.lr,summary.loss  group=config.optimizer
 //   open=<group value> (repeatable: the groups shown opened)
-import { h, clear, fmtValue, fmtTime, fmtDuration, runDuration, stateBadge, flatten, getPath, fmtNum } from './dom.js';
+import { h, clear, valueText, fmtTime, fmtDuration, runDuration, stateBadge, flatten, getPath, fmtNum } from './dom.js';
 import { api, enc } from './api.js';
 import { setQuery, setCrumbs } from './main.js';
 
@@ -50,7 +50,13 @@ export async function renderProject(root, entity, project) {
   const base = `/${enc(entity)}/${enc(project)}`;
   setCrumbs([['projects', '/'], [`${entity}/${project}`]]);
   const params = new URLSearchParams(location.search);
-  const selected = new Set();
+  // The selection lives in the URL (sel=id,id), so it survives a reload,
+  // Back and a shared link.
+  const selected = new Set((params.get('sel') || '').split(',').filter(Boolean));
+  const saveSel = () => {
+    if (selected.size) params.set('sel', [...selected].join(',')); else params.delete('sel');
+    setQuery(params);
+  };
   let alive = true;
 
   const title = h('h1', null, project, h('span', { class: 'muted small' }, ` · ${entity} · `),
@@ -141,7 +147,7 @@ export async function renderProject(root, entity, project) {
       h('a', { class: 'button primary', id: 'compare-btn', href: `${base}/compare?runs=${[...selected].map(enc).join(',')}` }, 'Compare'),
       h('button', { type: 'button', id: 'mark-baseline', onclick: () => tagRuns('baseline') }, 'Mark as baseline'),
       tagName, h('button', { type: 'button', onclick: () => tagRuns(tagName.value.trim()) }, 'Add tag'),
-      h('button', { type: 'button', onclick: () => { selected.clear(); load(); } }, 'Clear')));
+      h('button', { type: 'button', onclick: () => { selected.clear(); saveSel(); load(); } }, 'Clear')));
   }
 
   function renderColsPanel() {
@@ -181,6 +187,7 @@ export async function renderProject(root, entity, project) {
   function runRow(r, cols) {
     const box = h('input', { type: 'checkbox', checked: selected.has(r.id), onchange: (ev) => {
       if (ev.target.checked) selected.add(r.id); else selected.delete(r.id);
+      saveSel();
       renderSelBar();
     } });
     return h('tr', { dataset: { run: r.id } },
@@ -194,13 +201,14 @@ export async function renderProject(root, entity, project) {
       h('td', { class: 'notes', title: r.notes || '' }, r.notes || ''),
       cols.map((c) => {
         const v = fieldValue(r, c);
-        return h('td', { class: typeof v === 'number' ? 'num' : '', dataset: { col: c } }, fmtValue(v));
+        return h('td', { class: typeof v === 'number' ? 'num' : '', dataset: { col: c } }, valueText(v));
       }));
   }
 
   function renderTable(runs, cols) {
     const allBox = h('input', { type: 'checkbox', title: 'select page', onchange: (ev) => {
       for (const r of runs) { if (ev.target.checked) selected.add(r.id); else selected.delete(r.id); }
+      saveSel();
       renderTable(runs, cols);
       renderSelBar();
     } });

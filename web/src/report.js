@@ -28,7 +28,7 @@
 // (textContent) and chart.js, never as HTML.
 import MarkdownIt from 'markdown-it';
 import DOMPurify from 'dompurify';
-import { h, clear, fmtTime, fmtValue, stateBadge, runColor, flatten, getPath } from './dom.js';
+import { h, clear, fmtTime, valueText, stateBadge, runColor, flatten, getPath } from './dom.js';
 import { api, enc, ApiError } from './api.js';
 import { Chart } from './chart.js';
 import { navigate, setCrumbs } from './main.js';
@@ -121,7 +121,7 @@ async function drawTable(box, base, spec, entityPath) {
     h('tbody', null, d.runs.map((r) => h('tr', null,
       h('td', null, h('a', { href: `${entityPath}/runs/${enc(r.id)}` }, r.name || r.id)),
       h('td', null, stateBadge(r.state)),
-      cols.map((c) => h('td', { class: 'num' }, fmtValue(getPath(r, c)))))))));
+      cols.map((c) => h('td', { class: 'num' }, valueText(getPath(r, c)))))))));
 }
 
 async function drawCompare(box, base, spec, entityPath) {
@@ -143,7 +143,7 @@ async function drawCompare(box, base, spec, entityPath) {
       h('a', { href: `${entityPath}/runs/${enc(r.id)}` }, r.name || r.id))))),
     h('tbody', null, [...rows.entries()].map(([k, vals]) => {
       const differs = new Set(vals.map((v) => JSON.stringify(v))).size > 1;
-      return h('tr', { class: differs ? 'differs' : null }, h('td', null, k), vals.map((v) => h('td', { class: 'num' }, fmtValue(v))));
+      return h('tr', { class: differs ? 'differs' : null }, h('td', null, valueText(k)), vals.map((v) => h('td', { class: 'num' }, valueText(v))));
     }))));
 }
 

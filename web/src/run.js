@@ -7,7 +7,7 @@
 // szoom=<ms>-<ms> (the System section's time window, see system.js).
 // While the run is running the page polls every 2 s.
 import { h, clear, fmtValue, fmtTime, fmtDuration, runDuration, stateBadge, flatten, kv } from './dom.js';
-import { api, enc, runPath } from './api.js';
+import { api, enc, runPath, ApiError } from './api.js';
 import { setQuery, setCrumbs } from './main.js';
 import { Chart, smooth, makeStepMap } from './chart.js';
 import { renderCode } from './code.js';
@@ -124,6 +124,17 @@ export async function renderRun(root, entity, project, id) {
       h('option', { value: 'relative' }, 'relative time'), userKeys().map((k) => h('option', { value: k }, k)));
     xSel.value = params.get('x') || 'step';
   };
+  // A shared link may name an x axis this run lacks (x=epoch from another
+  // run, or a metric since deleted): chart against step and say so, rather
+  // than fail the whole page on the history's 404.
+  const xNote = h('span', { class: 'notice small', id: 'x-fallback' });
+  const xKnown = (m) => m === 'step' || m === 'relative' || m === '_timestamp' || userKeys().includes(m);
+  const xFallback = (m) => {
+    xNote.textContent = `This run has no metric "${m}" for the x axis: showing step.`;
+    params.delete('x');
+    setQuery(params);
+  };
+  if (params.get('x') && !xKnown(params.get('x'))) xFallback(params.get('x'));
   fillX();
   const smoothIn = h('input', { type: 'range', id: 'smoothing', min: 0, max: 0.99, step: 0.01, value: params.get('smooth') || '0' });
   const smoothOut = h('span', { class: 'muted small' }, params.get('smooth') || '0');
@@ -138,7 +149,7 @@ export async function renderRun(root, entity, project, id) {
   bandIn.addEventListener('change', () => { set('band', bandIn.checked ? '' : '0', ''); rebuild(); if (sys) sys.load(); });
   filterIn.addEventListener('input', () => { set('m', filterIn.value.trim(), ''); rebuild(); });
   controls.append(h('label', null, 'X axis ', xSel), h('label', null, 'Smoothing ', smoothIn, ' ', smoothOut),
-    h('label', null, logIn, ' log scale'), h('label', null, bandIn, ' min/max band'), filterIn, zoomInfo,
+    h('label', null, logIn, ' log scale'), h('label', null, bandIn, ' min/max band'), filterIn, zoomInfo, xNote,
     h('span', { class: 'spacer' }), h('span', { class: 'muted small' }, 'drag to zoom · double-click to reset'));
 
   function zoomRange() {
@@ -202,7 +213,15 @@ export async function renderRun(root, entity, project, id) {
     xmap = null;
     if (mode === 'step') return;
     const key = mode === 'relative' ? '_timestamp' : mode;
-    const d = await fetchHistory(key, 10000);
+    let d;
+    try {
+      d = await fetchHistory(key, 10000);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 404) throw e;
+      xFallback(mode);
+      xSel.value = 'step';
+      return;
+    }
     xmap = { steps: d.step, values: d.last, t0: 0 };
     if (mode === 'relative') {
       const all = await api(`${rp}/history?key=_timestamp&buckets=1`).catch(() => null);
