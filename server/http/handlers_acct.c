@@ -2,7 +2,7 @@
  * handlers_acct.c — the /api/v1 routes of accounts and reports:
  *
  *   POST /auth/login, /auth/logout, /auth/setup; GET /auth/session
- *   GET|POST /users; PUT /users/{name}/password
+ *   GET|POST /users; PATCH /users/{name}; PUT /users/{name}/password
  *   GET|POST /keys; DELETE /keys/{id}
  *   GET|POST /teams; GET /teams/{team}/members; PUT|DELETE /teams/{team}/members/{user}
  *   GET|PUT /projects/{e}/{p}; GET /projects/{e}/{p}/members; PUT|DELETE .../members/{user}
@@ -544,6 +544,48 @@ done:
 	cJSON_Delete(j);
 }
 
+/*
+ * PATCH /users/{name} {"active": false|true}: a server admin deactivates a
+ * user (offboarding) or reactivates them. Deactivation is at once and
+ * everywhere: authentication resolves no key or session of a deactivated
+ * user (store_acct.c), their sessions and setup links are deleted, their
+ * webhooks stop; their runs, projects and name stay. An admin cannot
+ * deactivate themself (the server could be left without an admin).
+ */
+void wbs__h_user_patch(wbs__req *q)
+{
+	cJSON *j = NULL;
+	const cJSON *act;
+	wbs__err e = {0};
+	wbs__buf b;
+
+	wbs__buf_init(&b, 256);
+	if (body_object(q, 0, &j))
+		goto done;
+	act = cJSON_GetObjectItemCaseSensitive(j, "active");
+	if (!cJSON_IsBool(act)) {
+		wbs__send_error(q, 400, "invalid_argument", "active must be true or false");
+		goto done;
+	}
+	if (!cJSON_IsTrue(act) && strcmp(q->ref.entity, q->who.name) == 0) {
+		wbs__send_error(q, 400, "invalid_argument", "you cannot deactivate yourself");
+		goto done;
+	}
+	if (wbs__store_user_set_active(q->store, q->ref.entity, cJSON_IsTrue(act), &e)) {
+		wbs__send_store_error(q, &e);
+		goto done;
+	}
+	wbs__log(WBS__LOG_INFO, cJSON_IsTrue(act) ? "user reactivated" : "user deactivated", "req=%s user=%s by=%s",
+		 q->id, q->ref.entity, q->who.name);
+	wbs__buf_puts(&b, "{\"name\":");
+	wbs__json_cstr(&b, q->ref.entity);
+	wbs__buf_puts(&b, cJSON_IsTrue(act) ? ",\"active\":true}" : ",\"active\":false}");
+	wbs__send_json(q, 200, &b);
+done:
+	wbs__buf_free(&b);
+	cJSON_Delete(j);
+}
+
 /* ---- keys ---- */
 
 void wbs__h_keys_list(wbs__req *q)
@@ -632,7 +674,7 @@ void wbs__h_team_create(wbs__req *q)
 
 	if (body_object(q, 0, &j) || name_member(q, j, "name", &name))
 		goto done;
-	if (wbs__store_team_create(q->store, name, q->user_id, &e)) {
+	if (wbs__store_team_create(q->store, name, q->user_id, q->who.is_admin, &e)) {
 		wbs__send_store_error(q, &e);
 		goto done;
 	}

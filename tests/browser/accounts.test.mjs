@@ -130,6 +130,16 @@ test('settings: API key shown once and revoked, a team, a user and the setup lin
   await page.fill('#team-members .member-name', 'carol');
   await page.click('#team-members .add-member button[type=submit]');
   await page.waitForSelector('#team-members-table tr[data-user=carol]');
+  // Offboarding: the admin deactivates carol on /settings; her open session ends at once.
+  await open(page, srv.url, '/settings');
+  await page.waitForSelector('#users-table tr[data-user=carol] button.user-active');
+  assert.equal(await page.$('#users-table tr[data-user=admin] button.user-active'), null, 'no button for oneself');
+  await page.click('#users-table tr[data-user=carol] button.user-active');
+  await page.waitForFunction(() => document.querySelector('#users-table tr[data-user=carol]')?.textContent.includes('deactivated'));
+  const who = await carol.evaluate(async () => (await (await fetch('/api/v1/auth/session')).json()).user);
+  assert.equal(who, null, 'a deactivated user is signed out everywhere');
+  await page.click('#users-table tr[data-user=carol] button.user-active');
+  await page.waitForFunction(() => document.querySelector('#users-table tr[data-user=carol] button.user-active')?.textContent === 'Deactivate');
   noErrors(page);
   noErrors(carol);
   await page.close();
