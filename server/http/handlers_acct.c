@@ -274,6 +274,28 @@ static int password_member(wbs__req *q, const cJSON *j, const char *member, cons
 	return 0;
 }
 
+/*
+ * The password quality check (auth.c) of pw for user: 0 accepted, or -1
+ * with the answer sent: 400 weak_password with libpwquality's reason, or
+ * 500 when the checker itself cannot work (no dictionary installed).
+ */
+static int password_strong(wbs__req *q, const char *pw, const char *user)
+{
+	char why[256];
+	int rc = wbs__password_check(pw, user, why, sizeof(why));
+
+	if (rc == 0)
+		return 0;
+	if (rc < 0) {
+		wbs__log(WBS__LOG_ERROR, "the password checker cannot work", "req=%s error=\"%s\"", q->id, why);
+		wbs__send_error(q, 500, "internal", "the password checker cannot work (is cracklib-runtime installed?)");
+		return -1;
+	}
+	wbs__log(WBS__LOG_INFO, "password refused", "req=%s user=%s", q->id, user);
+	wbs__send_error(q, 400, "weak_password", "password refused: %s", why);
+	return -1;
+}
+
 static void send_ok(wbs__req *q, int status)
 {
 	wbs__buf b;
@@ -433,6 +455,15 @@ void wbs__h_setup(wbs__req *q)
 	memset(&p, 0, sizeof(p));
 	if (body_object(q, 0, &j) || str_member(q, j, "token", 128, 1, 0, &tok) < 0 || password_member(q, j, "password", &pw))
 		goto done;
+	/* The token's user first: the password is judged against their name. */
+	wbs__key_hash(tok, strlen(tok), th);
+	if (wbs__store_setup_user(q->store, th, &p.user_id, &e) ||
+	    wbs__store_user_name(q->store, p.user_id, p.name, sizeof(p.name), &p.is_admin, &e)) {
+		wbs__send_store_error(q, &e);
+		goto done;
+	}
+	if (password_strong(q, pw, p.name))
+		goto done;
 	hash_enter();
 	st = wbs__password_hash(pw, enc);
 	hash_leave();
@@ -440,7 +471,6 @@ void wbs__h_setup(wbs__req *q)
 		wbs__send_error(q, 500, "internal", "cannot hash the password");
 		goto done;
 	}
-	wbs__key_hash(tok, strlen(tok), th);
 	if (wbs__store_setup_use(q->store, th, enc, &p.user_id, &e)) {
 		wbs__send_store_error(q, &e);
 		goto done;
@@ -521,6 +551,8 @@ void wbs__h_user_password(wbs__req *q)
 		wbs__send_store_error(q, &e);
 		goto done;
 	}
+	if (password_strong(q, pw, q->ref.entity))
+		goto done;
 	/* Changing one's own password takes the current one; a server admin resets others'. */
 	hash_enter();
 	bad = id == q->user_id && old && !wbs__password_verify(cur ? cur : "", old);

@@ -114,8 +114,8 @@ test('settings: API key shown once and revoked, a team, a user and the setup lin
   const carol = await newPage(ctx2);
   await carol.goto(link);
   await carol.waitForSelector('#setup-password');
-  await carol.fill('#setup-password', 'carol password');
-  await carol.fill('#setup-password2', 'carol password');
+  await carol.fill('#setup-password', 'mango ladder seventy');
+  await carol.fill('#setup-password2', 'mango ladder seventy');
   await carol.click('#setup-submit');
   await carol.waitForSelector('#keys-table');
   assert.equal(await carol.textContent('#settings-link'), 'carol');

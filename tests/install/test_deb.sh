@@ -30,6 +30,9 @@ dpkg-deb -f "$deb" Package | grep -qx wb || fail "package name"
 # civetweb is compiled in (third_party/civetweb), linked to Debian's OpenSSL 3.
 dpkg-deb -f "$deb" Depends | grep -q libssl3 || fail "Depends lacks libssl3"
 dpkg-deb -f "$deb" Depends | grep -q libcivetweb && fail "Depends still names libcivetweb"
+# Password quality: libpwquality and the dictionary it checks against.
+dpkg-deb -f "$deb" Depends | grep -q libpwquality1 || fail "Depends lacks libpwquality1"
+dpkg-deb -f "$deb" Depends | grep -q cracklib-runtime || fail "Depends lacks cracklib-runtime"
 mkdir "$tmp/ctl"
 dpkg-deb -e "$deb" "$tmp/ctl"
 grep -qx /etc/wb/wb.conf "$tmp/ctl/conffiles" || fail "wb.conf is not a conffile"
