@@ -69,7 +69,7 @@ export async function renderSetup(root) {
     }
   } },
   h('h1', null, 'Set your password'),
-  h('p', { class: 'muted' }, 'This one-time link sets the password of your account (at least 8 characters).'),
+  h('p', { class: 'muted' }, 'This one-time link sets the password of your account: at least 8 characters, not a dictionary word, a common password or your name.'),
   h('p', null, h('label', null, 'Password', h('br'), pw)),
   h('p', null, h('label', null, 'Again', h('br'), pw2)),
   h('p', null, h('button', { type: 'submit', class: 'primary', id: 'setup-submit' }, 'Set password and sign in')), msg));
