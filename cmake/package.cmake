@@ -3,7 +3,7 @@
 # installs (under /usr) plus the service component: /etc/wb/wb.conf (a
 # conffile: an admin's edits survive upgrades) and the systemd unit
 # /lib/systemd/system/wb.service. The maintainer scripts (cmake/debian/)
-# create the wb system user and /var/lib/wb (0750, wb:wb).
+# create the wb system user and /var/lib/wb (0700, wb:wb).
 set(CPACK_PACKAGE_NAME wb)
 set(CPACK_PACKAGE_VENDOR "wb")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
@@ -15,7 +15,9 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+# cracklib-runtime: the dictionary libpwquality checks passwords against
+# (libcrack2 only recommends it; without it every password is refused).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, cracklib-runtime")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${PROJECT_SOURCE_DIR}/cmake/debian/conffiles
   ${PROJECT_SOURCE_DIR}/cmake/debian/postinst

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "store/store_ops.h"
+#include "util/fsmode.h"
 
 static const char backup_usage[] = "usage: wb backup DEST --data DIR\n";
 static const char restore_usage[] = "usage: wb restore-backup SRC --data DIR [--force]\n";
@@ -191,6 +192,8 @@ int wbs__cmd_backup(int argc, char **argv)
 		fputs(backup_usage, rc > 0 ? stdout : stderr);
 		return rc > 0 ? 0 : 2;
 	}
+	/* A backup is the data directory: the same modes (0700/0600), whatever the umask. */
+	wbs__data_umask(0);
 	if (mkdir(dest, 0750) && errno != EEXIST) {
 		fprintf(stderr, "wb backup: cannot create %s: %s\n", dest, strerror(errno));
 		return 1;
@@ -215,6 +218,7 @@ int wbs__cmd_restore_backup(int argc, char **argv)
 		fputs(restore_usage, rc > 0 ? stdout : stderr);
 		return rc > 0 ? 0 : 2;
 	}
+	wbs__data_umask(0); /* the server sets the group option's modes at its start */
 	rc = dir_nonempty(data);
 	if (rc < 0) {
 		fprintf(stderr, "wb restore-backup: cannot read %s: %s\n", data, strerror(errno));

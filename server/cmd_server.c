@@ -28,9 +28,10 @@
 #include "http/http.h"
 #include "notify/notify.h"
 #include "store/store.h"
+#include "util/fsmode.h"
 #include "util/log.h"
 
-/* mkdir -p with mode 0700 for the directories it creates. */
+/* mkdir -p for the directories it creates (0750 less the umask: see util/fsmode.h). */
 static int mkdir_p(const char *path)
 {
 	char tmp[4096];
@@ -43,11 +44,11 @@ static int mkdir_p(const char *path)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(tmp, 0700) && errno != EEXIST)
+		if (mkdir(tmp, 0750) && errno != EEXIST)
 			return -1;
 		*p = '/';
 	}
-	if (mkdir(tmp, 0700) && errno != EEXIST)
+	if (mkdir(tmp, 0750) && errno != EEXIST)
 		return -1;
 	return 0;
 }
@@ -60,7 +61,7 @@ static int write_url_file(const char *dir, const char *url, char *err, size_t er
 
 	snprintf(path, sizeof(path), "%s/server.url", dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot write %.300s: %s", tmp, strerror(errno));
 		return -1;
@@ -117,11 +118,17 @@ int wbs__cmd_server(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Data files for the server's user (and group, if asked) only, whatever umask it was started with. */
+	wbs__data_umask(o.group_read);
 	if (mkdir_p(o.data)) {
 		wbs__log(WBS__LOG_ERROR, "cannot create the data directory", "dir=%s error=%s",
 			wbs__log_quote(q, sizeof(q), o.data), strerror(errno));
 		return 1;
 	}
+	if (wbs__data_modes(o.data, o.group_read))
+		/* A data directory owned by someone else (read-only serving): go on, say so. */
+		wbs__log(WBS__LOG_WARN, "cannot set the data directory's mode", "dir=%s error=%s",
+			wbs__log_quote(q, sizeof(q), o.data), strerror(errno));
 	memset(&so, 0, sizeof(so));
 	so.dir = o.data;
 	so.crash_after = o.crash_after;

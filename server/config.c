@@ -20,7 +20,7 @@ const char wbs__server_usage[] =
 	"                 [--rate-limit REQ_PER_S] [--rate-burst N] [--log-format text|json]\n"
 	"                 [--tls-cert CERT.pem --tls-key KEY.pem]\n"
 	"                 [--public-url URL] [--notify-backoff SECONDS] [--webhook-private yes|no]\n"
-	"                 [--secure-cookies 1]\n";
+	"                 [--secure-cookies 1] [--group-read yes|no]\n";
 
 
 /* 1 if dir/index.html is a file we can read. */
@@ -158,6 +158,12 @@ static int set_opt(wbs__server_opts *o, const char *name, const char *value, cha
 			return -1;
 		}
 		o->webhook_private = strcmp(value, "yes") == 0;
+	} else if (strcmp(name, "group-read") == 0 || strcmp(name, "group_read") == 0) {
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+			snprintf(err, errlen, "group-read must be yes or no");
+			return -1;
+		}
+		o->group_read = strcmp(value, "yes") == 0;
 	} else if (strcmp(name, "notify-backoff") == 0 || strcmp(name, "notify_backoff") == 0) {
 		double v = strtod(value, &end);
 		if (!*value || *end || !isfinite(v) || v < 0.01 || v > 3600) {

@@ -29,6 +29,7 @@ typedef struct wbs__server_opts {
 	double notify_backoff; /* seconds before the first webhook retry, doubling (default 2) */
 	int webhook_private;   /* --webhook-private yes: webhooks may reach loopback/private addresses */
 	int secure_cookies; /* --secure-cookies 1: the session cookie is Secure (served behind a TLS proxy) */
+	int group_read;     /* --group-read yes: data files 0640, directories 0750 (default 0600, 0700) */
 } wbs__server_opts;
 
 /*

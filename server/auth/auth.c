@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <pwquality.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,6 +325,45 @@ int wbs__password_hash(const char *pw, char out[WBS__PASSWORD_HASH_MAX])
 	snprintf(out, WBS__PASSWORD_HASH_MAX, "scrypt$%u$%u$%u$%s$%s", SCRYPT_N, SCRYPT_R, SCRYPT_P, s64, d64);
 	OPENSSL_cleanse(dk, sizeof(dk));
 	return 0;
+}
+
+static pthread_mutex_t pwq_mu = PTHREAD_MUTEX_INITIALIZER;
+static pwquality_settings_t *pwq; /* made on first use, under pwq_mu, kept for the process */
+
+int wbs__password_check(const char *pw, const char *user, char *why, size_t cap)
+{
+	char msg[PWQ_MAX_ERROR_MESSAGE_LEN];
+	const char *reason;
+	void *aux = NULL;
+	int rc, ret = -1;
+
+	pthread_mutex_lock(&pwq_mu);
+	if (!pwq && (pwq = pwquality_default_settings()) != NULL) {
+		/* Length and the dictionary are the rules; the character-class credits stay at 0. */
+		pwquality_set_int_value(pwq, PWQ_SETTING_MIN_LENGTH, (int)WBS__PASSWORD_MIN);
+		pwquality_set_int_value(pwq, PWQ_SETTING_DICT_CHECK, 1);
+		pwquality_set_int_value(pwq, PWQ_SETTING_USER_CHECK, 1);
+	}
+	if (!pwq) {
+		snprintf(why, cap, "out of memory for the password checker");
+		goto done;
+	}
+	rc = pwquality_check(pwq, pw, NULL, user, &aux);
+	if (rc >= 0) {
+		ret = 0;
+		goto done;
+	}
+	/* The answer is the returned pointer: msg is used only for messages with numbers in them. */
+	reason = pwquality_strerror(msg, sizeof(msg), rc, aux);
+	/* A dictionary that cannot be opened is the server's fault, not the password's. */
+	ret = rc == PWQ_ERROR_CRACKLIB_CHECK && aux && strstr((const char *)aux, "dictionary") &&
+		      strstr((const char *)aux, "load")
+		  ? -1
+		  : 1;
+	snprintf(why, cap, "%s", reason ? reason : "it is too weak");
+done:
+	pthread_mutex_unlock(&pwq_mu);
+	return ret;
 }
 
 int wbs__password_verify(const char *pw, const char *encoded)

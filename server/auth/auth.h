@@ -64,6 +64,17 @@ int wbs__auth_bootstrap(wbs__store *s, const char *base_url, char *err, size_t e
 #define WBS__PASSWORD_MIN 8u
 #define WBS__PASSWORD_MAX 1024u
 #define WBS__PASSWORD_HASH_MAX 160u
+/*
+ * Whether pw may be set as user's password (NIST SP 800-63B: at least
+ * WBS__PASSWORD_MIN characters, not a dictionary word or a common or
+ * systematic password, not built on the user name; no composition rules).
+ * libpwquality decides, with cracklib's dictionary and wb's own settings
+ * (not /etc/security/pwquality.conf, so every server judges alike).
+ * 0 accepted; 1 refused, with the reason in why (one line, for the user);
+ * -1 the checker cannot work (no dictionary), with why for the log.
+ * Any thread (calls are serialised: cracklib is not thread-safe).
+ */
+int wbs__password_check(const char *pw, const char *user, char *why, size_t cap);
 /* Encode a hash of pw into out. 0, or -1 (no randomness or out of memory). */
 int wbs__password_hash(const char *pw, char out[WBS__PASSWORD_HASH_MAX]);
 /* 1 if pw matches encoded (compared in constant time), else 0. */

@@ -2,7 +2,7 @@
  * handlers_acct.c — the /api/v1 routes of accounts and reports:
  *
  *   POST /auth/login, /auth/logout, /auth/setup; GET /auth/session
- *   GET|POST /users; PUT /users/{name}/password
+ *   GET|POST /users; PATCH /users/{name}; PUT /users/{name}/password
  *   GET|POST /keys; DELETE /keys/{id}
  *   GET|POST /teams; GET /teams/{team}/members; PUT|DELETE /teams/{team}/members/{user}
  *   GET|PUT /projects/{e}/{p}; GET /projects/{e}/{p}/members; PUT|DELETE .../members/{user}
@@ -34,8 +34,9 @@
 /* Password hashing is CPU and memory heavy (scrypt, 32 MiB): at most this many
  * at a time, so a flood of logins cannot take every core from ingest. */
 #define HASHING_MAX 2
-/* Failed sign-ins per name before that name is refused for a while. */
+/* Failed sign-ins per name, and per client address, before either is refused for a while. */
 #define FAILS_MAX 10
+#define ADDR_FAILS_MAX 30
 #define FAILS_WINDOW 900.0
 #define FAIL_SLOTS 1024u
 #define KEY_NAME_MAX 128u
@@ -63,58 +64,90 @@ static void hash_leave(void)
 }
 
 /*
- * Failed sign-ins by name, in a fixed table (a collision shares a slot:
- * at worst two names throttle each other). Guessing a password is then
- * FAILS_MAX tries per FAILS_WINDOW per name, whatever the addresses; the
- * price is that someone can lock a name out of password sign-in for that
- * long (API keys keep working).
+ * Failed sign-ins, counted by exact name and by client address in two
+ * bounded tables (FAIL_SLOTS entries each). A key is compared whole, never
+ * by a hash, so two names cannot share (and reset) each other's count: a
+ * guesser who alternates a target with another name still meets the limit
+ * after FAILS_MAX tries. A full table evicts its least recently failed
+ * entry; flushing a target's entry that way takes FAIL_SLOTS failures,
+ * which the per-address limit (ADDR_FAILS_MAX per window) stops from any
+ * one address.
+ *
+ * The price: someone can lock a name out of password sign-in for
+ * FAILS_WINDOW (API keys keep working), and a client address that fails
+ * often is refused for every name, which can catch users behind one NAT.
  */
-static struct fail_slot {
-	uint64_t name_hash;
+struct fail_slot {
+	char key[80]; /* a user name, or "addr:" and the client address; "" free */
 	unsigned count;
-	double first;
-} fails[FAIL_SLOTS];
+	double first, last;
+};
+static struct fail_slot fail_names[FAIL_SLOTS], fail_addrs[FAIL_SLOTS];
 static pthread_mutex_t fail_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static uint64_t fnv1a(const char *s)
+/* The slot of key in t, or NULL; with make, a fresh one (evicting the least recently failed). Under fail_mu. */
+static struct fail_slot *fail_find(struct fail_slot *t, const char *key, int make)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
+	struct fail_slot *victim = &t[0];
+
+	for (size_t i = 0; i < FAIL_SLOTS; i++) {
+		if (t[i].key[0] && strcmp(t[i].key, key) == 0)
+			return &t[i];
+		if (!t[i].key[0] ? victim->key[0] != '\0' : victim->key[0] && t[i].last < victim->last)
+			victim = &t[i];
+	}
+	if (!make)
+		return NULL;
+	memset(victim, 0, sizeof(*victim));
+	snprintf(victim->key, sizeof(victim->key), "%s", key);
+	return victim;
 }
 
-/* Seconds until name may try again (0: now). */
-static unsigned fail_wait(const char *name, double now)
+/* Seconds until slot f may try again with max failures allowed (0: now). Under fail_mu. */
+static unsigned slot_wait(const struct fail_slot *f, unsigned max, double now)
 {
-	uint64_t h = fnv1a(name);
-	struct fail_slot *f = &fails[h % FAIL_SLOTS];
-	unsigned wait = 0;
+	if (f && f->count >= max && now - f->first < FAILS_WINDOW)
+		return (unsigned)(FAILS_WINDOW - (now - f->first)) + 1;
+	return 0;
+}
+
+/* Seconds until name may try again from addr (0: now); *by_addr tells which limit holds. */
+static unsigned fail_wait(const char *name, const char *addr, double now, int *by_addr)
+{
+	unsigned wn, wa;
 
 	pthread_mutex_lock(&fail_mu);
-	if (f->name_hash == h && f->count >= FAILS_MAX && now - f->first < FAILS_WINDOW)
-		wait = (unsigned)(FAILS_WINDOW - (now - f->first)) + 1;
+	wn = slot_wait(fail_find(fail_names, name, 0), FAILS_MAX, now);
+	wa = slot_wait(fail_find(fail_addrs, addr, 0), ADDR_FAILS_MAX, now);
 	pthread_mutex_unlock(&fail_mu);
-	return wait;
+	*by_addr = wa > wn;
+	return wa > wn ? wa : wn;
 }
 
-/* Count a failure (ok = 0) or forget the failures (ok = 1) of name. */
-static void fail_note(const char *name, double now, int ok)
+/* Count a failure in the slot of key (a window restarts once the last one is over). Under fail_mu. */
+static void slot_fail(struct fail_slot *t, const char *key, double now)
 {
-	uint64_t h = fnv1a(name);
-	struct fail_slot *f = &fails[h % FAIL_SLOTS];
+	struct fail_slot *f = fail_find(t, key, 1);
 
+	if (f->count == 0 || now - f->first >= FAILS_WINDOW) {
+		f->count = 0;
+		f->first = now;
+	}
+	f->count++;
+	f->last = now;
+}
+
+/* Count a failure (ok = 0) of name from addr, or forget name's failures (ok = 1). */
+static void fail_note(const char *name, const char *addr, double now, int ok)
+{
 	pthread_mutex_lock(&fail_mu);
 	if (ok) {
-		if (f->name_hash == h)
+		struct fail_slot *f = fail_find(fail_names, name, 0);
+		if (f)
 			memset(f, 0, sizeof(*f));
 	} else {
-		if (f->name_hash != h || now - f->first >= FAILS_WINDOW) {
-			f->name_hash = h;
-			f->count = 0;
-			f->first = now;
-		}
-		f->count++;
+		slot_fail(fail_names, name, now);
+		slot_fail(fail_addrs, addr, now);
 	}
 	pthread_mutex_unlock(&fail_mu);
 }
@@ -241,6 +274,28 @@ static int password_member(wbs__req *q, const cJSON *j, const char *member, cons
 	return 0;
 }
 
+/*
+ * The password quality check (auth.c) of pw for user: 0 accepted, or -1
+ * with the answer sent: 400 weak_password with libpwquality's reason, or
+ * 500 when the checker itself cannot work (no dictionary installed).
+ */
+static int password_strong(wbs__req *q, const char *pw, const char *user)
+{
+	char why[256];
+	int rc = wbs__password_check(pw, user, why, sizeof(why));
+
+	if (rc == 0)
+		return 0;
+	if (rc < 0) {
+		wbs__log(WBS__LOG_ERROR, "the password checker cannot work", "req=%s error=\"%s\"", q->id, why);
+		wbs__send_error(q, 500, "internal", "the password checker cannot work (is cracklib-runtime installed?)");
+		return -1;
+	}
+	wbs__log(WBS__LOG_INFO, "password refused", "req=%s user=%s", q->id, user);
+	wbs__send_error(q, 400, "weak_password", "password refused: %s", why);
+	return -1;
+}
+
 static void send_ok(wbs__req *q, int status)
 {
 	wbs__buf b;
@@ -319,16 +374,24 @@ void wbs__h_login(wbs__req *q)
 	cJSON *j = NULL;
 	const char *name, *pw;
 	char *hash = NULL;
+	char addr[80];
 	wbs__principal p;
 	wbs__err e = {0};
-	int st, ok;
+	int st, ok, by_addr = 0;
 
 	memset(&p, 0, sizeof(p));
 	if (body_object(q, 0, &j) || name_member(q, j, "name", &name) || str_member(q, j, "password", WBS__PASSWORD_MAX, 1, 0, &pw) < 0)
 		goto done;
-	if ((q->retry_after = fail_wait(name, now_unix())) > 0) {
-		wbs__send_error(q, 429, "rate_limited", "too many failed sign-ins for %s; retry after %u s", name,
-			       q->retry_after);
+	snprintf(addr, sizeof(addr), "addr:%s", q->ri->remote_addr);
+	if ((q->retry_after = fail_wait(name, addr, now_unix(), &by_addr)) > 0) {
+		if (by_addr)
+			wbs__send_error(q, 429, "rate_limited",
+				       "too many failed sign-ins from your address; retry after %u s", q->retry_after);
+		else
+			wbs__send_error(q, 429, "rate_limited", "too many failed sign-ins for %s; retry after %u s",
+				       name, q->retry_after);
+		wbs__log(WBS__LOG_WARN, "sign-in refused", "req=%s user=%s by=%s", q->id, name,
+			 by_addr ? "address" : "name");
 		goto done;
 	}
 	st = wbs__store_user_get(q->store, name, &p.user_id, &p.is_admin, &hash, &e);
@@ -346,7 +409,7 @@ void wbs__h_login(wbs__req *q)
 		ok = wbs__password_verify(pw, hash);
 	}
 	hash_leave();
-	fail_note(name, now_unix(), ok);
+	fail_note(name, addr, now_unix(), ok);
 	if (!ok) {
 		wbs__send_error(q, 401, "unauthorized", "wrong name or password");
 		goto done;
@@ -392,6 +455,15 @@ void wbs__h_setup(wbs__req *q)
 	memset(&p, 0, sizeof(p));
 	if (body_object(q, 0, &j) || str_member(q, j, "token", 128, 1, 0, &tok) < 0 || password_member(q, j, "password", &pw))
 		goto done;
+	/* The token's user first: the password is judged against their name. */
+	wbs__key_hash(tok, strlen(tok), th);
+	if (wbs__store_setup_user(q->store, th, &p.user_id, &e) ||
+	    wbs__store_user_name(q->store, p.user_id, p.name, sizeof(p.name), &p.is_admin, &e)) {
+		wbs__send_store_error(q, &e);
+		goto done;
+	}
+	if (password_strong(q, pw, p.name))
+		goto done;
 	hash_enter();
 	st = wbs__password_hash(pw, enc);
 	hash_leave();
@@ -399,7 +471,6 @@ void wbs__h_setup(wbs__req *q)
 		wbs__send_error(q, 500, "internal", "cannot hash the password");
 		goto done;
 	}
-	wbs__key_hash(tok, strlen(tok), th);
 	if (wbs__store_setup_use(q->store, th, enc, &p.user_id, &e)) {
 		wbs__send_store_error(q, &e);
 		goto done;
@@ -480,6 +551,8 @@ void wbs__h_user_password(wbs__req *q)
 		wbs__send_store_error(q, &e);
 		goto done;
 	}
+	if (password_strong(q, pw, q->ref.entity))
+		goto done;
 	/* Changing one's own password takes the current one; a server admin resets others'. */
 	hash_enter();
 	bad = id == q->user_id && old && !wbs__password_verify(cur ? cur : "", old);
@@ -500,6 +573,48 @@ void wbs__h_user_password(wbs__req *q)
 	send_ok(q, 200);
 done:
 	free(old);
+	cJSON_Delete(j);
+}
+
+/*
+ * PATCH /users/{name} {"active": false|true}: a server admin deactivates a
+ * user (offboarding) or reactivates them. Deactivation is at once and
+ * everywhere: authentication resolves no key or session of a deactivated
+ * user (store_acct.c), their sessions and setup links are deleted, their
+ * webhooks stop; their runs, projects and name stay. An admin cannot
+ * deactivate themself (the server could be left without an admin).
+ */
+void wbs__h_user_patch(wbs__req *q)
+{
+	cJSON *j = NULL;
+	const cJSON *act;
+	wbs__err e = {0};
+	wbs__buf b;
+
+	wbs__buf_init(&b, 256);
+	if (body_object(q, 0, &j))
+		goto done;
+	act = cJSON_GetObjectItemCaseSensitive(j, "active");
+	if (!cJSON_IsBool(act)) {
+		wbs__send_error(q, 400, "invalid_argument", "active must be true or false");
+		goto done;
+	}
+	if (!cJSON_IsTrue(act) && strcmp(q->ref.entity, q->who.name) == 0) {
+		wbs__send_error(q, 400, "invalid_argument", "you cannot deactivate yourself");
+		goto done;
+	}
+	if (wbs__store_user_set_active(q->store, q->ref.entity, cJSON_IsTrue(act), &e)) {
+		wbs__send_store_error(q, &e);
+		goto done;
+	}
+	wbs__log(WBS__LOG_INFO, cJSON_IsTrue(act) ? "user reactivated" : "user deactivated", "req=%s user=%s by=%s",
+		 q->id, q->ref.entity, q->who.name);
+	wbs__buf_puts(&b, "{\"name\":");
+	wbs__json_cstr(&b, q->ref.entity);
+	wbs__buf_puts(&b, cJSON_IsTrue(act) ? ",\"active\":true}" : ",\"active\":false}");
+	wbs__send_json(q, 200, &b);
+done:
+	wbs__buf_free(&b);
 	cJSON_Delete(j);
 }
 
@@ -591,7 +706,7 @@ void wbs__h_team_create(wbs__req *q)
 
 	if (body_object(q, 0, &j) || name_member(q, j, "name", &name))
 		goto done;
-	if (wbs__store_team_create(q->store, name, q->user_id, &e)) {
+	if (wbs__store_team_create(q->store, name, q->user_id, q->who.is_admin, &e)) {
 		wbs__send_store_error(q, &e);
 		goto done;
 	}

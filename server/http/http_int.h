@@ -148,6 +148,7 @@ void wbs__h_session(wbs__req *q);
 void wbs__h_setup(wbs__req *q);
 void wbs__h_users_list(wbs__req *q);
 void wbs__h_user_create(wbs__req *q);
+void wbs__h_user_patch(wbs__req *q);
 void wbs__h_user_password(wbs__req *q);
 void wbs__h_keys_list(wbs__req *q);
 void wbs__h_key_create(wbs__req *q);

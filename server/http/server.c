@@ -376,6 +376,7 @@ static const struct route {
 	{"POST", 2, {"auth", "setup"}, wbs__h_setup, WBS__ACC_PUBLIC},
 	{"GET", 1, {"users"}, wbs__h_users_list, WBS__ACC_SERVER_ADMIN},
 	{"POST", 1, {"users"}, wbs__h_user_create, WBS__ACC_SERVER_ADMIN},
+	{"PATCH", 2, {"users", "*"}, wbs__h_user_patch, WBS__ACC_SERVER_ADMIN},
 	{"PUT", 3, {"users", "*", "password"}, wbs__h_user_password, WBS__ACC_ENTITY_ADMIN},
 	{"GET", 1, {"keys"}, wbs__h_keys_list, WBS__ACC_USER},
 	{"POST", 1, {"keys"}, wbs__h_key_create, WBS__ACC_USER},

@@ -33,6 +33,13 @@
  * server is not a proxy into its own network. `--webhook-private` allows
  * them (an on-prem Mattermost, the tests' loopback receiver).
  *
+ * Who may still hear of a run. A user's webhook (every run that user
+ * creates) speaks for that user, so it is delivered only while the owner
+ * is active and can read the run's project, judged when it is sent, not
+ * when the event was queued: a user removed from a project, or deactivated,
+ * hears nothing more of it, including what was already queued. Such a
+ * delivery is cancelled with the reason in the delivery log.
+ *
  * One delivery at a time: Slack limits a webhook to about one message a
  * second anyway, and a slow receiver delays the others by at most
  * `timeout`. stop() aborts an in-flight request through the progress
@@ -56,6 +63,7 @@
 
 #include "notify/slack.h"
 #include "wb.h"
+#include "store/store_acct.h"
 #include "store/store_notify.h"
 #include "util/log.h"
 
@@ -284,8 +292,28 @@ static void record(wbs__notifier *nt, const wbs__notify_due *d, const char *stat
 			 e.msg);
 }
 
+/* 1 if the owner of a user's webhook may still read d's run (see the essay), 0 if not, -1 on a store error. */
+static int owner_may_read(wbs__notifier *nt, const wbs__notify_due *d)
+{
+	wbs__access a;
+	wbs__err e = {0};
+
+	if (!d->owner_id)
+		return 1;
+	if (!d->owner_active)
+		return 0;
+	if (wbs__store_access(nt->o.store, d->owner_id, d->entity, d->project, &a, &e)) {
+		wbs__log(WBS__LOG_WARN, "cannot check a webhook owner's access", "delivery=%lld error=\"%s\"",
+			 (long long)d->id, e.msg);
+		return -1;
+	}
+	return a.role >= WBS__ROLE_VIEWER || a.is_public;
+}
+
 static void deliver(wbs__notifier *nt, const wbs__notify_due *d)
 {
+	int may;
+
 	wbs__notify_msg m;
 	wbs__buf body;
 	struct resp r;
@@ -297,6 +325,18 @@ static void deliver(wbs__notifier *nt, const wbs__notify_due *d)
 
 	if (d->cancelled || !d->url || !*d->url) {
 		record(nt, d, "cancelled", d->attempts, 0, "the webhook was deleted", now, NAN, now);
+		return;
+	}
+	if ((may = owner_may_read(nt, d)) <= 0) {
+		if (may == 0) {
+			record(nt, d, "cancelled", d->attempts, 0, "the webhook's owner can no longer read this run", now,
+			       NAN, now);
+			wbs__log(WBS__LOG_INFO, "webhook delivery withheld", "delivery=%lld webhook=%lld reason=no_access",
+				 (long long)d->id, (long long)d->webhook_id);
+		} else {
+			record(nt, d, "pending", d->attempts, 0, "cannot check the owner's access", now + nt->o.backoff,
+			       NAN, NAN);
+		}
 		return;
 	}
 	if ((held = hold_until(nt, d->webhook_id)) > now) {

@@ -222,7 +222,7 @@ int wbs__store_principal_key(wbs__store *s, const uint8_t hash[32], wbs__princip
 {
 	return principal(s,
 			 "SELECT u.id, u.name, u.is_admin, NULL FROM api_keys k JOIN users u ON u.id = k.user_id "
-			 "WHERE k.hash = ?1 AND k.revoked_at IS NULL AND ?2 = ?2",
+			 "WHERE k.hash = ?1 AND k.revoked_at IS NULL AND u.deactivated_at IS NULL AND ?2 = ?2",
 			 hash, p, err);
 }
 
@@ -230,7 +230,7 @@ int wbs__store_principal_session(wbs__store *s, const uint8_t hash[32], wbs__pri
 {
 	return principal(s,
 			 "SELECT u.id, u.name, u.is_admin, x.csrf FROM sessions x JOIN users u ON u.id = x.user_id "
-			 "WHERE x.hash = ?1 AND x.expires_at > ?2",
+			 "WHERE x.hash = ?1 AND x.expires_at > ?2 AND u.deactivated_at IS NULL",
 			 hash, p, err);
 }
 
@@ -359,7 +359,11 @@ int wbs__store_user_get(wbs__store *s, const char *name, int64_t *id, int *is_ad
 	*pw_hash = NULL;
 	if (!r)
 		return err->st;
-	rc = sqlite3_prepare_v2(r->db, "SELECT id, is_admin, password_hash FROM users WHERE name = ?1", -1, &st, NULL);
+	/* A deactivated user has no password to sign in with. */
+	rc = sqlite3_prepare_v2(r->db,
+				"SELECT id, is_admin, CASE WHEN deactivated_at IS NULL THEN password_hash END FROM users "
+				"WHERE name = ?1",
+				-1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		ret = wbs__store_sqlerr(err, r->db, rc, "user");
 		goto done;
@@ -427,10 +431,39 @@ int wbs__store_user_set_password(wbs__store *s, int64_t user_id, const char *pw_
 	return submit(s, apply_user_password, &w, err);
 }
 
+/*
+ * Deactivating ends the user's sessions and setup links for good (a later
+ * reactivation does not revive a cookie left in some browser); their API
+ * keys stay, refused by principal() while deactivated_at is set, and work
+ * again after a reactivation.
+ */
+static int apply_user_active(wbs__store *s, wbs__job *j)
+{
+	int qr;
+	Q(NULL,
+	  "UPDATE users SET deactivated_at = CASE WHEN ?2 THEN NULL ELSE coalesce(deactivated_at, ?3) END "
+	  "WHERE name = ?1",
+	  "tid", W(j)->a, W(j)->i, wbs__store_now(s));
+	if (!sqlite3_changes(DB))
+		return wbs__err_set(&j->err, WBS__ST_NOTFOUND, "no user %s", W(j)->a);
+	if (!W(j)->i) {
+		Q(NULL, "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?1)", "t", W(j)->a);
+		Q(NULL, "DELETE FROM setup_tokens WHERE user_id = (SELECT id FROM users WHERE name = ?1)", "t", W(j)->a);
+	}
+	return WBS__ST_OK;
+}
+
+int wbs__store_user_set_active(wbs__store *s, const char *name, int active, wbs__err *err)
+{
+	struct w w = {.a = name, .i = active ? 1 : 0};
+	return submit(s, apply_user_active, &w, err);
+}
+
 int wbs__store_users_list(wbs__store *s, wbs__buf *out, wbs__err *err)
 {
 	return ROWS(err, NULL,
-		    "SELECT name, is_admin, password_hash IS NOT NULL AS has_password, created_at FROM users ORDER BY name",
+		    "SELECT name, is_admin, password_hash IS NOT NULL AS has_password, deactivated_at IS NULL AS is_active, "
+		    "created_at, deactivated_at FROM users ORDER BY name",
 		    "");
 }
 
@@ -455,13 +488,33 @@ static int apply_setup_use(wbs__store *s, wbs__job *j)
 {
 	int64_t uid = 0;
 	int qr;
-	Q(&uid, "SELECT user_id FROM setup_tokens WHERE hash = ?1 AND expires_at > ?2", "hd", W(j)->hash,
-	  wbs__store_now(s));
+	Q(&uid,
+	  "SELECT t.user_id FROM setup_tokens t JOIN users u ON u.id = t.user_id "
+	  "WHERE t.hash = ?1 AND t.expires_at > ?2 AND u.deactivated_at IS NULL",
+	  "hd", W(j)->hash, wbs__store_now(s));
 	if (!qr)
 		return wbs__err_set(&j->err, WBS__ST_NOTFOUND, "unknown, used or expired setup link");
 	W(j)->i = uid;
 	W(j)->out = uid;
 	return apply_user_password(s, j);
+}
+
+int wbs__store_setup_user(wbs__store *s, const uint8_t hash[32], int64_t *user_id, wbs__err *err)
+{
+	wbs__reader *r = wbs__reader_get(s, err);
+	int qr;
+
+	*user_id = 0;
+	if (!r)
+		return err->st;
+	qr = wq(r->db, err, user_id,
+		"SELECT t.user_id FROM setup_tokens t JOIN users u ON u.id = t.user_id "
+		"WHERE t.hash = ?1 AND t.expires_at > ?2 AND u.deactivated_at IS NULL",
+		"hd", hash, wbs__store_now(s));
+	wbs__reader_put(s, r);
+	if (qr < 0)
+		return err->st;
+	return qr ? WBS__ST_OK : wbs__err_set(err, WBS__ST_NOTFOUND, "unknown, used or expired setup link");
 }
 
 int wbs__store_setup_use(wbs__store *s, const uint8_t hash[32], const char *pw_hash, int64_t *user_id, wbs__err *err)
@@ -546,20 +599,33 @@ int wbs__store_user_key_revoke(wbs__store *s, int64_t user_id, int64_t key_id, w
 
 /* ---- teams ---- */
 
+/*
+ * A team's name is an entity: its members get the team's role on every
+ * project under that name. Projects can exist under a name that is no user
+ * and no team (a server admin may create them anywhere), so a new team
+ * would adopt them; only a server admin (j) may do that.
+ */
 static int apply_team_create(wbs__store *s, wbs__job *j)
 {
 	int qr, st;
 	if ((st = name_taken(s, j, W(j)->a)))
 		return st;
+	if (!W(j)->j) {
+		Q(NULL, "SELECT 1 FROM projects WHERE entity = ?1 LIMIT 1", "t", W(j)->a);
+		if (qr)
+			return wbs__err_set(&j->err, WBS__ST_CONFLICT,
+					    "projects exist under the name %s; only a server admin may create a team of it",
+					    W(j)->a);
+	}
 	Q(NULL, "INSERT INTO teams (name, created_at) VALUES (?1, ?2)", "td", W(j)->a, wbs__store_now(s));
 	Q(NULL, "INSERT INTO team_members (team_id, user_id, role) VALUES (?1, ?2, 'admin')", "ii",
 	  (int64_t)sqlite3_last_insert_rowid(DB), W(j)->i);
 	return WBS__ST_OK;
 }
 
-int wbs__store_team_create(wbs__store *s, const char *name, int64_t owner, wbs__err *err)
+int wbs__store_team_create(wbs__store *s, const char *name, int64_t owner, int owner_is_admin, wbs__err *err)
 {
-	struct w w = {.a = name, .i = owner};
+	struct w w = {.a = name, .i = owner, .j = owner_is_admin ? 1 : 0};
 	return submit(s, apply_team_create, &w, err);
 }
 

@@ -58,17 +58,25 @@ int wbs__store_access(wbs__store *s, int64_t user_id, const char *entity, const 
 int wbs__store_user_create(wbs__store *s, const char *name, int is_admin, int64_t *id, wbs__err *err);
 /* Mark an existing user server admin. */
 int wbs__store_user_set_admin(wbs__store *s, const char *name, wbs__err *err);
-/* id, is_admin and the password hash (malloc'd, NULL when none set; caller frees) of a user. */
+/* id, is_admin and the password hash (malloc'd, NULL when none set or the user is deactivated; caller frees). */
 int wbs__store_user_get(wbs__store *s, const char *name, int64_t *id, int *is_admin, char **pw_hash, wbs__err *err);
 /* name (cap bytes) and is_admin of user id. */
 int wbs__store_user_name(wbs__store *s, int64_t id, char *name, size_t cap, int *is_admin, wbs__err *err);
 int wbs__store_user_set_password(wbs__store *s, int64_t user_id, const char *pw_hash, wbs__err *err);
-/* [{"name","is_admin","has_password","created_at"}...] */
+/*
+ * Deactivate (active 0) or reactivate a user by name; NOTFOUND if none.
+ * Deactivating ends their sessions and setup links; while deactivated none
+ * of their keys or sessions resolve and their name stays taken.
+ */
+int wbs__store_user_set_active(wbs__store *s, const char *name, int active, wbs__err *err);
+/* [{"name","is_admin","has_password","is_active","created_at","deactivated_at"}...] */
 int wbs__store_users_list(wbs__store *s, wbs__buf *out, wbs__err *err);
 
 /* ---- setup tokens and sessions ---- */
 /* Replace the user's setup tokens with this one. */
 int wbs__store_setup_add(wbs__store *s, int64_t user_id, const uint8_t hash[32], double expires_at, wbs__err *err);
+/* The (active) user of a live setup token; NOTFOUND if none. */
+int wbs__store_setup_user(wbs__store *s, const uint8_t hash[32], int64_t *user_id, wbs__err *err);
 /* Use a live setup token: set the password, drop the user's tokens, *user_id. NOTFOUND if none. */
 int wbs__store_setup_use(wbs__store *s, const uint8_t hash[32], const char *pw_hash, int64_t *user_id, wbs__err *err);
 int wbs__store_session_add(wbs__store *s, int64_t user_id, const uint8_t hash[32], const char *csrf, double expires_at,
@@ -84,8 +92,9 @@ int wbs__store_user_keys(wbs__store *s, int64_t user_id, wbs__buf *out, wbs__err
 int wbs__store_user_key_revoke(wbs__store *s, int64_t user_id, int64_t key_id, wbs__err *err);
 
 /* ---- teams ---- */
-/* Create team name with owner as its admin; CONFLICT if the name is taken. */
-int wbs__store_team_create(wbs__store *s, const char *name, int64_t owner, wbs__err *err);
+/* Create team name with owner as its admin; CONFLICT if the name is taken, or if projects exist under it
+ * and the owner is no server admin (a team would adopt them). */
+int wbs__store_team_create(wbs__store *s, const char *name, int64_t owner, int owner_is_admin, wbs__err *err);
 /* [{"name","role","created_at"}] of user_id's teams; all teams (role null when not a member) if all. */
 int wbs__store_teams_list(wbs__store *s, int64_t user_id, int all, wbs__buf *out, wbs__err *err);
 /* [{"user","role"}] */

@@ -70,16 +70,16 @@ static int image_put(const wbs__store *s, const wbs__media *m, wbs__err *err)
 
 	wbs__store_dir(s, root, sizeof(root));
 	snprintf(dir, sizeof(dir), "%s/media", root);
-	if (mkdir(dir, 0755) && errno != EEXIST)
+	if (mkdir(dir, 0750) && errno != EEXIST)
 		return io_err(err, "create", dir);
 	snprintf(dir, sizeof(dir), "%s/media/%.2s", root, m->sha256);
-	if (mkdir(dir, 0755) && errno != EEXIST)
+	if (mkdir(dir, 0750) && errno != EEXIST)
 		return io_err(err, "create", dir);
 	snprintf(path, sizeof(path), "%s/%s", dir, m->sha256);
 	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == m->len)
 		return WBS__ST_OK;
 	snprintf(tmp, sizeof(tmp), "%s/.tmp-%s-%ld-%lx", dir, m->sha256, (long)getpid(), (unsigned long)pthread_self());
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0)
 		return io_err(err, "create", tmp);
 	while (left) {
 		ssize_t w = write(fd, p, left);

@@ -548,10 +548,12 @@ int wbs__store_notify_due(wbs__store *s, double now, size_t max, wbs__notify_due
 	rc = sqlite3_prepare_v2(r->db,
 				"SELECT d.id, d.webhook_id, d.attempts, w.id IS NULL OR w.deleted_at IS NOT NULL, w.url, "
 				"d.event, p.entity, p.name, x.run_id, x.name, x.state, x.summary, x.exit_code, "
-				"a.level, a.title, a.text, r.text, f.value "
+				"a.level, a.title, a.text, r.text, f.value, "
+				"CASE WHEN w.project_id IS NULL THEN w.user_id END, u.deactivated_at IS NULL "
 				"FROM notify_deliveries d JOIN runs x ON x.id = d.run_id "
 				"JOIN projects p ON p.id = x.project_id "
 				"LEFT JOIN notify_webhooks w ON w.id = d.webhook_id "
+				"LEFT JOIN users u ON u.id = w.user_id "
 				"LEFT JOIN notify_alerts a ON d.event = 'alert' AND a.id = d.ref_id "
 				"LEFT JOIN notify_rule_fires f ON d.event = 'rule' AND f.id = d.ref_id "
 				"LEFT JOIN notify_rules r ON r.id = f.rule_id "
@@ -589,6 +591,8 @@ int wbs__store_notify_due(wbs__store *s, double now, size_t max, wbs__notify_due
 		d->alert_text = wbs__col_dup(st, 15, &oom);
 		d->rule_text = wbs__col_dup(st, 16, &oom);
 		d->rule_value = wbs__col_real(st, 17);
+		d->owner_id = sqlite3_column_int64(st, 18);
+		d->owner_active = sqlite3_column_int(st, 19);
 	}
 	if (rc != SQLITE_DONE)
 		ret = wbs__store_sqlerr(err, r->db, rc, "due deliveries");

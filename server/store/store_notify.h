@@ -66,6 +66,8 @@ typedef struct wbs__notify_due {
 	int has_exit_code, exit_code;
 	char *alert_level, *alert_title, *alert_text, *rule_text;
 	double rule_value;
+	int64_t owner_id; /* a user's webhook: its owner (0: a project's webhook) */
+	int owner_active; /* the webhook's creator is not deactivated */
 } wbs__notify_due;
 
 /* project NULL: a user's webhook (user_id). Creates the project if new. */

@@ -114,8 +114,13 @@ test('settings: API key shown once and revoked, a team, a user and the setup lin
   const carol = await newPage(ctx2);
   await carol.goto(link);
   await carol.waitForSelector('#setup-password');
-  await carol.fill('#setup-password', 'carol password');
-  await carol.fill('#setup-password2', 'carol password');
+  // A dictionary word is refused, and the page says why; the link still works.
+  await carol.fill('#setup-password', 'password');
+  await carol.fill('#setup-password2', 'password');
+  await carol.click('#setup-submit');
+  await carol.waitForFunction(() => document.querySelector('#setup-msg.error')?.textContent.includes('dictionary'));
+  await carol.fill('#setup-password', 'mango ladder seventy');
+  await carol.fill('#setup-password2', 'mango ladder seventy');
   await carol.click('#setup-submit');
   await carol.waitForSelector('#keys-table');
   assert.equal(await carol.textContent('#settings-link'), 'carol');
@@ -130,8 +135,18 @@ test('settings: API key shown once and revoked, a team, a user and the setup lin
   await page.fill('#team-members .member-name', 'carol');
   await page.click('#team-members .add-member button[type=submit]');
   await page.waitForSelector('#team-members-table tr[data-user=carol]');
+  // Offboarding: the admin deactivates carol on /settings; her open session ends at once.
+  await open(page, srv.url, '/settings');
+  await page.waitForSelector('#users-table tr[data-user=carol] button.user-active');
+  assert.equal(await page.$('#users-table tr[data-user=admin] button.user-active'), null, 'no button for oneself');
+  await page.click('#users-table tr[data-user=carol] button.user-active');
+  await page.waitForFunction(() => document.querySelector('#users-table tr[data-user=carol]')?.textContent.includes('deactivated'));
+  const who = await carol.evaluate(async () => (await (await fetch('/api/v1/auth/session')).json()).user);
+  assert.equal(who, null, 'a deactivated user is signed out everywhere');
+  await page.click('#users-table tr[data-user=carol] button.user-active');
+  await page.waitForFunction(() => document.querySelector('#users-table tr[data-user=carol] button.user-active')?.textContent === 'Deactivate');
   noErrors(page);
-  noErrors(carol);
+  noErrors(carol, /status of 40[0134]/); // 400: the refused password
   await page.close();
   await carol.close();
 });

@@ -806,7 +806,7 @@ static void test_e2e_access__first_start_secure(void **state)
 	req(&s, "POST", "/api/v1/auth/setup", body, NULL, NULL, &r);
 	assert_int_equal(r.status, 400);
 	resp_free(&r);
-	snprintf(body, sizeof(body), "{\"token\":\"%s\",\"password\":\"the admin password\"}", token);
+	snprintf(body, sizeof(body), "{\"token\":\"%s\",\"password\":\"the root passphrase\"}", token);
 	req(&s, "POST", "/api/v1/auth/setup", body, NULL, NULL, &r);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.headers, "; Secure"));
@@ -815,7 +815,7 @@ static void test_e2e_access__first_start_secure(void **state)
 	/* Once the password is set, a restart prints no new link. */
 	assert_int_equal(wbt_server_stop(&s), 0);
 	assert_int_equal(wbt_server_restart(&s), 0);
-	req(&s, "POST", "/api/v1/auth/login", "{\"name\":\"admin\",\"password\":\"the admin password\"}", NULL, NULL, &r);
+	req(&s, "POST", "/api/v1/auth/login", "{\"name\":\"admin\",\"password\":\"the root passphrase\"}", NULL, NULL, &r);
 	assert_int_equal(r.status, 200);
 	resp_free(&r);
 	assert_non_null(fp = fopen(s.log, "r"));

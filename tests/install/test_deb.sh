@@ -30,6 +30,9 @@ dpkg-deb -f "$deb" Package | grep -qx wb || fail "package name"
 # civetweb is compiled in (third_party/civetweb), linked to Debian's OpenSSL 3.
 dpkg-deb -f "$deb" Depends | grep -q libssl3 || fail "Depends lacks libssl3"
 dpkg-deb -f "$deb" Depends | grep -q libcivetweb && fail "Depends still names libcivetweb"
+# Password quality: libpwquality and the dictionary it checks against.
+dpkg-deb -f "$deb" Depends | grep -q libpwquality1 || fail "Depends lacks libpwquality1"
+dpkg-deb -f "$deb" Depends | grep -q cracklib-runtime || fail "Depends lacks cracklib-runtime"
 mkdir "$tmp/ctl"
 dpkg-deb -e "$deb" "$tmp/ctl"
 grep -qx /etc/wb/wb.conf "$tmp/ctl/conffiles" || fail "wb.conf is not a conffile"
@@ -38,13 +41,14 @@ for s in postinst prerm postrm; do
 	sh -n "$tmp/ctl/$s" || fail "$s: syntax"
 done
 grep -q "useradd --system\|adduser --system" "$tmp/ctl/postinst" || fail "postinst does not create the wb user"
-grep -q "chmod 0750 /var/lib/wb" "$tmp/ctl/postinst" || fail "postinst does not create /var/lib/wb 0750"
+grep -q "chmod 0700 /var/lib/wb" "$tmp/ctl/postinst" || fail "postinst does not create /var/lib/wb 0700"
 
 mkdir "$tmp/root"
 dpkg-deb -x "$deb" "$tmp/root"
 unit="$tmp/root/lib/systemd/system/wb.service"
 for k in "User=wb" "ProtectSystem=strict" "ProtectHome=yes" "NoNewPrivileges=yes" "PrivateTmp=yes" \
-	"ReadWritePaths=/var/lib/wb" "ExecStart=/usr/bin/wb server --config /etc/wb/wb.conf"; do
+	"ReadWritePaths=/var/lib/wb" "ExecStart=/usr/bin/wb server --config /etc/wb/wb.conf" "UMask=0077" \
+	"StateDirectoryMode=0700"; do
 	grep -qx "$k" "$unit" || fail "wb.service lacks $k"
 done
 if command -v systemd-analyze >/dev/null 2>&1; then

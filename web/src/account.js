@@ -4,7 +4,7 @@
 //   /setup?token=          set a password from a one-time setup link
 //   /settings              API keys (created, shown once, revoked), my
 //                          webhooks, password, teams; server admins also:
-//                          users (+ setup links)
+//                          users (+ setup links, deactivate / reactivate)
 //   /settings?team=<name>  a team's members and roles
 //   /<e>/<p>/settings      a project's visibility, members and notifications
 //                          (webhooks, rules, delivery log: notify.js)
@@ -69,7 +69,7 @@ export async function renderSetup(root) {
     }
   } },
   h('h1', null, 'Set your password'),
-  h('p', { class: 'muted' }, 'This one-time link sets the password of your account (at least 8 characters).'),
+  h('p', { class: 'muted' }, 'This one-time link sets the password of your account: at least 8 characters, not a dictionary word, a common password or your name.'),
   h('p', null, h('label', null, 'Password', h('br'), pw)),
   h('p', null, h('label', null, 'Again', h('br'), pw2)),
   h('p', null, h('button', { type: 'submit', class: 'primary', id: 'setup-submit' }, 'Set password and sign in')), msg));
@@ -231,8 +231,13 @@ function usersCard() {
     clear(list);
     try {
       const { users } = await api('/users');
-      list.appendChild(table('users-table', ['user', 'admin', 'password set'], users.map((u) => h('tr', null,
-        h('td', null, u.name), h('td', null, u.is_admin ? 'yes' : ''), h('td', null, u.has_password ? 'yes' : 'no')))));
+      // Deactivating ends the user's keys and sessions at once (offboarding); not for oneself.
+      const toggle = (u) => u.name === session.user.name ? '' : h('button', { type: 'button', class: 'user-active', onclick: async () => {
+        try { await api(`/users/${enc(u.name)}`, { method: 'PATCH', body: { active: !u.is_active } }); load(); } catch (e) { fail(msg, e); }
+      } }, u.is_active ? 'Deactivate' : 'Reactivate');
+      list.appendChild(table('users-table', ['user', 'admin', 'password set', 'active', ''], users.map((u) => h('tr', { dataset: { user: u.name } },
+        h('td', null, u.name), h('td', null, u.is_admin ? 'yes' : ''), h('td', null, u.has_password ? 'yes' : 'no'),
+        h('td', null, u.is_active ? 'yes' : h('span', { class: 'muted' }, 'deactivated')), h('td', null, toggle(u))))));
     } catch (e) { fail(msg, e); }
   }
   box.appendChild(h('h3', null, 'Users (server admin)'));

@@ -217,6 +217,32 @@ static void test_auth__password(void **state)
 	assert_int_equal(wbs__password_verify("correct horse", bad), 0);
 }
 
+/* The quality check: libpwquality with the dictionary, the user name, and the reason said. */
+static void test_auth__password_check(void **state)
+{
+	static const char *const weak[] = {"password", "password1", "Password123", "letmein1", "12345678",
+					   "abcdefgh", "qwertyuiop", "sunshine", "alice2024x"};
+	static const char *const strong[] = {"correct horse battery", "violet tractor nineteen", "x7Kq-9mPz",
+					     "Tr0ub4dor&3 again"};
+	char why[256];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(weak) / sizeof(weak[0]); i++) {
+		why[0] = '\0';
+		if (wbs__password_check(weak[i], "alice", why, sizeof(why)) != 1)
+			fail_msg("%s was accepted", weak[i]);
+		assert_true(strlen(why) > 10); /* a reason, not an empty string */
+	}
+	assert_int_equal(wbs__password_check("password", "alice", why, sizeof(why)), 1);
+	assert_non_null(strstr(why, "dictionary"));
+	assert_int_equal(wbs__password_check("alice2024x", "alice", why, sizeof(why)), 1);
+	assert_non_null(strstr(why, "user name"));
+	assert_int_equal(wbs__password_check("short", "alice", why, sizeof(why)), 1);
+	for (size_t i = 0; i < sizeof(strong) / sizeof(strong[0]); i++)
+		if (wbs__password_check(strong[i], "alice", why, sizeof(why)) != 0)
+			fail_msg("%s was refused: %s", strong[i], why);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_auth__settings_path),	cmocka_unit_test(test_auth__settings_write),
 		cmocka_unit_test(test_auth__bootstrap),
 		cmocka_unit_test(test_auth__password),
+		cmocka_unit_test(test_auth__password_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
