@@ -38,6 +38,7 @@
 #include "../sdk/src/settings.h"
 #include "util/buf.h"
 #include "util/sha256.h"
+#include "json.h"
 #include "wire.h"
 
 static const char export_usage[] =
@@ -275,7 +276,8 @@ static cJSON *get_json(const wbs__api *a, const char *path, char *err, size_t er
 
 	if (wbs__api_call(a, "GET", path, NULL, 0, NULL, 200, &r, err, errlen))
 		return NULL;
-	if (!(j = cJSON_ParseWithLength(r.body, r.len)))
+	/* exact: config, summary and metadata numbers reach the archive as the server wrote them */
+	if (!(j = wb__json_parse_exact(r.body, r.len)))
 		snprintf(err, errlen, "GET %.600s: the answer is not json", path);
 	free(r.body);
 	return j;

@@ -61,6 +61,7 @@
 #include "store/store_artifact.h"
 #include "util/buf.h"
 #include "util/sha256.h"
+#include "json.h"
 #include "wire.h"
 #include "wire_media.h"
 
@@ -697,7 +698,7 @@ static int media_payload(const files *f, uint8_t type, const char *key, const cJ
 			snprintf(why, whylen, "a table that is not valid: %s", t ? tw : "none");
 			goto done;
 		}
-		if (!(text = cJSON_PrintUnformatted(t)))
+		if (!(text = wb__json_print_exact(t))) /* cells exactly as exported */
 			goto oom;
 		blen = strlen(text);
 		if (blen > WB__TABLE_MAX) {
@@ -761,7 +762,7 @@ static int send_media(sender *snd, const files *f, const char *dir)
 			goto done;
 		}
 		snprintf(name, sizeof(name), "%s/media/%s", dir, file);
-		if (!(e = find(f, name)) || !(vals = cJSON_ParseWithLength(e->data, e->len)) || !cJSON_IsArray(vals)) {
+		if (!(e = find(f, name)) || !(vals = wb__json_parse_exact(e->data, e->len)) || !cJSON_IsArray(vals)) {
 			snprintf(snd->err, snd->errlen, "%.300s is missing or not json", name);
 			goto done;
 		}
@@ -830,7 +831,7 @@ static int import_run(const wbs__api *a, const files *f, run_st *rs, int dry, ch
 	snprintf(base, sizeof(base), "/api/v1/projects/%s/%s/runs/%s", ent, proj, id);
 	snprintf(snd.path, sizeof(snd.path), "%s/records", base);
 	snprintf(name, sizeof(name), "%s/run.json", dir);
-	if (!(e = find(f, name)) || !(run = cJSON_ParseWithLength(e->data, e->len)) || !cJSON_IsObject(run)) {
+	if (!(e = find(f, name)) || !(run = wb__json_parse_exact(e->data, e->len)) || !cJSON_IsObject(run)) {
 		snprintf(err, errlen, "%.300s is missing or not json", name);
 		goto done;
 	}
@@ -1175,7 +1176,7 @@ static int plan_artifact(files *f, plan *p, run_st *runs, size_t nruns, const ch
 	memset(ap, 0, sizeof(*ap));
 	p->na++;
 	snprintf(ename, sizeof(ename), "artifacts/%s/%s/%s.json", ent, proj, name);
-	if (!(e = find(f, ename)) || !(ap->doc = cJSON_ParseWithLength(e->data, e->len))) {
+	if (!(e = find(f, ename)) || !(ap->doc = wb__json_parse_exact(e->data, e->len))) {
 		snprintf(err, errlen, "%s is missing or not json", ename);
 		return -1;
 	}

@@ -241,7 +241,8 @@ int wb_artifact_set_metadata(wb_artifact *a, const char *json_object)
 
 	if (!a || !json_object)
 		return wb__error(WB_EINVAL, "artifact and json_object must not be NULL");
-	j = wb__json_parse(json_object, strlen(json_object));
+	/* exact: the numbers reach the server as the caller wrote them */
+	j = wb__json_parse_exact(json_object, strlen(json_object));
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
 		return wb__error(WB_EINVAL, "metadata must be a json object");

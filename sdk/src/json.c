@@ -5,7 +5,8 @@
  * NaN/Inf into null; wb's contract (schema/wire.md) wants int64 config
  * values exact and non-finite doubles as the strings "NaN", "Infinity",
  * "-Infinity". So numbers are formatted here and handed to cJSON as raw
- * text. Parsing always goes through cJSON_ParseWithLengthOpts, whose end
+ * text, and printing goes through json_exact.c, which writes every number
+ * exactly (a parsed one as it was written). Parsing always goes through cJSON_ParseWithLengthOpts, whose end
  * pointer replaces cJSON's global error pointer, which threads would race on.
  */
 #include "json.h"
@@ -17,25 +18,6 @@
 #include <string.h>
 
 #include "error.h"
-
-void wb__json_format_double(char *buf, size_t cap, double v)
-{
-	if (isnan(v)) {
-		snprintf(buf, cap, "NaN");
-		return;
-	}
-	if (isinf(v)) {
-		snprintf(buf, cap, v > 0 ? "Infinity" : "-Infinity");
-		return;
-	}
-	/* The shortest of %.15g..%.17g that reads back to the same bits; %.17g
-	 * always does. -0.0 prints as "-0", which JSON allows. */
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(buf, cap, "%.*g", prec, v);
-		if (wb__f64_bits(strtod(buf, NULL)) == wb__f64_bits(v))
-			return;
-	}
-}
 
 cJSON *wb__json_double(double v)
 {
@@ -57,7 +39,7 @@ cJSON *wb__json_int(int64_t v)
 
 int wb__json_print(const cJSON *item, char **out, size_t *len)
 {
-	char *s = cJSON_PrintUnformatted(item);
+	char *s = wb__json_print_exact(item);
 
 	if (!s) {
 		*out = NULL;

@@ -22,7 +22,17 @@ WB__HIDDEN cJSON *wb__json_int(int64_t v);
  * values give NaN/Infinity/-Infinity without quotes. */
 WB__HIDDEN void wb__json_format_double(char *buf, size_t cap, double v);
 
-/* Print item compactly into a malloc'd string. WB_OK or WB_ENOMEM. */
+/* json_exact.c (shared with the server through wb_wire): parse keeping
+ * each number's own text beside its double, so that printing with
+ * wb__json_print_exact writes it back unchanged; numbers without kept text
+ * print as the shortest decimal that reads back to the same double (cJSON
+ * alone rounds integers past 2^53 and shortens doubles by an epsilon).
+ * Parse: NULL if invalid or out of memory; print: malloc'd text or NULL. */
+WB__HIDDEN cJSON *wb__json_parse_exact(const char *text, size_t len);
+WB__HIDDEN char *wb__json_print_exact(const cJSON *item);
+
+/* Print item compactly (numbers exactly, as wb__json_print_exact) into a
+ * malloc'd string. WB_OK or WB_ENOMEM. */
 WB__HIDDEN int wb__json_print(const cJSON *item, char **out, size_t *len);
 
 /* Parse len bytes (no NUL needed) without touching cJSON's global error

@@ -10,6 +10,7 @@
  */
 #include "query.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +279,11 @@ int wbs__filter_parse(wbs__filter *f, const char *s, char *err, size_t errlen)
 	if (vlen) {
 		f->num = strtod(val, &end);
 		f->is_num = *end == '\0' && isfinite(f->num);
+		if (f->is_num && strspn(val + (val[0] == '-'), "0123456789") == vlen - (val[0] == '-')) {
+			errno = 0;
+			f->inum = strtoll(val, &end, 10);
+			f->is_int = errno == 0 && *end == '\0';
+		}
 	}
 	if (!f->is_num && (f->field == WBS__QF_CONFIG || f->field == WBS__QF_SUMMARY)) {
 		if (strcmp(val, "true") == 0)

@@ -64,6 +64,8 @@ typedef struct wbs__filter {
 	char *text; /* the value as given */
 	int is_num;
 	double num;
+	int is_int;   /* the value is an integer literal that fits int64: compared exactly as inum */
+	int64_t inum; /* (a double would round 9007199254740993 to ...992) */
 } wbs__filter;
 
 /* A field reference: a sort key, a group-by field or an aggregated column. */

@@ -339,7 +339,9 @@ static void where_bind(sqlite3_stmt *st, const wbs__runs_query *q, int *param)
 		if (f->field != WBS__QF_TAGS && !filter_column(f->field))
 			for (size_t p = 0; p < f->npaths; p++)
 				sqlite3_bind_text(st, (*param)++, f->paths[p], -1, SQLITE_STATIC);
-		if (numeric && f->op != WBS__OP_SUB)
+		if (numeric && f->op != WBS__OP_SUB && f->is_int)
+			sqlite3_bind_int64(st, (*param)++, f->inum);
+		else if (numeric && f->op != WBS__OP_SUB)
 			sqlite3_bind_double(st, (*param)++, f->num);
 		else
 			sqlite3_bind_text(st, (*param)++, f->text, -1, SQLITE_STATIC);

@@ -372,6 +372,8 @@ static void json_tree(wbs__buf *b, const cJSON *item, int depth)
 		wbs__buf_puts(b, "true");
 	} else if (cJSON_IsFalse(item)) {
 		wbs__buf_puts(b, "false");
+	} else if (cJSON_IsNumber(item) && item->valuestring) {
+		wbs__buf_puts(b, item->valuestring); /* its own text, kept by wb__json_parse_exact */
 	} else if (cJSON_IsNumber(item)) {
 		wbs__json_num(b, item->valuedouble);
 	} else if (cJSON_IsString(item)) {

@@ -71,7 +71,8 @@ void wbs__json_nums(wbs__buf *b, const double *v, size_t n);
 void wbs__json_u32s(wbs__buf *b, const uint32_t *v, size_t n);
 /* A number, or null when d is NaN (an absent time or rate). */
 void wbs__json_num_or_null(wbs__buf *b, double d);
-/* Write a cJSON tree; numbers as wbs__json_num. Nesting deeper than 64 sets WBS__BUF_TOOBIG. */
+/* Write a cJSON tree; numbers as their own text when parsed by wb__json_parse_exact (which keeps it in
+ * valuestring), else as wbs__json_num. Nesting deeper than 64 sets WBS__BUF_TOOBIG. */
 void wbs__json_tree(wbs__buf *b, const cJSON *item);
 
 /* 1 if s[0..n) is valid UTF-8 (no overlongs, no surrogates). */

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "json.h"
 #include "wb.h"
 
 static wbt_server a, b;
@@ -126,7 +127,8 @@ static void same(const char *path, int is_run)
 		return;
 	}
 	if (is_run) {
-		cJSON *ja = cJSON_Parse(xa), *jb = cJSON_Parse(xb);
+		/* parsed and printed keeping every number's text: cJSON alone would hide a changed digit */
+		cJSON *ja = wb__json_parse_exact(xa, strlen(xa)), *jb = wb__json_parse_exact(xb, strlen(xb));
 		static const char *const vol[] = {"updated_at", "heartbeat_at", "last_seq"};
 		assert_non_null(ja);
 		assert_non_null(jb);
@@ -136,8 +138,8 @@ static void same(const char *path, int is_run)
 		}
 		free(xa);
 		free(xb);
-		xa = cJSON_PrintUnformatted(ja);
-		xb = cJSON_PrintUnformatted(jb);
+		xa = wb__json_print_exact(ja);
+		xb = wb__json_print_exact(jb);
 		cJSON_Delete(ja);
 		cJSON_Delete(jb);
 	}
@@ -294,6 +296,90 @@ static void test_e2e_export__round_trip_is_identical_through_the_api(void **stat
 	run = wbt_get_json(&b, "/api/v1/projects/tester/xp/runs/gone-1");
 	assert_string_equal(cJSON_GetObjectItem(run, "state")->valuestring, "crashed");
 	cJSON_Delete(run);
+}
+
+/* How many runs of tester/num the filter finds on server x (the filter URL-encoded). */
+static int filtered(const wbt_server *x, const char *filter)
+{
+	char path[512];
+	cJSON *j;
+	int n;
+	snprintf(path, sizeof(path), "/api/v1/projects/tester/num/runs?filter=%s", filter);
+	j = wbt_get_json(x, path);
+	assert_non_null(j);
+	n = cJSON_GetArraySize(cJSON_GetObjectItem(j, "runs"));
+	cJSON_Delete(j);
+	return n;
+}
+
+/* Numbers come back as they were written: integers past 2^53, INT64_MIN,
+ * a double cJSON's printer would shorten, in config, summary and artifact
+ * metadata (through the SDK, then through export and import), so a filter
+ * on them finds the same runs on both servers. */
+static void test_e2e_export__numbers_exact(void **state)
+{
+	static const char *const tokens[] = {"9007199254740993", "-9223372036854775808", "0.30000000000000004",
+					     "123456789012345678"};
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	char archive[400], path[400], id[64];
+	wb_artifact *art;
+	wb_run *run;
+	int64_t v = -1;
+	long st;
+	char *body;
+
+	(void)state;
+	o.project = "num";
+	o.entity = "tester";
+	o.mode = WB_MODE_ONLINE;
+	o.base_url = a.url; /* the tests before moved WB_BASE_URL to servers they stopped */
+	o.api_key = a.key;
+	o.disable_git = 1;
+	o.system_sample_ms = -1;
+	assert_int_equal(wb_init(&run, &o), WB_OK);
+	snprintf(id, sizeof(id), "%s", wb_run_id(run));
+	assert_int_equal(wb_config_set_int(run, "big", INT64_C(9007199254740993)), WB_OK);
+	assert_int_equal(wb_config_set_int(run, "min", INT64_MIN), WB_OK);
+	assert_int_equal(wb_config_set_double(run, "third", 0.30000000000000004), WB_OK);
+	assert_int_equal(wb_summary_set_double(run, "third", 0.30000000000000004), WB_OK);
+	assert_int_equal(wb_artifact_new(&art, "nums", "dataset"), WB_OK);
+	assert_int_equal(wb_artifact_add_reference(art, "s3://bucket/x",
+						   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 1, NULL),
+			 WB_OK);
+	assert_int_equal(wb_artifact_set_metadata(art, "{\"id\":123456789012345678,\"p\":0.30000000000000004}"), WB_OK);
+	assert_int_equal(wb_log_artifact(run, art, NULL, 0, &v), WB_OK);
+	wb_artifact_free(art);
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+
+	snprintf(archive, sizeof(archive), "%s/num.tar.gz", root);
+	{
+		const char *ex[] = {wbt_wb_bin(), "export", "--project", "tester/num", archive, "--base-url", a.url,
+				    "--api-key", a.key, NULL};
+		const char *im[] = {wbt_wb_bin(), "import", archive, "--base-url", b.url, "--api-key", b.key, NULL};
+		assert_int_equal(run_wb(ex), 0);
+		assert_int_equal(run_wb(im), 0);
+	}
+	/* on both servers, as written: the source has them from the SDK, the target from the archive */
+	for (int side = 0; side < 2; side++) {
+		const wbt_server *x = side ? &b : &a;
+		snprintf(path, sizeof(path), "/api/v1/projects/tester/num/runs/%s", id);
+		body = get_body(x, path, &st);
+		assert_int_equal(st, 200);
+		for (size_t i = 0; i < 3; i++)
+			if (!strstr(body, tokens[i]))
+				fail_msg("%s: run has no %s: %.1500s", side ? "target" : "source", tokens[i], body);
+		free(body);
+		body = get_body(x, "/api/v1/projects/tester/num/artifacts/nums/v0", &st);
+		assert_int_equal(st, 200);
+		if (!strstr(body, tokens[2]) || !strstr(body, tokens[3]))
+			fail_msg("%s: metadata changed: %.1500s", side ? "target" : "source", body);
+		free(body);
+		assert_int_equal(filtered(x, "config.big%3D9007199254740993"), 1);
+		assert_int_equal(filtered(x, "config.big%3D9007199254740992"), 0);
+		assert_int_equal(filtered(x, "config.min%3D-9223372036854775808"), 1);
+	}
+	snprintf(path, sizeof(path), "/api/v1/projects/tester/num/runs/%s", id);
+	same(path, 1);
 }
 
 /* --all into a third server; archives that are not ours, or that name runs badly, are refused. */
@@ -831,6 +917,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_export__media_and_artifacts_round_trip),
 		cmocka_unit_test(test_e2e_export__damaged_archives_write_nothing),
 		cmocka_unit_test(test_e2e_export__one_run_and_version_1_archives),
+		cmocka_unit_test(test_e2e_export__numbers_exact), /* last: --all above counts the projects */
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
