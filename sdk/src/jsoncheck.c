@@ -605,10 +605,10 @@ nomem:
 		snprintf(why, whylen, "out of memory");
 	rc = WB__JSON_NOMEM;
 done:
+	while (c.nlv) /* the indexes of the objects still open (a refusal inside them) */
+		pop(&c);
 	if (c.lv != c.inline_lv)
 		free(c.lv);
-	while (c.nlv)
-		pop(&c);
 	if (c.ks != c.inline_ks)
 		free(c.ks);
 	return rc;
