@@ -110,7 +110,8 @@ typedef enum wb_mode {
  * Strings are copied; the caller keeps ownership.
  *
  * Names (entity, project, run_id, group) match [A-Za-z0-9_.-]{1,64} and do
- * not start with '.'.
+ * not start with '.'. name, job_type, notes and tags are UTF-8 (else
+ * wb_init returns WB_EINVAL: the server would refuse the run's record).
  */
 typedef struct wb_init_options {
 	unsigned int version;       /* WB_INIT_OPTIONS_VERSION */
@@ -174,7 +175,8 @@ WB_EXTERN const char *wb_run_dir(const wb_run *run);
 
 /*
  * Config (hyperparameters). Keys are dotted paths ("optimizer.lr"), each
- * part 1..64 bytes, no control characters. Setting a key replaces its value
+ * part 1..64 bytes, no control characters; keys and string values are UTF-8
+ * (else WB_EINVAL: the server refuses anything else). Setting a key replaces its value
  * (and its type). Getters return WB_ENOTFOUND for a missing key and
  * WB_ETYPE when the key holds another type (an int64 may be read as double).
  * wb_config_get_string's *out lives until the key is set again or the run
@@ -240,7 +242,7 @@ WB_EXTERN int wb_define_metric(wb_run *run, const char *key_or_glob, const char 
 			       unsigned int summary);
 
 /* Set an explicit summary value; it wins over the computed summary of a
- * metric with the same key. */
+ * metric with the same key. Key and string value are UTF-8 (else WB_EINVAL). */
 WB_EXTERN int wb_summary_set_double(wb_run *run, const char *key, double value);
 WB_EXTERN int wb_summary_set_string(wb_run *run, const char *key, const char *value);
 
@@ -258,14 +260,15 @@ typedef enum wb_alert_level {
  * Raise an alert from training code: the server sends it to the project's
  * (and the run owner's) webhooks that subscribe to alerts, e.g. a Slack
  * channel. title (1..200 bytes of UTF-8) names the alert; text (may be NULL,
- * at most 3000 bytes) says more. Like every record it goes through the run
+ * at most 3000 bytes of UTF-8) says more. Like every record it goes through the run
  * log, so an alert raised while the server is down arrives when it is back.
  *
  * A loop cannot flood a channel: an alert whose title was raised less than
  * the minimum interval ago (wb_alert_interval_set; WB_ALERT_INTERVAL_S;
  * default WB_ALERT_INTERVAL_DEFAULT) is dropped and WB_OK is returned with
  * *nothing* recorded; wb_run_alerts_suppressed counts them. Returns WB_OK,
- * WB_EINVAL (bad level, NULL or oversized title/text), WB_EFULL, WB_ENOMEM.
+ * WB_EINVAL (bad level, NULL, oversized or not UTF-8 title/text), WB_EFULL,
+ * WB_ENOMEM.
  * Thread-safe.
  */
 WB_EXTERN int wb_alert(wb_run *run, wb_alert_level level, const char *title, const char *text);

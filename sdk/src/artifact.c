@@ -61,6 +61,7 @@
 
 #include "error.h"
 #include "json.h"
+#include "jsoncheck.h"
 #include "names.h"
 #include "run.h"
 #include "runlog.h"
@@ -237,10 +238,14 @@ int wb_artifact_add_reference(wb_artifact *a, const char *uri, const char *sha25
 
 int wb_artifact_set_metadata(wb_artifact *a, const char *json_object)
 {
+	char why[300];
 	cJSON *j;
 
 	if (!a || !json_object)
 		return wb__error(WB_EINVAL, "artifact and json_object must not be NULL");
+	/* The server refuses what cJSON would silently change (jsoncheck.h): say so here. */
+	if (wb__json_check(json_object, strlen(json_object), why, sizeof(why)) == WB__JSON_REFUSED)
+		return wb__error(WB_EINVAL, "metadata: %s", why);
 	/* exact: the numbers reach the server as the caller wrote them */
 	j = wb__json_parse_exact(json_object, strlen(json_object));
 	if (!cJSON_IsObject(j)) {

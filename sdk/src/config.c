@@ -23,6 +23,7 @@
 #include "error.h"
 #include "json.h"
 #include "run.h"
+#include "wire_media.h"
 
 int wb__config_init(wb__config *c)
 {
@@ -72,6 +73,8 @@ int wb__config_key_check(const char *key)
 			return wb__error(WB_EINVAL, "config key has a control character at byte %zu", i);
 		part++;
 	}
+	if (!wb__utf8_valid(key, len))
+		return wb__error(WB_EINVAL, "config key is not valid utf-8");
 	return WB_OK;
 }
 
@@ -262,6 +265,8 @@ int wb_config_set_string(wb_run *run, const char *key, const char *value)
 
 	if (!value)
 		return wb__error(WB_EINVAL, "config value is NULL");
+	if (!wb__utf8_valid(value, strlen(value)))
+		return wb__error(WB_EINVAL, "config value of %s is not valid utf-8", key ? key : "(null)");
 	v.v.s = strdup(value);
 	if (!v.v.s)
 		return wb__error(WB_ENOMEM, "out of memory");

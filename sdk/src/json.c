@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "wire_media.h"
 
 cJSON *wb__json_double(double v)
 {
@@ -85,4 +86,59 @@ const char *wb__json_get_str(const cJSON *obj, const char *key)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
 	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* s with each invalid UTF-8 sequence replaced by U+FFFD, from cJSON's allocator; NULL on ENOMEM. */
+static char *utf8_fixed(const char *s)
+{
+	size_t n = strlen(s), w = 0;
+	char *out;
+
+	if (n > (SIZE_MAX - 1) / 3 || !(out = cJSON_malloc(n * 3 + 1)))
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		size_t k = 1;
+		while (k <= 4 && i + k <= n && !wb__utf8_valid(s + i, k))
+			k++;
+		if (k <= 4 && i + k <= n) {
+			memcpy(out + w, s + i, k);
+			w += k;
+			i += k;
+		} else {
+			memcpy(out + w, "\xef\xbf\xbd", 3);
+			w += 3;
+			i++;
+		}
+	}
+	out[w] = '\0';
+	return out;
+}
+
+int wb__json_utf8_fix(cJSON *item)
+{
+	cJSON *c;
+
+	if (item->string && !wb__utf8_valid(item->string, strlen(item->string)) &&
+	    !(item->type & cJSON_StringIsConst)) {
+		char *f = utf8_fixed(item->string);
+		if (!f)
+			return wb__error(WB_ENOMEM, "out of memory");
+		cJSON_free(item->string);
+		item->string = f;
+	}
+	if (cJSON_IsString(item) && item->valuestring &&
+	    !wb__utf8_valid(item->valuestring, strlen(item->valuestring))) {
+		char *f = utf8_fixed(item->valuestring);
+		if (!f)
+			return wb__error(WB_ENOMEM, "out of memory");
+		cJSON_free(item->valuestring);
+		item->valuestring = f;
+	}
+	cJSON_ArrayForEach(c, item)
+	{
+		int rc = wb__json_utf8_fix(c);
+		if (rc)
+			return rc;
+	}
+	return WB_OK;
 }

@@ -39,6 +39,14 @@ WB__HIDDEN int wb__json_print(const cJSON *item, char **out, size_t *len);
  * pointer (thread-safe). NULL if invalid or out of memory. */
 WB__HIDDEN cJSON *wb__json_parse(const char *buf, size_t len);
 
+/*
+ * Replace every invalid UTF-8 sequence in the strings and keys of item (and
+ * below) by U+FFFD, in place. For text the SDK collects itself (argv, paths,
+ * git names): the server refuses a record with invalid UTF-8, which would
+ * stop the run's upload. WB_OK or WB_ENOMEM (item may then be partly fixed).
+ */
+WB__HIDDEN int wb__json_utf8_fix(cJSON *item);
+
 /* obj[key] as a non-negative integer: 1 and *out, or 0 if absent/not one. */
 WB__HIDDEN int wb__json_get_u64(const cJSON *obj, const char *key, uint64_t *out);
 

@@ -25,6 +25,7 @@
 #include "json.h"
 #include "png.h"
 #include "run.h"
+#include "jsoncheck.h"
 #include "wire_media.h"
 
 /* Validate the key: 0, or an error code with the message set. */
@@ -260,7 +261,7 @@ int wb_log_image_rgb(wb_run *run, const char *key, const uint8_t *rgb, uint32_t 
 
 int wb_log_table(wb_run *run, const char *key, const char *json, int64_t step)
 {
-	char why[160], *text = NULL;
+	char why[300], *text = NULL;
 	cJSON *t = NULL;
 	size_t len;
 	int rc;
@@ -272,6 +273,11 @@ int wb_log_table(wb_run *run, const char *key, const char *json, int64_t step)
 	len = strnlen(json, WB__TABLE_MAX + 1);
 	if (len > WB__TABLE_MAX)
 		return wb__error(WB_EINVAL, "wb_log_table: a table is at most %u bytes of json", WB__TABLE_MAX);
+	/* cJSON would send "\u0000", a repeated key or 1e400 changed, and the server refuses invalid UTF-8 */
+	if (wb__json_check(json, len, why, sizeof(why)) == WB__JSON_REFUSED) {
+		rc = wb__error(WB_EINVAL, "wb_log_table: %s", why);
+		goto done;
+	}
 	if (!(t = wb__json_parse(json, len))) {
 		rc = wb__error(WB_EINVAL, "wb_log_table: the table is not valid json");
 		goto done;

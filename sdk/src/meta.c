@@ -280,6 +280,9 @@ cJSON *wb__meta_collect(double start_time)
 	if (!cJSON_AddStringToObject(meta, "libwb", WB_VERSION) ||
 	    !cJSON_AddItemToObject(meta, "start_time", wb__json_double(start_time)))
 		goto nomem;
+	/* argv, paths and the environment are bytes; the server takes UTF-8 only. */
+	if (wb__json_utf8_fix(meta))
+		goto nomem;
 	return meta;
 nomem:
 	cJSON_Delete(argv);

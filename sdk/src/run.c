@@ -49,6 +49,7 @@
 #include "tbfollow.h"
 #include "upload.h"
 #include "util.h"
+#include "wire_media.h"
 
 #define NEW_ID_TRIES 8
 
@@ -96,7 +97,12 @@ int wb__run_push_json(wb_run *run, uint8_t type, const cJSON *obj)
 
 	if ((rc = wb__json_print(obj, &json, &len)))
 		return rc;
-	rc = wb__run_push(run, type, json, len);
+	/* cJSON prints strings byte for byte; the server refuses a record that
+	 * is not UTF-8, which would stop the run's upload, so refuse it here. */
+	if (!wb__utf8_valid(json, len))
+		rc = wb__error(WB_EINVAL, "a string is not valid utf-8");
+	else
+		rc = wb__run_push(run, type, json, len);
 	free(json);
 	return rc;
 }
@@ -628,7 +634,8 @@ static void run_push_code(wb_run *run, const wb__gitcap *cap)
 	if (chunk > PATCH_CHUNK)
 		chunk = PATCH_CHUNK;
 	chunk -= 1 + WB__NAME_MAX;
-	if ((rc = wb__run_push_json(run, WB__REC_CODE, cap->code)))
+	/* Paths and git names are bytes: make them UTF-8, which the server requires. */
+	if ((rc = wb__json_utf8_fix(cap->code)) || (rc = wb__run_push_json(run, WB__REC_CODE, cap->code)))
 		goto fail;
 	bufcap = 1 + WB__NAME_MAX + chunk;
 	if (!(buf = malloc(bufcap))) {

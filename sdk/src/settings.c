@@ -26,6 +26,7 @@
 #include "gitcap.h"
 #include "meta.h"
 #include "util.h"
+#include "wire_media.h"
 
 #define SETTINGS_FILE_MAX (64u * 1024u)
 
@@ -210,6 +211,8 @@ static int check_text(const char *what, const char *v, size_t max)
 	len = strnlen(v, max + 1);
 	if (len == 0 || len > max)
 		return wb__error(WB_EINVAL, "%s must be 1 to %zu bytes", what, max);
+	if (!wb__utf8_valid(v, len))
+		return wb__error(WB_EINVAL, "%s is not valid utf-8", what);
 	return WB_OK;
 }
 
@@ -235,6 +238,10 @@ static int parse_tags(wb__settings *s, const char *text)
 		}
 		if (strlen(part) > WB__TAG_LEN_MAX) {
 			rc = wb__error(WB_EINVAL, "tags: a tag is at most %u bytes: %s", WB__TAG_LEN_MAX, part);
+			goto done;
+		}
+		if (!wb__utf8_valid(part, strlen(part))) {
+			rc = wb__error(WB_EINVAL, "tags: a tag is not valid utf-8");
 			goto done;
 		}
 		s->tags[s->ntags] = strdup(part);

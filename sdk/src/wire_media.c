@@ -241,35 +241,46 @@ int wb__table_check(const cJSON *t, char *why, size_t cap)
 	return 0;
 }
 
-int wb__utf8_valid(const char *s, size_t n)
+size_t wb__utf8_seq(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	unsigned c = p[0];
+	size_t k;
+	uint32_t cp, min;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		k = 2, cp = c & 0x1F, min = 0x80;
+	else if (c >= 0xE0 && c <= 0xEF)
+		k = 3, cp = c & 0x0F, min = 0x800;
+	else if (c >= 0xF0 && c <= 0xF4)
+		k = 4, cp = c & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (n < k)
+		return 0;
+	for (size_t j = 1; j < k; j++) {
+		if ((p[j] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[j] & 0x3F);
+	}
+	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return k;
+}
+
+int wb__utf8_valid(const char *s, size_t n)
+{
 	size_t i = 0;
 
 	while (i < n) {
-		unsigned c = p[i];
 		size_t k;
-		uint32_t cp, min;
-		if (c < 0x80) {
+		if ((unsigned char)s[i] < 0x80) {
 			i++;
 			continue;
 		}
-		if (c >= 0xC2 && c <= 0xDF)
-			k = 2, cp = c & 0x1F, min = 0x80;
-		else if (c >= 0xE0 && c <= 0xEF)
-			k = 3, cp = c & 0x0F, min = 0x800;
-		else if (c >= 0xF0 && c <= 0xF4)
-			k = 4, cp = c & 0x07, min = 0x10000;
-		else
-			return 0;
-		if (n - i < k)
-			return 0;
-		for (size_t j = 1; j < k; j++) {
-			if ((p[i + j] & 0xC0) != 0x80)
-				return 0;
-			cp = cp << 6 | (p[i + j] & 0x3F);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		if (!(k = wb__utf8_seq(s + i, n - i)))
 			return 0;
 		i += k;
 	}

@@ -129,4 +129,8 @@ WB__HIDDEN int wb__table_check(const cJSON *t, char *why, size_t cap);
  * (The server checks keys with its own wbs__utf8_valid, to the same rules.) */
 WB__HIDDEN int wb__utf8_valid(const char *s, size_t n);
 
+/* Length (1..4) of the UTF-8 sequence at s[0..n), n >= 1, by the rules of
+ * wb__utf8_valid; 0 if it is invalid or cut short. */
+WB__HIDDEN size_t wb__utf8_seq(const char *s, size_t n);
+
 #endif /* WB_WIRE_MEDIA_H */

@@ -114,47 +114,6 @@ static void send_run(wbs__req *q, int status)
 	wbs__run_row_free(&row);
 }
 
-/* Content-Type of a JSON body: absent or application/json. 0, or -1 with 415 sent. */
-static int check_json_type(wbs__req *q)
-{
-	const char *ct = mg_get_header(q->conn, "Content-Type");
-
-	if (!ct || !*ct || wbs__media_type_is(ct, "application/json"))
-		return 0;
-	wbs__send_error(q, 415, "unsupported_media_type", "content-type must be application/json");
-	return -1;
-}
-
-/* Read and parse an optional JSON body. 0 (with *out NULL if empty), or -1 with the error sent. */
-static int read_json(wbs__req *q, int required, cJSON **out)
-{
-	uint8_t *body = NULL;
-	size_t len = 0, off;
-	int rc = -1;
-
-	*out = NULL;
-	if (check_json_type(q) ||
-	    wbs__read_body(q, required, WBS__JSON_BODY_MAX, WBS__JSON_BODY_MAX, "invalid_json", &body, &len))
-		return -1;
-	if (len == 0) {
-		if (required) {
-			wbs__send_error(q, 400, "invalid_json", "body is empty");
-			goto done;
-		}
-		rc = 0;
-		goto done;
-	}
-	*out = wbs__json_parse((const char *)body, len, &off);
-	if (!*out) {
-		wbs__send_error(q, 400, "invalid_json", "body is not valid json at byte %zu", off);
-		goto done;
-	}
-	rc = 0;
-done:
-	free(body);
-	return rc;
-}
-
 /* ---- runs ---- */
 
 void wbs__h_run_put(wbs__req *q)
@@ -166,7 +125,7 @@ void wbs__h_run_put(wbs__req *q)
 	int created = 0;
 
 	memset(&f, 0, sizeof(f));
-	if (read_json(q, 0, &j))
+	if (wbs__read_json(q, 0, WBS__JSON_BODY_MAX, WBS__JSON_BODY_MAX, &j))
 		goto done;
 	if (wbs__run_fields_parse(&f, j, why, sizeof(why))) {
 		wbs__send_error(q, 400, "invalid_argument", "%s", why);
@@ -262,12 +221,8 @@ void wbs__h_finish(wbs__req *q)
 	wbs__err e = {0};
 	int crashed = 0, exit_code = 0;
 
-	if (read_json(q, 1, &j))
+	if (wbs__read_json(q, WBS__BODY_REQUIRED | WBS__BODY_OBJECT, WBS__JSON_BODY_MAX, WBS__JSON_BODY_MAX, &j))
 		goto done;
-	if (!cJSON_IsObject(j)) {
-		wbs__send_error(q, 400, "invalid_argument", "body must be a json object");
-		goto done;
-	}
 	ec = cJSON_GetObjectItemCaseSensitive(j, "exit_code");
 	cr = cJSON_GetObjectItemCaseSensitive(j, "crashed");
 	if (cr && !cJSON_IsBool(cr)) {

@@ -161,48 +161,13 @@ static double now_unix(void)
 
 /*
  * Parse the JSON object body into *out. optional: an empty body gives an
- * empty object. 0, or -1 with the 4xx sent.
+ * empty object. A JSON content type is required: it also keeps plain
+ * cross-site form posts out. 0, or -1 with the 4xx sent.
  */
 static int body_object(wbs__req *q, int optional, cJSON **out)
 {
-	const char *ct = mg_get_header(q->conn, "Content-Type");
-	uint8_t *body = NULL;
-	size_t len = 0, off = 0;
-
-	*out = NULL;
-	if (wbs__read_body(q, 0, WBS__JSON_BODY_MAX, WBS__JSON_BODY_MAX, "invalid_json", &body, &len))
-		return -1;
-	if (len == 0) {
-		free(body);
-		if (optional) {
-			*out = cJSON_CreateObject();
-			if (*out)
-				return 0;
-			wbs__send_error(q, 500, "internal", "out of memory");
-			return -1;
-		}
-		wbs__send_error(q, 400, "invalid_json", "body is empty");
-		return -1;
-	}
-	/* A JSON content type also keeps plain cross-site form posts out. */
-	if (!ct || !wbs__media_type_is(ct, "application/json")) {
-		free(body);
-		wbs__send_error(q, 415, "unsupported_media_type", "content-type must be application/json");
-		return -1;
-	}
-	*out = wbs__json_parse((const char *)body, len, &off);
-	free(body);
-	if (!*out) {
-		wbs__send_error(q, 400, "invalid_json", "body is not valid json at byte %zu", off);
-		return -1;
-	}
-	if (!cJSON_IsObject(*out)) {
-		cJSON_Delete(*out);
-		*out = NULL;
-		wbs__send_error(q, 400, "invalid_argument", "body must be a json object");
-		return -1;
-	}
-	return 0;
+	return wbs__read_json(q, WBS__BODY_OBJECT | WBS__BODY_JSON_TYPE | (optional ? 0u : WBS__BODY_REQUIRED),
+			      WBS__JSON_BODY_MAX, WBS__JSON_BODY_MAX, out);
 }
 
 /*

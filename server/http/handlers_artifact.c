@@ -66,17 +66,15 @@ static void send_store_err(wbs__req *q, const wbs__err *e)
 
 void wbs__h_blob_check(wbs__req *q)
 {
-	uint8_t *body = NULL;
-	size_t len, off, present = 0;
+	size_t present = 0;
 	cJSON *j = NULL;
 	const cJSON *list, *it;
 	wbs__buf b;
 	int first = 1;
 
 	wbs__buf_init(&b, WBS__RESPONSE_MAX);
-	if (wbs__read_body(q, 1, WBS__JSON_BODY_MAX * 4, WBS__JSON_BODY_MAX * 8, "invalid_json", &body, &len))
+	if (wbs__read_json(q, WBS__BODY_REQUIRED, WBS__JSON_BODY_MAX * 4, WBS__JSON_BODY_MAX * 8, &j))
 		goto done;
-	j = body ? wbs__json_parse((const char *)body, len, &off) : NULL;
 	list = cJSON_GetObjectItemCaseSensitive(j, "blobs");
 	if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > (int)CHECK_MAX) {
 		wbs__send_error(q, 400, "invalid_json", "body must be {\"blobs\":[{\"sha256\":...,\"size\":...}]} with at most %u entries",
@@ -115,7 +113,6 @@ void wbs__h_blob_check(wbs__req *q)
 	wbs__send_json(q, 200, &b);
 done:
 	cJSON_Delete(j);
-	free(body);
 	wbs__buf_free(&b);
 }
 
@@ -426,20 +423,9 @@ oom:
 	return -1;
 }
 
-/* 1 if the JSON text holds an escaped NUL (\u0000, any case of hex digits). */
-static int has_escaped_nul(const char *s, size_t n)
-{
-	for (size_t i = 0; i + 6 <= n; i++)
-		if (s[i] == '\\' && (s[i + 1] == 'u' || s[i + 1] == 'U') && memcmp(s + i + 2, "0000", 4) == 0)
-			return 1;
-	return 0;
-}
-
 void wbs__h_artifact_commit(wbs__req *q)
 {
 	wbs__art_manifest m;
-	uint8_t *body = NULL;
-	size_t len, off;
 	cJSON *j = NULL;
 	char why[300];
 	wbs__err e = {0};
@@ -451,18 +437,9 @@ void wbs__h_artifact_commit(wbs__req *q)
 	wbs__buf_init(&b, 4096);
 	if (!art_name_ok(q, q->ref.run_id))
 		goto done;
-	if (wbs__read_body(q, 1, WBS__ART_MANIFEST_MAX, WBS__ART_MANIFEST_MAX, "invalid_json", &body, &len))
+	/* The strict parse refuses "a\u0000b", which cJSON would store as another path, "a". */
+	if (wbs__read_json(q, WBS__BODY_REQUIRED | WBS__BODY_OBJECT, WBS__ART_MANIFEST_MAX, WBS__ART_MANIFEST_MAX, &j))
 		goto done;
-	if (body && has_escaped_nul((const char *)body, len)) {
-		/* cJSON would cut "a\u0000b" to "a": refuse rather than store another path than the one sent */
-		wbs__send_error(q, 400, "invalid_argument", "the manifest must not contain NUL characters (\\u0000)");
-		goto done;
-	}
-	j = body ? wbs__json_parse((const char *)body, len, &off) : NULL;
-	if (!cJSON_IsObject(j)) {
-		wbs__send_error(q, 400, "invalid_json", "body must be a json object (the manifest)");
-		goto done;
-	}
 	m.entity = q->ref.entity;
 	m.project = q->ref.project;
 	m.name = q->ref.run_id;
@@ -476,8 +453,6 @@ void wbs__h_artifact_commit(wbs__req *q)
 	}
 	cJSON_Delete(j);
 	j = NULL;
-	free(body);
-	body = NULL;
 	if (wbs__art_commit(q->store, &m, &version, &created, &e)) {
 		send_store_err(q, &e);
 		goto done;
@@ -491,7 +466,6 @@ void wbs__h_artifact_commit(wbs__req *q)
 	wbs__send_json(q, created ? 201 : 200, &b);
 done:
 	cJSON_Delete(j);
-	free(body);
 	wbs__art_manifest_free(&m);
 	wbs__buf_free(&b);
 }
@@ -684,8 +658,6 @@ static int alias_ok(wbs__req *q, const char *alias)
 void wbs__h_artifact_alias_put(wbs__req *q)
 {
 	const char *alias = q->path.seg[6];
-	uint8_t *body = NULL;
-	size_t len, off;
 	cJSON *j = NULL;
 	const cJSON *v;
 	wbs__err e = {0};
@@ -693,9 +665,8 @@ void wbs__h_artifact_alias_put(wbs__req *q)
 
 	if (!art_name_ok(q, q->ref.run_id) || !alias_ok(q, alias))
 		return;
-	if (wbs__read_body(q, 1, WBS__JSON_BODY_MAX, WBS__JSON_BODY_MAX, "invalid_json", &body, &len))
+	if (wbs__read_json(q, WBS__BODY_REQUIRED, WBS__JSON_BODY_MAX, WBS__JSON_BODY_MAX, &j))
 		return;
-	j = body ? wbs__json_parse((const char *)body, len, &off) : NULL;
 	v = cJSON_GetObjectItemCaseSensitive(j, "version");
 	if (!cJSON_IsString(v) || !wb__name_valid(v->valuestring)) {
 		wbs__send_error(q, 400, "invalid_json", "body must be {\"version\":\"v<N>\"}");
@@ -713,7 +684,6 @@ void wbs__h_artifact_alias_put(wbs__req *q)
 		wbs__buf_free(&b);
 	}
 	cJSON_Delete(j);
-	free(body);
 }
 
 void wbs__h_artifact_alias_delete(wbs__req *q)

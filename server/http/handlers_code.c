@@ -23,7 +23,6 @@ void wbs__h_code(wbs__req *q)
 	const cJSON *code;
 	cJSON *meta = NULL;
 	wbs__buf b;
-	size_t off;
 
 	wbs__buf_init(&b, WBS__RESPONSE_MAX);
 	if (wbs__store_run_get(q->store, &q->ref, &row, &e)) {
@@ -31,7 +30,7 @@ void wbs__h_code(wbs__req *q)
 		wbs__buf_free(&b);
 		return;
 	}
-	meta = row.metadata ? wbs__json_parse(row.metadata, strlen(row.metadata), &off) : NULL;
+	meta = row.metadata ? wbs__json_parse_stored(row.metadata, strlen(row.metadata)) : NULL;
 	code = cJSON_GetObjectItemCaseSensitive(meta, "code");
 	if (!cJSON_IsObject(code)) {
 		wbs__send_error(q, 404, "not_found", "run %s has no code capture", q->ref.run_id);

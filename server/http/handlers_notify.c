@@ -42,27 +42,9 @@ static const struct {
 /* Read a JSON object body. The object, or NULL after sending the error. */
 static cJSON *read_object(wbs__req *q)
 {
-	const char *ct = mg_get_header(q->conn, "Content-Type");
-	uint8_t *body = NULL;
-	size_t len = 0, off = 0;
 	cJSON *j = NULL;
 
-	if (ct && *ct && !wbs__media_type_is(ct, "application/json")) {
-		wbs__send_error(q, 415, "unsupported_media_type", "content-type must be application/json");
-		return NULL;
-	}
-	if (wbs__read_body(q, 1, 64 * 1024, 64 * 1024, "invalid_json", &body, &len))
-		return NULL;
-	if (len == 0)
-		wbs__send_error(q, 400, "invalid_json", "body is empty");
-	else if (!(j = wbs__json_parse((const char *)body, len, &off)))
-		wbs__send_error(q, 400, "invalid_json", "body is not valid json at byte %zu", off);
-	else if (!cJSON_IsObject(j)) {
-		wbs__send_error(q, 400, "invalid_argument", "body must be a json object");
-		cJSON_Delete(j);
-		j = NULL;
-	}
-	free(body);
+	wbs__read_json(q, WBS__BODY_REQUIRED | WBS__BODY_OBJECT, 64 * 1024, 64 * 1024, &j);
 	return j;
 }
 

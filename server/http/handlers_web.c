@@ -30,9 +30,6 @@
 
 void wbs__h_run_patch(wbs__req *q)
 {
-	const char *ct = mg_get_header(q->conn, "Content-Type");
-	uint8_t *body = NULL;
-	size_t len = 0, off = 0;
 	cJSON *j = NULL;
 	const cJSON *it;
 	wbs__run_fields f;
@@ -44,24 +41,8 @@ void wbs__h_run_patch(wbs__req *q)
 	memset(&f, 0, sizeof(f));
 	memset(&row, 0, sizeof(row));
 	wbs__buf_init(&b, WBS__RESPONSE_MAX);
-	if (ct && *ct && !wbs__media_type_is(ct, "application/json")) {
-		wbs__send_error(q, 415, "unsupported_media_type", "content-type must be application/json");
+	if (wbs__read_json(q, WBS__BODY_REQUIRED | WBS__BODY_OBJECT, WBS__JSON_BODY_MAX, WBS__JSON_BODY_MAX, &j))
 		goto done;
-	}
-	if (wbs__read_body(q, 1, WBS__JSON_BODY_MAX, WBS__JSON_BODY_MAX, "invalid_json", &body, &len))
-		goto done;
-	if (len == 0) {
-		wbs__send_error(q, 400, "invalid_json", "body is empty");
-		goto done;
-	}
-	if (!(j = wbs__json_parse((const char *)body, len, &off))) {
-		wbs__send_error(q, 400, "invalid_json", "body is not valid json at byte %zu", off);
-		goto done;
-	}
-	if (!cJSON_IsObject(j)) {
-		wbs__send_error(q, 400, "invalid_argument", "body must be a json object");
-		goto done;
-	}
 	/* Only what a person edits in the UI; the rest belongs to the trainer. */
 	cJSON_ArrayForEach(it, j) {
 		if (strcmp(it->string, "name") != 0 && strcmp(it->string, "notes") != 0 &&
@@ -84,7 +65,6 @@ done:
 	wbs__run_row_free(&row);
 	wbs__run_fields_free(&f);
 	cJSON_Delete(j);
-	free(body);
 	wbs__buf_free(&b);
 }
 

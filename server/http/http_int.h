@@ -90,6 +90,23 @@ void wbs__send_store_error(wbs__req *q, const wbs__err *e);
 int wbs__read_body(wbs__req *q, int required, size_t max_sent, size_t max_inflated, const char *bad_code,
 		  uint8_t **body, size_t *len);
 
+enum wbs__body_flag {
+	WBS__BODY_REQUIRED = 1u << 0,  /* an empty body is a 400 */
+	WBS__BODY_OBJECT = 1u << 1,    /* the body is a JSON object (an empty optional one: {}) */
+	WBS__BODY_JSON_TYPE = 1u << 2  /* a body needs Content-Type: application/json (else absent will do) */
+};
+
+/*
+ * Read the request's JSON body (wbs__read_body, max bytes sent and after
+ * inflating) and parse it with wbs__json_parse: the one way a request's
+ * JSON is read, so every route refuses alike (syntax, a NUL in a string,
+ * invalid UTF-8, duplicate keys, numbers past a double: 400 invalid_json
+ * with the field's path). A Content-Type other than application/json is a
+ * 415. flags: wbs__body_flag. Returns 0 with *out (caller deletes; NULL for
+ * an empty optional body without WBS__BODY_OBJECT), or -1 with the error sent.
+ */
+int wbs__read_json(wbs__req *q, unsigned flags, size_t max_sent, size_t max_inflated, cJSON **out);
+
 /* Query parameter name (occurrence-th, 0-based), decoded into buf. 1 found, 0 absent, -1 sent 400 (too long). */
 int wbs__query_param(wbs__req *q, const char *name, int occurrence, char *buf, size_t cap);
 

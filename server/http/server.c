@@ -46,6 +46,7 @@
 #include "http/ops.h"
 #include "store/store_ops.h"
 #include "http/static.h"
+#include "model/fields.h"
 #include "util/log.h"
 #include "wire.h"
 
@@ -296,6 +297,57 @@ int wbs__read_body(wbs__req *q, int required, size_t max_sent, size_t max_inflat
 	rc = 0;
 done:
 	free(raw);
+	return rc;
+}
+
+int wbs__read_json(wbs__req *q, unsigned flags, size_t max_sent, size_t max_inflated, cJSON **out)
+{
+	const char *ct = mg_get_header(q->conn, "Content-Type");
+	uint8_t *body = NULL;
+	size_t len = 0;
+	char why[256];
+	int rc = -1;
+
+	*out = NULL;
+	if (ct && *ct && !wbs__media_type_is(ct, "application/json")) {
+		wbs__send_error(q, 415, "unsupported_media_type", "content-type must be application/json");
+		return -1;
+	}
+	if (wbs__read_body(q, (flags & WBS__BODY_REQUIRED) != 0, max_sent, max_inflated, "invalid_json", &body, &len))
+		return -1;
+	if (len == 0) {
+		if (flags & WBS__BODY_REQUIRED) {
+			wbs__send_error(q, 400, "invalid_json", "body is empty");
+			goto done;
+		}
+		if ((flags & WBS__BODY_OBJECT) && !(*out = cJSON_CreateObject())) {
+			wbs__send_error(q, 500, "internal", "out of memory");
+			goto done;
+		}
+		rc = 0;
+		goto done;
+	}
+	/* A JSON content type also keeps plain cross-site form posts out. */
+	if ((flags & WBS__BODY_JSON_TYPE) && !(ct && *ct)) {
+		wbs__send_error(q, 415, "unsupported_media_type", "content-type must be application/json");
+		goto done;
+	}
+	if (!(*out = wbs__json_parse((const char *)body, len, "body", why, sizeof(why)))) {
+		if (strcmp(why, "out of memory") == 0)
+			wbs__send_error(q, 500, "internal", "out of memory");
+		else
+			wbs__send_error(q, 400, "invalid_json", "%s", why);
+		goto done;
+	}
+	if ((flags & WBS__BODY_OBJECT) && !cJSON_IsObject(*out)) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		wbs__send_error(q, 400, "invalid_argument", "body must be a json object");
+		goto done;
+	}
+	rc = 0;
+done:
+	free(body);
 	return rc;
 }
 

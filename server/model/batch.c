@@ -304,8 +304,8 @@ static int summary_valid(const cJSON *j, char *err, size_t errlen)
  * An ALERT record (wb_alert): level one of info/warn/error, title 1..200
  * bytes, text at most 3000 bytes, time (optional) unix seconds. Exactly
  * what wb_alert checks, so the SDK never logs an alert the server would
- * refuse (that would stall the run's upload); invalid UTF-8 is shown as
- * U+FFFD by the JSON writer rather than refused.
+ * refuse (that would stall the run's upload). UTF-8 is checked, as in every
+ * JSON payload, by wbs__json_parse, and wb_alert refuses anything else.
  */
 static int alert_valid(const cJSON *j, char *why, size_t whylen)
 {
@@ -338,17 +338,21 @@ static int alert_valid(const cJSON *j, char *why, size_t whylen)
 /* Decode one JSON record payload. 0, or a wbs__batch_err with err set. */
 static int decode_json_record(wbs__batch *b, const wb__frame *f, uint32_t idx, char *err, size_t errlen)
 {
-	char why[200];
-	size_t off;
+	char why[300];
 	cJSON *j = NULL;
 	wbs__jrec *r;
 	int rc = WBS__BATCH_INVALID;
 
 	why[0] = '\0';
-	j = wbs__json_parse((const char *)f->payload, f->len, &off);
-	if (!j || !cJSON_IsObject(j)) {
-		snprintf(why, sizeof(why), j ? "payload is not a json object" : "payload is not valid json at byte %zu",
-			 off);
+	/* Strict, as request bodies are: a NUL, invalid UTF-8, a duplicate key or 1e400 refuses the frame. */
+	j = wbs__json_parse((const char *)f->payload, f->len, "payload", why, sizeof(why));
+	if (!j) {
+		if (strcmp(why, "out of memory") == 0)
+			rc = WBS__BATCH_NOMEM;
+		goto done;
+	}
+	if (!cJSON_IsObject(j)) {
+		snprintf(why, sizeof(why), "payload is not a json object");
 		goto done;
 	}
 	r = jrec_new(b, idx, f->type);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsoncheck.h"
 #include "util/buf.h"
 #include "wire.h"
 
@@ -128,7 +129,8 @@ static int exact_integers(cJSON *parent, cJSON *item, num_scan *sc)
 	return 0;
 }
 
-cJSON *wbs__json_parse(const char *text, size_t len, size_t *err_off)
+/* Parse text[0..len) with cJSON; NULL with the offset of the error in *err_off. */
+static cJSON *parse(const char *text, size_t len, size_t *err_off)
 {
 	const char *end = NULL;
 	cJSON *j;
@@ -157,6 +159,34 @@ cJSON *wbs__json_parse(const char *text, size_t len, size_t *err_off)
 		}
 	}
 	return j;
+}
+
+cJSON *wbs__json_parse(const char *text, size_t len, const char *what, char *why, size_t whylen)
+{
+	size_t off;
+	cJSON *j = parse(text, len, &off);
+	int rc;
+
+	if (!j) {
+		snprintf(why, whylen, "%s is not valid json at byte %zu", what, off);
+		return NULL;
+	}
+	/* After cJSON, so that text it refuses keeps cJSON's error offset. */
+	rc = wb__json_check(text, len, why, whylen);
+	if (rc == WB__JSON_SYNTAX) /* cannot happen for text cJSON took; say so in the same words */
+		snprintf(why, whylen, "%s is not valid json", what);
+	if (rc) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}
+
+cJSON *wbs__json_parse_stored(const char *text, size_t len)
+{
+	size_t off;
+
+	return parse(text, len, &off);
 }
 
 int wbs__json_merge(cJSON *dst, const cJSON *src)

@@ -67,10 +67,23 @@ int wbs__json_depth_ok(const cJSON *item, int max);
 int wbs__json_merge(cJSON *dst, const cJSON *src);
 
 /*
- * Parse exactly text[0..len) as JSON. Returns the tree, or NULL with the
- * byte offset of the error in *err_off. Thread-safe (never touches cJSON's
- * global error pointer).
+ * Parse exactly text[0..len) of JSON that came from the network (a request
+ * body, a record payload): the one way such text is read, so every route
+ * and frame refuses alike. Besides syntax, it refuses what cJSON would
+ * silently change (wbs__json_check: a NUL in a string, invalid UTF-8,
+ * duplicate keys, numbers past a double). Returns the tree, or NULL with a
+ * one-line message in why: "<what> is not valid json at byte N" (what names
+ * the text: "body", "payload"), "$.path: reason", or "out of memory".
+ * Thread-safe (never touches cJSON's global error pointer).
  */
-cJSON *wbs__json_parse(const char *text, size_t len, size_t *err_off);
+cJSON *wbs__json_parse(const char *text, size_t len, const char *what, char *why, size_t whylen);
+
+/*
+ * Parse JSON text the server itself wrote to the store (config, metadata,
+ * summary columns). Not checked: it passed wbs__json_parse on the way in,
+ * and a row written before that check must still be readable. NULL if it
+ * is not JSON.
+ */
+cJSON *wbs__json_parse_stored(const char *text, size_t len);
 
 #endif /* WB_SERVER_FIELDS_H */

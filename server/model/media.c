@@ -81,7 +81,7 @@ int wbs__media_decode(uint8_t type, const uint8_t *payload, size_t len, wbs__med
 	wbs__media *m = NULL;
 	wb__media_hdr h;
 	cJSON *t = NULL;
-	char why[160];
+	char why[300];
 	int rc = -1;
 
 	*out = NULL;
@@ -131,10 +131,13 @@ int wbs__media_decode(uint8_t type, const uint8_t *payload, size_t len, wbs__med
 		break;
 	}
 	case WB__REC_TABLE: {
-		size_t off;
 		char *text;
-		if (h.blen > WB__TABLE_MAX || !(t = wbs__json_parse((const char *)h.body, h.blen, &off))) {
+		if (h.blen > WB__TABLE_MAX) {
 			snprintf(err, errlen, "table %s: not json of at most %u bytes", m->key, WB__TABLE_MAX);
+			goto done;
+		}
+		if (!(t = wbs__json_parse((const char *)h.body, h.blen, "the table", why, sizeof(why)))) {
+			snprintf(err, errlen, "table %s: %s", m->key, why);
 			goto done;
 		}
 		if (wb__table_check(t, why, sizeof(why)) || !strings_utf8(t, why, sizeof(why))) {

@@ -160,12 +160,12 @@ void wbs__slack_render(wbs__buf *b, const wbs__notify_msg *m)
 	wbs__buf t;
 	cJSON *sum = NULL;
 	const cJSON *it;
-	size_t off, nm = 0;
+	size_t nm = 0;
 	char num[32];
 
 	wbs__buf_init(&t, 64 * 1024);
 	if (m->summary)
-		sum = wbs__json_parse(m->summary, strlen(m->summary), &off);
+		sum = wbs__json_parse_stored(m->summary, strlen(m->summary));
 
 	/* Fallback text (notifications, clients without blocks): plain headline and the URL. */
 	wbs__buf_puts(b, "{\"text\":");

@@ -176,9 +176,8 @@ static int run_find(wbs__store *s, const wbs__run_ref *ref, runctx *c, wbs__err 
 
 static cJSON *parse_col(sqlite3_stmt *st, int i)
 {
-	size_t off;
 	const char *t = (const char *)sqlite3_column_text(st, i);
-	return t ? wbs__json_parse(t, (size_t)sqlite3_column_bytes(st, i), &off) : NULL;
+	return t ? wbs__json_parse_stored(t, (size_t)sqlite3_column_bytes(st, i)) : NULL;
 }
 
 /* Load the run's JSON columns into c (once). */

@@ -108,9 +108,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Send one request, check status and error code, and that nothing changed. */
-static void expect(const char *method, const char *path, const void *body, size_t len, const char *const *hdr,
-		   int auth, long want_status, const char *want_code)
+/* Send one request, check status, error code, that the message holds want_msg (if given), and that nothing changed. */
+static void expect_msg(const char *method, const char *path, const void *body, size_t len, const char *const *hdr,
+		       int auth, long want_status, const char *want_code, const char *want_msg)
 {
 	uint64_t before = wbt_db_fingerprint(db);
 	wbt_response r;
@@ -128,9 +128,20 @@ static void expect(const char *method, const char *path, const void *body, size_
 	assert_non_null(err);
 	assert_string_equal(cJSON_GetObjectItem(err, "code")->valuestring, want_code);
 	assert_true(strlen(cJSON_GetObjectItem(err, "message")->valuestring) > 0);
+	if (want_msg && !strstr(cJSON_GetObjectItem(err, "message")->valuestring, want_msg)) {
+		fprintf(stderr, "%s %s: message \"%s\" lacks \"%s\"\n", method, path,
+			cJSON_GetObjectItem(err, "message")->valuestring, want_msg);
+		fail();
+	}
 	cJSON_Delete(j);
 	wbt_response_free(&r);
 	assert_true(wbt_db_fingerprint(db) == before);
+}
+
+static void expect(const char *method, const char *path, const void *body, size_t len, const char *const *hdr,
+		   int auth, long want_status, const char *want_code)
+{
+	expect_msg(method, path, body, len, hdr, auth, want_status, want_code, NULL);
 }
 
 static void expect_records(const buf *b, long want_status, const char *want_code)
@@ -152,6 +163,102 @@ static void test_e2e_badinput__json_bodies(void **state)
 	expect("PUT", RUN, "{\"name\": \"\"}", 12, JSON_CT, 1, 400, "invalid_argument");
 	expect("POST", "/api/v1/projects/tester/bad/runs/r1/finish", "{\"exit_code\":\"x\"}", 17, JSON_CT, 1, 400,
 	       "invalid_argument");
+}
+
+/*
+ * JSON that cJSON would silently change — a NUL in a string (stored cut
+ * short), invalid UTF-8, a key given twice (one wins), a number past a
+ * double (stored as inf) — is a 400 naming the field on every route, and
+ * a record frame carrying it is refused with its seq and the field.
+ */
+static void test_e2e_badinput__strict_json(void **state)
+{
+	static const struct {
+		const char *method, *path, *body, *code, *field;
+	} cases[] = {
+	    {"PUT", "/api/v1/projects/tester/bad/runs/r1", "{\"name\":\"a\\u0000b\"}", "invalid_json", "$.name: "},
+	    {"PUT", "/api/v1/projects/tester/bad/runs/r1", "{\"tags\":[\"t\",\"a\\u0000b\"]}", "invalid_json", "$.tags[1]: "},
+	    {"PUT", "/api/v1/projects/tester/bad/runs/r1", "{\"group\":\"a\\u0000b\"}", "invalid_json", "$.group: "},
+	    {"PUT", "/api/v1/projects/tester/bad/runs/r1", "{\"notes\":\"caf\xe9\"}", "invalid_json", "$.notes: "},
+	    {"PUT", "/api/v1/projects/tester/bad/runs/r1", "{\"metadata\":{\"opt\":{\"lr\":1e400}}}", "invalid_json",
+	     "$.metadata.opt.lr: "},
+	    {"PUT", "/api/v1/projects/tester/bad/runs/r1", "{\"metadata\":{\"a.b\":-1e400}}", "invalid_json",
+	     "$.metadata[\"a.b\"]: "},
+	    {"PUT", "/api/v1/projects/tester/bad/runs/r1", "{\"name\":\"x\",\"name\":\"y\"}", "invalid_json", "$.name: "},
+	    {"PUT", "/api/v1/projects/tester/bad/runs/new1", "{\"metadata\":{\"\xc0\x80\":1}}", "invalid_json",
+	     "$.metadata: "},
+	    {"PATCH", "/api/v1/projects/tester/bad/runs/r1", "{\"tags\":[\"a\\u0000\"]}", "invalid_json", "$.tags[0]: "},
+	    {"POST", "/api/v1/projects/tester/bad/runs/r1/finish", "{\"exit_code\":0,\"exit_code\":1}", "invalid_json",
+	     "$.exit_code: "},
+	    {"POST", "/api/v1/projects/tester/bad/reports", "{\"title\":\"t\",\"body\":\"x\\u0000y\"}", "invalid_json",
+	     "$.body: "},
+	    {"POST", "/api/v1/projects/tester/bad/artifacts/model",
+	     "{\"type\":\"model\",\"metadata\":{\"acc\":1e400},\"files\":[]}", "invalid_json", "$.metadata.acc: "},
+	    {"POST", "/api/v1/projects/tester/bad/artifacts/model",
+	     "{\"type\":\"model\",\"files\":[{\"path\":\"a\\u0000b\",\"sha256\":\"x\",\"size\":1}]}", "invalid_json",
+	     "$.files[0].path: "},
+	    {"POST", "/api/v1/projects/tester/bad/artifacts/blobs/check", "{\"blobs\":[],\"blobs\":[]}", "invalid_json",
+	     "$.blobs: "},
+	    {"POST", "/api/v1/projects/tester/bad/rules", "{\"rule\":\"summary loss > 1\",\"rule\":\"x\"}", "invalid_json",
+	     "$.rule: "},
+	    {"POST", "/api/v1/keys", "{\"name\":\"k\\u0000\"}", "invalid_json", "$.name: "},
+	    {"PUT", "/api/v1/projects/tester/bad", "{\"visibility\":\"private\",\"visibility\":\"public\"}",
+	     "invalid_json", "$.visibility: "},
+	};
+	static const struct {
+		uint8_t type;
+		const char *payload, *field;
+	} frames[] = {
+	    {WB__REC_CONFIG, "{\"optimizer\":{\"lr\":1e400}}", "$.optimizer.lr: "},
+	    {WB__REC_CONFIG, "{\"lr\":0.1,\"lr\":0.2}", "$.lr: "},
+	    {WB__REC_CONFIG, "{\"name\":\"\xff\xfe\"}", "$.name: "},
+	    {WB__REC_SUMMARY, "{\"acc\":\"a\\u0000b\"}", "$.acc: "},
+	    {WB__REC_SUMMARY, "{\"acc\":1e400}", "$.acc: "},
+	    {WB__REC_RUN, "{\"name\":\"a\\u0000b\"}", "$.name: "},
+	    {WB__REC_RUN, "{\"metadata\":{\"argv\":[\"x\",\"\xed\xa0\x80\"]}}", "$.metadata.argv[1]: "},
+	};
+	buf b = {0};
+	char want[128];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_msg(cases[i].method, cases[i].path, cases[i].body, strlen(cases[i].body), JSON_CT, 1, 400,
+			   cases[i].code, cases[i].field);
+	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
+		b.len = 0;
+		put_metrics(&b, last_seq + 1, 10, "loss", 1.0); /* a good frame first: refused with the body */
+		put_frame(&b, last_seq + 2, frames[i].type, frames[i].payload, (uint32_t)strlen(frames[i].payload));
+		snprintf(want, sizeof(want), "frame seq %llu: %s", (unsigned long long)(last_seq + 2), frames[i].field);
+		expect_msg("POST", "/api/v1/projects/tester/bad/runs/r1/records", b.p, b.len, FRAMES_CT, 1, 400,
+			   "invalid_record", want);
+	}
+	/* a metric key with a NUL byte in the binary METRICS record (keys are checked byte by byte) */
+	{
+		uint8_t raw[64];
+		memset(raw, 0, sizeof(raw));
+		wb__put_u64(raw, 10);
+		wb__put_u16(raw + 16, 1);
+		raw[18] = 4;
+		memcpy(raw + 19, "lo\0s", 4);
+		b.len = 0;
+		put_frame(&b, last_seq + 1, WB__REC_METRICS, raw, 19 + 4 + 8);
+		expect_records(&b, 400, "invalid_record");
+	}
+	free(b.p);
+
+	/* the valid edge cases next to them still pass, exactly */
+	{
+		const char *good = "{\"name\":\"\\ud83d\\ude00 \xf4\x8f\xbf\xbf\",\"metadata\":{\"big\":1e308,\"z\":-0}}";
+		wbt_response r;
+		cJSON *j;
+		assert_int_equal(wbt_http(&srv, "PUT", RUN, good, strlen(good), JSON_CT, 1, &r), 0);
+		assert_int_equal(r.status, 200);
+		wbt_response_free(&r);
+		j = wbt_get_json(&srv, RUN);
+		assert_non_null(j);
+		assert_string_equal(cJSON_GetObjectItem(j, "name")->valuestring, "\xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf");
+		cJSON_Delete(j);
+	}
 }
 
 static void test_e2e_badinput__hostile_names(void **state)
@@ -385,6 +492,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_e2e_badinput__json_bodies),
+	    cmocka_unit_test(test_e2e_badinput__strict_json),
 	    cmocka_unit_test(test_e2e_badinput__hostile_names),
 	    cmocka_unit_test(test_e2e_badinput__auth),
 	    cmocka_unit_test(test_e2e_badinput__unknown_things),

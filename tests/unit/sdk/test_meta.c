@@ -92,9 +92,28 @@ static void test_meta__proc_field(void **state)
 	wbt_rm_rf(dir);
 }
 
+/* argv, paths and the environment are bytes: invalid UTF-8 becomes U+FFFD, since the server refuses it. */
+static void test_meta__not_utf8_is_replaced(void **state)
+{
+	cJSON *meta, *env;
+	const char *v;
+
+	(void)state;
+	assert_int_equal(setenv("OMP_NUM_THREADS", "4\xff\xc3\xa9\xe2\x82", 1), 0);
+	meta = wb__meta_collect(1.0);
+	assert_non_null(meta);
+	env = cJSON_GetObjectItemCaseSensitive(meta, "env");
+	v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(env, "OMP_NUM_THREADS"));
+	assert_non_null(v);
+	assert_string_equal(v, "4\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd");
+	cJSON_Delete(meta);
+	unsetenv("OMP_NUM_THREADS");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_meta__not_utf8_is_replaced),
 		cmocka_unit_test(test_meta__env_filter),
 		cmocka_unit_test(test_meta__env_value_credentials),
 		cmocka_unit_test(test_meta__collect),

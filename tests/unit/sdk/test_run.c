@@ -325,6 +325,53 @@ static void test_run__resume_needs_server(void **state)
 	assert_int_equal(wb_finish(run, 0), WB_OK);
 }
 
+/*
+ * Strings the server would refuse (invalid UTF-8) or JSON it would refuse
+ * (a repeated key, \u0000, 1e400) are WB_EINVAL here, so the run log never
+ * holds a record that would stop the run's upload; their valid neighbours pass.
+ */
+static void test_run__strings_the_server_refuses(void **state)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *run = open_run(WB_MODE_OFFLINE, NULL, 0), *bad = NULL;
+	wb_artifact *a = NULL;
+
+	(void)state;
+	assert_int_equal(wb_config_set_string(run, "opt", "caf\xe9"), WB_EINVAL);
+	assert_int_equal(wb_config_set_int(run, "caf\xe9.lr", 1), WB_EINVAL);
+	assert_int_equal(wb_config_set_string(run, "caf\xc3\xa9", "caf\xc3\xa9 \xf4\x8f\xbf\xbf"), WB_OK);
+	assert_int_equal(wb_summary_set_string(run, "best", "\xed\xa0\x80"), WB_EINVAL);
+	assert_int_equal(wb_summary_set_double(run, "\xc0\x80", 1.0), WB_EINVAL);
+	assert_int_equal(wb_summary_set_string(run, "best", "\xc3\xa9"), WB_OK);
+	assert_int_equal(wb_alert(run, WB_ALERT_INFO, "loss \xff", NULL), WB_EINVAL);
+	assert_int_equal(wb_alert(run, WB_ALERT_INFO, "loss", "high \xf5"), WB_EINVAL);
+	assert_int_equal(wb_log_table(run, "t", "{\"columns\":[\"a\"],\"columns\":[\"b\"],\"data\":[]}", 0), WB_EINVAL);
+	assert_non_null(strstr(wb_errmsg(), "$.columns"));
+	assert_int_equal(wb_log_table(run, "t", "{\"columns\":[\"a\"],\"data\":[[1e400]]}", 0), WB_EINVAL);
+	assert_non_null(strstr(wb_errmsg(), "$.data[0][0]"));
+	assert_int_equal(wb_log_table(run, "t", "{\"columns\":[\"a\"],\"data\":[[\"x\\u0000y\"]]}", 0), WB_EINVAL);
+	assert_int_equal(wb_log_table(run, "t", "{\"columns\":[\"a\"],\"data\":[[\"\\ud83d\\ude00\"]]}", 0), WB_OK);
+	assert_int_equal(wb_artifact_new(&a, "model", "model"), WB_OK);
+	assert_int_equal(wb_artifact_set_metadata(a, "{\"acc\":1,\"acc\":2}"), WB_EINVAL);
+	assert_non_null(strstr(wb_errmsg(), "$.acc"));
+	assert_int_equal(wb_artifact_set_metadata(a, "{\"acc\":1e400}"), WB_EINVAL);
+	assert_int_equal(wb_artifact_set_metadata(a, "{\"acc\":0.9}"), WB_OK);
+	wb_artifact_free(a);
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+
+	o.mode = WB_MODE_OFFLINE;
+	o.dir = dir;
+	o.name = "caf\xe9";
+	assert_int_equal(wb_init(&bad, &o), WB_EINVAL);
+	assert_null(bad);
+	o.name = NULL;
+	o.tags = "ok,caf\xe9";
+	assert_int_equal(wb_init(&bad, &o), WB_EINVAL);
+	o.tags = NULL;
+	o.notes = "\xc3";
+	assert_int_equal(wb_init(&bad, &o), WB_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +384,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_run__finish_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run__finish_blackholed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run__resume_needs_server, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run__strings_the_server_refuses, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

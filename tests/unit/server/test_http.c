@@ -427,12 +427,12 @@ static void test_http__run_fields(void **state)
 	}
 	/* JSON parse reports the byte offset, also for trailing garbage */
 	{
-		size_t off;
-		assert_null(wbs__json_parse("{\"a\": 1,}", 9, &off));
-		assert_int_equal(off, 8);
-		assert_null(wbs__json_parse("{} x", 4, &off));
-		assert_int_equal(off, 3);
-		j = wbs__json_parse("{} ", 3, &off);
+		char why[128];
+		assert_null(wbs__json_parse("{\"a\": 1,}", 9, "body", why, sizeof(why)));
+		assert_string_equal(why, "body is not valid json at byte 8");
+		assert_null(wbs__json_parse("{} x", 4, "body", why, sizeof(why)));
+		assert_string_equal(why, "body is not valid json at byte 3");
+		j = wbs__json_parse("{} ", 3, "body", why, sizeof(why));
 		assert_non_null(j);
 		cJSON_Delete(j);
 	}
