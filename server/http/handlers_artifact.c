@@ -385,7 +385,7 @@ static int manifest_parse(const cJSON *j, wbs__art_manifest *m, char *why, size_
 		wbs__art_file *f = &m->files[m->nfiles];
 		if (!cJSON_IsString(p) || !wbs__art_path_valid(p->valuestring, strlen(p->valuestring))) {
 			snprintf(why, whylen,
-				 "file path %.100s is not a relative path of non-empty segments without . or .. (at most %u bytes)",
+				 "file path %.100s is not a relative path of non-empty segments without ., .. or .git (at most %u bytes)",
 				 cJSON_IsString(p) ? p->valuestring : "(missing)", WBS__ART_PATH_MAX);
 			return -1;
 		}
@@ -585,7 +585,8 @@ void wbs__h_artifact_file(wbs__req *q)
 	if (pr < 0)
 		return;
 	if (pr == 0 || !wbs__art_path_valid(path, strlen(path))) {
-		wbs__send_error(q, 400, "invalid_argument", "query parameter path must name a file of the version");
+		wbs__send_error(q, 400, "invalid_argument",
+			       "query parameter path must name a file of the version (relative, no ., .. or .git segment)");
 		return;
 	}
 	if (wbs__art_file_get(q->store, q->ref.entity, q->ref.project, q->ref.run_id, sel, path, sha, &size, &ref,
