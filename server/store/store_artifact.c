@@ -1114,19 +1114,23 @@ struct holder {
 	char entity[72], name[72];
 };
 
-/* The next page of holders of sha with a project id above after: how many (<= HOLDERS_PAGE), or -1 with err. */
+/*
+ * The next page of holders of sha with a project id above after: how many
+ * (<= HOLDERS_PAGE), or -1 with err. With owner: first whether user_id
+ * uploaded the bytes itself (*owner = 1 and no page then). The statements
+ * are the reader's cached ones: a check or a commit asks this per blob.
+ */
 static int blob_holders(wbs__store *s, const char *sha, int64_t after, struct holder *out, int64_t user_id,
 			int *owner, wbs__err *err)
 {
 	wbs__reader *r = wbs__reader_get(s, err);
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int n = -1, rc;
 
 	if (!r)
 		return -1;
 	if (owner) {
-		/* the caller uploaded these bytes itself */
-		if (!(st = rprep(r, "SELECT 1 FROM blob_owners WHERE sha256 = ?1 AND user_id = ?2", err)))
+		if (!(st = wbs__reader_stmt(r, RS_BLOB_OWNER, err)))
 			goto done;
 		sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, user_id);
@@ -1136,20 +1140,12 @@ static int blob_holders(wbs__store *s, const char *sha, int64_t after, struct ho
 			goto done;
 		}
 		*owner = rc == SQLITE_ROW;
-		sqlite3_finalize(st);
-		st = NULL;
 		if (*owner) {
 			n = 0;
 			goto done;
 		}
 	}
-	/* a reference (ref not null) names a hash nobody checked: it holds no bytes */
-	if (!(st = rprep(r,
-			 "SELECT DISTINCT p.id, p.entity, p.name FROM artifact_files f"
-			 " JOIN artifact_versions v ON v.id = f.version_id JOIN artifacts a ON a.id = v.artifact_id"
-			 " JOIN projects p ON p.id = a.project_id"
-			 " WHERE f.sha256 = ?1 AND f.ref IS NULL AND p.id > ?2 ORDER BY p.id LIMIT ?3",
-			 err)))
+	if (!(st = wbs__reader_stmt(r, RS_BLOB_HOLDERS, err)))
 		goto done;
 	sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, after);
@@ -1166,8 +1162,7 @@ static int blob_holders(wbs__store *s, const char *sha, int64_t after, struct ho
 		n = -1;
 	}
 done:
-	sqlite3_finalize(st);
-	wbs__reader_put(s, r);
+	wbs__reader_put(s, r); /* resets the cached statements */
 	return n;
 }
 
