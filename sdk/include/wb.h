@@ -416,7 +416,11 @@ WB_EXTERN int wb_sync(const char *run_dir, const wb_sync_options *opts, uint64_t
  * Names (artifact, type, alias) match [A-Za-z0-9_.-]{1,64}, not starting
  * with '.'; "blobs" is not an artifact name; "latest" and v<N> are not
  * alias names. Paths inside an artifact are relative, '/'-separated, with
- * no empty, "." or ".." segment (at most 1024 bytes).
+ * no empty, "." or ".." segment and no ".git" segment in any case (nor
+ * what Windows or macOS take for one, such as ".git." or "git~1"), at
+ * most 1024 bytes: an artifact can never write into a git repository's
+ * .git directory. A directory added with a .git inside is refused
+ * (WB_EINVAL); a version listing such a path is not downloaded at all.
  *
  * Threads: a wb_artifact belongs to one thread at a time.
  */

@@ -36,7 +36,9 @@
  * read), each file streamed into <dir>/<path>.wbpart-XXXX while hashed,
  * checked against its SHA-256 and size, and renamed into place. Paths from
  * the server are validated like the server validates them, so a hostile
- * answer cannot write outside dir.
+ * answer cannot write outside dir or into a .git directory there (git
+ * would run a .git/config's commands or a hook); every path is checked
+ * before the first file is written.
  *
  * wb_save. A saved file is copied into <run dir>/files/ once its size and
  * mtime are the same before and after the copy (else copied again), and
@@ -143,7 +145,8 @@ static int add_entry(wb_artifact *a, char *path, char *local, char *ref, const c
 		return wb__error(WB_ENOMEM, "out of memory");
 	}
 	if (!wb__art_path_valid(path, strlen(path))) {
-		int rc = wb__error(WB_EINVAL, "%.200s is not a valid path inside an artifact (relative, no empty, . or .. segment)",
+		int rc = wb__error(WB_EINVAL,
+				   "%.200s is not a valid path inside an artifact (relative, no empty, ., .. or .git segment)",
 				   path);
 		free(path);
 		free(local);
@@ -1148,25 +1151,40 @@ static int download(wb__http *h, const char *spec, const char *dir, int64_t dead
 		rc = wb__error(WB_ESERVER, "the version answer has no index");
 		goto done;
 	}
+	/* every listed file is checked before the first is written: a version
+	 * naming a path outside dir or inside .git (a hostile server, or one
+	 * committed before the server refused them) writes nothing at all */
+	files = cJSON_GetObjectItemCaseSensitive(j, "files");
+	cJSON_ArrayForEach(f, files)
+	{
+		const char *path = wb__json_get_str(f, "path"), *sha = wb__json_get_str(f, "sha256");
+		uint64_t size;
+		if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(f, "ref")))
+			continue; /* a reference: recorded, not stored */
+		if (!path || !wb__art_path_valid(path, strlen(path))) {
+			rc = wb__error(WB_ESERVER,
+				       "the version lists file %.200s: not a path wb writes (relative, no ., .. or .git segment)",
+				       path ? path : "(none)");
+			goto done;
+		}
+		if (!sha || !sha_hex_valid(sha) || !wb__json_get_u64(f, "size", &size)) {
+			rc = wb__error(WB_ESERVER, "the server listed file %.200s with a bad sha256 or size", path);
+			goto done;
+		}
+	}
 	if ((rc = wb__mkdir_p(dir)))
 		goto done;
 	if (!(buf = malloc(WB__ART_CHUNK)) || !(ctx = EVP_MD_CTX_new())) {
 		rc = wb__error(WB_ENOMEM, "out of memory");
 		goto done;
 	}
-	files = cJSON_GetObjectItemCaseSensitive(j, "files");
 	cJSON_ArrayForEach(f, files)
 	{
 		const char *path = wb__json_get_str(f, "path"), *sha = wb__json_get_str(f, "sha256");
-		const cJSON *ref = cJSON_GetObjectItemCaseSensitive(f, "ref");
-		uint64_t size;
-		if (cJSON_IsString(ref))
-			continue; /* a reference: recorded, not stored */
-		if (!path || !wb__art_path_valid(path, strlen(path)) || !sha || !sha_hex_valid(sha) ||
-		    !wb__json_get_u64(f, "size", &size)) {
-			rc = wb__error(WB_ESERVER, "the server listed a file with a bad path, sha256 or size");
-			goto done;
-		}
+		uint64_t size = 0;
+		if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(f, "ref")))
+			continue;
+		wb__json_get_u64(f, "size", &size);
 		if ((rc = fetch_file(h, name, *version, dir, path, sha, size, ctx, buf, deadline)))
 			goto done;
 	}

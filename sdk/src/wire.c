@@ -159,6 +159,65 @@ int wb__metrics_next(wb__metrics_reader *r, const char **key, size_t *klen, doub
 	return 1;
 }
 
+/* ASCII lower case, without the locale (a path's bytes are not text of the C locale). */
+static unsigned char ascii_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c; }
+
+/* 1 if s[0..n) starts with word (lowercase ASCII) in any case. */
+static int ascii_iprefix(const char *s, size_t n, const char *word)
+{
+	size_t k = strlen(word);
+	if (n < k)
+		return 0;
+	for (size_t i = 0; i < k; i++)
+		if (ascii_lower((unsigned char)s[i]) != (unsigned char)word[i])
+			return 0;
+	return 1;
+}
+
+/* 1 if u[0..3) is the UTF-8 of a code point HFS+ leaves out of names: U+200C..200F, U+202A..202E,
+ * U+206A..206F, U+FEFF. */
+static int hfs_ignorable(const unsigned char *u)
+{
+	if (u[0] == 0xe2 && u[1] == 0x80)
+		return (u[2] >= 0x8c && u[2] <= 0x8f) || (u[2] >= 0xaa && u[2] <= 0xae);
+	if (u[0] == 0xe2 && u[1] == 0x81)
+		return u[2] >= 0xaa && u[2] <= 0xaf;
+	return u[0] == 0xef && u[1] == 0xbb && u[2] == 0xbf;
+}
+
+/*
+ * 1 if the segment s[0..n) names git's own directory on some file system,
+ * the way git's verify_path() sees it: ".git" in any case; on NTFS also
+ * followed by dots and spaces (which Windows drops) or a ':' stream name,
+ * and its 8.3 short name "git~1"; on HFS+ also with any of the zero-width
+ * code points HFS+ ignores in names (git's is_hfs_dotgit list).
+ */
+static int seg_is_dotgit(const char *s, size_t n)
+{
+	char plain[4];
+	size_t k = 0, rest;
+
+	/* NTFS: ".git" or "git~1", then only dots and spaces up to the end or a ':' */
+	rest = ascii_iprefix(s, n, ".git") ? 4 : ascii_iprefix(s, n, "git~1") ? 5 : 0;
+	if (rest) {
+		while (rest < n && (s[rest] == '.' || s[rest] == ' '))
+			rest++;
+		if (rest == n || s[rest] == ':')
+			return 1;
+	}
+	/* HFS+: drop the ignorable code points, then ".git" in any case */
+	for (size_t i = 0; i < n; i++) {
+		if (i + 2 < n && hfs_ignorable((const unsigned char *)s + i)) {
+			i += 2;
+			continue;
+		}
+		if (k == 4)
+			return 0;
+		plain[k++] = s[i];
+	}
+	return k == 4 && ascii_iprefix(plain, 4, ".git");
+}
+
 int wb__art_path_valid(const char *p, size_t len)
 {
 	size_t seg = 0;
@@ -169,7 +228,8 @@ int wb__art_path_valid(const char *p, size_t len)
 		unsigned char c = i < len ? (unsigned char)p[i] : '/';
 		if (c == '/') {
 			const char *s = p + i - seg;
-			if (seg == 0 || (seg == 1 && s[0] == '.') || (seg == 2 && s[0] == '.' && s[1] == '.'))
+			if (seg == 0 || (seg == 1 && s[0] == '.') || (seg == 2 && s[0] == '.' && s[1] == '.') ||
+			    seg_is_dotgit(s, seg))
 				return 0;
 			seg = 0;
 			continue;

@@ -145,8 +145,13 @@ WB__HIDDEN int wb__name_valid(const char *name);
 
 /* A file path inside an artifact: 1..WB__ART_PATH_MAX bytes, '/'-separated
  * segments, none empty (no leading, trailing or doubled '/'), none "." or
- * "..", no byte < 0x20, no 0x7f and no '\\'. The SDK checks it before
- * sending and before writing a download; the server before storing. */
+ * "..", none git's own directory (".git" in any case, and what NTFS and
+ * HFS+ take for it: ".git. ", "git~1", ".git::$DATA", ".g\u200cit"), no
+ * byte < 0x20, no 0x7f and no '\\'. The one check of artifact paths: the
+ * SDK before adding a file and before writing any file of a download, the
+ * server before storing a commit and before serving a file, the importer
+ * before sending. (A .git/config or .git/hooks file written by `wb
+ * artifact get` into a checkout would be run by the next git command.) */
 #define WB__ART_PATH_MAX 1024u
 WB__HIDDEN int wb__art_path_valid(const char *p, size_t len);
 

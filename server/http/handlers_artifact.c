@@ -17,8 +17,15 @@
  * Every name and path from the client is validated here, before the store
  * sees it: artifact, alias and type names like run names, file paths by
  * wbs__art_path_valid (no "..", no absolute path, no empty segment, no
- * NUL), hashes as 64 lowercase hex digits. "blobs" is not an artifact name
- * (its routes take that place).
+ * ".git" segment, no NUL) in commits and downloads alike, hashes as 64
+ * lowercase hex digits. "blobs" is not an artifact name (its routes take
+ * that place).
+ *
+ * The blob routes answer for the caller: a blob is "present" only when
+ * the caller may name it (wbs__blob_usable: it uploaded those bytes, or
+ * may read a version holding them), and "received" counts the caller's
+ * own partial upload. Anyone else is told to upload, and their bytes go to
+ * a partial upload of their own.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -64,11 +71,33 @@ static void send_store_err(wbs__req *q, const wbs__err *e)
 
 /* ---- blobs ---- */
 
+/*
+ * What the caller may be told of blob sha: 1 it is there and the caller may
+ * name it (*size), 0 it is not there for this caller (*received: the bytes
+ * of the caller's own partial upload), -1 with the answer sent. A blob the
+ * caller may not use is "not there": the client then uploads the bytes,
+ * which proves it has them (store_artifact.h, "Possession").
+ */
+static int blob_seen(wbs__req *q, wbs__blob_caller *c, const char *sha, uint64_t *size, uint64_t *received)
+{
+	wbs__err e = {0};
+	int usable = 0;
+
+	if (!wbs__blob_status(q->store, sha, q->user_id, size, received))
+		return 0;
+	if (wbs__blob_usable(q->store, c, sha, &usable, &e)) {
+		wbs__send_store_error(q, &e);
+		return -1;
+	}
+	return usable;
+}
+
 void wbs__h_blob_check(wbs__req *q)
 {
 	size_t present = 0;
 	cJSON *j = NULL;
 	const cJSON *list, *it;
+	wbs__blob_caller c = {.user_id = q->user_id};
 	wbs__buf b;
 	int first = 1;
 
@@ -93,8 +122,11 @@ void wbs__h_blob_check(wbs__req *q)
 	cJSON_ArrayForEach(it, list)
 	{
 		const char *sha = cJSON_GetObjectItemCaseSensitive(it, "sha256")->valuestring;
-		uint64_t have;
-		if (wbs__blob_status(q->store, sha, &have)) {
+		uint64_t size, have;
+		int seen = blob_seen(q, &c, sha, &size, &have);
+		if (seen < 0)
+			goto done;
+		if (seen) {
 			present++;
 			continue;
 		}
@@ -129,18 +161,18 @@ static const char *blob_sha(wbs__req *q)
 void wbs__h_blob_get(wbs__req *q)
 {
 	const char *sha = blob_sha(q);
-	uint64_t have;
+	wbs__blob_caller c = {.user_id = q->user_id};
+	uint64_t size, have;
 	int present;
 	wbs__buf b;
 
-	if (!sha)
+	if (!sha || (present = blob_seen(q, &c, sha, &size, &have)) < 0)
 		return;
-	present = wbs__blob_status(q->store, sha, &have);
 	wbs__buf_init(&b, 4096);
 	wbs__buf_puts(&b, "{\"sha256\":");
 	wbs__json_cstr(&b, sha);
 	wbs__buf_printf(&b, ",\"present\":%s,\"received\":", present ? "true" : "false");
-	wbs__json_i64(&b, (int64_t)have);
+	wbs__json_i64(&b, (int64_t)(present ? size : have));
 	wbs__buf_putc(&b, '}');
 	wbs__send_json(q, 200, &b);
 	wbs__buf_free(&b);
@@ -195,6 +227,20 @@ void wbs__h_blob_put(wbs__req *q)
 
 	if (!sha || u64_param(q, "offset", &offset) || u64_param(q, "size", &size))
 		return;
+	{
+		/* a blob the caller may name already: nothing to send (the bytes
+		 * of one it may not name are uploaded, which proves possession) */
+		wbs__blob_caller c = {.user_id = q->user_id};
+		uint64_t have, part;
+		int seen = blob_seen(q, &c, sha, &have, &part);
+		if (seen < 0)
+			return;
+		if (seen) {
+			received = have;
+			complete = 1;
+			goto answer;
+		}
+	}
 	csha = mg_get_header(q->conn, "X-Chunk-Sha256");
 	if (csha && !wbs__sha256_hex_valid(csha)) {
 		wbs__send_error(q, 400, "invalid_argument", "X-Chunk-Sha256 must be 64 lowercase hex digits");
@@ -234,8 +280,8 @@ void wbs__h_blob_put(wbs__req *q)
 		free(body);
 		return;
 	}
-	r = wbs__blob_write(q->store, sha, size, offset, len, body_read, &src, csha, ccrc ? &crc : NULL, &received,
-			    &complete, msg, sizeof(msg));
+	r = wbs__blob_write(q->store, q->user_id, sha, size, offset, len, body_read, &src, csha, ccrc ? &crc : NULL,
+			    &received, &complete, msg, sizeof(msg));
 	free(body);
 	switch (r) {
 	case WBS__BLOB_OK: break;
@@ -248,6 +294,7 @@ void wbs__h_blob_put(wbs__req *q)
 	case WBS__BLOB_FULL: wbs__send_error(q, 507, "insufficient_storage", "%s", msg); return;
 	default: wbs__send_error(q, 500, "internal", "%s", msg); return;
 	}
+answer:
 	wbs__buf_init(&b, 4096);
 	wbs__buf_puts(&b, "{\"sha256\":");
 	wbs__json_cstr(&b, sha);
@@ -382,7 +429,7 @@ static int manifest_parse(const cJSON *j, wbs__art_manifest *m, char *why, size_
 		wbs__art_file *f = &m->files[m->nfiles];
 		if (!cJSON_IsString(p) || !wbs__art_path_valid(p->valuestring, strlen(p->valuestring))) {
 			snprintf(why, whylen,
-				 "file path %.100s is not a relative path of non-empty segments without . or .. (at most %u bytes)",
+				 "file path %.100s is not a relative path of non-empty segments without ., .. or .git (at most %u bytes)",
 				 cJSON_IsString(p) ? p->valuestring : "(missing)", WBS__ART_PATH_MAX);
 			return -1;
 		}
@@ -443,6 +490,7 @@ void wbs__h_artifact_commit(wbs__req *q)
 	m.entity = q->ref.entity;
 	m.project = q->ref.project;
 	m.name = q->ref.run_id;
+	m.user_id = q->user_id;
 	why[0] = '\0';
 	if (manifest_parse(j, &m, why, sizeof(why))) {
 		if (strcmp(why, "out of memory") == 0)
@@ -559,7 +607,8 @@ void wbs__h_artifact_file(wbs__req *q)
 	if (pr < 0)
 		return;
 	if (pr == 0 || !wbs__art_path_valid(path, strlen(path))) {
-		wbs__send_error(q, 400, "invalid_argument", "query parameter path must name a file of the version");
+		wbs__send_error(q, 400, "invalid_argument",
+			       "query parameter path must name a file of the version (relative, no ., .. or .git segment)");
 		return;
 	}
 	if (wbs__art_file_get(q->store, q->ref.entity, q->ref.project, q->ref.run_id, sel, path, sha, &size, &ref,

@@ -229,6 +229,13 @@ static const char *const reader_sql[RS__COUNT] = {
 			"FROM projects p ORDER BY p.entity, p.name",
 	[RS_PROJECT_ID] = "SELECT id FROM projects WHERE entity = ?1 AND name = ?2",
 	[RS_PATCH_CHUNKS] = "SELECT data FROM code_patches WHERE run_id = ?1 AND name = ?2 ORDER BY id",
+	/* blob possession (store_artifact.c, wbs__blob_usable): asked once per blob of a check or commit */
+	[RS_BLOB_OWNER] = "SELECT 1 FROM blob_owners WHERE sha256 = ?1 AND user_id = ?2",
+	/* a reference (ref not null) names a hash nobody checked: it holds no bytes */
+	[RS_BLOB_HOLDERS] = "SELECT DISTINCT p.id, p.entity, p.name FROM artifact_files f "
+			    "JOIN artifact_versions v ON v.id = f.version_id JOIN artifacts a ON a.id = v.artifact_id "
+			    "JOIN projects p ON p.id = a.project_id "
+			    "WHERE f.sha256 = ?1 AND f.ref IS NULL AND p.id > ?2 ORDER BY p.id LIMIT ?3",
 };
 
 static void reader_close(wbs__reader *r)

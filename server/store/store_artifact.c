@@ -2,12 +2,23 @@
  * store_artifact.c — the blob store and the artifact rows (see
  * store_artifact.h for the design).
  *
- * Running hashes of uploads in progress are kept in a small process-wide
- * table keyed by the part file's path, each entry marked busy while one
- * request writes to it, so two clients uploading the same blob at once do
- * not interleave (the second is told to retry). The table holds at most
- * UPLOADS_MAX entries; the least recently used idle one is dropped when
- * full (its upload then rebuilds the hash from the part file).
+ * A partial upload belongs to the user who started it: its part file is
+ * blobs/tmp/<sha>.u<user id>.part, so another user sending the same hash
+ * writes a part of their own and can neither append to nor cut someone
+ * else's (nor learn how far it got). Running hashes of uploads in
+ * progress are kept in a small process-wide table keyed by the part file's
+ * path, each entry marked busy while one request writes to it, so two
+ * requests of one user uploading the same blob at once do not interleave
+ * (the second is told to retry). The table holds at most UPLOADS_MAX
+ * entries; the least recently used idle one is dropped when full (its
+ * upload then rebuilds the hash from the part file).
+ *
+ * Possession. Knowing a blob's SHA-256 is not a right to its bytes: a
+ * caller may name a blob (see it present, commit a version holding it)
+ * only when it may read a version that holds it, or when blob_owners says
+ * it uploaded those bytes itself (wbs__blob_usable). An upload of a blob
+ * the store already has is verified like any other and then dropped, and
+ * records the uploader as an owner: the bytes are kept once.
  */
 #include "store/store_artifact.h"
 
@@ -24,6 +35,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "store/store_acct.h"
 #include "store/store_int.h"
 #include "util/sha256.h"
 #include "wire.h"
@@ -107,11 +119,12 @@ static void blob_path(const wbs__store *s, const char *sha, char *out, size_t ca
 	wbs__cas_path(s, WBS__CAS_BLOB, sha, out, cap);
 }
 
-static void part_path(const wbs__store *s, const char *sha, char *out, size_t cap)
+/* The part file of user_id's upload of sha (the sweep of leftovers knows them by ".part"). */
+static void part_path(const wbs__store *s, const char *sha, int64_t user_id, char *out, size_t cap)
 {
 	char dir[1024];
 	wbs__store_dir(s, dir, sizeof(dir));
-	snprintf(out, cap, "%s/blobs/tmp/%s.part", dir, sha);
+	snprintf(out, cap, "%s/blobs/tmp/%s.u%lld.part", dir, sha, (long long)user_id);
 }
 
 /* mkdir -p of the parent of path (two levels at most below <data>/blobs). */
@@ -146,19 +159,22 @@ static void fsync_parent(const char *path)
 	}
 }
 
-int wbs__blob_status(wbs__store *s, const char *sha, uint64_t *have)
+int wbs__blob_status(wbs__store *s, const char *sha, int64_t user_id, uint64_t *size, uint64_t *received)
 {
 	char path[1200];
 	struct stat st;
+	int present;
 
 	blob_path(s, sha, path, sizeof(path));
-	if (stat(path, &st) == 0) {
-		*have = (uint64_t)st.st_size;
-		return 1;
+	present = stat(path, &st) == 0;
+	*size = present ? (uint64_t)st.st_size : 0;
+	if (received) {
+		*received = 0;
+		part_path(s, sha, user_id, path, sizeof(path));
+		if (user_id > 0 && stat(path, &st) == 0)
+			*received = (uint64_t)st.st_size;
 	}
-	part_path(s, sha, path, sizeof(path));
-	*have = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-	return 0;
+	return present;
 }
 
 int wbs__blob_open(wbs__store *s, const char *sha)
@@ -368,7 +384,13 @@ static int wpipe_finish(struct wpipe *w)
 	return w->err ? -1 : 0;
 }
 
-int wbs__blob_write(wbs__store *s, const char *sha, uint64_t size, uint64_t offset, uint64_t len,
+struct owner_arg {
+	const char *sha;
+	int64_t user_id;
+};
+static int apply_owner_add(wbs__store *s, wbs__job *j);
+
+int wbs__blob_write(wbs__store *s, int64_t user_id, const char *sha, uint64_t size, uint64_t offset, uint64_t len,
 		    wbs__chunk_read_fn read, void *arg, const char *chunk_sha, const uint32_t *chunk_crc,
 		    uint64_t *received, int *complete, char *msg, size_t msglen)
 {
@@ -385,17 +407,16 @@ int wbs__blob_write(wbs__store *s, const char *sha, uint64_t size, uint64_t offs
 
 	*received = 0;
 	*complete = 0;
-	if (wbs__blob_status(s, sha, &have)) {
-		*received = have;
-		*complete = 1;
-		return WBS__BLOB_OK; /* another upload finished it: nothing to write */
+	if (user_id <= 0) {
+		snprintf(msg, msglen, "an upload needs a signed-in user");
+		return WBS__BLOB_IO;
 	}
 	if (offset > size || len > size - offset) {
 		snprintf(msg, msglen, "chunk at %llu of %llu bytes passes the blob size %llu", (unsigned long long)offset,
 			 (unsigned long long)len, (unsigned long long)size);
 		return WBS__BLOB_TOOBIG;
 	}
-	part_path(s, sha, part, sizeof(part));
+	part_path(s, sha, user_id, part, sizeof(part));
 	blob_path(s, sha, final, sizeof(final));
 	if (!(u = upload_take(part, &busy))) {
 		snprintf(msg, msglen, busy ? "another request is uploading this blob; retry" : "too many uploads at once");
@@ -509,17 +530,34 @@ int wbs__blob_write(wbs__store *s, const char *sha, uint64_t size, uint64_t offs
 			ret = WBS__BLOB_MISMATCH;
 			goto done;
 		}
-		if (fsync(fd) != 0) {
-			int e = errno;
-			snprintf(msg, msglen, "cannot fsync the blob: %s", strerror(e));
-			ret = e == ENOSPC || e == EDQUOT ? WBS__BLOB_FULL : WBS__BLOB_IO;
-			goto done;
+		if (stat(final, &st) == 0) {
+			/* the store has these bytes already (another user's upload, or
+			 * a version): this upload only proved that the caller has them */
+			unlink(part);
+		} else {
+			if (fsync(fd) != 0) {
+				int e = errno;
+				snprintf(msg, msglen, "cannot fsync the blob: %s", strerror(e));
+				ret = e == ENOSPC || e == EDQUOT ? WBS__BLOB_FULL : WBS__BLOB_IO;
+				goto done;
+			}
+			if (rename(part, final) != 0) {
+				snprintf(msg, msglen, "cannot move the blob into place: %s", strerror(errno));
+				goto done;
+			}
+			fsync_parent(final);
 		}
-		if (rename(part, final) != 0) {
-			snprintf(msg, msglen, "cannot move the blob into place: %s", strerror(errno));
-			goto done;
+		{
+			/* after the blob is in place: a crash in between leaves a blob
+			 * without its owner row, and the owner's next upload writes it */
+			struct owner_arg oa = {sha, user_id};
+			wbs__err e = {0};
+			if (wbs__store_submit_fn(s, apply_owner_add, &oa, &e)) {
+				snprintf(msg, msglen, "cannot record the upload: %s", e.msg);
+				ret = e.st == WBS__ST_FULL ? WBS__BLOB_FULL : WBS__BLOB_IO;
+				goto done;
+			}
 		}
-		fsync_parent(final);
 		*complete = 1;
 	}
 	ret = WBS__BLOB_OK;
@@ -586,6 +624,24 @@ static int query_i64(wbs__store *s, const char *sql, const char *const *a, int n
 	} else {
 		ret = wbs__store_sqlerr(err, s->wdb, rc, "artifact query");
 	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* user_id uploaded the bytes of sha (the whole hash was checked): record it (once). */
+static int apply_owner_add(wbs__store *s, wbs__job *j)
+{
+	const struct owner_arg *a = j->arg;
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	if ((ret = prep(s, &st, "INSERT OR IGNORE INTO blob_owners (sha256, user_id, created_at) VALUES (?1, ?2, ?3)",
+			&j->err)))
+		return ret;
+	sqlite3_bind_text(st, 1, a->sha, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, a->user_id);
+	sqlite3_bind_double(st, 3, wbs__store_now(s));
+	ret = exec_st(s, st, &j->err, "record blob owner");
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -756,7 +812,7 @@ static int apply_commit(wbs__store *s, wbs__job *j)
 			total += (int64_t)m->files[i].size;
 			if (m->files[i].ref)
 				continue;
-			if (!wbs__blob_status(s, m->files[i].sha256, &have) || have != m->files[i].size)
+			if (!wbs__blob_status(s, m->files[i].sha256, 0, &have, NULL) || have != m->files[i].size)
 				return wbs__err_set(&j->err, WBS__ART_MISSING, "blob %s of file %.200s is not uploaded",
 						    m->files[i].sha256, m->files[i].path);
 		}
@@ -827,7 +883,29 @@ static int apply_commit(wbs__store *s, wbs__job *j)
 int wbs__art_commit(wbs__store *s, const wbs__art_manifest *m, int64_t *version, int *created, wbs__err *err)
 {
 	struct commit_arg a = {m, -1, 0};
-	int ret = wbs__store_submit_fn(s, apply_commit, &a, err);
+	wbs__blob_caller c = {.user_id = m->user_id};
+	int ret;
+
+	*version = -1;
+	*created = 0;
+	/* Before the writer: naming a blob the committer may not use is the
+	 * same 409 as naming one that is not there, so a commit does not tell
+	 * whether a hash exists (its client uploads the bytes, which proves
+	 * possession). Done on this thread with readers: the writer stays free.
+	 * A blob that stops being usable between here and the job (a version
+	 * deleted) was readable a moment ago; one collected meanwhile is found
+	 * missing by the job. */
+	for (size_t i = 0; i < m->nfiles; i++) {
+		int usable = 0;
+		if (m->files[i].ref)
+			continue;
+		if ((ret = wbs__blob_usable(s, &c, m->files[i].sha256, &usable, err)))
+			return ret;
+		if (!usable)
+			return wbs__err_set(err, WBS__ART_MISSING, "blob %s of file %.200s is not uploaded",
+					    m->files[i].sha256, m->files[i].path);
+	}
+	ret = wbs__store_submit_fn(s, apply_commit, &a, err);
 	*version = a.version;
 	*created = a.created;
 	return ret;
@@ -1028,6 +1106,110 @@ static int r_version(wbs__reader *r, int64_t art_id, const char *name, const cha
 	if (rc != SQLITE_ROW)
 		return wbs__store_sqlerr(err, r->db, rc, "version");
 	return WBS__ST_OK;
+}
+
+/* A page of the projects that hold a version with an uploaded file of some blob. */
+#define HOLDERS_PAGE 16
+struct holder {
+	int64_t id;
+	char entity[72], name[72];
+};
+
+/*
+ * The next page of holders of sha with a project id above after: how many
+ * (<= HOLDERS_PAGE), or -1 with err. With owner: first whether user_id
+ * uploaded the bytes itself (*owner = 1 and no page then). The statements
+ * are the reader's cached ones: a check or a commit asks this per blob.
+ */
+static int blob_holders(wbs__store *s, const char *sha, int64_t after, struct holder *out, int64_t user_id,
+			int *owner, wbs__err *err)
+{
+	wbs__reader *r = wbs__reader_get(s, err);
+	sqlite3_stmt *st;
+	int n = -1, rc;
+
+	if (!r)
+		return -1;
+	if (owner) {
+		if (!(st = wbs__reader_stmt(r, RS_BLOB_OWNER, err)))
+			goto done;
+		sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, user_id);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			wbs__store_sqlerr(err, r->db, rc, "blob owner");
+			goto done;
+		}
+		*owner = rc == SQLITE_ROW;
+		if (*owner) {
+			n = 0;
+			goto done;
+		}
+	}
+	if (!(st = wbs__reader_stmt(r, RS_BLOB_HOLDERS, err)))
+		goto done;
+	sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int(st, 3, HOLDERS_PAGE);
+	n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < HOLDERS_PAGE) {
+		out[n].id = sqlite3_column_int64(st, 0);
+		snprintf(out[n].entity, sizeof(out[n].entity), "%s", (const char *)sqlite3_column_text(st, 1));
+		snprintf(out[n].name, sizeof(out[n].name), "%s", (const char *)sqlite3_column_text(st, 2));
+		n++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		wbs__store_sqlerr(err, r->db, rc, "blob holders");
+		n = -1;
+	}
+done:
+	wbs__reader_put(s, r); /* resets the cached statements */
+	return n;
+}
+
+int wbs__blob_usable(wbs__store *s, wbs__blob_caller *c, const char *sha, int *usable, wbs__err *err)
+{
+	struct holder page[HOLDERS_PAGE];
+	int64_t after = 0;
+	int owner = 0, n;
+
+	*usable = 0;
+	for (int first = 1;; first = 0) {
+		/* the reader goes back before the access checks below take theirs */
+		n = blob_holders(s, sha, after, page, c->user_id, first && c->user_id > 0 ? &owner : NULL, err);
+		if (n < 0)
+			return err->st;
+		if (owner) {
+			*usable = 1;
+			return WBS__ST_OK;
+		}
+		for (int i = 0; i < n; i++) {
+			size_t k;
+			int readable = -1;
+			for (k = 0; k < c->nseen; k++)
+				if (c->seen[k].project_id == page[i].id)
+					readable = c->seen[k].readable;
+			if (readable < 0) {
+				/* the one access question (wbs__store_access), as every route asks it */
+				wbs__access a;
+				int ret = wbs__store_access(s, c->user_id, page[i].entity, page[i].name, &a, err);
+				if (ret)
+					return ret;
+				readable = a.role >= WBS__ROLE_VIEWER || a.is_public;
+				if (c->nseen < sizeof(c->seen) / sizeof(c->seen[0])) {
+					c->seen[c->nseen].project_id = page[i].id;
+					c->seen[c->nseen++].readable = readable;
+				}
+			}
+			if (readable) {
+				*usable = 1;
+				return WBS__ST_OK;
+			}
+		}
+		if (n < HOLDERS_PAGE)
+			return WBS__ST_OK;
+		after = page[n - 1].id;
+	}
 }
 
 /* Begin/end a read transaction so that several statements see one snapshot. */

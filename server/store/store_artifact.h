@@ -4,15 +4,21 @@
  * aliases and lineage (schema/migrations/006_artifacts.sql).
  *
  * Blobs. A blob is a file's bytes named by their SHA-256 (64 lowercase hex
- * digits) at <data>/blobs/ab/cdef... An upload goes to
- * <data>/blobs/tmp/<sha>.part, chunk by chunk at increasing offsets (each
- * chunk's own SHA-256 checked before a byte is written), while a running
- * SHA-256 of the whole is kept; when the last byte arrives the whole hash is
- * compared, the file fsync'd and renamed into place, and the directory
+ * digits) at <data>/blobs/ab/cdef... An upload goes to the uploading
+ * user's own <data>/blobs/tmp/<sha>.u<user>.part, chunk by chunk at
+ * increasing offsets (each chunk's own checksum checked before it is kept),
+ * while a running SHA-256 of the whole is kept; when the last byte arrives
+ * the whole hash is compared, the file fsync'd and renamed into place (or
+ * dropped, when the store had the blob already), and the directory
  * fsync'd. So a blob under blobs/ab/ is always whole and verified; a
- * half-uploaded one is only ever a .part, which the next upload of the same
- * hash resumes at its size (after a server restart the running hash is
- * rebuilt by reading the part back).
+ * half-uploaded one is only ever a .part, which the same user's next
+ * upload of the same hash resumes at its size (after a server restart the
+ * running hash is rebuilt by reading the part back).
+ *
+ * Possession. A complete upload records its user in blob_owners. A caller
+ * may name an existing blob (see it present, commit it) only if it
+ * uploaded it or may read a version holding it (wbs__blob_usable): the
+ * hash alone grants nothing.
  *
  * Versions. Committing a version is one writer job: it checks that every
  * uploaded file's blob is present (else WBS__ART_MISSING and nothing is
@@ -57,6 +63,7 @@ typedef struct wbs__art_file {
 
 typedef struct wbs__art_manifest {
 	const char *entity, *project, *name; /* valid names */
+	int64_t user_id;                     /* who commits: every uploaded blob must be usable by them */
 	char *type;                          /* valid name */
 	char *run_id;                        /* producing run, or NULL */
 	char *metadata;                      /* JSON object text */
@@ -72,9 +79,9 @@ typedef struct wbs__art_manifest {
 void wbs__art_manifest_free(wbs__art_manifest *m);
 
 /*
- * A path inside a version: 1..WBS__ART_PATH_MAX bytes of valid UTF-8, '/'
- * separated, no empty segment (so no leading or trailing '/' and no "//"),
- * no "." or ".." segment, no NUL, control character or '\\'.
+ * A path inside a version: wb__art_path_valid (sdk/src/wire.h: relative,
+ * no empty, ".", ".." or ".git" segment, no control character or '\\')
+ * and valid UTF-8.
  */
 int wbs__art_path_valid(const char *p, size_t len);
 
@@ -87,17 +94,39 @@ int wbs__art_digest(wbs__art_manifest *m, char *why, size_t whylen);
 /* ---- blobs ---- */
 
 /*
- * Where an upload of sha stands: 1 if the blob is in the store (*have =
- * its size), 0 if not (*have = the bytes of a partial upload, 0 if none).
+ * Where blob sha stands: 1 if it is in the store (*size = its size), 0 if
+ * not (*size = 0). *received (when not NULL): the bytes of user_id's own
+ * partial upload of it (0 if none, or user_id is 0). Says nothing of
+ * whether the caller may name the blob: ask wbs__blob_usable before
+ * telling a client it is there.
  */
-int wbs__blob_status(wbs__store *s, const char *sha, uint64_t *have);
+int wbs__blob_status(wbs__store *s, const char *sha, int64_t user_id, uint64_t *size, uint64_t *received);
+
+/* Who asks about blobs, with the projects already judged (one request's cache). */
+typedef struct wbs__blob_caller {
+	int64_t user_id; /* 0: anonymous */
+	size_t nseen;
+	struct {
+		int64_t project_id;
+		int readable;
+	} seen[32];
+} wbs__blob_caller;
+
+/*
+ * *usable = 1 if c may name blob sha as if it had it: it uploaded those
+ * bytes itself (blob_owners), or it may read (wbs__store_access) a project
+ * holding a version with an uploaded file of that hash. References (files
+ * with a ref) hold no bytes and count for nothing. Does not look at the
+ * blob files (a usable blob may have been collected since).
+ */
+int wbs__blob_usable(wbs__store *s, wbs__blob_caller *c, const char *sha, int *usable, wbs__err *err);
 
 enum wbs__blob_result {
 	WBS__BLOB_OK = 0,       /* written; *received and *complete are set */
 	WBS__BLOB_OFFSET = 1,   /* offset is not the bytes received so far (*received) */
 	WBS__BLOB_CHUNK = 2,    /* the chunk does not match its checksum */
 	WBS__BLOB_MISMATCH = 3, /* the whole does not hash to sha (the partial upload is discarded) */
-	WBS__BLOB_BUSY = 4,     /* another request is writing this blob */
+	WBS__BLOB_BUSY = 4,     /* another request of the same user is writing this blob */
 	WBS__BLOB_FULL = 5,     /* no space left (nothing of the chunk is kept) */
 	WBS__BLOB_IO = 6,       /* another I/O error */
 	WBS__BLOB_TOOBIG = 7,   /* offset + len passes size */
@@ -108,16 +137,21 @@ enum wbs__blob_result {
 typedef long (*wbs__chunk_read_fn)(void *arg, uint8_t *buf, size_t cap);
 
 /*
- * Write one chunk of blob sha (total size bytes): len bytes at offset, read
- * through read(arg, ...) in 1 MiB slices, each hashed on the calling thread
- * and written by a short-lived writer thread (the two overlap).
- * chunk_sha (hex, may be NULL) is the chunk's own SHA-256 and chunk_crc
- * (may be NULL) its zlib CRC-32: when one does not match, or the body ends early, or the disk is full, the chunk is cut off
- * the partial blob again (nothing of it is kept). When the chunk ends the
- * blob its whole hash is checked and it is moved into place. Returns a
- * wbs__blob_result with msg. Counts the bytes in wbs__blob_bytes_received.
+ * Write one chunk of user_id's upload of blob sha (total size bytes): len
+ * bytes at offset of that user's own partial upload, read through
+ * read(arg, ...) in 1 MiB slices, each hashed on the calling thread and
+ * written by a short-lived writer thread (the two overlap). chunk_sha
+ * (hex, may be NULL) is the chunk's own SHA-256 and chunk_crc (may be
+ * NULL) its zlib CRC-32: when one does not match, or the body ends early,
+ * or the disk is full, the chunk is cut off the partial blob again
+ * (nothing of it is kept). When the chunk ends the blob its whole hash is
+ * checked; the blob is moved into place (or the part dropped when the
+ * store has it already) and user_id recorded as its owner (a writer job).
+ * The caller decides beforehand whether a blob the store has needs
+ * uploading at all (wbs__blob_usable). Returns a wbs__blob_result with
+ * msg. Counts the bytes in wbs__blob_bytes_received.
  */
-int wbs__blob_write(wbs__store *s, const char *sha, uint64_t size, uint64_t offset, uint64_t len,
+int wbs__blob_write(wbs__store *s, int64_t user_id, const char *sha, uint64_t size, uint64_t offset, uint64_t len,
 		    wbs__chunk_read_fn read, void *arg, const char *chunk_sha, const uint32_t *chunk_crc,
 		    uint64_t *received, int *complete, char *msg, size_t msglen);
 
@@ -133,7 +167,8 @@ uint64_t wbs__blob_gc_deleted(void);
 
 enum { WBS__ART_MISSING = 100 }; /* commit: a blob is not uploaded (err.msg names it) */
 
-/* Commit m (see above). *version and *created (1 new, 0 the same content existed). */
+/* Commit m (see above). *version and *created (1 new, 0 the same content existed). A blob that
+ * m->user_id may not use (wbs__blob_usable) is WBS__ART_MISSING, like one that is not there. */
 int wbs__art_commit(wbs__store *s, const wbs__art_manifest *m, int64_t *version, int *created, wbs__err *err);
 
 /*

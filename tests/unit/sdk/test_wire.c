@@ -191,9 +191,16 @@ static void test_wire__names(void **state)
 
 static void test_wire__artifact_paths(void **state)
 {
-	static const char *const good[] = {"a", "model.pt", "a/b/c.txt", "dir/<img src=x>.txt", "...", "a/..b", ".hidden/x"};
+	static const char *const good[] = {"a", "model.pt", "a/b/c.txt", "dir/<img src=x>.txt", "...", "a/..b", ".hidden/x",
+					   ".gitignore", ".github/workflows/ci.yml", "x.git", "git", ".gi", "a/.gitx/b",
+					   "git~2", ".git-x", "\xe2\x80\x8c.gitx", "a:b"};
 	static const char *const bad[] = {"", "/abs", "a/", "a//b", "./a", "a/./b", "..", "../x", "a/../b", "a/..",
-					  "a\\b", "tab\there", "nl\nhere", "del\x7f"};
+					  "a\\b", "tab\there", "nl\nhere", "del\x7f",
+					  /* git's own directory, as git itself refuses it (verify_path) */
+					  ".git", ".git/config", ".git/hooks/pre-commit", "a/.git/config", "a/.GIT/config",
+					  ".Git/HEAD", ".git./config", ".git . ./config", ".git:x", ".git::$INDEX_ALLOCATION/config",
+					  "GIT~1/config", "a/git~1. /hooks/x", ".g\xe2\x80\x8cit/config",
+					  "\xef\xbb\xbf.GIT/config", ".git\xe2\x81\xaf"};
 	char big[WB__ART_PATH_MAX + 2];
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
