@@ -77,8 +77,6 @@
 /* A body must average BODY_MIN_RATE bytes/s once BODY_GRACE_S have passed. */
 #define BODY_GRACE_S 10.0
 #define BODY_MIN_RATE 4096.0
-/* One mg_read asks for at most this much, so the pace is checked often. */
-#define BODY_SLICE (256u * 1024u)
 /* Request bodies (as sent, and inflated) held in memory by all workers at once. */
 #define BODY_BUDGET ((size_t)256u * 1024u * 1024u)
 #define CORS_ORIGINS_MAX 16
@@ -288,11 +286,8 @@ static double mono_now(void)
  */
 long wbs__body_read(wbs__req *q, void *buf, size_t cap)
 {
-	int n;
+	int n = mg_read(q->conn, buf, cap); /* returns by request_timeout_ms with what came */
 
-	if (cap > BODY_SLICE)
-		cap = BODY_SLICE;
-	n = mg_read(q->conn, buf, cap);
 	if (n <= 0)
 		return 0;
 	q->body_got += n;
@@ -911,6 +906,7 @@ static int on_api(struct mg_connection *conn, void *cbdata)
 
 	req_init(&q, conn, h);
 	if (cors_preflight(&q)) {
+		req_end(h, &q);
 		count_request(&q, "/api/v1/preflight");
 		return q.status;
 	}
