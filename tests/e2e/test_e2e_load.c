@@ -5,7 +5,8 @@
  *  - slow clients: 200 connections held for 20 s (half send their headers
  *    a line a second, half send a PUT run body 16 bytes a second with a
  *    valid key; those the server cuts reconnect at once), while /healthz
- *    answers with p99 <= 1 s and an online run lands every point.
+ *    answers with p99 <= 1 s and an online run lands every point (bounds
+ *    under AddressSanitizer: see LATENCY_P99_MAX).
  *  - many runs: 300 online runs streaming for 30 s (a step a second, each
  *    sent as it is logged) from 6 processes, while
  *    /healthz, the runs table and a new run's first request answer with
@@ -50,6 +51,28 @@
 #include "harness.h"
 #include "series.h"
 #include "wb.h"
+
+/*
+ * Under AddressSanitizer (cmake -DWB_SANITIZE=ON, which builds this test,
+ * the SDK and the server alike) everything runs 2-3 times slower on the
+ * same two cores and the server's RSS carries the allocator's quarantine
+ * (up to 256 MiB of freed blocks), redzones and shadow memory: the
+ * latency bound doubles, the memory bound is 1 GiB and the streaming
+ * runs are 100 (4 processes), still six times the old server's 16
+ * workers. Each bound still fails the old server (20 s waits, runs 17 and
+ * on stalled, no 503 to a bomb).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define LATENCY_P99_MAX 2.0
+#define BOMB_HWM_MAX_KIB (1024L * 1024L)
+#define PROCS 4
+#define RUNS_PER_PROC 25
+#else
+#define LATENCY_P99_MAX 1.0
+#define BOMB_HWM_MAX_KIB (512L * 1024L)
+#define PROCS 6
+#define RUNS_PER_PROC 50
+#endif
 
 static char rundir_root[256];
 
@@ -286,7 +309,7 @@ static void probe_stop(struct prober *p)
 			      percentile(p->lat[k], p->n[k], 0.5), p99, p->n[k] ? p->lat[k][p->n[k] - 1] : 0.0,
 			      p->bad[k]);
 		assert_int_equal(p->bad[k], 0);
-		assert_true(p99 <= 1.0);
+		assert_true(p99 <= LATENCY_P99_MAX);
 		assert_true(p->n[k] >= 10);
 	}
 }
@@ -410,8 +433,6 @@ static void test_load__slow_clients(void **state)
 
 /* ---- many streaming runs ---- */
 
-#define PROCS 6
-#define RUNS_PER_PROC 50
 #define RUN_STEPS 30
 
 struct child_run {
@@ -637,7 +658,7 @@ static void test_load__gzip_bombs(void **state)
 	print_message("%d of %d bombs refused 503 (the rest 413); server VmHWM %.1f MiB\n", refused, BOMBS,
 		      hwm / 1024.0);
 	assert_true(refused > 0);
-	assert_true(hwm > 0 && hwm < 512 * 1024);
+	assert_true(hwm > 0 && hwm < BOMB_HWM_MAX_KIB);
 	free(body);
 
 	/* An early 413: 1 GiB declared, never sent. The answer comes and the
