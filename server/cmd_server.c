@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,6 +52,30 @@ static int mkdir_p(const char *path)
 	if (mkdir(tmp, 0750) && errno != EEXIST)
 		return -1;
 	return 0;
+}
+
+/*
+ * Every open connection is a descriptor and, with civetweb, a worker: raise
+ * the soft descriptor limit to the hard one (often 1024 soft, far more
+ * hard) so that `threads` connections plus the store's files fit, and say
+ * so when even the hard limit is too low.
+ */
+static void raise_fd_limit(int threads)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)threads * 2 + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < want)
+		wbs__log(WBS__LOG_WARN, "file descriptor limit is low for the worker threads",
+			"limit=%llu threads=%d want=%llu", (unsigned long long)rl.rlim_cur, threads,
+			(unsigned long long)want);
 }
 
 static int write_url_file(const char *dir, const char *url, char *err, size_t errlen)
@@ -129,6 +154,7 @@ int wbs__cmd_server(int argc, char **argv)
 		/* A data directory owned by someone else (read-only serving): go on, say so. */
 		wbs__log(WBS__LOG_WARN, "cannot set the data directory's mode", "dir=%s error=%s",
 			wbs__log_quote(q, sizeof(q), o.data), strerror(errno));
+	raise_fd_limit(o.threads);
 	memset(&so, 0, sizeof(so));
 	so.dir = o.data;
 	so.crash_after = o.crash_after;
@@ -148,6 +174,7 @@ int wbs__cmd_server(int argc, char **argv)
 	ho.tls_cert = o.tls_cert;
 	ho.tls_key = o.tls_key;
 	ho.secure_cookies = o.secure_cookies;
+	ho.cors_origins = o.cors_origins;
 	if (wbs__http_start(&http, &ho, url, sizeof(url), err, sizeof(err))) {
 		wbs__log(WBS__LOG_ERROR, "cannot start http", "error=%s", wbs__log_quote(q, sizeof(q), err));
 		goto done;

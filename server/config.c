@@ -6,6 +6,7 @@
  * flags are errors: a typo in a config file must not be silently ignored.
  */
 #include "config.h"
+#include "http/http.h"
 
 #include <errno.h>
 #include <math.h>
@@ -20,7 +21,8 @@ const char wbs__server_usage[] =
 	"                 [--rate-limit REQ_PER_S] [--rate-burst N] [--log-format text|json]\n"
 	"                 [--tls-cert CERT.pem --tls-key KEY.pem]\n"
 	"                 [--public-url URL] [--notify-backoff SECONDS] [--webhook-private yes|no]\n"
-	"                 [--secure-cookies 1] [--group-read yes|no]\n";
+	"                 [--secure-cookies 1] [--group-read yes|no]\n"
+	"                 [--cors-origins https://a.example,https://b.example]\n";
 
 
 /* 1 if dir/index.html is a file we can read. */
@@ -99,11 +101,18 @@ static int set_opt(wbs__server_opts *o, const char *name, const char *value, cha
 		long v;
 		errno = 0;
 		v = strtol(value, &end, 10);
-		if (errno || !*value || *end || v < 1 || v > 1024) {
-			snprintf(err, errlen, "threads must be an integer from 1 to 1024");
+		if (errno || !*value || *end || v < 1 || v > 8192) {
+			snprintf(err, errlen, "threads must be an integer from 1 to 8192");
 			return -1;
 		}
 		o->threads = (int)v;
+	} else if (strcmp(name, "cors-origins") == 0 || strcmp(name, "cors_origins") == 0) {
+		/* Exact origins (scheme://host[:port]), comma-separated; "" for none. */
+		if (strlen(value) >= sizeof(o->cors_origins) || strpbrk(value, "\"<>*")) {
+			snprintf(err, errlen, "cors-origins must be origins like https://dash.example.com, comma-separated");
+			return -1;
+		}
+		snprintf(o->cors_origins, sizeof(o->cors_origins), "%s", value);
 	} else if (strcmp(name, "secure-cookies") == 0 || strcmp(name, "secure_cookies") == 0) {
 		if (strcmp(value, "1") == 0 || strcmp(value, "true") == 0 || strcmp(value, "yes") == 0) {
 			o->secure_cookies = 1;
@@ -237,7 +246,7 @@ int wbs__server_opts_parse(wbs__server_opts *o, int argc, char **argv, char *err
 	snprintf(o->host, sizeof(o->host), "127.0.0.1");
 	o->port = 8080;
 	o->crash_after = 120;
-	o->threads = 16;
+	o->threads = WBS__HTTP_THREADS_DEFAULT;
 	o->rate_limit = 1000;
 	o->rate_burst = 2000;
 	o->notify_backoff = 2;

@@ -16,7 +16,7 @@ typedef struct wbs__server_opts {
 	char host[256];     /* default 127.0.0.1 */
 	int port;           /* default 8080; 0 picks a free port */
 	double crash_after; /* seconds, default 120 */
-	int threads;        /* default 16 */
+	int threads;        /* HTTP worker threads, default WBS__HTTP_THREADS_DEFAULT (1024) */
 	char config[4096];  /* the config file given, or "" */
 	double rate_limit;  /* requests per second per API key, default 1000; 0: no limit */
 	double rate_burst;  /* burst of the rate limit, default 2000 */
@@ -30,6 +30,7 @@ typedef struct wbs__server_opts {
 	int webhook_private;   /* --webhook-private yes: webhooks may reach loopback/private addresses */
 	int secure_cookies; /* --secure-cookies 1: the session cookie is Secure (served behind a TLS proxy) */
 	int group_read;     /* --group-read yes: data files 0640, directories 0750 (default 0600, 0700) */
+	char cors_origins[1024]; /* --cors-origins: origins allowed to call /api/v1 from their pages; "" (default): none */
 } wbs__server_opts;
 
 /*

@@ -209,7 +209,7 @@ static long body_read(void *arg, uint8_t *buf, size_t cap)
 		b->off += n;
 		return (long)n;
 	}
-	return mg_read(b->q->conn, buf, cap);
+	return wbs__body_read(b->q, buf, cap);
 }
 
 void wbs__h_blob_put(wbs__req *q)
@@ -283,6 +283,10 @@ void wbs__h_blob_put(wbs__req *q)
 	r = wbs__blob_write(q->store, q->user_id, sha, size, offset, len, body_read, &src, csha, ccrc ? &crc : NULL,
 			    &received, &complete, msg, sizeof(msg));
 	free(body);
+	if (q->body_slow) {
+		wbs__send_body_slow(q);
+		return;
+	}
 	switch (r) {
 	case WBS__BLOB_OK: break;
 	case WBS__BLOB_OFFSET: wbs__send_error(q, 409, "offset_mismatch", "%s", msg); return;

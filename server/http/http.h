@@ -15,10 +15,14 @@
 
 typedef struct wbs__http wbs__http;
 
+/* Worker threads when the operator sets none (see server.c: each open
+ * connection, idle or streaming, holds one). */
+#define WBS__HTTP_THREADS_DEFAULT 1024
+
 typedef struct wbs__http_opts {
 	const char *host; /* address to bind, e.g. "127.0.0.1" or "::1" */
 	int port;         /* 0: any free port */
-	int threads;      /* civetweb worker threads */
+	int threads;      /* civetweb worker threads; <= 0: WBS__HTTP_THREADS_DEFAULT */
 	wbs__store *store; /* borrowed; must outlive the server */
 	double rate_limit; /* requests per second per API key; <= 0: no limit */
 	double rate_burst; /* bucket size of the rate limiter */
@@ -26,6 +30,8 @@ typedef struct wbs__http_opts {
 	const char *tls_cert; /* PEM certificate (chain) file: serve HTTPS only; NULL or "": plain HTTP */
 	const char *tls_key;  /* PEM private key file of tls_cert; read during wbs__http_start only */
 	int secure_cookies;  /* mark the session cookie Secure (behind a TLS proxy); always when served over TLS */
+	const char *cors_origins; /* origins (comma-separated, e.g. "https://dash.example.com") whose pages may call
+				     /api/v1; NULL or "": none, the UI is same-origin */
 } wbs__http_opts;
 
 /*

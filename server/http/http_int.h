@@ -40,6 +40,12 @@ typedef struct wbs__req {
 	int denied;        /* the answer is an access denial (X-Wb-Denied: 1) */
 	char set_cookie[256]; /* a Set-Cookie header for the answer, or "" */
 	int status;        /* status sent */
+	struct wbs__http *http; /* the server: body budget, allowed origins */
+	long long body_got; /* body bytes read so far (wbs__body_read) */
+	size_t body_held;  /* bytes of the server's body budget this request holds (given back at its end) */
+	int body_slow;     /* the body came too slowly (wbs__body_read returned -1) */
+	int close;         /* close the connection after the answer: its body was not read to the end */
+	const char *cors_origin; /* the request's Origin when the operator allowed it (cors-origins), else NULL */
 } wbs__req;
 
 /*
@@ -106,6 +112,16 @@ enum wbs__body_flag {
  * an empty optional body without WBS__BODY_OBJECT), or -1 with the error sent.
  */
 int wbs__read_json(wbs__req *q, unsigned flags, size_t max_sent, size_t max_inflated, cJSON **out);
+/*
+ * Read up to cap bytes of the request body (mg_read, under the body's pace
+ * rule: see server.c). Returns the bytes read, 0 at the end of the body or
+ * when the client stopped sending, -1 when it sends too slowly (then
+ * q->body_slow is set and the caller answers 408 with
+ * wbs__send_body_slow).
+ */
+long wbs__body_read(wbs__req *q, void *buf, size_t cap);
+/* The 408 answer to a body that came too slowly. */
+void wbs__send_body_slow(wbs__req *q);
 
 /* Query parameter name (occurrence-th, 0-based), decoded into buf. 1 found, 0 absent, -1 sent 400 (too long). */
 int wbs__query_param(wbs__req *q, const char *name, int occurrence, char *buf, size_t cap);

@@ -80,15 +80,55 @@ int wbs__media_type_is(const char *header, const char *type)
 	return *header == '\0' || *header == ';';
 }
 
-int wbs__inflate(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_t *outlen)
+int wbs__budget_take(wbs__budget *b, size_t n)
+{
+	size_t cur = atomic_load(&b->used);
+
+	do {
+		if (n > b->cap || cur > b->cap - n)
+			return -1;
+	} while (!atomic_compare_exchange_weak(&b->used, &cur, cur + n));
+	return 0;
+}
+
+void wbs__budget_give(wbs__budget *b, size_t n)
+{
+	atomic_fetch_sub(&b->used, n);
+}
+
+/* Resize *buf (holding *taken bytes of budget) to n bytes. 0, or an WBS__INFLATE_ error. */
+static int resize(uint8_t **buf, size_t n, wbs__budget *budget, size_t *taken)
+{
+	uint8_t *nb;
+
+	if (budget && n > *taken) {
+		if (wbs__budget_take(budget, n - *taken))
+			return WBS__INFLATE_BUSY;
+		*taken = n;
+	}
+	nb = realloc(*buf, n ? n : 1);
+	if (!nb)
+		return WBS__INFLATE_NOMEM;
+	*buf = nb;
+	if (budget && n < *taken) {
+		wbs__budget_give(budget, *taken - n);
+		*taken = n;
+	}
+	return 0;
+}
+
+int wbs__inflate(const uint8_t *in, size_t len, size_t max, wbs__budget *budget, uint8_t **out, size_t *outlen,
+		 size_t *held)
 {
 	z_stream z;
-	uint8_t *buf = NULL, *nb, probe;
-	size_t cap, have = 0;
+	uint8_t *buf = NULL, probe;
+	size_t cap, have = 0, taken = 0;
 	int zr, ret = WBS__INFLATE_BAD, inited = 0;
 
 	*out = NULL;
 	*outlen = 0;
+	if (held)
+		*held = 0;
 	memset(&z, 0, sizeof(z));
 	if (inflateInit2(&z, 15 + 32) != Z_OK)
 		return WBS__INFLATE_NOMEM;
@@ -96,11 +136,9 @@ int wbs__inflate(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_
 	cap = len < max / 4 ? len * 4 : max;
 	if (cap < 4096)
 		cap = max < 4096 ? max : 4096;
-	buf = malloc(cap ? cap : 1);
-	if (!buf) {
-		ret = WBS__INFLATE_NOMEM;
+	if ((ret = resize(&buf, cap, budget, &taken)) != 0)
 		goto done;
-	}
+	ret = WBS__INFLATE_BAD;
 	z.next_in = (Bytef *)in;
 	for (;;) {
 		size_t left = len - (size_t)(z.next_in - in);
@@ -109,12 +147,9 @@ int wbs__inflate(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_
 
 		if (have == cap && cap < max) {
 			size_t ncap = cap > max / 2 ? max : cap * 2;
-			nb = realloc(buf, ncap);
-			if (!nb) {
-				ret = WBS__INFLATE_NOMEM;
+			if ((ret = resize(&buf, ncap, budget, &taken)) != 0)
 				goto done;
-			}
-			buf = nb;
+			ret = WBS__INFLATE_BAD;
 			cap = ncap;
 		}
 		if (have == cap) {
@@ -153,14 +188,25 @@ int wbs__inflate(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_
 		if (zr == Z_BUF_ERROR && z.avail_out > 0)
 			goto done; /* no progress possible */
 	}
+	/* Room for the caller's NUL; the rest of the buffer goes back. */
+	if (have == SIZE_MAX || (ret = resize(&buf, have + 1, budget, &taken)) != 0) {
+		if (have == SIZE_MAX)
+			ret = WBS__INFLATE_NOMEM;
+		goto done;
+	}
 	*out = buf;
 	*outlen = have;
+	if (held)
+		*held = taken;
 	buf = NULL;
+	taken = 0;
 	ret = WBS__INFLATE_OK;
 done:
 	if (inited)
 		inflateEnd(&z);
 	free(buf);
+	if (budget && taken)
+		wbs__budget_give(budget, taken);
 	return ret;
 }
 

@@ -23,6 +23,24 @@
  * (third_party/civetweb); on_init_ssl loads the certificate chain and the
  * key from their two files into civetweb's SSL_CTX, which keeps civetweb's
  * defaults otherwise (TLS 1.2 and newer, OpenSSL's default ciphers).
+ *
+ * Slow and many clients (docs/design.md, "HTTP front"). civetweb 1.15 gives
+ * each connection a worker thread for as long as it is open, including
+ * while it sends its headers, its body, or sits idle between keep-alive
+ * requests, and creates all workers at start. So the pool is large by
+ * default (WBS__HTTP_THREADS_DEFAULT: a thread costs ~20 KiB idle), every
+ * phase of a connection has a deadline (headers: HEADER_TIMEOUT_MS in
+ * all; a body: no byte for HEADER_TIMEOUT_MS, or slower than
+ * BODY_MIN_RATE past BODY_GRACE_S; idle keep-alive: KEEPALIVE_MS), an
+ * answer sent before the body was read closes the connection instead of
+ * letting civetweb read and drop the rest, and the bodies held in memory
+ * by all workers together share one budget (BODY_BUDGET; past it, 503
+ * with Retry-After).
+ *
+ * CORS: the UI is same-origin, so by default nothing grants another
+ * origin anything (civetweb's own "*" preflight answer is turned off).
+ * Origins an operator lists (cors-origins) get their preflight answered
+ * and Access-Control-Allow-Origin on the answers, echoing that origin.
  */
 #include "http_int.h"
 
@@ -50,6 +68,20 @@
 #include "util/log.h"
 #include "wire.h"
 
+/* civetweb's request_timeout_ms: the whole header block of a new
+ * connection, and the longest wait for any byte of a body. */
+#define HEADER_TIMEOUT_MS 10000
+/* Idle time between two requests of a keep-alive connection (the SDK's
+ * uploader sends at least every heartbeat while a run streams; an idle
+ * connection costs a worker, so it is short). */
+#define KEEPALIVE_MS 5000
+/* A body must average BODY_MIN_RATE bytes/s once BODY_GRACE_S have passed. */
+#define BODY_GRACE_S 10.0
+#define BODY_MIN_RATE 4096.0
+/* Request bodies (as sent, and inflated) held in memory by all workers at once. */
+#define BODY_BUDGET ((size_t)256u * 1024u * 1024u)
+#define CORS_ORIGINS_MAX 16
+
 struct wbs__http {
 	struct mg_context *ctx;
 	wbs__store *store;
@@ -67,6 +99,10 @@ struct wbs__http {
 	pthread_cond_t idle;
 	unsigned inflight;
 	int draining;
+	wbs__budget bodies; /* BODY_BUDGET: see wbs__read_body */
+	char *cors_buf;     /* cors-origins, split in place into cors[] */
+	const char *cors[CORS_ORIGINS_MAX];
+	size_t ncors;
 };
 
 /* Count a request in; 0, or -1 if the server is draining (the caller answers 503). */
@@ -91,12 +127,25 @@ static void inflight_leave(wbs__http *h)
 
 /* ---- responses ---- */
 
+/* 1 when the request declared a body that was not read to its end. */
+static int body_unread(const wbs__req *q)
+{
+	long long cl = q->ri->content_length;
+	if (cl > 0)
+		return q->body_got < cl;
+	return cl < 0 && mg_get_header(q->conn, "Transfer-Encoding") != NULL;
+}
+
 static void send_body(wbs__req *q, int status, const char *type, const char *body, size_t len, const char *extra_name,
 		      const char *extra_value)
 {
 	char clen[24];
 
 	q->status = status;
+	/* An answer before the body was read (an early 413, 401, 429...) ends
+	 * the connection: see close_after_answer. */
+	if (body_unread(q))
+		q->close = 1;
 	snprintf(clen, sizeof(clen), "%zu", len);
 	mg_response_header_start(q->conn, status);
 	mg_response_header_add(q->conn, "Content-Type", type, -1);
@@ -109,6 +158,13 @@ static void send_body(wbs__req *q, int status, const char *type, const char *bod
 		mg_response_header_add(q->conn, "X-Wb-Denied", "1", -1);
 	if (q->set_cookie[0])
 		mg_response_header_add(q->conn, "Set-Cookie", q->set_cookie, -1);
+	if (q->close)
+		mg_response_header_add(q->conn, "Connection", "close", -1);
+	if (q->cors_origin) {
+		mg_response_header_add(q->conn, "Access-Control-Allow-Origin", q->cors_origin, -1);
+		mg_response_header_add(q->conn, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After", -1);
+		mg_response_header_add(q->conn, "Vary", "Origin", -1);
+	}
 	mg_response_header_send(q->conn);
 	if (len && strcmp(q->ri->request_method, "HEAD") != 0)
 		mg_write(q->conn, body, len);
@@ -136,7 +192,7 @@ static void send_error_v(wbs__req *q, int status, const char *code, uint64_t exp
 	wbs__json_cstr(&b, msg);
 	wbs__buf_puts(&b, ",\"request_id\":");
 	wbs__json_cstr(&b, q->id);
-	if (status == 429) {
+	if (status == 429 || q->retry_after) {
 		wbs__buf_puts(&b, ",\"retry_after\":");
 		wbs__json_i64(&b, q->retry_after);
 	}
@@ -157,7 +213,7 @@ static void send_error_v(wbs__req *q, int status, const char *code, uint64_t exp
 		char ra[16];
 		snprintf(ra, sizeof(ra), "%u", q->retry_after);
 		send_body(q, status, "application/json", b.p ? b.p : "{}", b.len,
-			  status == 401 ? "WWW-Authenticate" : status == 429 ? "Retry-After" : NULL,
+			  status == 401 ? "WWW-Authenticate" : status == 429 || q->retry_after ? "Retry-After" : NULL,
 			  status == 401 ? "Bearer" : ra);
 	}
 	wbs__buf_free(&b);
@@ -214,13 +270,69 @@ int wbs__query_param(wbs__req *q, const char *name, int occurrence, char *buf, s
 	return 1;
 }
 
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The body's pace rule. civetweb's mg_read gives up when no byte comes for
+ * request_timeout_ms (HEADER_TIMEOUT_MS), but a client sending a byte now
+ * and then would keep its worker for as long as it likes; so once
+ * BODY_GRACE_S have passed since the request began, the body must have
+ * come at BODY_MIN_RATE on average (Apache's mod_reqtimeout rule; a 4 MiB
+ * batch on a 1 Mbit/s uplink is far above it).
+ */
+long wbs__body_read(wbs__req *q, void *buf, size_t cap)
+{
+	int n = mg_read(q->conn, buf, cap); /* returns by request_timeout_ms with what came */
+
+	if (n <= 0)
+		return 0;
+	q->body_got += n;
+	if (mono_now() - q->t0 > BODY_GRACE_S + (double)q->body_got / BODY_MIN_RATE) {
+		q->body_slow = 1;
+		return -1;
+	}
+	return n;
+}
+
+void wbs__send_body_slow(wbs__req *q)
+{
+	wbs__send_error(q, 408, "request_timeout",
+		       "the body came too slowly (%lld bytes in %.0f s; at least %.0f bytes/s after %.0f s)",
+		       q->body_got, mono_now() - q->t0, BODY_MIN_RATE, BODY_GRACE_S);
+}
+
+/* Take n bytes of the server's body budget for q: 0, or -1 with the 503 sent. */
+static int body_take(wbs__req *q, size_t n)
+{
+	if (wbs__budget_take(&q->http->bodies, n) == 0) {
+		q->body_held += n;
+		return 0;
+	}
+	q->retry_after = 1;
+	wbs__send_error(q, 503, "unavailable", "the server is busy reading other request bodies; retry after %u s",
+		       q->retry_after);
+	return -1;
+}
+
+/*
+ * Bodies are read into memory (and inflated) whole; what all workers hold
+ * at once is bounded by the server's budget (BODY_BUDGET), taken here and
+ * given back when the request ends (on_api), so that a thousand workers
+ * cannot each hold a route's maximum: past the budget a request is
+ * answered 503 with Retry-After (the SDK waits and resends).
+ */
 int wbs__read_body(wbs__req *q, int required, size_t max_sent, size_t max_inflated, const char *bad_code,
 		  uint8_t **body, size_t *len)
 {
 	const char *enc = mg_get_header(q->conn, "Content-Encoding");
 	long long cl = q->ri->content_length;
 	uint8_t *raw = NULL;
-	size_t got = 0;
+	size_t got = 0, held = 0;
 	int gzip = 0, rc = -1;
 
 	*body = NULL;
@@ -240,23 +352,30 @@ int wbs__read_body(wbs__req *q, int required, size_t max_sent, size_t max_inflat
 		return 0;
 	}
 	if ((unsigned long long)cl > max_sent) {
-		/* Answered before reading: civetweb then reads and drops the body
-		 * (bounded by request_timeout_ms) to keep the connection usable. */
+		/* Answered before reading: the connection is closed after the
+		 * answer (send_body), the body is never read. */
 		wbs__send_error(q, 413, "too_large", "body is %lld bytes, over the limit of %zu", cl, max_sent);
 		return -1;
 	}
 	if (cl == 0)
 		return 0;
+	if (body_take(q, (size_t)cl + 1))
+		return -1;
+	held = (size_t)cl + 1;
 	raw = malloc((size_t)cl + 1);
 	if (!raw) {
 		wbs__send_error(q, 500, "internal", "out of memory");
-		return -1;
+		goto done;
 	}
 	while (got < (size_t)cl) {
-		int n = mg_read(q->conn, raw + got, (size_t)cl - got);
+		long n = wbs__body_read(q, raw + got, (size_t)cl - got);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
+	}
+	if (q->body_slow) {
+		wbs__send_body_slow(q);
+		goto done;
 	}
 	if (got != (size_t)cl) {
 		wbs__send_error(q, 400, bad_code, "body ended after %zu of %lld bytes", got, cl);
@@ -264,10 +383,17 @@ int wbs__read_body(wbs__req *q, int required, size_t max_sent, size_t max_inflat
 	}
 	if (gzip) {
 		uint8_t *inflated = NULL;
-		size_t ilen = 0;
-		int zr = wbs__inflate(raw, got, max_inflated, &inflated, &ilen);
+		size_t ilen = 0, iheld = 0;
+		int zr = wbs__inflate(raw, got, max_inflated, &q->http->bodies, &inflated, &ilen, &iheld);
 		if (zr == WBS__INFLATE_TOOBIG) {
 			wbs__send_error(q, 413, "too_large", "body inflates to more than %zu bytes", max_inflated);
+			goto done;
+		}
+		if (zr == WBS__INFLATE_BUSY) {
+			q->retry_after = 1;
+			wbs__send_error(q, 503, "unavailable",
+				       "the server is busy inflating other request bodies; retry after %u s",
+				       q->retry_after);
 			goto done;
 		}
 		if (zr == WBS__INFLATE_NOMEM) {
@@ -278,13 +404,14 @@ int wbs__read_body(wbs__req *q, int required, size_t max_sent, size_t max_inflat
 			wbs__send_error(q, 400, bad_code, "body is not valid gzip");
 			goto done;
 		}
+		/* The compressed copy goes back at once; the inflated one is held
+		 * until the request ends. */
 		free(raw);
-		raw = realloc(inflated, ilen + 1);
-		if (!raw) {
-			free(inflated);
-			wbs__send_error(q, 500, "internal", "out of memory");
-			goto done;
-		}
+		wbs__budget_give(&q->http->bodies, held);
+		q->body_held -= held;
+		held = 0;
+		q->body_held += iheld;
+		raw = inflated;
 		got = ilen;
 	} else if (got > max_inflated) {
 		wbs__send_error(q, 413, "too_large", "body is over the limit of %zu bytes", max_inflated);
@@ -727,6 +854,13 @@ static void req_init(wbs__req *q, struct mg_connection *conn, wbs__http *h)
 	q->store = h->store;
 	q->limiter = h->limiter;
 	q->secure_cookies = h->secure_cookies;
+	q->http = h;
+	{
+		const char *origin = mg_get_header(conn, "Origin");
+		for (size_t i = 0; origin && i < h->ncors && !q->cors_origin; i++)
+			if (strcmp(origin, h->cors[i]) == 0)
+				q->cors_origin = h->cors[i];
+	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	q->t0 = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	/* A client's (or proxy's) id is kept when it is safe to echo and log. */
@@ -769,17 +903,73 @@ static void handle_api(wbs__req *q)
 	route(q);
 }
 
+/*
+ * Close q's connection once the answer is out. civetweb 1.15 has no call
+ * that only marks a server connection for closing; mg_send_http_error
+ * does (must_close), and with status 204 after the answer was sent it
+ * writes nothing (the headers are out, a 204 has no body). Without it
+ * civetweb would read and drop the rest of the declared body, at the
+ * client's pace, to keep the connection (a 2 GB body at 60 s a read).
+ */
+static void close_after_answer(struct mg_connection *conn)
+{
+	mg_send_http_error(conn, 204, "%s", "");
+}
+
+/* The end of a request: give back its body budget, and close the
+ * connection when its body was not read to the end (every handler). */
+static void req_end(wbs__http *h, wbs__req *q)
+{
+	if (q->body_held)
+		wbs__budget_give(&h->bodies, q->body_held);
+	q->body_held = 0;
+	if (q->close || body_unread(q))
+		close_after_answer(q->conn);
+}
+
+/*
+ * A CORS preflight from an origin the operator allowed: 204 with the
+ * grants. Methods are the API's; headers those the SDK and the UI send.
+ * Other preflights go on to routing and get no grant (405: the API has no
+ * OPTIONS route), so a browser refuses the cross-origin call.
+ */
+static int cors_preflight(wbs__req *q)
+{
+	if (strcmp(q->ri->request_method, "OPTIONS") != 0 || !q->cors_origin ||
+	    !mg_get_header(q->conn, "Access-Control-Request-Method"))
+		return 0;
+	q->status = 204;
+	mg_response_header_start(q->conn, 204);
+	mg_response_header_add(q->conn, "Access-Control-Allow-Origin", q->cors_origin, -1);
+	mg_response_header_add(q->conn, "Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE", -1);
+	mg_response_header_add(q->conn, "Access-Control-Allow-Headers",
+			       "Authorization, Content-Type, Content-Encoding, X-Request-Id, X-CSRF-Token", -1);
+	mg_response_header_add(q->conn, "Access-Control-Max-Age", "600", -1);
+	mg_response_header_add(q->conn, "Vary", "Origin", -1);
+	mg_response_header_add(q->conn, "X-Request-Id", q->id, -1);
+	mg_response_header_add(q->conn, "Content-Length", "0", -1);
+	mg_response_header_send(q->conn);
+	return 1;
+}
+
 static int on_api(struct mg_connection *conn, void *cbdata)
 {
 	wbs__http *h = cbdata;
 	wbs__req q;
 
 	req_init(&q, conn, h);
+	if (cors_preflight(&q)) {
+		req_end(h, &q);
+		count_request(&q, "/api/v1/preflight");
+		return q.status;
+	}
 	if (inflight_enter(h)) {
 		wbs__send_error(&q, 503, "unavailable", "the server is shutting down");
+		req_end(h, &q);
 		return q.status;
 	}
 	handle_api(&q);
+	req_end(h, &q);
 	inflight_leave(h);
 	count_request(&q, q.route[0] ? q.route : "/api/v1/unmatched");
 	if (q.status >= 200 && q.status < 400)
@@ -795,12 +985,14 @@ static int on_healthz(struct mg_connection *conn, void *cbdata)
 	req_init(&q, conn, cbdata);
 	if (strcmp(q.ri->request_uri, "/healthz") != 0) {
 		wbs__send_error(&q, 404, "not_found", "unknown route");
+		req_end(cbdata, &q);
 		return q.status;
 	}
 	wbs__buf_init(&b, 64);
 	wbs__buf_puts(&b, "{\"ok\":true}");
 	wbs__send_json(&q, 200, &b);
 	wbs__buf_free(&b);
+	req_end(cbdata, &q);
 	return 200;
 }
 
@@ -817,6 +1009,7 @@ static int on_readyz(struct mg_connection *conn, void *cbdata)
 	req_init(&q, conn, h);
 	if (strcmp(q.ri->request_uri, "/readyz") != 0) {
 		wbs__send_error(&q, 404, "not_found", "unknown route");
+		req_end(h, &q);
 		return q.status;
 	}
 	pthread_mutex_lock(&h->mu);
@@ -832,6 +1025,7 @@ static int on_readyz(struct mg_connection *conn, void *cbdata)
 		wbs__send_json(&q, 200, &b);
 		wbs__buf_free(&b);
 	}
+	req_end(h, &q);
 	count_request(&q, "/readyz");
 	return q.status;
 }
@@ -848,6 +1042,7 @@ static int on_metrics(struct mg_connection *conn, void *cbdata)
 	req_init(&q, conn, h);
 	if (strcmp(q.ri->request_uri, "/metrics") != 0) {
 		wbs__send_error(&q, 404, "not_found", "unknown route");
+		req_end(h, &q);
 		return q.status;
 	}
 	q.status = 200;
@@ -869,6 +1064,7 @@ static int on_metrics(struct mg_connection *conn, void *cbdata)
 			mg_write(conn, b.p, b.len);
 	}
 	wbs__buf_free(&b);
+	req_end(h, &q);
 	return q.status;
 }
 
@@ -879,6 +1075,7 @@ static int on_other(struct mg_connection *conn, void *cbdata)
 
 	req_init(&q, conn, h);
 	wbs__static_serve(&q, h->web_dir);
+	req_end(h, &q);
 	return q.status ? q.status : 500;
 }
 
@@ -926,8 +1123,8 @@ int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t 
 {
 	struct mg_callbacks cb;
 	struct mg_server_port ports[4];
-	char listen[300], threads[16];
-	const char *options[16];
+	char listen[300], threads[16], header_ms[16], keepalive_ms[16];
+	const char *options[32];
 	wbs__http *h;
 	int n, k = 0;
 	int v6 = strchr(o->host, ':') != NULL, tls;
@@ -955,6 +1152,21 @@ int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t 
 	if (getrandom(&h->id_prefix, sizeof(h->id_prefix), GRND_NONBLOCK) != sizeof(h->id_prefix))
 		h->id_prefix = (uint32_t)getpid();
 	atomic_init(&h->next_id, 1);
+	atomic_init(&h->bodies.used, 0);
+	h->bodies.cap = BODY_BUDGET;
+	if (o->cors_origins && *o->cors_origins) {
+		char *save = NULL;
+		if (!(h->cors_buf = strdup(o->cors_origins))) {
+			snprintf(err, errlen, "out of memory");
+			wbs__limiter_free(h->limiter);
+			free(h->web_dir);
+			free(h);
+			return -1;
+		}
+		for (char *t = strtok_r(h->cors_buf, ", \t", &save); t && h->ncors < CORS_ORIGINS_MAX;
+		     t = strtok_r(NULL, ", \t", &save))
+			h->cors[h->ncors++] = t;
+	}
 	pthread_mutex_init(&h->mu, NULL);
 	{
 		pthread_condattr_t ca;
@@ -966,19 +1178,35 @@ int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t 
 	/* A trailing 's' makes civetweb's port an HTTPS port. */
 	tls = o->tls_cert && *o->tls_cert;
 	snprintf(listen, sizeof(listen), v6 ? "[%s]:%d%s" : "%s:%d%s", o->host, o->port, tls ? "s" : "");
-	snprintf(threads, sizeof(threads), "%d", o->threads > 0 ? o->threads : 16);
+	snprintf(threads, sizeof(threads), "%d", o->threads > 0 ? o->threads : WBS__HTTP_THREADS_DEFAULT);
+	snprintf(header_ms, sizeof(header_ms), "%d", HEADER_TIMEOUT_MS);
+	snprintf(keepalive_ms, sizeof(keepalive_ms), "%d", KEEPALIVE_MS);
 	options[k++] = "listening_ports";
 	options[k++] = listen;
 	options[k++] = "num_threads";
 	options[k++] = threads;
+	/* Accepted connections wait here while every worker is busy, and in
+	 * the kernel's backlog before that: a 256-rank job connects at once. */
+	options[k++] = "connection_queue";
+	options[k++] = "1024";
+	options[k++] = "listen_backlog";
+	options[k++] = "1024";
 	options[k++] = "request_timeout_ms";
-	options[k++] = "60000";
+	options[k++] = header_ms;
 	options[k++] = "enable_keep_alive";
 	options[k++] = "yes";
 	options[k++] = "keep_alive_timeout_ms";
-	options[k++] = "30000";
+	options[k++] = keepalive_ms;
 	options[k++] = "tcp_nodelay";
 	options[k++] = "1";
+	/* No CORS from civetweb (its defaults grant "*" to every preflight):
+	 * cors_preflight and send_body grant only the configured origins. */
+	options[k++] = "access_control_allow_origin";
+	options[k++] = "";
+	options[k++] = "access_control_allow_methods";
+	options[k++] = "";
+	options[k++] = "access_control_allow_headers";
+	options[k++] = "";
 	/* Keep request_uri raw: wbs__path_split decodes after splitting (see httputil.c). */
 	options[k++] = "decode_url";
 	options[k++] = "no";
@@ -1056,6 +1284,7 @@ void wbs__http_stop(wbs__http *h)
 	pthread_mutex_destroy(&h->mu);
 	pthread_cond_destroy(&h->idle);
 	free(h->web_dir);
+	free(h->cors_buf);
 	wbs__limiter_free(h->limiter);
 	free(h);
 }

@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *out = NULL;
 	size_t n = 0;
 
-	if (wbs__inflate(data, size, 1u << 20, &out, &n) == WBS__INFLATE_OK && n > (1u << 20))
+	if (wbs__inflate(data, size, 1u << 20, NULL, &out, &n, NULL) == WBS__INFLATE_OK && n > (1u << 20))
 		abort(); /* over the cap */
 	free(out);
 	return 0;

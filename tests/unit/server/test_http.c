@@ -90,6 +90,38 @@ static size_t gz(const void *in, size_t len, uint8_t *out, size_t cap)
 	return cap - z.avail_out;
 }
 
+/* The shared budget: a bomb stops when the bodies inflating together reach
+ * it (BUSY, nothing left taken); a body that fits keeps exactly its buffer
+ * taken until given back. */
+static void test_http__inflate_budget(void **state)
+{
+	size_t big = 8u << 20, bn, olen, held;
+	uint8_t *zeros = calloc(1, big), *bomb = malloc(big / 100), *out;
+	wbs__budget b = {.cap = 1u << 20};
+	(void)state;
+
+	assert_non_null(zeros);
+	assert_non_null(bomb);
+	bn = gz(zeros, big, bomb, big / 100);
+	assert_int_equal(wbs__inflate(bomb, bn, 64u << 20, &b, &out, &olen, &held), WBS__INFLATE_BUSY);
+	assert_int_equal(atomic_load(&b.used), 0);
+	/* Half the budget taken elsewhere: 600 KiB of output no longer fits. */
+	bn = gz(zeros, 600u << 10, bomb, big / 100);
+	assert_int_equal(wbs__budget_take(&b, 512u << 10), 0);
+	assert_int_equal(wbs__inflate(bomb, bn, 64u << 20, &b, &out, &olen, &held), WBS__INFLATE_BUSY);
+	wbs__budget_give(&b, 512u << 10);
+	assert_int_equal(wbs__inflate(bomb, bn, 64u << 20, &b, &out, &olen, &held), WBS__INFLATE_OK);
+	assert_int_equal(olen, 600u << 10);
+	assert_int_equal(held, olen + 1);
+	assert_int_equal(atomic_load(&b.used), held);
+	wbs__budget_give(&b, held);
+	free(out);
+	assert_int_equal(wbs__budget_take(&b, (1u << 20) + 1), -1);
+	assert_int_equal(atomic_load(&b.used), 0);
+	free(zeros);
+	free(bomb);
+}
+
 static void test_http__inflate_cap(void **state)
 {
 	static uint8_t src[100000], packed[200000];
@@ -100,24 +132,24 @@ static void test_http__inflate_cap(void **state)
 	for (size_t i = 0; i < sizeof(src); i++)
 		src[i] = (uint8_t)(i * 7 % 251);
 	n = gz(src, sizeof(src), packed, sizeof(packed));
-	assert_int_equal(wbs__inflate(packed, n, sizeof(src), &out, &olen), WBS__INFLATE_OK);
+	assert_int_equal(wbs__inflate(packed, n, sizeof(src), NULL, &out, &olen, NULL), WBS__INFLATE_OK);
 	assert_int_equal(olen, sizeof(src));
 	assert_memory_equal(out, src, sizeof(src));
 	free(out);
 	/* One byte under the size: a bomb stops at the cap. */
-	assert_int_equal(wbs__inflate(packed, n, sizeof(src) - 1, &out, &olen), WBS__INFLATE_TOOBIG);
+	assert_int_equal(wbs__inflate(packed, n, sizeof(src) - 1, NULL, &out, &olen, NULL), WBS__INFLATE_TOOBIG);
 	/* Truncated and corrupt streams. */
-	assert_int_equal(wbs__inflate(packed, n - 10, sizeof(src), &out, &olen), WBS__INFLATE_BAD);
+	assert_int_equal(wbs__inflate(packed, n - 10, sizeof(src), NULL, &out, &olen, NULL), WBS__INFLATE_BAD);
 	packed[n / 2] ^= 0xff;
-	assert_int_equal(wbs__inflate(packed, n, sizeof(src), &out, &olen), WBS__INFLATE_BAD);
-	assert_int_equal(wbs__inflate((const uint8_t *)"hello", 5, 100, &out, &olen), WBS__INFLATE_BAD);
-	assert_int_equal(wbs__inflate((const uint8_t *)"", 0, 100, &out, &olen), WBS__INFLATE_BAD);
+	assert_int_equal(wbs__inflate(packed, n, sizeof(src), NULL, &out, &olen, NULL), WBS__INFLATE_BAD);
+	assert_int_equal(wbs__inflate((const uint8_t *)"hello", 5, 100, NULL, &out, &olen, NULL), WBS__INFLATE_BAD);
+	assert_int_equal(wbs__inflate((const uint8_t *)"", 0, 100, NULL, &out, &olen, NULL), WBS__INFLATE_BAD);
 	/* A real bomb: 64 MiB of zeros packs into ~64 KiB. */
 	{
 		size_t big = 64u << 20;
 		uint8_t *zeros = calloc(1, big), *bomb = malloc(big / 100);
 		size_t bn = gz(zeros, big, bomb, big / 100);
-		assert_int_equal(wbs__inflate(bomb, bn, (16u << 20), &out, &olen), WBS__INFLATE_TOOBIG);
+		assert_int_equal(wbs__inflate(bomb, bn, (16u << 20), NULL, &out, &olen, NULL), WBS__INFLATE_TOOBIG);
 		free(zeros);
 		free(bomb);
 	}
@@ -126,7 +158,7 @@ static void test_http__inflate_cap(void **state)
 		uint8_t two[64];
 		size_t a = gz("abc", 3, two, sizeof(two));
 		size_t b = gz("def", 3, two + a, sizeof(two) - a);
-		assert_int_equal(wbs__inflate(two, a + b, 100, &out, &olen), WBS__INFLATE_OK);
+		assert_int_equal(wbs__inflate(two, a + b, 100, NULL, &out, &olen, NULL), WBS__INFLATE_OK);
 		assert_int_equal(olen, 6);
 		assert_memory_equal(out, "abcdef", 6);
 		free(out);
@@ -442,7 +474,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_http__path_split),	  cmocka_unit_test(test_http__media_type),
-		cmocka_unit_test(test_http__inflate_cap),	  cmocka_unit_test(test_http__number_round_trip),
+		cmocka_unit_test(test_http__inflate_cap), cmocka_unit_test(test_http__inflate_budget),	  cmocka_unit_test(test_http__number_round_trip),
 		cmocka_unit_test(test_http__json_escape),	  cmocka_unit_test(test_http__filter_parse),
 		cmocka_unit_test(test_http__batch_decode),	  cmocka_unit_test(test_http__run_fields),
 	};
