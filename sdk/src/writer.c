@@ -91,7 +91,7 @@ static void writer_fail(wb__writer *w, const char *msg)
 static void writer_pace(wb__writer *w, uint64_t bytes, int64_t ns)
 {
 	double rate, use;
-	size_t limit;
+	size_t limit, old;
 
 	w->win_bytes += bytes;
 	w->win_ns += ns;
@@ -104,7 +104,10 @@ static void writer_pace(wb__writer *w, uint64_t bytes, int64_t ns)
 	w->win_ns = 0;
 	use *= (double)WB__WRITER_AHEAD_MS * 1e6;
 	limit = use >= (double)w->ring->cap ? w->ring->cap : use <= LIMIT_MIN ? LIMIT_MIN : (size_t)use;
-	wb__ring_set_limit(w->ring, limit);
+	/* producers read the limit on every call: store it only when it moves by 1/16 or more */
+	old = atomic_load_explicit(&w->ring->limit, memory_order_relaxed);
+	if (limit > old + old / 16 || limit < old - old / 16)
+		wb__ring_set_limit(w->ring, limit);
 }
 
 /* Write every record published in the ring. 1 if something was written,
@@ -225,8 +228,12 @@ int wb__writer_start(wb__writer *w, wb__ring *ring, int fd, uint64_t next_seq, u
 	atomic_init(&w->stop, 0);
 	atomic_init(&w->failing, 0);
 	atomic_init(&w->error, WB_OK);
-	if (pthread_mutex_init(&w->sync_mu, NULL) || wb__cond_init(&w->sync_cv))
+	if (pthread_mutex_init(&w->sync_mu, NULL))
 		return wb__error(WB_ENOMEM, "cannot initialise the syncer's lock");
+	if (wb__cond_init(&w->sync_cv)) {
+		pthread_mutex_destroy(&w->sync_mu);
+		return wb__error(WB_ENOMEM, "cannot initialise the syncer's lock");
+	}
 	wb__ring_set_limit(ring, LIMIT_START);
 	rc = wb__thread_start(&w->thread, writer_main, w, "writer");
 	if (rc)
