@@ -4,7 +4,8 @@
  * into a directory, with libwb's artifact functions (which do the
  * hashing, dedup, chunking, resuming and checking). Server and key come
  * from --base-url/--api-key, else WB_BASE_URL/WB_API_KEY, else the
- * settings file, as for `wb sync`.
+ * settings file, as for `wb sync` (whose keys go only to their own
+ * servers: settings.c).
  */
 #include "cmd.h"
 

@@ -170,31 +170,34 @@ int wbs__api_call(const wbs__api *a, const char *method, const char *path, const
 
 int wbs__api_init(wbs__api *a, const char *base, const char *key, char *err, size_t errlen)
 {
-	char *file_url = NULL, *file_key = NULL;
+	char *file_url = NULL, *use = NULL;
 	size_t n;
 	int rc = 0;
 
 	memset(a, 0, sizeof(*a));
 	base = wb__setting_str(base && *base ? base : NULL, "WB_BASE_URL");
-	key = wb__setting_str(key && *key ? key : NULL, "WB_API_KEY");
-	if ((!base || !key) && wb__settings_file_read(base, &file_url, &file_key)) {
+	if ((!base && wb__settings_file_read(&file_url)) ||
+	    wb__settings_key_for(base ? base : file_url ? file_url : WB__DEFAULT_BASE_URL, key, &use)) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		rc = -1;
+		goto done;
 	}
 	snprintf(a->base, sizeof(a->base), "%s", base ? base : file_url ? file_url : WB__DEFAULT_BASE_URL);
 	n = strlen(a->base);
 	while (n && a->base[n - 1] == '/')
 		a->base[--n] = '\0';
-	if (key || file_key) {
-		snprintf(a->key, sizeof(a->key), "%s", key ? key : file_key);
+	if (use) {
+		snprintf(a->key, sizeof(a->key), "%s", use);
 	} else {
-		snprintf(err, errlen, "no api key: give --api-key, set WB_API_KEY or run wb login");
+		/* the settings file's key belongs to another server, or there is none: say which */
+		wb__settings_no_key_why(a->base, err, errlen);
 		rc = -1;
 	}
+done:
 	free(file_url);
-	if (file_key) {
-		memset(file_key, 0, strlen(file_key));
-		free(file_key);
+	if (use) {
+		memset(use, 0, strlen(use));
+		free(use);
 	}
 	return rc;
 }

@@ -188,6 +188,7 @@ int wbs__cmd_server(int argc, char **argv)
 	no.base_url = o.public_url[0] ? o.public_url : url;
 	no.backoff = o.notify_backoff;
 	no.allow_private = o.webhook_private;
+	no.proxy = o.webhook_proxy[0] ? o.webhook_proxy : NULL;
 	if (wbs__notify_start(&notifier, &no, err, sizeof(err))) {
 		wbs__log(WBS__LOG_ERROR, "cannot start notifications", "error=%s", wbs__log_quote(q, sizeof(q), err));
 		goto done;

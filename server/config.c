@@ -21,7 +21,7 @@ const char wbs__server_usage[] =
 	"                 [--rate-limit REQ_PER_S] [--rate-burst N] [--log-format text|json]\n"
 	"                 [--tls-cert CERT.pem --tls-key KEY.pem]\n"
 	"                 [--public-url URL] [--notify-backoff SECONDS] [--webhook-private yes|no]\n"
-	"                 [--secure-cookies 1] [--group-read yes|no]\n"
+	"                 [--secure-cookies 1] [--group-read yes|no] [--webhook-proxy URL]\n"
 	"                 [--cors-origins https://a.example,https://b.example]\n";
 
 
@@ -173,6 +173,15 @@ static int set_opt(wbs__server_opts *o, const char *name, const char *value, cha
 			return -1;
 		}
 		o->group_read = strcmp(value, "yes") == 0;
+	} else if (strcmp(name, "webhook-proxy") == 0 || strcmp(name, "webhook_proxy") == 0) {
+		if (strlen(value) >= sizeof(o->webhook_proxy) ||
+		    (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0 &&
+		     strncmp(value, "socks5://", 9) != 0 && strncmp(value, "socks5h://", 10) != 0) ||
+		    strpbrk(value, " \t\"<>")) {
+			snprintf(err, errlen, "webhook-proxy must be an http://, https://, socks5:// or socks5h:// URL");
+			return -1;
+		}
+		snprintf(o->webhook_proxy, sizeof(o->webhook_proxy), "%s", value);
 	} else if (strcmp(name, "notify-backoff") == 0 || strcmp(name, "notify_backoff") == 0) {
 		double v = strtod(value, &end);
 		if (!*value || *end || !isfinite(v) || v < 0.01 || v > 3600) {

@@ -28,6 +28,8 @@ typedef struct wbs__server_opts {
 	char public_url[1024]; /* the URL users reach the server at, for links in notifications; "": the listening URL */
 	double notify_backoff; /* seconds before the first webhook retry, doubling (default 2) */
 	int webhook_private;   /* --webhook-private yes: webhooks may reach loopback/private addresses */
+	char webhook_proxy[1024]; /* --webhook-proxy URL: webhooks go through it, and it decides where they may
+				     go; "": direct, whatever http_proxy and the like say */
 	int secure_cookies; /* --secure-cookies 1: the session cookie is Secure (served behind a TLS proxy) */
 	int group_read;     /* --group-read yes: data files 0640, directories 0750 (default 0600, 0700) */
 	char cors_origins[1024]; /* --cors-origins: origins allowed to call /api/v1 from their pages; "" (default): none */

@@ -9,11 +9,22 @@
  * Environment variables are recorded only from an allow-list of names that
  * matter for reproducing a run (devices, thread counts, launcher ranks) —
  * never the whole environment, which holds tokens and passwords. Even an
- * allowed name is dropped if it looks like a secret, and URL credentials
- * in values are stripped (wb__env_allowed, wb__env_value_clean).
+ * allowed name is dropped if it looks like a secret (wb__env_allowed).
+ *
+ * One secret filter serves the values of both (wb__secret_clean): a name
+ * "looks like a secret" when it contains KEY, TOKEN, SECRET, PASSWORD,
+ * PASS, CREDENTIAL or AUTH in any case, and then its value becomes
+ * "[redacted]" — in the environment the variable is left out, on the
+ * command line the value of such a flag is replaced (`--api-key=v`,
+ * `--api-key v`, `hf_token=v` as Hydra-style overrides take them, a
+ * `?token=v` query parameter), and the credentials of any URL become
+ * "[redacted]" too. argv is public to whoever may read the run (anyone, on
+ * a public project), so the filter errs on the side of hiding: `--author`
+ * loses its value as well.
  */
 #include "meta.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
@@ -28,6 +39,7 @@
 #include "util.h"
 
 #define CMDLINE_MAX (64u * 1024u)
+#define REDACTED "[redacted]"
 
 const char *wb__meta_user(void)
 {
@@ -48,12 +60,13 @@ const char *wb__meta_user(void)
 	return env && env[0] ? env : NULL;
 }
 
-/* argv as a JSON array from /proc/self/cmdline; NULL if unreadable or on ENOMEM. */
+/* argv as a JSON array from /proc/self/cmdline, each argument through
+ * wb__arg_clean; NULL if unreadable or on ENOMEM. */
 static cJSON *meta_argv(void)
 {
-	char *buf = NULL;
+	char *buf = NULL, **args = NULL;
 	cJSON *arr = NULL;
-	size_t have = 0;
+	size_t have = 0, n = 0;
 	int fd;
 
 	fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
@@ -63,29 +76,34 @@ static cJSON *meta_argv(void)
 	if (!buf)
 		goto done;
 	for (;;) {
-		ssize_t n = read(fd, buf + have, CMDLINE_MAX - have);
-		if (n <= 0)
+		ssize_t r = read(fd, buf + have, CMDLINE_MAX - have);
+		if (r <= 0)
 			break;
-		have += (size_t)n;
+		have += (size_t)r;
 		if (have == CMDLINE_MAX)
 			break;
 	}
 	buf[have] = '\0';
-	arr = cJSON_CreateArray();
-	if (!arr)
+	/* at most one argument per byte read, plus the one a full buffer cuts */
+	if (!(args = calloc(have + 1, sizeof *args)))
 		goto done;
-	for (size_t i = 0; i < have;) {
-		size_t len = strlen(buf + i);
-		cJSON *s = cJSON_CreateString(buf + i);
-		if (!s || !cJSON_AddItemToArray(arr, s)) {
-			cJSON_Delete(s);
+	for (size_t i = 0; i < have; i += strlen(buf + i) + 1)
+		args[n++] = buf + i;
+	if (!(arr = cJSON_CreateArray()))
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		char *clean = wb__arg_clean((const char *const *)args, i);
+		cJSON *js = clean ? cJSON_CreateString(clean) : NULL;
+		free(clean);
+		if (!js || !cJSON_AddItemToArray(arr, js)) {
+			cJSON_Delete(js);
 			cJSON_Delete(arr);
 			arr = NULL;
 			goto done;
 		}
-		i += len + 1;
 	}
 done:
+	free(args);
 	free(buf);
 	close(fd);
 	return arr;
@@ -112,18 +130,25 @@ static const char *const env_allow[] = {
 };
 
 /* Parts of a name that mark a secret, matched case-insensitively anywhere. */
-static const char *const env_secret[] = {"KEY", "TOKEN", "SECRET", "PASSWORD", "PASS", "CREDENTIAL", "AUTH"};
+static const char *const secret_parts[] = {"KEY", "TOKEN", "SECRET", "PASSWORD", "PASS", "CREDENTIAL", "AUTH"};
+
+int wb__secret_name(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof secret_parts / sizeof secret_parts[0]; i++) {
+		size_t n = strlen(secret_parts[i]);
+		for (size_t j = 0; j + n <= len; j++)
+			if (strncasecmp(name + j, secret_parts[i], n) == 0)
+				return 1;
+	}
+	return 0;
+}
 
 int wb__env_allowed(const char *name, size_t len)
 {
 	int listed = 0;
 
-	for (size_t i = 0; i < sizeof env_secret / sizeof env_secret[0]; i++) {
-		size_t n = strlen(env_secret[i]);
-		for (size_t j = 0; j + n <= len; j++)
-			if (strncasecmp(name + j, env_secret[i], n) == 0)
-				return 0;
-	}
+	if (wb__secret_name(name, len))
+		return 0;
 	for (size_t i = 0; i < sizeof env_allow / sizeof env_allow[0] && !listed; i++) {
 		size_t n = strlen(env_allow[i]);
 		if (env_allow[i][n - 1] == '_')
@@ -134,10 +159,79 @@ int wb__env_allowed(const char *name, size_t len)
 	return listed;
 }
 
-char *wb__env_value_clean(const char *value)
+/* A character of a flag's or a parameter's name. */
+static int name_char(char c) { return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.'; }
+
+char *wb__secret_clean(const char *s)
 {
-	return wb__url_strip_credentials(value);
+	size_t len = strlen(s), marks = 0, cap, o = 0, i = 0, lead;
+	char *out;
+
+	/* Each redaction replaces at least one byte after an '=' or before an
+	 * '@' with REDACTED: that bounds the output. */
+	for (size_t k = 0; k < len; k++)
+		marks += s[k] == '=' || s[k] == '@';
+	if (__builtin_mul_overflow(marks, sizeof REDACTED, &cap) || wb__add_overflow(cap, len + 1, &cap) ||
+	    !(out = malloc(cap)))
+		return NULL;
+	lead = strspn(s, "-+"); /* "--name=", "+name=" (Hydra): the whole rest is the value */
+	while (i < len) {
+		if (s[i] == ':' && s[i + 1] == '/' && s[i + 2] == '/') {
+			/* scheme://user:secret@host: the userinfo ends at the authority's last '@' */
+			size_t a = i + 3, end = a + strcspn(s + a, "/?# \t\n"), at = 0;
+			for (size_t k = a; k < end; k++)
+				if (s[k] == '@')
+					at = k;
+			memcpy(out + o, "://", 3);
+			o += 3;
+			i = a;
+			if (at > a) {
+				memcpy(out + o, REDACTED, sizeof REDACTED - 1);
+				o += sizeof REDACTED - 1;
+				i = at;
+			}
+			continue;
+		}
+		if (s[i] == '=') {
+			size_t start = i, vend;
+			while (start > 0 && name_char(s[start - 1]))
+				start--;
+			out[o++] = s[i++];
+			if (!wb__secret_name(s + start, i - 1 - start))
+				continue;
+			/* the value: the rest of a "name=value" argument, else up to the next separator */
+			vend = start <= lead ? len : i + strcspn(s + i, "&#; \t\n");
+			if (vend > i) {
+				memcpy(out + o, REDACTED, sizeof REDACTED - 1);
+				o += sizeof REDACTED - 1;
+				i = vend;
+			}
+			continue;
+		}
+		out[o++] = s[i++];
+	}
+	out[o] = '\0';
+	return out;
 }
+
+char *wb__arg_clean(const char *const *argv, size_t i)
+{
+	const char *prev = i > 0 ? argv[i - 1] : NULL;
+
+	/* "--api-key VALUE": the flag has no '=' and a secret's name; VALUE is
+	 * anything but the next long option */
+	if (prev && prev[0] == '-' && !strchr(prev, '=') && strncmp(argv[i], "--", 2) != 0) {
+		size_t d = strspn(prev, "-"), n = strlen(prev + d);
+		int is_name = n > 0;
+		for (size_t k = d; prev[k] && is_name; k++)
+			is_name = name_char(prev[k]);
+		if (is_name && wb__secret_name(prev + d, n))
+			return strdup(REDACTED);
+	}
+	return wb__secret_clean(argv[i]);
+}
+
+char *wb__env_value_clean(const char *value) { return wb__secret_clean(value); }
 
 /* The allowed part of the environment as a JSON object; NULL on ENOMEM. */
 static cJSON *meta_env(void)

@@ -98,7 +98,7 @@ static int fetch_patch(wb__http *h, const cJSON *code, const char *name, int64_t
 
 int wb__restore_run(const wb__restore_opts *o, wb__restore_report *rep)
 {
-	char ref[1024], *url_base = NULL, *file_url = NULL, *file_key = NULL, *base = NULL, *body = NULL;
+	char ref[1024], *url_base = NULL, *file_url = NULL, *key = NULL, *base = NULL, *body = NULL;
 	char *diff = NULL, *up = NULL;
 	const char *e = NULL, *p = NULL, *id = NULL, *commit;
 	size_t blen = 0, dlen = 0, ulen = 0;
@@ -114,10 +114,8 @@ int wb__restore_run(const wb__restore_opts *o, wb__restore_report *rep)
 	{
 		const char *b = wb__setting_str(o->base_url, "WB_BASE_URL");
 		b = b ? b : url_base;
-		if (!b || !wb__setting_str(o->api_key, "WB_API_KEY")) {
-			if ((rc = wb__settings_file_read(b, &file_url, &file_key)))
-				goto done;
-		}
+		if (!b && (rc = wb__settings_file_read(&file_url)))
+			goto done;
 		b = b ? b : file_url ? file_url : WB__DEFAULT_BASE_URL;
 		if (!(base = strdup(b))) {
 			rc = wb__error(WB_ENOMEM, "out of memory");
@@ -126,11 +124,9 @@ int wb__restore_run(const wb__restore_opts *o, wb__restore_report *rep)
 		if ((rc = wb__base_url_check(base)))
 			goto done;
 	}
-	{
-		const char *k = wb__setting_str(o->api_key, "WB_API_KEY");
-		if ((rc = wb__http_new(&h, base, k ? k : file_key, e, p, id)))
-			goto done;
-	}
+	/* the run's URL names a server: the settings file's key goes there only if it is that server's */
+	if ((rc = wb__settings_key_for(base, o->api_key, &key)) || (rc = wb__http_new(&h, base, key, e, p, id)))
+		goto done;
 	if ((rc = wb__http_get_raw(h, "/code", CODE_JSON_MAX, deadline, &body, &blen))) {
 		if (rc == WB_ENOTFOUND)
 			wb__error(rc, "run %s/%s/%s has no code capture on %s (or does not exist)", e, p, id, base);
@@ -149,9 +145,9 @@ int wb__restore_run(const wb__restore_opts *o, wb__restore_report *rep)
 	in = (wb__restore_input){code, diff, dlen, up, ulen, o->repo};
 	rc = wb__gitcap_restore(&in, rep->dest, &rep->source);
 done:
-	if (file_key) {
-		memset(file_key, 0, strlen(file_key));
-		free(file_key);
+	if (key) {
+		memset(key, 0, strlen(key));
+		free(key);
 	}
 	wb__http_free(h);
 	cJSON_Delete(code);

@@ -29,6 +29,10 @@ typedef struct wb__ring {
 	pthread_mutex_t mu;
 	uint64_t pending;              /* head after the reserved, uncommitted entry */
 	uint64_t used_before;          /* bytes in use when the entry was reserved */
+	size_t kick_at;                /* half the limit seen by the reservation: commit wakes the consumer there */
+
+	/* Set by the consumer (wb__ring_set_limit), read by producers. */
+	_Atomic size_t limit;          /* more unwritten bytes than this: the producer waits for the consumer */
 
 	/* Published positions: bytes ever written / ever consumed. */
 	_Alignas(64) _Atomic uint64_t head;
@@ -36,7 +40,9 @@ typedef struct wb__ring {
 
 	_Alignas(64) _Atomic uint64_t dropped;
 	_Atomic int space_waiters;     /* producers waiting for space */
+	_Atomic uint64_t wake_tail;    /* the waiting producer needs tail to reach this */
 	_Atomic int stalled;           /* a wait for space ran out; cleared by release */
+	_Atomic int lag_stalled;       /* a wait under the limit ran out; cleared by release */
 
 	/* Sleeping: the consumer on data_cv, full producers on space_cv. */
 	pthread_mutex_t wait_mu;
@@ -71,23 +77,37 @@ static inline void wb__ring_lock(wb__ring *r) { pthread_mutex_lock(&r->mu); }
 static inline void wb__ring_unlock(wb__ring *r) { pthread_mutex_unlock(&r->mu); }
 
 /*
+ * Consumer (or before producers start): let producers run ahead of the
+ * consumer by at most limit bytes (clamped to the capacity; the whole ring
+ * until this is called). A producer that would pass it wakes the consumer
+ * and waits until the consumer is back under half of it (or has written
+ * everything), at most full_wait_ms per reservation, and not at all after
+ * such a wait ran out until the consumer next frees space. The record then
+ * goes into the ring all the same: the limit slows producers down to the
+ * consumer's pace, it never drops.
+ */
+WB__HIDDEN void wb__ring_set_limit(wb__ring *r, size_t limit);
+
+/*
  * Producer, with the ring locked: reserve space for a record of len bytes
  * and point *payload at it; the caller writes exactly len bytes there and
- * calls wb__ring_commit() before unlocking. If the ring is full, wake the
- * consumer and wait for space, at most full_wait_ms in all (and not at all
- * while the ring is stalled: once a wait has run out, later records are
- * dropped at once until the consumer frees space, so a dead disk costs the
- * trainer one second, not one second per call). Returns WB_OK, WB_EFULL
- * (nothing reserved; counted in wb__ring_dropped) or WB_EINVAL (len is over
- * wb__ring_max_record()).
+ * calls wb__ring_commit() before unlocking. Past the limit
+ * (wb__ring_set_limit), wait for the consumer as said there. If the ring
+ * is full, wake the consumer and wait for space, at most full_wait_ms in
+ * all (and not at all while the ring is stalled: once a wait has run out,
+ * later records are dropped at once until the consumer frees space, so a
+ * dead disk costs the trainer one second, not one second per call).
+ * Returns WB_OK, WB_EFULL (nothing reserved; counted in wb__ring_dropped)
+ * or WB_EINVAL (len is over wb__ring_max_record()).
  */
 WB__HIDDEN int wb__ring_reserve(wb__ring *r, uint8_t type, uint32_t len, uint8_t **payload);
 
 /*
  * Producer, with the ring locked: publish the reserved record to the
  * consumer (a release store). Wakes the consumer only when this record
- * takes the ring past half full; otherwise the consumer finds it on its own
- * timer. That keeps the common call free of system calls.
+ * takes the ring past half its limit (half full without one); otherwise
+ * the consumer finds it on its own timer. That keeps the common call free
+ * of system calls.
  */
 WB__HIDDEN void wb__ring_commit(wb__ring *r);
 

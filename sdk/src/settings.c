@@ -11,7 +11,10 @@
  * naming the field instead of a 400 from the server minutes later.
  *
  * The API key is copied and handed to the transport; it never appears in a
- * message, in run.json or in the run log.
+ * message, in run.json or in the run log. A key from the settings file goes
+ * only to the server it belongs to (wb__settings_key_for): every client
+ * path — wb_init, wb_sync, artifacts, `wb restore`, the CLI's own HTTP
+ * client — asks that one function, after it knows the URL it will talk to.
  */
 #include "settings.h"
 
@@ -84,38 +87,44 @@ static char *trim(char *s)
 	return s;
 }
 
-/* Equal base URLs, ignoring trailing '/'. */
-static int same_url(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
+/* The settings file, parsed in place: the last base_url and api_key lines,
+ * and the api_key@URL lines (the keys of other servers). */
+typedef struct settings_file {
+	char *text;
+	size_t len;
+	const char *url, *key;
+	const char *(*per)[2]; /* {URL, key} */
+	size_t nper;
+} settings_file;
 
-	while (la && a[la - 1] == '/')
-		la--;
-	while (lb && b[lb - 1] == '/')
-		lb--;
-	return la == lb && strncmp(a, b, la) == 0;
+static void file_free(settings_file *f)
+{
+	if (f->text) {
+		/* The file holds API keys: do not leave them in freed memory. */
+		memset(f->text, 0, f->len);
+		free(f->text);
+	}
+	free(f->per);
+	memset(f, 0, sizeof *f);
 }
 
-int wb__settings_file_read(const char *want_url, char **base_url, char **api_key)
+/* Read and parse the settings file into f (all NULL when there is none or
+ * it cannot be read: that only means "no values from it"). WB_OK or
+ * WB_ENOMEM. */
+static int file_load(settings_file *f)
 {
-	char *path = NULL, *text = NULL, *line, *save = NULL;
-	const char *url = NULL, *key = NULL, *(*per)[2] = NULL;
-	size_t len = 0, nper = 0;
+	char *path = NULL, *line, *save = NULL;
 	int rc;
 
-	*base_url = NULL;
-	*api_key = NULL;
+	memset(f, 0, sizeof *f);
 	rc = settings_path(&path);
 	if (rc || !path)
 		goto done;
-	rc = wb__file_read(path, SETTINGS_FILE_MAX, &text, &len);
-	if (rc) {
-		/* An unreadable settings file only means "no values from it". */
-		rc = WB_OK;
+	if (wb__file_read(path, SETTINGS_FILE_MAX, &f->text, &f->len) != WB_OK) {
+		f->text = NULL;
 		goto done;
 	}
-	/* the last base_url and api_key lines win; api_key@URL lines are the keys of other servers */
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(f->text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *eq, *k, *v;
 
 		line = trim(line);
@@ -125,40 +134,156 @@ int wb__settings_file_read(const char *want_url, char **base_url, char **api_key
 		k = trim(line);
 		v = trim(eq + 1);
 		if (strcmp(k, "base_url") == 0) {
-			url = v[0] ? v : NULL;
+			f->url = v[0] ? v : NULL;
 		} else if (strcmp(k, "api_key") == 0) {
-			key = v[0] ? v : NULL;
+			f->key = v[0] ? v : NULL;
 		} else if (strncmp(k, "api_key@", 8) == 0 && v[0]) {
-			void *g = realloc(per, (nper + 1) * sizeof(*per));
+			void *g = realloc(f->per, (f->nper + 1) * sizeof(*f->per));
 			if (!g) {
 				rc = wb__error(WB_ENOMEM, "out of memory");
 				goto done;
 			}
-			per = g;
-			per[nper][0] = k + 8;
-			per[nper++][1] = v;
+			f->per = g;
+			f->per[f->nper][0] = k + 8;
+			f->per[f->nper++][1] = v;
 		}
 	}
-	/* the key of the server in use, when the file has one for it */
-	for (size_t i = 0; i < nper && (want_url || url); i++)
-		if (same_url(per[i][0], want_url ? want_url : url))
-			key = per[i][1];
-	if ((url && !(*base_url = strdup(url))) || (key && !(*api_key = strdup(key))))
-		rc = wb__error(WB_ENOMEM, "out of memory");
 done:
-	if (rc) {
-		free(*base_url);
-		free(*api_key);
-		*base_url = *api_key = NULL;
-	}
-	free(per);
-	if (text) {
-		/* The file holds API keys: do not leave them in freed memory. */
-		memset(text, 0, len);
-		free(text);
-	}
+	if (rc)
+		file_free(f);
 	free(path);
 	return rc;
+}
+
+/* Where a key may go: a URL's scheme, host and port, normalised. */
+typedef struct origin {
+	int https;
+	char host[256]; /* lowercase; an IPv6 literal keeps its brackets */
+	unsigned port;  /* 80 or 443 when the URL names none */
+} origin;
+
+/* Parse the origin of an http(s) URL. 0, or -1 when url is not one. */
+static int origin_parse(const char *url, origin *o)
+{
+	const char *a, *end, *at, *h, *colon = NULL;
+	size_t hl;
+
+	memset(o, 0, sizeof *o);
+	if (strncasecmp(url, "http://", 7) == 0)
+		a = url + 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		a = url + 8, o->https = 1;
+	else
+		return -1;
+	end = a + strcspn(a, "/?#");
+	/* credentials in the URL are not part of where it goes */
+	for (at = h = a; at < end; at++)
+		if (*at == '@')
+			h = at + 1;
+	if (*h == '[') {
+		const char *rb = memchr(h, ']', (size_t)(end - h));
+		if (!rb)
+			return -1;
+		hl = (size_t)(rb + 1 - h);
+		if (rb + 1 < end) {
+			if (rb[1] != ':')
+				return -1;
+			colon = rb + 1;
+		}
+	} else {
+		colon = memchr(h, ':', (size_t)(end - h));
+		hl = (size_t)((colon ? colon : end) - h);
+	}
+	if (hl == 0 || hl >= sizeof o->host)
+		return -1;
+	for (size_t i = 0; i < hl; i++)
+		o->host[i] = (char)tolower((unsigned char)h[i]);
+	o->port = o->https ? 443 : 80;
+	if (colon && colon + 1 < end) {
+		unsigned long p = 0;
+		for (const char *c = colon + 1; c < end; c++) {
+			if (!isdigit((unsigned char)*c) || (p = p * 10 + (unsigned long)(*c - '0')) > 65535)
+				return -1;
+		}
+		if (p == 0)
+			return -1;
+		o->port = (unsigned)p;
+	}
+	return 0;
+}
+
+int wb__same_origin(const char *a, const char *b)
+{
+	origin x, y;
+
+	return origin_parse(a, &x) == 0 && origin_parse(b, &y) == 0 && x.https == y.https && x.port == y.port &&
+	       strcmp(x.host, y.host) == 0;
+}
+
+/* The file's key for url's origin (borrowed from f), or NULL. */
+static const char *file_key_for(const settings_file *f, const char *url)
+{
+	const char *key = NULL;
+
+	for (size_t i = 0; i < f->nper; i++) /* the last line of an origin wins */
+		if (wb__same_origin(f->per[i][0], url))
+			key = f->per[i][1];
+	if (!key && f->key && wb__same_origin(f->url ? f->url : WB__DEFAULT_BASE_URL, url))
+		key = f->key;
+	return key;
+}
+
+int wb__settings_file_read(char **base_url)
+{
+	settings_file f;
+	int rc;
+
+	*base_url = NULL;
+	if ((rc = file_load(&f)))
+		return rc;
+	if (f.url && !(*base_url = strdup(f.url)))
+		rc = wb__error(WB_ENOMEM, "out of memory");
+	file_free(&f);
+	return rc;
+}
+
+int wb__settings_key_for(const char *url, const char *opt_key, char **key)
+{
+	const char *k = wb__setting_str(opt_key && opt_key[0] ? opt_key : NULL, "WB_API_KEY");
+	settings_file f = {0};
+	int rc = WB_OK;
+
+	*key = NULL;
+	if (!k) {
+		if ((rc = file_load(&f)))
+			return rc;
+		k = file_key_for(&f, url);
+	}
+	if (k && !(*key = strdup(k)))
+		rc = wb__error(WB_ENOMEM, "out of memory");
+	file_free(&f);
+	return rc;
+}
+
+void wb__settings_no_key_why(const char *url, char *buf, size_t cap)
+{
+	settings_file f;
+	origin o;
+
+	if (file_load(&f) != WB_OK || origin_parse(url, &o) != 0) {
+		snprintf(buf, cap, "no api key");
+	} else if (!f.key && f.nper == 0) {
+		snprintf(buf, cap, "no api key: none given (--api-key, WB_API_KEY) and none in the settings file (wb login)");
+	} else {
+		/* name one server the file does have a key for (URLs are not secrets) */
+		snprintf(buf, cap,
+			 "no api key for %s://%s:%u: the settings file has keys only for other servers (such as "
+			 "%.200s), and a key goes only to its own server; give --api-key or WB_API_KEY, or add an "
+			 "api_key@URL line",
+			 o.https ? "https" : "http", o.host, o.port,
+			 f.key ? (f.url ? f.url : WB__DEFAULT_BASE_URL) : f.per[0][0]);
+	}
+	file_free(&f);
 }
 
 /* Copy the resolved string (opt, else env) into *out; NULL if unset. */
@@ -400,7 +525,6 @@ static int distributed(wb__settings *s)
 int wb__settings_load(wb__settings *s, const wb_init_options *o)
 {
 	static const wb_init_options none = WB_INIT_OPTIONS_INIT;
-	char *file_url = NULL, *file_key = NULL;
 	const char *v;
 	unsigned long long n;
 	int rc;
@@ -443,20 +567,13 @@ int wb__settings_load(wb__settings *s, const wb_init_options *o)
 		goto done;
 	if (!s->dir && !(s->dir = strdup(WB__DEFAULT_DIR)))
 		goto nomem;
-	if (!s->base_url || !s->api_key) {
-		if ((rc = wb__settings_file_read(s->base_url, &file_url, &file_key)))
-			goto done;
-		if (!s->base_url) {
-			s->base_url = file_url;
-			file_url = NULL;
-		}
-		if (!s->api_key) {
-			s->api_key = file_key;
-			file_key = NULL;
-		}
-	}
+	if (!s->base_url && (rc = wb__settings_file_read(&s->base_url)))
+		goto done;
 	if (!s->base_url && !(s->base_url = strdup(WB__DEFAULT_BASE_URL)))
 		goto nomem;
+	/* the key last: it depends on which server the run talks to */
+	if (!s->api_key && (rc = wb__settings_key_for(s->base_url, NULL, &s->api_key)))
+		goto done;
 
 	if ((rc = check_name("project", s->project)) || (rc = check_name("entity", s->entity)) ||
 	    (rc = check_name("run_id", s->run_id)) || (rc = check_name("group", s->group)) ||
@@ -510,11 +627,6 @@ int wb__settings_load(wb__settings *s, const wb_init_options *o)
 nomem:
 	rc = wb__error(WB_ENOMEM, "out of memory");
 done:
-	free(file_url);
-	if (file_key) {
-		memset(file_key, 0, strlen(file_key));
-		free(file_key);
-	}
 	if (rc)
 		wb__settings_free(s);
 	return rc;

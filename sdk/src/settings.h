@@ -65,14 +65,35 @@ WB__HIDDEN int wb__settings_load(wb__settings *s, const wb_init_options *opts);
 WB__HIDDEN void wb__settings_free(wb__settings *s);
 
 /*
- * Read base_url and api_key from the settings file ($WB_CONFIG_DIR/settings,
- * else $XDG_CONFIG_HOME/wb/settings, else $HOME/.config/wb/settings). The
- * key is the one of the server in use: want_url if the caller already has
- * a base URL (else the file's base_url), from its api_key@URL line when
- * the file has one, else the api_key line. A missing file is not an
- * error. *base_url and *api_key are malloc'd or NULL. WB_OK or WB_ENOMEM.
+ * The settings file is $WB_CONFIG_DIR/settings, else
+ * $XDG_CONFIG_HOME/wb/settings, else $HOME/.config/wb/settings. A missing
+ * or unreadable file only means "no values from it".
  */
-WB__HIDDEN int wb__settings_file_read(const char *want_url, char **base_url, char **api_key);
+
+/* The file's base_url (the default server) into *base_url: malloc'd, or
+ * NULL when the file names none. WB_OK or WB_ENOMEM. */
+WB__HIDDEN int wb__settings_file_read(char **base_url);
+
+/*
+ * The API key that may be sent to the server at url (a base URL, or any
+ * URL on that server), into *key (malloc'd, or NULL: send none): opt_key
+ * if set, else WB_API_KEY — a key the user named goes where they point it;
+ * else the settings file's key for url's origin: its api_key@URL line of
+ * that origin, else its api_key line when the file's base_url (the
+ * built-in default when it names none) has that origin. Origins compare
+ * scheme, host (any case) and port (80 and 443 when not written); path and
+ * credentials in the URL do not count. A file key never goes to another
+ * origin — not even the same machine under another name (localhost and
+ * 127.0.0.1 are two servers here). WB_OK or WB_ENOMEM.
+ */
+WB__HIDDEN int wb__settings_key_for(const char *url, const char *opt_key, char **key);
+
+/* Why no key went to url, for the message of a 401: into buf (always a
+ * NUL-terminated sentence, without any key). Reads the settings file. */
+WB__HIDDEN void wb__settings_no_key_why(const char *url, char *buf, size_t cap);
+
+/* 1 if the http(s) URLs a and b have the same origin (scheme, host, port), else 0. */
+WB__HIDDEN int wb__same_origin(const char *a, const char *b);
 
 /* The value of a string setting: opt if set, else getenv(env) if set and
  * not empty, else NULL. Borrowed, not copied. */

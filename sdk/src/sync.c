@@ -64,12 +64,13 @@ static int sync_retry(wb__http *h, int rc, int64_t *delay, int64_t deadline)
 	return wb__http_retryable(h, rc) && wb__http_retry_wait(h, delay, deadline);
 }
 
-/* Read run.json and resolve the server and key: options, environment,
- * settings file, then the base_url recorded in run.json. */
+/* Read run.json and resolve the server (options, environment, settings
+ * file, then the base_url recorded in run.json), then the key that may go
+ * to it (wb__settings_key_for). */
 static int sync_load(const char *run_dir, const wb_sync_options *o, sync_ctx *c)
 {
-	char *path = NULL, *text = NULL, *file_url = NULL, *file_key = NULL;
-	const char *url, *key, *v;
+	char *path = NULL, *text = NULL, *file_url = NULL;
+	const char *url, *v;
 	cJSON *json = NULL;
 	size_t len;
 	int rc;
@@ -100,32 +101,24 @@ static int sync_load(const char *run_dir, const wb_sync_options *o, sync_ctx *c)
 		}
 	}
 	url = wb__setting_str(o->base_url, "WB_BASE_URL");
-	key = wb__setting_str(o->api_key, "WB_API_KEY");
-	if (!url || !key) {
-		if ((rc = wb__settings_file_read(url, &file_url, &file_key)))
-			goto done;
-		if (!url)
-			url = file_url;
-		if (!key)
-			key = file_key;
-	}
+	if (!url && (rc = wb__settings_file_read(&file_url)))
+		goto done;
+	if (!url)
+		url = file_url;
 	if (!url && (v = wb__json_get_str(json, "base_url")))
 		url = v;
 	if (!url) {
 		rc = wb__error(WB_EINVAL, "no server: set base_url, WB_BASE_URL or the settings file");
 		goto done;
 	}
-	c->base_url = strdup(url);
-	if (!c->base_url || (key && !(c->api_key = strdup(key)))) {
+	if (!(c->base_url = strdup(url))) {
 		rc = wb__error(WB_ENOMEM, "out of memory");
 		goto done;
 	}
-	rc = wb__base_url_check(c->base_url);
+	if ((rc = wb__base_url_check(c->base_url)))
+		goto done;
+	rc = wb__settings_key_for(c->base_url, o->api_key, &c->api_key);
 done:
-	if (file_key) {
-		memset(file_key, 0, strlen(file_key));
-		free(file_key);
-	}
 	free(file_url);
 	cJSON_Delete(json);
 	free(text);

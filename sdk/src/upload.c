@@ -50,6 +50,7 @@
 #include "json.h"
 #include "names.h"
 #include "runlog.h"
+#include "settings.h"
 #include "util.h"
 
 #define RESPONSE_MAX (1u << 20)
@@ -374,13 +375,21 @@ static void configure(wb__http *h, const wb__http_req *r, const char *url, struc
 	}
 }
 
-/* Copy the server's "error.message" (or the status) into errmsg. */
+/* Copy the server's "error.message" (or the status) into errmsg; on a 401
+ * to a request that carried no key, say why none was sent. */
 static int server_error(wb__http *h, int code, const char *what, const cJSON *body)
 {
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(body, "error");
 	const char *msg = wb__json_get_str(err, "message");
+	char why[512] = "";
 
-	return wb__error(code, "%s: server answered %ld%s%s", what, h->status, msg ? ": " : "", msg ? msg : "");
+	if (h->status == 401 && !h->auth) {
+		why[0] = ';';
+		why[1] = ' ';
+		wb__settings_no_key_why(h->url, why + 2, sizeof why - 2);
+	}
+	return wb__error(code, "%s: server answered %ld%s%s%s", what, h->status, msg ? ": " : "", msg ? msg : "",
+			 why);
 }
 
 int wb__http_request(wb__http *h, const wb__http_req *r, int64_t deadline, cJSON **out)

@@ -31,7 +31,14 @@
  * loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7), link-local
  * (169.254/16 — cloud metadata —, fe80::/10), unspecified or CGNAT: the
  * server is not a proxy into its own network. `--webhook-private` allows
- * them (an on-prem Mattermost, the tests' loopback receiver).
+ * them (an on-prem Mattermost, the tests' loopback receiver). The check
+ * sees the address libcurl connects to, so proxies from the environment
+ * (http_proxy, https_proxy, all_proxy) are ignored: through one, every
+ * delivery would connect to the proxy, the check would pass, and the proxy
+ * would reach the private address for us. An operator who wants webhooks
+ * to go through a proxy names it (`--webhook-proxy`); the proxy then sees
+ * the destinations and deciding which are allowed is its job, so the
+ * socket check is off (it would only see the proxy, often on loopback).
  *
  * Who may still hear of a run. A user's webhook (every run that user
  * creates) speaks for that user, so it is delivered only while the owner
@@ -73,6 +80,7 @@
 struct wbs__notifier {
 	wbs__notify_opts o;
 	char *base_url;
+	char *proxy; /* o.proxy copied, or NULL */
 	pthread_t thread;
 	int started;
 	pthread_mutex_t mu;
@@ -208,7 +216,7 @@ static curl_socket_t on_open(void *arg, curlsocktype purpose, struct curl_sockad
 {
 	wbs__notifier *nt = arg;
 	(void)purpose;
-	if (!nt->o.allow_private && addr_private(&a->addr)) {
+	if (!nt->o.allow_private && !nt->proxy && addr_private(&a->addr)) {
 		nt->refused = 1;
 		return CURL_SOCKET_BAD;
 	}
@@ -252,6 +260,10 @@ static long post(wbs__notifier *nt, const char *url, const char *body, size_t le
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, nt);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, nt);
+	/* only the proxy configured for webhooks, never one from the environment (see the essay) */
+	curl_easy_setopt(c, CURLOPT_PROXY, nt->proxy ? nt->proxy : "");
+	if (!nt->proxy)
+		curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	nt->refused = 0;
 	*cerr = curl_easy_perform(c);
 	if (*cerr == CURLE_OK)
@@ -484,8 +496,10 @@ int wbs__notify_start(wbs__notifier **out, const wbs__notify_opts *o, char *err,
 	pthread_condattr_destroy(&ca);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	nt->base_url = strdup(o->base_url ? o->base_url : "");
+	nt->proxy = o->proxy && o->proxy[0] ? strdup(o->proxy) : NULL;
+	nt->o.proxy = NULL; /* nt->proxy is the copy */
 	nt->curl = curl_easy_init();
-	if (!nt->base_url || !nt->curl) {
+	if (!nt->base_url || !nt->curl || (o->proxy && o->proxy[0] && !nt->proxy)) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -521,5 +535,6 @@ void wbs__notify_stop(wbs__notifier *nt)
 	pthread_mutex_destroy(&nt->mu);
 	pthread_cond_destroy(&nt->cond);
 	free(nt->base_url);
+	free(nt->proxy);
 	free(nt);
 }

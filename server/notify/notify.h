@@ -24,6 +24,9 @@ typedef struct wbs__notify_opts {
 	double timeout;       /* per request, seconds (default 10) */
 	double poll;          /* seconds between looks at the queue (default 0.1) */
 	int allow_private;    /* may deliver to loopback, private and link-local addresses (default no) */
+	const char *proxy;    /* send every delivery through this proxy (copied), which then decides
+				 which addresses webhooks may reach; NULL: direct, ignoring http_proxy,
+				 https_proxy, all_proxy and no_proxy */
 } wbs__notify_opts;
 
 /* Start the thread. 0, or -1 with err. */

@@ -280,6 +280,8 @@ int wbt_http(const wbt_server *s, const char *method, const char *path, const vo
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	/* the server is on loopback: never through a proxy from the environment */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	if (s->ca_file[0])
 		curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);

@@ -60,6 +60,7 @@ static void serve(wbt_rx *rx, int c)
 		snprintf(r->path, sizeof(r->path), "%.*s", (int)(pl < sizeof(r->path) ? pl : sizeof(r->path) - 1),
 			 sp ? sp + 1 : "");
 		r->body = strdup(hend + 4);
+		r->headers = strndup(buf, (size_t)(hend - buf));
 		r->at = mono();
 		rx->n++;
 	}
@@ -152,8 +153,10 @@ void wbt_rx_down(wbt_rx *rx)
 void wbt_rx_free(wbt_rx *rx)
 {
 	wbt_rx_down(rx);
-	for (size_t i = 0; i < rx->n; i++)
+	for (size_t i = 0; i < rx->n; i++) {
 		free(rx->req[i].body);
+		free(rx->req[i].headers);
+	}
 	pthread_mutex_destroy(&rx->mu);
 	pthread_cond_destroy(&rx->cond);
 	memset(rx, 0, sizeof(*rx));
@@ -173,6 +176,17 @@ size_t wbt_rx_count(wbt_rx *rx, const char *prefix)
 	size_t k;
 	pthread_mutex_lock(&rx->mu);
 	k = count_locked(rx, prefix);
+	pthread_mutex_unlock(&rx->mu);
+	return k;
+}
+
+size_t wbt_rx_count_header(wbt_rx *rx, const char *text)
+{
+	size_t k = 0;
+	pthread_mutex_lock(&rx->mu);
+	for (size_t i = 0; i < rx->n; i++)
+		if (rx->req[i].headers && strcasestr(rx->req[i].headers, text))
+			k++;
 	pthread_mutex_unlock(&rx->mu);
 	return k;
 }

@@ -14,7 +14,8 @@
 #define WBT_RX_MAX 256
 
 typedef struct wbt_rx_req {
-	char path[256];
+	char path[256];    /* as sent: an absolute URL when the receiver is used as a proxy */
+	char *headers;     /* the request line and header lines, NUL-terminated */
 	char *body; /* NUL-terminated */
 	double at;  /* monotonic seconds when it arrived */
 } wbt_rx_req;
@@ -44,6 +45,8 @@ void wbt_rx_free(wbt_rx *rx);
 size_t wbt_rx_count(wbt_rx *rx, const char *prefix);
 /* Wait until at least n requests with prefix arrived, at most timeout_s. 0 or -1. */
 int wbt_rx_wait(wbt_rx *rx, const char *prefix, size_t n, double timeout_s);
+/* Requests (any path) whose request line or headers contain text, any case. */
+size_t wbt_rx_count_header(wbt_rx *rx, const char *text);
 /* The i-th request with prefix (a copy of its body, caller frees), or NULL. */
 char *wbt_rx_body(wbt_rx *rx, const char *prefix, size_t i, double *at);
 

@@ -5,7 +5,9 @@
  * limited per title), threshold rules (a summary rule on ingest, a stall
  * rule from the notifier), a 429 with Retry-After, a receiver that is down
  * (and a server restart) before it comes up, and checks that the webhook
- * URL never appears in an API answer or the server log.
+ * URL never appears in an API answer or the server log. Proxies: one in the
+ * server's environment is ignored (the delivery goes straight to the
+ * webhook, never to the proxy), one given with --webhook-proxy is used.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -639,6 +641,111 @@ static void test_e2e_notify__private_address_refused(void **state)
 	wbt_server_cleanup(&s2);
 }
 
+/* Finish run r1 of tester/<project> on s through the API and wait (at most
+ * 20 s) until its first delivery leaves "pending"; its state into state. */
+static void finish_and_wait(wbt_server *s, const char *project, char *state, size_t cap)
+{
+	const char *h[] = {"Content-Type: application/json", NULL};
+	char path[256];
+	wbt_response r;
+	cJSON *d = NULL;
+	double until = wbt_now() + 20;
+
+	snprintf(path, sizeof(path), "/api/v1/projects/tester/%s/runs/r1", project);
+	assert_int_equal(wbt_http(s, "PUT", path, "{}", 2, h, 1, &r), 0);
+	wbt_response_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/projects/tester/%s/runs/r1/finish", project);
+	assert_int_equal(wbt_http(s, "POST", path, "{\"exit_code\":0}", 15, h, 1, &r), 0);
+	assert_int_equal(r.status, 200);
+	wbt_response_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/projects/tester/%s/deliveries", project);
+	state[0] = '\0';
+	for (;;) {
+		const cJSON *x;
+		cJSON_Delete(d);
+		d = wbt_get_json(s, path);
+		assert_non_null(d);
+		x = cJSON_GetArrayItem(cJSON_GetObjectItem(d, "deliveries"), 0);
+		if (x)
+			snprintf(state, cap, "%s", cJSON_GetObjectItem(x, "state")->valuestring);
+		if ((x && strcmp(state, "pending") != 0) || wbt_now() > until)
+			break;
+		usleep(50000); /* polling the delivery log with a deadline */
+	}
+	cJSON_Delete(d);
+}
+
+/* Add a webhook to url on s for project. */
+static void add_webhook_on(wbt_server *s, const char *project, const char *url)
+{
+	const char *h[] = {"Content-Type: application/json", NULL};
+	char path[256], body[512];
+	wbt_response r;
+
+	snprintf(path, sizeof(path), "/api/v1/projects/tester/%s/webhooks", project);
+	snprintf(body, sizeof(body), "{\"url\":\"%s\"}", url);
+	assert_int_equal(wbt_http(s, "POST", path, body, strlen(body), h, 1, &r), 0);
+	assert_int_equal(r.status, 201);
+	wbt_response_free(&r);
+}
+
+/* http_proxy in the server's environment: the delivery still goes straight
+ * to the webhook (which the private-address check saw), never to the proxy. */
+static void test_e2e_notify__environment_proxy_ignored(void **state)
+{
+	static const char *const vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+					   "ALL_PROXY"};
+	wbt_server s3;
+	wbt_rx proxy;
+	char url[256], st[32];
+
+	(void)state;
+	memset(&s3, 0, sizeof(s3));
+	memset(&proxy, 0, sizeof(proxy));
+	assert_int_equal(wbt_rx_start(&proxy, 0), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", proxy.port);
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		setenv(vars[i], url, 1);
+	unsetenv("no_proxy");
+	unsetenv("NO_PROXY");
+	/* only the server inherits them (the harness's own requests never use a proxy) */
+	assert_int_equal(wbt_server_start(&s3, "--notify-backoff 0.3 --webhook-private yes"), 0);
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		unsetenv(vars[i]);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook/noproxy/" SECRET, rx.port);
+	add_webhook_on(&s3, "np", url);
+	finish_and_wait(&s3, "np", st, sizeof(st));
+	assert_string_equal(st, "delivered");
+	assert_int_equal(wbt_rx_count(&rx, "/hook/noproxy/"), 1);
+	assert_int_equal(wbt_rx_count(&proxy, ""), 0);
+	wbt_server_cleanup(&s3);
+	wbt_rx_free(&proxy);
+}
+
+/* --webhook-proxy: every delivery goes through it (the receiver stands in
+ * for a proxy and sees the absolute URL), and a proxy on loopback is
+ * allowed: where webhooks may go is then the proxy's call. */
+static void test_e2e_notify__configured_proxy_used(void **state)
+{
+	wbt_server s4;
+	wbt_rx proxy;
+	char args[256], st[32];
+
+	(void)state;
+	memset(&s4, 0, sizeof(s4));
+	memset(&proxy, 0, sizeof(proxy));
+	assert_int_equal(wbt_rx_start(&proxy, 0), 0);
+	snprintf(args, sizeof(args), "--notify-backoff 0.3 --webhook-proxy http://127.0.0.1:%d", proxy.port);
+	assert_int_equal(wbt_server_start(&s4, args), 0);
+	/* a name only the proxy would resolve */
+	add_webhook_on(&s4, "vp", "http://hooks.example.invalid/hook/viaproxy/" SECRET);
+	finish_and_wait(&s4, "vp", st, sizeof(st));
+	assert_string_equal(st, "delivered");
+	assert_int_equal(wbt_rx_count(&proxy, "http://hooks.example.invalid/hook/viaproxy/"), 1);
+	wbt_server_cleanup(&s4);
+	wbt_rx_free(&proxy);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -651,7 +758,9 @@ int main(void)
 		cmocka_unit_test(test_e2e_notify__bad_input_and_delete),
 		cmocka_unit_test(test_e2e_notify__alert_survives_outage),
 		cmocka_unit_test(test_e2e_notify__url_never_leaks),
-		cmocka_unit_test(test_e2e_notify__private_address_refused), /* last: it moves the SDK's environment */
+		cmocka_unit_test(test_e2e_notify__private_address_refused), /* from here: they move the SDK's environment */
+		cmocka_unit_test(test_e2e_notify__environment_proxy_ignored),
+		cmocka_unit_test(test_e2e_notify__configured_proxy_used),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

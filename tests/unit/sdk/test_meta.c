@@ -1,6 +1,7 @@
 /*
  * test_meta.c — the run metadata (sdk/src/meta.c): the environment
- * allow-list and secret filter, and the machine fields.
+ * allow-list and secret filter, the same filter over argv, and the
+ * machine fields.
  */
 #include "test_sdk_helpers.h"
 
@@ -39,11 +40,61 @@ static void test_meta__env_value_credentials(void **state)
 
 	(void)state;
 	v = wb__env_value_clean("https://user:hunter2@proxy.example.com:3128/path");
-	assert_string_equal(v, "https://proxy.example.com:3128/path");
+	assert_string_equal(v, "https://[redacted]@proxy.example.com:3128/path");
 	free(v);
 	v = wb__env_value_clean("0,1,2,3");
 	assert_string_equal(v, "0,1,2,3");
 	free(v);
+}
+
+/* The command line through the environment's filter: every way a secret
+ * is passed on it, and what must stay as it is. */
+static void test_meta__argv_redacted(void **state)
+{
+	static const char *const argv[] = {
+		"./train",
+		"--api-key", "wb_0123456789abcdef",          /* flag, then its value */
+		"--hf_token=hf_abcdef",                       /* flag=value */
+		"-password=hunter2",                          /* one dash */
+		"--db-url=postgres://alice:s3cret@db:5432/x",  /* credentials in a URL */
+		"https://tok@github.com/o/r.git",            /* a URL alone */
+		"https://s3.example/b/o?X-Amz-Credential=AKIA&X-Amz-Signature=f00&v=1", /* query parameters */
+		"+db.Password=p@ss=word",                     /* a Hydra override: the whole rest */
+		"AUTH_TOKEN=abc",                             /* name=value without dashes */
+		"--secret-file", "--lr",                      /* a flag's "value" that is the next option */
+		"0.1",
+		"--epochs", "10",                             /* ordinary flags */
+		"--out=/tmp/run",
+		"https://example.org/data.csv",
+		"--token=",                                   /* nothing to hide */
+		"--auth",                                     /* last: no value follows */
+	};
+	static const char *const want[] = {
+		"./train",
+		"--api-key", "[redacted]",
+		"--hf_token=[redacted]",
+		"-password=[redacted]",
+		"--db-url=postgres://[redacted]@db:5432/x",
+		"https://[redacted]@github.com/o/r.git",
+		"https://s3.example/b/o?X-Amz-Credential=[redacted]&X-Amz-Signature=f00&v=1",
+		"+db.Password=[redacted]",
+		"AUTH_TOKEN=[redacted]",
+		"--secret-file", "--lr",
+		"0.1",
+		"--epochs", "10",
+		"--out=/tmp/run",
+		"https://example.org/data.csv",
+		"--token=",
+		"--auth",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof argv / sizeof argv[0]; i++) {
+		char *v = wb__arg_clean(argv, i);
+		assert_non_null(v);
+		assert_string_equal(v, want[i]);
+		free(v);
+	}
 }
 
 static void test_meta__collect(void **state)
@@ -116,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_meta__not_utf8_is_replaced),
 		cmocka_unit_test(test_meta__env_filter),
 		cmocka_unit_test(test_meta__env_value_credentials),
+		cmocka_unit_test(test_meta__argv_redacted),
 		cmocka_unit_test(test_meta__collect),
 		cmocka_unit_test(test_meta__proc_field),
 	};

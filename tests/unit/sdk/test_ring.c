@@ -177,6 +177,52 @@ static void test_ring__kick_on_half(void **state)
 	wb__ring_destroy(&r);
 }
 
+/* Past the limit the producer waits (the bound, once), then the record goes
+ * in all the same: the limit paces, only the capacity drops. The kick
+ * comes at half the limit; a release ends the stall. */
+static void test_ring__limit_paces_without_dropping(void **state)
+{
+	wb__ring r;
+	wb__ring_entry e[64];
+	uint64_t end;
+	double t0, dt;
+
+	(void)state;
+	assert_int_equal(wb__ring_init(&r, 4096, 150), WB_OK);
+	wb__ring_set_limit(&r, 1024);
+	for (int i = 0; i < 7; i++) /* 7 x 128 = 896 bytes: under the limit, no wait */
+		assert_int_equal(push(&r, 3, 120, 1), WB_OK);
+	assert_int_equal(r.kicked, 1); /* passed 512, half the limit */
+	r.kicked = 0;
+	t0 = wbt_now_ms();
+	assert_int_equal(push(&r, 3, 120, 2), WB_OK); /* 1024: at the limit, still fine */
+	assert_int_equal(push(&r, 3, 120, 3), WB_OK); /* past it: waits the bound, then goes in */
+	dt = wbt_now_ms() - t0;
+	assert_true(dt >= 140);
+	assert_true(dt < 2000);
+	assert_int_equal(wb__ring_dropped(&r), 0);
+	assert_int_equal(atomic_load(&r.lag_stalled), 1);
+	t0 = wbt_now_ms();
+	while (wb__ring_used(&r) + 128 <= 4096) /* no second wait until the consumer moves */
+		assert_int_equal(push(&r, 3, 120, 4), WB_OK);
+	assert_true(wbt_now_ms() - t0 < 100);
+	assert_int_equal(wb__ring_dropped(&r), 0);
+	/* the consumer moves: the stall ends, and the next record waits again */
+	assert_int_equal(wb__ring_peek(&r, e, 1, &end), 1);
+	wb__ring_release(&r, end);
+	assert_int_equal(atomic_load(&r.lag_stalled), 0);
+	t0 = wbt_now_ms();
+	assert_int_equal(push(&r, 3, 120, 5), WB_OK);
+	assert_true(wbt_now_ms() - t0 >= 140);
+	/* the whole ring back to the consumer: no wait at all */
+	while (wb__ring_peek(&r, e, 64, &end) > 0)
+		wb__ring_release(&r, end);
+	t0 = wbt_now_ms();
+	assert_int_equal(push(&r, 3, 120, 6), WB_OK);
+	assert_true(wbt_now_ms() - t0 < 100);
+	wb__ring_destroy(&r);
+}
+
 #define PRODUCERS 4
 #define PER_PRODUCER 200000
 
@@ -279,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_ring__wraparound),
 		cmocka_unit_test(test_ring__full_bounded_wait),
 		cmocka_unit_test(test_ring__kick_on_half),
+		cmocka_unit_test(test_ring__limit_paces_without_dropping),
 		cmocka_unit_test(test_ring__concurrent_producers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

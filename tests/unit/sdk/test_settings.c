@@ -66,7 +66,7 @@ static void test_settings__env_over_file(void **state)
 	setenv("WB_BASE_URL", "http://env.example:7", 1);
 	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
 	assert_string_equal(s.base_url, "http://env.example:7");
-	assert_string_equal(s.api_key, "file-key"); /* each setting falls back on its own */
+	assert_null(s.api_key); /* the file's key is file.example's: it never goes to env.example */
 	wb__settings_free(&s);
 
 	setenv("WB_API_KEY", "env-key", 1);
@@ -98,12 +98,89 @@ static void test_settings__key_per_server(void **state)
 	assert_string_equal(s.api_key, "old-key");
 	wb__settings_free(&s);
 
-	/* a server the file has no line for falls back on the default key, as before */
+	/* a server the file has no line for gets no key at all: not the default one */
 	setenv("WB_BASE_URL", "http://elsewhere.example:2", 1);
 	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
-	assert_string_equal(s.api_key, "local-key");
+	assert_null(s.api_key);
 	wb__settings_free(&s);
+	/* unless one is named: it goes where the user points it */
+	setenv("WB_API_KEY", "named-key", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_string_equal(s.api_key, "named-key");
+	wb__settings_free(&s);
+	unsetenv("WB_API_KEY");
 	unsetenv("WB_BASE_URL");
+}
+
+/* Which key may go where: one origin is scheme, host (any case) and port
+ * (80/443 when not written); path and URL credentials do not count. */
+static void test_settings__key_for_origin(void **state)
+{
+	static const struct {
+		const char *url, *key;
+	} cases[] = {
+		{"http://team.example:8080", "team-key"},
+		{"HTTP://Team.Example:8080/", "team-key"},
+		{"http://team.example:8080/api/v1/projects/a/b/runs/c", "team-key"},
+		{"http://user:pw@team.example:8080", "team-key"},
+		{"https://team.example:8080", NULL},            /* another scheme */
+		{"http://team.example:8081", NULL},             /* another port */
+		{"http://team.example", NULL},                  /* port 80 */
+		{"http://team.example.evil.org:8080", NULL},    /* another host */
+		{"http://evil.org/team.example:8080", NULL},    /* the name in the path */
+		{"http://team.example:8080@evil.org:8080", NULL}, /* the name as credentials */
+		{"https://wb.example.org", "tls-key"},          /* 443, written or not */
+		{"https://wb.example.org:443/x", "tls-key"},
+		{"http://[::1]:9000", "v6-key"},
+		{"http://[::1]:9001", NULL},
+		{"http://127.0.0.1:8080", "local-key"},         /* the default server */
+		{"http://localhost:8080", NULL},                /* the same machine by another name */
+		{"ftp://team.example:8080", NULL},
+		{"not a url", NULL},
+	};
+	char *key;
+
+	(void)state;
+	wbt_write_file(cfg_file, "base_url=http://127.0.0.1:8080/\napi_key=local-key\n"
+				 "api_key@http://team.example:8080=team-key\napi_key@https://wb.example.org:443=tls-key\n"
+				 "api_key@http://[::1]:9000=v6-key\n");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_int_equal(wb__settings_key_for(cases[i].url, NULL, &key), WB_OK);
+		if (cases[i].key)
+			assert_string_equal(key, cases[i].key);
+		else
+			assert_null(key);
+		free(key);
+	}
+	/* a key named by the caller goes anywhere */
+	assert_int_equal(wb__settings_key_for("http://localhost:8080", "given", &key), WB_OK);
+	assert_string_equal(key, "given");
+	free(key);
+	/* no base_url line: the default key is the built-in default server's */
+	wbt_write_file(cfg_file, "api_key=bare-key\n");
+	assert_int_equal(wb__settings_key_for("http://127.0.0.1:8080", NULL, &key), WB_OK);
+	assert_string_equal(key, "bare-key");
+	free(key);
+	assert_int_equal(wb__settings_key_for("http://file.example:9", NULL, &key), WB_OK);
+	assert_null(key);
+}
+
+/* The message for a 401 without a key names a server the file has a key
+ * for, never a key. */
+static void test_settings__no_key_why(void **state)
+{
+	char why[512];
+
+	(void)state;
+	wbt_write_file(cfg_file, "base_url=http://127.0.0.1:8080\napi_key=local-key-123\n");
+	wb__settings_no_key_why("http://Other.example:9/api/v1/x", why, sizeof why);
+	assert_non_null(strstr(why, "http://other.example:9"));
+	assert_non_null(strstr(why, "http://127.0.0.1:8080"));
+	assert_non_null(strstr(why, "only to its own server"));
+	assert_null(strstr(why, "local-key-123"));
+	unlink(cfg_file);
+	wb__settings_no_key_why("http://other.example:9", why, sizeof why);
+	assert_non_null(strstr(why, "none in the settings file"));
 }
 
 static void test_settings__options_over_env(void **state)
@@ -287,6 +364,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_settings__file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings__env_over_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings__key_per_server, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings__key_for_origin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings__no_key_why, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings__options_over_env, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings__xdg_and_home, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings__invalid, setup, teardown),

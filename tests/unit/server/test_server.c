@@ -564,7 +564,7 @@ static void test_server__options(void **state)
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
 	fputs("# wb server config\ndata = /srv/wb\nport = 9000  \ncrash-after = 30\nthreads=4\nhost = 0.0.0.0\n"
-	      "tls-cert = /etc/wb/tls/cert.pem\ntls_key = /etc/wb/tls/key.pem\n",
+	      "tls-cert = /etc/wb/tls/cert.pem\ntls_key = /etc/wb/tls/key.pem\nwebhook-proxy = http://proxy:3128\n",
 	      f);
 	fclose(f);
 	snprintf(cfgflag, sizeof(cfgflag), "--config=%s", path);
@@ -578,6 +578,7 @@ static void test_server__options(void **state)
 		assert_string_equal(o.host, "0.0.0.0");
 		assert_string_equal(o.tls_cert, "/etc/wb/tls/cert.pem");
 		assert_string_equal(o.tls_key, "/etc/wb/tls/key.pem");
+		assert_string_equal(o.webhook_proxy, "http://proxy:3128");
 	}
 	{
 		/* TLS needs both files; "" on the command line turns both off again. */
@@ -591,7 +592,8 @@ static void test_server__options(void **state)
 	}
 	{
 		char *bad[][2] = {{"--port", "70000"}, {"--port", "x"}, {"--crash-after", "0"}, {"--threads", "0"},
-				  {"--nope", "1"},     {"--host", "a b"}};
+				  {"--nope", "1"},     {"--host", "a b"}, {"--webhook-proxy", "proxy:3128"},
+				  {"--webhook-proxy", "ftp://p:21"}};
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			char *argv[] = {"--data", "/d", bad[i][0], bad[i][1]};
 			assert_int_equal(wbs__server_opts_parse(&o, 4, argv, err, sizeof(err)), -1);
