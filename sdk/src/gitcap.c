@@ -83,7 +83,8 @@ typedef struct patchbuf {
 	size_t len, cap, max;
 	int truncated;
 	size_t omitted_n;
-	cJSON *omitted; /* array of paths left out */
+	cJSON *omitted;     /* array of paths left out */
+	const char *prefix; /* a submodule's path, put before its omitted paths; NULL for the superproject */
 } patchbuf;
 
 /* Append s[0..n) if it fits in max: 1 appended, 0 does not fit, -1 ENOMEM. */
@@ -108,13 +109,21 @@ static int pb_append(patchbuf *b, const char *s, size_t n)
 	return 1;
 }
 
+/* Note path as left out: 0, or -1 on ENOMEM. Paths are from the superproject's root. */
 static int pb_omit(patchbuf *b, const char *path)
 {
+	char *full = NULL;
+	int ok;
+
 	b->truncated = 1;
 	b->omitted_n++;
 	if (cJSON_GetArraySize(b->omitted) >= (int)WB__GIT_OMITTED_MAX)
 		return 0;
-	return cJSON_AddItemToArray(b->omitted, cJSON_CreateString(path)) ? 0 : -1;
+	if (b->prefix && wb__asprintf(&full, "%s/%s", b->prefix, path))
+		return -1;
+	ok = cJSON_AddItemToArray(b->omitted, cJSON_CreateString(full ? full : path)) != 0;
+	free(full);
+	return ok ? 0 : -1;
 }
 
 /* Is path (relative to the repository root) inside the excluded prefix? */
@@ -381,6 +390,7 @@ static int submodule_cb(git_submodule *sm, const char *name, void *payload)
 	}
 	if (pb_init(&b, x->budget))
 		goto nomem;
+	b.prefix = path;
 	plen = strlen(path);
 	r = workdir_patch(sr, st,
 			  x->exclude && strncmp(x->exclude, path, plen) == 0 && x->exclude[plen] == '/'

@@ -594,7 +594,7 @@ static void test_gitcap__submodule_patch_capped(void **state)
 	assert_true(total <= 4000);
 	assert_non_null(patch_named(&cap, WB__PATCH_DIFF));
 	assert_int_equal(wb__gitcap_omitted(cap.code, names, sizeof names), 1);
-	assert_string_equal(names, "big.txt");
+	assert_string_equal(names, "lib/big.txt");
 	wb__gitcap_free(&cap);
 }
 
