@@ -68,16 +68,30 @@ int wbs__cmd_restore(int argc, char **argv)
 		fprintf(stderr, "wb restore: %s: %s\n", wb_strerror(rc), wb_errmsg());
 		return 1;
 	}
-	if (rep.commit[0])
+	if (rep.commit[0] && rep.source && strcmp(rep.source, "upstream") == 0)
+		printf("restored %s at commit %s, rebuilt from the upstream merge base + upstream.patch: the same tree "
+		       "as the run's commit %s, which no source had; its patch applied\n",
+		       rep.dest, rep.head, rep.commit);
+	else if (rep.commit[0])
 		printf("restored %s at commit %s (from the %s) with its patch applied\n", rep.dest, rep.commit,
-		       rep.source && strcmp(rep.source, "upstream") == 0 ? "upstream merge base + upstream.patch"
-		       : rep.source && strcmp(rep.source, "repo") == 0   ? "--repo repository"
-		       : rep.source && strcmp(rep.source, "root") == 0   ? "recorded repository"
-									 : "recorded remote");
+		       rep.source && strcmp(rep.source, "repo") == 0   ? "--repo repository"
+		       : rep.source && strcmp(rep.source, "root") == 0 ? "recorded repository"
+								 : "recorded remote");
 	else
 		printf("restored %s from its patch (the run's repository had no commit)\n", rep.dest);
-	if (rep.diff_truncated)
-		fprintf(stderr, "wb restore: warning: the captured patch left files out (over the size cap); "
-				"see GET .../code for the list\n");
+	if (rep.submodules)
+		printf("restored %zu submodule%s at the commits the run had checked out\n", rep.submodules,
+		       rep.submodules == 1 ? "" : "s");
+	for (const char *l = rep.notes; *l;) {
+		size_t n = strcspn(l, "\n");
+		fprintf(stderr, "wb restore: warning: %.*s\n", (int)n, l);
+		l += n + (l[n] == '\n');
+	}
+	if (rep.omitted_count)
+		fprintf(stderr, "wb restore: warning: the captured patch left %zu file%s out (over the size cap), "
+				"so they are missing: %s\n",
+			rep.omitted_count, rep.omitted_count == 1 ? "" : "s", rep.omitted);
+	else if (rep.diff_truncated)
+		fprintf(stderr, "wb restore: warning: the captured patch left files out (over the size cap)\n");
 	return 0;
 }

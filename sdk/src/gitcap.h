@@ -19,31 +19,36 @@
 #define WB__GIT_PATCH_MAX_DEFAULT (10u * 1024u * 1024u)
 #define WB__GIT_PATCH_MAX_LIMIT (15u * 1024u * 1024u) /* below the 16 MiB frame payload max */
 #define WB__GIT_OMITTED_MAX 1000u                     /* file names listed as omitted, at most */
+#define WB__GIT_SUBMODULES_MAX 16u                   /* submodules whose changes are captured, at most */
 #define WB__PATCH_DIFF "diff.patch"
 #define WB__PATCH_UPSTREAM "upstream.patch"
+#define WB__PATCH_SUBMODULE_FMT "submodule-%zu.patch" /* the i-th submodule's own changes */
 
-/* One captured patch: name (WB__PATCH_DIFF or WB__PATCH_UPSTREAM) and bytes. */
+/* One captured patch: name (WB__PATCH_DIFF, WB__PATCH_UPSTREAM or a submodule's) and bytes. */
 typedef struct wb__gitpatch {
-	const char *name;
+	char name[64];
 	char *data; /* malloc'd; NULL when len == 0 */
 	size_t len;
 } wb__gitpatch;
 
 /* What wb__gitcap_collect found. */
 typedef struct wb__gitcap {
-	cJSON *code;           /* the CODE record (schema/wire.md); never NULL after WB_OK */
-	wb__gitpatch patch[2]; /* diff.patch, upstream.patch (len 0: none) */
+	cJSON *code; /* the CODE record (schema/wire.md); never NULL after WB_OK */
+	wb__gitpatch patch[2 + WB__GIT_SUBMODULES_MAX]; /* diff.patch, upstream.patch, submodule-<i>.patch */
 	size_t npatch;
 } wb__gitcap;
 
 /*
  * Capture the repository that contains start_dir (discovered upwards):
  * root, HEAD commit, branch or detached, remotes (credentials stripped),
- * dirty flag, submodules, the patch of every uncommitted change against
- * HEAD (staged, unstaged and untracked-not-ignored files; binary as git
- * binary patches) and, when HEAD is ahead of its upstream, the upstream and
- * the patch from the merge base to HEAD. Each patch keeps whole files up to
- * patch_max bytes; files past it are listed in "omitted". Paths inside
+ * dirty flag, the patch of every uncommitted change against HEAD (staged,
+ * unstaged and untracked-not-ignored files; binary as git binary patches),
+ * each submodule's checked-out commit, URL and own patch (the first
+ * WB__GIT_SUBMODULES_MAX) and, when HEAD is ahead of its upstream, the
+ * upstream and the patch from the merge base to HEAD. The patch and the
+ * submodules' patches keep whole files up to patch_max bytes together
+ * (upstream.patch has its own patch_max); files past it are listed in
+ * "omitted". Paths inside
  * exclude_dir (an absolute directory, may be NULL: the run directory) are
  * left out. Anything that cannot be read is described in code["error"]:
  * not a repository, an unborn HEAD, a libgit2 failure. Returns WB_OK or
@@ -53,6 +58,13 @@ WB__HIDDEN int wb__gitcap_collect(wb__gitcap *out, const char *start_dir, const 
 
 WB__HIDDEN void wb__gitcap_free(wb__gitcap *c);
 
+/*
+ * The files the capture's patches left out (over the cap), named in buf as
+ * "a.bin, b.bin (and 3 more)": the total count, 0 when nothing was left
+ * out. buf is always terminated.
+ */
+WB__HIDDEN size_t wb__gitcap_omitted(const cJSON *code, char *buf, size_t cap);
+
 /* What to restore: the CODE JSON and the patch bytes (NULL/0: none). */
 typedef struct wb__restore_input {
 	const cJSON *code;
@@ -61,7 +73,17 @@ typedef struct wb__restore_input {
 	const char *upstream;
 	size_t upstream_len;
 	const char *repo; /* a local repository or URL to take the commit from first; may be NULL */
+	const wb__gitpatch *sub_patches; /* the submodules' patches (code.submodules[].patch), may be NULL */
+	size_t nsub_patches;
 } wb__restore_input;
+
+/* What a restore did, for the caller to report. */
+typedef struct wb__restore_outcome {
+	const char *source; /* static: "repo", "root", "remote", "upstream", or NULL (no commit) */
+	char head[48];      /* the commit HEAD is at: the recorded one, or the rebuilt one ("upstream") */
+	size_t submodules;  /* submodules restored at their recorded commits */
+	char notes[4096];   /* "submodule <path>: what failed" lines, "" when none */
+} wb__restore_outcome;
 
 /*
  * Rebuild the captured tree in dest (which must not exist or be empty):
@@ -70,12 +92,18 @@ typedef struct wb__restore_input {
  * but an upstream patch exists, check out the merge base, apply
  * upstream.patch and commit the result (its tree is the original commit's);
  * then apply diff.patch to the working tree. A run with no commit (an empty
- * repository) gets a new repository with diff.patch applied. Returns WB_OK,
+ * repository) gets a new repository with diff.patch applied. From each
+ * source only the wanted commit is fetched first; every branch and tag
+ * only when that fails. Each recorded submodule is then made a repository
+ * at its recorded checked-out commit (from the recorded root's copy, else
+ * its URL) with its own patch applied; one that cannot be is left empty and
+ * named in out->notes without failing the restore. Returns WB_OK,
  * WB_EINVAL (dest not empty, nothing to restore), WB_ENOTFOUND (the commit
  * is in no source), WB_EIO (libgit2 failed: checkout, apply), WB_ENOMEM;
- * errmsg says which step failed. *source (may be NULL) receives a static
- * description of where the commit came from ("repo", "root", "remote").
+ * errmsg says which step failed. On failure whatever the restore created
+ * in dest is removed (dest itself too if it did not exist), so the same
+ * command can be run again. out may be NULL.
  */
-WB__HIDDEN int wb__gitcap_restore(const wb__restore_input *in, const char *dest, const char **source);
+WB__HIDDEN int wb__gitcap_restore(const wb__restore_input *in, const char *dest, wb__restore_outcome *out);
 
 #endif /* WB_GITCAP_H */

@@ -101,7 +101,10 @@ int wb__restore_run(const wb__restore_opts *o, wb__restore_report *rep)
 	char ref[1024], *url_base = NULL, *file_url = NULL, *key = NULL, *base = NULL, *body = NULL;
 	char *diff = NULL, *up = NULL;
 	const char *e = NULL, *p = NULL, *id = NULL, *commit;
-	size_t blen = 0, dlen = 0, ulen = 0;
+	size_t blen = 0, dlen = 0, ulen = 0, nsub = 0;
+	wb__gitpatch subp[WB__GIT_SUBMODULES_MAX];
+	wb__restore_outcome out;
+	const cJSON *sm;
 	int64_t deadline = wb__mono_ms() + RESTORE_TIMEOUT_MS;
 	wb__http *h = NULL;
 	cJSON *code = NULL;
@@ -139,11 +142,33 @@ int wb__restore_run(const wb__restore_opts *o, wb__restore_report *rep)
 	if ((rc = fetch_patch(h, code, WB__PATCH_DIFF, deadline, &diff, &dlen, &rep->diff_truncated)) ||
 	    (rc = fetch_patch(h, code, WB__PATCH_UPSTREAM, deadline, &up, &ulen, NULL)))
 		goto done;
+	/* Each submodule's own patch (code.submodules[].patch), when it has one. */
+	cJSON_ArrayForEach(sm, cJSON_GetObjectItemCaseSensitive(code, "submodules"))
+	{
+		const char *name = wb__json_get_str(sm, "patch");
+
+		if (!name || !wb__name_valid(name) || strlen(name) >= sizeof subp[0].name || nsub >= WB__GIT_SUBMODULES_MAX)
+			continue;
+		snprintf(subp[nsub].name, sizeof subp[nsub].name, "%s", name);
+		rc = fetch_patch(h, code, name, deadline, &subp[nsub].data, &subp[nsub].len, NULL);
+		if (rc == WB_ENOTFOUND) {
+			rc = WB_OK; /* not on the server: the restore names the submodule's changes as missing */
+			continue;
+		}
+		nsub++;
+		if (rc)
+			goto done;
+	}
 	snprintf(rep->dest, sizeof rep->dest, "%s", o->dest ? o->dest : id);
 	commit = wb__json_get_str(code, "commit");
 	snprintf(rep->commit, sizeof rep->commit, "%s", commit ? commit : "");
-	in = (wb__restore_input){code, diff, dlen, up, ulen, o->repo};
-	rc = wb__gitcap_restore(&in, rep->dest, &rep->source);
+	rep->omitted_count = wb__gitcap_omitted(code, rep->omitted, sizeof rep->omitted);
+	in = (wb__restore_input){code, diff, dlen, up, ulen, o->repo, subp, nsub};
+	rc = wb__gitcap_restore(&in, rep->dest, &out);
+	rep->source = out.source;
+	rep->submodules = out.submodules;
+	snprintf(rep->head, sizeof rep->head, "%s", out.head);
+	snprintf(rep->notes, sizeof rep->notes, "%s", out.notes);
 done:
 	if (key) {
 		memset(key, 0, strlen(key));
@@ -157,5 +182,7 @@ done:
 	free(body);
 	free(diff);
 	free(up);
+	for (size_t i = 0; i < nsub; i++)
+		free(subp[i].data);
 	return rc;
 }

@@ -20,9 +20,14 @@ typedef struct wb__restore_opts {
 /* What happened, for the CLI to print. */
 typedef struct wb__restore_report {
 	char dest[4096];
-	char commit[48];
+	char commit[48];      /* the run's recorded commit, "" when it had none */
+	char head[48];        /* where HEAD is: commit, or a new commit when rebuilt from the merge base */
 	const char *source;   /* "repo", "root", "remote", "upstream" or NULL (no commit) */
 	int diff_truncated;   /* the captured patch left files out: the tree is not complete */
+	size_t omitted_count; /* files the capture's patches left out */
+	char omitted[2048];   /* their names, "a, b (and 3 more)" */
+	size_t submodules;    /* submodules restored at their recorded commits */
+	char notes[4096];     /* one line per submodule that could not be restored, "" when none */
 } wb__restore_report;
 
 /*

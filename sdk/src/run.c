@@ -663,6 +663,18 @@ fail:
 	wb__warn("the git capture of run %s was not recorded: %s", run->id, wb_errmsg());
 }
 
+/* Name the files the capture left out of its patches (once, at wb_init):
+ * a restore will not have them, and the user can still add them to git. */
+static void run_warn_omitted(const wb__gitcap *cap, size_t patch_max)
+{
+	char names[1024];
+	size_t n = wb__gitcap_omitted(cap->code, names, sizeof names);
+
+	if (n)
+		wb__warn("the git capture left %zu file%s out of its patch (over git_patch_max = %zu bytes): %s", n,
+			 n == 1 ? "" : "s", patch_max, names);
+}
+
 /* Writer progress → wake the uploader, if there is one yet. */
 static void run_progress(void *arg)
 {
@@ -796,6 +808,8 @@ int wb_init(wb_run **out, const wb_init_options *opts)
 	/* The code as of wb_init: captured here, pushed once the writer runs. */
 	if (!resume && !run->s.disable_git && (rc = wb__gitcap_collect(&cap, ".", run->s.dir, run->s.git_patch_max)))
 		goto fail;
+	if (cap.code)
+		run_warn_omitted(&cap, run->s.git_patch_max);
 	if ((rc = wb__ring_init(&run->ring, run->s.buffer_bytes, WB__FULL_WAIT_MS)))
 		goto fail;
 	run->ring_ready = 1;

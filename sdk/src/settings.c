@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -471,13 +472,18 @@ static int load_v2(wb__settings *s, const wb_init_options *o)
 	if (!s->git_patch_max) {
 		s->git_patch_max = WB__GIT_PATCH_MAX_DEFAULT;
 		if ((v = wb__setting_str(NULL, "WB_GIT_PATCH_MAX"))) {
-			if ((rc = parse_size(v, "WB_GIT_PATCH_MAX", WB__GIT_PATCH_MAX_LIMIT, &n)))
+			/* Any size parses; one above the limit is clamped below, with a
+			 * warning: a too-generous cap must not cost the run its tracking. */
+			if ((rc = parse_size(v, "WB_GIT_PATCH_MAX", ULLONG_MAX, &n)))
 				return rc;
-			s->git_patch_max = (size_t)n;
+			s->git_patch_max = n > WB__GIT_PATCH_MAX_LIMIT ? WB__GIT_PATCH_MAX_LIMIT + 1u : (size_t)n;
 		}
 	}
-	if (s->git_patch_max > WB__GIT_PATCH_MAX_LIMIT)
+	if (s->git_patch_max > WB__GIT_PATCH_MAX_LIMIT) {
+		wb__warn("git_patch_max (WB_GIT_PATCH_MAX) is above its maximum of %u bytes: using %u",
+			 WB__GIT_PATCH_MAX_LIMIT, WB__GIT_PATCH_MAX_LIMIT);
 		s->git_patch_max = WB__GIT_PATCH_MAX_LIMIT;
+	}
 	s->system_sample_ms = v2 ? o->system_sample_ms : 0;
 	if (!s->system_sample_ms) {
 		s->system_sample_ms = WB__DEFAULT_SYSTEM_SAMPLE_MS;

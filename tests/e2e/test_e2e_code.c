@@ -204,11 +204,167 @@ static void test_e2e_code__system_metrics(void **state)
 	cJSON_Delete(run);
 }
 
+/* `wb restore RUN DEST [EXTRA]` with stdout and stderr into files; its exit status. */
+static int wb_restore_to(const char *run, const char *dest, const char *out, const char *err)
+{
+	char *argv[] = {(char *)wbt_wb_bin(), "restore", (char *)run, (char *)dest, NULL};
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int st, rc;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	rc = posix_spawn(&pid, wbt_wb_bin(), &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A whole small file, NUL-terminated (malloc'd). */
+static char *slurp(const char *path)
+{
+	static char buf[65536];
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return strdup(buf);
+}
+
+/* Start a run in dir (WB_GIT_PATCH_MAX as set), finish it; its "tester/e2e/<id>" into run. */
+static void run_in(const char *dir, size_t patch_max, char *run, size_t cap)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	char cwd[4096], wbdir[600];
+	wb_run *r = NULL;
+
+	snprintf(wbdir, sizeof wbdir, "%s/wbdir", tmp);
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	assert_int_equal(chdir(dir), 0);
+	o.project = "e2e";
+	o.entity = "tester";
+	o.dir = wbdir;
+	o.system_sample_ms = -1;
+	o.git_patch_max = patch_max;
+	assert_int_equal(wb_init(&r, &o), WB_OK);
+	assert_int_equal(chdir(cwd), 0);
+	snprintf(run, cap, "tester/e2e/%s", wb_run_id(r));
+	assert_int_equal(wb_finish(r, 0), WB_OK);
+}
+
+/*
+ * The laptop is gone: a superproject with an unpushed commit, a dirty file
+ * and a submodule checked out at another commit than its gitlink with its
+ * own changes; its remote has an unrelated branch pointing at a missing
+ * object. `wb restore` fails cleanly while the remote is away, then the
+ * same command succeeds: HEAD rebuilt from the merge base (both commits
+ * named), the submodule at its checked-out commit with its changes.
+ */
+static void test_e2e_code__restore_from_remote_with_submodule(void **state)
+{
+	char super[512], gone[512], dest[512], run[512], out[512], err[512], *o, *e, *sub_head, *commit, *head;
+	char *t_orig, *t_dest, lib_gone[600], lib_dest[600];
+
+	(void)state;
+	snprintf(super, sizeof super, "%s/super", tmp);
+	snprintf(gone, sizeof gone, "%s/super-gone", tmp);
+	snprintf(dest, sizeof dest, "%s/restored-sm", tmp);
+	snprintf(out, sizeof out, "%s/out.txt", tmp);
+	snprintf(err, sizeof err, "%s/err.txt", tmp);
+	snprintf(lib_gone, sizeof lib_gone, "%s/lib", gone);
+	snprintf(lib_dest, sizeof lib_dest, "%s/lib", dest);
+	assert_int_equal(
+		wbg_sh(tmp, "git init -q -b main sub && cd sub && printf 'v1\\n' > s.txt && git add -A && "
+			    "git commit -q -m s1 && printf 'v2\\n' > s.txt && git commit -q -am s2 && cd .. && "
+			    "git init -q --bare -b main super.git && "
+			    "mkdir super && cd super && git init -q -b main . && printf 'top\\n' > top.txt && "
+			    "git remote add origin \"$(cd .. && pwd)/super.git\" && "
+			    "git -c protocol.file.allow=always submodule add -q ../sub lib && git add -A && git commit -q -m c1 && "
+			    "git push -q -u origin main && "
+			    "printf '%%s refs/heads/broken\\n' 1234567890123456789012345678901234567890 >> ../super.git/packed-refs && "
+			    "printf 'local\\n' > unpushed.txt && git add -A && git commit -q -m c2 && "
+			    "printf 'dirty\\n' >> top.txt && cd lib && git checkout -q HEAD~1 && printf 'mine\\n' >> s.txt"),
+		0);
+	sub_head = wbg_out(super, "cd lib && git rev-parse HEAD", NULL);
+	sub_head[strcspn(sub_head, "\n")] = '\0';
+	commit = wbg_out(super, "git rev-parse HEAD", NULL);
+	commit[strcspn(commit, "\n")] = '\0';
+	/* WB_GIT_PATCH_MAX far above its maximum: clamped, the run is tracked */
+	setenv("WB_GIT_PATCH_MAX", "100G", 1);
+	run_in(super, 0, run, sizeof run);
+	unsetenv("WB_GIT_PATCH_MAX");
+	assert_int_equal(rename(super, gone), 0);
+
+	/* The remote is away too: the restore fails and leaves nothing behind. */
+	assert_int_equal(wbg_sh(tmp, "mv super.git super.git.away"), 0);
+	assert_int_not_equal(wb_restore_to(run, dest, out, err), 0);
+	e = slurp(err);
+	if (!strstr(e, "is in none of the sources"))
+		fail_msg("unexpected: %s", e);
+	free(e);
+	assert_int_equal(access(dest, F_OK), -1);
+	assert_int_equal(wbg_sh(tmp, "mv super.git.away super.git"), 0);
+
+	/* The same command again. */
+	if (wb_restore_to(run, dest, out, err) != 0)
+		fail_msg("wb restore failed: %s", slurp(err));
+	head = wbg_out(dest, "git rev-parse HEAD", NULL);
+	head[strcspn(head, "\n")] = '\0';
+	assert_string_not_equal(head, commit);
+	o = slurp(out);
+	assert_non_null(strstr(o, head));
+	assert_non_null(strstr(o, commit));
+	assert_non_null(strstr(o, "1 submodule"));
+	free(o);
+	t_orig = wbg_out(gone, "git rev-parse HEAD^{tree}", NULL);
+	t_dest = wbg_out(dest, "git rev-parse HEAD^{tree}", NULL);
+	assert_string_equal(t_orig, t_dest);
+	free(t_orig);
+	free(t_dest);
+	free(head);
+	head = wbg_out(lib_dest, "git rev-parse HEAD", NULL);
+	head[strcspn(head, "\n")] = '\0';
+	assert_string_equal(head, sub_head);
+	wbg_assert_same_tree(lib_gone, lib_dest);
+	free(head);
+	free(sub_head);
+	free(commit);
+}
+
+/* Files the capture left out (over git_patch_max) are named by `wb restore`. */
+static void test_e2e_code__restore_names_omitted(void **state)
+{
+	char w[512], dest[512], run[512], out[512], err[512], *e;
+
+	(void)state;
+	snprintf(w, sizeof w, "%s/w", tmp);
+	snprintf(dest, sizeof dest, "%s/restored-w", tmp);
+	snprintf(out, sizeof out, "%s/out.txt", tmp);
+	snprintf(err, sizeof err, "%s/err.txt", tmp);
+	assert_int_equal(wbg_sh(tmp, "mkdir w && cd w && git init -q -b main . && printf 'x\\n' > a.txt && "
+				     "git add -A && git commit -q -m init && printf '%%05000d' 0 > too-big.txt && "
+				     "printf 'small\\n' > small.txt"),
+			 0);
+	run_in(w, 2000, run, sizeof run);
+	if (wb_restore_to(run, dest, out, err) != 0)
+		fail_msg("wb restore failed: %s", slurp(err));
+	e = slurp(err);
+	assert_non_null(strstr(e, "too-big.txt"));
+	free(e);
+	assert_int_equal(access(w, F_OK), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e_code__capture_download_restore),
 		cmocka_unit_test(test_e2e_code__system_metrics),
+		cmocka_unit_test(test_e2e_code__restore_from_remote_with_submodule),
+		cmocka_unit_test(test_e2e_code__restore_names_omitted),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -61,13 +61,13 @@ static void restore_and_compare(const wb__gitcap *cap, const char *orig, const c
 	const wb__gitpatch *d = patch_named(cap, WB__PATCH_DIFF), *u = patch_named(cap, WB__PATCH_UPSTREAM);
 	wb__restore_input in = {cap->code, d ? d->data : NULL, d ? d->len : 0, u ? u->data : NULL, u ? u->len : 0,
 				repo};
-	const char *source = NULL;
-	int rc = wb__gitcap_restore(&in, dest, &source);
+	wb__restore_outcome out;
+	int rc = wb__gitcap_restore(&in, dest, &out);
 
 	if (rc)
 		fail_msg("restore failed: %s", wb_errmsg());
 	if (want_source)
-		assert_string_equal(source, want_source);
+		assert_string_equal(out.source, want_source);
 	wbg_assert_same_tree(orig, dest);
 }
 
@@ -388,6 +388,276 @@ static void test_gitcap__run_dir_excluded(void **state)
 	wb__gitcap_free(&cap);
 }
 
+/* HEAD of the repository in dir (static buffer). */
+static const char *head_of(const char *dir)
+{
+	static char hex[64];
+	char *h = git_line(dir, "git rev-parse HEAD");
+
+	snprintf(hex, sizeof hex, "%s", h);
+	free(h);
+	return hex;
+}
+
+/* A remote whose unrelated branch points at an object it does not have (a
+ * hand-written packed-refs line): fetching everything fails on it, `git
+ * fetch REMOTE <commit>` does not. The restore asks for the commit alone. */
+static void test_gitcap__restore_despite_broken_branch(void **state)
+{
+	char work[600], dest[600], bare[600];
+	wb__gitcap cap;
+	wb__restore_input in = {0};
+	wb__restore_outcome out;
+	char pushed[48];
+
+	(void)state;
+	wbg_dirty_repo(tmp);
+	snprintf(work, sizeof work, "%s/work", tmp);
+	snprintf(dest, sizeof dest, "%s/restored", tmp);
+	snprintf(bare, sizeof bare, "%s/remote.git", tmp);
+	assert_int_equal(wbg_sh(bare, "printf '%%s refs/heads/broken\\n' 1234567890123456789012345678901234567890 "
+				      ">> packed-refs"),
+			 0);
+	/* git itself still fetches the one commit */
+	assert_int_equal(wbg_sh(tmp, "git init -q probe && cd probe && git fetch -q ../remote.git main"), 0);
+	assert_int_equal(wb__gitcap_collect(&cap, work, NULL, MIB), WB_OK);
+	assert_non_null(str(cJSON_GetObjectItem(cap.code, "upstream"), "commit"));
+	snprintf(pushed, sizeof pushed, "%s", str(cJSON_GetObjectItem(cap.code, "upstream"), "commit"));
+	cJSON_ReplaceItemInObject(cap.code, "commit", cJSON_CreateString(pushed));
+	cJSON_DeleteItemFromObject(cap.code, "upstream");
+	cJSON_ReplaceItemInObject(cap.code, "root", cJSON_CreateString("/nonexistent/wb-test-root"));
+	cJSON_DeleteItemFromObject(cap.code, "remotes"); /* only --repo: its answer is the one tested */
+	in.code = cap.code;
+	in.repo = bare;
+	if (wb__gitcap_restore(&in, dest, &out))
+		fail_msg("restore failed: %s", wb_errmsg());
+	assert_string_equal(out.source, "repo");
+	assert_string_equal(out.head, pushed);
+	assert_string_equal(head_of(dest), pushed);
+	wb__gitcap_free(&cap);
+}
+
+/* A restore that fails midway (the patch does not apply) takes back what it
+ * made, so the same restore with a good input then succeeds in the same place. */
+static void test_gitcap__failed_restore_cleans_up(void **state)
+{
+	char work[600], dest[600], empty[600];
+	wb__gitcap cap;
+	wb__restore_input in = {0};
+	struct stat st;
+
+	(void)state;
+	wbg_dirty_repo(tmp);
+	snprintf(work, sizeof work, "%s/work", tmp);
+	snprintf(dest, sizeof dest, "%s/restored", tmp);
+	snprintf(empty, sizeof empty, "%s/was-empty", tmp);
+	assert_int_equal(wb__gitcap_collect(&cap, work, NULL, 10 * MIB), WB_OK);
+	in.code = cap.code;
+	in.diff = "diff --git a/nope.txt b/nope.txt\n--- a/nope.txt\n+++ b/nope.txt\n@@ -1 +1 @@\n-a\n+b\n";
+	in.diff_len = strlen(in.diff);
+	assert_int_equal(wb__gitcap_restore(&in, dest, NULL), WB_EIO);
+	assert_non_null(strstr(wb_errmsg(), "apply diff.patch"));
+	assert_int_not_equal(stat(dest, &st), 0); /* it did not exist: it is gone again */
+	assert_int_equal(mkdir(empty, 0755), 0);
+	assert_int_equal(wb__gitcap_restore(&in, empty, NULL), WB_EIO);
+	assert_int_equal(stat(empty, &st), 0); /* it existed empty: it is empty again */
+	assert_int_equal(rmdir(empty), 0);
+	assert_int_equal(mkdir(empty, 0755), 0);
+	/* the retry in the same directories works */
+	restore_and_compare(&cap, work, NULL, dest, "root");
+	restore_and_compare(&cap, work, NULL, empty, "root");
+	wb__gitcap_free(&cap);
+}
+
+/* Rebuilt from the merge base, HEAD is a new commit (same tree as the run's):
+ * the outcome says which, next to the recorded one. */
+static void test_gitcap__rebuilt_head_reported(void **state)
+{
+	char work[600], dest[600], bare[600], *tree_run, *tree_new;
+	wb__gitcap cap;
+	const wb__gitpatch *u;
+	wb__restore_input in = {0};
+	wb__restore_outcome out;
+	const char *commit;
+
+	(void)state;
+	wbg_dirty_repo(tmp);
+	snprintf(work, sizeof work, "%s/work", tmp);
+	snprintf(dest, sizeof dest, "%s/restored", tmp);
+	snprintf(bare, sizeof bare, "%s/remote.git", tmp);
+	assert_int_equal(wb__gitcap_collect(&cap, work, NULL, 10 * MIB), WB_OK);
+	cJSON_ReplaceItemInObject(cap.code, "root", cJSON_CreateString("/nonexistent/wb-test-root"));
+	commit = str(cap.code, "commit");
+	u = patch_named(&cap, WB__PATCH_UPSTREAM);
+	assert_non_null(u);
+	in = (wb__restore_input){cap.code, NULL, 0, u->data, u->len, bare, NULL, 0};
+	if (wb__gitcap_restore(&in, dest, &out))
+		fail_msg("restore failed: %s", wb_errmsg());
+	assert_string_equal(out.source, "upstream");
+	assert_string_not_equal(out.head, commit);
+	assert_string_equal(head_of(dest), out.head);
+	tree_run = git_line(work, "git rev-parse HEAD^{tree}");
+	tree_new = git_line(dest, "git rev-parse HEAD^{tree}");
+	assert_string_equal(tree_run, tree_new);
+	free(tree_run);
+	free(tree_new);
+	wb__gitcap_free(&cap);
+}
+
+/*
+ * A superproject whose only change is inside its submodule: the submodule is
+ * checked out at another commit than the gitlink and has its own
+ * uncommitted changes. The capture records the checked-out commit, the URL
+ * and the submodule's patch, and says dirty; the restore makes the
+ * submodule at that commit with its changes. A submodule commit that no
+ * source has is named, and the rest of the restore stands.
+ */
+static void test_gitcap__submodule_state(void **state)
+{
+	char super[600], dest[600], dest2[600], lib[700], rlib[700];
+	wb__gitcap cap;
+	wb__restore_input in = {0};
+	wb__restore_outcome out;
+	const cJSON *sm;
+	const wb__gitpatch *sp;
+	char *sub_head, *gitlink;
+
+	(void)state;
+	snprintf(super, sizeof super, "%s/super", tmp);
+	snprintf(lib, sizeof lib, "%s/lib", super);
+	snprintf(dest, sizeof dest, "%s/restored", tmp);
+	snprintf(rlib, sizeof rlib, "%s/lib", dest);
+	snprintf(dest2, sizeof dest2, "%s/restored2", tmp);
+	assert_int_equal(wbg_sh(tmp, "git init -q -b main sub && cd sub && printf 'v1\\n' > s.txt && git add -A && "
+				     "git commit -q -m s1 && printf 'v2\\n' > s.txt && git commit -q -am s2 && cd .. && "
+				     "mkdir super && cd super && git init -q -b main . && printf 'top\\n' > top.txt && "
+				     "git -c protocol.file.allow=always submodule add -q ../sub lib && git add -A && "
+				     "git commit -q -m sub && cd lib && git checkout -q HEAD~1 && "
+				     "printf 'local\\n' >> s.txt && printf 'new\\n' > untracked.txt"),
+			 0);
+	sub_head = git_line(lib, "git rev-parse HEAD");
+	gitlink = git_line(super, "git rev-parse HEAD:lib");
+	assert_string_not_equal(sub_head, gitlink);
+	assert_int_equal(wb__gitcap_collect(&cap, super, NULL, MIB), WB_OK);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cap.code, "dirty")));
+	assert_null(patch_named(&cap, WB__PATCH_DIFF)); /* the superproject itself is clean */
+	sm = cJSON_GetArrayItem(cJSON_GetObjectItem(cap.code, "submodules"), 0);
+	assert_non_null(sm);
+	assert_string_equal(str(sm, "path"), "lib");
+	assert_string_equal(str(sm, "commit"), sub_head);
+	assert_string_equal(str(sm, "gitlink"), gitlink);
+	assert_non_null(strstr(str(sm, "url"), "sub"));
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(sm, "dirty")));
+	assert_string_equal(str(sm, "patch"), "submodule-0.patch");
+	sp = patch_named(&cap, "submodule-0.patch");
+	assert_non_null(sp);
+	assert_non_null(memmem(sp->data, sp->len, "untracked.txt", 13));
+
+	in = (wb__restore_input){cap.code, NULL, 0, NULL, 0, NULL, sp, 1};
+	if (wb__gitcap_restore(&in, dest, &out))
+		fail_msg("restore failed: %s", wb_errmsg());
+	assert_int_equal(out.submodules, 1);
+	assert_string_equal(out.notes, "");
+	assert_string_equal(head_of(rlib), sub_head);
+	wbg_assert_same_tree(lib, rlib);
+
+	/* The submodule's commit exists nowhere: named, left empty, the superproject restored. */
+	sm = cJSON_GetArrayItem(cJSON_GetObjectItem(cap.code, "submodules"), 0);
+	cJSON_ReplaceItemInObject((cJSON *)sm, "commit", cJSON_CreateString("0123456789abcdef0123456789abcdef01234567"));
+	if (wb__gitcap_restore(&in, dest2, &out))
+		fail_msg("restore failed: %s", wb_errmsg());
+	assert_int_equal(out.submodules, 0);
+	assert_non_null(strstr(out.notes, "submodule lib: commit 0123456789abcdef0123456789abcdef01234567"));
+	free(sub_head);
+	free(gitlink);
+	wb__gitcap_free(&cap);
+}
+
+/* The patch cap covers the submodules' patches too: together with
+ * diff.patch they stay under patch_max, and what is left out is named. */
+static void test_gitcap__submodule_patch_capped(void **state)
+{
+	char super[600], names[256];
+	wb__gitcap cap;
+	size_t total = 0;
+
+	(void)state;
+	snprintf(super, sizeof super, "%s/super", tmp);
+	assert_int_equal(wbg_sh(tmp, "git init -q -b main sub && cd sub && printf 'v1\\n' > s.txt && git add -A && "
+				     "git commit -q -m s1 && cd .. && mkdir super && cd super && git init -q -b main . && "
+				     "git -c protocol.file.allow=always submodule add -q ../sub lib && git commit -q -m sub && "
+				     "printf '%%03000d' 0 > top.txt && printf '%%03000d' 1 > lib/big.txt"),
+			 0);
+	assert_int_equal(wb__gitcap_collect(&cap, super, NULL, 4000), WB_OK);
+	for (size_t i = 0; i < cap.npatch; i++)
+		total += cap.patch[i].len;
+	assert_true(total <= 4000);
+	assert_non_null(patch_named(&cap, WB__PATCH_DIFF));
+	assert_int_equal(wb__gitcap_omitted(cap.code, names, sizeof names), 1);
+	assert_string_equal(names, "lib/big.txt");
+	wb__gitcap_free(&cap);
+}
+
+/* wb_init in repo with stderr into errfile; returns wb_init's code. */
+static int init_capturing_stderr(const char *repo, const char *errfile)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	char cwd[4096];
+	wb_run *run = NULL;
+	int fd, saved, rc;
+
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	assert_int_equal(chdir(repo), 0);
+	o.mode = WB_MODE_OFFLINE;
+	o.project = "p";
+	o.entity = "e";
+	o.system_sample_ms = -1;
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, 2);
+	close(fd);
+	rc = wb_init(&run, &o);
+	if (rc == WB_OK)
+		assert_int_equal(wb_finish(run, 0), WB_OK);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	assert_int_equal(chdir(cwd), 0);
+	return rc;
+}
+
+/* WB_GIT_PATCH_MAX above the maximum is clamped with a warning instead of
+ * failing wb_init; files left out of the patch are named at wb_init, once. */
+static void test_gitcap__patch_max_clamped_and_omitted_named(void **state)
+{
+	char work[600], errfile[600], *err, *first;
+	size_t n;
+
+	(void)state;
+	snprintf(work, sizeof work, "%s/w", tmp);
+	snprintf(errfile, sizeof errfile, "%s/stderr.txt", tmp);
+	assert_int_equal(wbg_sh(tmp, "mkdir w && cd w && git init -q -b main . && printf 'x\\n' > a.txt && "
+				     "git add -A && git commit -q -m init && printf '%%03000d' 0 > big-one.txt && "
+				     "printf 'small\\n' > small.txt"),
+			 0);
+	setenv("WB_GIT_PATCH_MAX", "100G", 1);
+	assert_int_equal(init_capturing_stderr(work, errfile), WB_OK);
+	err = (char *)wbt_read_file(errfile, &n);
+	assert_non_null(strstr(err, "above its maximum"));
+	free(err);
+	setenv("WB_GIT_PATCH_MAX", "1k", 1);
+	assert_int_equal(init_capturing_stderr(work, errfile), WB_OK);
+	unsetenv("WB_GIT_PATCH_MAX");
+	err = (char *)wbt_read_file(errfile, &n);
+	first = strstr(err, "left 1 file out of its patch");
+	assert_non_null(first);
+	assert_non_null(strstr(first, "big-one.txt"));
+	assert_null(strstr(first + 1, "left 1 file out")); /* once */
+	free(err);
+}
+
 /* wb_init records CODE and PATCH records; disable_git (or WB_DISABLE_GIT=1) records none. */
 static void count_code(const char *repo, int disable, int *ncode, int *npatch)
 {
@@ -451,6 +721,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gitcap__shallow_and_submodule, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitcap__restore_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitcap__wb_init_records_and_disable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitcap__restore_despite_broken_branch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitcap__failed_restore_cleans_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitcap__rebuilt_head_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitcap__submodule_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitcap__submodule_patch_capped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitcap__patch_max_clamped_and_omitted_named, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
