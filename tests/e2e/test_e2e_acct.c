@@ -537,7 +537,7 @@ static mode_t mode_of(const char *dir, const char *name)
 {
 	char p[600];
 	struct stat st;
-	snprintf(p, sizeof(p), "%s%s%s", dir, name ? "/" : "", name ? name : "");
+	assert_true(snprintf(p, sizeof(p), "%s%s%s", dir, name ? "/" : "", name ? name : "") < (int)sizeof(p));
 	if (stat(p, &st)) {
 		fail_msg("no %s", p);
 		return 0;

@@ -395,7 +395,7 @@ static void test_e2e_secrets__argv_redacted(void **state)
 	assert_non_null(d);
 	while ((de = readdir(d))) {
 		struct stat st;
-		snprintf(path, sizeof(path), "%s/%s", rundir, de->d_name);
+		assert_true(snprintf(path, sizeof(path), "%s/%s", rundir, de->d_name) < (int)sizeof(path));
 		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
 			assert_false(file_has(path, ARGV_SECRET));
 	}
