@@ -766,7 +766,9 @@ static int list_project(const wbs__api *a, const char *ent, const char *proj, cJ
 	for (int offset = 0;; offset += 1000) {
 		int n;
 
-		snprintf(path, sizeof(path), "/api/v1/projects/%s/%s/runs?limit=1000&offset=%d", ent, proj, offset);
+		/* oldest first: the import makes them in this order, so ties in any sort break alike on both servers */
+		snprintf(path, sizeof(path), "/api/v1/projects/%s/%s/runs?sort=created_at&limit=1000&offset=%d", ent, proj,
+			 offset);
 		if (!(page = get_json(a, path, err, errlen)))
 			return -1;
 		n = cJSON_GetArraySize(cJSON_GetObjectItem(page, "runs"));
