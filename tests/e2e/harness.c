@@ -321,6 +321,87 @@ void wbt_response_free(wbt_response *r)
 	r->body = NULL;
 }
 
+static size_t reply_body(char *p, size_t size, size_t n, void *ud)
+{
+	wbt_reply *r = ud;
+	size_t old = r->body ? strlen(r->body) : 0, add = size * n;
+	char *nb = realloc(r->body, old + add + 1);
+	if (!nb)
+		return 0;
+	memcpy(nb + old, p, add);
+	nb[old + add] = '\0';
+	r->body = nb;
+	return add;
+}
+
+static size_t reply_header(char *p, size_t size, size_t n, void *ud)
+{
+	wbt_reply *r = ud;
+	size_t used = strlen(r->headers), add = size * n;
+	if (used + add < sizeof(r->headers)) {
+		memcpy(r->headers + used, p, add);
+		r->headers[used + add] = '\0';
+	}
+	return add;
+}
+
+int wbt_request(const wbt_server *s, const char *method, const char *path, const char *body, const char *auth,
+		const char *csrf, wbt_reply *r)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	char url[1024], line[512];
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (!c)
+		return -1;
+	snprintf(url, sizeof(url), "%s%s", s->url, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_PROXY, ""); /* loopback, whatever the environment says */
+	if (s->ca_file[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		h = curl_slist_append(h, "Content-Type: application/json");
+	}
+	if (auth && strncmp(auth, "Bearer ", 7) == 0) {
+		snprintf(line, sizeof(line), "Authorization: %s", auth);
+		h = curl_slist_append(h, line);
+	} else if (auth && strchr(auth, '=')) {
+		curl_easy_setopt(c, CURLOPT_COOKIE, auth);
+	} else if (auth) {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", auth);
+		h = curl_slist_append(h, line);
+	}
+	if (csrf) {
+		snprintf(line, sizeof(line), "X-CSRF-Token: %s", csrf);
+		h = curl_slist_append(h, line);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, reply_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, reply_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	if (curl_easy_perform(c) == CURLE_OK) {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+		rc = 0;
+	}
+	if (!r->body)
+		r->body = strdup("");
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return r->body ? rc : -1;
+}
+
+void wbt_reply_free(wbt_reply *r)
+{
+	free(r->body);
+	r->body = NULL;
+}
+
 cJSON *wbt_get_json(const wbt_server *s, const char *path)
 {
 	wbt_response r;

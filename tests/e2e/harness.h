@@ -74,6 +74,22 @@ int wbt_http(const wbt_server *s, const char *method, const char *path, const vo
 	     const char *const *headers, int auth, wbt_response *out);
 void wbt_response_free(wbt_response *r);
 
+/* An answer with its headers, for tests that look at them (X-Wb-Denied, Set-Cookie, Retry-After). */
+typedef struct wbt_reply {
+	long status;
+	char *body; /* NUL-terminated, malloc'ed, "" when there was none */
+	char headers[4096];
+} wbt_reply;
+
+/* One request as a browser or a client sends it: body, if any, as
+ * application/json; auth NULL (nobody), "Bearer KEY" or a bare API key (the
+ * Authorization header), or "NAME=VALUE" (a cookie, such as a session);
+ * csrf an X-CSRF-Token or NULL. 0, or -1 on a transport error. Free with
+ * wbt_reply_free. */
+int wbt_request(const wbt_server *s, const char *method, const char *path, const char *body, const char *auth,
+		const char *csrf, wbt_reply *r);
+void wbt_reply_free(wbt_reply *r);
+
 /* GET path with the admin key and parse the JSON answer; NULL unless 200. */
 cJSON *wbt_get_json(const wbt_server *s, const char *path);
 

@@ -35,83 +35,19 @@
 #include "http/http_int.h"
 #include "wb.h"
 
-/* ---- a small client that keeps response headers ---- */
+/* ---- requests (harness.c's wbt_request) ---- */
 
-typedef struct resp {
-	long status;
-	char *body;
-	char headers[4096];
-} resp;
+typedef wbt_reply resp;
 
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-	resp *r = ud;
-	size_t old = r->body ? strlen(r->body) : 0, add = size * n;
-	char *nb = realloc(r->body, old + add + 1);
-	if (!nb)
-		return 0;
-	memcpy(nb + old, p, add);
-	nb[old + add] = '\0';
-	r->body = nb;
-	return add;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-	resp *r = ud;
-	size_t used = strlen(r->headers), add = size * n;
-	if (used + add < sizeof(r->headers)) {
-		memcpy(r->headers + used, p, add);
-		r->headers[used + add] = '\0';
-	}
-	return add;
-}
-
-/* One request. auth: "Bearer KEY", "cookie=VALUE" (with csrf, may be NULL), or NULL. */
 static void req(const wbt_server *s, const char *method, const char *path, const char *body, const char *auth,
 		const char *csrf, resp *r)
 {
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	char url[1024], line[512];
-
-	memset(r, 0, sizeof(*r));
-	assert_non_null(c);
-	snprintf(url, sizeof(url), "%s%s", s->url, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		h = curl_slist_append(h, "Content-Type: application/json");
-	}
-	if (auth && strncmp(auth, "Bearer ", 7) == 0) {
-		snprintf(line, sizeof(line), "Authorization: %s", auth);
-		h = curl_slist_append(h, line);
-	} else if (auth) {
-		curl_easy_setopt(c, CURLOPT_COOKIE, auth);
-	}
-	if (csrf) {
-		snprintf(line, sizeof(line), "X-CSRF-Token: %s", csrf);
-		h = curl_slist_append(h, line);
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	if (!r->body)
-		r->body = strdup("");
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
+	assert_int_equal(wbt_request(s, method, path, body, auth, csrf, r), 0);
 }
 
 static void resp_free(resp *r)
 {
-	free(r->body);
-	r->body = NULL;
+	wbt_reply_free(r);
 }
 
 static int denied(const resp *r)
@@ -583,20 +519,12 @@ static void test_e2e_access__sessions_csrf_keys(void **state)
 	resp_free(&r);
 	/* Login must be JSON (a cross-site form cannot post it). */
 	{
-		CURL *c = curl_easy_init();
-		char url[400];
-		long st = 0;
-		snprintf(url, sizeof(url), "%s/api/v1/auth/login", f->s.url);
-		curl_easy_setopt(c, CURLOPT_URL, url);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "name=vw&password=correct+horse+battery");
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-		memset(&r, 0, sizeof(r));
-		assert_int_equal(curl_easy_perform(c), CURLE_OK);
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
-		assert_int_equal(st, 415);
-		curl_easy_cleanup(c);
-		resp_free(&r);
+		static const char form[] = "name=vw&password=correct+horse+battery";
+		const char *h[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+		wbt_response fr;
+		assert_int_equal(wbt_http(&f->s, "POST", "/api/v1/auth/login", form, sizeof(form) - 1, h, 0, &fr), 0);
+		assert_int_equal(fr.status, 415);
+		wbt_response_free(&fr);
 	}
 	req(&f->s, "POST", "/api/v1/auth/login", "{\"name\":\"vw\",\"password\":\"correct horse battery\"}", NULL, NULL,
 	    &r);

@@ -41,83 +41,20 @@
 
 #define PW "violet tractor nineteen"
 
-/* ---- a small client that keeps response headers ---- */
+/* ---- requests (harness.c's wbt_request) ---- */
 
-typedef struct resp {
-	long status;
-	char *body;
-	char headers[4096];
-} resp;
+typedef wbt_reply resp;
 
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-	resp *r = ud;
-	size_t old = r->body ? strlen(r->body) : 0, add = size * n;
-	char *nb = realloc(r->body, old + add + 1);
-	if (!nb)
-		return 0;
-	memcpy(nb + old, p, add);
-	nb[old + add] = '\0';
-	r->body = nb;
-	return add;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-	resp *r = ud;
-	size_t used = strlen(r->headers), add = size * n;
-	if (used + add < sizeof(r->headers)) {
-		memcpy(r->headers + used, p, add);
-		r->headers[used + add] = '\0';
-	}
-	return add;
-}
-
-/* One request. auth: an API key ("wb_..."), "wb_session=..." (with csrf), or NULL. */
+/* auth: an API key ("wb_..."), "wb_session=..." (with csrf), or NULL. */
 static void req(const wbt_server *s, const char *method, const char *path, const char *body, const char *auth,
 		const char *csrf, resp *r)
 {
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	char url[1024], line[512];
-
-	memset(r, 0, sizeof(*r));
-	assert_non_null(c);
-	snprintf(url, sizeof(url), "%s%s", s->url, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		h = curl_slist_append(h, "Content-Type: application/json");
-	}
-	if (auth && strncmp(auth, "wb_session=", 11) == 0) {
-		curl_easy_setopt(c, CURLOPT_COOKIE, auth);
-	} else if (auth) {
-		snprintf(line, sizeof(line), "Authorization: Bearer %s", auth);
-		h = curl_slist_append(h, line);
-	}
-	if (csrf) {
-		snprintf(line, sizeof(line), "X-CSRF-Token: %s", csrf);
-		h = curl_slist_append(h, line);
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	if (!r->body)
-		r->body = strdup("");
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
+	assert_int_equal(wbt_request(s, method, path, body, auth, csrf, r), 0);
 }
 
 static void resp_free(resp *r)
 {
-	free(r->body);
-	r->body = NULL;
+	wbt_reply_free(r);
 }
 
 /* The request, which must answer want (the body is printed when it does not). */
