@@ -797,6 +797,7 @@ typedef struct run_st {
 	const char *ent, *proj, *id;
 	uint64_t seq; /* records sent */
 	int crashed;
+	char seen[40]; /* crashed: its heartbeat_at on the source, as the source wrote it ("" if none) */
 } run_st;
 
 /*
@@ -978,6 +979,13 @@ static int import_run(const wbs__api *a, const files *f, run_st *rs, int dry, ch
 		goto done;
 	rs->seq = snd.seq;
 	rs->crashed = state && !strcmp(state, "crashed");
+	{
+		/* the source's own text of the number (wb__json_parse_exact keeps it) */
+		const cJSON *hb = cJSON_GetObjectItem(run, "heartbeat_at");
+		rs->seen[0] = '\0';
+		if (rs->crashed && cJSON_IsNumber(hb) && hb->valuestring && strlen(hb->valuestring) < sizeof(rs->seen))
+			snprintf(rs->seen, sizeof(rs->seen), "%s", hb->valuestring);
+	}
 	rc = 0;
 	goto done;
 oom:
@@ -1360,8 +1368,14 @@ static int links_all(const wbs__api *a, plan *p, run_st *runs, size_t nruns, cha
 	for (size_t i = 0; i < nruns; i++) {
 		if (!runs[i].crashed)
 			continue;
+		char fin[96];
 		snprintf(path, sizeof(path), "/api/v1/projects/%s/%s/runs/%s/finish", runs[i].ent, runs[i].proj, runs[i].id);
-		if (wbs__api_call(a, "POST", path, "{\"crashed\":true}", 16, "application/json", 200, &r, err, errlen))
+		/* with its last sign of life, so its duration (to the last heartbeat) is the source's */
+		if (runs[i].seen[0])
+			snprintf(fin, sizeof(fin), "{\"crashed\":true,\"heartbeat_at\":%s}", runs[i].seen);
+		else
+			snprintf(fin, sizeof(fin), "{\"crashed\":true}");
+		if (wbs__api_call(a, "POST", path, fin, strlen(fin), "application/json", 200, &r, err, errlen))
 			return -1;
 		free(r.body);
 	}

@@ -217,7 +217,7 @@ void wbs__h_heartbeat(wbs__req *q)
 void wbs__h_finish(wbs__req *q)
 {
 	cJSON *j = NULL;
-	const cJSON *ec, *cr;
+	const cJSON *ec, *cr, *ha;
 	wbs__err e = {0};
 	int crashed = 0, exit_code = 0;
 
@@ -243,9 +243,14 @@ void wbs__h_finish(wbs__req *q)
 		wbs__send_error(q, 400, "invalid_argument", "exit_code (integer) or crashed (true) is required");
 		goto done;
 	}
+	ha = cJSON_GetObjectItemCaseSensitive(j, "heartbeat_at");
+	if (ha && (!crashed || !cJSON_IsNumber(ha) || !isfinite(ha->valuedouble) || ha->valuedouble < 0)) {
+		wbs__send_error(q, 400, "invalid_argument", "heartbeat_at must be a time (unix seconds) and goes with crashed");
+		goto done;
+	}
 	if (ec)
 		exit_code = (int)ec->valuedouble;
-	if (wbs__store_finish(q->store, &q->ref, crashed, exit_code, &e)) {
+	if (wbs__store_finish(q->store, &q->ref, crashed, exit_code, ha ? ha->valuedouble : NAN, &e)) {
 		wbs__send_store_error(q, &e);
 		goto done;
 	}

@@ -657,9 +657,10 @@ int wbs__store_heartbeat(wbs__store *s, const wbs__run_ref *ref, char state[16],
 	return st;
 }
 
-int wbs__store_finish(wbs__store *s, const wbs__run_ref *ref, int crashed, int exit_code, wbs__err *err)
+int wbs__store_finish(wbs__store *s, const wbs__run_ref *ref, int crashed, int exit_code, double seen_at,
+		      wbs__err *err)
 {
-	wbs__job j = {.kind = JOB_FINISH, .ref = ref, .crashed = crashed, .exit_code = exit_code};
+	wbs__job j = {.kind = JOB_FINISH, .ref = ref, .crashed = crashed, .exit_code = exit_code, .seen_at = seen_at};
 	return submit(s, &j, err);
 }
 

@@ -127,8 +127,10 @@ int wbs__store_ingest(wbs__store *s, const wbs__run_ref *ref, const wbs__batch *
 		     uint64_t *applied, wbs__err *err);
 /* Heartbeat; state receives the run's state after it (e.g. "running"). */
 int wbs__store_heartbeat(wbs__store *s, const wbs__run_ref *ref, char state[16], wbs__err *err);
-/* Finish: crashed ? "crashed" : exit_code == 0 ? "finished" : "failed". */
-int wbs__store_finish(wbs__store *s, const wbs__run_ref *ref, int crashed, int exit_code, wbs__err *err);
+/* Finish: crashed ? "crashed" : exit_code == 0 ? "finished" : "failed". seen_at (crashed only, NaN for
+ * none): when the run was last seen alive, its heartbeat_at from then on (not later than now). */
+int wbs__store_finish(wbs__store *s, const wbs__run_ref *ref, int crashed, int exit_code, double seen_at,
+		      wbs__err *err);
 /* Run the crash sweep now; *n (may be NULL) receives the runs marked crashed. */
 int wbs__store_sweep(wbs__store *s, uint64_t *n, wbs__err *err);
 /* Create user (if new) and an API key for it, given the key's SHA-256 and display prefix. */

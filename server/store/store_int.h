@@ -77,6 +77,7 @@ typedef struct wbs__job {
 	int64_t user_id;
 	const wbs__batch *batch;
 	int crashed, exit_code;
+	double seen_at; /* JOB_FINISH, crashed: the run's last sign of life (its heartbeat_at), or NaN */
 	const char *user;
 	const uint8_t *hash;
 	const char *prefix;

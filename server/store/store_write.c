@@ -52,7 +52,8 @@ static const char *const writer_sql[WS__COUNT] = {
 			    "metadata = coalesce(?5, metadata), summary = coalesce(?6, summary) WHERE id = ?1",
 	[WS_RUN_TOUCH] = "UPDATE runs SET heartbeat_at = ?2, updated_at = ?2, "
 			 "state = CASE WHEN state = 'crashed' THEN 'running' ELSE state END WHERE id = ?1 RETURNING state",
-	[WS_RUN_FINISH] = "UPDATE runs SET state = ?2, exit_code = ?3, finished_at = ?4, updated_at = ?5 WHERE id = ?1",
+	[WS_RUN_FINISH] = "UPDATE runs SET state = ?2, exit_code = ?3, finished_at = ?4, updated_at = ?5, "
+			  "heartbeat_at = coalesce(?6, heartbeat_at) WHERE id = ?1",
 	[WS_RUN_PROGRESS] = "UPDATE runs SET last_seq = ?2, last_step = coalesce(?3, last_step) WHERE id = ?1",
 	[WS_PROJECT_TOUCH] = "UPDATE projects SET updated_at = ?2 WHERE id = ?1",
 	[WS_KEY_GET] = "SELECT id, count, first_step, last_step, vmin, vmax, vsum, nvalid FROM metric_keys "
@@ -649,8 +650,10 @@ static int expl_put(runctx *c, const cJSON *obj, wbs__err *err)
 	return WBS__ST_OK;
 }
 
+/* seen_at: for a crashed run, when it was last seen alive (its heartbeat_at, kept as given when not in the
+ * future: an import keeps the source's duration), or NaN to leave heartbeat_at as it is. */
 static int apply_finish_state(wbs__store *s, runctx *c, int crashed, int exit_code, double at, double now,
-			      wbs__err *err)
+			      double seen_at, wbs__err *err)
 {
 	sqlite3_stmt *st = W(s, WS_RUN_FINISH);
 
@@ -665,6 +668,10 @@ static int apply_finish_state(wbs__store *s, runctx *c, int crashed, int exit_co
 	else
 		sqlite3_bind_double(st, 4, at);
 	sqlite3_bind_double(st, 5, now);
+	if (crashed && isfinite(seen_at))
+		sqlite3_bind_double(st, 6, seen_at < now ? seen_at : now);
+	else
+		sqlite3_bind_null(st, 6);
 	return step_done(s, st, err, "finish run");
 }
 
@@ -829,7 +836,7 @@ static int apply_ingest(wbs__store *s, wbs__job *j, runctx *c)
 				c->defs_dirty = c->summary_dirty = 1;
 			break;
 		case WB__REC_FINISH:
-			ret = apply_finish_state(s, c, 0, r->exit_code, isnan(r->time) ? now : r->time, now, &j->err);
+			ret = apply_finish_state(s, c, 0, r->exit_code, isnan(r->time) ? now : r->time, now, NAN, &j->err);
 			break;
 		case WB__REC_CODE:
 			ret = apply_code(s, c, r->json, &j->err);
@@ -947,7 +954,7 @@ int wbs__job_apply(wbs__store *s, wbs__job *j)
 	case JOB_FINISH: {
 		double now = wbs__store_now(s);
 		if (!(ret = run_find(s, j->ref, &c, &j->err)))
-			ret = apply_finish_state(s, &c, j->crashed, j->exit_code, now, now, &j->err);
+			ret = apply_finish_state(s, &c, j->crashed, j->exit_code, now, now, j->seen_at, &j->err);
 		break;
 	}
 	case JOB_SWEEP:

@@ -321,6 +321,17 @@ static void test_e2e_export__round_trip_is_identical_through_the_api(void **stat
 	run = wbt_get_json(&b, "/api/v1/projects/tester/xp/runs/gone-1");
 	assert_string_equal(cJSON_GetObjectItem(run, "state")->valuestring, "crashed");
 	cJSON_Delete(run);
+	/* a crashed run lasts to its last heartbeat: the same on both servers */
+	{
+		cJSON *ra = wbt_get_json(&a, "/api/v1/projects/tester/xp/runs/gone-1"),
+		      *rb = wbt_get_json(&b, "/api/v1/projects/tester/xp/runs/gone-1");
+		assert_true(cJSON_GetObjectItem(ra, "heartbeat_at")->valuedouble ==
+			    cJSON_GetObjectItem(rb, "heartbeat_at")->valuedouble);
+		assert_true(cJSON_GetObjectItem(ra, "created_at")->valuedouble ==
+			    cJSON_GetObjectItem(rb, "created_at")->valuedouble);
+		cJSON_Delete(ra);
+		cJSON_Delete(rb);
+	}
 }
 
 /* How many runs of tester/num the filter finds on server x (the filter URL-encoded). */
