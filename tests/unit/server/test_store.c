@@ -206,7 +206,7 @@ static void test_store__create_and_resume(void **state)
 	assert_int_equal(wbs__run_fields_parse(&fl, j, why, sizeof(why)), 0);
 	assert_int_equal(wbs__store_run_put(f->s, &R1, &fl, 0, &created, &e), WBS__ST_OK);
 	assert_int_equal(created, 1);
-	assert_int_equal(wbs__store_finish(f->s, &R1, 0, 0, &e), WBS__ST_OK);
+	assert_int_equal(wbs__store_finish(f->s, &R1, 0, 0, NAN, &e), WBS__ST_OK);
 	assert_int_equal(wbs__store_run_get(f->s, &R1, &row, &e), WBS__ST_OK);
 	assert_string_equal(row.state, "finished");
 	assert_true(row.has_exit_code);
@@ -551,7 +551,7 @@ static void test_store__crash_sweep(void **state)
 	fake_now = 1000;
 	put_run(f, &R1, NULL);
 	put_run(f, &r2, NULL);
-	assert_int_equal(wbs__store_finish(f->s, &r2, 0, 0, &e), WBS__ST_OK);
+	assert_int_equal(wbs__store_finish(f->s, &r2, 0, 0, NAN, &e), WBS__ST_OK);
 	fake_now = 1005; /* within crash_after = 10 */
 	assert_int_equal(wbs__store_sweep(f->s, &n, &e), WBS__ST_OK);
 	assert_int_equal(n, 0);
@@ -581,7 +581,7 @@ static void test_store__crash_sweep(void **state)
 	assert_true(row.heartbeat_at == 1030);
 	wbs__run_row_free(&row);
 	/* Explicit crash from wb sync. */
-	assert_int_equal(wbs__store_finish(f->s, &R1, 1, 0, &e), WBS__ST_OK);
+	assert_int_equal(wbs__store_finish(f->s, &R1, 1, 0, NAN, &e), WBS__ST_OK);
 	assert_int_equal(wbs__store_run_get(f->s, &R1, &row, &e), WBS__ST_OK);
 	assert_string_equal(row.state, "crashed");
 	wbs__run_row_free(&row);
