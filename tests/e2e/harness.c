@@ -10,11 +10,15 @@
 #include <ftw.h>
 #include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +34,67 @@ double wbt_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Claim PORT for this process: an abstract Unix socket named after it is
+ * the lock (the kernel drops it when the process ends, however it ends),
+ * and a trial bind shows nobody listens there now. */
+static int claim_port(int port)
+{
+	struct sockaddr_un u;
+	struct sockaddr_in a;
+	int lock, probe, one = 1, ok;
+	socklen_t ul;
+
+	lock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lock < 0)
+		return -1;
+	memset(&u, 0, sizeof(u));
+	u.sun_family = AF_UNIX;
+	ul = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+			 (size_t)snprintf(u.sun_path + 1, sizeof(u.sun_path) - 1, "wbt-port-%d", port));
+	if (bind(lock, (struct sockaddr *)&u, ul) < 0) {
+		close(lock);
+		return -1;
+	}
+	probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe < 0) {
+		close(lock);
+		return -1;
+	}
+	setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)port);
+	ok = bind(probe, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(probe);
+	if (!ok) {
+		close(lock);
+		return -1;
+	}
+	return 0; /* the lock socket stays open until the process exits */
+}
+
+int wbt_port(void)
+{
+	int lo = 10000, hi = 32768, span, start;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+	if (f) {
+		int a, b;
+		if (fscanf(f, "%d %d", &a, &b) == 2 && a > lo + 1000)
+			hi = a;
+		fclose(f);
+	}
+	span = hi - lo;
+	start = (int)(((unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL)) % (unsigned)span);
+	for (int i = 0; i < span; i++) {
+		int port = lo + (start + i) % span;
+		if (claim_port(port) == 0)
+			return port;
+	}
+	return -1;
 }
 
 int wbt_mkdtemp(char *out, size_t cap, const char *tag)
@@ -166,6 +231,7 @@ int wbt_server_start_ca(wbt_server *s, const char *extra_args, const char *ca_fi
 {
 	static int curl_ready;
 	char tmpl[256];
+	int port;
 
 	if (!curl_ready) {
 		curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -181,7 +247,11 @@ int wbt_server_start_ca(wbt_server *s, const char *extra_args, const char *ca_fi
 	snprintf(s->log, sizeof(s->log), "%s/server.log", s->root);
 	snprintf(s->extra, sizeof(s->extra), "%s", extra_args ? extra_args : "");
 	mkdir(s->config_dir, 0700);
-	if (spawn(s, 0) < 0 || wait_ready(s) < 0)
+	if ((port = wbt_port()) < 0) {
+		fprintf(stderr, "harness: no free port below the ephemeral range\n");
+		return -1;
+	}
+	if (spawn(s, port) < 0 || wait_ready(s) < 0)
 		return -1;
 	if (settings_value(s->config_dir, "api_key", s->key, sizeof(s->key)) < 0) {
 		fprintf(stderr, "harness: no api_key in %s/settings\n", s->config_dir);

@@ -100,6 +100,15 @@ double wbt_json_number(const cJSON *item);
 int wbt_mkdtemp(char *out, size_t cap, const char *tag);
 void wbt_rm_rf(const char *path);
 
+/*
+ * A TCP port for a loopback listener that may be stopped and started again
+ * on the same port: below the kernel's ephemeral range, so no port-0
+ * listener or outgoing connection of another process takes it while it is
+ * down, and claimed for the life of this process so that tests running in
+ * parallel never pick the same one. -1 when none is free.
+ */
+int wbt_port(void);
+
 /* Monotonic seconds. */
 double wbt_now(void);
 

@@ -1,5 +1,6 @@
 /* receiver.c — see receiver.h. */
 #include "receiver.h"
+#include "harness.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -112,6 +113,8 @@ int wbt_rx_start(wbt_rx *rx, int port)
 		pthread_mutex_init(&rx->mu, NULL);
 		pthread_cond_init(&rx->cond, NULL);
 	}
+	if (port == 0 && (port = wbt_port()) < 0)
+		return -1;
 	rx->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (rx->fd < 0)
 		return -1;
