@@ -60,42 +60,71 @@ void wbs__runs_query_free(wbs__runs_query *q)
 	q->grouped = 0;
 }
 
-/* A label inside a SQLite JSON path: no quote, backslash or control byte. */
-static int label_ok(const char *s, size_t n)
+/* A label any key can be: 1 or more bytes of valid UTF-8. */
+static int label_ok(const char *s, size_t n) { return n > 0 && memchr(s, 0, n) == NULL && wbs__utf8_valid(s, n); }
+
+/* A label SQLite's JSON path syntax can quote: no '"', '\\' or control byte.
+ * (SQLite has no escape inside a quoted path label, and up to 3.44 it
+ * compares labels with the key as written, escapes and all.) */
+static int label_plain(const char *s, size_t n)
 {
-	if (n == 0)
-		return 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
 			return 0;
 	}
-	return wbs__utf8_valid(s, n);
+	return 1;
 }
 
-/* Append ."label" to b. */
-static void path_label(wbs__buf *b, const char *s, size_t n)
-{
-	wbs__buf_puts(b, ".\"");
-	wbs__buf_put(b, s, n);
-	wbs__buf_putc(b, '"');
-}
-
-/* Add a path built from labels[0..n) to paths. 0 or -1 (out of memory). */
+/*
+ * Add a path built from labels[0..n) to paths: a SQLite JSON path
+ * ($."a"."b") when every label is plain, else a JSON array of the labels
+ * (["a\"b","c"]), which the store looks up key by key (wbs__qpath_labels).
+ * 0 or -1 (out of memory).
+ */
 static int add_path(char **paths, size_t *npaths, const char *const *labels, const size_t *lens, size_t n)
 {
 	wbs__buf b;
+	int plain = 1;
 
-	wbs__buf_init(&b, 8192);
-	wbs__buf_putc(&b, '$');
 	for (size_t i = 0; i < n; i++)
-		path_label(&b, labels[i], lens[i]);
+		plain = plain && label_plain(labels[i], lens[i]);
+	wbs__buf_init(&b, 8192);
+	wbs__buf_putc(&b, plain ? '$' : '[');
+	for (size_t i = 0; i < n; i++) {
+		if (plain) {
+			wbs__buf_puts(&b, ".\"");
+			wbs__buf_put(&b, labels[i], lens[i]);
+			wbs__buf_putc(&b, '"');
+		} else {
+			if (i)
+				wbs__buf_putc(&b, ',');
+			wbs__json_str(&b, labels[i], lens[i]);
+		}
+	}
+	if (!plain)
+		wbs__buf_putc(&b, ']');
 	paths[*npaths] = wbs__buf_take(&b);
 	wbs__buf_free(&b);
 	if (!paths[*npaths])
 		return -1;
 	(*npaths)++;
 	return 0;
+}
+
+size_t wbs__qpath_labels(const char *path)
+{
+	size_t quotes = 0;
+
+	if (path[0] != '[')
+		return 0;
+	for (const char *p = path; *p; p++) {
+		if (*p == '\\' && p[1])
+			p++;
+		else if (*p == '"')
+			quotes++;
+	}
+	return quotes / 2;
 }
 
 /*
@@ -116,8 +145,7 @@ static int json_paths(int field, const char *rest, size_t n, char **paths, size_
 			size_t len = dot ? (size_t)(dot - p) : (size_t)(end - p);
 			if (nl == WBS__CONFIG_PATH_PARTS_MAX || len > 64 || !label_ok(p, len)) {
 				snprintf(err, errlen,
-					 "config path must be 1 to %u dot-separated parts of 1 to 64 bytes without quotes, "
-					 "backslashes or control characters",
+					 "config path must be 1 to %u dot-separated parts of 1 to 64 bytes of UTF-8",
 					 WBS__CONFIG_PATH_PARTS_MAX);
 				return -1;
 			}
@@ -132,7 +160,7 @@ static int json_paths(int field, const char *rest, size_t n, char **paths, size_
 		return 0;
 	}
 	if (n > 255 || !label_ok(rest, n)) {
-		snprintf(err, errlen, "summary key must be 1 to 255 bytes without quotes, backslashes or control characters");
+		snprintf(err, errlen, "summary key must be 1 to 255 bytes of UTF-8");
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {

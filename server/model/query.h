@@ -15,9 +15,11 @@
  *
  * Nothing a user types ever becomes SQL text: config and summary paths are
  * turned into SQLite JSON paths ($."a"."b") that the store binds as
- * parameters, and path parts holding a '"' or '\' are refused, so a path
- * cannot escape its quotes. A value that parses as a finite number (or
- * true/false on a config/summary field) compares numerically.
+ * parameters. A key SQLite's path syntax cannot quote (one holding '"',
+ * '\' or a control byte) becomes a JSON array of its labels instead, also
+ * bound as a parameter, which the store looks up key by key. A value that
+ * parses as a finite number (or true/false on a config/summary field)
+ * compares numerically.
  *
  * Threads: no shared state.
  */
@@ -104,5 +106,9 @@ int wbs__sort_parse(wbs__sort *s, const char *str, char *err, size_t errlen);
  * (WBS__QU_AGG) into s (desc stays 0). 0, or -1 with err. */
 int wbs__field_parse(wbs__sort *s, const char *str, int use, char *err, size_t errlen);
 void wbs__sort_free(wbs__sort *s);
+
+/* 0 when path is a SQLite JSON path ($...), else the number of labels of
+ * the JSON array it is (["a\"b","c"] → 2). */
+size_t wbs__qpath_labels(const char *path);
 
 #endif /* WB_SERVER_QUERY_H */

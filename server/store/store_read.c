@@ -266,10 +266,31 @@ static const char *filter_column(int field)
 }
 
 /*
+ * Append the SQL of one path into col, its parameter being ?param. A JSON
+ * array of labels (query.h) walks the document key by key with json_each,
+ * whose key column is the key decoded, so any key matches exactly; only
+ * objects are walked into, as json_extract does.
+ */
+static void path_expr(wbs__buf *b, const char *col, const char *path, int param)
+{
+	size_t n = wbs__qpath_labels(path);
+
+	if (n == 0) {
+		wbs__buf_printf(b, "json_extract(%s, ?%d)", col, param);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		wbs__buf_printf(b, "(SELECT %s FROM json_each(", i ? "CASE WHEN j.type = 'object' THEN j.value END" : "j.value");
+	wbs__buf_puts(b, col);
+	for (size_t i = 0; i < n; i++)
+		wbs__buf_printf(b, ") j WHERE j.key = json_extract(?%d, '$[%zu]'))", param, i);
+}
+
+/*
  * Append the SQL expression of a field to b, numbering path parameters
  * from *param. Only fixed text goes into the SQL; paths are parameters.
  */
-static void field_expr(wbs__buf *b, int field, size_t npaths, int *param)
+static void field_expr(wbs__buf *b, int field, char *const *paths, size_t npaths, int *param)
 {
 	const char *col = filter_column(field);
 
@@ -280,8 +301,9 @@ static void field_expr(wbs__buf *b, int field, size_t npaths, int *param)
 	if (npaths > 1)
 		wbs__buf_puts(b, "coalesce(");
 	for (size_t i = 0; i < npaths; i++) {
-		wbs__buf_printf(b, "%sjson_extract(%s, ?%d)", i ? ", " : "",
-			       field == WBS__QF_CONFIG ? "r.config" : "r.summary", (*param)++);
+		if (i)
+			wbs__buf_puts(b, ", ");
+		path_expr(b, field == WBS__QF_CONFIG ? "r.config" : "r.summary", paths[i], (*param)++);
 	}
 	if (npaths > 1)
 		wbs__buf_putc(b, ')');
@@ -319,11 +341,11 @@ static void where_sql(wbs__buf *b, const wbs__runs_query *q, int *param)
 		}
 		if (f->op == WBS__OP_SUB) {
 			wbs__buf_puts(b, "instr(lower(CAST(");
-			field_expr(b, f->field, f->npaths, param);
+			field_expr(b, f->field, f->paths, f->npaths, param);
 			wbs__buf_printf(b, " AS TEXT)), lower(?%d)) > 0", (*param)++);
 			continue;
 		}
-		field_expr(b, f->field, f->npaths, param);
+		field_expr(b, f->field, f->paths, f->npaths, param);
 		wbs__buf_puts(b, op_sql(f->op));
 		wbs__buf_printf(b, "?%d", (*param)++);
 	}
@@ -423,7 +445,7 @@ int wbs__store_runs_list(wbs__store *s, const char *entity, const char *project,
 	wbs__buf_put(&sql, where.p ? where.p : "", where.len);
 	wbs__buf_puts(&sql, " ORDER BY ");
 	param = sort_param;
-	field_expr(&sql, q->sort.field, q->sort.npaths, &param);
+	field_expr(&sql, q->sort.field, q->sort.paths, q->sort.npaths, &param);
 	wbs__buf_puts(&sql, q->sort.desc ? " DESC, r.id DESC" : " ASC, r.id ASC");
 	wbs__buf_printf(&sql, " LIMIT ?%d OFFSET ?%d", param, param + 1);
 	if (sql.err) {
@@ -533,11 +555,11 @@ int wbs__store_runs_group(wbs__store *s, const char *entity, const char *project
 		if (tags)
 			wbs__buf_puts(&inner, "tg.value");
 		else
-			field_expr(&inner, q->group_by.field, q->group_by.npaths, &param);
+			field_expr(&inner, q->group_by.field, q->group_by.paths, q->group_by.npaths, &param);
 		wbs__buf_puts(&inner, " AS g");
 		for (size_t i = 0; i < q->naggs; i++) {
 			wbs__buf_puts(&inner, ", ");
-			field_expr(&inner, q->aggs[i].field, q->aggs[i].npaths, &param);
+			field_expr(&inner, q->aggs[i].field, q->aggs[i].paths, q->aggs[i].npaths, &param);
 			wbs__buf_printf(&inner, " AS a%zu", i);
 		}
 		wbs__buf_puts(&inner, tags ? " FROM runs r LEFT JOIN json_each(r.tags) tg" : " FROM runs r");

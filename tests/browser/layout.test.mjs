@@ -5,18 +5,20 @@
 // copy it, so the page stays about a screen wide and never tens of
 // thousands of pixels tall; a shared link whose x= names a metric the run
 // lacks falls back to step and says so; the runs table's selection
-// survives a reload and Back.
+// survives a reload and Back; grouping and sorting by config and summary
+// keys holding '"' and '\\' work.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launch, newPage, open, waitFor } from './lib.mjs';
 
 const BYTES = 100000;
-let srv, ctx, longId, demo;
+let srv, ctx, longId, demo, quoted;
 
 before(async () => {
   srv = await startServer();
   [{ id: longId }] = srv.fill('long', 'lay', String(BYTES));
   demo = srv.fill('demo', 'lay', '3', '40');
+  quoted = srv.fill('quoted', 'qk', '5');
   ctx = await launch(srv.root);
   await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
 });
@@ -121,6 +123,32 @@ test('the runs table selection survives a reload and Back', async () => {
   assert.equal(await box(demo[0].id).isChecked(), true);
   const compare = await page.getAttribute('#compare-btn', 'href');
   assert.ok(compare.includes(demo[0].id) && compare.includes(demo[2].id), compare);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('grouping and sorting by keys holding a quote or backslash', async () => {
+  const page = await newPage(ctx, srv);
+  const qs = new URLSearchParams({ group: 'config.opt"name', cols: 'config.lr\\x,summary.acc"top' });
+  await open(page, srv.url, `/team/qk?${qs}`);
+  await page.waitForSelector('tr.group-row');
+  const groups = await page.$$eval('tr.group-row', (rows) => rows.map((r) => [r.dataset.group, r.dataset.count]));
+  assert.deepEqual(groups.sort(), [['adam', '3'], ['sgd', '2']]);
+  // the aggregated column of the quoted summary key: acc"top of q-00, q-02, q-04 is 0, 1, 2
+  const agg = await page.textContent('tr.group-row[data-group="adam"] td[data-agg=\'summary.acc"top\']');
+  assert.match(agg, /^1 \(0 – 2\)$/);
+  // open a group: its runs come from a filter on the quoted key
+  await page.click('tr.group-row[data-group="sgd"] button.caret');
+  await page.waitForSelector('table.group-runs');
+  const inGroup = await page.$$eval('table.group-runs tr[data-run]', (rows) => rows.map((r) => r.dataset.run));
+  assert.deepEqual(inGroup.sort(), [quoted[1].id, quoted[3].id].sort());
+  // sorted by the quoted summary key, descending: acc"top = 0 3 1 4 2 for q-00..q-04
+  const sorted = new URLSearchParams({ sort: '-summary.acc"top', cols: 'summary.acc"top' });
+  await open(page, srv.url, `/team/qk?${sorted}`);
+  await page.waitForSelector('#runs tr[data-run]');
+  const order = await page.$$eval('#runs tr[data-run]', (rows) => rows.map((r) => r.dataset.run));
+  assert.deepEqual(order, [3, 1, 4, 2, 0].map((i) => quoted[i].id));
+  assert.equal(await page.$('.error-box'), null);
   assert.deepEqual(page.errors, []);
   await page.close();
 });

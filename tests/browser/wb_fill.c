@@ -140,6 +140,24 @@ static int long_values(size_t bytes)
 	return 0;
 }
 
+/* n runs whose config and summary keys hold '"' and '\\'. */
+static int quoted(int n)
+{
+	for (int i = 0; i < n; i++) {
+		char name[64];
+		wb_run *r;
+
+		snprintf(name, sizeof(name), "q-%02d", i);
+		r = start(name, NULL, NULL);
+		wb_config_set_string(r, "opt\"name", i % 2 ? "sgd" : "adam");
+		wb_config_set_int(r, "lr\\x", i);
+		wb_summary_set_double(r, "acc\"top", (double)((i * 3) % n));
+		log_curve(r, 0, 5, 0.01, i);
+		finish(r, 0);
+	}
+	return 0;
+}
+
 static int live(int64_t steps)
 {
 	wb_run *r = start("live-run", "streaming", "live");
@@ -367,6 +385,8 @@ int main(int argc, char **argv)
 		return demo(atoi(argv[3]), atoll(argv[4]));
 	if (strcmp(argv[1], "live") == 0)
 		return live(atoll(argv[3]));
+	if (strcmp(argv[1], "quoted") == 0 && argc == 4)
+		return quoted(atoi(argv[3]));
 	if (strcmp(argv[1], "long") == 0 && argc == 4)
 		return long_values((size_t)strtoull(argv[3], NULL, 10));
 	if (strcmp(argv[1], "many") == 0 && argc == 5)

@@ -225,10 +225,10 @@ export async function renderProject(root, entity, project) {
     return `${field}=${typeof v === 'number' ? String(v) : v}`;
   }
 
-  // Aggregated columns: the shown config/summary columns the query language
-  // can name (no quotes, backslashes or control characters), and duration.
-  const aggCols = (cols) => [...cols.filter((c) => (c.startsWith('config.') || c.startsWith('summary.')) &&
-    !/["\\\u0000-\u001f]/.test(c)), 'duration'].slice(0, 16);
+  // Aggregated columns: the shown config/summary columns (any key; the
+  // server quotes it), and duration.
+  const aggCols = (cols) => [...cols.filter((c) => c.startsWith('config.') || c.startsWith('summary.')),
+    'duration'].slice(0, 16);
 
   function groupPath(field, cols, pageNo) {
     const qs = new URLSearchParams();

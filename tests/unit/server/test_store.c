@@ -628,7 +628,7 @@ static void test_store__list_filter_sort_paginate(void **state)
 	for (int i = 0; i < 5; i++) {
 		wbs__run_ref r = {"alice", "mnist", names[i]};
 		body b = {.seq = 1};
-		char cfg[128];
+		char cfg[256];
 		wb_metric m = {"loss", 1.0 / (i + 1)};
 		uint64_t ls, ap;
 		wbs__err e = {0};
@@ -638,8 +638,11 @@ static void test_store__list_filter_sort_paginate(void **state)
 		snprintf(put, sizeof(put), "{\"name\":\"Run-%d\",\"tags\":[\"%s\"%s],\"group\":\"g%d\"}", i,
 			 i % 2 ? "odd" : "even", i == 4 ? ",\"best\"" : "", i % 2);
 		put_run(f, &r, put);
-		snprintf(cfg, sizeof(cfg), "{\"opt\":{\"lr\":%g,\"name\":\"%s\"},\"bs\":%d,\"fp16\":%s}", 0.1 * (i + 1),
-			 i < 2 ? "adam" : "sgd", 32 << i, i == 3 ? "true" : "false");
+		/* keys SQLite's path syntax cannot quote, and a string that looks like an object */
+		snprintf(cfg, sizeof(cfg),
+			 "{\"opt\":{\"lr\":%g,\"name\":\"%s\"},\"bs\":%d,\"fp16\":%s,"
+			 "\"q\\\"k\":{\"b\\\\s\":%d},\"q\\\"s\":\"{\\\"x\\\":1}\"}",
+			 0.1 * (i + 1), i < 2 ? "adam" : "sgd", 32 << i, i == 3 ? "true" : "false", (i * 3) % 5);
 		body_json(&b, WB__REC_CONFIG, cfg);
 		body_metrics(&b, 0, 0, &m, 1);
 		assert_int_equal(ingest(f, &r, &b, &ls, &ap, &e), WBS__ST_OK);
@@ -671,6 +674,16 @@ static void test_store__list_filter_sort_paginate(void **state)
 	assert_int_equal(total, 5);
 	list_ids(f, (const char *[]){"created_at>=2003"}, 1, NULL, 0, 0, ids, sizeof(ids), &total);
 	assert_string_equal(ids, "e5 d4 ");
+	/* Keys holding '"' and '\\' are looked up exactly (b\s: a1 0, b2 3, c3 1, d4 4, e5 2). */
+	list_ids(f, (const char *[]){"config.q\"k.b\\s>=2"}, 1, "config.q\"k.b\\s", 0, 0, ids, sizeof(ids), &total);
+	assert_string_equal(ids, "e5 b2 d4 ");
+	list_ids(f, NULL, 0, "-config.q\"k.b\\s", 0, 0, ids, sizeof(ids), &total);
+	assert_string_equal(ids, "d4 b2 e5 c3 a1 ");
+	/* a string is not walked into, even when its text is an object */
+	list_ids(f, (const char *[]){"config.q\"s.x=1"}, 1, NULL, 0, 0, ids, sizeof(ids), &total);
+	assert_string_equal(ids, "");
+	list_ids(f, (const char *[]){"config.q\"s~x"}, 1, "name", 0, 0, ids, sizeof(ids), &total);
+	assert_string_equal(ids, "a1 b2 c3 d4 e5 ");
 	/* A quote in a value is data, not SQL. */
 	list_ids(f, (const char *[]){"name=x' OR '1'='1"}, 1, NULL, 0, 0, ids, sizeof(ids), &total);
 	assert_string_equal(ids, "");
