@@ -12,7 +12,7 @@
 // Every user string goes in through dom.js (textContent / attributes).
 import { h, clear, fmtTime } from './dom.js';
 import { api, enc, login, session, ApiError } from './api.js';
-import { navigate, setCrumbs } from './main.js';
+import { navigate, setCrumbs } from './nav.js';
 import { errText, status, fail, say, table } from './forms.js';
 import { notificationCards, webhooksCard } from './notify.js';
 

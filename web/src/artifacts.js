@@ -12,7 +12,7 @@
 // browser cannot put the key on a plain link) into a blob URL.
 import { h, clear, fmtNum } from './dom.js';
 import { api, apiRaw, enc } from './api.js';
-import { setCrumbs } from './main.js';
+import { setCrumbs } from './nav.js';
 
 const artPath = (e, p) => `/projects/${enc(e)}/${enc(p)}/artifacts`;
 const pageBase = (e, p) => `/${enc(e)}/${enc(p)}`;

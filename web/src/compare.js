@@ -9,7 +9,7 @@
 // so the lines gain detail instead of being stretched.
 import { h, clear, fmtValue, fmtNum, flatten, runColor, stateBadge } from './dom.js';
 import { api, enc, runPath } from './api.js';
-import { setQuery, setCrumbs } from './main.js';
+import { setQuery, setCrumbs } from './nav.js';
 import { Chart, smooth } from './chart.js';
 import { isSystemKey } from './system.js';
 

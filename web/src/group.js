@@ -9,7 +9,7 @@
 // query: overlay=1, m=<metric name filter>. Polls every 2 s while running.
 import { h, clear, fmtNum, fmtTime, stateBadge, runColor } from './dom.js';
 import { api, enc } from './api.js';
-import { setQuery, setCrumbs } from './main.js';
+import { setQuery, setCrumbs } from './nav.js';
 import { Chart } from './chart.js';
 
 const BUCKETS = 1000;

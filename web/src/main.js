@@ -21,6 +21,7 @@
 import './app.css';
 import { h, clear } from './dom.js';
 import { api, apiKey, setApiKey, ApiError, session, loadSession, logout } from './api.js';
+import { navigate, setCrumbs, showError, setRouter } from './nav.js';
 import { renderLogin, renderSetup, renderSettings, renderProjectSettings } from './account.js';
 import { renderReports, renderReport } from './report.js';
 import { renderProject } from './project.js';
@@ -30,37 +31,7 @@ import { renderGroup } from './group.js';
 import { renderArtifacts, renderArtifact, renderVersion } from './artifacts.js';
 
 const app = document.getElementById('app');
-const crumbs = document.getElementById('crumbs');
 let dispose = null;
-
-export function navigate(url, replace = false) {
-  if (replace) history.replaceState(null, '', url);
-  else history.pushState(null, '', url);
-  route();
-}
-
-// Replace the query of the current URL (view state) without re-rendering.
-export function setQuery(params) {
-  const qs = params.toString();
-  history.replaceState(null, '', location.pathname + (qs ? `?${qs}` : '') + location.hash);
-}
-
-export function setCrumbs(parts) {
-  clear(crumbs);
-  parts.forEach(([label, href], i) => {
-    if (i) crumbs.appendChild(h('span', { class: 'sep' }, '/'));
-    crumbs.appendChild(href ? h('a', { href }, label) : h('span', null, label));
-  });
-}
-
-export function showError(root, err) {
-  clear(root);
-  const msg = err instanceof ApiError ? `${err.message} (${err.status})` : String(err && err.message ? err.message : err);
-  root.appendChild(h('div', { class: 'error-box' }, h('strong', null, 'Could not load this page. '), msg));
-  if (err instanceof ApiError && err.status === 401) {
-    root.appendChild(h('p', null, h('a', { href: `/login?next=${encodeURIComponent(location.pathname + location.search)}`, id: 'signin-link' }, 'Sign in')));
-  }
-}
 
 async function renderSignin(root) {
   setCrumbs([['sign in']]);
@@ -184,5 +155,6 @@ document.addEventListener('click', (ev) => {
   ev.preventDefault();
   navigate(href);
 });
+setRouter(route);
 window.addEventListener('popstate', route);
 route();

@@ -31,7 +31,7 @@ import DOMPurify from 'dompurify';
 import { h, clear, fmtTime, valueText, stateBadge, runColor, flatten, getPath } from './dom.js';
 import { api, enc, ApiError } from './api.js';
 import { Chart } from './chart.js';
-import { navigate, setCrumbs } from './main.js';
+import { navigate, setCrumbs } from './nav.js';
 
 const PANEL_RUNS_MAX = 50;
 

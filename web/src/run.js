@@ -8,7 +8,7 @@
 // While the run is running the page polls every 2 s.
 import { h, clear, fmtValue, fmtTime, fmtDuration, runDuration, stateBadge, flatten, kv } from './dom.js';
 import { api, enc, runPath, ApiError } from './api.js';
-import { setQuery, setCrumbs } from './main.js';
+import { setQuery, setCrumbs } from './nav.js';
 import { Chart, smooth, makeStepMap } from './chart.js';
 import { renderCode } from './code.js';
 import { systemSection, isSystemKey } from './system.js';

@@ -10,7 +10,7 @@
 // the URL) like the metric charts do for steps.
 import { h, clear, fmtNum } from './dom.js';
 import { api } from './api.js';
-import { setQuery } from './main.js';
+import { setQuery } from './nav.js';
 import { Chart } from './chart.js';
 
 const BUCKETS = 1000;
