@@ -7,26 +7,42 @@
  *
  * Model
  * -----
- * wb_init() starts (or resumes) a run and returns an opaque handle. Config
- * setters record hyperparameters, wb_log() records metrics at a step, and
- * wb_finish() ends the run. Every call only copies into memory; a background
- * writer thread appends every record to an append-only, checksummed,
- * sequence-numbered run log under <dir>/run-<id>/ and a background uploader
- * streams that log to the server. Nothing is lost when the network, the
- * server or the trainer dies: `wb sync <dir>/run-<id>` uploads what is left.
+ * wb_run_init() starts (or resumes) a run and returns an opaque handle. Config
+ * setters record hyperparameters, wb_run_log() records metrics at a step, and
+ * wb_run_finish() ends the run. The calls of the training loop (config,
+ * wb_run_log, summaries, alerts, histograms, images, tables) only copy into
+ * memory; a background writer thread appends every record to an
+ * append-only, checksummed, sequence-numbered run log under
+ * <dir>/run-<id>/ and a background uploader streams that log to the server.
+ * Nothing is lost when the network, the server or the trainer dies:
+ * `wb sync <dir>/run-<id>` uploads what is left. The calls that move files
+ * block their caller while they do: wb_run_log_artifact and wb_run_save
+ * upload, wb_run_use_artifact downloads, wb_run_finish waits (bounded) for
+ * the uploader, and wb_run_init may ask the server where a resumed run
+ * stopped.
+ *
+ * Names
+ * -----
+ * wb_<object>_<verb>[_<what>]: the object is the handle a call acts on
+ * (run, config, summary, artifact), e.g. wb_run_log_image,
+ * wb_config_set_int, wb_artifact_add_file; an accessor is
+ * wb_<object>_<attribute> (wb_run_id). Calls on the library itself take no
+ * object: wb_version, wb_strerror, wb_errmsg, wb_sync. The names of
+ * version 0.1 (wb_init, wb_log, wb_finish, ...) stay, each the same call as
+ * its new name: see "Earlier names" at the end.
  *
  * Precedence
  * ----------
  * A field set in wb_init_options wins over its environment variable, which
  * wins over the settings file, which wins over the built-in default. To
  * give a default that the environment may still override, leave the field
- * NULL and setenv() the variable with overwrite = 0 before wb_init.
+ * NULL and setenv() the variable with overwrite = 0 before wb_run_init.
  *
  * What the SDK prints
  * -------------------
  * Only warnings a user must act on, one line each on stderr prefixed "wb: ":
  * a full buffer (once per run), a run log write error, an upload the server
- * refused, and from wb_finish the `wb sync` command that uploads what did
+ * refused, and from wb_run_finish the `wb sync` command that uploads what did
  * not reach the server in time.
  *
  * Errors
@@ -39,7 +55,7 @@
  * Threads
  * -------
  * A wb_run handle may be shared by any number of threads: every function
- * taking a wb_run is thread-safe, except wb_finish(), after which the
+ * taking a wb_run is thread-safe, except wb_run_finish(), after which the
  * handle is freed and must not be used by any thread.
  */
 #ifndef WB_H
@@ -77,7 +93,8 @@ typedef enum wb_error {
 	WB_ETYPE = -9,     /* a config value exists with another type */
 	WB_ESTATE = -10,   /* the call is not valid in the run's state */
 	WB_ETIMEOUT = -11, /* a bounded wait ran out (data stays in the run log) */
-	WB_ECORRUPT = -12  /* a run log or message failed its checksum or framing */
+	WB_ECORRUPT = -12, /* a run log or message failed its checksum or framing */
+	WB_ERANGE = -13    /* a caller's buffer is too small (the size needed is reported) */
 } wb_error;
 
 /* Static, lowercase, one-line text for an error code. Never NULL. */
@@ -104,14 +121,14 @@ typedef enum wb_mode {
 } wb_mode;
 
 /*
- * Options of wb_init(). Initialise with WB_INIT_OPTIONS_INIT so that fields
+ * Options of wb_run_init(). Initialise with WB_INIT_OPTIONS_INIT so that fields
  * added in later versions get their defaults. Every string may be NULL,
  * meaning: take it from the environment variable named, else the default.
  * Strings are copied; the caller keeps ownership.
  *
  * Names (entity, project, run_id, group) match [A-Za-z0-9_.-]{1,64} and do
  * not start with '.'. name, job_type, notes and tags are UTF-8 (else
- * wb_init returns WB_EINVAL: the server would refuse the run's record).
+ * wb_run_init returns WB_EINVAL: the server would refuse the run's record).
  */
 typedef struct wb_init_options {
 	unsigned int version;       /* WB_INIT_OPTIONS_VERSION */
@@ -128,12 +145,13 @@ typedef struct wb_init_options {
 	const char *api_key;        /* WB_API_KEY, else the settings file */
 	const char *dir;            /* WB_DIR: parent of run-<id>/, else "./wb" */
 	size_t buffer_bytes;        /* WB_BUFFER_BYTES: in-memory buffer, default 8 MiB */
-	unsigned int finish_timeout_ms; /* WB_FINISH_TIMEOUT_MS: upload wait in wb_finish, default 30000 */
+	unsigned int finish_timeout_ms; /* WB_FINISH_TIMEOUT_MS: upload wait in wb_run_finish, default 30000 */
 	unsigned int heartbeat_ms;  /* WB_HEARTBEAT_MS: default 10000 */
 	/* since version 2 */
 	int disable_git;            /* WB_DISABLE_GIT=1: do not capture the git commit and patch */
 	size_t git_patch_max;       /* WB_GIT_PATCH_MAX: bytes of patch kept, default 10 MiB */
-	int system_sample_ms;       /* WB_SYSTEM_SAMPLE_MS: system metrics period, default 10000; < 0: off */
+	int system_sample_ms;       /* system metrics period; 0: WB_SYSTEM_SAMPLE_MS, else 10000;
+				     * < 0: off (so does WB_SYSTEM_SAMPLE_MS=0) */
 	const char *ca_file;        /* WB_CA_FILE: PEM CA bundle to verify an https server */
 } wb_init_options;
 
@@ -143,13 +161,13 @@ typedef struct wb_init_options {
 
 /*
  * Start a run (or resume the run named by run_id). On success *out is a
- * new handle, owned by the caller until wb_finish(). opts may be NULL for
- * all defaults. wb_init does no network I/O unless it resumes a run whose
+ * new handle, owned by the caller until wb_run_finish(). opts may be NULL for
+ * all defaults. wb_run_init does no network I/O unless it resumes a run whose
  * run log is not on this machine (then a bounded request asks the server
  * where the run stopped). Returns WB_OK, WB_EINVAL (bad option), WB_EIO
  * (the run directory cannot be created) or WB_ENOMEM.
  */
-WB_EXTERN int wb_init(wb_run **out, const wb_init_options *opts);
+WB_EXTERN int wb_run_init(wb_run **out, const wb_init_options *opts);
 
 /*
  * End the run: record exit_code (0 = finished, anything else = failed),
@@ -161,16 +179,16 @@ WB_EXTERN int wb_init(wb_run **out, const wb_init_options *opts);
  * could not be written. In every case but WB_EIO the data is in the run log
  * for `wb sync`. Accepts NULL (returns WB_OK). Never hangs.
  */
-WB_EXTERN int wb_finish(wb_run *run, int exit_code);
+WB_EXTERN int wb_run_finish(wb_run *run, int exit_code);
 
-/* The run's id, e.g. "k3x9q2ab". Valid until wb_finish(). */
+/* The run's id, e.g. "k3x9q2ab". Valid until wb_run_finish(). */
 WB_EXTERN const char *wb_run_id(const wb_run *run);
-/* The run's human-readable name. Valid until wb_finish(). */
+/* The run's human-readable name. Valid until wb_run_finish(). */
 WB_EXTERN const char *wb_run_name(const wb_run *run);
 /* The run's page, <base_url>/<entity>/<project>/runs/<id>. Valid until
- * wb_finish(). For an offline run the page exists once `wb sync` ran. */
+ * wb_run_finish(). For an offline run the page exists once `wb sync` ran. */
 WB_EXTERN const char *wb_run_url(const wb_run *run);
-/* The run's local directory, <dir>/run-<id>. Valid until wb_finish(). */
+/* The run's local directory, <dir>/run-<id>. Valid until wb_run_finish(). */
 WB_EXTERN const char *wb_run_dir(const wb_run *run);
 
 /*
@@ -179,8 +197,13 @@ WB_EXTERN const char *wb_run_dir(const wb_run *run);
  * (else WB_EINVAL: the server refuses anything else). Setting a key replaces its value
  * (and its type). Getters return WB_ENOTFOUND for a missing key and
  * WB_ETYPE when the key holds another type (an int64 may be read as double).
- * wb_config_get_string's *out lives until the key is set again or the run
- * finishes.
+ *
+ * wb_config_copy_string copies the value into buf[cap], NUL-terminated, and
+ * sets *len (may be NULL) to its length without the NUL; when cap is too
+ * small it returns WB_ERANGE, writes nothing and *len says what is needed.
+ * wb_config_get_string, the earlier form, hands out a pointer instead; it
+ * stays valid until wb_run_finish, even when another thread sets the key
+ * again (the old value is kept until then), but shows the value as it was.
  */
 WB_EXTERN int wb_config_set_int(wb_run *run, const char *key, int64_t value);
 WB_EXTERN int wb_config_set_double(wb_run *run, const char *key, double value);
@@ -189,6 +212,7 @@ WB_EXTERN int wb_config_set_string(wb_run *run, const char *key, const char *val
 WB_EXTERN int wb_config_get_int(wb_run *run, const char *key, int64_t *out);
 WB_EXTERN int wb_config_get_double(wb_run *run, const char *key, double *out);
 WB_EXTERN int wb_config_get_bool(wb_run *run, const char *key, int *out);
+WB_EXTERN int wb_config_copy_string(wb_run *run, const char *key, char *buf, size_t cap, size_t *len);
 WB_EXTERN int wb_config_get_string(wb_run *run, const char *key, const char **out);
 
 /* One metric point: key (1..255 bytes, no control characters) and value.
@@ -198,7 +222,7 @@ typedef struct wb_metric {
 	double value;
 } wb_metric;
 
-/* Pass as step to wb_log: use the run's next step (last step + 1; 0 first). */
+/* Pass as step to wb_run_log: use the run's next step (last step + 1; 0 first). */
 #define WB_STEP_AUTO INT64_C(-1)
 
 /*
@@ -211,20 +235,20 @@ typedef struct wb_metric {
  * n == 0 or n > 4096), WB_EFULL (the buffer stayed full for 1 s: the record was
  * dropped and counted, and a warning is printed once) or WB_ESTATE.
  */
-WB_EXTERN int wb_log(wb_run *run, const wb_metric *metrics, size_t n, int64_t step);
+WB_EXTERN int wb_run_log(wb_run *run, const wb_metric *metrics, size_t n, int64_t step);
 
 /* Type-safe short form: WB_LOG(run, WB_STEP_AUTO, {"loss", loss}, {"acc", acc}); */
 #define WB_LOG(run, step, ...)                                                   \
-	wb_log((run), (const wb_metric[]){__VA_ARGS__},                          \
+	wb_run_log((run), (const wb_metric[]){__VA_ARGS__},                          \
 	       sizeof((const wb_metric[]){__VA_ARGS__}) / sizeof(wb_metric), (step))
 
-/* The last step logged, or -1 before the first wb_log. */
+/* The last step logged, or -1 before the first wb_run_log. */
 WB_EXTERN int64_t wb_run_step(const wb_run *run);
 
 /* Records dropped because the buffer stayed full (0 in a healthy run). */
 WB_EXTERN uint64_t wb_run_dropped(const wb_run *run);
 
-/* Summary flags for wb_define_metric. The default summary of a metric is its
+/* Summary flags for wb_run_define_metric. The default summary of a metric is its
  * last value. */
 #define WB_SUMMARY_LAST 1u
 #define WB_SUMMARY_MIN 2u
@@ -238,15 +262,15 @@ WB_EXTERN uint64_t wb_run_dropped(const wb_run *run);
  * x-axis (like "epoch"); summary is an OR of WB_SUMMARY_* (0 keeps the
  * default). Recorded in the run log; the server applies it.
  */
-WB_EXTERN int wb_define_metric(wb_run *run, const char *key_or_glob, const char *step_metric,
-			       unsigned int summary);
+WB_EXTERN int wb_run_define_metric(wb_run *run, const char *key_or_glob, const char *step_metric,
+				   unsigned int summary);
 
 /* Set an explicit summary value; it wins over the computed summary of a
  * metric with the same key. Key and string value are UTF-8 (else WB_EINVAL). */
 WB_EXTERN int wb_summary_set_double(wb_run *run, const char *key, double value);
 WB_EXTERN int wb_summary_set_string(wb_run *run, const char *key, const char *value);
 
-/* Alert levels for wb_alert. */
+/* Alert levels for wb_run_alert. */
 typedef enum wb_alert_level {
 	WB_ALERT_INFO = 0,
 	WB_ALERT_WARN = 1,
@@ -264,17 +288,17 @@ typedef enum wb_alert_level {
  * log, so an alert raised while the server is down arrives when it is back.
  *
  * A loop cannot flood a channel: an alert whose title was raised less than
- * the minimum interval ago (wb_alert_interval_set; WB_ALERT_INTERVAL_S;
+ * the minimum interval ago (wb_run_set_alert_interval; WB_ALERT_INTERVAL_S;
  * default WB_ALERT_INTERVAL_DEFAULT) is dropped and WB_OK is returned with
  * *nothing* recorded; wb_run_alerts_suppressed counts them. Returns WB_OK,
  * WB_EINVAL (bad level, NULL, oversized or not UTF-8 title/text), WB_EFULL,
  * WB_ENOMEM.
  * Thread-safe.
  */
-WB_EXTERN int wb_alert(wb_run *run, wb_alert_level level, const char *title, const char *text);
+WB_EXTERN int wb_run_alert(wb_run *run, wb_alert_level level, const char *title, const char *text);
 
 /* Set the minimum interval between alerts of one title (seconds, >= 0; 0: no limit). WB_OK or WB_EINVAL. */
-WB_EXTERN int wb_alert_interval_set(wb_run *run, double seconds);
+WB_EXTERN int wb_run_set_alert_interval(wb_run *run, double seconds);
 
 /* Alerts dropped by the minimum interval so far. */
 WB_EXTERN uint64_t wb_run_alerts_suppressed(const wb_run *run);
@@ -287,10 +311,10 @@ WB_EXTERN uint64_t wb_run_alerts_suppressed(const wb_run *run);
  * of metric keys (and may equal one: histograms, images and tables live
  * apart from metrics and from each other).
  *
- * step: an explicit step >= 0 obeys wb_log's rule (not below the last step)
+ * step: an explicit step >= 0 obeys wb_run_log's rule (not below the last step)
  * and becomes the run's last step. WB_STEP_AUTO attaches the value to the
  * run's current step (the last step logged, 0 before any), so a histogram
- * logged right after a step's wb_log lands at that step.
+ * logged right after a step's wb_run_log lands at that step.
  *
  * These calls do their work (binning, PNG encoding, JSON checking) on the
  * calling thread, allocate, and copy the result into the run's buffer;
@@ -306,15 +330,15 @@ WB_EXTERN uint64_t wb_run_alerts_suppressed(const wb_run *run);
  * upper edge; all values equal give one bin [v, v]). NaN, +Inf and -Inf are
  * counted apart, not binned. n >= 1.
  */
-WB_EXTERN int wb_log_histogram(wb_run *run, const char *key, const double *values, size_t n, int64_t step);
+WB_EXTERN int wb_run_log_histogram(wb_run *run, const char *key, const double *values, size_t n, int64_t step);
 
 /*
  * Histogram already binned: nbins (1..1024) bins, nbins + 1 finite,
  * non-decreasing edges, and nbins finite counts >= 0 (counts may be
  * fractional, e.g. densities).
  */
-WB_EXTERN int wb_log_histogram_bins(wb_run *run, const char *key, const double *edges, const double *counts,
-				    size_t nbins, int64_t step);
+WB_EXTERN int wb_run_log_histogram_bins(wb_run *run, const char *key, const double *edges, const double *counts,
+					size_t nbins, int64_t step);
 
 /*
  * An encoded PNG or JPEG image of len bytes (1 byte .. 8 MiB, at most
@@ -323,16 +347,16 @@ WB_EXTERN int wb_log_histogram_bins(wb_run *run, const char *key, const double *
  * control characters other than tab and newline. The server stores the
  * bytes once per content (SHA-256) and serves them as they were sent.
  */
-WB_EXTERN int wb_log_image(wb_run *run, const char *key, const void *png_or_jpeg, size_t len, const char *caption,
-			   int64_t step);
+WB_EXTERN int wb_run_log_image(wb_run *run, const char *key, const void *png_or_jpeg, size_t len, const char *caption,
+			       int64_t step);
 
 /*
  * An image from raw pixels: width x height pixels of 3 bytes each (R, G,
  * B), rows top to bottom without padding, encoded here as a PNG (zlib).
- * Otherwise as wb_log_image.
+ * Otherwise as wb_run_log_image.
  */
-WB_EXTERN int wb_log_image_rgb(wb_run *run, const char *key, const uint8_t *rgb, uint32_t width, uint32_t height,
-			       const char *caption, int64_t step);
+WB_EXTERN int wb_run_log_image_rgb(wb_run *run, const char *key, const uint8_t *rgb, uint32_t width, uint32_t height,
+				   const char *caption, int64_t step);
 
 /*
  * A small table, given as JSON text (NUL-terminated, at most 1 MiB):
@@ -342,23 +366,23 @@ WB_EXTERN int wb_log_image_rgb(wb_run *run, const char *key, const uint8_t *rgb,
  * number, a string, a boolean or null. Checked here: anything else is
  * WB_EINVAL with the row or column in wb_errmsg.
  */
-WB_EXTERN int wb_log_table(wb_run *run, const char *key, const char *json, int64_t step);
+WB_EXTERN int wb_run_log_table(wb_run *run, const char *key, const char *json, int64_t step);
 
 /*
  * Follow a TensorBoard log directory while the run lasts: a background
  * thread reads the event files under logdir every period_ms (0: 1000) as
  * a TensorBoard writer (tf.summary, torch.utils.tensorboard) appends to
  * them, and logs their scalars, histograms and PNG/JPEG images into this
- * run at their steps, through wb_log, wb_log_histogram_bins and
- * wb_log_image (so the step rule applies: a value below the run's last
+ * run at their steps, through wb_run_log, wb_run_log_histogram_bins and
+ * wb_run_log_image (so the step rule applies: a value below the run's last
  * step is refused and counted). Files in subdirectories log their tags
- * under "<subdirectory>/". wb_finish reads once more, stops the thread and
+ * under "<subdirectory>/". wb_run_finish reads once more, stops the thread and
  * prints one warning if anything was skipped. One directory per run.
  * Returns WB_OK, WB_EINVAL (not a directory), WB_ESTATE (the run already
  * follows one) or WB_ENOMEM. The offline counterpart is
  * `wb tensorboard import LOGDIR`.
  */
-WB_EXTERN int wb_tensorboard_follow(wb_run *run, const char *logdir, unsigned int period_ms);
+WB_EXTERN int wb_run_follow_tensorboard(wb_run *run, const char *logdir, unsigned int period_ms);
 
 /*
  * Options of wb_sync(). Initialise with WB_SYNC_OPTIONS_INIT. NULL strings
@@ -408,7 +432,7 @@ WB_EXTERN int wb_sync(const char *run_dir, const wb_sync_options *opts, uint64_t
  * refused (WB_ECORRUPT), never uploaded half-old, half-new. A version
  * appears on the server only once all its files are there.
  *
- * Durability: wb_log_artifact records the artifact in the run log (the
+ * Durability: wb_run_log_artifact records the artifact in the run log (the
  * manifest with the local paths) before uploading; whatever did not reach
  * the server (network down, server down, process killed) is finished by
  * `wb sync <run dir>`, provided the files are still there, unchanged.
@@ -469,8 +493,8 @@ WB_EXTERN int wb_artifact_set_metadata(wb_artifact *art, const char *json_object
  * WB_ETIMEOUT, WB_EAUTH, WB_ESERVER (e.g. the server's disk is full); in
  * all but the first four the artifact stays in the run log for `wb sync`.
  */
-WB_EXTERN int wb_log_artifact(wb_run *run, wb_artifact *art, const char *const *aliases, size_t n,
-			      int64_t *out_version);
+WB_EXTERN int wb_run_log_artifact(wb_run *run, wb_artifact *art, const char *const *aliases, size_t n,
+				  int64_t *out_version);
 
 /*
  * Use a version as an input of run: spec is "name", "name:alias" or
@@ -482,13 +506,13 @@ WB_EXTERN int wb_log_artifact(wb_run *run, wb_artifact *art, const char *const *
  * WB_ENOTFOUND, WB_ECORRUPT (a download did not match its checksum),
  * WB_EIO, WB_ENET, WB_ETIMEOUT, WB_EAUTH or WB_ESERVER.
  */
-WB_EXTERN int wb_use_artifact(wb_run *run, const char *spec, const char *dir, int64_t *out_version);
+WB_EXTERN int wb_run_use_artifact(wb_run *run, const char *spec, const char *dir, int64_t *out_version);
 
-/* When wb_save uploads a file. */
+/* When wb_run_save uploads a file. */
 typedef enum wb_save_policy {
 	WB_SAVE_NOW = 0,    /* now (a snapshot of the file as it is) */
-	WB_SAVE_END = 1,    /* at wb_finish */
-	WB_SAVE_LIVE = 2    /* now, again whenever it changes, and at wb_finish */
+	WB_SAVE_END = 1,    /* at wb_run_finish */
+	WB_SAVE_LIVE = 2    /* now, again whenever it changes, and at wb_run_finish */
 } wb_save_policy;
 
 /*
@@ -500,14 +524,14 @@ typedef enum wb_save_policy {
  * of saved files when something changed. Live files are checked every
  * WB_SAVE_POLL_MS (default 1000) by a background thread. WB_OK,
  * WB_EINVAL, WB_ENOTFOUND, WB_EIO, WB_ESTATE (disabled run) or an upload
- * error as for wb_log_artifact (the snapshot stays for `wb sync`).
+ * error as for wb_run_log_artifact (the snapshot stays for `wb sync`).
  */
-WB_EXTERN int wb_save(wb_run *run, const char *path, wb_save_policy policy);
+WB_EXTERN int wb_run_save(wb_run *run, const char *path, wb_save_policy policy);
 
 /*
  * Without a run (the `wb artifact` commands): where the artifacts live.
  * NULL strings come from WB_BASE_URL / WB_API_KEY / WB_ENTITY /
- * WB_PROJECT, else the settings file, else the defaults of wb_init.
+ * WB_PROJECT, else the settings file, else the defaults of wb_run_init.
  */
 typedef struct wb_artifact_options {
 	unsigned int version;    /* WB_ARTIFACT_OPTIONS_VERSION */
@@ -521,15 +545,43 @@ typedef struct wb_artifact_options {
 #define WB_ARTIFACT_OPTIONS_VERSION 1
 #define WB_ARTIFACT_OPTIONS_INIT {WB_ARTIFACT_OPTIONS_VERSION, 0, 0, 0, 0, 0}
 
-/* Upload art and commit a version, as wb_log_artifact without a run.
+/* Upload art and commit a version, as wb_run_log_artifact without a run.
  * *out_version (may be NULL) receives N, *out_created (may be NULL) 1 when
  * the version is new, *out_bytes (may be NULL) the blob bytes sent. */
 WB_EXTERN int wb_artifact_upload(const wb_artifact_options *opts, wb_artifact *art, const char *const *aliases,
 				 size_t n, int64_t *out_version, int *out_created, uint64_t *out_bytes);
 
-/* Download spec ("name[:alias|:vN]") into dir, as wb_use_artifact without a run. */
+/* Download spec ("name[:alias|:vN]") into dir, as wb_run_use_artifact without a run. */
 WB_EXTERN int wb_artifact_download(const wb_artifact_options *opts, const char *spec, const char *dir,
 				   int64_t *out_version);
+
+/*
+ * Earlier names
+ * -------------
+ * The names of version 0.1, kept so that no caller breaks (source or
+ * binary): each is exactly the call named beside it.
+ */
+WB_EXTERN int wb_init(wb_run **out, const wb_init_options *opts);                        /* wb_run_init */
+WB_EXTERN int wb_finish(wb_run *run, int exit_code);                                      /* wb_run_finish */
+WB_EXTERN int wb_log(wb_run *run, const wb_metric *metrics, size_t n, int64_t step);     /* wb_run_log */
+WB_EXTERN int wb_define_metric(wb_run *run, const char *key_or_glob, const char *step_metric,
+			       unsigned int summary);                                     /* wb_run_define_metric */
+WB_EXTERN int wb_alert(wb_run *run, wb_alert_level level, const char *title, const char *text); /* wb_run_alert */
+WB_EXTERN int wb_alert_interval_set(wb_run *run, double seconds);                         /* wb_run_set_alert_interval */
+WB_EXTERN int wb_log_histogram(wb_run *run, const char *key, const double *values, size_t n,
+			       int64_t step);                                             /* wb_run_log_histogram */
+WB_EXTERN int wb_log_histogram_bins(wb_run *run, const char *key, const double *edges, const double *counts,
+				    size_t nbins, int64_t step);                          /* wb_run_log_histogram_bins */
+WB_EXTERN int wb_log_image(wb_run *run, const char *key, const void *png_or_jpeg, size_t len, const char *caption,
+			   int64_t step);                                                 /* wb_run_log_image */
+WB_EXTERN int wb_log_image_rgb(wb_run *run, const char *key, const uint8_t *rgb, uint32_t width, uint32_t height,
+			       const char *caption, int64_t step);                        /* wb_run_log_image_rgb */
+WB_EXTERN int wb_log_table(wb_run *run, const char *key, const char *json, int64_t step); /* wb_run_log_table */
+WB_EXTERN int wb_tensorboard_follow(wb_run *run, const char *logdir, unsigned int period_ms); /* wb_run_follow_tensorboard */
+WB_EXTERN int wb_log_artifact(wb_run *run, wb_artifact *art, const char *const *aliases, size_t n,
+			      int64_t *out_version);                                      /* wb_run_log_artifact */
+WB_EXTERN int wb_use_artifact(wb_run *run, const char *spec, const char *dir, int64_t *out_version); /* wb_run_use_artifact */
+WB_EXTERN int wb_save(wb_run *run, const char *path, wb_save_policy policy);             /* wb_run_save */
 
 #ifdef __cplusplus
 }

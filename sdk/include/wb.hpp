@@ -4,7 +4,7 @@
  *     #include <wb.hpp>
  *     wb::options o;
  *     o.project = "mnist";
- *     wb::run run(o);                           // throws wb::error when wb_init fails
+ *     wb::run run(o);                           // throws wb::error when wb_run_init fails
  *     run.config("optimizer.lr", 0.05);
  *     for (int64_t step = 0; step < steps; step++)
  *             run.log({{"loss", loss}, {"acc", acc}}, step);
@@ -24,7 +24,7 @@
  * finishes the run if finish() was not called, with exit code 1 when the
  * destructor runs during stack unwinding caused by an exception thrown
  * after the run was created (std::uncaught_exceptions), else 0; the
- * destructor never throws (a failing wb_finish there is reported by
+ * destructor never throws (a failing wb_run_finish there is reported by
  * libwb's own warning on stderr, and the data stays in the run log).
  *
  * Threads: as wb.h — one wb::run may be used from several threads, except
@@ -103,7 +103,7 @@ struct options {
 		dir, ca_file;
 	wb_mode mode = WB_MODE_DEFAULT;
 	std::optional<bool> disable_git;
-	std::optional<int> system_sample_ms;    /* < 0: off */
+	std::optional<int> system_sample_ms;    /* as in C: 0 the default, < 0 off */
 	std::optional<unsigned> finish_timeout_ms;
 };
 
@@ -112,7 +112,7 @@ constexpr int64_t step_auto = WB_STEP_AUTO;
 
 class run {
 public:
-	/* Start a run (wb_init). Throws wb::error. */
+	/* Start a run (wb_run_init). Throws wb::error. */
 	explicit run(const options &o = options())
 	{
 		wb_init_options io = WB_INIT_OPTIONS_INIT;
@@ -132,10 +132,10 @@ public:
 		if (o.disable_git)
 			io.disable_git = *o.disable_git ? 1 : 0;
 		if (o.system_sample_ms)
-			io.system_sample_ms = *o.system_sample_ms == 0 ? -1 : *o.system_sample_ms;
+			io.system_sample_ms = *o.system_sample_ms;
 		if (o.finish_timeout_ms)
 			io.finish_timeout_ms = *o.finish_timeout_ms;
-		detail::check(wb_init(&h_, &io), "wb_init");
+		detail::check(wb_run_init(&h_, &io), "wb_run_init");
 		uncaught_ = std::uncaught_exceptions();
 	}
 
@@ -168,11 +168,11 @@ public:
 	/* Log metrics at one step: run.log({{"loss", x}, {"acc", y}}, step). */
 	void log(std::initializer_list<metric> m, int64_t step = step_auto)
 	{
-		detail::check(try_log(m.begin(), m.size(), step), "wb_log");
+		detail::check(try_log(m.begin(), m.size(), step), "wb_run_log");
 	}
 	void log(const std::vector<metric> &m, int64_t step = step_auto)
 	{
-		detail::check(try_log(m.data(), m.size(), step), "wb_log");
+		detail::check(try_log(m.data(), m.size(), step), "wb_run_log");
 	}
 	/* As log(), without exceptions: returns the wb_error code. */
 	int try_log(std::initializer_list<metric> m, int64_t step = step_auto) noexcept
@@ -187,14 +187,14 @@ public:
 		if (n <= 64) {
 			for (size_t i = 0; i < n; i++)
 				buf[i] = wb_metric{m[i].key, m[i].value};
-			return wb_log(h_, buf, n, step);
+			return wb_run_log(h_, buf, n, step);
 		}
 		try {
 			std::vector<wb_metric> v;
 			v.reserve(n);
 			for (size_t i = 0; i < n; i++)
 				v.push_back(wb_metric{m[i].key, m[i].value});
-			return wb_log(h_, v.data(), n, step);
+			return wb_run_log(h_, v.data(), n, step);
 		} catch (...) {
 			return WB_ENOMEM;
 		}
@@ -235,9 +235,15 @@ public:
 			return static_cast<T>(v);
 		} else {
 			static_assert(std::is_same_v<T, std::string>, "config<T>: bool, integers, floating point or std::string");
-			const char *v = nullptr;
-			detail::check(wb_config_get_string(live("config"), k, &v), "wb_config_get_string");
-			return std::string(v);
+			/* copied under the config's lock: another thread may set the key meanwhile */
+			std::string v(64, '\0');
+			size_t len = 0;
+			int rc;
+			while ((rc = wb_config_copy_string(live("config"), k, v.data(), v.size() + 1, &len)) == WB_ERANGE)
+				v.resize(len);
+			detail::check(rc, "wb_config_copy_string");
+			v.resize(len);
+			return v;
 		}
 	}
 
@@ -257,16 +263,16 @@ public:
 
 	void define_metric(const std::string &key_or_glob, const char *step_metric = nullptr, unsigned summary = 0)
 	{
-		detail::check(wb_define_metric(live("define_metric"), key_or_glob.c_str(), step_metric, summary),
-			      "wb_define_metric");
+		detail::check(wb_run_define_metric(live("define_metric"), key_or_glob.c_str(), step_metric, summary),
+			      "wb_run_define_metric");
 	}
 
-	/* Rich data (wb.h: wb_log_histogram and the rest). step_auto attaches
+	/* Rich data (wb.h: wb_run_log_histogram and the rest). step_auto attaches
 	 * the value to the run's current step (the last step logged). */
 	void histogram(const std::string &key, const std::vector<double> &values, int64_t step = step_auto)
 	{
-		detail::check(wb_log_histogram(live("histogram"), key.c_str(), values.data(), values.size(), step),
-			      "wb_log_histogram");
+		detail::check(wb_run_log_histogram(live("histogram"), key.c_str(), values.data(), values.size(), step),
+			      "wb_run_log_histogram");
 	}
 	/* edges.size() == counts.size() + 1 */
 	void histogram(const std::string &key, const std::vector<double> &edges, const std::vector<double> &counts,
@@ -274,34 +280,34 @@ public:
 	{
 		if (edges.size() != counts.size() + 1)
 			throw error(WB_EINVAL, "histogram: edges must be one more than counts");
-		detail::check(wb_log_histogram_bins(live("histogram"), key.c_str(), edges.data(), counts.data(),
+		detail::check(wb_run_log_histogram_bins(live("histogram"), key.c_str(), edges.data(), counts.data(),
 						    counts.size(), step),
-			      "wb_log_histogram_bins");
+			      "wb_run_log_histogram_bins");
 	}
 	/* Encoded PNG or JPEG bytes. */
 	void image(const std::string &key, const void *png_or_jpeg, size_t len, const char *caption = nullptr,
 		   int64_t step = step_auto)
 	{
-		detail::check(wb_log_image(live("image"), key.c_str(), png_or_jpeg, len, caption, step), "wb_log_image");
+		detail::check(wb_run_log_image(live("image"), key.c_str(), png_or_jpeg, len, caption, step), "wb_run_log_image");
 	}
 	/* width x height RGB pixels, rows top to bottom, encoded as PNG by libwb. */
 	void image_rgb(const std::string &key, const uint8_t *rgb, uint32_t width, uint32_t height,
 		       const char *caption = nullptr, int64_t step = step_auto)
 	{
-		detail::check(wb_log_image_rgb(live("image"), key.c_str(), rgb, width, height, caption, step),
-			      "wb_log_image_rgb");
+		detail::check(wb_run_log_image_rgb(live("image"), key.c_str(), rgb, width, height, caption, step),
+			      "wb_run_log_image_rgb");
 	}
 	/* A table as JSON text: {"columns": [...], "data": [[...], ...]}. */
 	void table(const std::string &key, const std::string &json, int64_t step = step_auto)
 	{
-		detail::check(wb_log_table(live("table"), key.c_str(), json.c_str(), step), "wb_log_table");
+		detail::check(wb_run_log_table(live("table"), key.c_str(), json.c_str(), step), "wb_run_log_table");
 	}
 
-#ifdef WB_ALERT_INTERVAL_DEFAULT /* a wb.h with notifications (wb_alert) */
+#ifdef WB_ALERT_INTERVAL_DEFAULT /* a wb.h with notifications (wb_run_alert) */
 	/* Raise an alert through the server's notification channels. */
 	void alert(wb_alert_level level, const std::string &title, const std::string &text = std::string())
 	{
-		detail::check(wb_alert(live("alert"), level, title.c_str(), text.c_str()), "wb_alert");
+		detail::check(wb_run_alert(live("alert"), level, title.c_str(), text.c_str()), "wb_run_alert");
 	}
 #endif
 
@@ -312,7 +318,7 @@ public:
 	{
 		wb_run *h = std::exchange(h_, nullptr);
 		if (h)
-			detail::check(wb_finish(h, exit_code), "wb_finish");
+			detail::check(wb_run_finish(h, exit_code), "wb_run_finish");
 	}
 
 private:
@@ -326,7 +332,7 @@ private:
 	{
 		wb_run *h = std::exchange(h_, nullptr);
 		if (h)
-			(void)wb_finish(h, std::uncaught_exceptions() > uncaught_ ? 1 : 0);
+			(void)wb_run_finish(h, std::uncaught_exceptions() > uncaught_ ? 1 : 0);
 	}
 
 	wb_run *h_ = nullptr;

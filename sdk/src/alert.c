@@ -1,11 +1,11 @@
 /*
- * alert.c — wb_alert: an ALERT record (schema/wire.md, type 15) through the
+ * alert.c — wb_run_alert: an ALERT record (schema/wire.md, type 15) through the
  * run log, so an alert survives an outage like any other record, and a
  * per-title minimum interval so that an alert raised in a training loop
  * reaches the channel once per interval, not once per step.
  *
  * The rate state is a small table per run (title hash -> time last sent),
- * made on first use and guarded by its own mutex: wb_alert is rare and
+ * made on first use and guarded by its own mutex: wb_run_alert is rare and
  * never on the hot path. The table holds WB__ALERT_TITLES titles; when it
  * is full the title sent longest ago is forgotten (its interval is
  * likely over anyway).
@@ -116,7 +116,7 @@ done:
 	return ok;
 }
 
-int wb_alert(wb_run *run, wb_alert_level level, const char *title, const char *text)
+int wb_run_alert(wb_run *run, wb_alert_level level, const char *title, const char *text)
 {
 	static const char *const names[] = {"info", "warn", "error"};
 	struct wb__alerts *a;
@@ -154,7 +154,7 @@ done:
 	return rc;
 }
 
-int wb_alert_interval_set(wb_run *run, double seconds)
+int wb_run_set_alert_interval(wb_run *run, double seconds)
 {
 	struct wb__alerts *a;
 

@@ -1,6 +1,6 @@
 /*
  * artifact.c — artifacts: building them, uploading them through the
- * content-addressed blob API, downloading and checking them, wb_save, and
+ * content-addressed blob API, downloading and checking them, wb_run_save, and
  * finishing logged artifacts from `wb sync`.
  *
  * Upload. Every file is hashed (SHA-256) when the artifact is logged; the
@@ -40,7 +40,7 @@
  * would run a .git/config's commands or a hook); every path is checked
  * before the first file is written.
  *
- * wb_save. A saved file is copied into <run dir>/files/ once its size and
+ * wb_run_save. A saved file is copied into <run dir>/files/ once its size and
  * mtime are the same before and after the copy (else copied again), and
  * the copies make up the run's "run-<id>-files" artifact.
  */
@@ -974,7 +974,7 @@ out:
 	return rc;
 }
 
-int wb_log_artifact(wb_run *run, wb_artifact *art, const char *const *aliases, size_t n, int64_t *out_version)
+int wb_run_log_artifact(wb_run *run, wb_artifact *art, const char *const *aliases, size_t n, int64_t *out_version)
 {
 	upctx u;
 	int rc;
@@ -1218,7 +1218,7 @@ int wb_artifact_download(const wb_artifact_options *opts, const char *spec, cons
 	return rc;
 }
 
-int wb_use_artifact(wb_run *run, const char *spec, const char *dir, int64_t *out_version)
+int wb_run_use_artifact(wb_run *run, const char *spec, const char *dir, int64_t *out_version)
 {
 	wb__http *h = NULL;
 	cJSON *use = NULL;
@@ -1407,7 +1407,7 @@ out:
 	return rc;
 }
 
-/* ---- wb_save ---- */
+/* ---- wb_run_save ---- */
 
 typedef struct saved {
 	char *src;  /* the user's file */
@@ -1585,7 +1585,7 @@ static void *saves_thread(void *arg)
 			s->seen_size = (uint64_t)st.st_size;
 			s->seen_mtime = mtime_ns(&st);
 		}
-		/* bounded by the run's finish timeout, so that wb_finish, which joins this thread, stays bounded */
+		/* bounded by the run's finish timeout, so that wb_run_finish, which joins this thread, stays bounded */
 		if (changed && log_saves(run, sv, wb__mono_ms() + (int64_t)run->s.finish_timeout_ms))
 			wb__warn("saving files of run %s: %s", run->id, wb_errmsg());
 		pthread_mutex_unlock(&sv->mu);
@@ -1616,7 +1616,7 @@ static int saves_get(wb_run *run, wb__saves **out)
 	return sv ? WB_OK : wb__error(WB_ENOMEM, "out of memory");
 }
 
-int wb_save(wb_run *run, const char *path, wb_save_policy policy)
+int wb_run_save(wb_run *run, const char *path, wb_save_policy policy)
 {
 	wb__saves *sv;
 	saved *s = NULL;

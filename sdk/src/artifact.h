@@ -1,5 +1,5 @@
 /*
- * artifact.h — artifacts inside libwb: what run.c (wb_save at finish) and
+ * artifact.h — artifacts inside libwb: what run.c (wb_run_save at finish) and
  * sync.c (finishing logged artifacts) need from artifact.c.
  *
  * Threads: wb__saves_finish from the thread that finishes the run;
@@ -14,7 +14,7 @@
 
 typedef struct wb__saves wb__saves;
 
-/* At wb_finish, before the FINISH record: stop the live-save thread, take
+/* At wb_run_finish, before the FINISH record: stop the live-save thread, take
  * the last snapshots of WB_SAVE_END and WB_SAVE_LIVE files and log them
  * (waiting at most until deadline, mono ms), and free the saves. Upload
  * failures are warned about (the intent stays in the run log). Accepts a

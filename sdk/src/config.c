@@ -9,6 +9,9 @@
  * can fail (key copy, string copy, room in the store, the JSON) is done
  * before the record is pushed, so a pushed record is always stored.
  *
+ * A string a getter handed out stays valid until the run ends (config.h,
+ * wb__config_str); wb_config_copy_string copies under the mutex instead.
+ *
  * The store is flat, keyed by the dotted path, with the server's merge
  * rule applied locally: a key replaces its ancestors and descendants. It
  * is a linear array: configs have tens or hundreds of keys and are set at
@@ -16,6 +19,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,10 +37,36 @@ int wb__config_init(wb__config *c)
 	return WB_OK;
 }
 
+static wb__config_str *str_block(char *s) { return (wb__config_str *)(void *)(s - offsetof(wb__config_str, s)); }
+
+char *wb__config_str_new(const char *s)
+{
+	size_t n = strlen(s);
+	wb__config_str *b;
+
+	if (n > SIZE_MAX - sizeof(*b) - 1 || !(b = malloc(sizeof(*b) + n + 1)))
+		return NULL;
+	b->next = NULL;
+	memcpy(b->s, s, n + 1);
+	return b->s;
+}
+
+/* Free a value that was never handed out (not stored yet). */
 static void value_free(wb__config_value *v)
 {
-	if (v->type == WB__CFG_STRING)
-		free(v->v.s);
+	if (v->type == WB__CFG_STRING && v->v.s)
+		free(str_block(v->v.s));
+	v->type = 0;
+}
+
+/* A stored value leaves the store: a string goes to the retired list. */
+static void value_retire(wb__config *c, wb__config_value *v)
+{
+	if (v->type == WB__CFG_STRING && v->v.s) {
+		wb__config_str *b = str_block(v->v.s);
+		b->next = c->retired;
+		c->retired = b;
+	}
 	v->type = 0;
 }
 
@@ -45,6 +75,11 @@ void wb__config_free(wb__config *c)
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->items[i].key);
 		value_free(&c->items[i].val);
+	}
+	while (c->retired) {
+		wb__config_str *next = c->retired->next;
+		free(c->retired);
+		c->retired = next;
 	}
 	free(c->items);
 	pthread_mutex_destroy(&c->mu);
@@ -157,7 +192,7 @@ void wb__config_store_locked(wb__config *c, char *key, wb__config_value *val)
 	for (size_t i = 0; i < c->n; i++) {
 		if (related(c->items[i].key, key)) {
 			free(c->items[i].key);
-			value_free(&c->items[i].val);
+			value_retire(c, &c->items[i].val);
 			continue;
 		}
 		c->items[w++] = c->items[i];
@@ -197,6 +232,38 @@ int wb__config_lookup(wb__config *c, const char *key, int type, void *out)
 		return wb__error(rc, "config key %s is not set", key);
 	if (rc == WB_ETYPE)
 		return wb__error(rc, "config key %s holds another type", key);
+	return rc;
+}
+
+int wb__config_copy_string(wb__config *c, const char *key, char *buf, size_t cap, size_t *len)
+{
+	int rc = WB_ENOTFOUND;
+	size_t n = 0;
+
+	pthread_mutex_lock(&c->mu);
+	for (size_t i = 0; i < c->n; i++) {
+		const wb__config_value *v = &c->items[i].val;
+		if (strcmp(c->items[i].key, key) != 0)
+			continue;
+		if (v->type != WB__CFG_STRING) {
+			rc = WB_ETYPE;
+			break;
+		}
+		n = strlen(v->v.s);
+		rc = n < cap ? WB_OK : WB_ERANGE;
+		if (rc == WB_OK)
+			memcpy(buf, v->v.s, n + 1);
+		break;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (len)
+		*len = n;
+	if (rc == WB_ENOTFOUND)
+		return wb__error(rc, "config key %s is not set", key);
+	if (rc == WB_ETYPE)
+		return wb__error(rc, "config key %s holds another type", key);
+	if (rc == WB_ERANGE)
+		return wb__error(rc, "config value of %s has %zu bytes; the buffer holds %zu with its NUL", key, n, cap);
 	return rc;
 }
 
@@ -267,7 +334,7 @@ int wb_config_set_string(wb_run *run, const char *key, const char *value)
 		return wb__error(WB_EINVAL, "config value is NULL");
 	if (!wb__utf8_valid(value, strlen(value)))
 		return wb__error(WB_EINVAL, "config value of %s is not valid utf-8", key ? key : "(null)");
-	v.v.s = strdup(value);
+	v.v.s = wb__config_str_new(value);
 	if (!v.v.s)
 		return wb__error(WB_ENOMEM, "out of memory");
 	return config_set(run, key, &v);
@@ -298,4 +365,11 @@ int wb_config_get_bool(wb_run *run, const char *key, int *out)
 int wb_config_get_string(wb_run *run, const char *key, const char **out)
 {
 	return config_get(run, key, WB__CFG_STRING, out);
+}
+
+int wb_config_copy_string(wb_run *run, const char *key, char *buf, size_t cap, size_t *len)
+{
+	if (!run || !key || (!buf && cap))
+		return wb__error(WB_EINVAL, "run and key must not be NULL, nor buf when cap > 0");
+	return wb__config_copy_string(&run->config, key, buf, cap, len);
 }

@@ -18,13 +18,25 @@
 
 enum wb__config_type { WB__CFG_INT = 1, WB__CFG_DOUBLE, WB__CFG_BOOL, WB__CFG_STRING };
 
+/*
+ * A string value lives in a block made by wb__config_str_new. When its key
+ * is set again the block is not freed but kept on the store's retired list
+ * until the run ends: wb_config_get_string handed out a pointer to it,
+ * which another thread's setter must not pull from under its reader.
+ * Keeping costs nothing that can fail (the link is in the block).
+ */
+typedef struct wb__config_str {
+	struct wb__config_str *next;
+	char s[];
+} wb__config_str;
+
 typedef struct wb__config_value {
 	int type;
 	union {
 		int64_t i;
 		double d;
 		int b;
-		char *s; /* owned by the store once stored */
+		char *s; /* the s of a wb__config_str, owned by the store once stored */
 	} v;
 } wb__config_value;
 
@@ -37,7 +49,11 @@ typedef struct wb__config {
 	pthread_mutex_t mu;
 	wb__config_entry *items;
 	size_t n, cap;
+	wb__config_str *retired; /* replaced string values, freed with the store */
 } wb__config;
+
+/* A copy of the string s in a block a string value can live in, or NULL. */
+WB__HIDDEN char *wb__config_str_new(const char *s);
 
 WB__HIDDEN int wb__config_init(wb__config *c);
 WB__HIDDEN void wb__config_free(wb__config *c);
@@ -68,9 +84,18 @@ WB__HIDDEN void wb__config_store_locked(wb__config *c, char *key, wb__config_val
 WB__HIDDEN int wb__config_reserve(wb__config *c);
 
 /*
- * Read key as type into *out (an int64_t, double, int or const char *).
- * WB_OK, WB_ENOTFOUND, or WB_ETYPE (an INT may be read as a DOUBLE).
+ * Read key as type into *out (an int64_t, double, int or const char *, the
+ * string valid until the store is freed). WB_OK, WB_ENOTFOUND, or WB_ETYPE
+ * (an INT may be read as a DOUBLE).
  */
 WB__HIDDEN int wb__config_lookup(wb__config *c, const char *key, int type, void *out);
+
+/*
+ * Copy key's string value into buf[cap] (NUL-terminated) under the store's
+ * mutex; *len (if not NULL) gets its length without the NUL. WB_OK,
+ * WB_ENOTFOUND, WB_ETYPE, or WB_ERANGE when cap is too small (buf holds
+ * nothing then, *len still says what is needed).
+ */
+WB__HIDDEN int wb__config_copy_string(wb__config *c, const char *key, char *buf, size_t cap, size_t *len);
 
 #endif /* WB_CONFIG_H */

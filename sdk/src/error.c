@@ -32,6 +32,7 @@ const char *wb_strerror(int code)
 	case WB_ESTATE: return "not valid in the run's state";
 	case WB_ETIMEOUT: return "timed out";
 	case WB_ECORRUPT: return "corrupt run log or message";
+	case WB_ERANGE: return "buffer too small";
 	default: return "unknown error";
 	}
 }

@@ -10,7 +10,7 @@
  * each of them with the JSON path of the field, so a request or a frame
  * carrying one is answered 400 and writes nothing. The server's
  * wbs__json_parse (server/model/fields.h) runs it on every network JSON
- * text; the SDK runs it on JSON text a trainer hands it (wb_log_table,
+ * text; the SDK runs it on JSON text a trainer hands it (wb_run_log_table,
  * wb_artifact_set_metadata), which it would otherwise send changed.
  *
  * Threads: no shared state.

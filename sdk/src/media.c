@@ -1,16 +1,16 @@
 /*
- * media.c — rich data: histograms, images and tables (wb_log_histogram,
- * wb_log_image, wb_log_table and their variants).
+ * media.c — rich data: histograms, images and tables (wb_run_log_histogram,
+ * wb_run_log_image, wb_run_log_table and their variants).
  *
  * These are not the hot path: a histogram of a million gradients is binned
  * here, an RGB buffer is compressed to PNG here, a table is parsed and
  * checked here, all on the calling thread and before the ring lock, with
- * ordinary allocation. What happens under the lock is what wb_log does:
+ * ordinary allocation. What happens under the lock is what wb_run_log does:
  * settle the step, reserve space in the ring, copy, publish. So the record
  * lands in the run log in the order of the calls, and on the server exactly
  * like every other record (schema/wire.md, records 16-18).
  *
- * Steps: an explicit step obeys wb_log's rule (never below the last step)
+ * Steps: an explicit step obeys wb_run_log's rule (never below the last step)
  * and becomes the run's last step; WB_STEP_AUTO attaches the record to the
  * run's current step (the last one logged, 0 before any), so a histogram
  * logged after the step's metrics sits next to them.
@@ -47,7 +47,7 @@ static int media_key(const char *key, const char *what)
 
 /*
  * Push a rich-data record: the common header (step settled under the ring
- * lock, as wb_log does) followed by body[0..blen).
+ * lock, as wb_run_log does) followed by body[0..blen).
  */
 static int media_push(wb_run *run, uint8_t type, const char *key, int64_t step, const uint8_t *body, size_t blen)
 {
@@ -94,7 +94,7 @@ static int media_push(wb_run *run, uint8_t type, const char *key, int64_t step, 
 
 /* ---- histograms ---- */
 
-int wb_log_histogram_bins(wb_run *run, const char *key, const double *edges, const double *counts, size_t nbins,
+int wb_run_log_histogram_bins(wb_run *run, const char *key, const double *edges, const double *counts, size_t nbins,
 			  int64_t step)
 {
 	uint8_t *body = NULL;
@@ -102,17 +102,17 @@ int wb_log_histogram_bins(wb_run *run, const char *key, const double *edges, con
 	int rc;
 
 	if (!run || !edges || !counts)
-		return wb__error(WB_EINVAL, "wb_log_histogram_bins: run, edges and counts must not be NULL");
-	if ((rc = media_key(key, "wb_log_histogram_bins")))
+		return wb__error(WB_EINVAL, "wb_run_log_histogram_bins: run, edges and counts must not be NULL");
+	if ((rc = media_key(key, "wb_run_log_histogram_bins")))
 		return rc;
 	if (nbins == 0 || nbins > WB__HIST_BINS_MAX)
-		return wb__error(WB_EINVAL, "wb_log_histogram_bins: 1 to %u bins, not %zu", WB__HIST_BINS_MAX, nbins);
+		return wb__error(WB_EINVAL, "wb_run_log_histogram_bins: 1 to %u bins, not %zu", WB__HIST_BINS_MAX, nbins);
 	for (size_t i = 0; i <= nbins; i++)
 		if (!isfinite(edges[i]) || (i && edges[i] < edges[i - 1]))
-			return wb__error(WB_EINVAL, "wb_log_histogram_bins: edge %zu is not finite or below the one before", i);
+			return wb__error(WB_EINVAL, "wb_run_log_histogram_bins: edge %zu is not finite or below the one before", i);
 	for (size_t i = 0; i < nbins; i++)
 		if (!isfinite(counts[i]) || counts[i] < 0)
-			return wb__error(WB_EINVAL, "wb_log_histogram_bins: count %zu is not a finite number >= 0", i);
+			return wb__error(WB_EINVAL, "wb_run_log_histogram_bins: count %zu is not a finite number >= 0", i);
 	if (run->mode == WB_MODE_DISABLED)
 		return WB_OK;
 	blen = wb__hist_body_size(nbins);
@@ -130,7 +130,7 @@ int wb_log_histogram_bins(wb_run *run, const char *key, const double *edges, con
  * and -Inf are counted apart. All values equal: one bin [v, v]. No finite
  * value: no bins, only the counts apart.
  */
-int wb_log_histogram(wb_run *run, const char *key, const double *values, size_t n, int64_t step)
+int wb_run_log_histogram(wb_run *run, const char *key, const double *values, size_t n, int64_t step)
 {
 	double lo = INFINITY, hi = -INFINITY, *edges = NULL, *counts = NULL;
 	uint64_t nan = 0, pinf = 0, ninf = 0, finite = 0;
@@ -139,11 +139,11 @@ int wb_log_histogram(wb_run *run, const char *key, const double *values, size_t 
 	int rc;
 
 	if (!run || !values)
-		return wb__error(WB_EINVAL, "wb_log_histogram: run and values must not be NULL");
-	if ((rc = media_key(key, "wb_log_histogram")))
+		return wb__error(WB_EINVAL, "wb_run_log_histogram: run and values must not be NULL");
+	if ((rc = media_key(key, "wb_run_log_histogram")))
 		return rc;
 	if (n == 0)
-		return wb__error(WB_EINVAL, "wb_log_histogram: no values");
+		return wb__error(WB_EINVAL, "wb_run_log_histogram: no values");
 	if (run->mode == WB_MODE_DISABLED)
 		return WB_OK;
 	for (size_t i = 0; i < n; i++) {
@@ -201,7 +201,7 @@ done:
 
 /* ---- images ---- */
 
-int wb_log_image(wb_run *run, const char *key, const void *png_or_jpeg, size_t len, const char *caption, int64_t step)
+int wb_run_log_image(wb_run *run, const char *key, const void *png_or_jpeg, size_t len, const char *caption, int64_t step)
 {
 	uint32_t w, h;
 	size_t caplen = 0;
@@ -209,23 +209,23 @@ int wb_log_image(wb_run *run, const char *key, const void *png_or_jpeg, size_t l
 	int rc;
 
 	if (!run || !png_or_jpeg)
-		return wb__error(WB_EINVAL, "wb_log_image: run and image must not be NULL");
-	if ((rc = media_key(key, "wb_log_image")))
+		return wb__error(WB_EINVAL, "wb_run_log_image: run and image must not be NULL");
+	if ((rc = media_key(key, "wb_run_log_image")))
 		return rc;
 	if (len == 0 || len > WB__IMAGE_MAX)
-		return wb__error(WB_EINVAL, "wb_log_image: an image is 1 to %u bytes, not %zu", WB__IMAGE_MAX, len);
+		return wb__error(WB_EINVAL, "wb_run_log_image: an image is 1 to %u bytes, not %zu", WB__IMAGE_MAX, len);
 	if (!wb__image_sniff(png_or_jpeg, len, &w, &h))
-		return wb__error(WB_EINVAL, "wb_log_image: the bytes are neither a png nor a jpeg");
+		return wb__error(WB_EINVAL, "wb_run_log_image: the bytes are neither a png nor a jpeg");
 	if (w > WB__IMAGE_DIM_MAX || h > WB__IMAGE_DIM_MAX)
-		return wb__error(WB_EINVAL, "wb_log_image: %ux%u is larger than %u pixels on a side", w, h,
+		return wb__error(WB_EINVAL, "wb_run_log_image: %ux%u is larger than %u pixels on a side", w, h,
 				 WB__IMAGE_DIM_MAX);
 	if (caption) {
 		caplen = strnlen(caption, WB__CAPTION_MAX + 1);
 		if (caplen > WB__CAPTION_MAX)
-			return wb__error(WB_EINVAL, "wb_log_image: a caption is at most %u bytes", WB__CAPTION_MAX);
+			return wb__error(WB_EINVAL, "wb_run_log_image: a caption is at most %u bytes", WB__CAPTION_MAX);
 		for (size_t i = 0; i < caplen; i++)
 			if ((unsigned char)caption[i] < 0x20 && caption[i] != '\n' && caption[i] != '\t')
-				return wb__error(WB_EINVAL, "wb_log_image: control character in the caption");
+				return wb__error(WB_EINVAL, "wb_run_log_image: control character in the caption");
 	}
 	if (run->mode == WB_MODE_DISABLED)
 		return WB_OK;
@@ -237,7 +237,7 @@ int wb_log_image(wb_run *run, const char *key, const void *png_or_jpeg, size_t l
 	return rc;
 }
 
-int wb_log_image_rgb(wb_run *run, const char *key, const uint8_t *rgb, uint32_t width, uint32_t height,
+int wb_run_log_image_rgb(wb_run *run, const char *key, const uint8_t *rgb, uint32_t width, uint32_t height,
 		     const char *caption, int64_t step)
 {
 	uint8_t *png = NULL;
@@ -245,21 +245,21 @@ int wb_log_image_rgb(wb_run *run, const char *key, const uint8_t *rgb, uint32_t 
 	int rc;
 
 	if (!run || !rgb)
-		return wb__error(WB_EINVAL, "wb_log_image_rgb: run and pixels must not be NULL");
-	if ((rc = media_key(key, "wb_log_image_rgb")))
+		return wb__error(WB_EINVAL, "wb_run_log_image_rgb: run and pixels must not be NULL");
+	if ((rc = media_key(key, "wb_run_log_image_rgb")))
 		return rc;
 	if (run->mode == WB_MODE_DISABLED)
 		return WB_OK;
 	if ((rc = wb__png_encode_rgb(rgb, width, height, &png, &len)))
 		return rc;
-	rc = wb_log_image(run, key, png, len, caption, step);
+	rc = wb_run_log_image(run, key, png, len, caption, step);
 	free(png);
 	return rc;
 }
 
 /* ---- tables ---- */
 
-int wb_log_table(wb_run *run, const char *key, const char *json, int64_t step)
+int wb_run_log_table(wb_run *run, const char *key, const char *json, int64_t step)
 {
 	char why[300], *text = NULL;
 	cJSON *t = NULL;
@@ -267,23 +267,23 @@ int wb_log_table(wb_run *run, const char *key, const char *json, int64_t step)
 	int rc;
 
 	if (!run || !json)
-		return wb__error(WB_EINVAL, "wb_log_table: run and json must not be NULL");
-	if ((rc = media_key(key, "wb_log_table")))
+		return wb__error(WB_EINVAL, "wb_run_log_table: run and json must not be NULL");
+	if ((rc = media_key(key, "wb_run_log_table")))
 		return rc;
 	len = strnlen(json, WB__TABLE_MAX + 1);
 	if (len > WB__TABLE_MAX)
-		return wb__error(WB_EINVAL, "wb_log_table: a table is at most %u bytes of json", WB__TABLE_MAX);
+		return wb__error(WB_EINVAL, "wb_run_log_table: a table is at most %u bytes of json", WB__TABLE_MAX);
 	/* cJSON would send "\u0000", a repeated key or 1e400 changed, and the server refuses invalid UTF-8 */
 	if (wb__json_check(json, len, why, sizeof(why)) == WB__JSON_REFUSED) {
-		rc = wb__error(WB_EINVAL, "wb_log_table: %s", why);
+		rc = wb__error(WB_EINVAL, "wb_run_log_table: %s", why);
 		goto done;
 	}
 	if (!(t = wb__json_parse(json, len))) {
-		rc = wb__error(WB_EINVAL, "wb_log_table: the table is not valid json");
+		rc = wb__error(WB_EINVAL, "wb_run_log_table: the table is not valid json");
 		goto done;
 	}
 	if (wb__table_check(t, why, sizeof(why))) {
-		rc = wb__error(WB_EINVAL, "wb_log_table: %s", why);
+		rc = wb__error(WB_EINVAL, "wb_run_log_table: %s", why);
 		goto done;
 	}
 	if (run->mode == WB_MODE_DISABLED) {
@@ -294,7 +294,7 @@ int wb_log_table(wb_run *run, const char *key, const char *json, int64_t step)
 	if ((rc = wb__json_print(t, &text, &len)))
 		goto done;
 	if (len > WB__TABLE_MAX) {
-		rc = wb__error(WB_EINVAL, "wb_log_table: a table is at most %u bytes of json", WB__TABLE_MAX);
+		rc = wb__error(WB_EINVAL, "wb_run_log_table: a table is at most %u bytes of json", WB__TABLE_MAX);
 		goto done;
 	}
 	rc = media_push(run, WB__REC_TABLE, key, step, (const uint8_t *)text, len);

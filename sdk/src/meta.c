@@ -1,7 +1,7 @@
 /*
  * meta.c — what the run page shows about where a run ran.
  *
- * Collected once per new run, in wb_init, off the hot path. Every probe is
+ * Collected once per new run, in wb_run_init, off the hot path. Every probe is
  * optional: a sandbox without /proc or a user without a passwd entry still
  * gets a run, with fewer fields. argv comes from /proc/self/cmdline because
  * the library is not handed main's argv.

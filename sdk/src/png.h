@@ -1,5 +1,5 @@
 /*
- * png.h — encode an 8-bit RGB buffer as a PNG (for wb_log_image_rgb).
+ * png.h — encode an 8-bit RGB buffer as a PNG (for wb_run_log_image_rgb).
  */
 #ifndef WB_PNG_H
 #define WB_PNG_H

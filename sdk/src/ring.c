@@ -2,7 +2,7 @@
  * ring.c — a byte ring of variable-length records, many producers (one at a
  * time) and one consumer.
  *
- * Why this shape. wb_log() must cost tens of nanoseconds and never block on
+ * Why this shape. wb_run_log() must cost tens of nanoseconds and never block on
  * I/O, so the training thread encodes its record straight into shared
  * memory and leaves; the writer thread frames, checksums and writes it
  * later. Records vary in size (a METRICS record is 18 bytes plus each key),
@@ -33,7 +33,7 @@
  * consistent, so a waiter either sees the new tail or is woken). Only one
  * producer can be waiting: it waits with mu held.
  *
- * The limit. Bytes in the ring are records wb_log has returned that are
+ * The limit. Bytes in the ring are records wb_run_log has returned that are
  * not yet in the run log, so how far producers may run ahead of the
  * consumer is how far the log may fall behind the trainer. The capacity
  * bounds that in bytes; the consumer can also bound it in time by setting
@@ -71,7 +71,7 @@ int wb__ring_init(wb__ring *r, size_t min_bytes, unsigned int full_wait_ms)
 		cap *= 2;
 	}
 	/* MAP_POPULATE pre-faults the pages: the first lap of the ring would
-	 * otherwise take a page fault in wb_log every 4 KiB. */
+	 * otherwise take a page fault in wb_run_log every 4 KiB. */
 	mem = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (mem == MAP_FAILED)
 		return wb__error(WB_ENOMEM, "cannot map a %zu-byte buffer: %s", cap, strerror(errno));

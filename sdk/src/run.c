@@ -1,8 +1,8 @@
 /*
- * run.c — a run's life: wb_init, wb_log, summaries, metric definitions,
- * wb_finish, and the accessors.
+ * run.c — a run's life: wb_run_init, wb_run_log, summaries, metric definitions,
+ * wb_run_finish, and the accessors.
  *
- * wb_init decides where the run's records go and starts the machinery:
+ * wb_run_init decides where the run's records go and starts the machinery:
  *
  *   settings → run id → <dir>/run-<id>/ (lock held for the run's life)
  *     → records.wbl (scanned and repaired when resuming) → run.json
@@ -12,16 +12,16 @@
  * its next seq and its last step. If it is not, an online run asks the
  * server once, within WB__RESUME_TIMEOUT_MS, where the run stopped and
  * starts a new local log at last_seq + 1; if the server cannot be reached
- * wb_init fails, because guessing would make seqs collide with what the
+ * wb_run_init fails, because guessing would make seqs collide with what the
  * server already has. An offline run with an unknown id starts at seq 1 (a
  * new run with a chosen id).
  *
- * wb_log is the hot path (see the comment above it). Everything else that
+ * wb_run_log is the hot path (see the comment above it). Everything else that
  * records something (config, summary, define, finish) builds a JSON payload
  * off the lock and pushes it through the same ring, so the run log keeps
  * the order in which the trainer did things.
  *
- * wb_finish pushes FINISH, lets the writer drain and fdatasync, then gives
+ * wb_run_finish pushes FINISH, lets the writer drain and fdatasync, then gives
  * the uploader until finish_timeout_ms (counted from the call) to get
  * everything acknowledged. It never waits longer: what is not acknowledged
  * stays in the run log for `wb sync`, and the caller gets WB_ETIMEOUT.
@@ -107,13 +107,13 @@ int wb__run_push_json(wb_run *run, uint8_t type, const cJSON *obj)
 	return rc;
 }
 
-/* ---- wb_log ---- */
+/* ---- wb_run_log ---- */
 
-/* The slow path of a rejected wb_log: say precisely what is wrong. */
+/* The slow path of a rejected wb_run_log: say precisely what is wrong. */
 static int log_invalid(const wb_metric *m, size_t n, int64_t step)
 {
 	if (n == 0 || n > WB__METRICS_MAX)
-		return wb__error(WB_EINVAL, "wb_log takes 1 to %u metrics, not %zu", WB__METRICS_MAX, n);
+		return wb__error(WB_EINVAL, "wb_run_log takes 1 to %u metrics, not %zu", WB__METRICS_MAX, n);
 	if (step < WB_STEP_AUTO)
 		return wb__error(WB_EINVAL, "step %" PRId64 " is negative", step);
 	for (size_t i = 0; i < n; i++) {
@@ -138,7 +138,7 @@ static int log_invalid(const wb_metric *m, size_t n, int64_t step)
  * 2-core development VM with 4-8 metrics per call: p50 130-180 ns per
  * call (16-35 ns per point), p99 under 400 ns, timer overhead included.
  */
-int wb_log(wb_run *run, const wb_metric *metrics, size_t n, int64_t step)
+int wb_run_log(wb_run *run, const wb_metric *metrics, size_t n, int64_t step)
 {
 	struct timespec ts;
 	int64_t s;
@@ -231,7 +231,7 @@ int wb_summary_set_string(wb_run *run, const char *key, const char *value)
 	return summary_set(run, key, cJSON_CreateString(value));
 }
 
-int wb_define_metric(wb_run *run, const char *key_or_glob, const char *step_metric, unsigned int summary)
+int wb_run_define_metric(wb_run *run, const char *key_or_glob, const char *step_metric, unsigned int summary)
 {
 	static const struct {
 		unsigned int flag;
@@ -319,7 +319,7 @@ uint64_t wb_run_dropped(const wb_run *run)
 	return wb__ring_dropped((wb__ring *)&run->ring);
 }
 
-/* ---- wb_init ---- */
+/* ---- wb_run_init ---- */
 
 /* What resuming learned about the run's past. */
 typedef struct resume_state {
@@ -663,7 +663,7 @@ fail:
 	wb__warn("the git capture of run %s was not recorded: %s", run->id, wb_errmsg());
 }
 
-/* Name the files the capture left out of its patches (once, at wb_init):
+/* Name the files the capture left out of its patches (once, at wb_run_init):
  * a restore will not have them, and the user can still add them to git. */
 static void run_warn_omitted(const wb__gitcap *cap, size_t patch_max)
 {
@@ -715,7 +715,7 @@ static int run_start_uploader(wb_run *run)
 }
 
 /* Stop whatever runs and free everything; the counterpart of every path
- * through wb_init. Returns the first error met while stopping. */
+ * through wb_run_init. Returns the first error met while stopping. */
 static int run_free(wb_run *run, int64_t deadline)
 {
 	int rc = WB_OK, rc2;
@@ -748,7 +748,7 @@ static int run_free(wb_run *run, int64_t deadline)
 	return rc;
 }
 
-int wb_init(wb_run **out, const wb_init_options *opts)
+int wb_run_init(wb_run **out, const wb_init_options *opts)
 {
 	resume_state rs = {0};
 	wb__gitcap cap = {0};
@@ -805,7 +805,7 @@ int wb_init(wb_run **out, const wb_init_options *opts)
 	 * continues the axis from its run.json's created_at. */
 	if (resume)
 		start_ms = run_start_ms(run, start_ms);
-	/* The code as of wb_init: captured here, pushed once the writer runs. */
+	/* The code as of wb_run_init: captured here, pushed once the writer runs. */
 	if (!resume && !run->s.disable_git && (rc = wb__gitcap_collect(&cap, ".", run->s.dir, run->s.git_patch_max)))
 		goto fail;
 	if (cap.code)
@@ -840,9 +840,9 @@ fail: {
 }
 }
 
-/* ---- wb_finish ---- */
+/* ---- wb_run_finish ---- */
 
-int wb_finish(wb_run *run, int exit_code)
+int wb_run_finish(wb_run *run, int exit_code)
 {
 	char msg[WB__ERRMSG_MAX] = "";
 	int64_t deadline;
@@ -858,7 +858,7 @@ int wb_finish(wb_run *run, int exit_code)
 	}
 	deadline = wb__mono_ms() + (int64_t)run->s.finish_timeout_ms;
 	wb__sysmon_stop(&run->sysmon); /* no SYSTEM record after FINISH */
-	wb__saves_finish(run, deadline); /* wb_save's last snapshots, before FINISH */
+	wb__saves_finish(run, deadline); /* wb_run_save's last snapshots, before FINISH */
 	wb__tbfollow_stop(run);        /* nor a followed TensorBoard value */
 	obj = cJSON_CreateObject();
 	if (!obj || !cJSON_AddNumberToObject(obj, "exit_code", exit_code) ||

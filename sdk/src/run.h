@@ -2,10 +2,10 @@
  * run.h — the wb_run handle, shared by the modules that implement its
  * public functions (run.c, config.c).
  *
- * Threads: everything in a wb_run is either immutable after wb_init
+ * Threads: everything in a wb_run is either immutable after wb_run_init
  * (strings, mode, settings), guarded (last_step by the ring lock, config by
  * its own mutex), or atomic, so any thread may use the handle; only
- * wb_finish needs it alone.
+ * wb_run_finish needs it alone.
  */
 #ifndef WB_RUN_H
 #define WB_RUN_H
@@ -50,9 +50,9 @@ struct wb_run {
 	_Atomic int64_t step_pub;       /* last_step, for wb_run_step */
 	_Atomic int warned_full;
 	wb__sysmon sysmon;              /* system metrics sampler (if system_sample_ms > 0) */
-	_Atomic(struct wb__tbfollow *) tbfollow; /* wb_tensorboard_follow's thread, or NULL (tbfollow.c) */
-	_Atomic(struct wb__alerts *) alerts; /* wb_alert rate limits (alert.c), made on first use */
-	struct wb__saves *saves;        /* wb_save's files (artifact.c), NULL until the first wb_save */
+	_Atomic(struct wb__tbfollow *) tbfollow; /* wb_run_follow_tensorboard's thread, or NULL (tbfollow.c) */
+	_Atomic(struct wb__alerts *) alerts; /* wb_run_alert rate limits (alert.c), made on first use */
+	struct wb__saves *saves;        /* wb_run_save's files (artifact.c), NULL until the first wb_run_save */
 };
 
 /* alert.c: free a run's alert state (NULL is fine). */

@@ -7,13 +7,13 @@
  * the file so a job script can point one run elsewhere without touching the
  * user's file, and the options sit above both because code that passes a
  * value means it. Everything is validated here, once, so the rest of the
- * SDK can trust a wb__settings: a bad name fails wb_init with a message
+ * SDK can trust a wb__settings: a bad name fails wb_run_init with a message
  * naming the field instead of a 400 from the server minutes later.
  *
  * The API key is copied and handed to the transport; it never appears in a
  * message, in run.json or in the run log. A key from the settings file goes
  * only to the server it belongs to (wb__settings_key_for): every client
- * path — wb_init, wb_sync, artifacts, `wb restore`, the CLI's own HTTP
+ * path — wb_run_init, wb_sync, artifacts, `wb restore`, the CLI's own HTTP
  * client — asks that one function, after it knows the URL it will talk to.
  */
 #include "settings.h"

@@ -1,5 +1,5 @@
 /*
- * settings.h — wb_init options resolved against the environment, the
+ * settings.h — wb_run_init options resolved against the environment, the
  * settings file and the defaults.
  */
 #ifndef WB_SETTINGS_H

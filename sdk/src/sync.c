@@ -1,7 +1,7 @@
 /*
  * sync.c — wb_sync: upload a run directory after the fact.
  *
- * For offline runs, runs whose wb_finish timed out, and runs whose trainer
+ * For offline runs, runs whose wb_run_finish timed out, and runs whose trainer
  * died. The run directory says everything needed: run.json names the run
  * and its server, records.wbl holds the records, and the lock file tells
  * whether a live process still owns the run (flock is released by the

@@ -3,8 +3,8 @@
  *
  * Every period the sampler reads a handful of small /proc files, turns
  * counters into rates against the previous sample, and pushes one SYSTEM
- * record (the METRICS layout with x = milliseconds since wb_init instead of
- * a step) into the run's ring, the same way wb_log does: the trainer's
+ * record (the METRICS layout with x = milliseconds since wb_run_init instead of
+ * a step) into the run's ring, the same way wb_run_log does: the trainer's
  * threads never see it, no lock is held across the reads, and a full ring
  * drops the sample like any record.
  *

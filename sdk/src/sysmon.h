@@ -3,8 +3,8 @@
  * /proc (and NVML, when libnvidia-ml.so.1 can be loaded) every period and
  * pushes one SYSTEM record (schema/wire.md) through the run's ring.
  *
- * Threads: wb__sysmon_start/stop from the thread that owns the run (wb_init,
- * wb_finish); the sampler thread only reads /proc and pushes records. The
+ * Threads: wb__sysmon_start/stop from the thread that owns the run (wb_run_init,
+ * wb_run_finish); the sampler thread only reads /proc and pushes records. The
  * parsers are pure functions of text, for tests.
  */
 #ifndef WB_SYSMON_H
@@ -22,7 +22,7 @@ struct wb_run;
 typedef struct wb__sysmon {
 	struct wb_run *run;
 	unsigned int period_ms;
-	int64_t start_ms;         /* mono ms at wb_init: x = ms since then */
+	int64_t start_ms;         /* mono ms at wb_run_init: x = ms since then */
 	pthread_t thread;
 	int started;
 	pthread_mutex_t mu;

@@ -34,7 +34,7 @@
  * histogram, an unsupported kind) are skipped one by one. Everything
  * skipped is counted by reason in the report.
  *
- * Shared by libwb (wb_tensorboard_follow) and the server's CLI
+ * Shared by libwb (wb_run_follow_tensorboard) and the server's CLI
  * (`wb tensorboard import`). Threads: no shared state; each call is
  * independent.
  */

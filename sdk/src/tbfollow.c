@@ -223,7 +223,7 @@ static void follow_free(struct wb__tbfollow *f)
 	free(f);
 }
 
-int wb_tensorboard_follow(wb_run *run, const char *logdir, unsigned int period_ms)
+int wb_run_follow_tensorboard(wb_run *run, const char *logdir, unsigned int period_ms)
 {
 	struct wb__tbfollow *f, *none = NULL;
 	pthread_condattr_t ca;

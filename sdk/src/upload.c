@@ -14,7 +14,7 @@
  * between requests (the multi handle owns the connection cache); driving
  * it with curl_multi_poll in short slices lets another thread cancel a
  * request at any point, connecting included, with curl_multi_wakeup: that
- * is how wb_finish keeps its deadline even when the server is blackholed.
+ * is how wb_run_finish keeps its deadline even when the server is blackholed.
  * CURLOPT_NOSIGNAL because the trainer owns the signals, and every request
  * has a timeout no longer than its caller's deadline. Options are reset
  * and set anew for every request, so no request inherits another's body.
@@ -164,7 +164,7 @@ int wb__http_open(wb__http **out, const char *url, const char *label, const char
 	}
 	if (api_key && api_key[0] && (rc = wb__asprintf(&h->auth, "Authorization: Bearer %s", api_key)))
 		goto fail;
-	/* WB_CA_FILE by default (wb sync, wb restore); wb_init's ca_file option via wb__http_set_ca_file. */
+	/* WB_CA_FILE by default (wb sync, wb restore); wb_run_init's ca_file option via wb__http_set_ca_file. */
 	if ((rc = wb__http_set_ca_file(h, getenv("WB_CA_FILE"))))
 		goto fail;
 	*out = h;

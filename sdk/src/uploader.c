@@ -17,9 +17,9 @@
  * the server's message, stop uploading. In both cases the data stays in the
  * run log for `wb sync`.
  *
- * Finishing. wb_finish sets a deadline; from then on every request is
+ * Finishing. wb_run_finish sets a deadline; from then on every request is
  * bounded by it, and when it passes the finisher aborts the request in
- * flight (curl_multi_wakeup) and joins the thread, so wb_finish returns on
+ * flight (curl_multi_wakeup) and joins the thread, so wb_run_finish returns on
  * time even against a blackholed server.
  */
 #include "uploader.h"

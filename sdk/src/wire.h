@@ -48,7 +48,7 @@ enum wb__rec_type {
 	WB__REC_ARTIFACT_DONE = 11, /* that intent is committed: {"id", "version"} */
 	WB__REC_ARTIFACT_USE = 12, /* the run used a version: {"artifact", "version"} (lineage) */
 	/* 13, 14: reserved for artifacts */
-	WB__REC_ALERT = 15   /* JSON object {"level", "title", "text", "time"}: wb_alert() */
+	WB__REC_ALERT = 15   /* JSON object {"level", "title", "text", "time"}: wb_run_alert() */
 };
 
 /*

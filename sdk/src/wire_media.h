@@ -35,7 +35,7 @@ enum wb__rec_media {
 };
 
 #define WB__HIST_BINS_MAX 1024u         /* bins of one histogram */
-#define WB__HIST_BINS_DEFAULT 64u       /* wb_log_histogram's bins */
+#define WB__HIST_BINS_DEFAULT 64u       /* wb_run_log_histogram's bins */
 #define WB__CAPTION_MAX 1024u           /* bytes of an image caption */
 #define WB__IMAGE_MAX (8u * 1024u * 1024u)  /* bytes of one encoded image */
 #define WB__IMAGE_DIM_MAX 16384u        /* width and height of an image */

@@ -4,9 +4,9 @@
  *
  * Durability bound. A record reaches the run log (the OS page cache, which
  * survives a SIGKILL of the trainer) within WB__DURABLE_MS (100 ms) of
- * wb_log returning, however fast the trainer logs. Two things keep it:
+ * wb_run_log returning, however fast the trainer logs. Two things keep it:
  *  - the writer wakes at least every WB__WRITER_TICK_MS (50 ms), and sooner
- *    when the ring passes half its limit or wb_finish kicks it, then writes
+ *    when the ring passes half its limit or wb_run_finish kicks it, then writes
  *    everything published, looping for as long as there is more;
  *  - producers may not run further ahead of it than it can write in
  *    WB__WRITER_AHEAD_MS (25 ms). The writer measures its own pace (ring
@@ -34,7 +34,7 @@
  *
  * The work per pass: peek up to BATCH records in place, give each a seq
  * and a 17-byte header (the CRC over the payload is computed here, on this
- * thread, not in wb_log), write headers and payloads with one pwritev
+ * thread, not in wb_run_log), write headers and payloads with one pwritev
  * straight from the ring, publish the new end of the log for the uploader,
  * and only then release the ring space. Seqs are assigned at write time,
  * so they are consecutive in the file by construction.
@@ -42,7 +42,7 @@
  * Errors. If a write fails (disk full, I/O error) nothing is released: the
  * records stay in the ring, the write is retried at the same offset on the
  * next wake-up (a partial write is simply overwritten), one line goes to
- * stderr and wb_finish returns WB_EIO. Producers keep going until the ring
+ * stderr and wb_run_finish returns WB_EIO. Producers keep going until the ring
  * is full, then drop and count. The writer never exits early and never
  * crashes the trainer.
  */

@@ -18,7 +18,7 @@
 
 #define WB__WRITER_TICK_MS 50u   /* longest sleep between drains */
 #define WB__WRITER_SYNC_MS 1000u /* longest time between a write and the start of its fdatasync */
-#define WB__DURABLE_MS 100u      /* a record is in the run log this long after wb_log returned */
+#define WB__DURABLE_MS 100u      /* a record is in the run log this long after wb_run_log returned */
 #define WB__WRITER_AHEAD_MS 25u  /* producers may run ahead of the writer by what it writes in this long */
 
 typedef struct wb__writer {

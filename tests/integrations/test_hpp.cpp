@@ -18,6 +18,8 @@ extern "C" {
 #include <stdexcept>
 #include <string>
 
+#include <unistd.h>
+
 static int failures;
 
 #define CHECK(cond)                                                                                        \
@@ -121,7 +123,7 @@ static void test_hpp__errors()
 	try {
 		wb::run r(bad);
 	} catch (const wb::error &e) {
-		CHECK(std::string(e.what()).find("wb_init") == 0);
+		CHECK(std::string(e.what()).find("wb_run_init") == 0);
 		CHECK(std::string(e.what()).find("project") != std::string::npos);
 	}
 
@@ -243,6 +245,45 @@ static void test_hpp__rich_data()
 	cJSON_Delete(t);
 }
 
+/* 1 when the server has a sample of the run's system/proc.rss. */
+static int has_system_metric(const std::string &url)
+{
+	cJSON *h = wbt_get_json(&srv, (run_path(url) + "/history?key=system/proc.rss").c_str());
+	int found = h && cJSON_GetArraySize(cJSON_GetObjectItem(h, "step")) > 0;
+	cJSON_Delete(h);
+	return found;
+}
+
+/* system_sample_ms = 0 means what it means in C: WB_SYSTEM_SAMPLE_MS, else
+ * the default; < 0 turns the sampler off. */
+static void test_hpp__system_sample_ms_as_in_c()
+{
+	wb::options o;
+	o.project = "cpp";
+	setenv("WB_SYSTEM_SAMPLE_MS", "20", 1);
+	o.system_sample_ms = 0;
+	std::string on_url, off_url;
+	{
+		wb::run run(o);
+		on_url = run.url();
+		double until = wbt_now() + 20;
+		while (!has_system_metric(on_url) && wbt_now() < until) {
+			run.log({{"x", 1}});
+			usleep(100000); /* polling interval of a condition with a deadline */
+		}
+	}
+	CHECK(has_system_metric(on_url));
+	o.system_sample_ms = -1;
+	{
+		wb::run run(o);
+		off_url = run.url();
+		run.log({{"x", 1}});
+	}
+	CHECK(state_of(off_url) == "finished");
+	CHECK(!has_system_metric(off_url));
+	setenv("WB_SYSTEM_SAMPLE_MS", "-1", 1);
+}
+
 int main()
 {
 	if (wbt_server_start(&srv, "") < 0 || wbt_mkdtemp(runs, sizeof(runs), "hppruns") < 0)
@@ -255,6 +296,7 @@ int main()
 	test_hpp__destructor_finishes();
 	test_hpp__move();
 	test_hpp__rich_data();
+	test_hpp__system_sample_ms_as_in_c();
 	wbt_server_cleanup(&srv);
 	wbt_rm_rf(runs);
 	std::printf("test_hpp: %s\n", failures ? "FAILED" : "ok");

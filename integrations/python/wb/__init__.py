@@ -49,6 +49,7 @@ ETYPE = -9
 ESTATE = -10
 ETIMEOUT = -11
 ECORRUPT = -12
+ERANGE = -13
 _CODE_NAMES = {v: "WB_" + k for k, v in globals().items() if k.isupper() and isinstance(v, int) and k != "OK"}
 
 _MODES = {None: 0, "online": 1, "offline": 2, "disabled": 3}

@@ -5,6 +5,7 @@
 #include "test_sdk_helpers.h"
 
 #include <math.h>
+#include <pthread.h>
 
 #include "../../../sdk/src/config.h"
 #include "../../../sdk/src/runlog.h"
@@ -19,7 +20,7 @@ static int setup(void **state)
 	wbt_setup(dir, sizeof dir);
 	o.mode = WB_MODE_OFFLINE;
 	o.dir = dir;
-	assert_int_equal(wb_init(&run, &o), WB_OK);
+	assert_int_equal(wb_run_init(&run, &o), WB_OK); /* the other tests use the earlier names */
 	*state = run;
 	return 0;
 }
@@ -27,7 +28,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	if (*state)
-		wb_finish(*state, 0);
+		wb_run_finish(*state, 0);
 	wbt_rm_rf(dir);
 	return 0;
 }
@@ -67,6 +68,77 @@ static void test_config__types(void **state)
 	assert_int_equal(wb_config_get_double(run, "lr", &d), WB_ETYPE);
 	assert_int_equal(wb_config_get_string(run, "lr", &s), WB_OK);
 	assert_string_equal(s, "auto");
+}
+
+/* wb_config_copy_string copies under the lock and says the size it needs. */
+static void test_config__copy_string(void **state)
+{
+	wb_run *run = *state;
+	char buf[16];
+	size_t len = 99;
+
+	assert_int_equal(wb_config_set_string(run, "model", "resnet50"), WB_OK);
+	assert_int_equal(wb_config_copy_string(run, "model", buf, 9, &len), WB_OK);
+	assert_string_equal(buf, "resnet50");
+	assert_int_equal(len, 8);
+	memset(buf, 'x', sizeof(buf));
+	len = 0;
+	assert_int_equal(wb_config_copy_string(run, "model", buf, 8, &len), WB_ERANGE);
+	assert_int_equal(len, 8);
+	assert_int_equal(buf[0], 'x'); /* nothing written */
+	assert_non_null(strstr(wb_errmsg(), "model"));
+	assert_int_equal(wb_config_copy_string(run, "model", NULL, 0, &len), WB_ERANGE); /* size query */
+	assert_int_equal(len, 8);
+	assert_int_equal(wb_config_copy_string(run, "model", buf, sizeof(buf), NULL), WB_OK);
+	assert_int_equal(wb_config_copy_string(run, "missing", buf, sizeof(buf), &len), WB_ENOTFOUND);
+	assert_int_equal(wb_config_set_int(run, "epochs", 3), WB_OK);
+	assert_int_equal(wb_config_copy_string(run, "epochs", buf, sizeof(buf), &len), WB_ETYPE);
+	assert_int_equal(wb_config_copy_string(run, "model", NULL, 4, &len), WB_EINVAL);
+	assert_int_equal(wb_config_copy_string(NULL, "model", buf, sizeof(buf), &len), WB_EINVAL);
+	assert_string_equal(wb_strerror(WB_ERANGE), "buffer too small");
+}
+
+typedef struct setter {
+	wb_run *run;
+	int n;
+} setter;
+
+static void *set_loop(void *arg)
+{
+	setter *st = arg;
+	char v[32];
+	for (int i = 0; i < st->n; i++) {
+		snprintf(v, sizeof(v), "value-%d", i);
+		if (wb_config_set_string(st->run, "model", v) != WB_OK)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+/* A pointer from wb_config_get_string stays readable while another thread
+ * sets the key again (ASan reports a use after free otherwise). */
+static void test_config__get_string_pointer_stays(void **state)
+{
+	wb_run *run = *state;
+	const char *first, *s;
+	setter st = {run, 2000};
+	pthread_t t;
+	void *res;
+	size_t total = 0;
+
+	assert_int_equal(wb_config_set_string(run, "model", "resnet50"), WB_OK);
+	assert_int_equal(wb_config_get_string(run, "model", &first), WB_OK);
+	assert_int_equal(pthread_create(&t, NULL, set_loop, &st), 0);
+	for (int i = 0; i < 2000; i++) {
+		assert_int_equal(wb_config_get_string(run, "model", &s), WB_OK);
+		total += strlen(s);
+	}
+	assert_int_equal(pthread_join(t, &res), 0);
+	assert_null(res);
+	assert_true(total >= 2000 * 7);
+	/* replaced by a value and by a key below it: the first pointer still reads */
+	assert_int_equal(wb_config_set_double(run, "model.depth", 50), WB_OK);
+	assert_string_equal(first, "resnet50");
 }
 
 static void test_config__nested_keys(void **state)
@@ -211,6 +283,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_config__types, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config__copy_string, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config__get_string_pointer_stays, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config__nested_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config__invalid_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config__payload, setup, teardown),

@@ -16,8 +16,8 @@
 #include <string.h>
 
 /*
- * Capture what WB_LOG passes to wb_log. WB_LOG expands to a call of
- * wb_log, and the expansion is rescanned, so while this macro is defined
+ * Capture what WB_LOG passes to wb_run_log. WB_LOG expands to a call of
+ * wb_run_log, and the expansion is rescanned, so while this macro is defined
  * WB_LOG lands in capture_log with exactly the array and count it built.
  */
 static struct {
@@ -37,7 +37,7 @@ static int capture_log(wb_run *run, const wb_metric *metrics, size_t n, int64_t 
 }
 
 /* variadic: the braces of the compound literal do not protect its commas */
-#define wb_log(...) capture_log(__VA_ARGS__)
+#define wb_run_log(...) capture_log(__VA_ARGS__)
 
 static void test_header__log_converts_ints_to_double(void **state)
 {
