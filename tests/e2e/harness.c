@@ -10,6 +10,8 @@
 #include <ftw.h>
 #include <math.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -302,6 +305,88 @@ void wbt_server_cleanup(wbt_server *s)
 		wbt_server_stop(s);
 	if (!getenv("WBT_KEEP"))
 		wbt_rm_rf(s->root);
+}
+
+int wbt_server_reread_key(wbt_server *s)
+{
+	if (settings_value(s->config_dir, "api_key", s->key, sizeof(s->key)) < 0)
+		return -1;
+	setenv("WB_API_KEY", s->key, 1);
+	return 0;
+}
+
+void wbt_server_discard(wbt_server *s, int *mounted)
+{
+	if (s->pid > 0)
+		wbt_server_kill(s);
+	if (mounted && *mounted && umount2(s->data, MNT_DETACH) == 0)
+		*mounted = 0;
+	if (s->root[0])
+		wbt_server_cleanup(s);
+	memset(s, 0, sizeof(*s));
+}
+
+int wbt_wb(const char *const *args, const char *out_path, const char *err_path)
+{
+	extern char **environ;
+	const char *argv[64];
+	posix_spawn_file_actions_t fa;
+	size_t n = 0;
+	pid_t pid;
+	int st, rc;
+
+	argv[n++] = WBT_WB_BIN;
+	while (args[n - 1] && n < sizeof(argv) / sizeof(argv[0]) - 1) {
+		argv[n] = args[n - 1];
+		n++;
+	}
+	argv[n] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	if (out_path)
+		posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (err_path)
+		posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	fflush(NULL);
+	rc = posix_spawn(&pid, WBT_WB_BIN, &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int wbt_wbl(const char *arg, ...)
+{
+	const char *args[32];
+	size_t n = 0;
+	va_list ap;
+
+	va_start(ap, arg);
+	for (const char *a = arg; a && n < sizeof(args) / sizeof(args[0]) - 1; a = va_arg(ap, const char *))
+		args[n++] = a;
+	va_end(ap);
+	args[n] = NULL;
+	return wbt_wb(args, NULL, NULL);
+}
+
+long wbt_status(const wbt_server *s, const char *method, const char *path, const char *body, char *msg, size_t cap)
+{
+	const char *hdr[] = {"Content-Type: application/json", NULL};
+	wbt_response r;
+	long st;
+
+	if (wbt_http(s, method, path, body, body ? strlen(body) : 0, body ? hdr : NULL, 1, &r) != 0)
+		return -1;
+	st = r.status;
+	if (msg)
+		snprintf(msg, cap, "%s", r.body ? r.body : "");
+	wbt_response_free(&r);
+	return st;
+}
+
+int wbt_sh(const char *cmd)
+{
+	int st = system(cmd);
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 void wbt_db_path(const wbt_server *s, char *out, size_t cap) { snprintf(out, cap, "%s/wb.db", s->data); }

@@ -96,6 +96,36 @@ cJSON *wbt_get_json(const wbt_server *s, const char *path);
 /* Decode a JSON number that may be "NaN"/"Infinity"/"-Infinity". */
 double wbt_json_number(const cJSON *item);
 
+/*
+ * Run the built `wb` with args (NULL-terminated, without the program name)
+ * and this process's environment; stdout and stderr go to the files
+ * out_path and err_path (truncated) when not NULL, else where the test's
+ * go. The exit status, or -1 when it could not run or died by a signal.
+ * wbt_wbl: the same with the arguments listed, NULL last.
+ */
+int wbt_wb(const char *const *args, const char *out_path, const char *err_path);
+int wbt_wbl(const char *arg, ...);
+
+/* The status of one request with s's admin key and a JSON body (may be
+ * NULL); the answer's body into msg[cap] when msg is not NULL. -1 when no
+ * answer came. */
+long wbt_status(const wbt_server *s, const char *method, const char *path, const char *body, char *msg,
+		size_t cap);
+
+/* system(cmd)'s exit status, or -1. */
+int wbt_sh(const char *cmd);
+
+/* Read s's admin key again from its settings file (a new database under a
+ * restarted server writes a new one) into s->key and WB_API_KEY. 0 or -1. */
+int wbt_server_reread_key(wbt_server *s);
+
+/*
+ * Teardown of a test that mounted a file system on s->data: kill the
+ * server, detach the mount (*mounted is cleared), remove its directories
+ * and zero s. Safe on a server that never started.
+ */
+void wbt_server_discard(wbt_server *s, int *mounted);
+
 /* Temp directories. */
 int wbt_mkdtemp(char *out, size_t cap, const char *tag);
 void wbt_rm_rf(const char *path);

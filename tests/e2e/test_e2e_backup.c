@@ -17,7 +17,6 @@
 #include <cmocka.h>
 
 #include <pthread.h>
-#include <spawn.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,7 +27,6 @@
 #include "harness.h"
 #include "series.h"
 
-extern char **environ;
 
 #define MAX_STEPS 400000
 #define CHUNK 2000
@@ -78,20 +76,6 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-/* Run `wb ARGS...`; its exit status, or -1. */
-static int wb_cmd(const char *a1, const char *a2, const char *a3, const char *a4, const char *a5)
-{
-	char *argv[8] = {(char *)wbt_wb_bin(), (char *)a1, (char *)a2, (char *)a3, (char *)a4, (char *)a5, NULL};
-	pid_t pid;
-	int st;
-
-	if (posix_spawn(&pid, wbt_wb_bin(), NULL, NULL, argv, environ) != 0)
-		return -1;
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static int64_t run_last_step(const wbt_server *s, const char *id)
 {
 	cJSON *r = wbt_get_run(s, "ops", "backup", id);
@@ -130,8 +114,8 @@ static void test_e2e_backup__under_load(void **state)
 	while (run_last_step(&a, w.id) < 1000 && wbt_now() < deadline)
 		;
 	assert_true(run_last_step(&a, w.id) >= 1000);
-	assert_int_equal(wb_cmd("backup", dest, "--data", a.data, NULL), 0);
-	assert_int_equal(wb_cmd("backup", dest, "--data", a.data, NULL), 1); /* not empty now */
+	assert_int_equal(wbt_wbl("backup", dest, "--data", a.data, NULL), 0);
+	assert_int_equal(wbt_wbl("backup", dest, "--data", a.data, NULL), 1); /* not empty now */
 	atomic_store(&w.stop, 1);
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(w.rc, WB_OK);
@@ -140,8 +124,8 @@ static void test_e2e_backup__under_load(void **state)
 	/* Restore into a second server's (non-empty) data directory. */
 	assert_int_equal(wbt_server_start(&b, ""), 0);
 	assert_int_equal(wbt_server_stop(&b), 0);
-	assert_int_equal(wb_cmd("restore-backup", dest, "--data", b.data, NULL), 1);
-	assert_int_equal(wb_cmd("restore-backup", dest, "--data", b.data, "--force"), 0);
+	assert_int_equal(wbt_wbl("restore-backup", dest, "--data", b.data, NULL), 1);
+	assert_int_equal(wbt_wbl("restore-backup", dest, "--data", b.data, "--force", NULL), 0);
 	snprintf(db, sizeof(db), "%s/wb.db", b.data);
 	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);

@@ -13,7 +13,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +24,6 @@
 #include "wb.h"
 #include "../unit/sdk/test_git_helpers.h"
 
-extern char **environ;
 
 static wbt_server srv;
 static char tmp[256];
@@ -48,20 +46,6 @@ static int teardown(void **state)
 	if (!getenv("WBT_KEEP"))
 		wbt_rm_rf(tmp);
 	return 0;
-}
-
-/* Run `wb restore ARGS...` and return its exit status. */
-static int wb_restore(const char *run, const char *dest)
-{
-	char *argv[] = {(char *)wbt_wb_bin(), "restore", (char *)run, (char *)dest, NULL};
-	pid_t pid;
-	int st;
-
-	if (posix_spawn(&pid, wbt_wb_bin(), NULL, NULL, argv, environ) != 0)
-		return -1;
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 static void test_e2e_code__capture_download_restore(void **state)
@@ -114,14 +98,14 @@ static void test_e2e_code__capture_download_restore(void **state)
 	wbt_response_free(&resp);
 
 	snprintf(run, sizeof run, "tester/e2e/%s", id);
-	assert_int_equal(wb_restore(run, dest), 0);
+	assert_int_equal(wbt_wbl("restore", run, dest, NULL), 0);
 	wbg_assert_same_tree(work, dest);
 	/* A second restore into the same, now full, directory is refused. */
-	assert_int_not_equal(wb_restore(run, dest), 0);
+	assert_int_not_equal(wbt_wbl("restore", run, dest, NULL), 0);
 	/* The run's page URL works as the run reference too. */
 	snprintf(run, sizeof run, "%s/tester/e2e/runs/%s", srv.url, id);
 	snprintf(dest, sizeof dest, "%s/restored-by-url", tmp);
-	assert_int_equal(wb_restore(run, dest), 0);
+	assert_int_equal(wbt_wbl("restore", run, dest, NULL), 0);
 	wbg_assert_same_tree(work, dest);
 }
 
@@ -204,24 +188,6 @@ static void test_e2e_code__system_metrics(void **state)
 	cJSON_Delete(run);
 }
 
-/* `wb restore RUN DEST [EXTRA]` with stdout and stderr into files; its exit status. */
-static int wb_restore_to(const char *run, const char *dest, const char *out, const char *err)
-{
-	char *argv[] = {(char *)wbt_wb_bin(), "restore", (char *)run, (char *)dest, NULL};
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int st, rc;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	rc = posix_spawn(&pid, wbt_wb_bin(), &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0 || waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* A whole small file, NUL-terminated (malloc'd). */
 static char *slurp(const char *path)
 {
@@ -301,7 +267,7 @@ static void test_e2e_code__restore_from_remote_with_submodule(void **state)
 
 	/* The remote is away too: the restore fails and leaves nothing behind. */
 	assert_int_equal(wbg_sh(tmp, "mv super.git super.git.away"), 0);
-	assert_int_not_equal(wb_restore_to(run, dest, out, err), 0);
+	assert_int_not_equal(wbt_wb((const char *[]){"restore", run, dest, NULL}, out, err), 0);
 	e = slurp(err);
 	if (!strstr(e, "is in none of the sources"))
 		fail_msg("unexpected: %s", e);
@@ -310,7 +276,7 @@ static void test_e2e_code__restore_from_remote_with_submodule(void **state)
 	assert_int_equal(wbg_sh(tmp, "mv super.git.away super.git"), 0);
 
 	/* The same command again. */
-	if (wb_restore_to(run, dest, out, err) != 0)
+	if (wbt_wb((const char *[]){"restore", run, dest, NULL}, out, err) != 0)
 		fail_msg("wb restore failed: %s", slurp(err));
 	head = wbg_out(dest, "git rev-parse HEAD", NULL);
 	head[strcspn(head, "\n")] = '\0';
@@ -350,7 +316,7 @@ static void test_e2e_code__restore_names_omitted(void **state)
 				     "printf 'small\\n' > small.txt"),
 			 0);
 	run_in(w, 2000, run, sizeof run);
-	if (wb_restore_to(run, dest, out, err) != 0)
+	if (wbt_wb((const char *[]){"restore", run, dest, NULL}, out, err) != 0)
 		fail_msg("wb restore failed: %s", slurp(err));
 	e = slurp(err);
 	assert_non_null(strstr(e, "too-big.txt"));

@@ -16,7 +16,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +25,6 @@
 
 #include "harness.h"
 #include "series.h"
-
-extern char **environ;
 
 #define NSTEPS 300000
 
@@ -47,34 +44,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	if (srv.pid > 0)
-		wbt_server_kill(&srv);
-	if (mounted && umount2(srv.data, MNT_DETACH) == 0)
-		mounted = 0;
-	wbt_server_cleanup(&srv);
+	wbt_server_discard(&srv, &mounted);
 	if (!getenv("WBT_KEEP"))
 		wbt_rm_rf(rundir_root);
 	return 0;
-}
-
-static int sh(const char *cmd)
-{
-	int st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static long status_of(const char *method, const char *path, const char *body, char *msg, size_t cap)
-{
-	wbt_response r;
-	long st;
-	const char *hdr[] = {"Content-Type: application/json", NULL};
-
-	assert_int_equal(wbt_http(&srv, method, path, body, body ? strlen(body) : 0, body ? hdr : NULL, 1, &r), 0);
-	st = r.status;
-	if (msg)
-		snprintf(msg, cap, "%s", r.body ? r.body : "");
-	wbt_response_free(&r);
-	return st;
 }
 
 static void test_e2e_diskfull__full_then_space_returns(void **state)
@@ -82,9 +55,7 @@ static void test_e2e_diskfull__full_then_space_returns(void **state)
 	wb_init_options o = WB_INIT_OPTIONS_INIT;
 	wb_run *run = NULL;
 	char cmd[1024], id[64], rundir[512];
-	char *argv[4];
-	pid_t pid;
-	int st, rc;
+	int rc;
 	(void)state;
 
 	if (geteuid() != 0)
@@ -97,20 +68,7 @@ static void test_e2e_diskfull__full_then_space_returns(void **state)
 	}
 	mounted = 1;
 	assert_int_equal(wbt_server_restart(&srv), 0);
-	{
-		/* A new database, so a new admin key in the settings file. */
-		char path[400], line[512];
-		FILE *f;
-		snprintf(path, sizeof(path), "%s/settings", srv.config_dir);
-		assert_non_null(f = fopen(path, "r"));
-		while (fgets(line, sizeof(line), f))
-			if (strncmp(line, "api_key=", 8) == 0) {
-				line[strcspn(line, "\r\n")] = '\0';
-				snprintf(srv.key, sizeof(srv.key), "%.120s", line + 8);
-			}
-		fclose(f);
-		setenv("WB_API_KEY", srv.key, 1);
-	}
+	assert_int_equal(wbt_server_reread_key(&srv), 0); /* a new database, so a new admin key */
 
 	o.entity = "ops";
 	o.project = "full";
@@ -140,24 +98,18 @@ static void test_e2e_diskfull__full_then_space_returns(void **state)
 		fclose(f);
 		assert_true(seen);
 	}
-	assert_int_equal(status_of("GET", "/healthz", NULL, NULL, 0), 200);
-	assert_int_equal(status_of("GET", "/api/v1/projects", NULL, NULL, 0), 200);
+	assert_int_equal(wbt_status(&srv, "GET", "/healthz", NULL, NULL, 0), 200);
+	assert_int_equal(wbt_status(&srv, "GET", "/api/v1/projects", NULL, NULL, 0), 200);
 	snprintf(cmd, sizeof(cmd), "/api/v1/projects/ops/full/runs/%s", id);
-	assert_int_equal(status_of("GET", cmd, NULL, NULL, 0), 200);
+	assert_int_equal(wbt_status(&srv, "GET", cmd, NULL, NULL, 0), 200);
 
 	/* Space returns: the same server writes again; wb sync uploads the rest. */
 	snprintf(cmd, sizeof(cmd), "mount -o remount,size=256m '%s'", srv.data);
-	assert_int_equal(sh(cmd), 0);
-	argv[0] = (char *)wbt_wb_bin();
-	argv[1] = "sync";
-	argv[2] = rundir;
-	argv[3] = NULL;
-	assert_int_equal(posix_spawn(&pid, wbt_wb_bin(), NULL, NULL, argv, environ), 0);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(wbt_sh(cmd), 0);
+	assert_int_equal(wbt_wbl("sync", rundir, NULL), 0);
 	assert_int_equal(wbt_check_series(&srv, "ops", "full", id, NSTEPS), 0);
 
-	assert_int_equal(status_of("GET", "/readyz", NULL, NULL, 0), 200);
+	assert_int_equal(wbt_status(&srv, "GET", "/readyz", NULL, NULL, 0), 200);
 }
 
 int main(void)

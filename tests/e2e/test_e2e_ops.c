@@ -21,7 +21,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <spawn.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +34,6 @@
 #include "harness.h"
 #include "series.h"
 
-extern char **environ;
 
 static char rundir_root[256];
 
@@ -228,25 +226,6 @@ static void test_e2e_ops__rate_limit_json_log(void **state)
 	wbt_server_cleanup(&srv);
 }
 
-/* Run `wb a1 a2 a3`; its exit status, or -1. */
-/* Run `wb ARGS...` (NULL-terminated, at most 7) and return its exit status. */
-static int wb_cmd(const char *a1, ...)
-{
-	char *argv[9] = {(char *)wbt_wb_bin(), (char *)a1};
-	va_list ap;
-	pid_t pid;
-	int st, n = 2;
-
-	va_start(ap, a1);
-	while (n < 8 && (argv[n] = va_arg(ap, char *)))
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	if (posix_spawn(&pid, wbt_wb_bin(), NULL, NULL, argv, environ) != 0 || waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static long long db_count(const char *db, const char *sql)
 {
 	sqlite3 *h = NULL;
@@ -313,7 +292,7 @@ static void test_e2e_ops__retention(void **state)
 	assert_true(db_count(db, "SELECT count(*) FROM chunks") > 0);
 
 	/* Vacuum beside the live server; it keeps serving and ingesting. */
-	assert_int_equal(wb_cmd("vacuum", "--data", srv.data, NULL), 0);
+	assert_int_equal(wbt_wbl("vacuum", "--data", srv.data, NULL), 0);
 	assert_int_equal(db_count(db, "PRAGMA freelist_count"), 0);
 	assert_int_equal(wbt_check_series(&srv, "ops", "keep", b, 20000), 0);
 	online_run("keep", 1000, a, sizeof(a));
@@ -412,9 +391,9 @@ static void test_e2e_ops__sweep(void **state)
 	snprintf(young_part, sizeof(young_part), "%s/ef%062d.part", d, 6);
 	plant(young_part, 2000, 'q', 3600);
 
-	assert_int_equal(wb_cmd("vacuum", "--data", srv.data, "--grace-hours", "x", NULL), 2);
+	assert_int_equal(wbt_wbl("vacuum", "--data", srv.data, "--grace-hours", "x", NULL), 2);
 	assert_true(exists(orphan_img)); /* a bad option changes nothing */
-	assert_int_equal(wb_cmd("vacuum", "--data", srv.data, NULL), 0);
+	assert_int_equal(wbt_wbl("vacuum", "--data", srv.data, NULL), 0);
 	assert_false(exists(orphan_img));
 	assert_false(exists(tmp_img));
 	assert_false(exists(blob));
@@ -427,7 +406,7 @@ static void test_e2e_ops__sweep(void **state)
 	assert_int_equal(r.status, 200); /* and still served */
 	wbt_response_free(&r);
 	/* a shorter grace period takes the younger ones too */
-	assert_int_equal(wb_cmd("vacuum", "--data", srv.data, "--grace-hours", "0", NULL), 0);
+	assert_int_equal(wbt_wbl("vacuum", "--data", srv.data, "--grace-hours", "0", NULL), 0);
 	assert_false(exists(young_img));
 	assert_false(exists(young_part));
 	assert_true(exists(img));

@@ -34,7 +34,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,51 +44,12 @@
 #include "harness.h"
 #include "series.h"
 
-extern char **environ;
 
 #define NSTEPS 5000
 
 static char rundir_root[256];
 static wbt_server srv;
 static int mounted;
-
-static int sh(const char *cmd)
-{
-	int st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* The admin key of a new database, from the settings file. */
-static void reread_key(void)
-{
-	char path[400], line[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/settings", srv.config_dir);
-	assert_non_null(f = fopen(path, "r"));
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, "api_key=", 8) == 0) {
-			line[strcspn(line, "\r\n")] = '\0';
-			snprintf(srv.key, sizeof(srv.key), "%.120s", line + 8);
-		}
-	fclose(f);
-	setenv("WB_API_KEY", srv.key, 1);
-}
-
-static void sync_ok(const char *dir)
-{
-	char *argv[4];
-	pid_t pid;
-	int st;
-
-	argv[0] = (char *)wbt_wb_bin();
-	argv[1] = "sync";
-	argv[2] = (char *)dir;
-	argv[3] = NULL;
-	assert_int_equal(posix_spawn(&pid, wbt_wb_bin(), NULL, NULL, argv, environ), 0);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-}
 
 static int setup(void **state)
 {
@@ -104,13 +64,7 @@ static int setup(void **state)
 static int teardown_case(void **state)
 {
 	(void)state;
-	if (srv.pid > 0)
-		wbt_server_kill(&srv);
-	if (mounted && umount2(srv.data, MNT_DETACH) == 0)
-		mounted = 0;
-	if (srv.root[0])
-		wbt_server_cleanup(&srv);
-	memset(&srv, 0, sizeof(srv));
+	wbt_server_discard(&srv, &mounted);
 	return 0;
 }
 
@@ -120,21 +74,6 @@ static int teardown(void **state)
 	if (!getenv("WBT_KEEP"))
 		wbt_rm_rf(rundir_root);
 	return 0;
-}
-
-/* status of one request with the admin key; the body in msg. */
-static long request(const char *method, const char *path, const char *body, char *msg, size_t cap)
-{
-	wbt_response r;
-	long st;
-	const char *hdr[] = {"Content-Type: application/json", NULL};
-
-	assert_int_equal(wbt_http(&srv, method, path, body, body ? strlen(body) : 0, body ? hdr : NULL, 1, &r), 0);
-	st = r.status;
-	if (msg)
-		snprintf(msg, cap, "%s", r.body ? r.body : "");
-	wbt_response_free(&r);
-	return st;
 }
 
 static int log_run(const char *project, int timeout_ms, char *id, char *dir)
@@ -185,7 +124,7 @@ static void test_e2e_readonly__reads_served_writes_refused_then_recovered(void *
 	}
 	mounted = 1;
 	assert_int_equal(wbt_server_restart(&srv), 0);
-	reread_key(); /* a new database, so a new admin key */
+	assert_int_equal(wbt_server_reread_key(&srv), 0); /* a new database, so a new admin key */
 
 	/* A run while the directory is writable. */
 	assert_int_equal(log_run("before", 20000, id_a, dir_a), WB_OK);
@@ -197,14 +136,14 @@ static void test_e2e_readonly__reads_served_writes_refused_then_recovered(void *
 	assert_int_equal(wbt_server_restart(&srv), 0);
 	assert_true(server_log_has("data directory is read-only", "serving reads", "wb.db"));
 
-	assert_int_equal(request("GET", "/healthz", NULL, NULL, 0), 200);
-	assert_int_equal(request("GET", "/readyz", NULL, msg, sizeof(msg)), 503);
+	assert_int_equal(wbt_status(&srv, "GET", "/healthz", NULL, NULL, 0), 200);
+	assert_int_equal(wbt_status(&srv, "GET", "/readyz", NULL, msg, sizeof(msg)), 503);
 	assert_non_null(strstr(msg, "read-only"));
 	/* Reads: the earlier run, complete. */
-	assert_int_equal(request("GET", "/api/v1/projects", NULL, NULL, 0), 200);
+	assert_int_equal(wbt_status(&srv, "GET", "/api/v1/projects", NULL, NULL, 0), 200);
 	assert_int_equal(wbt_check_series(&srv, "ops", "before", id_a, NSTEPS), 0);
 	/* Writes: 503 with a clear message. */
-	assert_int_equal(request("PUT", "/api/v1/projects/ops/during/runs/direct", "{}", msg, sizeof(msg)), 503);
+	assert_int_equal(wbt_status(&srv, "PUT", "/api/v1/projects/ops/during/runs/direct", "{}", msg, sizeof(msg)), 503);
 	print_message("a write on a read-only data directory: %s\n", msg);
 	assert_non_null(strstr(msg, "\"code\":\"unavailable\""));
 	assert_non_null(strstr(msg, "the data directory is read-only"));
@@ -213,18 +152,18 @@ static void test_e2e_readonly__reads_served_writes_refused_then_recovered(void *
 	print_message("wb_finish on a read-only server: %s\n", wb_strerror(rc));
 	assert_int_not_equal(rc, WB_OK);
 	snprintf(path, sizeof(path), "/api/v1/projects/ops/during/runs/%s", id_b);
-	assert_int_equal(request("GET", path, NULL, NULL, 0), 404);
+	assert_int_equal(wbt_status(&srv, "GET", path, NULL, NULL, 0), 404);
 
 	/* Writable again, under the live server: it recovers by itself. */
 	assert_int_equal(mount(NULL, srv.data, NULL, MS_REMOUNT, NULL), 0);
 	deadline = wbt_now() + 30;
-	while (request("PUT", "/api/v1/projects/ops/during/runs/direct", "{}", NULL, 0) != 200 && wbt_now() < deadline)
+	while (wbt_status(&srv, "PUT", "/api/v1/projects/ops/during/runs/direct", "{}", NULL, 0) != 200 && wbt_now() < deadline)
 		usleep(20000); /* polling interval of a condition with a deadline */
-	assert_int_equal(request("PUT", "/api/v1/projects/ops/during/runs/direct", "{}", NULL, 0), 200);
-	assert_int_equal(request("GET", "/readyz", NULL, NULL, 0), 200);
+	assert_int_equal(wbt_status(&srv, "PUT", "/api/v1/projects/ops/during/runs/direct", "{}", NULL, 0), 200);
+	assert_int_equal(wbt_status(&srv, "GET", "/readyz", NULL, NULL, 0), 200);
 	assert_true(server_log_has("data directory is writable again", "taking writes", "level=info"));
 
-	sync_ok(dir_b);
+	assert_int_equal(wbt_wbl("sync", dir_b, NULL), 0);
 	assert_int_equal(wbt_check_series(&srv, "ops", "during", id_b, NSTEPS), 0);
 	assert_int_equal(wbt_check_series(&srv, "ops", "before", id_a, NSTEPS), 0);
 
@@ -243,13 +182,13 @@ static void test_e2e_readonly__fs_turns_readonly_under_the_server(void **state)
 		WBT_SKIP("needs root");
 	snprintf(img, sizeof(img), "%s/ext4.img", rundir_root);
 	snprintf(cmd, sizeof(cmd), "truncate -s 64M '%s' && mkfs.ext4 -q -F '%s' >/dev/null 2>&1", img, img);
-	if (sh(cmd) != 0) {
+	if (wbt_sh(cmd) != 0) {
 		WBT_SKIP("no mkfs.ext4");
 	}
 	assert_int_equal(wbt_server_start(&srv, ""), 0);
 	assert_int_equal(wbt_server_stop(&srv), 0);
 	snprintf(cmd, sizeof(cmd), "mount -o loop,errors=remount-ro '%s' '%s' 2>/dev/null", img, srv.data);
-	if (sh(cmd) != 0) {
+	if (wbt_sh(cmd) != 0) {
 		WBT_SKIP("cannot loop-mount ext4");
 	}
 	mounted = 1;
@@ -265,17 +204,17 @@ static void test_e2e_readonly__fs_turns_readonly_under_the_server(void **state)
 		WBT_SKIP("no trigger_fs_error in /sys/fs/ext4");
 	}
 	assert_int_equal(wbt_server_restart(&srv), 0);
-	reread_key();
+	assert_int_equal(wbt_server_reread_key(&srv), 0);
 	assert_int_equal(log_run("before", 20000, id_a, dir_a), WB_OK);
 
 	/* A file-system error: ext4 turns read-only under the live server. */
 	assert_non_null(f = fopen(sysfs, "w"));
 	fputs("1\n", f);
 	assert_int_equal(fclose(f), 0);
-	assert_int_equal(request("PUT", "/api/v1/projects/ops/during/runs/direct", "{}", msg, sizeof(msg)), 503);
+	assert_int_equal(wbt_status(&srv, "PUT", "/api/v1/projects/ops/during/runs/direct", "{}", msg, sizeof(msg)), 503);
 	print_message("a write after ext4 went read-only: %s\n", msg);
 	assert_non_null(strstr(msg, "the data directory is read-only"));
-	assert_int_equal(request("GET", "/readyz", NULL, msg, sizeof(msg)), 503);
+	assert_int_equal(wbt_status(&srv, "GET", "/readyz", NULL, msg, sizeof(msg)), 503);
 	assert_non_null(strstr(msg, "read-only"));
 	assert_int_equal(wbt_check_series(&srv, "ops", "before", id_a, NSTEPS), 0);
 	rc = log_run("during", 3000, id_b, dir_b);
@@ -286,14 +225,14 @@ static void test_e2e_readonly__fs_turns_readonly_under_the_server(void **state)
 	assert_int_equal(umount(srv.data), 0);
 	mounted = 0;
 	snprintf(cmd, sizeof(cmd), "e2fsck -fy '%s' >/dev/null 2>&1", img);
-	rc = sh(cmd);
+	rc = wbt_sh(cmd);
 	assert_true(rc == 0 || rc == 1); /* 1: errors corrected */
 	snprintf(cmd, sizeof(cmd), "mount -o loop,errors=remount-ro '%s' '%s'", img, srv.data);
-	assert_int_equal(sh(cmd), 0);
+	assert_int_equal(wbt_sh(cmd), 0);
 	mounted = 1;
 	assert_int_equal(wbt_server_restart(&srv), 0);
-	assert_int_equal(request("GET", "/readyz", NULL, NULL, 0), 200);
-	sync_ok(dir_b);
+	assert_int_equal(wbt_status(&srv, "GET", "/readyz", NULL, NULL, 0), 200);
+	assert_int_equal(wbt_wbl("sync", dir_b, NULL), 0);
 	assert_int_equal(wbt_check_series(&srv, "ops", "during", id_b, NSTEPS), 0);
 	assert_int_equal(wbt_check_series(&srv, "ops", "before", id_a, NSTEPS), 0);
 	assert_int_equal(wbt_server_stop(&srv), 0);
