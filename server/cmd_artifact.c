@@ -5,7 +5,8 @@
  * hashing, dedup, chunking, resuming and checking). Server and key come
  * from --base-url/--api-key, else WB_BASE_URL/WB_API_KEY, else the
  * settings file, as for `wb sync` (whose keys go only to their own
- * servers: settings.c).
+ * servers: settings.c). Progress (progress.h) counts the bytes hashed
+ * and sent, or received.
  */
 #include "cmd.h"
 
@@ -14,12 +15,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "progress.h"
 #include "wb.h"
 
 static const char art_usage[] =
     "usage: wb artifact put [--type T] [--alias A]... [--metadata JSON] ENTITY/PROJECT/NAME PATH...\n"
     "       wb artifact get ENTITY/PROJECT/NAME[:ALIAS|:vN] DIR\n"
-    "options: --base-url URL  --api-key KEY\n";
+    "options: --base-url URL  --api-key KEY  -q|--quiet\n";
 
 /* Split "e/p/rest" into its three parts (in buf). 0 or -1. */
 static int split_target(const char *s, char *buf, size_t cap, const char **e, const char **p, const char **rest)
@@ -53,7 +55,8 @@ int wbs__cmd_artifact(int argc, char **argv)
 	size_t naliases = 0, npos = 0;
 	char target[400];
 	const char *e, *p, *rest;
-	int rc;
+	int rc, quiet = 0;
+	wbs__progress pg;
 
 	if (!sub || strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
 		fputs(art_usage, sub ? stdout : stderr);
@@ -83,6 +86,8 @@ int wbs__cmd_artifact(int argc, char **argv)
 				fprintf(stderr, "wb artifact: at most 32 aliases\n");
 				return 2;
 			}
+		} else if (wbs__progress_quiet_arg(a)) {
+			quiet = 1;
 		} else if (strncmp(a, "--", 2) == 0) {
 			fprintf(stderr, "wb artifact: unknown option %s\n%s", a, art_usage);
 			return 2;
@@ -100,13 +105,18 @@ int wbs__cmd_artifact(int argc, char **argv)
 	}
 	o.entity = e;
 	o.project = p;
+	wbs__progress_init(&pg, strcmp(sub, "get") == 0 ? "wb artifact get" : "wb artifact put", quiet);
+	o.progress = wbs__progress_sdk;
+	o.progress_arg = &pg;
 	if (strcmp(sub, "get") == 0) {
 		int64_t v = -1;
 		if (npos != 2) {
 			fprintf(stderr, "wb artifact get: give one target and one directory\n%s", art_usage);
 			return 2;
 		}
-		if ((rc = wb_artifact_download(&o, rest, pos[1], &v)))
+		rc = wb_artifact_download(&o, rest, pos[1], &v);
+		wbs__progress_end(&pg);
+		if (rc)
 			return fail("get", rc);
 		printf("%s/%s/%.*s:v%" PRId64 " -> %s\n", e, p, (int)strcspn(rest, ":"), rest, v, pos[1]);
 		return 0;
@@ -134,6 +144,7 @@ int wbs__cmd_artifact(int argc, char **argv)
 			}
 		}
 		rc = wb_artifact_upload(&o, art, aliases, naliases, &v, &created, &bytes);
+		wbs__progress_end(&pg);
 		wb_artifact_free(art);
 		if (rc)
 			return fail("put", rc);

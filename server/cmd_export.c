@@ -19,7 +19,10 @@
  * not what its hash says fails the export (the half archive is removed).
  *
  * The archive is written with libarchive (pax tar + gzip): tar headers,
- * long names and the gzip trailer are libarchive's job, not ours.
+ * long names and the gzip trailer are libarchive's job, not ours. ARCHIVE
+ * "-" is stdout (the result line then goes to stderr), which is why the
+ * progress (progress.h: runs and artifacts counted, then the bytes of the
+ * files) is on stderr.
  */
 #include "cmd.h"
 #include "xfer.h"
@@ -34,16 +37,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../sdk/src/settings.h"
 #include "util/buf.h"
 #include "util/sha256.h"
 #include "json.h"
+#include "progress.h"
 #include "wire.h"
 
 static const char export_usage[] =
 	"usage: wb export [--run ENTITY/PROJECT/RUN | --project ENTITY/PROJECT | --all] ARCHIVE\n"
-	"                 [--base-url URL] [--api-key KEY]\n";
+	"                 [--base-url URL] [--api-key KEY] [-q|--quiet]\n"
+	"  ARCHIVE - writes the archive to stdout.\n";
 
 /* ---- the API client (shared with cmd_import.c through xfer.h) ---- */
 
@@ -219,6 +225,7 @@ typedef struct xctx {
 	size_t nsrc, capsrc;
 	char *err;
 	size_t errlen;
+	wbs__progress *pg;
 } xctx;
 
 static int put_header(struct archive *ar, const char *name, uint64_t len, char *err, size_t errlen)
@@ -550,6 +557,7 @@ static int export_run(xctx *x, const char *ent, const char *proj, const char *id
 			goto done;
 		}
 		wbs__buf_free(&csv);
+		wbs__progress_add(x->pg, 0); /* a big run takes a while: its line still comes every interval */
 		if (!(entry = cJSON_CreateObject()) || !cJSON_AddItemToArray(index, entry) ||
 		    !cJSON_AddStringToObject(entry, "key", key) || !cJSON_AddStringToObject(entry, "file", file) ||
 		    !cJSON_AddNumberToObject(entry, "count", (double)n))
@@ -658,6 +666,7 @@ struct bytes_sink {
 	const char *name;
 	char *err;
 	size_t errlen;
+	wbs__progress *pg;
 };
 
 static int bytes_put(const void *p, size_t n, void *arg)
@@ -675,6 +684,7 @@ static int bytes_put(const void *p, size_t n, void *arg)
 	}
 	wbs__sha256_update(s->h, p, n);
 	s->got += n;
+	wbs__progress_add(s->pg, n);
 	return 0;
 }
 
@@ -695,9 +705,14 @@ static int export_bytes(xctx *x)
 	char name[100], sha[65];
 	wbs__api_resp r;
 	struct bytes_sink s;
+	uint64_t total = 0;
 
 	if (x->nsrc)
 		qsort(x->src, x->nsrc, sizeof(*x->src), cmp_src);
+	for (size_t i = 0; i < x->nsrc; i++)
+		if (!i || cmp_src(&x->src[i], &x->src[i - 1]) != 0)
+			total = x->src[i].size > UINT64_MAX - total ? UINT64_MAX : total + x->src[i].size;
+	wbs__progress_begin(x->pg, "files", WBS__PG_BYTES, total);
 	for (size_t i = 0; i < x->nsrc; i++) {
 		const xsrc *e = &x->src[i];
 		wbs__api_req rq = {"GET", e->path, NULL, 0, NULL, NULL, bytes_put, &s};
@@ -714,6 +729,8 @@ static int export_bytes(xctx *x)
 		s.name = name;
 		s.err = x->err;
 		s.errlen = x->errlen;
+		s.pg = x->pg;
+		wbs__progress_note(x->pg, "%s", name);
 		if (!(s.h = wbs__sha256_begin())) {
 			snprintf(x->err, x->errlen, "out of memory");
 			return -1;
@@ -847,7 +864,8 @@ static int split_ref(const char *s, char parts[3][65], int n)
 int wbs__cmd_export(int argc, char **argv)
 {
 	const char *run = NULL, *project = NULL, *out = NULL, *base = NULL, *key = NULL;
-	int all = 0, rc = 1, opened = 0;
+	int all = 0, rc = 1, opened = 0, quiet = 0, to_stdout;
+	wbs__progress pg;
 	char err[1024] = "", parts[3][65];
 	struct archive *ar = NULL;
 	cJSON *list = NULL, *arts = NULL, *manifest = NULL;
@@ -865,6 +883,8 @@ int wbs__cmd_export(int argc, char **argv)
 		}
 		if (!strcmp(s, "--all"))
 			all = 1;
+		else if (wbs__progress_quiet_arg(s))
+			quiet = 1;
 		else if ((!strcmp(s, "--run") || !strcmp(s, "--project") || !strcmp(s, "--base-url") ||
 			  !strcmp(s, "--api-key")) && i + 1 < argc) {
 			const char *v = argv[++i];
@@ -876,7 +896,7 @@ int wbs__cmd_export(int argc, char **argv)
 				base = v;
 			else
 				key = v;
-		} else if (s[0] == '-' || out) {
+		} else if ((s[0] == '-' && strcmp(s, "-") != 0) || out) {
 			fprintf(stderr, "wb export: unexpected argument %s\n%s", s, export_usage);
 			return 2;
 		} else
@@ -886,6 +906,9 @@ int wbs__cmd_export(int argc, char **argv)
 		fprintf(stderr, "wb export: give one of --run, --project, --all, and the archive\n%s", export_usage);
 		return 2;
 	}
+	to_stdout = strcmp(out, "-") == 0;
+	wbs__progress_init(&pg, "wb export", quiet);
+	x.pg = &pg;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (wbs__api_init(&a, base, key, err, sizeof(err)))
 		goto done;
@@ -922,11 +945,12 @@ int wbs__cmd_export(int argc, char **argv)
 	}
 	ar = archive_write_new();
 	if (!ar || archive_write_add_filter_gzip(ar) != ARCHIVE_OK || archive_write_set_format_pax_restricted(ar) != ARCHIVE_OK ||
-	    archive_write_open_filename(ar, out) != ARCHIVE_OK) {
-		snprintf(err, sizeof(err), "cannot create %s: %s", out, ar ? archive_error_string(ar) : "out of memory");
+	    (to_stdout ? archive_write_open_fd(ar, STDOUT_FILENO) : archive_write_open_filename(ar, out)) != ARCHIVE_OK) {
+		snprintf(err, sizeof(err), "cannot create %s: %s", to_stdout ? "stdout" : out,
+			 ar ? archive_error_string(ar) : "out of memory");
 		goto done;
 	}
-	opened = 1;
+	opened = !to_stdout;
 	x.a = &a;
 	x.ar = ar;
 	x.err = err;
@@ -938,27 +962,40 @@ int wbs__cmd_export(int argc, char **argv)
 		goto done;
 	if (put_json(ar, "manifest.json", manifest, err, sizeof(err)))
 		goto done;
+	wbs__progress_begin(&pg, "runs", WBS__PG_COUNT, (uint64_t)cJSON_GetArraySize(list));
 	cJSON_ArrayForEach(it, list)
 	{
+		wbs__progress_note(&pg, "%s/%s/%s", WBS__JSTR(it, "entity"), WBS__JSTR(it, "project"), WBS__JSTR(it, "id"));
 		if (export_run(&x, WBS__JSTR(it, "entity"), WBS__JSTR(it, "project"), WBS__JSTR(it, "id")))
 			goto done;
 		nruns++;
+		wbs__progress_add(&pg, 1);
 	}
+	wbs__progress_note(&pg, "%s", "");
+	if (cJSON_GetArraySize(arts))
+		wbs__progress_begin(&pg, "artifacts", WBS__PG_COUNT, (uint64_t)cJSON_GetArraySize(arts));
 	cJSON_ArrayForEach(it, arts)
 	{
+		wbs__progress_note(&pg, "%s/%s/%s", WBS__JSTR(it, "entity"), WBS__JSTR(it, "project"), WBS__JSTR(it, "name"));
 		if (export_artifact(&x, WBS__JSTR(it, "entity"), WBS__JSTR(it, "project"), WBS__JSTR(it, "name")))
 			goto done;
 		narts++;
+		wbs__progress_add(&pg, 1);
 	}
-	if (export_bytes(&x))
+	wbs__progress_note(&pg, "%s", "");
+	if (x.nsrc && export_bytes(&x))
 		goto done;
+	wbs__progress_note(&pg, "%s", "");
 	if (archive_write_close(ar) != ARCHIVE_OK) {
 		snprintf(err, sizeof(err), "cannot finish %s: %s", out, archive_error_string(ar));
 		goto done;
 	}
-	printf("%s: %zu runs and %zu artifacts exported\n", out, nruns, narts);
+	wbs__progress_end(&pg);
+	fprintf(to_stdout ? stderr : stdout, "%s: %zu runs and %zu artifacts exported\n", to_stdout ? "stdout" : out,
+		nruns, narts);
 	rc = 0;
 done:
+	wbs__progress_end(&pg);
 	if (rc && !err[0])
 		snprintf(err, sizeof(err), "out of memory");
 	if (rc)

@@ -41,6 +41,9 @@
  * heartbeat_at and last_seq (the number of records it took). Versions
  * are committed with their created_at and uses replayed with their time. Lineage to a run that is not in the
  * archive is kept only when the target has that run.
+ *
+ * Progress (progress.h): the bytes of the archive read in the first pass,
+ * the runs sent, then the bytes of the blobs sent in the second pass.
  */
 #include "cmd.h"
 #include "xfer.h"
@@ -62,6 +65,7 @@
 #include "util/buf.h"
 #include "util/sha256.h"
 #include "json.h"
+#include "progress.h"
 #include "wire.h"
 #include "wire_media.h"
 
@@ -72,7 +76,7 @@
 #define BLOB_CHUNK (8u << 20) /* bytes of one uploaded chunk, as the SDK sends them */
 
 
-static const char import_usage[] = "usage: wb import ARCHIVE [--base-url URL] [--api-key KEY]\n";
+static const char import_usage[] = "usage: wb import ARCHIVE [--base-url URL] [--api-key KEY] [-q|--quiet]\n";
 
 /* A small entry (JSON, CSV, patch), in memory. */
 typedef struct entry {
@@ -96,6 +100,7 @@ typedef struct files {
 	size_t nb, capb;
 	char spool[4096]; /* the images' temporary directory, "" until the first */
 	int version;      /* the manifest's */
+	wbs__progress *pg;
 } files;
 
 static int cmp_entry(const void *pa, const void *pb)
@@ -261,6 +266,7 @@ static int read_bytes(struct archive *ar, files *f, const char *name, int blob, 
 	while ((n = archive_read_data(ar, buf, IO_CHUNK)) > 0) {
 		wbs__sha256_update(h, buf, (size_t)n);
 		total += (uint64_t)n;
+		wbs__progress_set(f->pg, (uint64_t)archive_filter_bytes(ar, -1));
 		if (!blob && (total > WB__IMAGE_MAX || fwrite(buf, 1, (size_t)n, out) != (size_t)n)) {
 			snprintf(err, errlen, "%s: %s", name, total > WB__IMAGE_MAX ? "an image is at most 8 MiB" : strerror(errno));
 			goto done;
@@ -315,6 +321,8 @@ static int read_archive(const char *path, files *f, char *err, size_t errlen)
 	struct archive *ar = NULL;
 	struct archive_entry *ae;
 	uint8_t *buf = malloc(IO_CHUNK);
+	struct stat st;
+	uint64_t size;
 	int rc = -1, r;
 
 	if (!buf) {
@@ -323,12 +331,15 @@ static int read_archive(const char *path, files *f, char *err, size_t errlen)
 	}
 	if (!(ar = open_archive(path, err, errlen)))
 		goto done;
+	size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+	wbs__progress_begin(f->pg, "reading", WBS__PG_BYTES, size);
 	while ((r = archive_read_next_header(ar, &ae)) == ARCHIVE_OK) {
 		const char *name = archive_entry_pathname(ae);
 		la_int64_t sz = archive_entry_size(ae);
 		char dir[4100];
 		int kind;
 
+		wbs__progress_set(f->pg, (uint64_t)archive_filter_bytes(ar, -1));
 		if (!name) {
 			snprintf(err, errlen, "%s: an entry without a name", path);
 			goto done;
@@ -365,6 +376,8 @@ static int read_archive(const char *path, files *f, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, archive_error_string(ar));
 		goto done;
 	}
+	if (size)
+		wbs__progress_set(f->pg, size); /* all of it read (libarchive's count stops at its last block) */
 	if (f->n)
 		qsort(f->e, f->n, sizeof(*f->e), cmp_entry);
 	if (f->nb)
@@ -1399,9 +1412,9 @@ static la_ssize_t read_full(struct archive *ar, uint8_t *buf, size_t cap)
 	return (la_ssize_t)got;
 }
 
-/* Upload one blob from the current entry, from where the target has it (a resumed upload). */
-static int upload_blob(const wbs__api *a, struct archive *ar, const bytes_ent *b, uint8_t *buf, char *err,
-		       size_t errlen)
+/* Upload one blob from the current entry, from where the target has it (a resumed upload); pg counts its bytes. */
+static int upload_blob(const wbs__api *a, struct archive *ar, const bytes_ent *b, uint8_t *buf, wbs__progress *pg,
+		       char *err, size_t errlen)
 {
 	char path[600], hdr[100], csha[65];
 	uint64_t off = 0, have = 0;
@@ -1421,8 +1434,10 @@ static int upload_blob(const wbs__api *a, struct archive *ar, const bytes_ent *b
 	present = cJSON_IsTrue(cJSON_GetObjectItem(j, "present"));
 	have = (uint64_t)json_count(cJSON_GetObjectItem(j, "received"));
 	cJSON_Delete(j);
-	if (present)
+	if (present) {
+		wbs__progress_add(pg, b->size);
 		return 0; /* the target has it (deduplicated) */
+	}
 	if (have > b->size) {
 		snprintf(err, errlen, "GET %s: %" PRIu64 " bytes received of a blob of %" PRIu64, path, have, b->size);
 		return -1;
@@ -1436,6 +1451,7 @@ static int upload_blob(const wbs__api *a, struct archive *ar, const bytes_ent *b
 		}
 		if (off < have) { /* bytes an interrupted upload already delivered */
 			off += (uint64_t)n;
+			wbs__progress_add(pg, (uint64_t)n);
 			continue;
 		}
 		wbs__sha256_hex(buf, (size_t)n, csha);
@@ -1454,6 +1470,7 @@ static int upload_blob(const wbs__api *a, struct archive *ar, const bytes_ent *b
 		}
 		free(r.body);
 		off += (uint64_t)n;
+		wbs__progress_add(pg, (uint64_t)n);
 	} while (off < b->size);
 	return 0;
 }
@@ -1464,12 +1481,17 @@ static int upload_blobs(const wbs__api *a, const char *in, const files *f, char 
 	struct archive *ar = NULL;
 	struct archive_entry *ae;
 	uint8_t *buf = NULL;
+	uint64_t total = 0;
 	int rc = -1, r, need = 0;
 
 	for (size_t i = 0; i < f->nb; i++)
-		need |= f->b[i].blob && f->b[i].ent;
+		if (f->b[i].blob && f->b[i].ent) {
+			need = 1;
+			total = f->b[i].size > UINT64_MAX - total ? UINT64_MAX : total + f->b[i].size;
+		}
 	if (!need)
 		return 0;
+	wbs__progress_begin(f->pg, "blobs", WBS__PG_BYTES, total);
 	if (!(buf = malloc(BLOB_CHUNK))) {
 		snprintf(err, errlen, "out of memory");
 		goto done;
@@ -1481,7 +1503,7 @@ static int upload_blobs(const wbs__api *a, const char *in, const files *f, char 
 		const bytes_ent *b;
 		if (!name || strncmp(name, "blobs/", 6) != 0 || !(b = find_bytes(f, name + 6, 1)) || !b->ent)
 			continue;
-		if (upload_blob(a, ar, b, buf, err, errlen))
+		if (upload_blob(a, ar, b, buf, f->pg, err, errlen))
 			goto done;
 	}
 	if (r != ARCHIVE_EOF) {
@@ -1525,7 +1547,8 @@ int wbs__cmd_import(int argc, char **argv)
 	const cJSON *it;
 	wbs__api a;
 	size_t nruns = 0;
-	int rc = 1;
+	int rc = 1, quiet = 0;
+	wbs__progress pg;
 
 	memset(&f, 0, sizeof(f));
 	memset(&p, 0, sizeof(p));
@@ -1540,6 +1563,8 @@ int wbs__cmd_import(int argc, char **argv)
 				base = argv[++i];
 			else
 				key = argv[++i];
+		} else if (wbs__progress_quiet_arg(s)) {
+			quiet = 1;
 		} else if (s[0] == '-' || in) {
 			fprintf(stderr, "wb import: unexpected argument %s\n%s", s, import_usage);
 			return 2;
@@ -1550,9 +1575,12 @@ int wbs__cmd_import(int argc, char **argv)
 		fprintf(stderr, "wb import: no archive given\n%s", import_usage);
 		return 2;
 	}
+	wbs__progress_init(&pg, "wb import", quiet);
+	f.pg = &pg;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (wbs__api_init(&a, base, key, err, sizeof(err)) || read_archive(in, &f, err, sizeof(err)))
 		goto done;
+	wbs__progress_end(&pg);
 	if (!(e = find(&f, "manifest.json")) || !(man = cJSON_ParseWithLength(e->data, e->len)) || !WBS__JSTR(man, "format") ||
 	    strcmp(WBS__JSTR(man, "format"), WBS__XFER_FORMAT) != 0) {
 		snprintf(err, sizeof(err), "%s is not a wb export archive (no manifest.json)", in);
@@ -1616,15 +1644,23 @@ int wbs__cmd_import(int argc, char **argv)
 	}
 
 	/* Write: the runs, the blobs, the versions, then aliases, uses and crashed states. */
-	for (size_t i = 0; i < nruns; i++)
+	if (nruns)
+		wbs__progress_begin(&pg, "runs", WBS__PG_COUNT, nruns);
+	for (size_t i = 0; i < nruns; i++) {
+		wbs__progress_note(&pg, "%s/%s/%s", runs[i].ent, runs[i].proj, runs[i].id);
 		if (import_run(&a, &f, &runs[i], 0, err, sizeof(err)))
 			goto done;
+		wbs__progress_add(&pg, 1);
+	}
+	wbs__progress_note(&pg, "%s", "");
 	if (upload_blobs(&a, in, &f, err, sizeof(err)) || commit_all(&a, &p, err, sizeof(err)) ||
 	    links_all(&a, &p, runs, nruns, err, sizeof(err)))
 		goto done;
+	wbs__progress_end(&pg);
 	printf("%s: %zu runs and %zu artifacts imported\n", in, nruns, p.na);
 	rc = 0;
 done:
+	wbs__progress_end(&pg);
 	if (rc)
 		fprintf(stderr, "wb import: %s\n", err[0] ? err : "out of memory");
 	cJSON_Delete(man);

@@ -5,7 +5,8 @@
  * The work is libwb's (sdk/src/restore.c): it fetches the run's code
  * capture with the SDK's settings and HTTP transport and rebuilds the tree
  * with libgit2 in the SDK's one libgit2 module. This file parses the
- * command line and reports.
+ * command line and reports; progress (progress.h) counts the bytes of the
+ * capture fetched, then of the patches applied.
  */
 #include "cmd.h"
 
@@ -13,10 +14,11 @@
 #include <string.h>
 
 #include "../sdk/src/restore.h"
+#include "progress.h"
 #include "wb.h"
 
 static const char restore_usage[] =
-	"usage: wb restore RUN [DIR] [--repo PATH] [--base-url URL] [--api-key KEY]\n"
+	"usage: wb restore RUN [DIR] [--repo PATH] [--base-url URL] [--api-key KEY] [-q|--quiet]\n"
 	"  RUN is entity/project/run-id or the run's URL; DIR defaults to ./<run-id>.\n"
 	"  The commit is taken from --repo, else the run's recorded repository, else its remotes.\n";
 
@@ -26,7 +28,8 @@ int wbs__cmd_restore(int argc, char **argv)
 	wb__restore_report rep;
 	const char *pos[2] = {NULL, NULL};
 	size_t npos = 0;
-	int rc;
+	int rc, quiet = 0;
+	wbs__progress pg;
 
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
@@ -34,6 +37,10 @@ int wbs__cmd_restore(int argc, char **argv)
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			fputs(restore_usage, stdout);
 			return 0;
+		}
+		if (wbs__progress_quiet_arg(a)) {
+			quiet = 1;
+			continue;
 		}
 		if (strcmp(a, "--repo") == 0)
 			dst = &o.repo;
@@ -63,7 +70,11 @@ int wbs__cmd_restore(int argc, char **argv)
 	}
 	o.run = pos[0];
 	o.dest = pos[1];
+	wbs__progress_init(&pg, "wb restore", quiet);
+	o.progress = wbs__progress_sdk;
+	o.progress_arg = &pg;
 	rc = wb__restore_run(&o, &rep);
+	wbs__progress_end(&pg);
 	if (rc) {
 		fprintf(stderr, "wb restore: %s: %s\n", wb_strerror(rc), wb_errmsg());
 		return 1;

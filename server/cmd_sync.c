@@ -1,29 +1,36 @@
 /*
  * cmd_sync.c — `wb sync RUN_DIR... [--base-url URL] [--api-key KEY]`:
  * upload run directories with libwb's wb_sync(), which sends exactly the
- * records the server does not have yet, so it is safe to repeat.
+ * records the server does not have yet, so it is safe to repeat. Progress
+ * (progress.h) counts the bytes of each run log sent.
  */
 #include "cmd.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "progress.h"
 #include "wb.h"
 
-static const char sync_usage[] = "usage: wb sync RUN_DIR... [--base-url URL] [--api-key KEY]\n";
+static const char sync_usage[] = "usage: wb sync RUN_DIR... [--base-url URL] [--api-key KEY] [-q|--quiet]\n";
 
 int wbs__cmd_sync(int argc, char **argv)
 {
 	wb_sync_options opts = WB_SYNC_OPTIONS_INIT;
 	const char *dirs[256];
 	size_t ndirs = 0;
-	int failed = 0;
+	int failed = 0, quiet = 0;
+	wbs__progress pg;
 
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			fputs(sync_usage, stdout);
 			return 0;
+		}
+		if (wbs__progress_quiet_arg(a)) {
+			quiet = 1;
+			continue;
 		}
 		if (strcmp(a, "--base-url") == 0 || strcmp(a, "--api-key") == 0) {
 			if (i + 1 >= argc) {
@@ -52,9 +59,15 @@ int wbs__cmd_sync(int argc, char **argv)
 		fprintf(stderr, "wb sync: no run directory given\n%s", sync_usage);
 		return 2;
 	}
+	wbs__progress_init(&pg, "wb sync", quiet);
+	opts.progress = wbs__progress_sdk;
+	opts.progress_arg = &pg;
 	for (size_t i = 0; i < ndirs; i++) {
 		uint64_t sent = 0;
-		int rc = wb_sync(dirs[i], &opts, &sent);
+		int rc;
+		wbs__progress_note(&pg, "%s", dirs[i]);
+		rc = wb_sync(dirs[i], &opts, &sent);
+		wbs__progress_end(&pg);
 		if (rc == WB_OK) {
 			printf("%s: %llu records sent\n", dirs[i], (unsigned long long)sent);
 		} else {

@@ -36,6 +36,7 @@
 
 #include "cmd.h"
 #include "model/fields.h"
+#include "progress.h"
 #include "tbevents.h"
 #include "wb.h"
 #include "wire.h"
@@ -43,6 +44,7 @@
 
 static const char tb_usage[] =
 	"usage: wb tensorboard import LOGDIR [--project ENTITY/PROJECT] [--dir DIR] [--base-url URL] [--api-key KEY]\n"
+	"                             [-q|--quiet]\n"
 	"\n"
 	"Import TensorBoard event files: each directory under LOGDIR holding event files becomes a run\n"
 	"(scalars, histograms, images). The run logs are written under DIR (default $WB_DIR, else ./wb)\n"
@@ -426,8 +428,8 @@ done:
 	return ret;
 }
 
-/* Read the event files of one directory into im. 0, or -1 (out of memory). */
-static int read_dir_events(const strs *files, importer *im)
+/* Read the event files of one directory into im, pg counting their bytes. 0, or -1 (out of memory). */
+static int read_dir_events(const strs *files, importer *im, wbs__progress *pg)
 {
 	wb__tb_sink sink = {im, on_scalar, on_hist, on_image};
 
@@ -456,6 +458,7 @@ static int read_dir_events(const strs *files, importer *im)
 		}
 		rc = wb__tb_read(p, (size_t)st.st_size, &sink, &im->rep);
 		munmap(p, (size_t)st.st_size);
+		wbs__progress_add(pg, (uint64_t)st.st_size);
 		if (rc)
 			return -1;
 	}
@@ -480,7 +483,8 @@ static int cmd_import(int argc, char **argv)
 	const char *logdir = NULL, *dir = getenv("WB_DIR"), *proj = NULL;
 	char entity[WB__NAME_MAX + 1], project[WB__NAME_MAX + 1], root[PATH_MAX];
 	strs dirs = {0};
-	int imported = 0, failed = 0;
+	int imported = 0, failed = 0, quiet = 0;
+	wbs__progress pg;
 
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
@@ -496,6 +500,8 @@ static int cmd_import(int argc, char **argv)
 				return 2;
 			}
 			*slot = argv[++i];
+		} else if (wbs__progress_quiet_arg(a)) {
+			quiet = 1;
 		} else if (strncmp(a, "--", 2) == 0 || logdir) {
 			fprintf(stderr, "wb tensorboard: unexpected argument %s\n%s", a, tb_usage);
 			return 2;
@@ -536,6 +542,9 @@ static int cmd_import(int argc, char **argv)
 	}
 	if (dirs.n > 1)
 		qsort(dirs.v, dirs.n, sizeof(char *), cmp_str);
+	wbs__progress_init(&pg, "wb tensorboard import", quiet);
+	so.progress = wbs__progress_sdk;
+	so.progress_arg = &pg;
 	for (size_t d = 0; d < dirs.n; d++) {
 		strs files = {0};
 		importer im;
@@ -553,7 +562,11 @@ static int cmd_import(int argc, char **argv)
 		if (*rel == '/')
 			rel++;
 		run_name(*rel ? rel : (strrchr(root, '/') ? strrchr(root, '/') + 1 : root), name, sizeof name);
-		if (read_dir_events(&files, &im) || !(tb = report_json(&im.rep, dirs.v[d], &files))) {
+		wbs__progress_note(&pg, "%s", name);
+		wbs__progress_begin(&pg, "reading", WBS__PG_BYTES, 0);
+		rc = read_dir_events(&files, &im, &pg);
+		wbs__progress_end(&pg);
+		if (rc || !(tb = report_json(&im.rep, dirs.v[d], &files))) {
 			fprintf(stderr, "wb tensorboard: out of memory reading %s\n", dirs.v[d]);
 			failed++;
 			goto next;
@@ -589,6 +602,7 @@ static int cmd_import(int argc, char **argv)
 		}
 		printf("\n");
 		rc = wb_sync(run_dir, &so, &sent);
+		wbs__progress_end(&pg);
 		if (rc != WB_OK) {
 			fprintf(stderr, "wb tensorboard: upload of %s failed: %s: %s; retry with `wb sync %s`\n", name,
 				wb_strerror(rc), wb_errmsg(), run_dir);

@@ -385,6 +385,22 @@ WB_EXTERN int wb_run_log_table(wb_run *run, const char *key, const char *json, i
 WB_EXTERN int wb_run_follow_tensorboard(wb_run *run, const char *logdir, unsigned int period_ms);
 
 /*
+ * Progress of a long call (wb_sync, wb_artifact_upload,
+ * wb_artifact_download): what is a static phase name ("uploading",
+ * "hashing", "downloading"); done and total count bytes of that phase
+ * (total 0: not known yet). A new what starts a new phase, done from 0.
+ * The callback runs on the calling thread, after every chunk or batch, so
+ * it must be cheap and must not call back into libwb.
+ */
+typedef struct wb_progress {
+	const char *what;
+	uint64_t done;
+	uint64_t total;
+} wb_progress;
+
+typedef void (*wb_progress_fn)(const wb_progress *p, void *arg);
+
+/*
  * Options of wb_sync(). Initialise with WB_SYNC_OPTIONS_INIT. NULL strings
  * come from WB_BASE_URL / WB_API_KEY, else the settings file, else the
  * base_url recorded in the run directory.
@@ -394,10 +410,13 @@ typedef struct wb_sync_options {
 	const char *base_url;
 	const char *api_key;
 	unsigned int timeout_ms; /* overall bound, default 600000 */
+	/* version 2: progress in bytes of the run log sent ("uploading"), may be NULL */
+	wb_progress_fn progress;
+	void *progress_arg;
 } wb_sync_options;
 
-#define WB_SYNC_OPTIONS_VERSION 1
-#define WB_SYNC_OPTIONS_INIT {WB_SYNC_OPTIONS_VERSION, 0, 0, 0}
+#define WB_SYNC_OPTIONS_VERSION 2
+#define WB_SYNC_OPTIONS_INIT {WB_SYNC_OPTIONS_VERSION, 0, 0, 0, 0, 0}
 
 /*
  * Upload a run directory (<dir>/run-<id>) to the server: creates or resumes
@@ -540,10 +559,14 @@ typedef struct wb_artifact_options {
 	const char *entity;
 	const char *project;
 	unsigned int timeout_ms; /* overall bound, default 600000 */
+	/* version 2: progress in bytes ("hashing" and "uploading" the files, or
+	 * "downloading" them), may be NULL */
+	wb_progress_fn progress;
+	void *progress_arg;
 } wb_artifact_options;
 
-#define WB_ARTIFACT_OPTIONS_VERSION 1
-#define WB_ARTIFACT_OPTIONS_INIT {WB_ARTIFACT_OPTIONS_VERSION, 0, 0, 0, 0, 0}
+#define WB_ARTIFACT_OPTIONS_VERSION 2
+#define WB_ARTIFACT_OPTIONS_INIT {WB_ARTIFACT_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0}
 
 /* Upload art and commit a version, as wb_run_log_artifact without a run.
  * *out_version (may be NULL) receives N, *out_created (may be NULL) 1 when

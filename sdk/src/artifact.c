@@ -343,8 +343,43 @@ static int64_t mtime_ns(const struct stat *st)
 	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
-/* Hash e->local into e->sha, e->size, e->mtime_ns, with buf (WB__ART_CHUNK bytes). */
-static int hash_file(art_entry *e, uint8_t *buf)
+/* ---- progress: the run-less calls' callback (wb_artifact_options version 2) ---- */
+
+/* A phase as the callback sees it; every function is a no-op on NULL or without a callback. */
+typedef struct art_pg {
+	wb_progress_fn fn;
+	void *arg;
+	wb_progress p;
+} art_pg;
+
+static void pg_init(art_pg *g, const wb_artifact_options *o)
+{
+	memset(g, 0, sizeof(*g));
+	if (o && o->version >= 2) {
+		g->fn = o->progress;
+		g->arg = o->progress_arg;
+	}
+}
+
+static void pg_begin(art_pg *g, const char *what, uint64_t total)
+{
+	if (!g || !g->fn)
+		return;
+	g->p = (wb_progress){what, 0, total};
+	g->fn(&g->p, g->arg);
+}
+
+/* done += n, or done = at when n is 0 and at is not UINT64_MAX (a retried file starts over). */
+static void pg_move(art_pg *g, uint64_t n, uint64_t at)
+{
+	if (!g || !g->fn)
+		return;
+	g->p.done = n ? g->p.done + n : at != UINT64_MAX ? at : g->p.done;
+	g->fn(&g->p, g->arg);
+}
+
+/* Hash e->local into e->sha, e->size, e->mtime_ns, with buf (WB__ART_CHUNK bytes); pg (may be NULL) counts the bytes. */
+static int hash_file(art_entry *e, uint8_t *buf, art_pg *pg)
 {
 	EVP_MD_CTX *ctx = NULL;
 	struct stat st, st2;
@@ -375,6 +410,7 @@ static int hash_file(art_entry *e, uint8_t *buf)
 			break;
 		EVP_DigestUpdate(ctx, buf, (size_t)n);
 		off += (uint64_t)n;
+		pg_move(pg, (uint64_t)n, 0);
 	}
 	if (fstat(fd, &st2) != 0 || st2.st_size != st.st_size || mtime_ns(&st2) != mtime_ns(&st) ||
 	    off != (uint64_t)st.st_size) {
@@ -472,6 +508,7 @@ typedef struct upctx {
 	size_t chunk;  /* chunk size (WB_ARTIFACT_CHUNK_BYTES for tests) */
 	int64_t deadline;
 	uint64_t sent; /* blob bytes the server accepted */
+	art_pg *pg;    /* NULL, or the caller's progress */
 } upctx;
 
 /* gzip in[0..n) into u->zbuf; its size, or 0 if it does not fit. */
@@ -593,8 +630,10 @@ static int put_blob(upctx *u, const art_entry *e, uint64_t start)
 				received = 0;
 			cJSON_Delete(j);
 			delay = 0;
-			if (received == off + n)
+			if (received == off + n) {
 				u->sent += n;
+				pg_move(u->pg, n, 0);
+			}
 			if (complete)
 				break;
 		} else if (wb__http_status(u->h) == 409 && strcmp(wb__http_error_code(u->h), "offset_mismatch") == 0) {
@@ -742,6 +781,19 @@ static int push(upctx *u, const wb_artifact *a, const char *const *aliases, size
 		/* 2. send them, each from what the server has */
 		{
 			const cJSON *m, *missing = cJSON_GetObjectItemCaseSensitive(ans, "missing");
+			uint64_t left = 0;
+			cJSON_ArrayForEach(m, missing)
+			{
+				const char *sha = wb__json_get_str(m, "sha256");
+				uint64_t received = 0;
+				wb__json_get_u64(m, "received", &received);
+				for (size_t i = 0; sha && i < a->n; i++)
+					if (!a->e[i].ref && strcmp(a->e[i].sha, sha) == 0) {
+						left += received < a->e[i].size ? a->e[i].size - received : 0;
+						break;
+					}
+			}
+			pg_begin(u->pg, "uploading", left);
 			cJSON_ArrayForEach(m, missing)
 			{
 				const char *sha = wb__json_get_str(m, "sha256");
@@ -798,12 +850,18 @@ done:
 	return rc;
 }
 
-/* Hash every file entry not hashed yet. */
-static int hash_all(wb_artifact *a, uint8_t *buf)
+/* Hash every file entry not hashed yet, pg (may be NULL) counting the bytes. */
+static int hash_all(wb_artifact *a, uint8_t *buf, art_pg *pg)
 {
+	uint64_t total = 0;
 	int rc;
+
 	for (size_t i = 0; i < a->n; i++)
-		if (a->e[i].local && (rc = hash_file(&a->e[i], buf)))
+		if (a->e[i].local)
+			total += a->e[i].size;
+	pg_begin(pg, "hashing", total);
+	for (size_t i = 0; i < a->n; i++)
+		if (a->e[i].local && (rc = hash_file(&a->e[i], buf, pg)))
 			return rc;
 	return WB_OK;
 }
@@ -882,6 +940,7 @@ int wb_artifact_upload(const wb_artifact_options *opts, wb_artifact *art, const 
 {
 	where w;
 	upctx u;
+	art_pg pg;
 	int64_t version = -1;
 	int created = 0, rc;
 
@@ -901,7 +960,9 @@ int wb_artifact_upload(const wb_artifact_options *opts, wb_artifact *art, const 
 		where_free(&w);
 		return rc;
 	}
-	if (!(rc = hash_all(art, u.buf)) && !(rc = art_http(&u.h, w.base_url, w.api_key, w.entity, w.project, NULL)))
+	pg_init(&pg, opts);
+	u.pg = &pg;
+	if (!(rc = hash_all(art, u.buf, &pg)) && !(rc = art_http(&u.h, w.base_url, w.api_key, w.entity, w.project, NULL)))
 		rc = push(&u, art, aliases, n, NULL, &version, &created);
 	if (out_version)
 		*out_version = version;
@@ -989,7 +1050,7 @@ int wb_run_log_artifact(wb_run *run, wb_artifact *art, const char *const *aliase
 		return rc;
 	if ((rc = upctx_init(&u, 0)))
 		return rc;
-	if (!(rc = hash_all(art, u.buf)))
+	if (!(rc = hash_all(art, u.buf, NULL)))
 		rc = log_hashed(run, art, aliases, n, timeout_deadline(0), &u, out_version);
 	upctx_free(&u);
 	return rc;
@@ -1025,7 +1086,7 @@ static int have_file(const char *path, const char *sha, uint64_t size, uint8_t *
 		return 0;
 	memset(&e, 0, sizeof(e));
 	e.local = (char *)(uintptr_t)path;
-	ok = hash_file(&e, buf) == WB_OK && strcmp(e.sha, sha) == 0;
+	ok = hash_file(&e, buf, NULL) == WB_OK && strcmp(e.sha, sha) == 0;
 	return ok;
 }
 
@@ -1036,6 +1097,7 @@ typedef struct dl_file {
 	EVP_MD_CTX *ctx;
 	uint64_t bytes, max;
 	int err;
+	art_pg *pg; /* NULL, or the caller's progress */
 } dl_file;
 
 /* The sink of a file's GET (see wb__http_req). */
@@ -1055,16 +1117,19 @@ static int dl_write(void *arg, const void *data, size_t n)
 	}
 	EVP_DigestUpdate(f->ctx, data, n);
 	f->bytes += n;
+	pg_move(f->pg, n, 0);
 	return WB_OK;
 }
 
 /* Download path of version into dir, checked against sha and size, with
- * ctx (a SHA-256 context to reuse) and buf (WB__ART_CHUNK bytes). */
+ * ctx (a SHA-256 context to reuse) and buf (WB__ART_CHUNK bytes); pg (may
+ * be NULL) counts the bytes. */
 static int fetch_file(wb__http *h, const char *name, int64_t version, const char *dir, const char *path,
-		      const char *sha, uint64_t size, EVP_MD_CTX *ctx, uint8_t *buf, int64_t deadline)
+		      const char *sha, uint64_t size, EVP_MD_CTX *ctx, uint8_t *buf, int64_t deadline, art_pg *pg)
 {
 	char *target = NULL, *tmp = NULL, *suffix = NULL, *esc = NULL, *slash;
-	dl_file f = {.fd = -1, .ctx = ctx, .max = size};
+	dl_file f = {.fd = -1, .ctx = ctx, .max = size, .pg = pg};
+	uint64_t pg_at = pg ? pg->p.done : 0;
 	wb__http_req r = {.method = "GET", .resp_max = RESP_MAX, .sink = dl_write, .sink_arg = &f};
 	unsigned char d[32];
 	char got[65];
@@ -1073,8 +1138,10 @@ static int fetch_file(wb__http *h, const char *name, int64_t version, const char
 
 	if ((rc = wb__asprintf(&target, "%s/%s", dir, path)))
 		return rc;
-	if (have_file(target, sha, size, buf))
+	if (have_file(target, sha, size, buf)) {
+		pg_move(pg, size, 0);
 		goto done;
+	}
 	slash = strrchr(target, '/');
 	*slash = '\0';
 	rc = wb__mkdir_p(target);
@@ -1095,6 +1162,7 @@ static int fetch_file(wb__http *h, const char *name, int64_t version, const char
 		EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
 		f.bytes = 0;
 		f.err = 0;
+		pg_move(pg, 0, pg_at); /* a retry starts the file over */
 		rc = wb__http_request(h, &r, deadline, NULL);
 		close(f.fd);
 		f.fd = -1;
@@ -1128,9 +1196,11 @@ done:
 	return rc;
 }
 
+/* Download version spec of the artifact into dir; pg (may be NULL) counts the bytes. */
 static int download(wb__http *h, const char *spec, const char *dir, int64_t deadline, char name_out[65],
-		    int64_t *version)
+		    int64_t *version, art_pg *pg)
 {
+	uint64_t total = 0;
 	char name[65], sel[65], *suffix = NULL;
 	cJSON *j = NULL;
 	const cJSON *files, *f;
@@ -1171,7 +1241,9 @@ static int download(wb__http *h, const char *spec, const char *dir, int64_t dead
 			rc = wb__error(WB_ESERVER, "the server listed file %.200s with a bad sha256 or size", path);
 			goto done;
 		}
+		total = size > UINT64_MAX - total ? UINT64_MAX : total + size; /* only shown: saturate */
 	}
+	pg_begin(pg, "downloading", total);
 	if ((rc = wb__mkdir_p(dir)))
 		goto done;
 	if (!(buf = malloc(WB__ART_CHUNK)) || !(ctx = EVP_MD_CTX_new())) {
@@ -1185,7 +1257,7 @@ static int download(wb__http *h, const char *spec, const char *dir, int64_t dead
 		if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(f, "ref")))
 			continue;
 		wb__json_get_u64(f, "size", &size);
-		if ((rc = fetch_file(h, name, *version, dir, path, sha, size, ctx, buf, deadline)))
+		if ((rc = fetch_file(h, name, *version, dir, path, sha, size, ctx, buf, deadline, pg)))
 			goto done;
 	}
 	snprintf(name_out, 65, "%s", name);
@@ -1203,14 +1275,16 @@ int wb_artifact_download(const wb_artifact_options *opts, const char *spec, cons
 	wb__http *h = NULL;
 	char name[65];
 	int64_t v = -1;
+	art_pg pg;
 	int rc;
 
 	if (out_version)
 		*out_version = -1;
 	if ((rc = where_load(&w, opts)))
 		return rc;
+	pg_init(&pg, opts);
 	if (!(rc = art_http(&h, w.base_url, w.api_key, w.entity, w.project, NULL)))
-		rc = download(h, spec, dir, timeout_deadline(opts ? opts->timeout_ms : 0), name, &v);
+		rc = download(h, spec, dir, timeout_deadline(opts ? opts->timeout_ms : 0), name, &v, &pg);
 	if (out_version)
 		*out_version = v;
 	wb__http_free(h);
@@ -1234,7 +1308,7 @@ int wb_run_use_artifact(wb_run *run, const char *spec, const char *dir, int64_t 
 		return WB_OK;
 	if ((rc = art_http(&h, run->s.base_url, run->s.api_key, run->s.entity, run->s.project, run->s.ca_file)))
 		return rc;
-	rc = download(h, spec, dir, timeout_deadline(0), name, &v);
+	rc = download(h, spec, dir, timeout_deadline(0), name, &v, NULL);
 	wb__http_free(h);
 	if (rc)
 		return rc;
@@ -1543,7 +1617,7 @@ static int log_saves(wb_run *run, wb__saves *sv, int64_t deadline)
 		return WB_OK;
 	}
 	if (!rc && !(rc = upctx_init(&u, deadline))) {
-		if (!(rc = hash_all(a, u.buf)))
+		if (!(rc = hash_all(a, u.buf, NULL)))
 			rc = log_hashed(run, a, NULL, 0, deadline, &u, NULL);
 		upctx_free(&u);
 	}

@@ -74,6 +74,15 @@ static int parse_run_ref(const char *ref, char *buf, size_t cap, const char **e,
 	return WB_OK;
 }
 
+/* Tell o's progress callback (if any) where phase what is. */
+static void restore_progress(const wb__restore_opts *o, const char *what, uint64_t done, uint64_t total)
+{
+	wb_progress p = {what, done, total};
+
+	if (o->progress)
+		o->progress(&p, o->progress_arg);
+}
+
 /* GET .../code/<name> if the capture lists it. */
 static int fetch_patch(wb__http *h, const cJSON *code, const char *name, int64_t deadline, char **data,
 		       size_t *len, int *truncated)
@@ -109,6 +118,7 @@ int wb__restore_run(const wb__restore_opts *o, wb__restore_report *rep)
 	wb__http *h = NULL;
 	cJSON *code = NULL;
 	wb__restore_input in = {0};
+	uint64_t fetched = 0, patches;
 	int rc;
 
 	memset(rep, 0, sizeof *rep);
@@ -130,6 +140,7 @@ int wb__restore_run(const wb__restore_opts *o, wb__restore_report *rep)
 	/* the run's URL names a server: the settings file's key goes there only if it is that server's */
 	if ((rc = wb__settings_key_for(base, o->api_key, &key)) || (rc = wb__http_new(&h, base, key, e, p, id)))
 		goto done;
+	restore_progress(o, "fetching", 0, 0);
 	if ((rc = wb__http_get_raw(h, "/code", CODE_JSON_MAX, deadline, &body, &blen))) {
 		if (rc == WB_ENOTFOUND)
 			wb__error(rc, "run %s/%s/%s has no code capture on %s (or does not exist)", e, p, id, base);
@@ -139,9 +150,13 @@ int wb__restore_run(const wb__restore_opts *o, wb__restore_report *rep)
 		rc = wb__error(WB_ESERVER, "the server's code capture is not a json object");
 		goto done;
 	}
-	if ((rc = fetch_patch(h, code, WB__PATCH_DIFF, deadline, &diff, &dlen, &rep->diff_truncated)) ||
-	    (rc = fetch_patch(h, code, WB__PATCH_UPSTREAM, deadline, &up, &ulen, NULL)))
+	restore_progress(o, "fetching", fetched += blen, 0);
+	if ((rc = fetch_patch(h, code, WB__PATCH_DIFF, deadline, &diff, &dlen, &rep->diff_truncated)))
 		goto done;
+	restore_progress(o, "fetching", fetched += dlen, 0);
+	if ((rc = fetch_patch(h, code, WB__PATCH_UPSTREAM, deadline, &up, &ulen, NULL)))
+		goto done;
+	restore_progress(o, "fetching", fetched += ulen, 0);
 	/* Each submodule's own patch (code.submodules[].patch), when it has one. */
 	cJSON_ArrayForEach(sm, cJSON_GetObjectItemCaseSensitive(code, "submodules"))
 	{
@@ -158,13 +173,18 @@ int wb__restore_run(const wb__restore_opts *o, wb__restore_report *rep)
 		nsub++;
 		if (rc)
 			goto done;
+		restore_progress(o, "fetching", fetched += subp[nsub - 1].len, 0);
 	}
 	snprintf(rep->dest, sizeof rep->dest, "%s", o->dest ? o->dest : id);
 	commit = wb__json_get_str(code, "commit");
 	snprintf(rep->commit, sizeof rep->commit, "%s", commit ? commit : "");
 	rep->omitted_count = wb__gitcap_omitted(code, rep->omitted, sizeof rep->omitted);
 	in = (wb__restore_input){code, diff, dlen, up, ulen, o->repo, subp, nsub};
+	patches = fetched - blen;
+	restore_progress(o, "rebuilding", 0, patches);
 	rc = wb__gitcap_restore(&in, rep->dest, &out);
+	if (rc == WB_OK)
+		restore_progress(o, "rebuilding", patches, patches);
 	rep->source = out.source;
 	rep->submodules = out.submodules;
 	snprintf(rep->head, sizeof rep->head, "%s", out.head);

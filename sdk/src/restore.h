@@ -7,6 +7,7 @@
 #ifndef WB_RESTORE_H
 #define WB_RESTORE_H
 
+#include "wb.h"
 #include "wire.h"
 
 typedef struct wb__restore_opts {
@@ -15,6 +16,10 @@ typedef struct wb__restore_opts {
 	const char *repo;     /* NULL, or a repository to take the commit from first */
 	const char *base_url; /* NULL: WB_BASE_URL, the settings file, the default (or the run URL's base) */
 	const char *api_key;  /* NULL: WB_API_KEY, the settings file */
+	/* NULL, or told the bytes of the capture fetched ("fetching", total not known), then of the
+	 * patches applied ("rebuilding": done reaches total when the tree is rebuilt) */
+	wb_progress_fn progress;
+	void *progress_arg;
 } wb__restore_opts;
 
 /* What happened, for the CLI to print. */

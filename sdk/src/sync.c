@@ -143,6 +143,15 @@ static int trainer_dead(const char *run_dir)
 	return dead;
 }
 
+/* Tell opts' progress callback (version 2 options) how far the upload is. */
+static void sync_progress(const wb_sync_options *o, uint64_t done, uint64_t total)
+{
+	wb_progress p = {"uploading", done, total};
+
+	if (o->version >= 2 && o->progress)
+		o->progress(&p, o->progress_arg);
+}
+
 int wb_sync(const char *run_dir, const wb_sync_options *opts, uint64_t *out_sent)
 {
 	static const wb_sync_options none = WB_SYNC_OPTIONS_INIT;
@@ -153,7 +162,7 @@ int wb_sync(const char *run_dir, const wb_sync_options *opts, uint64_t *out_sent
 	wb__http *h = NULL;
 	char *log_path = NULL, *body = NULL;
 	int64_t deadline, delay = 0;
-	uint64_t server_last = 0, start_acked;
+	uint64_t server_last = 0, start_acked, start_off;
 	struct stat sb;
 	int fd = -1, up_ready = 0, known, rc;
 
@@ -223,11 +232,14 @@ int wb_sync(const char *run_dir, const wb_sync_options *opts, uint64_t *out_sent
 	if ((rc = wb__upload_seek(&up, info.valid_bytes, server_last)))
 		goto done;
 	start_acked = up.acked;
+	start_off = up.off;
+	sync_progress(opts, 0, info.valid_bytes - start_off);
 	delay = 0;
 	while (up.off < info.valid_bytes) {
 		rc = wb__upload_send(&up, info.valid_bytes, deadline);
 		if (out_sent)
 			*out_sent = up.acked > start_acked ? up.acked - start_acked : 0;
+		sync_progress(opts, up.off > start_off ? up.off - start_off : 0, info.valid_bytes - start_off);
 		if (rc == WB_OK) {
 			delay = 0;
 			continue;
