@@ -116,7 +116,8 @@ typedef enum wb_mode {
 typedef struct wb_init_options {
 	unsigned int version;       /* WB_INIT_OPTIONS_VERSION */
 	const char *project;        /* WB_PROJECT, else "uncategorized" */
-	const char *entity;         /* WB_ENTITY, else the login user name */
+	const char *entity;         /* WB_ENTITY, else the API key owner's entity (see wb_run_url),
+				     * else (no key) the login user name */
 	const char *name;           /* WB_NAME, else a readable "adjective-noun-N" */
 	const char *group;          /* WB_RUN_GROUP, else none */
 	const char *job_type;       /* WB_JOB_TYPE, else none */
@@ -168,7 +169,12 @@ WB_EXTERN const char *wb_run_id(const wb_run *run);
 /* The run's human-readable name. Valid until wb_finish(). */
 WB_EXTERN const char *wb_run_name(const wb_run *run);
 /* The run's page, <base_url>/<entity>/<project>/runs/<id>. Valid until
- * wb_finish(). For an offline run the page exists once `wb sync` ran. */
+ * wb_finish(). For an offline run the page exists once `wb sync` ran.
+ * "" when the entity is not known yet: none was given, and neither the
+ * settings file (`wb login` records it) nor the server, asked for at most
+ * 2 s at wb_init (never in offline mode), said who owns the API key; the
+ * run then goes to the owner's entity when its upload (or `wb sync`)
+ * learns it. */
 WB_EXTERN const char *wb_run_url(const wb_run *run);
 /* The run's local directory, <dir>/run-<id>. Valid until wb_finish(). */
 WB_EXTERN const char *wb_run_dir(const wb_run *run);
