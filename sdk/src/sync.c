@@ -126,7 +126,10 @@ static int sync_load(const char *run_dir, const wb_sync_options *o, int64_t dead
 		goto done;
 	if (!c->entity && c->api_key && (rc = wb__settings_entity_for(c->base_url, c->api_key, &c->entity)))
 		goto done;
-	if (!c->entity)
+	if (!c->entity && !c->api_key)
+		rc = wb__error(WB_EAUTH, "%s names no entity: the run belongs to its api key's owner, and no key is "
+					 "given for %s (--api-key, WB_API_KEY, wb login)", path, c->base_url);
+	else if (!c->entity)
 		rc = wb__whoami(c->base_url, c->api_key, NULL, deadline, 1, &c->entity);
 done:
 	free(file_url);
