@@ -10,7 +10,8 @@
  * exact IEEE-754 pattern next to a readable %.17g value. Rich data comes
  * from the media routes, every value (a key with more values than one page
  * holds is fetched in halves of its step range). Artifacts are written as
- * the artifact and each of its versions answer, oldest first.
+ * the artifact and each of its versions answer, oldest first. The manifest
+ * lists the projects as the project list shows them (times, visibility).
  *
  * The bytes of images and artifact files come last, once per SHA-256:
  * each entry's tar header takes the size the API listed, and the download
@@ -844,6 +845,68 @@ static int list_run_artifacts(const wbs__api *a, const char *ent, const char *pr
 	return 0;
 }
 
+/* 1 if list (of {"entity","project",...}) names project ent/proj. */
+static int names_project(const cJSON *list, const char *ent, const char *proj)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, list)
+	{
+		const char *e = WBS__JSTR(it, "entity"), *p = WBS__JSTR(it, "project");
+		if (e && p && !strcmp(e, ent) && !strcmp(p, proj))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The projects of the export into out, each as the project list answers
+ * it ({"entity","name","created_at","updated_at","visibility"}): every
+ * readable project for --all, else those of the runs and artifacts, and
+ * the one --project names (only, an E/P, may hold none). Import restores
+ * them for the projects it creates.
+ */
+static int list_projects(const wbs__api *a, int all, const char *only, const cJSON *runs, const cJSON *arts,
+			 cJSON *out, char *err, size_t errlen)
+{
+	static const char *const keep[] = {"entity", "name", "created_at", "updated_at", "visibility"};
+	char oe[65] = "", op[65] = "";
+	cJSON *ps = get_json(a, "/api/v1/projects", err, errlen);
+	const cJSON *p;
+	int rc = -1;
+
+	if (!ps)
+		return -1;
+	if (only)
+		sscanf(only, "%64[^/]/%64s", oe, op);
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(ps, "projects"))
+	{
+		const char *e = WBS__JSTR(p, "entity"), *n = WBS__JSTR(p, "name");
+		cJSON *o;
+
+		if (!e || !n)
+			continue;
+		if (!all && !(!strcmp(e, oe) && !strcmp(n, op)) && !names_project(runs, e, n) && !names_project(arts, e, n))
+			continue;
+		if (!(o = cJSON_CreateObject()) || !cJSON_AddItemToArray(out, o)) {
+			cJSON_Delete(o);
+			snprintf(err, errlen, "out of memory");
+			goto done;
+		}
+		for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+			const cJSON *v = cJSON_GetObjectItem(p, keep[i]);
+			if (v && !cJSON_AddItemToObject(o, keep[i], cJSON_Duplicate(v, 1))) {
+				snprintf(err, errlen, "out of memory");
+				goto done;
+			}
+		}
+	}
+	rc = 0;
+done:
+	cJSON_Delete(ps);
+	return rc;
+}
+
 /* Split "a/b[/c]" into parts (each a valid name). n parts expected. 0 or -1. */
 static int split_ref(const char *s, char parts[3][65], int n)
 {
@@ -868,7 +931,7 @@ int wbs__cmd_export(int argc, char **argv)
 	wbs__progress pg;
 	char err[1024] = "", parts[3][65];
 	struct archive *ar = NULL;
-	cJSON *list = NULL, *arts = NULL, *manifest = NULL;
+	cJSON *list = NULL, *arts = NULL, *projects = NULL, *manifest = NULL;
 	wbs__api a;
 	xctx x;
 	const cJSON *it;
@@ -943,6 +1006,8 @@ int wbs__cmd_export(int argc, char **argv)
 		}
 		cJSON_Delete(ps);
 	}
+	if (!(projects = cJSON_CreateArray()) || list_projects(&a, all, project, list, arts, projects, err, sizeof(err)))
+		goto done;
 	ar = archive_write_new();
 	if (!ar || archive_write_add_filter_gzip(ar) != ARCHIVE_OK || archive_write_set_format_pax_restricted(ar) != ARCHIVE_OK ||
 	    (to_stdout ? archive_write_open_fd(ar, STDOUT_FILENO) : archive_write_open_filename(ar, out)) != ARCHIVE_OK) {
@@ -958,7 +1023,8 @@ int wbs__cmd_export(int argc, char **argv)
 	if (!(manifest = cJSON_CreateObject()) || !cJSON_AddStringToObject(manifest, "format", WBS__XFER_FORMAT) ||
 	    !cJSON_AddNumberToObject(manifest, "version", WBS__XFER_VERSION) ||
 	    !cJSON_AddStringToObject(manifest, "wb", WB_VERSION) || !cJSON_AddItemReferenceToObject(manifest, "runs", list) ||
-	    !cJSON_AddItemReferenceToObject(manifest, "artifacts", arts))
+	    !cJSON_AddItemReferenceToObject(manifest, "artifacts", arts) ||
+	    !cJSON_AddItemReferenceToObject(manifest, "projects", projects))
 		goto done;
 	if (put_json(ar, "manifest.json", manifest, err, sizeof(err)))
 		goto done;
@@ -1010,6 +1076,7 @@ done:
 	cJSON_Delete(manifest);
 	cJSON_Delete(list);
 	cJSON_Delete(arts);
+	cJSON_Delete(projects);
 	curl_global_cleanup();
 	return rc;
 }

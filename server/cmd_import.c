@@ -37,7 +37,10 @@
  * anything sent, and the blobs are read a second time, streamed from the
  * archive to the server in chunks: a blob of gigabytes is never in memory.
  *
- * What differs afterwards are the target's own times: runs' updated_at,
+ * Projects the import makes get the archive's created_at, updated_at and
+ * visibility, last (every run and version sent touches updated_at); a
+ * project the target had already keeps its own. What differs afterwards
+ * are the target's own times: runs' updated_at,
  * heartbeat_at and last_seq (the number of records it took). Versions
  * are committed with their created_at and uses replayed with their time. Lineage to a run that is not in the
  * archive is kept only when the target has that run.
@@ -1535,6 +1538,74 @@ static int absent(const wbs__api *a, const char *path, const char *what, char *e
 	return -1;
 }
 
+/* A project of the manifest, and whether this import makes it (only then are its times and visibility
+ * restored: a project the target has already is the target's own). */
+typedef struct proj_st {
+	const char *ent, *name, *vis;
+	double created, updated;
+	int restore;
+} proj_st;
+
+/* Check the manifest's project entry it, into ps, and ask the target whether it has the project. 0, or -1
+ * with err. */
+static int plan_project(const wbs__api *a, const cJSON *it, proj_st *ps, char *err, size_t errlen)
+{
+	const cJSON *c = cJSON_GetObjectItem(it, "created_at"), *u = cJSON_GetObjectItem(it, "updated_at");
+	char path[600];
+	wbs__api_resp r;
+
+	ps->ent = WBS__JSTR(it, "entity");
+	ps->name = WBS__JSTR(it, "name");
+	ps->vis = WBS__JSTR(it, "visibility");
+	if (!wb__name_valid(ps->ent) || !wb__name_valid(ps->name)) {
+		snprintf(err, errlen, "manifest.json names a project with an invalid name");
+		return -1;
+	}
+	if (!cJSON_IsNumber(c) || !cJSON_IsNumber(u) || !isfinite(c->valuedouble) || !isfinite(u->valuedouble) ||
+	    c->valuedouble < 0 || c->valuedouble > u->valuedouble ||
+	    (ps->vis && strcmp(ps->vis, "private") != 0 && strcmp(ps->vis, "public") != 0)) {
+		snprintf(err, errlen, "manifest.json: project %s/%s has invalid times or visibility", ps->ent, ps->name);
+		return -1;
+	}
+	ps->created = c->valuedouble;
+	ps->updated = u->valuedouble;
+	snprintf(path, sizeof(path), "/api/v1/projects/%s/%s", ps->ent, ps->name);
+	if (wbs__api_do(a, "GET", path, NULL, 0, NULL, &r, err, errlen))
+		return -1;
+	free(r.body);
+	ps->restore = r.status == 404;
+	return 0;
+}
+
+/* Give the projects this import made their times and visibility from the archive, last: every run and
+ * version sent before touched updated_at. Setting them needs admin of the project; an importer with
+ * less (an editor of a team) is told, and the project keeps the target's times. 0, or -1 with err. */
+static int restore_projects(const wbs__api *a, const proj_st *ps, size_t n, char *err, size_t errlen)
+{
+	char path[600], body[256];
+	wbs__api_resp r;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!ps[i].restore)
+			continue;
+		snprintf(path, sizeof(path), "/api/v1/projects/%s/%s", ps[i].ent, ps[i].name);
+		snprintf(body, sizeof(body), "{%s%s%s\"created_at\":%.17g,\"updated_at\":%.17g}",
+			 ps[i].vis ? "\"visibility\":\"" : "", ps[i].vis ? ps[i].vis : "", ps[i].vis ? "\"," : "",
+			 ps[i].created, ps[i].updated);
+		if (wbs__api_do(a, "PUT", path, body, strlen(body), "application/json", &r, err, errlen))
+			return -1;
+		free(r.body);
+		if (r.status == 403) {
+			fprintf(stderr, "wb import: project %s/%s keeps this server's times and visibility: setting them "
+					"needs admin of the project\n", ps[i].ent, ps[i].name);
+		} else if (r.status != 200) {
+			snprintf(err, errlen, "PUT %s: http %ld: the project's times were not restored", path, r.status);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int wbs__cmd_import(int argc, char **argv)
 {
 	const char *in = NULL, *base = NULL, *key = NULL;
@@ -1543,6 +1614,8 @@ int wbs__cmd_import(int argc, char **argv)
 	plan p;
 	cJSON *man = NULL;
 	run_st *runs = NULL;
+	proj_st *projs = NULL;
+	size_t nprojs = 0;
 	const entry *e;
 	const cJSON *it;
 	wbs__api a;
@@ -1630,6 +1703,22 @@ int wbs__cmd_import(int argc, char **argv)
 		if (plan_artifact(&f, &p, runs, nruns, ent, proj, name, err, sizeof(err)))
 			goto done;
 	}
+	/* projects: an archive of an older wb has none */
+	if (!(projs = calloc((size_t)cJSON_GetArraySize(cJSON_GetObjectItem(man, "projects")) + 1, sizeof(*projs))))
+		goto done;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(man, "projects"))
+	{
+		for (size_t i = 0; i < nprojs; i++)
+			if (!strcmp(projs[i].ent, WBS__JSTR(it, "entity") ? WBS__JSTR(it, "entity") : "") &&
+			    !strcmp(projs[i].name, WBS__JSTR(it, "name") ? WBS__JSTR(it, "name") : "")) {
+				snprintf(err, sizeof(err), "manifest.json names project %s/%s twice", projs[i].ent,
+					 projs[i].name);
+				goto done;
+			}
+		if (plan_project(&a, it, &projs[nprojs], err, sizeof(err)))
+			goto done;
+		nprojs++;
+	}
 	for (size_t i = 0; i < nruns; i++) {
 		snprintf(path, sizeof(path), "/api/v1/projects/%s/%s/runs/%s", runs[i].ent, runs[i].proj, runs[i].id);
 		snprintf(what, sizeof(what), "run %s/%s/%s", runs[i].ent, runs[i].proj, runs[i].id);
@@ -1654,7 +1743,7 @@ int wbs__cmd_import(int argc, char **argv)
 	}
 	wbs__progress_note(&pg, "%s", "");
 	if (upload_blobs(&a, in, &f, err, sizeof(err)) || commit_all(&a, &p, err, sizeof(err)) ||
-	    links_all(&a, &p, runs, nruns, err, sizeof(err)))
+	    links_all(&a, &p, runs, nruns, err, sizeof(err)) || restore_projects(&a, projs, nprojs, err, sizeof(err)))
 		goto done;
 	wbs__progress_end(&pg);
 	printf("%s: %zu runs and %zu artifacts imported\n", in, nruns, p.na);
@@ -1666,6 +1755,7 @@ done:
 	cJSON_Delete(man);
 	plan_free(&p);
 	free(runs);
+	free(projs);
 	files_free(&f);
 	curl_global_cleanup();
 	return rc;

@@ -10,7 +10,9 @@
  * appear in the shell's history. A key is created in the web UI (Settings →
  * API keys) or with POST /api/v1/keys. It is checked with GET
  * /api/v1/auth/session before anything is written: a typo never replaces a
- * working key.
+ * working key. The answer's user name is written beside the key as its
+ * entity: the default entity of runs made with that key (a user's own
+ * entity is their name), so wb_init knows it without asking the server.
  */
 #include "cmd.h"
 
@@ -162,11 +164,12 @@ int wbs__cmd_login(int argc, char **argv)
 		}
 		snprintf(name, sizeof(name), "%s", n->valuestring);
 	}
-	if (wbs__settings_write(path, host, key, err, sizeof(err))) {
+	if (wbs__settings_write(path, host, key, name, err, sizeof(err))) {
 		fprintf(stderr, "wb login: %s\n", err);
 		goto done;
 	}
-	printf("signed in to %s as %s; key stored in %s\n", host, name, path);
+	printf("signed in to %s as %s; key stored in %s (runs go to entity %s unless one is given)\n", host, name,
+	       path, name);
 	code = 0;
 done:
 	memset(key, 0, sizeof(key));

@@ -6,7 +6,11 @@
  * Archive (a .tar.gz written and read with libarchive), format version 2:
  *   manifest.json                          {"format":"wb-export","version":2,"wb":"x.y.z",
  *                                           "runs":[{"entity","project","id"}],
- *                                           "artifacts":[{"entity","project","name"}]}
+ *                                           "artifacts":[{"entity","project","name"}],
+ *                                           "projects":[{"entity","name","created_at",
+ *                                                        "updated_at","visibility"}]}
+ *                                          (projects: as GET /api/v1/projects lists them; an
+ *                                          archive without them still imports)
  *   runs/E/P/R/run.json                    the run object exactly as GET .../runs/R answers
  *   runs/E/P/R/metrics/index.json          [{"key","file","count"}] (keys may hold '/')
  *   runs/E/P/R/metrics/NNNNNN.csv          step,value,bits — full resolution; value with %.17g

@@ -28,7 +28,7 @@
  * wb_config_set_int, wb_artifact_add_file; an accessor is
  * wb_<object>_<attribute> (wb_run_id). Calls on the library itself take no
  * object: wb_version, wb_strerror, wb_errmsg, wb_sync. The names of
- * version 0.1 (wb_init, wb_log, wb_finish, ...) stay, each the same call as
+ * version 0.1 (wb_run_init, wb_run_log, wb_run_finish, ...) stay, each the same call as
  * its new name: see "Earlier names" at the end.
  *
  * Precedence
@@ -133,7 +133,8 @@ typedef enum wb_mode {
 typedef struct wb_init_options {
 	unsigned int version;       /* WB_INIT_OPTIONS_VERSION */
 	const char *project;        /* WB_PROJECT, else "uncategorized" */
-	const char *entity;         /* WB_ENTITY, else the login user name */
+	const char *entity;         /* WB_ENTITY, else the API key owner's entity (see wb_run_url),
+				     * else (no key) the login user name */
 	const char *name;           /* WB_NAME, else a readable "adjective-noun-N" */
 	const char *group;          /* WB_RUN_GROUP, else none */
 	const char *job_type;       /* WB_JOB_TYPE, else none */
@@ -186,7 +187,12 @@ WB_EXTERN const char *wb_run_id(const wb_run *run);
 /* The run's human-readable name. Valid until wb_run_finish(). */
 WB_EXTERN const char *wb_run_name(const wb_run *run);
 /* The run's page, <base_url>/<entity>/<project>/runs/<id>. Valid until
- * wb_run_finish(). For an offline run the page exists once `wb sync` ran. */
+ * wb_run_finish(). For an offline run the page exists once `wb sync` ran.
+ * "" when the entity is not known yet: none was given, and neither the
+ * settings file (`wb login` records it) nor the server, asked for at most
+ * 2 s at wb_run_init (never in offline mode), said who owns the API key; the
+ * run then goes to the owner's entity when its upload (or `wb sync`)
+ * learns it. */
 WB_EXTERN const char *wb_run_url(const wb_run *run);
 /* The run's local directory, <dir>/run-<id>. Valid until wb_run_finish(). */
 WB_EXTERN const char *wb_run_dir(const wb_run *run);

@@ -932,7 +932,23 @@ static int where_load(where *w, const wb_artifact_options *o)
 	w->project = s.project;
 	s.base_url = s.api_key = s.entity = s.project = NULL;
 	wb__settings_free(&s);
+	/* the key owner's entity: these calls talk to the server anyway */
+	if (!w->entity && (rc = wb__whoami(w->base_url, w->api_key, NULL,
+					   timeout_deadline(o ? o->timeout_ms : 0), 1, &w->entity))) {
+		where_free(w);
+		return rc;
+	}
 	return WB_OK;
+}
+
+/* The run's entity for an artifact request: the one it has, else the key
+ * owner's, asked of the server until deadline (the uploader learns it on
+ * its own thread; both get the same answer for the same key). */
+static int run_entity(wb_run *run, int64_t deadline)
+{
+	if (run->s.entity)
+		return WB_OK;
+	return wb__whoami(run->s.base_url, run->s.api_key, run->s.ca_file, deadline, 1, &run->s.entity);
 }
 
 int wb_artifact_upload(const wb_artifact_options *opts, wb_artifact *art, const char *const *aliases, size_t n,
@@ -1011,11 +1027,14 @@ static int log_hashed(wb_run *run, wb_artifact *a, const char *const *aliases, s
 		goto out;
 	wait_written(run); /* the intent is in the run log before a byte goes out */
 	u->deadline = deadline;
-	if ((rc = art_http(&u->h, run->s.base_url, run->s.api_key, run->s.entity, run->s.project, run->s.ca_file)))
+	if ((rc = run_entity(run, deadline)) == WB_OK &&
+	    (rc = art_http(&u->h, run->s.base_url, run->s.api_key, run->s.entity, run->s.project, run->s.ca_file)))
 		goto out;
-	rc = push(u, a, aliases, n, run->id, &version, &created);
-	wb__http_free(u->h);
-	u->h = NULL;
+	if (rc == WB_OK) {
+		rc = push(u, a, aliases, n, run->id, &version, &created);
+		wb__http_free(u->h);
+		u->h = NULL;
+	}
 	if (rc) {
 		wb__warn("artifact %s was not uploaded (%s); it is in the run log: `wb sync %s` uploads it", a->name,
 			 wb_errmsg(), run->dir);
@@ -1306,7 +1325,8 @@ int wb_run_use_artifact(wb_run *run, const char *spec, const char *dir, int64_t 
 		return wb__error(WB_EINVAL, "run must not be NULL");
 	if (run->mode == WB_MODE_DISABLED)
 		return WB_OK;
-	if ((rc = art_http(&h, run->s.base_url, run->s.api_key, run->s.entity, run->s.project, run->s.ca_file)))
+	if ((rc = run_entity(run, timeout_deadline(0))) ||
+	    (rc = art_http(&h, run->s.base_url, run->s.api_key, run->s.entity, run->s.project, run->s.ca_file)))
 		return rc;
 	rc = download(h, spec, dir, timeout_deadline(0), name, &v, NULL);
 	wb__http_free(h);

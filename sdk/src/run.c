@@ -443,6 +443,11 @@ static int run_ask_server(wb_run *run, resume_state *rs)
 	wb__run_state st = {0};
 	int rc;
 
+	if (!run->s.entity)
+		return wb__error(WB_ENET,
+				 "cannot resume run %s: its run log is not on this machine and the server did not say "
+				 "who owns the api key (give the entity)",
+				 run->id);
 	if ((rc = wb__http_new(&h, run->s.base_url, run->s.api_key, run->s.entity, run->s.project, run->id)))
 		return rc;
 	if ((rc = wb__http_set_ca_file(h, run->s.ca_file))) {
@@ -466,6 +471,29 @@ static int run_ask_server(wb_run *run, resume_state *rs)
 	wb__run_state_free(&st);
 	wb__http_free(h);
 	return rc;
+}
+
+/*
+ * No entity was given and the settings file does not know the key's owner:
+ * in online mode ask the server, for at most WB__WHOAMI_TIMEOUT_MS (a down
+ * server refuses the connection at once; a blackholed one costs the bound).
+ * When it does not answer the entity stays unknown and the run goes on: its
+ * uploader asks again before it opens the run, and `wb sync` does for an
+ * offline run. Never fails wb_run_init.
+ */
+static void run_ask_entity(wb_run *run)
+{
+	int rc;
+
+	if (run->s.entity || run->mode != WB_MODE_ONLINE)
+		return;
+	rc = wb__whoami(run->s.base_url, run->s.api_key, run->s.ca_file, wb__mono_ms() + WB__WHOAMI_TIMEOUT_MS, 0,
+			&run->s.entity);
+	if (rc == WB_OK)
+		return;
+	wb__warn("the server did not say who owns the api key (%s); the run goes to that user's entity once it "
+		 "does (give WB_ENTITY, or run `wb login`, to decide now)",
+		 wb_errmsg());
 }
 
 /* Open the run log: continue a local one, or start one at the seq the
@@ -514,9 +542,10 @@ static int run_write_json_file(wb_run *run, double created_at)
 		return rc;
 	if (stat(path, &st) == 0)
 		goto done; /* a resumed run keeps its record of where it belongs */
+	/* no entity: the key owner's, which wb sync asks the server for */
 	obj = cJSON_CreateObject();
 	if (!obj || !cJSON_AddStringToObject(obj, "run_id", run->id) ||
-	    !cJSON_AddStringToObject(obj, "entity", run->s.entity) ||
+	    (run->s.entity && !cJSON_AddStringToObject(obj, "entity", run->s.entity)) ||
 	    !cJSON_AddStringToObject(obj, "project", run->s.project) ||
 	    !cJSON_AddStringToObject(obj, "base_url", run->s.base_url) ||
 	    !cJSON_AddItemToObject(obj, "created_at", wb__json_double(created_at))) {
@@ -777,6 +806,7 @@ int wb_run_init(wb_run **out, const wb_init_options *opts)
 	run->mode = run->s.mode;
 	if (run->mode == WB_MODE_DISABLED)
 		goto ok;
+	run_ask_entity(run);
 
 	if ((rc = run_make_dir(run, &resume)) || (rc = run_lock(run)) || (rc = run_open_log(run, resume, &rs)))
 		goto fail;
@@ -797,7 +827,8 @@ int wb_run_init(wb_run **out, const wb_init_options *opts)
 	}
 	run->last_step = rs.last_step;
 	atomic_store(&run->step_pub, rs.last_step);
-	if ((rc = wb__asprintf(&run->url, "%s/%s/%s/runs/%s", run->s.base_url, run->s.entity, run->s.project, run->id)) ||
+	if ((run->s.entity && (rc = wb__asprintf(&run->url, "%s/%s/%s/runs/%s", run->s.base_url, run->s.entity,
+						   run->s.project, run->id))) ||
 	    (rc = run_write_json_file(run, created_at)) || (rc = run_build_json(run, resume, name_given, created_at)))
 		goto fail;
 

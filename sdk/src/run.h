@@ -26,6 +26,8 @@
 #define WB__RUN_ACKED "acked"
 #define WB__FULL_WAIT_MS 1000u
 #define WB__RESUME_TIMEOUT_MS 5000
+/* wb_run_init asks the server who owns the key (the default entity) for at most this long */
+#define WB__WHOAMI_TIMEOUT_MS 2000
 
 struct wb_run {
 	wb_mode mode;

@@ -2,8 +2,9 @@
  * settings.c — where each setting of a run comes from.
  *
  * Precedence, highest first: the wb_init_options field, its WB_* environment
- * variable, the settings file (base_url and api_key only: the server writes
- * them there on its first start), the default. The environment sits above
+ * variable, the settings file (base_url, api_key, and the entity of the
+ * key's owner: the server writes them there on its first start, `wb login`
+ * when it stores a key), the default. The environment sits above
  * the file so a job script can point one run elsewhere without touching the
  * user's file, and the options sit above both because code that passes a
  * value means it. Everything is validated here, once, so the rest of the
@@ -88,15 +89,31 @@ static char *trim(char *s)
 	return s;
 }
 
-/* The settings file, parsed in place: the last base_url and api_key lines,
- * and the api_key@URL lines (the keys of other servers). */
+/* The settings file, parsed in place: the last base_url, api_key and
+ * entity lines, and the api_key@URL and entity@URL lines (the keys of
+ * other servers, and their owners' entities). */
 typedef struct settings_file {
 	char *text;
 	size_t len;
-	const char *url, *key;
+	const char *url, *key, *entity;
 	const char *(*per)[2]; /* {URL, key} */
 	size_t nper;
+	const char *(*pent)[2]; /* {URL, entity} */
+	size_t npent;
 } settings_file;
+
+/* Append {url, v} to a list of pairs. WB_OK or WB_ENOMEM. */
+static int pair_add(const char *(**list)[2], size_t *n, const char *url, const char *v)
+{
+	void *g = realloc(*list, (*n + 1) * sizeof(**list));
+
+	if (!g)
+		return wb__error(WB_ENOMEM, "out of memory");
+	*list = g;
+	(*list)[*n][0] = url;
+	(*list)[(*n)++][1] = v;
+	return WB_OK;
+}
 
 static void file_free(settings_file *f)
 {
@@ -106,6 +123,7 @@ static void file_free(settings_file *f)
 		free(f->text);
 	}
 	free(f->per);
+	free(f->pent);
 	memset(f, 0, sizeof *f);
 }
 
@@ -138,15 +156,14 @@ static int file_load(settings_file *f)
 			f->url = v[0] ? v : NULL;
 		} else if (strcmp(k, "api_key") == 0) {
 			f->key = v[0] ? v : NULL;
+		} else if (strcmp(k, "entity") == 0) {
+			f->entity = v[0] ? v : NULL;
 		} else if (strncmp(k, "api_key@", 8) == 0 && v[0]) {
-			void *g = realloc(f->per, (f->nper + 1) * sizeof(*f->per));
-			if (!g) {
-				rc = wb__error(WB_ENOMEM, "out of memory");
+			if ((rc = pair_add(&f->per, &f->nper, k + 8, v)))
 				goto done;
-			}
-			f->per = g;
-			f->per[f->nper][0] = k + 8;
-			f->per[f->nper++][1] = v;
+		} else if (strncmp(k, "entity@", 7) == 0 && v[0]) {
+			if ((rc = pair_add(&f->pent, &f->npent, k + 7, v)))
+				goto done;
 		}
 	}
 done:
@@ -232,6 +249,43 @@ static const char *file_key_for(const settings_file *f, const char *url)
 	if (!key && f->key && wb__same_origin(f->url ? f->url : WB__DEFAULT_BASE_URL, url))
 		key = f->key;
 	return key;
+}
+
+/* The entity written beside the file's key for url's origin (borrowed
+ * from f), when key is that very key; else NULL. A key given another way
+ * (an option, WB_API_KEY) may be someone else's: the file says nothing
+ * about it. */
+static const char *file_entity_for(const settings_file *f, const char *url, const char *key)
+{
+	const char *fkey = NULL, *ent = NULL;
+
+	for (size_t i = 0; i < f->nper; i++)
+		if (wb__same_origin(f->per[i][0], url))
+			fkey = f->per[i][1];
+	if (fkey) {
+		for (size_t i = 0; i < f->npent; i++)
+			if (wb__same_origin(f->pent[i][0], url))
+				ent = f->pent[i][1];
+	} else if (f->key && wb__same_origin(f->url ? f->url : WB__DEFAULT_BASE_URL, url)) {
+		fkey = f->key;
+		ent = f->entity;
+	}
+	return fkey && key && strcmp(fkey, key) == 0 && ent && wb__name_valid(ent) ? ent : NULL;
+}
+
+int wb__settings_entity_for(const char *url, const char *key, char **entity)
+{
+	settings_file f;
+	const char *e;
+	int rc;
+
+	*entity = NULL;
+	if ((rc = file_load(&f)))
+		return rc;
+	if ((e = file_entity_for(&f, url, key)) && !(*entity = strdup(e)))
+		rc = wb__error(WB_ENOMEM, "out of memory");
+	file_free(&f);
+	return rc;
 }
 
 int wb__settings_file_read(char **base_url)
@@ -569,8 +623,6 @@ int wb__settings_load(wb__settings *s, const wb_init_options *o)
 	}
 	if (!s->project && !(s->project = strdup(WB__DEFAULT_PROJECT)))
 		goto nomem;
-	if (!s->entity && (rc = default_entity(&s->entity)))
-		goto done;
 	if (!s->dir && !(s->dir = strdup(WB__DEFAULT_DIR)))
 		goto nomem;
 	if (!s->base_url && (rc = wb__settings_file_read(&s->base_url)))
@@ -579,6 +631,13 @@ int wb__settings_load(wb__settings *s, const wb_init_options *o)
 		goto nomem;
 	/* the key last: it depends on which server the run talks to */
 	if (!s->api_key && (rc = wb__settings_key_for(s->base_url, NULL, &s->api_key)))
+		goto done;
+	/* Then the entity: with a key, its owner's (known here only when the
+	 * settings file recorded it beside that key; else NULL, for the caller
+	 * to ask the server); without one, the login name, as always. */
+	if (!s->entity && s->api_key && (rc = wb__settings_entity_for(s->base_url, s->api_key, &s->entity)))
+		goto done;
+	if (!s->entity && !s->api_key && (rc = default_entity(&s->entity)))
 		goto done;
 
 	if ((rc = check_name("project", s->project)) || (rc = check_name("entity", s->entity)) ||

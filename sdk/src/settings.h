@@ -31,7 +31,7 @@
 typedef struct wb__settings {
 	wb_mode mode;           /* never WB_MODE_DEFAULT after loading */
 	char *project;
-	char *entity;
+	char *entity;           /* NULL: the key owner's, not known yet (ask the server: wb__whoami) */
 	char *name;             /* NULL: choose one (new run) or keep the server's (resume) */
 	char *group;
 	char *job_type;
@@ -57,6 +57,10 @@ typedef struct wb__settings {
  * Resolve opts (may be NULL) into s: each field from opts, else its WB_*
  * environment variable, else (base_url and api_key) the settings file, else
  * the default. Names are validated. In disabled mode only s->mode is set.
+ * The entity, when none is given: with an API key, its owner's entity as
+ * the settings file recorded it beside that key, else NULL (the caller
+ * asks the server, wb__whoami, when it may); without a key, the login
+ * user name.
  * WB_OK, WB_EINVAL (with errmsg naming the field) or WB_ENOMEM. On error s
  * holds nothing to free; on success free it with wb__settings_free().
  */
@@ -87,6 +91,12 @@ WB__HIDDEN int wb__settings_file_read(char **base_url);
  * 127.0.0.1 are two servers here). WB_OK or WB_ENOMEM.
  */
 WB__HIDDEN int wb__settings_key_for(const char *url, const char *opt_key, char **key);
+
+/* The entity the settings file records beside its key for url's origin
+ * (the key owner's, written by `wb login` and the server's first start),
+ * into *entity (malloc'd), when key is that key; else NULL. WB_OK or
+ * WB_ENOMEM. */
+WB__HIDDEN int wb__settings_entity_for(const char *url, const char *key, char **entity);
 
 /* Why no key went to url, for the message of a 401: into buf (always a
  * NUL-terminated sentence, without any key). Reads the settings file. */

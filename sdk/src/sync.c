@@ -66,8 +66,11 @@ static int sync_retry(wb__http *h, int rc, int64_t *delay, int64_t deadline)
 
 /* Read run.json and resolve the server (options, environment, settings
  * file, then the base_url recorded in run.json), then the key that may go
- * to it (wb__settings_key_for). */
-static int sync_load(const char *run_dir, const wb_sync_options *o, sync_ctx *c)
+ * to it (wb__settings_key_for). A run.json without an entity was started
+ * without one while nobody could say who owns the key (offline, or the
+ * server down): the entity is the key owner's, from the settings file or
+ * the server (asked until deadline), exactly as wb_run_init would have chosen. */
+static int sync_load(const char *run_dir, const wb_sync_options *o, int64_t deadline, sync_ctx *c)
 {
 	char *path = NULL, *text = NULL, *file_url = NULL;
 	const char *url, *v;
@@ -81,15 +84,17 @@ static int sync_load(const char *run_dir, const wb_sync_options *o, sync_ctx *c)
 	if (rc)
 		goto done;
 	json = wb__json_parse(text, len);
+	v = wb__json_get_str(json, "entity");
 	if (!json || !wb__name_valid(wb__json_get_str(json, "run_id")) ||
-	    !wb__name_valid(wb__json_get_str(json, "entity")) || !wb__name_valid(wb__json_get_str(json, "project"))) {
+	    (cJSON_GetObjectItemCaseSensitive(json, "entity") && !wb__name_valid(v)) ||
+	    !wb__name_valid(wb__json_get_str(json, "project"))) {
 		rc = wb__error(WB_ECORRUPT, "%s is not a valid run.json", path);
 		goto done;
 	}
 	c->run_id = strdup(wb__json_get_str(json, "run_id"));
-	c->entity = strdup(wb__json_get_str(json, "entity"));
+	c->entity = v ? strdup(v) : NULL;
 	c->project = strdup(wb__json_get_str(json, "project"));
-	if (!c->run_id || !c->entity || !c->project) {
+	if (!c->run_id || (v && !c->entity) || !c->project) {
 		rc = wb__error(WB_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -117,7 +122,15 @@ static int sync_load(const char *run_dir, const wb_sync_options *o, sync_ctx *c)
 	}
 	if ((rc = wb__base_url_check(c->base_url)))
 		goto done;
-	rc = wb__settings_key_for(c->base_url, o->api_key, &c->api_key);
+	if ((rc = wb__settings_key_for(c->base_url, o->api_key, &c->api_key)))
+		goto done;
+	if (!c->entity && c->api_key && (rc = wb__settings_entity_for(c->base_url, c->api_key, &c->entity)))
+		goto done;
+	if (!c->entity && !c->api_key)
+		rc = wb__error(WB_EAUTH, "%s names no entity: the run belongs to its api key's owner, and no key is "
+					 "given for %s (--api-key, WB_API_KEY, wb login)", path, c->base_url);
+	else if (!c->entity)
+		rc = wb__whoami(c->base_url, c->api_key, NULL, deadline, 1, &c->entity);
 done:
 	free(file_url);
 	cJSON_Delete(json);
@@ -177,7 +190,7 @@ int wb_sync(const char *run_dir, const wb_sync_options *opts, uint64_t *out_sent
 	deadline = wb__mono_ms() + (int64_t)(opts->timeout_ms ? opts->timeout_ms : DEFAULT_SYNC_TIMEOUT_MS);
 	if (stat(run_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
 		return wb__error(WB_ENOTFOUND, "%s is not a run directory", run_dir);
-	if ((rc = sync_load(run_dir, opts, &c)))
+	if ((rc = sync_load(run_dir, opts, deadline, &c)))
 		goto done;
 	if ((rc = wb__asprintf(&log_path, "%s/" WB__RUNLOG_FILE, run_dir)))
 		goto done;

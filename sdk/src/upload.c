@@ -188,6 +188,23 @@ int wb__http_new(wb__http **out, const char *base_url, const char *api_key, cons
 	return rc;
 }
 
+int wb__http_run_url(wb__http *h, const char *base_url, const char *entity, const char *project, const char *run_id)
+{
+	char *url = NULL, *label = NULL;
+	int rc;
+
+	if ((rc = wb__asprintf(&url, "%s/api/v1/projects/%s/%s/runs/%s", base_url, entity, project, run_id)) ||
+	    !(label = wb__strdup("run"))) {
+		free(url);
+		return rc ? rc : WB_ENOMEM;
+	}
+	free(h->url);
+	free(h->label);
+	h->url = url;
+	h->label = label;
+	return WB_OK;
+}
+
 void wb__http_free(wb__http *h)
 {
 	if (!h)
@@ -543,6 +560,66 @@ int wb__http_get_raw(wb__http *h, const char *suffix, size_t max, int64_t deadli
 	(*body)[h->resp_len] = '\0';
 	*len = h->resp_len;
 	return WB_OK;
+}
+
+int wb__http_whoami(wb__http *h, int64_t deadline, char **entity)
+{
+	cJSON *ans = NULL;
+	const char *name;
+	int rc;
+
+	*entity = NULL;
+	if ((rc = http_do(h, "GET", "", HDR_JSON, NULL, 0, deadline, &ans)))
+		goto done;
+	name = wb__json_get_str(cJSON_GetObjectItemCaseSensitive(ans, "user"), "name");
+	if (!name) {
+		/* the route is public: a server without accounts, or no key, answers {"user": null} */
+		rc = wb__error(WB_EAUTH, "the server at %s knows no user for this api key", h->url);
+		goto done;
+	}
+	if (!wb__name_valid(name)) {
+		rc = wb__error(WB_ESERVER, "the server named the key's owner with a name that is not an entity");
+		goto done;
+	}
+	if (!(*entity = wb__strdup(name)))
+		rc = WB_ENOMEM;
+done:
+	cJSON_Delete(ans);
+	return rc;
+}
+
+int wb__whoami_open(wb__http **out, const char *base_url, const char *api_key, const char *ca_file)
+{
+	char *url = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = wb__asprintf(&url, "%s" WB__WHOAMI_PATH, base_url)))
+		return rc;
+	if (!(rc = wb__http_open(out, url, "whoami", api_key, WB__HTTP_TIMEOUT_MS)) &&
+	    ca_file && (rc = wb__http_set_ca_file(*out, ca_file))) {
+		wb__http_free(*out);
+		*out = NULL;
+	}
+	free(url);
+	return rc;
+}
+
+int wb__whoami(const char *base_url, const char *api_key, const char *ca_file, int64_t deadline, int retry,
+	       char **entity)
+{
+	wb__http *h = NULL;
+	int64_t delay = 0;
+	int rc;
+
+	*entity = NULL;
+	if ((rc = wb__whoami_open(&h, base_url, api_key, ca_file)))
+		return rc;
+	while ((rc = wb__http_whoami(h, deadline, entity)) && retry && wb__http_retryable(h, rc) &&
+	       wb__http_retry_wait(h, &delay, deadline))
+		;
+	wb__http_free(h);
+	return rc;
 }
 
 int wb__http_heartbeat(wb__http *h, int64_t deadline)

@@ -68,6 +68,12 @@ WB__HIDDEN int wb__http_new(wb__http **out, const char *base_url, const char *ap
 			    const char *project, const char *run_id);
 WB__HIDDEN void wb__http_free(wb__http *h);
 
+/* Point h, from now on, at the run entity/project/run_id on base_url (as
+ * wb__http_new would); the connection is kept. Only from the thread that
+ * owns h. WB_OK or WB_ENOMEM (h unchanged). */
+WB__HIDDEN int wb__http_run_url(wb__http *h, const char *base_url, const char *entity, const char *project,
+				const char *run_id);
+
 /* Verify an https server with the PEM CA bundle at path (copied; NULL or
  * "": the system's CA store, the default). WB_OK or WB_ENOMEM. */
 WB__HIDDEN int wb__http_set_ca_file(wb__http *h, const char *path);
@@ -102,6 +108,23 @@ WB__HIDDEN int wb__http_get_run(wb__http *h, int64_t deadline, wb__run_state *st
  * length. WB_ENOTFOUND on 404. */
 WB__HIDDEN int wb__http_get_raw(wb__http *h, const char *suffix, size_t max, int64_t deadline, char **body,
 				size_t *len);
+/*
+ * Who owns the key: the default entity of a run whose entity was not given
+ * is the key owner's own entity (their user name), as the server says at
+ * GET <base_url>/api/v1/auth/session. wb__whoami_open makes a handle for
+ * that URL; wb__http_whoami asks once and puts the name (checked to be a
+ * valid entity name) in *entity (malloc'd; the caller frees): WB_EAUTH
+ * when the server knows no user for the key (no key, a revoked one, or a
+ * server without accounts), else the results above. wb__whoami does both,
+ * retrying transient failures with the shared backoff until deadline when
+ * retry is set (one try otherwise).
+ */
+#define WB__WHOAMI_PATH "/api/v1/auth/session"
+WB__HIDDEN int wb__whoami_open(wb__http **out, const char *base_url, const char *api_key, const char *ca_file);
+WB__HIDDEN int wb__http_whoami(wb__http *h, int64_t deadline, char **entity);
+WB__HIDDEN int wb__whoami(const char *base_url, const char *api_key, const char *ca_file, int64_t deadline,
+			  int retry, char **entity);
+
 /* POST .../heartbeat. */
 WB__HIDDEN int wb__http_heartbeat(wb__http *h, int64_t deadline);
 

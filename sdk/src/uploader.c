@@ -10,6 +10,12 @@
  * sent for heartbeat_ms, and sleep until the writer says it appended
  * (notify) or 200 ms pass.
  *
+ * A run whose entity is not known yet (none given, and the server did not
+ * answer wb_run_init's question) starts by asking who owns the key, with the
+ * same backoff, on the same handle: the handle is opened on the whoami URL
+ * and pointed at the run once the answer is in, so the finisher's abort
+ * always reaches the request in flight.
+ *
  * Failures. Network errors, timeouts, 408/429/5xx: back off (100 ms
  * doubling to 5 s, jittered so a restarted server is not hit by every run
  * at once) and resend the same batch; the server skips seqs it has. 401:
@@ -174,6 +180,28 @@ static int transient(wb__uploader *u, int rc)
 	return 1;
 }
 
+/* Learn the run's entity (the key owner's) and point the handle at the
+ * run. WB_OK, or a fatal error, or WB_ETIMEOUT when told to stop first. */
+static int learn_entity(wb__uploader *u)
+{
+	int64_t delay = 0;
+
+	for (;;) {
+		int64_t deadline = call_deadline(u);
+		int rc;
+
+		if (!deadline)
+			return WB_ETIMEOUT;
+		rc = wb__http_whoami(u->http, deadline, &u->entity);
+		if (rc == WB_OK)
+			return wb__http_run_url(u->http, u->base_url, u->entity, u->project, u->run_id);
+		if (!transient(u, rc))
+			return rc;
+		if (backoff(u, &delay))
+			return WB_ETIMEOUT;
+	}
+}
+
 /* PUT the run and position the cursor. WB_OK, or a fatal error, or
  * WB_ETIMEOUT when told to stop first. */
 static int open_run(wb__uploader *u)
@@ -208,7 +236,9 @@ static void *uploader_main(void *arg)
 	int64_t delay = 0, last_contact;
 	int rc;
 
-	rc = open_run(u);
+	rc = u->entity ? WB_OK : learn_entity(u);
+	if (rc == WB_OK)
+		rc = open_run(u);
 	if (rc) {
 		if (rc != WB_ETIMEOUT)
 			fatal(u, rc);
@@ -313,7 +343,7 @@ int wb__uploader_start(wb__uploader **out, const wb__uploader_config *cfg)
 	}
 	u->base_url = wb__strdup(cfg->base_url);
 	u->api_key = wb__strdup(cfg->api_key);
-	u->entity = wb__strdup(cfg->entity);
+	u->entity = cfg->entity ? wb__strdup(cfg->entity) : NULL;
 	u->project = wb__strdup(cfg->project);
 	u->run_id = wb__strdup(cfg->run_id);
 	u->log_path = wb__strdup(cfg->log_path);
@@ -321,7 +351,7 @@ int wb__uploader_start(wb__uploader **out, const wb__uploader_config *cfg)
 	u->run_json = wb__strdup(cfg->run_json);
 	u->heartbeat_ms = cfg->heartbeat_ms;
 	u->written_off = cfg->written_off;
-	if (!u->base_url || (cfg->api_key && !u->api_key) || !u->entity || !u->project || !u->run_id ||
+	if (!u->base_url || (cfg->api_key && !u->api_key) || (cfg->entity && !u->entity) || !u->project || !u->run_id ||
 	    !u->log_path || !u->acked_path || !u->run_json) {
 		rc = wb__error(WB_ENOMEM, "out of memory");
 		goto fail;
@@ -331,8 +361,9 @@ int wb__uploader_start(wb__uploader **out, const wb__uploader_config *cfg)
 		rc = wb__error(WB_EIO, "cannot open %s: %s", u->log_path, strerror(errno));
 		goto fail;
 	}
-	if ((rc = wb__http_new(&u->http, u->base_url, u->api_key, u->entity, u->project, u->run_id)) ||
-	    (rc = wb__http_set_ca_file(u->http, cfg->ca_file)))
+	rc = u->entity ? wb__http_new(&u->http, u->base_url, u->api_key, u->entity, u->project, u->run_id)
+		       : wb__whoami_open(&u->http, u->base_url, u->api_key, NULL);
+	if (rc || (rc = wb__http_set_ca_file(u->http, cfg->ca_file)))
 		goto fail;
 	wb__upload_init(&u->up, u->http, u->fd);
 	u->acked_written_at = wb__mono_ms();

@@ -19,7 +19,7 @@ typedef struct wb__uploader_config {
 	const char *base_url;
 	const char *api_key;            /* may be NULL */
 	const char *ca_file;            /* PEM CA bundle for https, or NULL */
-	const char *entity, *project, *run_id;
+	const char *entity, *project, *run_id; /* entity NULL: the key owner's, asked for first */
 	const char *log_path;           /* <run dir>/records.wbl */
 	const char *acked_path;         /* <run dir>/acked */
 	const char *run_json;           /* body of the PUT that opens the run */

@@ -188,10 +188,11 @@ static int same_url_n(const char *a, size_t la, const char *b, size_t lb)
 
 static int same_url(const char *a, const char *b) { return same_url_n(a, strlen(a), b, strlen(b)); }
 
-/* name (of length n) is "api_key@" followed by url. */
+/* name (of length n) is "api_key@" or "entity@" followed by url: a line that belongs to url's key. */
 static int is_key_of(const char *name, size_t n, const char *url)
 {
-	return n > 8 && strncmp(name, "api_key@", 8) == 0 && same_url_n(name + 8, n - 8, url, strlen(url));
+	return (n > 8 && strncmp(name, "api_key@", 8) == 0 && same_url_n(name + 8, n - 8, url, strlen(url))) ||
+	       (n > 7 && strncmp(name, "entity@", 7) == 0 && same_url_n(name + 7, n - 7, url, strlen(url)));
 }
 
 /* A value that fits on a settings line, and in an api_key@URL name. */
@@ -203,16 +204,18 @@ static int settings_value_ok(const char *v)
 	return 1;
 }
 
-int wbs__settings_write(const char *path, const char *base_url, const char *api_key, char *err, size_t errlen)
+int wbs__settings_write(const char *path, const char *base_url, const char *api_key, const char *entity, char *err,
+			 size_t errlen)
 {
-	char tmp[4200] = "", old_url[2048] = "", old_key[256] = "";
+	char tmp[4200] = "", old_url[2048] = "", old_key[256] = "", old_entity[128] = "";
 	char *old = NULL;
 	wbs__buf b;
 	int fd = -1, rc = -1;
 
 	wbs__buf_init(&b, SETTINGS_MAX);
-	if (!settings_value_ok(base_url) || (api_key && !settings_value_ok(api_key))) {
-		snprintf(err, errlen, "a base URL or key with a space, control character or '=' cannot be saved");
+	if (!settings_value_ok(base_url) || (api_key && !settings_value_ok(api_key)) ||
+	    (entity && (!entity[0] || !settings_value_ok(entity)))) {
+		snprintf(err, errlen, "a base URL, key or entity with a space, control character or '=' cannot be saved");
 		goto done;
 	}
 	if (mkdir_parents(path)) {
@@ -224,16 +227,24 @@ int wbs__settings_write(const char *path, const char *base_url, const char *api_
 	 * A new key makes base_url the default server; the key of the server
 	 * it replaces moves to an api_key@URL line, where the SDK finds it
 	 * when pointed at that server again. Without a key only base_url
-	 * changes (the same server, moved).
+	 * changes (the same server, moved). The entity line is the key
+	 * owner's entity (the default entity of runs made with that key): it
+	 * travels with its key, to entity@URL, and goes when its key goes.
 	 */
 	if (api_key) {
 		wbs__buf_printf(&b, "base_url=%s\napi_key=%s\n", base_url, api_key);
+		if (entity)
+			wbs__buf_printf(&b, "entity=%s\n", entity);
 		if (old && find_line(old, "base_url", old_url, sizeof(old_url)) == 0 &&
 		    find_line(old, "api_key", old_key, sizeof(old_key)) == 0 && old_key[0] && settings_value_ok(old_url) &&
-		    settings_value_ok(old_key) && !same_url(old_url, base_url))
+		    settings_value_ok(old_key) && !same_url(old_url, base_url)) {
 			wbs__buf_printf(&b, "api_key@%s=%s\n", old_url, old_key);
-		else
+			if (find_line(old, "entity", old_entity, sizeof(old_entity)) == 0 && old_entity[0] &&
+			    settings_value_ok(old_entity))
+				wbs__buf_printf(&b, "entity@%s=%s\n", old_url, old_entity);
+		} else {
 			old_key[0] = '\0';
+		}
 	}
 	for (const char *p = old; p && *p;) {
 		const char *eol = strchr(p, '\n'), *name;
@@ -243,8 +254,8 @@ int wbs__settings_write(const char *path, const char *base_url, const char *api_
 		name = line_name(p, len, &n);
 		drop = n == 8 && strncmp(name, "base_url", 8) == 0;
 		if (api_key)
-			drop = drop || (n == 7 && strncmp(name, "api_key", 7) == 0) || is_key_of(name, n, base_url) ||
-			       (old_key[0] && is_key_of(name, n, old_url));
+			drop = drop || (n == 7 && strncmp(name, "api_key", 7) == 0) || (n == 6 && strncmp(name, "entity", 6) == 0) ||
+			       is_key_of(name, n, base_url) || (old_key[0] && is_key_of(name, n, old_url));
 		if (!drop) {
 			wbs__buf_put(&b, p, len);
 			wbs__buf_putc(&b, '\n');
@@ -457,7 +468,7 @@ int wbs__auth_bootstrap(wbs__store *s, const char *base_url, char *err, size_t e
 		wbs__key_hash(key, WBS__KEY_LEN, hash);
 		memcpy(prefix, key, WBS__KEY_PREFIX_LEN);
 		prefix[WBS__KEY_PREFIX_LEN] = '\0';
-		if (wbs__settings_write(path, base_url, key, err, errlen))
+		if (wbs__settings_write(path, base_url, key, "admin", err, errlen))
 			goto done;
 		if (wbs__store_key_add(s, "admin", hash, prefix, &e) || wbs__store_user_set_admin(s, "admin", &e)) {
 			snprintf(err, errlen, "cannot store the admin key: %s", e.msg);
@@ -477,7 +488,7 @@ int wbs__auth_bootstrap(wbs__store *s, const char *base_url, char *err, size_t e
 	wbs__key_hash(key, strlen(key), hash);
 	if (wbs__store_key_user(s, hash, &uid, &e) != WBS__ST_OK)
 		goto done; /* someone else's key: leave the file alone */
-	if (wbs__settings_write(path, base_url, NULL, err, errlen)) {
+	if (wbs__settings_write(path, base_url, NULL, NULL, err, errlen)) {
 		char q[600], qe[600];
 		wbs__log(WBS__LOG_WARN, "cannot update the settings file", "path=%s error=%s",
 			 wbs__log_quote(q, sizeof(q), path), wbs__log_quote(qe, sizeof(qe), err));

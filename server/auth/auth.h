@@ -9,7 +9,8 @@
  * user (a server admin) and a key and writes the settings file where libwb
  * and the CLI look:
  * $WB_CONFIG_DIR/settings, else $XDG_CONFIG_HOME/wb/settings, else
- * $HOME/.config/wb/settings (mode 0600, lines base_url=... and api_key=...).
+ * $HOME/.config/wb/settings (mode 0600, lines base_url=..., api_key=... and
+ * entity=admin, the key owner's entity).
  * On later starts, if that file holds a key this server accepts, its
  * base_url line is rewritten with the current address. While the admin
  * has no password, every start logs a fresh one-time setup link
@@ -43,10 +44,14 @@ int wbs__settings_read_key(const char *path, char *key, size_t cap);
 /*
  * Write path atomically (temporary file, fsync, rename) with mode 0600,
  * creating its directory (0700) if needed. If api_key is NULL the file's
- * other lines are kept and only base_url is replaced (or added). 0, or -1
+ * other lines are kept and only base_url is replaced (or added); else
+ * api_key becomes the default key, with entity (the key owner's entity,
+ * may be NULL: not known) on an entity= line beside it, and the previous
+ * default key and its entity move to api_key@URL and entity@URL. 0, or -1
  * with a message in err.
  */
-int wbs__settings_write(const char *path, const char *base_url, const char *api_key, char *err, size_t errlen);
+int wbs__settings_write(const char *path, const char *base_url, const char *api_key, const char *entity, char *err,
+			size_t errlen);
 
 /*
  * First-start and later-start handling described above, for a server

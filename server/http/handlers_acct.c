@@ -19,6 +19,7 @@
  */
 #include "http_int.h"
 
+#include <math.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -750,19 +751,56 @@ void wbs__h_project_get(wbs__req *q)
 	wbs__buf_free(&b);
 }
 
+/*
+ * The optional created_at and updated_at of a project PUT into *c and *u:
+ * 1 both given (finite unix seconds, not negative, created_at <=
+ * updated_at), 0 neither, -1 with the 400 sent. They come together so a
+ * project never holds an updated_at before its created_at. They are what
+ * `wb import` restores; a project admin (this route's access) may set
+ * them, as a run's writer may set the run's created_at in its RUN record.
+ */
+static int times_members(wbs__req *q, const cJSON *j, double *c, double *u)
+{
+	const cJSON *cj = cJSON_GetObjectItemCaseSensitive(j, "created_at");
+	const cJSON *uj = cJSON_GetObjectItemCaseSensitive(j, "updated_at");
+
+	if (!cj && !uj)
+		return 0;
+	if (!cj || !uj) {
+		wbs__send_error(q, 400, "invalid_argument", "created_at and updated_at are given together");
+		return -1;
+	}
+	if (!cJSON_IsNumber(cj) || !isfinite(cj->valuedouble) || cj->valuedouble < 0 || !cJSON_IsNumber(uj) ||
+	    !isfinite(uj->valuedouble) || uj->valuedouble < 0) {
+		wbs__send_error(q, 400, "invalid_argument", "created_at and updated_at must be numbers of unix seconds");
+		return -1;
+	}
+	if (cj->valuedouble > uj->valuedouble) {
+		wbs__send_error(q, 400, "invalid_argument", "created_at must not be after updated_at");
+		return -1;
+	}
+	*c = cj->valuedouble;
+	*u = uj->valuedouble;
+	return 1;
+}
+
 void wbs__h_project_put(wbs__req *q)
 {
 	cJSON *j = NULL;
 	const char *vis = NULL;
 	wbs__err e = {0};
+	double created = 0, updated = 0;
+	int times;
 
-	if (body_object(q, 1, &j) || str_member(q, j, "visibility", 16, 0, 0, &vis) < 0)
+	if (body_object(q, 1, &j) || str_member(q, j, "visibility", 16, 0, 0, &vis) < 0 ||
+	    (times = times_members(q, j, &created, &updated)) < 0)
 		goto done;
 	if (vis && strcmp(vis, "private") != 0 && strcmp(vis, "public") != 0) {
 		wbs__send_error(q, 400, "invalid_argument", "visibility must be private or public");
 		goto done;
 	}
 	if (wbs__store_project_upsert(q->store, q->ref.entity, q->ref.project, vis, &e) ||
+	    (times && wbs__store_project_times(q->store, q->ref.entity, q->ref.project, created, updated, &e)) ||
 	    wbs__store_access(q->store, q->user_id, q->ref.entity, q->ref.project, &q->acc, &e)) {
 		wbs__send_store_error(q, &e);
 		goto done;
@@ -770,6 +808,9 @@ void wbs__h_project_put(wbs__req *q)
 	if (vis)
 		wbs__log(WBS__LOG_INFO, "project visibility", "req=%s project=%s/%s visibility=%s by=%s", q->id,
 			 q->ref.entity, q->ref.project, vis, q->who.name);
+	if (times)
+		wbs__log(WBS__LOG_INFO, "project times", "req=%s project=%s/%s created_at=%.17g updated_at=%.17g by=%s",
+			 q->id, q->ref.entity, q->ref.project, created, updated, q->who.name);
 	wbs__h_project_get(q);
 done:
 	cJSON_Delete(j);

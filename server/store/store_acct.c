@@ -291,7 +291,7 @@ struct w {
 	const char *a, *b, *c, *d, *e;
 	const uint8_t *hash;
 	int64_t i, j, k;
-	double t;
+	double t, t2;
 	int64_t out;
 };
 
@@ -712,6 +712,21 @@ int wbs__store_project_upsert(wbs__store *s, const char *entity, const char *pro
 {
 	struct w w = {.a = entity, .b = project, .c = visibility};
 	return submit(s, apply_project_upsert, &w, err);
+}
+
+static int apply_project_times(wbs__store *s, wbs__job *j)
+{
+	int qr;
+	Q(NULL, "UPDATE projects SET created_at = ?3, updated_at = ?4 WHERE entity = ?1 AND name = ?2", "ttdd",
+	  W(j)->a, W(j)->b, W(j)->t, W(j)->t2);
+	return WBS__ST_OK;
+}
+
+int wbs__store_project_times(wbs__store *s, const char *entity, const char *project, double created_at,
+			     double updated_at, wbs__err *err)
+{
+	struct w w = {.a = entity, .b = project, .t = created_at, .t2 = updated_at};
+	return submit(s, apply_project_times, &w, err);
 }
 
 int wbs__store_project_members(wbs__store *s, const char *entity, const char *project, wbs__buf *out, wbs__err *err)

@@ -106,6 +106,10 @@ int wbs__store_team_member_set(wbs__store *s, const char *team, const char *user
 /* Create the project if new; set its visibility when visibility is not NULL. */
 int wbs__store_project_upsert(wbs__store *s, const char *entity, const char *project, const char *visibility,
 			      wbs__err *err);
+/* Set an existing project's created_at and updated_at (unix seconds, checked by the caller): what
+ * `wb import` restores, so a project keeps its times across export and import. */
+int wbs__store_project_times(wbs__store *s, const char *entity, const char *project, double created_at,
+			     double updated_at, wbs__err *err);
 /* [{"user","role"}] */
 int wbs__store_project_members(wbs__store *s, const char *entity, const char *project, wbs__buf *out, wbs__err *err);
 int wbs__store_project_member_set(wbs__store *s, const char *entity, const char *project, const char *user, int role,

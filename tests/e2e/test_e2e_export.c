@@ -7,8 +7,8 @@
  * metadata, a reference, a file shared between versions, a blob larger
  * than one upload chunk, and a consumer run) go through `wb export` into a
  * .tar.gz and `wb import` into a second real server; then every API answer
- * about them is compared: the run objects (but for the servers' own
- * updated_at, heartbeat_at and last_seq), the metrics lists, every series
+ * about them is compared: the project's times and visibility, the run
+ * objects (but for the servers' own updated_at, heartbeat_at and last_seq), the metrics lists, every series
  * at full resolution bit for bit, the code capture and its patch, every
  * media value and image byte, every artifact, version, alias, lineage entry
  * (with its times) and file byte. Damaged archives (a
@@ -272,6 +272,55 @@ static void list_ids(const wbt_server *x, const char *path, char *out, size_t ca
 	cJSON_Delete(j);
 }
 
+/* Project ent/name as server x's project list shows it (the caller deletes it), or NULL. */
+static cJSON *project_entry(const wbt_server *x, const char *ent, const char *name)
+{
+	cJSON *j = wbt_get_json(x, "/api/v1/projects"), *out = NULL;
+	const cJSON *p;
+
+	assert_non_null(j);
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(j, "projects"))
+		if (!strcmp(cJSON_GetObjectItem(p, "entity")->valuestring, ent) &&
+		    !strcmp(cJSON_GetObjectItem(p, "name")->valuestring, name))
+			out = cJSON_Duplicate(p, 1);
+	cJSON_Delete(j);
+	return out;
+}
+
+/* PUT body to /api/v1/projects/tester/xp on x as its admin; the status. */
+static long put_project(const wbt_server *x, const char *body)
+{
+	const char *h[] = {"Content-Type: application/json", NULL};
+	wbt_response r;
+	long st;
+
+	assert_int_equal(wbt_http(x, "PUT", "/api/v1/projects/tester/xp", body, strlen(body), h, 1, &r), 0);
+	st = r.status;
+	wbt_response_free(&r);
+	return st;
+}
+
+/* The project's created_at, updated_at and visibility are the same on a and b. */
+static void same_project_times(const char *ent, const char *name)
+{
+	cJSON *pa = project_entry(&a, ent, name), *pb = project_entry(&b, ent, name);
+	static const char *const m[] = {"created_at", "updated_at"};
+
+	assert_non_null(pa);
+	assert_non_null(pb);
+	for (size_t i = 0; i < 2; i++) {
+		double ta = cJSON_GetObjectItem(pa, m[i])->valuedouble, tb = cJSON_GetObjectItem(pb, m[i])->valuedouble;
+		if (ta != tb)
+			fprintf(stderr, "project %s/%s %s: %.17g on the source, %.17g after import\n", ent, name, m[i], ta,
+				tb);
+		assert_true(ta == tb);
+	}
+	assert_string_equal(cJSON_GetObjectItem(pa, "visibility")->valuestring,
+			    cJSON_GetObjectItem(pb, "visibility")->valuestring);
+	cJSON_Delete(pa);
+	cJSON_Delete(pb);
+}
+
 static void test_e2e_export__round_trip_is_identical_through_the_api(void **state)
 {
 	char ids[3][64], archive[400], path[1200];
@@ -280,6 +329,7 @@ static void test_e2e_export__round_trip_is_identical_through_the_api(void **stat
 
 	(void)state;
 	make_runs(ids);
+	assert_int_equal(put_project(&a, "{\"visibility\":\"public\"}"), 200);
 	snprintf(archive, sizeof(archive), "%s/xp.tar.gz", root);
 	{
 		const char *args[] = {wbt_wb_bin(), "export", "--project", "tester/xp", archive, "--base-url", a.url,
@@ -298,6 +348,14 @@ static void test_e2e_export__round_trip_is_identical_through_the_api(void **stat
 	}
 	for (int i = 0; i < 3; i++)
 		nkeys += same_run("xp", ids[i]);
+	/* the project keeps its times and visibility (the import made it) */
+	same_project_times("tester", "xp");
+	/* times that cannot be are refused, and change nothing */
+	assert_int_equal(put_project(&b, "{\"created_at\":5,\"updated_at\":1}"), 400);
+	assert_int_equal(put_project(&b, "{\"created_at\":5}"), 400);
+	assert_int_equal(put_project(&b, "{\"created_at\":\"5\",\"updated_at\":6}"), 400);
+	assert_int_equal(put_project(&b, "{\"created_at\":-1,\"updated_at\":6}"), 400);
+	same_project_times("tester", "xp");
 	/* ties sort alike (two runs have no config.model): the import made the runs in the source's order */
 	{
 		char la[400], lb[400];
@@ -924,14 +982,15 @@ static void test_e2e_export__one_run_and_version_1_archives(void **state)
 	assert_int_equal(same_bytes_on(&e, "/api/v1/projects/tester/rich/artifacts/dataset/v0/file?path=data/train.bin"),
 			 (9u << 20) + 4321);
 
-	/* the xp archive of the first test, made a version 1 archive: no media/, no artifacts */
+	/* the xp archive of the first test, made a version 1 archive: no media/, no artifacts, no projects */
 	snprintf(dir, sizeof(dir), "%s/v1", root);
 	snprintf(cmd, sizeof(cmd),
 		 "mkdir -p '%s' && tar -C '%s' -xzf '%s/xp.tar.gz' && rm -r '%s'/runs/*/*/*/media && "
-		 "sed -i 's/\"version\":2/\"version\":1/; s/,\"artifacts\":\\[\\]//' '%s/manifest.json' && "
+		 "sed -i 's/\"version\":2/\"version\":1/; s/,\"artifacts\":\\[\\]//; "
+		 "s/,\"projects\":\\[[^]]*\\]//' '%s/manifest.json' && "
 		 "grep -q '\"version\":1' '%s/manifest.json' && ! grep -q artifacts '%s/manifest.json' && "
-		 "tar -C '%s' -czf '%s/v1.tar.gz' manifest.json runs",
-		 dir, dir, root, dir, dir, dir, dir, dir, root);
+		 "! grep -q projects '%s/manifest.json' && tar -C '%s' -czf '%s/v1.tar.gz' manifest.json runs",
+		 dir, dir, root, dir, dir, dir, dir, dir, dir, root);
 	assert_int_equal(system(cmd), 0);
 	snprintf(archive, sizeof(archive), "%s/v1.tar.gz", root);
 	{

@@ -167,6 +167,48 @@ static void test_settings__key_for_origin(void **state)
 
 /* The message for a 401 without a key names a server the file has a key
  * for, never a key. */
+/* The entity beside a key in the file is that key's owner: used only with that key, and only for its
+ * server; without a key the login name stays. */
+static void test_settings__entity_of_the_key(void **state)
+{
+	wb__settings s;
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+
+	(void)state;
+	wbt_write_file(cfg_file, "base_url=http://a.example:1\napi_key=key-a\nentity=alice\n"
+				 "api_key@http://b.example:2=key-b\nentity@http://b.example:2=bob\n");
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_string_equal(s.entity, "alice");
+	wb__settings_free(&s);
+	o.base_url = "http://b.example:2";
+	assert_int_equal(wb__settings_load(&s, &o), WB_OK);
+	assert_string_equal(s.entity, "bob");
+	wb__settings_free(&s);
+	/* another key for a (WB_API_KEY): its owner is not known here */
+	setenv("WB_API_KEY", "key-other", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_null(s.entity);
+	wb__settings_free(&s);
+	/* an entity given wins */
+	setenv("WB_ENTITY", "team", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_string_equal(s.entity, "team");
+	wb__settings_free(&s);
+	unsetenv("WB_ENTITY");
+	unsetenv("WB_API_KEY");
+	/* an entity line that is not a name is not used */
+	wbt_write_file(cfg_file, "base_url=http://a.example:1\napi_key=key-a\nentity=../x\n");
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_null(s.entity);
+	wb__settings_free(&s);
+	/* no key: the login name, as before */
+	wbt_write_file(cfg_file, "base_url=http://a.example:1\n");
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_non_null(s.entity);
+	assert_true(wb__name_valid(s.entity));
+	wb__settings_free(&s);
+}
+
 static void test_settings__no_key_why(void **state)
 {
 	char why[512];
@@ -365,6 +407,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_settings__env_over_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings__key_per_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings__key_for_origin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings__entity_of_the_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings__no_key_why, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings__options_over_env, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings__xdg_and_home, setup, teardown),

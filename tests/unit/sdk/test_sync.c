@@ -338,6 +338,7 @@ static wb_run *open_run(wb_mode mode, const char *key, const char *run_id, unsig
 	o.dir = dir;
 	o.base_url = F.url;
 	o.api_key = key;
+	o.entity = "e"; /* the fake has no accounts to name the key's owner */
 	o.run_id = run_id;
 	o.finish_timeout_ms = finish_ms;
 	o.heartbeat_ms = 100;

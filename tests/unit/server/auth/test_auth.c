@@ -95,33 +95,35 @@ static void test_auth__settings_write(void **state)
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/a/b/settings", dir);
-	assert_int_equal(wbs__settings_write(path, "http://127.0.0.1:1", "wb_k1", err, sizeof(err)), 0);
+	assert_int_equal(wbs__settings_write(path, "http://127.0.0.1:1", "wb_k1", NULL, err, sizeof(err)), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_string_equal(slurp(path), "base_url=http://127.0.0.1:1\napi_key=wb_k1\n");
 	assert_int_equal(wbs__settings_read_key(path, key, sizeof(key)), 0);
 	assert_string_equal(key, "wb_k1");
-	/* Update base_url only, keeping other lines (including the user's own). */
+	/* Update base_url only, keeping other lines (the user's own, and the key's entity). */
 	f = fopen(path, "a");
 	fputs("entity = bob\n", f);
 	fclose(f);
-	assert_int_equal(wbs__settings_write(path, "http://127.0.0.1:2", NULL, err, sizeof(err)), 0);
+	assert_int_equal(wbs__settings_write(path, "http://127.0.0.1:2", NULL, NULL, err, sizeof(err)), 0);
 	assert_string_equal(slurp(path), "api_key=wb_k1\nentity = bob\nbase_url=http://127.0.0.1:2\n");
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	/*
 	 * A key for another server makes it the default and keeps the old
 	 * server's key on its own line; a new key for a server replaces its
-	 * line; hostile values are refused and change nothing.
+	 * line; the key owner's entity is written beside its key and moves
+	 * with it; hostile values are refused and change nothing.
 	 */
-	assert_int_equal(wbs__settings_write(path, "http://10.0.0.9:8080", "wb_k9", err, sizeof(err)), 0);
-	assert_string_equal(slurp(path), "base_url=http://10.0.0.9:8080\napi_key=wb_k9\napi_key@http://127.0.0.1:2=wb_k1\n"
-					 "entity = bob\n");
-	assert_int_equal(wbs__settings_write(path, "http://127.0.0.1:2/", "wb_k3", err, sizeof(err)), 0);
-	assert_string_equal(slurp(path), "base_url=http://127.0.0.1:2/\napi_key=wb_k3\napi_key@http://10.0.0.9:8080=wb_k9\n"
-					 "entity = bob\n");
-	assert_int_equal(wbs__settings_write(path, "http://x\napi_key=evil", "wb_k4", err, sizeof(err)), -1);
-	assert_int_equal(wbs__settings_write(path, "http://x", "wb k4", err, sizeof(err)), -1);
+	assert_int_equal(wbs__settings_write(path, "http://10.0.0.9:8080", "wb_k9", "carol", err, sizeof(err)), 0);
+	assert_string_equal(slurp(path), "base_url=http://10.0.0.9:8080\napi_key=wb_k9\nentity=carol\n"
+					 "api_key@http://127.0.0.1:2=wb_k1\nentity@http://127.0.0.1:2=bob\n");
+	assert_int_equal(wbs__settings_write(path, "http://127.0.0.1:2/", "wb_k3", "dave", err, sizeof(err)), 0);
+	assert_string_equal(slurp(path), "base_url=http://127.0.0.1:2/\napi_key=wb_k3\nentity=dave\n"
+					 "api_key@http://10.0.0.9:8080=wb_k9\nentity@http://10.0.0.9:8080=carol\n");
+	assert_int_equal(wbs__settings_write(path, "http://x\napi_key=evil", "wb_k4", NULL, err, sizeof(err)), -1);
+	assert_int_equal(wbs__settings_write(path, "http://x", "wb k4", NULL, err, sizeof(err)), -1);
+	assert_int_equal(wbs__settings_write(path, "http://x", "wb_k4", "a\nb", err, sizeof(err)), -1);
 	assert_non_null(strstr(slurp(path), "api_key=wb_k3\n"));
 	/* Spaces around '=' are read. */
 	f = fopen(path, "w");
@@ -174,12 +176,14 @@ static void test_auth__bootstrap(void **state)
 	assert_int_equal(n, 1);
 
 	/* A settings file with someone else's key is left alone. */
-	assert_int_equal(wbs__settings_write(path, "http://other:1", "wb_foreign", err, sizeof(err)), 0);
+	assert_int_equal(wbs__settings_write(path, "http://other:1", "wb_foreign", NULL, err, sizeof(err)), 0);
 	assert_int_equal(wbs__auth_bootstrap(s, "http://127.0.0.1:3333", err, sizeof(err)), 0);
 	{
 		char want[400];
 		/* the key it replaced stays, as the key of its server */
-		snprintf(want, sizeof(want), "base_url=http://other:1\napi_key=wb_foreign\napi_key@http://127.0.0.1:2222=%s\n",
+		snprintf(want, sizeof(want),
+			 "base_url=http://other:1\napi_key=wb_foreign\napi_key@http://127.0.0.1:2222=%s\n"
+			 "entity@http://127.0.0.1:2222=admin\n",
 			 key);
 		assert_string_equal(slurp(path), want);
 	}
