@@ -33,7 +33,7 @@
  *    shuffling, so a run is reproducible bit for bit with the same --seed.
  *  - wb never stops training: every wb_ call's return code is checked and a
  *    failure is reported on stderr (the first few, then counted), and the
- *    trainer carries on. If wb_init itself fails, the trainer runs without
+ *    trainer carries on. If wb_run_init itself fails, the trainer runs without
  *    tracking.
  */
 #if !defined(_GNU_SOURCE) && !defined(_POSIX_C_SOURCE)
@@ -244,12 +244,12 @@ static void log_config(wb_run *run, const config *c, long n_train)
 	wb_check(wb_config_set_string(run, "data.name", "fashion-mnist"), "config data.name");
 	wb_check(wb_config_set_int(run, "data.train_size", n_train), "config data.train_size");
 	wb_check(wb_config_set_int(run, "data.val_size", NVAL), "config data.val_size");
-	wb_check(wb_define_metric(run, "val/*", "epoch", WB_SUMMARY_MAX | WB_SUMMARY_LAST), "define_metric val/*");
-	wb_check(wb_define_metric(run, "train/loss", NULL, WB_SUMMARY_MIN | WB_SUMMARY_LAST),
+	wb_check(wb_run_define_metric(run, "val/*", "epoch", WB_SUMMARY_MAX | WB_SUMMARY_LAST), "define_metric val/*");
+	wb_check(wb_run_define_metric(run, "train/loss", NULL, WB_SUMMARY_MIN | WB_SUMMARY_LAST),
 		 "define_metric train/loss");
 }
 
-/* The run's strings are the SDK's until wb_finish; keep copies for after it. */
+/* The run's strings are the SDK's until wb_run_finish; keep copies for after it. */
 static char *dup_or_null(const char *s)
 {
 	return s != NULL ? strdup(s) : NULL;
@@ -317,7 +317,7 @@ int main(int argc, char **argv)
 	if (opts.project == NULL && getenv("WB_PROJECT") == NULL)
 		opts.project = DEFAULT_PROJECT;
 	opts.name = c.name;
-	rc = wb_init(&run, &opts);
+	rc = wb_run_init(&run, &opts);
 	if (rc != WB_OK) {
 		wb_check(rc, "init");
 		fprintf(stderr, PROG ": training without tracking\n");
@@ -409,7 +409,7 @@ int main(int argc, char **argv)
 
 done:
 	if (run != NULL) {
-		rc = wb_finish(run, exit_code);
+		rc = wb_run_finish(run, exit_code);
 		if (rc == WB_ETIMEOUT)
 			fprintf(stderr, PROG ": wb: not everything reached the server; upload the rest with "
 					"`wb sync %s`\n",

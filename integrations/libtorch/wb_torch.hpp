@@ -19,7 +19,7 @@
  *    optimizer changes it, of its weight ("parameters/<name>").
  *  - Histograms are computed in torch (torch::histc, `bins` equal-width
  *    bins between the finite minimum and maximum; NaN and +-Inf left out).
- *    Only the bins leave torch, through wb_log_histogram_bins.
+ *    Only the bins leave torch, through wb_run_log_histogram_bins.
  *  - They are logged once the trainer has logged that step (the first hook
  *    of a later backward pass, flush(), or the watcher's destructor), with
  *    WB_STEP_AUTO: "the run's current step", so they land on the step of the
@@ -100,7 +100,7 @@ struct watch_state {
 		if (pending.empty() || (!always && wb_run_step(run) < pending_step))
 			return;
 		for (const hist &h : pending) {
-			int rc = wb_log_histogram_bins(run, h.key.c_str(), h.edges.data(), h.counts.data(),
+			int rc = wb_run_log_histogram_bins(run, h.key.c_str(), h.edges.data(), h.counts.data(),
 						       h.counts.size(), WB_STEP_AUTO);
 			if (rc != WB_OK && first_error == WB_OK)
 				first_error = rc;

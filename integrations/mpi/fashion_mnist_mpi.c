@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 	o.project = a.project;
 	if (!o.project && !getenv("WB_PROJECT"))
 		o.project = "fashion-mnist-mpi";
-	rc = wb_init(&run, &o);
+	rc = wb_run_init(&run, &o);
 	check(rc, "init");
 	if (rc != WB_OK)
 		run = NULL;
@@ -133,7 +133,7 @@ int main(int argc, char **argv)
 		check(wb_config_set_int(run, "epochs", a.epochs), "config");
 		check(wb_config_set_int(run, "model.hidden", a.hidden), "config");
 		check(wb_config_set_int(run, "world_size", size), "config");
-		check(wb_define_metric(run, "val/*", "epoch", WB_SUMMARY_MAX | WB_SUMMARY_LAST), "define");
+		check(wb_run_define_metric(run, "val/*", "epoch", WB_SUMMARY_MAX | WB_SUMMARY_LAST), "define");
 		if (rank == 0)
 			printf("wb: rank 0 is %s\n", wb_run_url(run));
 	}
@@ -188,7 +188,7 @@ int main(int argc, char **argv)
 	}
 	exit_code = 0;
 	if (run)
-		check(wb_finish(run, exit_code), "finish");
+		check(wb_run_finish(run, exit_code), "finish");
 	free(order);
 	mlp_free(&m);
 	dataset_free(&train);

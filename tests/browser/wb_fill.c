@@ -54,8 +54,8 @@ static wb_run *start(const char *name, const char *notes, const char *tags)
 	o.system_sample_ms = -1;
 	o.buffer_bytes = 64u << 20;
 	o.finish_timeout_ms = 600000;
-	if ((rc = wb_init(&r, &o)) != WB_OK) {
-		fprintf(stderr, "wb_fill: wb_init: %s: %s\n", wb_strerror(rc), wb_errmsg());
+	if ((rc = wb_run_init(&r, &o)) != WB_OK) {
+		fprintf(stderr, "wb_fill: wb_run_init: %s: %s\n", wb_strerror(rc), wb_errmsg());
 		exit(1);
 	}
 	return r;
@@ -68,8 +68,8 @@ static void finish(wb_run *r, int code)
 
 	snprintf(id, sizeof(id), "%s", wb_run_id(r));
 	snprintf(name, sizeof(name), "%s", wb_run_name(r));
-	if ((rc = wb_finish(r, code)) != WB_OK) {
-		fprintf(stderr, "wb_fill: wb_finish: %s\n", wb_strerror(rc));
+	if ((rc = wb_run_finish(r, code)) != WB_OK) {
+		fprintf(stderr, "wb_fill: wb_run_finish: %s\n", wb_strerror(rc));
 		exit(1);
 	}
 	pthread_mutex_lock(&out_mu);
@@ -173,7 +173,7 @@ static int live(int64_t steps)
 		log_curve(r, at, steps, 0.05, 0);
 		at += steps;
 	}
-	return wb_finish(r, 0) == WB_OK ? 0 : 1;
+	return wb_run_finish(r, 0) == WB_OK ? 0 : 1;
 }
 
 struct many_arg {
@@ -224,7 +224,7 @@ static int big(int64_t points)
 	for (int64_t j = 0; j < points; j++) {
 		m[0].key = "loss";
 		m[0].value = sin((double)j * 1e-4) + 0.1 * sin((double)j * 0.37);
-		while (wb_log(r, m, 1, j) == WB_EFULL)
+		while (wb_run_log(r, m, 1, j) == WB_EFULL)
 			; /* the buffer stayed full for 1 s: the uploader is behind; try again */
 	}
 	finish(r, 0);
@@ -240,8 +240,8 @@ static int code(int64_t steps)
 	o.entity = "team";
 	o.project = project;
 	o.system_sample_ms = -1;
-	if ((rc = wb_init(&r, &o)) != WB_OK) {
-		fprintf(stderr, "wb_fill: wb_init: %s: %s\n", wb_strerror(rc), wb_errmsg());
+	if ((rc = wb_run_init(&r, &o)) != WB_OK) {
+		fprintf(stderr, "wb_fill: wb_run_init: %s: %s\n", wb_strerror(rc), wb_errmsg());
 		return 1;
 	}
 	log_curve(r, 0, steps, 0.05, 0);
@@ -271,8 +271,8 @@ static int sys(int64_t ms)
 	o.name = "sys-run";
 	o.disable_git = 1;
 	o.system_sample_ms = 20;
-	if ((rc = wb_init(&r, &o)) != WB_OK) {
-		fprintf(stderr, "wb_fill: wb_init: %s: %s\n", wb_strerror(rc), wb_errmsg());
+	if ((rc = wb_run_init(&r, &o)) != WB_OK) {
+		fprintf(stderr, "wb_fill: wb_run_init: %s: %s\n", wb_strerror(rc), wb_errmsg());
 		return 1;
 	}
 	t0 = mono_ms();
@@ -320,12 +320,12 @@ static int media(int64_t steps)
 		 "<b>bold</b>", "<img src=x onerror=\\\"window.__xss=1\\\">");
 	for (int64_t s = 0; s < steps; s++) {
 		WB_LOG(r, s, {"loss", 1.0 / (double)(s + 1)});
-		if (s == 0 && wb_log_table(r, "preds", table, WB_STEP_AUTO) != WB_OK)
+		if (s == 0 && wb_run_log_table(r, "preds", table, WB_STEP_AUTO) != WB_OK)
 			return 1;
 		/* a bump that drifts up and widens with the step */
 		for (int i = 0; i < 500; i++)
 			vals[i] = (double)s * 0.1 + (1.0 + (double)s * 0.02) * sin((double)i * 0.37) * (double)(i % 7) / 7.0;
-		if (wb_log_histogram(r, "weights", vals, 500, WB_STEP_AUTO) != WB_OK)
+		if (wb_run_log_histogram(r, "weights", vals, 500, WB_STEP_AUTO) != WB_OK)
 			return 1;
 		if (s % 5 == 0) {
 			for (int i = 0; i < 16 * 16; i++) {
@@ -334,11 +334,11 @@ static int media(int64_t steps)
 				rgb[3 * i + 2] = (uint8_t)(i / 16 * 16);
 			}
 			snprintf(caption, sizeof caption, "sample at %lld " XSS_IMG " " XSS_SCRIPT, (long long)s);
-			if (wb_log_image_rgb(r, "samples", rgb, 16, 16, caption, WB_STEP_AUTO) != WB_OK)
+			if (wb_run_log_image_rgb(r, "samples", rgb, 16, 16, caption, WB_STEP_AUTO) != WB_OK)
 				return 1;
 		}
 	}
-	if (wb_log_table(r, "preds", "{\"columns\":[\"input\",\"score\",\"ok\"],\"data\":[[\"last\",1,false]]}",
+	if (wb_run_log_table(r, "preds", "{\"columns\":[\"input\",\"score\",\"ok\"],\"data\":[[\"last\",1,false]]}",
 			 steps - 1) != WB_OK)
 		return 1;
 	finish(r, 0);
@@ -353,7 +353,7 @@ static void media_steps(wb_run *r, int64_t from, int64_t steps)
 		WB_LOG(r, s, {"loss", 1.0 / (double)(s + 1)});
 		for (int i = 0; i < 64; i++)
 			vals[i] = (double)s + (double)i / 64.0;
-		wb_log_histogram(r, "weights", vals, 64, WB_STEP_AUTO);
+		wb_run_log_histogram(r, "weights", vals, 64, WB_STEP_AUTO);
 	}
 }
 
@@ -371,7 +371,7 @@ static int medialive(int64_t steps)
 		media_steps(r, at, steps);
 		at += steps;
 	}
-	return wb_finish(r, 0) == WB_OK ? 0 : 1;
+	return wb_run_finish(r, 0) == WB_OK ? 0 : 1;
 }
 
 int main(int argc, char **argv)

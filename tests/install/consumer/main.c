@@ -23,18 +23,18 @@ int main(int argc, char **argv)
 	o.dir = argv[1];
 	o.disable_git = 1;
 	o.system_sample_ms = -1;
-	if ((rc = wb_init(&run, &o)) != WB_OK) {
-		fprintf(stderr, "wb_init: %s\n", wb_strerror(rc));
+	if ((rc = wb_run_init(&run, &o)) != WB_OK) {
+		fprintf(stderr, "wb_run_init: %s\n", wb_strerror(rc));
 		return 1;
 	}
 	for (int step = 0; step < 10; step++)
 		if ((rc = WB_LOG(run, step, {"loss", 1.0 / (step + 1)})) != WB_OK) {
-			fprintf(stderr, "wb_log: %s\n", wb_strerror(rc));
+			fprintf(stderr, "wb_run_log: %s\n", wb_strerror(rc));
 			return 1;
 		}
 	printf("wb %s run %s\n", WB_VERSION, wb_run_id(run));
-	if ((rc = wb_finish(run, 0)) != WB_OK) {
-		fprintf(stderr, "wb_finish: %s\n", wb_strerror(rc));
+	if ((rc = wb_run_finish(run, 0)) != WB_OK) {
+		fprintf(stderr, "wb_run_finish: %s\n", wb_strerror(rc));
 		return 1;
 	}
 	return 0;
