@@ -35,10 +35,11 @@
  * steps already logged. So values wait in a pending list, sorted by step
  * (then by the order read), and a pass logs the prefix that is safe: values
  * at steps no file can still come back below, i.e. at most the smallest
- * "last step read" among the files (an hparams session file, written once,
- * does not count), or older than RELEASE_LAG_S by their own wall time (a
- * file that went quiet must not hold the run back forever; a writer
- * flushes within 120 s). wb_finish logs everything left. Each value keeps
+ * "last step read" among the files that grew in the last RELEASE_LAG_S (a
+ * writer flushes within 120 s; its first record, the file version, counts
+ * as step 0, so a writer that has not flushed data yet holds the others
+ * back; an hparams session file, written once, does not), or older than
+ * RELEASE_LAG_S by their own wall time. wb_finish logs everything left. Each value keeps
  * its event's wall_time as its time (wb__log_at and the media variants).
  * What the run still refuses (a writer that really goes back in step) is
  * counted and said in a warning in the pass that refused it, with the
@@ -82,7 +83,8 @@ typedef struct tbfile {
 	char *path;
 	char *subdir;     /* below the logdir: "" or "a/b" */
 	off_t off;
-	int64_t max_step; /* the largest step read from it, -1 before any */
+	int64_t max_step; /* the largest step read from it, -1 before any record */
+	double grown_at;  /* CLOCK_MONOTONIC seconds of the last pass that read records from it */
 	int hparams;      /* it holds an hparams session */
 } tbfile;
 
@@ -290,7 +292,7 @@ static int emit(struct wb__tbfollow *f, const pend *p)
 static void release(struct wb__tbfollow *f, int final)
 {
 	int64_t safe = INT64_MAX;
-	struct timespec ts;
+	struct timespec ts, mono;
 	double old;
 	size_t i;
 	uint64_t refused = 0;
@@ -299,9 +301,13 @@ static void release(struct wb__tbfollow *f, int final)
 	if (!f->npend)
 		return;
 	qsort(f->pend, f->npend, sizeof(pend), by_step);
-	for (size_t k = 0; k < f->nfiles; k++)
-		if (!f->files[k].hparams && f->files[k].max_step >= 0 && f->files[k].max_step < safe)
-			safe = f->files[k].max_step;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	for (size_t k = 0; k < f->nfiles; k++) {
+		const tbfile *t = &f->files[k];
+		if (!t->hparams && t->max_step >= 0 && t->max_step < safe &&
+		    (double)mono.tv_sec - t->grown_at < RELEASE_LAG_S)
+			safe = t->max_step;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	old = (double)ts.tv_sec - RELEASE_LAG_S;
 	for (i = 0; i < f->npend; i++) {
@@ -408,6 +414,13 @@ static void pass(struct wb__tbfollow *f, int final)
 			f->cur = t;
 			wb__tb_read_some(buf, got, &sink, &f->rep, &used);
 			t->off += (off_t)used;
+			if (used) {
+				struct timespec mono;
+				clock_gettime(CLOCK_MONOTONIC, &mono);
+				t->grown_at = (double)mono.tv_sec;
+				if (t->max_step < 0)
+					t->max_step = 0; /* a record without values: the file version, at step 0 */
+			}
 		}
 		free(buf);
 		close(fd);

@@ -1041,7 +1041,7 @@ static void wait_text(const char *path, const char *text)
 static void test_e2e_tensorboard__follow_tensorboardx(void **state)
 {
 	wb_init_options o = WB_INIT_OPTIONS_INIT;
-	char logdir[512], wbdir[512], errpath[512], id[64], path[1024];
+	char logdir[512], wbdir[512], errpath[512], id[64], path[1024], extra[700];
 	bytes f = {0}, vals = {0};
 	wb_run *r = NULL;
 	cJSON *j, *v;
@@ -1067,12 +1067,22 @@ static void test_e2e_tensorboard__follow_tensorboardx(void **state)
 	assert_int_equal(wb_init(&r, &o), WB_OK);
 	snprintf(id, sizeof id, "%s", wb_run_id(r));
 
-	/* the subdirectories' writers have flushed up to step 39, the main one up to 49 */
+	/* the subdirectories' writers have flushed up to step 39, the main one up to 49, and one more
+	 * (acc/test) only its first record, the file version: it holds the others back at step 0 */
 	tbx_steps(logdir, t0, 0, 40, 3);
 	tbx_steps(logdir, t0, 40, 50, 1);
+	snprintf(extra, sizeof extra, "%s/acc/test", logdir);
+	mkdirs(extra);
+	file_version(&f, t0);
+	append_file(extra, "events.out.tfevents.1700000100.host.1.9", &f);
 	assert_int_equal(wb_tensorboard_follow(r, logdir, 10), WB_OK);
-	wait_step(r, 39);
+	wait_step(r, 0);
 	/* then they catch up, past the main one */
+	for (int s = 0; s < 99; s++) {
+		v_simple(&vals, "acc", (float)(3000 + s));
+		event(&f, t0 + s, s, &vals, 0);
+	}
+	append_file(extra, "events.out.tfevents.1700000100.host.1.9", &f);
 	tbx_steps(logdir, t0, 40, 99, 2);
 	tbx_steps(logdir, t0, 50, 99, 1);
 	wait_step(r, 98);
@@ -1101,6 +1111,7 @@ static void test_e2e_tensorboard__follow_tensorboardx(void **state)
 	check_series("tbxf", id, "loss", 99, -1);
 	check_series("tbxf", id, "acc%2Ftrain", 99, 0);
 	check_series("tbxf", id, "acc%2Fval", 99, 1000);
+	check_series("tbxf", id, "acc%2Ftest", 99, 3000);
 	check_series("tbxf", id, "lr%2Fgroup0", 99, 2000);
 	snprintf(path, sizeof path, "/api/v1/projects/tester/tbxf/runs/%s/history?key=_timestamp", id);
 	j = wbt_get_json(&srv, path);
