@@ -4,15 +4,31 @@
  *
  * Every directory under LOGDIR (LOGDIR included) that holds event files
  * (names containing "tfevents") becomes one run, named by its path below
- * LOGDIR. Its files are read in name order (tb/tbevents.c), what they hold
- * is ordered by step (stable: the files' order within a step), and written
+ * LOGDIR, unless a directory above it is a run already: then its files
+ * belong to that run (add_scalars and add_hparams write into subdirectories
+ * of the writer's directory), their keys given by wb__tb_series_key, the
+ * rule wb_tensorboard_follow uses too. A run's files are read in name
+ * order (its own first, then each subdirectory's; sdk/src/tbevents.c),
+ * what they hold is ordered by step (stable: the files' order within a
+ * step), and written
  * as a run log in the run directory <dir>/run-<id>, exactly as an offline
  * SDK run would have written it: RUN (name, created_at = the first
  * wall_time, metadata.tensorboard = what was read and what was skipped, by
- * reason), METRICS per event with the event's wall_time as time (so the
- * server derives _timestamp from it), HISTOGRAM and IMAGE records, FINISH.
- * Then wb_sync uploads it, with its retries and exactly-once semantics; a
- * failed upload leaves the directory for `wb sync`.
+ * reason, and the values skipped named), CONFIG (add_hparams'
+ * hyperparameters), METRICS per event with the event's wall_time as time
+ * (so the server derives _timestamp from it), HISTOGRAM, IMAGE and TABLE
+ * (text) records, FINISH. Then wb_sync uploads it, with its retries and
+ * exactly-once semantics; a failed upload leaves the directory for
+ * `wb sync`.
+ *
+ * Importing again is idempotent: the run id is derived from the run's
+ * identity (project, name, its first event file's name, which holds the
+ * writer's start time, host and pid), and the run log from the same files
+ * is the same bytes, so the same run dir is found again and the server,
+ * which applies each seq once, adds nothing. If the files changed since
+ * (a run that went on training), the new log would not extend the old one
+ * frame by frame, so the import refuses that run with the reason rather
+ * than mixing two logs under one id.
  *
  * Building the log here rather than calling wb_log is what keeps the
  * events' own wall times and lets the steps be sorted first: event files
@@ -38,6 +54,7 @@
 #include "model/fields.h"
 #include "progress.h"
 #include "tbevents.h"
+#include "util/sha256.h"
 #include "wb.h"
 #include "wire.h"
 #include "wire_media.h"
@@ -47,14 +64,16 @@ static const char tb_usage[] =
 	"                             [-q|--quiet]\n"
 	"\n"
 	"Import TensorBoard event files: each directory under LOGDIR holding event files becomes a run\n"
-	"(scalars, histograms, images). The run logs are written under DIR (default $WB_DIR, else ./wb)\n"
-	"and uploaded; a failed upload can be repeated with `wb sync`. Records that cannot be read are\n"
-	"skipped and counted, by reason.\n";
+	"(scalars, histograms, images, text as tables, hparams as config), with the files of the\n"
+	"directories below it (add_scalars, add_hparams). The run logs are written under DIR (default\n"
+	"$WB_DIR, else ./wb) and uploaded; a failed upload can be repeated with `wb sync`. Records that\n"
+	"cannot be read are skipped and counted, by reason, and skipped values named. Importing the same\n"
+	"LOGDIR again adds nothing (same run ids); a run whose files changed since is refused.\n";
 
 #define DIRS_MAX 4096
 #define FILE_MAX ((size_t)1 << 34) /* 16 GiB: an event file is mapped, not read */
 
-enum { IT_SCALAR, IT_HIST, IT_IMAGE };
+enum { IT_SCALAR, IT_HIST, IT_IMAGE, IT_TABLE };
 
 typedef struct item {
 	int kind;
@@ -67,17 +86,31 @@ typedef struct item {
 	size_t blen;
 } item;
 
+#define NAMED_MAX 64 /* skipped values named in the report */
+
 typedef struct importer {
 	item *items;
 	size_t n, cap;
 	int oom;
 	wb__tb_report rep;
+	const char *subdir; /* of the file being read, below the run's directory */
+	int hparams;        /* the file being read holds an hparams session */
+	uint64_t bad_keys;  /* values whose series key would be too long */
+	cJSON *config;      /* hparams, or NULL */
+	cJSON *named;       /* skipped values: [{reason, tag, plugin, dir, count}] */
 } importer;
 
-static item *add(importer *im, int kind, double wall, int64_t step, const char *key)
+static item *add(importer *im, int kind, double wall, int64_t step, const char *tag)
 {
+	char key[WB__KEY_MAX + 1];
 	item *it;
 
+	if (wb__tb_series_key(key, im->subdir, tag, im->hparams)) {
+		fprintf(stderr, "wb tensorboard: a value of %s/%s skipped: its key would be longer than %u bytes\n",
+			im->subdir, tag, WB__KEY_MAX);
+		im->bad_keys++;
+		return NULL;
+	}
 	if (im->n == im->cap) {
 		size_t cap = im->cap ? im->cap * 2 : 256;
 		item *p = realloc(im->items, cap * sizeof(*p));
@@ -97,11 +130,16 @@ static item *add(importer *im, int kind, double wall, int64_t step, const char *
 	return it;
 }
 
+/* add()'s NULL: -1 out of memory (the reader stops), 0 when the value was refused for its key. */
+static int add_failed(importer *im, uint64_t bad_before) { return im->bad_keys > bad_before ? 0 : -1; }
+
 static int on_scalar(void *arg, double wall, int64_t step, const char *tag, double value)
 {
+	importer *im = arg;
+	uint64_t bad = im->bad_keys;
 	item *it = add(arg, IT_SCALAR, wall, step, tag);
 	if (!it)
-		return -1;
+		return add_failed(im, bad);
 	it->value = value;
 	return 0;
 }
@@ -109,9 +147,11 @@ static int on_scalar(void *arg, double wall, int64_t step, const char *tag, doub
 static int on_hist(void *arg, double wall, int64_t step, const char *tag, const double *edges, const double *counts,
 		   size_t nbins)
 {
+	importer *im = arg;
+	uint64_t bad = im->bad_keys;
 	item *it = add(arg, IT_HIST, wall, step, tag);
 	if (!it)
-		return -1;
+		return add_failed(im, bad);
 	it->blen = wb__hist_body_size(nbins);
 	if (!(it->body = malloc(it->blen)))
 		return -1;
@@ -121,11 +161,13 @@ static int on_hist(void *arg, double wall, int64_t step, const char *tag, const 
 
 static int on_image(void *arg, double wall, int64_t step, const char *tag, const uint8_t *bytes, size_t len)
 {
+	importer *im = arg;
+	uint64_t bad = im->bad_keys;
 	item *it = add(arg, IT_IMAGE, wall, step, tag);
 	uint32_t w, h;
 
 	if (!it)
-		return -1;
+		return add_failed(im, bad);
 	wb__image_sniff(bytes, len, &w, &h);
 	if (w > WB__IMAGE_DIM_MAX || h > WB__IMAGE_DIM_MAX)
 		w = h = 0;
@@ -136,6 +178,75 @@ static int on_image(void *arg, double wall, int64_t step, const char *tag, const
 	return 0;
 }
 
+static int on_text(void *arg, double wall, int64_t step, const char *tag, const char *table, size_t len)
+{
+	importer *im = arg;
+	uint64_t bad = im->bad_keys;
+	item *it = add(arg, IT_TABLE, wall, step, tag);
+
+	if (!it)
+		return add_failed(im, bad);
+	if (!(it->body = malloc(len)))
+		return -1;
+	memcpy(it->body, table, len);
+	it->blen = len;
+	return 0;
+}
+
+/* A hyperparameter into the config object, nested at its dots as wb_config_set_* nests them. */
+static int on_hparam(void *arg, const char *name, const wb__tb_hparam *v)
+{
+	importer *im = arg;
+	char path[WB__CONFIG_KEY_MAX + 1], *part = path, *dot;
+	cJSON *obj, *val;
+
+	im->hparams = 1;
+	if (!im->config && !(im->config = cJSON_CreateObject()))
+		return -1;
+	snprintf(path, sizeof path, "%s", name);
+	for (obj = im->config; (dot = strchr(part, '.')); part = dot + 1) {
+		cJSON *next = cJSON_GetObjectItemCaseSensitive(obj, (*dot = '\0', part));
+		if (!cJSON_IsObject(next)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(obj, part);
+			if (!(next = cJSON_AddObjectToObject(obj, part)))
+				return -1;
+		}
+		obj = next;
+	}
+	val = v->type == WB__TB_HP_NUMBER   ? cJSON_CreateNumber(v->number)
+	      : v->type == WB__TB_HP_STRING ? cJSON_CreateString(v->string)
+					    : cJSON_CreateBool(v->boolean);
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, part);
+	return val && cJSON_AddItemToObject(obj, part, val) ? 0 : (cJSON_Delete(val), -1);
+}
+
+/* Name a skipped value in the report: one entry per (reason, tag, plugin, directory), counted. */
+static void on_skipped(void *arg, enum wb__tb_skip why, const char *tag, const char *plugin)
+{
+	importer *im = arg;
+	cJSON *e;
+
+	if (!im->named && !(im->named = cJSON_CreateArray()))
+		return;
+	cJSON_ArrayForEach(e, im->named)
+	{
+		if (strcmp(cJSON_GetObjectItem(e, "reason")->valuestring, wb__tb_skip_name[why]) == 0 &&
+		    strcmp(cJSON_GetObjectItem(e, "tag")->valuestring, tag) == 0 &&
+		    strcmp(cJSON_GetObjectItem(e, "plugin")->valuestring, plugin) == 0 &&
+		    strcmp(cJSON_GetObjectItem(e, "dir")->valuestring, im->subdir) == 0) {
+			cJSON *c = cJSON_GetObjectItem(e, "count");
+			cJSON_SetNumberValue(c, c->valuedouble + 1);
+			return;
+		}
+	}
+	if (cJSON_GetArraySize(im->named) >= NAMED_MAX || !(e = cJSON_CreateObject()))
+		return;
+	if (!cJSON_AddItemToArray(im->named, e) || !cJSON_AddStringToObject(e, "reason", wb__tb_skip_name[why]) ||
+	    !cJSON_AddStringToObject(e, "tag", tag) || !cJSON_AddStringToObject(e, "plugin", plugin) ||
+	    !cJSON_AddStringToObject(e, "dir", im->subdir) || !cJSON_AddNumberToObject(e, "count", 1))
+		return; /* the report names fewer values; the counts by reason stay exact */
+}
+
 static void importer_free(importer *im)
 {
 	for (size_t i = 0; i < im->n; i++) {
@@ -143,6 +254,8 @@ static void importer_free(importer *im)
 		free(im->items[i].body);
 	}
 	free(im->items);
+	cJSON_Delete(im->config);
+	cJSON_Delete(im->named);
 }
 
 static int by_step(const void *a, const void *b)
@@ -276,23 +389,24 @@ static void random_id(char out[9])
 	out[8] = '\0';
 }
 
-static cJSON *report_json(const wb__tb_report *rep, const char *logdir, const strs *files)
+static cJSON *report_json(importer *im, const char *logdir, const strs *files, size_t rootlen)
 {
+	const wb__tb_report *rep = &im->rep;
 	cJSON *tb = cJSON_CreateObject(), *arr, *sk;
 	uint64_t total = 0;
 
 	if (!tb || !cJSON_AddStringToObject(tb, "logdir", logdir) || !(arr = cJSON_AddArrayToObject(tb, "files")))
 		goto fail;
-	for (size_t i = 0; i < files->n; i++) {
-		const char *base = strrchr(files->v[i], '/');
-		if (!cJSON_AddItemToArray(arr, cJSON_CreateString(base ? base + 1 : files->v[i])))
+	for (size_t i = 0; i < files->n; i++) /* below the run's directory */
+		if (!cJSON_AddItemToArray(arr, cJSON_CreateString(files->v[i] + rootlen + 1)))
 			goto fail;
-	}
 	cJSON_AddNumberToObject(tb, "records", (double)rep->records);
 	cJSON_AddNumberToObject(tb, "events", (double)rep->events);
 	cJSON_AddNumberToObject(tb, "scalars", (double)rep->scalars);
 	cJSON_AddNumberToObject(tb, "histograms", (double)rep->histograms);
 	cJSON_AddNumberToObject(tb, "images", (double)rep->images);
+	cJSON_AddNumberToObject(tb, "texts", (double)rep->texts);
+	cJSON_AddNumberToObject(tb, "hparams", (double)rep->hparams);
 	if (!(sk = cJSON_AddObjectToObject(tb, "skipped")))
 		goto fail;
 	for (int i = 0; i < WB__TB_SKIP_COUNT; i++) {
@@ -300,16 +414,22 @@ static cJSON *report_json(const wb__tb_report *rep, const char *logdir, const st
 		if (rep->skipped[i] && !cJSON_AddNumberToObject(sk, wb__tb_skip_name[i], (double)rep->skipped[i]))
 			goto fail;
 	}
+	if (im->bad_keys && !cJSON_AddNumberToObject(sk, "key_too_long", (double)im->bad_keys))
+		goto fail;
+	total += im->bad_keys;
 	cJSON_AddNumberToObject(tb, "skipped_total", (double)total);
+	if (im->named && !cJSON_AddItemToObject(tb, "skipped_values", cJSON_Duplicate(im->named, 1)))
+		goto fail;
 	return tb;
 fail:
 	cJSON_Delete(tb);
 	return NULL;
 }
 
-/* Write the run log and run.json of one imported directory. 0 or -1 (message printed). */
-static int write_run(const char *run_dir, const char *entity, const char *project, const char *id, const char *name,
-		     importer *im, cJSON *tb)
+/* Write the run log of one imported run as <run_dir>/<log>, and run.json unless it is there. Takes tb.
+ * 0 or -1 (message printed). */
+static int write_run(const char *run_dir, const char *log, const char *entity, const char *project, const char *id,
+		     const char *name, importer *im, cJSON *tb)
 {
 	char path[PATH_MAX + 32];
 	FILE *f = NULL;
@@ -329,7 +449,7 @@ static int write_run(const char *run_dir, const char *entity, const char *projec
 	}
 	if (first == 0)
 		first = last = (double)time(NULL);
-	snprintf(path, sizeof path, "%s/records.wbl", run_dir);
+	snprintf(path, sizeof path, "%s/%s", run_dir, log);
 	if (!(f = fopen(path, "wbx"))) {
 		fprintf(stderr, "wb tensorboard: cannot create %s: %s\n", path, strerror(errno));
 		goto done;
@@ -345,6 +465,8 @@ static int write_run(const char *run_dir, const char *entity, const char *projec
 	}
 	tb = NULL;
 	if (put_json(f, seq++, WB__REC_RUN, run))
+		goto ioerr;
+	if (im->config && put_json(f, seq++, WB__REC_CONFIG, im->config))
 		goto ioerr;
 	for (size_t i = 0; i < im->n;) {
 		item *it = &im->items[i];
@@ -382,7 +504,11 @@ static int write_run(const char *run_dir, const char *entity, const char *projec
 				bcap = size;
 			}
 			memcpy(wb__media_hdr_put(buf, it->step, it->wall, it->key, strlen(it->key)), it->body, it->blen);
-			if (put_frame(f, seq++, it->kind == IT_HIST ? WB__REC_HISTOGRAM : WB__REC_IMAGE, buf, size))
+			if (put_frame(f, seq++,
+				      it->kind == IT_HIST    ? WB__REC_HISTOGRAM
+				      : it->kind == IT_IMAGE ? WB__REC_IMAGE
+							     : WB__REC_TABLE,
+				      buf, size))
 				goto ioerr;
 		}
 		i++;
@@ -400,9 +526,13 @@ static int write_run(const char *run_dir, const char *entity, const char *projec
 		char *text = cJSON_PrintUnformatted(rj);
 		FILE *g;
 		snprintf(path, sizeof path, "%s/run.json", run_dir);
-		if (!text || !(g = fopen(path, "wx"))) {
+		if (!text || (!(g = fopen(path, "wx")) && errno != EEXIST)) {
 			free(text);
 			goto ioerr;
+		}
+		if (!g) { /* an earlier import wrote it: the same id, entity, project and created_at */
+			free(text);
+			goto written;
 		}
 		if (fputs(text, g) < 0 || fclose(g)) {
 			free(text);
@@ -410,6 +540,7 @@ static int write_run(const char *run_dir, const char *entity, const char *projec
 		}
 		free(text);
 	}
+written:
 	ret = 0;
 	goto done;
 oom:
@@ -428,12 +559,19 @@ done:
 	return ret;
 }
 
-/* Read the event files of one directory into im, pg counting their bytes. 0, or -1 (out of memory). */
-static int read_dir_events(const strs *files, importer *im, wbs__progress *pg)
+/* Read the event files of one run into im (files below the run's directory root, rootlen bytes). 0, or -1
+ * (out of memory). pg counts their bytes. */
+static int read_dir_events(const strs *files, size_t rootlen, importer *im, wbs__progress *pg)
 {
-	wb__tb_sink sink = {im, on_scalar, on_hist, on_image};
+	wb__tb_sink sink = {im, on_scalar, on_hist, on_image, on_text, on_hparam, on_skipped};
 
 	for (size_t i = 0; i < files->n; i++) {
+		char subdir[PATH_MAX];
+		const char *rel = files->v[i] + rootlen + 1, *slash = strrchr(rel, '/');
+
+		snprintf(subdir, sizeof subdir, "%.*s", slash ? (int)(slash - rel) : 0, rel);
+		im->subdir = subdir;
+		im->hparams = 0;
 		int fd = open(files->v[i], O_RDONLY | O_CLOEXEC);
 		struct stat st;
 		void *p;
@@ -459,10 +597,85 @@ static int read_dir_events(const strs *files, importer *im, wbs__progress *pg)
 		rc = wb__tb_read(p, (size_t)st.st_size, &sink, &im->rep);
 		munmap(p, (size_t)st.st_size);
 		wbs__progress_add(pg, (uint64_t)st.st_size);
+		im->subdir = "";
 		if (rc)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * The run id of an imported run: 8 characters of base 36 from SHA-256 over what identifies it (project,
+ * name, and its first event file's name: the writer's start time, host and pid), so importing again finds
+ * the same run.
+ */
+static void derived_id(const char *entity, const char *project, const char *name, const char *first_file, char out[9])
+{
+	static const char a[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	const char *base = strrchr(first_file, '/');
+	wbs__sha256 *h = wbs__sha256_begin();
+	char hex[65];
+
+	if (!h) { /* out of memory: a fresh id, so at worst a second import duplicates, never mixes */
+		random_id(out);
+		return;
+	}
+	base = base ? base + 1 : first_file;
+	wbs__sha256_update(h, "wb tensorboard import 1\n", 24);
+	wbs__sha256_update(h, entity, strlen(entity) + 1);
+	wbs__sha256_update(h, project, strlen(project) + 1);
+	wbs__sha256_update(h, name, strlen(name) + 1);
+	wbs__sha256_update(h, base, strlen(base) + 1);
+	wbs__sha256_end(h, hex);
+	for (int i = 0; i < 8; i++) {
+		unsigned v;
+		sscanf(hex + 2 * i, "%2x", &v);
+		out[i] = a[v % 36];
+	}
+	out[8] = '\0';
+}
+
+/* 1 if the files at paths a and b hold the same bytes, 0 if not or one cannot be read. */
+static int same_file(const char *a, const char *b)
+{
+	FILE *x = fopen(a, "rb"), *y = fopen(b, "rb");
+	char p[65536], q[65536];
+	size_t n, m;
+	int same = x && y;
+
+	while (same) {
+		n = fread(p, 1, sizeof p, x);
+		m = fread(q, 1, sizeof q, y);
+		if (n != m || memcmp(p, q, n))
+			same = 0;
+		if (n < sizeof p)
+			break;
+	}
+	if (same && (ferror(x) || ferror(y)))
+		same = 0;
+	if (x)
+		fclose(x);
+	if (y)
+		fclose(y);
+	return same;
+}
+
+/* Name each skipped value: which tag, of which plugin, in which directory, why, how often. */
+static void print_named(const importer *im)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, im->named)
+	{
+		const char *tag = cJSON_GetObjectItem(e, "tag")->valuestring,
+			   *plugin = cJSON_GetObjectItem(e, "plugin")->valuestring,
+			   *dir = cJSON_GetObjectItem(e, "dir")->valuestring;
+		printf("  skipped %d x tag \"%s\"%s%s%s%s%s: %s\n", cJSON_GetObjectItem(e, "count")->valueint, tag,
+		       *plugin ? " (plugin " : "", plugin, *plugin ? ")" : "", *dir ? " in " : "", dir,
+		       cJSON_GetObjectItem(e, "reason")->valuestring);
+	}
+	if (cJSON_GetArraySize(im->named) >= NAMED_MAX)
+		printf("  (only the first %d kinds of skipped values are named)\n", NAMED_MAX);
 }
 
 static int parse_project(const char *arg, char *entity, char *project)
@@ -483,6 +696,10 @@ static int cmd_import(int argc, char **argv)
 	const char *logdir = NULL, *dir = getenv("WB_DIR"), *proj = NULL;
 	char entity[WB__NAME_MAX + 1], project[WB__NAME_MAX + 1], root[PATH_MAX];
 	strs dirs = {0};
+	struct {
+		char *dir;
+		strs files;
+	} *roots = NULL;
 	int imported = 0, failed = 0, quiet = 0;
 	wbs__progress pg;
 
@@ -535,7 +752,7 @@ static int cmd_import(int argc, char **argv)
 		fprintf(stderr, "wb tensorboard: cannot create %s: %s\n", dir, strerror(errno));
 		return 1;
 	}
-	if (walk(root, &dirs, 0)) {
+	if (walk(root, &dirs, 0) || !(roots = calloc(DIRS_MAX, sizeof(*roots)))) {
 		fprintf(stderr, "wb tensorboard: out of memory\n");
 		strs_free(&dirs);
 		return 1;
@@ -545,78 +762,141 @@ static int cmd_import(int argc, char **argv)
 	wbs__progress_init(&pg, "wb tensorboard import", quiet);
 	so.progress = wbs__progress_sdk;
 	so.progress_arg = &pg;
-	for (size_t d = 0; d < dirs.n; d++) {
-		strs files = {0};
-		importer im;
-		char id[9], name[160], run_dir[PATH_MAX];
-		const char *rel = dirs.v[d] + strlen(root);
-		uint64_t sent = 0, skipped = 0;
-		cJSON *tb = NULL;
-		int rc;
-
-		memset(&im, 0, sizeof im);
-		if (event_files(dirs.v[d], &files) || !files.n) {
-			strs_free(&files);
-			continue;
-		}
-		if (*rel == '/')
-			rel++;
-		run_name(*rel ? rel : (strrchr(root, '/') ? strrchr(root, '/') + 1 : root), name, sizeof name);
-		wbs__progress_note(&pg, "%s", name);
-		wbs__progress_begin(&pg, "reading", WBS__PG_BYTES, 0);
-		rc = read_dir_events(&files, &im, &pg);
-		wbs__progress_end(&pg);
-		if (rc || !(tb = report_json(&im.rep, dirs.v[d], &files))) {
-			fprintf(stderr, "wb tensorboard: out of memory reading %s\n", dirs.v[d]);
-			failed++;
-			goto next;
-		}
-		if (im.n > 1)
-			qsort(im.items, im.n, sizeof(item), by_step);
-		random_id(id);
-		snprintf(run_dir, sizeof run_dir, "%s/run-%s", dir, id);
-		if (mkdir(run_dir, 0755)) {
-			fprintf(stderr, "wb tensorboard: cannot create %s: %s\n", run_dir, strerror(errno));
-			failed++;
-			goto next;
-		}
-		rc = write_run(run_dir, entity, project, id, name, &im, tb);
-		tb = NULL;
-		if (rc) {
-			failed++;
-			goto next;
-		}
-		for (int i = 0; i < WB__TB_SKIP_COUNT; i++)
-			skipped += im.rep.skipped[i];
-		printf("%s: %llu scalars, %llu histograms, %llu images", name, (unsigned long long)im.rep.scalars,
-		       (unsigned long long)im.rep.histograms, (unsigned long long)im.rep.images);
-		if (skipped) {
-			const char *sep = " (";
-			printf("; skipped %llu", (unsigned long long)skipped);
-			for (int i = 0; i < WB__TB_SKIP_COUNT; i++)
-				if (im.rep.skipped[i]) {
-					printf("%s%llu %s", sep, (unsigned long long)im.rep.skipped[i], wb__tb_skip_name[i]);
-					sep = ", ";
+	/* runs: the directories holding event files that are not below another such directory; the files of
+	 * the ones below join the run above (sorted, so a run's directory comes before those under it) */
+	{
+		size_t nroots = 0;
+		for (size_t d = 0; d < dirs.n; d++) {
+			strs files = {0};
+			size_t owner = SIZE_MAX;
+			if (event_files(dirs.v[d], &files) || !files.n) {
+				strs_free(&files);
+				continue;
+			}
+			for (size_t r = 0; r < nroots; r++) {
+				size_t n = strlen(roots[r].dir);
+				if (strncmp(dirs.v[d], roots[r].dir, n) == 0 && dirs.v[d][n] == '/')
+					owner = r; /* the last match is the deepest */
+			}
+			if (owner == SIZE_MAX) {
+				if (nroots == DIRS_MAX || !(roots[nroots].dir = strdup(dirs.v[d]))) {
+					strs_free(&files);
+					continue;
 				}
-			printf(")");
+				roots[nroots].files = (strs){0};
+				owner = nroots++;
+			}
+			for (size_t i = 0; i < files.n; i++)
+				if (strs_add(&roots[owner].files, files.v[i])) {
+					fprintf(stderr, "wb tensorboard: out of memory\n");
+					failed++;
+				}
+			strs_free(&files);
 		}
-		printf("\n");
-		rc = wb_sync(run_dir, &so, &sent);
-		wbs__progress_end(&pg);
-		if (rc != WB_OK) {
-			fprintf(stderr, "wb tensorboard: upload of %s failed: %s: %s; retry with `wb sync %s`\n", name,
-				wb_strerror(rc), wb_errmsg(), run_dir);
-			failed++;
-		} else {
-			printf("  -> %s/%s/%s\n", entity, project, id);
-			imported++;
+		for (size_t d = 0; d < nroots; d++) {
+			importer im;
+			char id[9], name[160], run_dir[PATH_MAX], logpath[PATH_MAX + 32], newpath[PATH_MAX + 32];
+			const char *rel = roots[d].dir + strlen(root);
+			const strs *files = &roots[d].files;
+			uint64_t sent = 0, skipped = 0;
+			cJSON *tb = NULL;
+			int rc, again = 0;
+			struct stat st;
+
+			memset(&im, 0, sizeof im);
+			im.subdir = "";
+			if (*rel == '/')
+				rel++;
+			run_name(*rel ? rel : (strrchr(root, '/') ? strrchr(root, '/') + 1 : root), name, sizeof name);
+			wbs__progress_note(&pg, "%s", name);
+			wbs__progress_begin(&pg, "reading", WBS__PG_BYTES, 0);
+			rc = read_dir_events(files, strlen(roots[d].dir), &im, &pg);
+			wbs__progress_end(&pg);
+			if (rc || !(tb = report_json(&im, roots[d].dir, files, strlen(roots[d].dir)))) {
+				fprintf(stderr, "wb tensorboard: out of memory reading %s\n", roots[d].dir);
+				failed++;
+				goto next;
+			}
+			if (im.n > 1)
+				qsort(im.items, im.n, sizeof(item), by_step);
+			derived_id(entity, project, name, files->v[0], id);
+			snprintf(run_dir, sizeof run_dir, "%s/run-%s", dir, id);
+			snprintf(logpath, sizeof logpath, "%s/records.wbl", run_dir);
+			snprintf(newpath, sizeof newpath, "%s/records.wbl.new", run_dir);
+			if (mkdir(run_dir, 0755) && errno != EEXIST) {
+				fprintf(stderr, "wb tensorboard: cannot create %s: %s\n", run_dir, strerror(errno));
+				failed++;
+				goto next;
+			}
+			again = stat(logpath, &st) == 0;
+			unlink(newpath); /* left by an import that was killed */
+			rc = write_run(run_dir, again ? "records.wbl.new" : "records.wbl", entity, project, id, name, &im, tb);
+			tb = NULL;
+			if (rc) {
+				unlink(again ? newpath : logpath);
+				failed++;
+				goto next;
+			}
+			if (again) {
+				int same = same_file(logpath, newpath);
+				unlink(newpath);
+				if (!same) {
+					fprintf(stderr,
+						"wb tensorboard: %s: refused: it was imported before as %s/%s/%s from other "
+						"event data (its files changed since, e.g. training went on), and a run log "
+						"cannot be rewritten under the same id; delete %s and that run to import it "
+						"again\n",
+						name, entity, project, id, run_dir);
+					failed++;
+					goto next;
+				}
+			}
+			for (int i = 0; i < WB__TB_SKIP_COUNT; i++)
+				skipped += im.rep.skipped[i];
+			skipped += im.bad_keys;
+			printf("%s: %llu scalars, %llu histograms, %llu images", name, (unsigned long long)im.rep.scalars,
+			       (unsigned long long)im.rep.histograms, (unsigned long long)im.rep.images);
+			if (im.rep.texts || im.rep.hparams)
+				printf(", %llu texts, %llu hparams", (unsigned long long)im.rep.texts,
+				       (unsigned long long)im.rep.hparams);
+			if (skipped) {
+				const char *sep = " (";
+				printf("; skipped %llu", (unsigned long long)skipped);
+				for (int i = 0; i < WB__TB_SKIP_COUNT; i++)
+					if (im.rep.skipped[i]) {
+						printf("%s%llu %s", sep, (unsigned long long)im.rep.skipped[i], wb__tb_skip_name[i]);
+						sep = ", ";
+					}
+				if (im.bad_keys)
+					printf("%s%llu key_too_long", sep, (unsigned long long)im.bad_keys);
+				printf(")");
+			}
+			printf("\n");
+			print_named(&im);
+			if (again)
+				printf("  already imported as %s/%s/%s: the same data, nothing new is added\n", entity,
+				       project, id);
+			rc = wb_sync(run_dir, &so, &sent);
+			wbs__progress_end(&pg);
+			if (rc != WB_OK) {
+				fprintf(stderr, "wb tensorboard: upload of %s failed: %s: %s; retry with `wb sync %s`\n", name,
+					wb_strerror(rc), wb_errmsg(), run_dir);
+				failed++;
+			} else {
+				printf("  -> %s/%s/%s\n", entity, project, id);
+				imported++;
+			}
+		next:
+			cJSON_Delete(tb);
+			importer_free(&im);
 		}
-	next:
-		cJSON_Delete(tb);
-		importer_free(&im);
-		strs_free(&files);
+		for (size_t d = 0; d < nroots; d++) {
+			free(roots[d].dir);
+			strs_free(&roots[d].files);
+		}
 	}
 	strs_free(&dirs);
+	free(roots);
 	if (!imported && !failed) {
 		fprintf(stderr, "wb tensorboard: no event files (*tfevents*) under %s\n", logdir);
 		return 1;

@@ -377,16 +377,23 @@ WB_EXTERN int wb_run_log_table(wb_run *run, const char *key, const char *json, i
 /*
  * Follow a TensorBoard log directory while the run lasts: a background
  * thread reads the event files under logdir every period_ms (0: 1000) as
- * a TensorBoard writer (tf.summary, torch.utils.tensorboard) appends to
- * them, and logs their scalars, histograms and PNG/JPEG images into this
- * run at their steps, through wb_run_log, wb_run_log_histogram_bins and
- * wb_run_log_image (so the step rule applies: a value below the run's last
- * step is refused and counted). Files in subdirectories log their tags
- * under "<subdirectory>/". wb_run_finish reads once more, stops the thread and
- * prints one warning if anything was skipped. One directory per run.
- * Returns WB_OK, WB_EINVAL (not a directory), WB_ESTATE (the run already
- * follows one) or WB_ENOMEM. The offline counterpart is
- * `wb tensorboard import LOGDIR`.
+ * a TensorBoard writer (tf.summary, torch.utils.tensorboard, tensorboardX)
+ * appends to them, and logs their scalars, histograms, PNG/JPEG images and
+ * text (as a table, column "text") into this run at their steps, each with
+ * its event's wall time. Files in subdirectories belong to this run too:
+ * add_scalars("loss", {"train": ...}) series become "loss/train", other
+ * subdirectories' tags "<subdirectory>/<tag>" (the rule of
+ * `wb tensorboard import`). add_hparams' hyperparameters become the run's
+ * config, its metrics keep their tags (a metric below the run's last step
+ * becomes the run's summary value). Files are merged by step, so values
+ * from several writers are not refused by the step rule for arriving in
+ * another order; a value is held at most about 150 s (by its wall time) for
+ * a lagging writer. What the run still refuses, and any value skipped,
+ * is said on stderr when it happens (the skipped tag and plugin named);
+ * wb_run_finish reads once more, logs what is held, stops the thread and
+ * prints the totals. One directory per run. Returns WB_OK, WB_EINVAL (not
+ * a directory), WB_ESTATE (the run already follows one) or WB_ENOMEM. The
+ * offline counterpart is `wb tensorboard import LOGDIR`.
  */
 WB_EXTERN int wb_run_follow_tensorboard(wb_run *run, const char *logdir, unsigned int period_ms);
 

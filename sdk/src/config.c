@@ -88,28 +88,12 @@ void wb__config_free(wb__config *c)
 
 int wb__config_key_check(const char *key)
 {
-	size_t len, part = 0;
+	char why[128];
 
 	if (!key)
 		return wb__error(WB_EINVAL, "config key is NULL");
-	len = strnlen(key, WB__CONFIG_KEY_MAX + 1);
-	if (len == 0 || len > WB__CONFIG_KEY_MAX)
-		return wb__error(WB_EINVAL, "config key must be 1 to %u bytes", WB__CONFIG_KEY_MAX);
-	for (size_t i = 0; i <= len; i++) {
-		unsigned char ch = (unsigned char)key[i];
-		if (ch == '.' || ch == '\0') {
-			if (part == 0 || part > WB__CONFIG_PART_MAX)
-				return wb__error(WB_EINVAL, "config key %s: each dotted part must be 1 to %u bytes", key,
-						 WB__CONFIG_PART_MAX);
-			part = 0;
-			continue;
-		}
-		if (ch < 0x20 || ch == 0x7f)
-			return wb__error(WB_EINVAL, "config key has a control character at byte %zu", i);
-		part++;
-	}
-	if (!wb__utf8_valid(key, len))
-		return wb__error(WB_EINVAL, "config key is not valid utf-8");
+	if (!wb__config_key_valid(key, strnlen(key, WB__CONFIG_KEY_MAX + 1), why, sizeof why))
+		return wb__error(WB_EINVAL, "%s", why);
 	return WB_OK;
 }
 

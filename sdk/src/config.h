@@ -13,9 +13,6 @@
 
 #include "wire.h"
 
-#define WB__CONFIG_KEY_MAX 1024u  /* a dotted key, whole */
-#define WB__CONFIG_PART_MAX 64u   /* one part of it */
-
 enum wb__config_type { WB__CFG_INT = 1, WB__CFG_DOUBLE, WB__CFG_BOOL, WB__CFG_STRING };
 
 /*

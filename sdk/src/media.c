@@ -49,7 +49,8 @@ static int media_key(const char *key, const char *what)
  * Push a rich-data record: the common header (step settled under the ring
  * lock, as wb_run_log does) followed by body[0..blen).
  */
-static int media_push(wb_run *run, uint8_t type, const char *key, int64_t step, const uint8_t *body, size_t blen)
+static int media_push(wb_run *run, uint8_t type, const char *key, int64_t step, const uint8_t *body, size_t blen,
+		      double wall)
 {
 	size_t klen = strlen(key), size = wb__media_hdr_size(klen) + blen;
 	struct timespec ts;
@@ -63,7 +64,10 @@ static int media_push(wb_run *run, uint8_t type, const char *key, int64_t step, 
 		return wb__error(WB_EINVAL,
 				 "a record of %zu bytes is larger than half the %zu-byte buffer: raise buffer_bytes", size,
 				 run->ring.cap);
-	clock_gettime(CLOCK_REALTIME, &ts);
+	if (!isfinite(wall) || wall <= 0) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		wall = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	}
 	wb__ring_lock(&run->ring);
 	if (step == WB_STEP_AUTO) {
 		s = run->last_step < 0 ? 0 : run->last_step;
@@ -76,7 +80,7 @@ static int media_push(wb_run *run, uint8_t type, const char *key, int64_t step, 
 	}
 	rc = wb__ring_reserve(&run->ring, type, (uint32_t)size, &p);
 	if (rc == WB_OK) {
-		p = wb__media_hdr_put(p, s, (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9, key, klen);
+		p = wb__media_hdr_put(p, s, wall, key, klen);
 		memcpy(p, body, blen);
 		wb__ring_commit(&run->ring);
 		run->last_step = s;
@@ -96,6 +100,12 @@ static int media_push(wb_run *run, uint8_t type, const char *key, int64_t step, 
 
 int wb_run_log_histogram_bins(wb_run *run, const char *key, const double *edges, const double *counts, size_t nbins,
 			  int64_t step)
+{
+	return wb__log_histogram_bins_at(run, key, edges, counts, nbins, step, 0);
+}
+
+int wb__log_histogram_bins_at(wb_run *run, const char *key, const double *edges, const double *counts, size_t nbins,
+			      int64_t step, double wall)
 {
 	uint8_t *body = NULL;
 	size_t blen;
@@ -119,7 +129,7 @@ int wb_run_log_histogram_bins(wb_run *run, const char *key, const double *edges,
 	if (!(body = malloc(blen)))
 		return wb__error(WB_ENOMEM, "out of memory");
 	wb__hist_put(body, 0, 0, 0, edges, counts, nbins);
-	rc = media_push(run, WB__REC_HISTOGRAM, key, step, body, blen);
+	rc = media_push(run, WB__REC_HISTOGRAM, key, step, body, blen, wall);
 	free(body);
 	return rc;
 }
@@ -191,7 +201,7 @@ int wb_run_log_histogram(wb_run *run, const char *key, const double *values, siz
 		}
 	}
 	wb__hist_put(body, nan, pinf, ninf, edges, counts, nbins);
-	rc = media_push(run, WB__REC_HISTOGRAM, key, step, body, blen);
+	rc = media_push(run, WB__REC_HISTOGRAM, key, step, body, blen, 0);
 done:
 	free(edges);
 	free(counts);
@@ -201,7 +211,8 @@ done:
 
 /* ---- images ---- */
 
-int wb_run_log_image(wb_run *run, const char *key, const void *png_or_jpeg, size_t len, const char *caption, int64_t step)
+static int log_image(wb_run *run, const char *key, const void *png_or_jpeg, size_t len, const char *caption,
+		     int64_t step, double wall)
 {
 	uint32_t w, h;
 	size_t caplen = 0;
@@ -232,9 +243,19 @@ int wb_run_log_image(wb_run *run, const char *key, const void *png_or_jpeg, size
 	if (!(body = malloc(wb__image_body_size(caplen, len))))
 		return wb__error(WB_ENOMEM, "out of memory");
 	wb__image_put(body, caption, caplen, w, h, png_or_jpeg, len);
-	rc = media_push(run, WB__REC_IMAGE, key, step, body, wb__image_body_size(caplen, len));
+	rc = media_push(run, WB__REC_IMAGE, key, step, body, wb__image_body_size(caplen, len), wall);
 	free(body);
 	return rc;
+}
+
+int wb_run_log_image(wb_run *run, const char *key, const void *png_or_jpeg, size_t len, const char *caption, int64_t step)
+{
+	return log_image(run, key, png_or_jpeg, len, caption, step, 0);
+}
+
+int wb__log_image_at(wb_run *run, const char *key, const void *bytes, size_t len, int64_t step, double wall)
+{
+	return log_image(run, key, bytes, len, NULL, step, wall);
 }
 
 int wb_run_log_image_rgb(wb_run *run, const char *key, const uint8_t *rgb, uint32_t width, uint32_t height,
@@ -260,6 +281,11 @@ int wb_run_log_image_rgb(wb_run *run, const char *key, const uint8_t *rgb, uint3
 /* ---- tables ---- */
 
 int wb_run_log_table(wb_run *run, const char *key, const char *json, int64_t step)
+{
+	return wb__log_table_at(run, key, json, step, 0);
+}
+
+int wb__log_table_at(wb_run *run, const char *key, const char *json, int64_t step, double wall)
 {
 	char why[300], *text = NULL;
 	cJSON *t = NULL;
@@ -297,7 +323,7 @@ int wb_run_log_table(wb_run *run, const char *key, const char *json, int64_t ste
 		rc = wb__error(WB_EINVAL, "wb_run_log_table: a table is at most %u bytes of json", WB__TABLE_MAX);
 		goto done;
 	}
-	rc = media_push(run, WB__REC_TABLE, key, step, (const uint8_t *)text, len);
+	rc = media_push(run, WB__REC_TABLE, key, step, (const uint8_t *)text, len, wall);
 done:
 	cJSON_Delete(t);
 	free(text);

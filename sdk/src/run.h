@@ -65,6 +65,18 @@ WB__HIDDEN void wb__alerts_free(struct wb__alerts *a);
  * WB_EFULL (dropped after the bounded wait; counted, warned once) or
  * WB_EINVAL (larger than half the buffer).
  */
+/*
+ * wb_run_log, wb_run_log_histogram_bins, wb_run_log_image and wb_run_log_table with the record's time given (seconds since
+ * the epoch) instead of the clock's: for values that carry their own time, such as TensorBoard events
+ * (tbfollow.c). wall <= 0 or not finite: the clock, as the public calls. Same rules and returns otherwise.
+ */
+WB__HIDDEN int wb__log_at(wb_run *run, const wb_metric *metrics, size_t n, int64_t step, double wall);
+WB__HIDDEN int wb__log_histogram_bins_at(wb_run *run, const char *key, const double *edges, const double *counts,
+					 size_t nbins, int64_t step, double wall);
+WB__HIDDEN int wb__log_image_at(wb_run *run, const char *key, const void *bytes, size_t len, int64_t step,
+				double wall);
+WB__HIDDEN int wb__log_table_at(wb_run *run, const char *key, const char *json, int64_t step, double wall);
+
 WB__HIDDEN int wb__run_push(wb_run *run, uint8_t type, const void *payload, size_t len);
 
 /* Print obj and push it as a record of type. As wb__run_push, or WB_ENOMEM. */

@@ -21,6 +21,8 @@
 #include "wire.h"
 #include "wire_media.h"
 
+#include <cjson/cJSON.h>
+
 const char *const wb__tb_skip_name[WB__TB_SKIP_COUNT] = {
 	"truncated", "length_crc", "data_crc", "bad_event", "bad_step", "bad_tag", "bad_value", "unsupported",
 };
@@ -183,23 +185,53 @@ typedef struct reader {
 	double wall;
 	int64_t step;
 	int oom;
+	const char *tag, *plugin; /* of the value being read, for naming what is skipped */
+	size_t tlen, plen;
 } reader;
+
+/* Printable and short: what a message can show of a tag or plugin name. */
+static void printable(char *out, size_t cap, const char *s, size_t n)
+{
+	size_t k = 0, max = cap > 4 ? cap - 4 : 0;
+
+	for (size_t i = 0; i < n && k < max; i++)
+		out[k++] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
+	if (k < n && k == max && cap >= 4)
+		memcpy(out + k, "...", 3), k += 3;
+	out[k] = '\0';
+}
+
+/* Count a skipped value and name it (tag, plugin) to the sink. */
+static void skip_named(reader *r, enum wb__tb_skip why, const char *tag, size_t tlen, const char *plugin,
+		       size_t plen)
+{
+	char t[68], p[68];
+
+	r->rep->skipped[why]++;
+	if (!r->sink->skipped)
+		return;
+	printable(t, sizeof t, tag ? tag : "", tag ? tlen : 0);
+	printable(p, sizeof p, plugin ? plugin : "", plugin ? plen : 0);
+	r->sink->skipped(r->sink->arg, why, t, p);
+}
+
+static void skip(reader *r, enum wb__tb_skip why) { skip_named(r, why, r->tag, r->tlen, r->plugin, r->plen); }
 
 /* Report a histogram, merging neighbouring bins down to WB__HIST_BINS_MAX. */
 static int emit_histogram(reader *r, const char *tag, double *edges, double *counts, size_t n)
 {
 	if (n == 0) {
-		r->rep->skipped[WB__TB_BAD_VALUE]++;
+		skip(r, WB__TB_BAD_VALUE);
 		return 0;
 	}
 	for (size_t i = 0; i <= n; i++)
 		if (!isfinite(edges[i]) || (i && edges[i] < edges[i - 1])) {
-			r->rep->skipped[WB__TB_BAD_VALUE]++;
+			skip(r, WB__TB_BAD_VALUE);
 			return 0;
 		}
 	for (size_t i = 0; i < n; i++)
 		if (!isfinite(counts[i]) || counts[i] < 0) {
-			r->rep->skipped[WB__TB_BAD_VALUE]++;
+			skip(r, WB__TB_BAD_VALUE);
 			return 0;
 		}
 	if (n > WB__HIST_BINS_MAX) {
@@ -246,7 +278,7 @@ static int do_histo(reader *r, const char *tag, pb h)
 		goto done;
 	}
 	if (rc < 0 || lim.toobig || cnt.toobig || lim.n != cnt.n || lim.n == 0) {
-		r->rep->skipped[WB__TB_BAD_VALUE]++;
+		skip(r, WB__TB_BAD_VALUE);
 		goto done;
 	}
 	if (!isfinite(lo))
@@ -254,7 +286,7 @@ static int do_histo(reader *r, const char *tag, pb h)
 	if (!isfinite(hi))
 		hi = lim.v[lim.n - 1];
 	if (!(lo <= hi)) {
-		r->rep->skipped[WB__TB_BAD_VALUE]++;
+		skip(r, WB__TB_BAD_VALUE);
 		goto done;
 	}
 	if (!(edges = malloc((lim.n + 1) * sizeof(*edges)))) {
@@ -276,7 +308,7 @@ done:
 static int emit_image(reader *r, const char *tag, const uint8_t *p, size_t n)
 {
 	if (n == 0 || n > WB__IMAGE_MAX || !wb__image_sniff(p, n, NULL, NULL)) {
-		r->rep->skipped[WB__TB_BAD_VALUE]++;
+		skip(r, WB__TB_BAD_VALUE);
 		return 0;
 	}
 	r->rep->images++;
@@ -298,7 +330,7 @@ static int do_image(reader *r, const char *tag, pb im)
 			n = (size_t)(sub.end - sub.p);
 		}
 	if (rc < 0 || !bytes) {
-		r->rep->skipped[WB__TB_BAD_VALUE]++;
+		skip(r, WB__TB_BAD_VALUE);
 		return 0;
 	}
 	return emit_image(r, tag, bytes, n);
@@ -397,11 +429,74 @@ static int emit_tensor_images(reader *r, const char *tag, pb tp)
 			snprintf(key, sizeof(key), "%s", tag);
 		else if ((size_t)snprintf(key, sizeof(key), "%s/%zu", tag, i - 3) >= sizeof(key) ||
 			 !wb__key_valid(key, strlen(key))) {
-			r->rep->skipped[WB__TB_BAD_TAG]++; /* the tag is too long for a "/i" */
+			skip(r, WB__TB_BAD_TAG); /* the tag is too long for a "/i" */
 			continue;
 		}
 		ret = emit_image(r, key, sub.p, (size_t)(sub.end - sub.p));
 	}
+	return ret;
+}
+
+/*
+ * A text tensor (plugin "text": add_text, tf.summary.text) as a wb table of one column "text" and one row per
+ * string, so every step's text is kept and shown as the web shows tables. Strings must be UTF-8 without NUL
+ * and the table within wb's limits, else the value is skipped as bad_value.
+ */
+static int emit_text(reader *r, const char *tag, pb tp)
+{
+	cJSON *t = NULL, *data, *row;
+	char *json = NULL, *cell = NULL, why[200];
+	uint32_t f;
+	int wt, ret = 0, bad = 0;
+	uint64_t v;
+	pb sub;
+
+	if (!(t = cJSON_CreateObject()) || !cJSON_AddItemToObject(t, "columns", cJSON_CreateStringArray((const char *[]){"text"}, 1)) ||
+	    !(data = cJSON_AddArrayToObject(t, "data"))) {
+		ret = -1;
+		goto done;
+	}
+	while (!bad && pb_next(&tp, &f, &wt, &v, &sub) == 1) {
+		size_t n = (size_t)(sub.end - sub.p);
+		if (f != 8 || wt != WT_LEN)
+			continue;
+		if (n > WB__TABLE_MAX || memchr(sub.p, 0, n) || !wb__utf8_valid((const char *)sub.p, n)) {
+			bad = 1;
+			break;
+		}
+		if (!(cell = malloc(n + 1))) {
+			ret = -1;
+			goto done;
+		}
+		memcpy(cell, sub.p, n);
+		cell[n] = '\0';
+		if (!(row = cJSON_CreateArray()) || !cJSON_AddItemToArray(data, row) ||
+		    !cJSON_AddItemToArray(row, cJSON_CreateString(cell))) {
+			ret = -1;
+			goto done;
+		}
+		free(cell);
+		cell = NULL;
+	}
+	if (bad || wb__table_check(t, why, sizeof why)) {
+		skip(r, WB__TB_BAD_VALUE);
+		goto done;
+	}
+	if (!(json = cJSON_PrintUnformatted(t))) {
+		ret = -1;
+		goto done;
+	}
+	if (strlen(json) > WB__TABLE_MAX) {
+		skip(r, WB__TB_BAD_VALUE);
+		goto done;
+	}
+	r->rep->texts++;
+	if (r->sink->text)
+		ret = r->sink->text(r->sink->arg, r->wall, r->step, tag, json, strlen(json));
+done:
+	free(cell);
+	free(json);
+	cJSON_Delete(t);
 	return ret;
 }
 
@@ -412,19 +507,23 @@ static int do_tensor(reader *r, const char *tag, pb tp, const char *plugin, size
 
 	memset(&t, 0, sizeof(t));
 	if (tensor_parse(tp, &t)) {
-		r->rep->skipped[WB__TB_BAD_VALUE]++;
+		skip(r, WB__TB_BAD_VALUE);
 		goto done;
 	}
 	if (plen == 6 && memcmp(plugin, "images", 6) == 0) {
 		if (t.dtype != DT_STRING || t.nstrings < 3) {
-			r->rep->skipped[WB__TB_BAD_VALUE]++;
+			skip(r, WB__TB_BAD_VALUE);
 			goto done;
 		}
 		ret = emit_tensor_images(r, tag, tp);
 		goto done;
 	}
+	if (plen == 4 && memcmp(plugin, "text", 4) == 0) {
+		ret = t.dtype == DT_STRING && t.nstrings > 0 ? emit_text(r, tag, tp) : (skip(r, WB__TB_BAD_VALUE), 0);
+		goto done;
+	}
 	if (tensor_numbers(&t) || t.vals.toobig) {
-		r->rep->skipped[t.dtype == DT_FLOAT || t.dtype == DT_DOUBLE ? WB__TB_BAD_VALUE : WB__TB_UNSUPPORTED]++;
+		skip(r, t.dtype == DT_FLOAT || t.dtype == DT_DOUBLE ? WB__TB_BAD_VALUE : WB__TB_UNSUPPORTED);
 		goto done;
 	}
 	if (t.vals.oom) {
@@ -435,7 +534,7 @@ static int do_tensor(reader *r, const char *tag, pb tp, const char *plugin, size
 		size_t k = t.vals.n / 3;
 		double *edges, *counts;
 		if (t.ndims != 2 || t.dims[1] != 3 || t.dims[0] < 0 || (uint64_t)t.dims[0] != k || t.vals.n != 3 * k) {
-			r->rep->skipped[WB__TB_BAD_VALUE]++;
+			skip(r, WB__TB_BAD_VALUE);
 			goto done;
 		}
 		edges = malloc((k + 1) * sizeof(*edges));
@@ -459,7 +558,7 @@ static int do_tensor(reader *r, const char *tag, pb tp, const char *plugin, size
 	}
 	if (plen == 0 || (plen == 7 && memcmp(plugin, "scalars", 7) == 0)) {
 		if (t.vals.n != 1) {
-			r->rep->skipped[WB__TB_BAD_VALUE]++;
+			skip(r, WB__TB_BAD_VALUE);
 			goto done;
 		}
 		r->rep->scalars++;
@@ -467,14 +566,14 @@ static int do_tensor(reader *r, const char *tag, pb tp, const char *plugin, size
 			ret = r->sink->scalar(r->sink->arg, r->wall, r->step, tag, t.vals.v[0]);
 		goto done;
 	}
-	r->rep->skipped[WB__TB_UNSUPPORTED]++;
+	skip(r, WB__TB_UNSUPPORTED);
 done:
 	free(t.vals.v);
 	return ret;
 }
 
-/* The plugin name of a SummaryMetadata (1 plugin_data { 1 plugin_name }). 0 or -1. */
-static int plugin_name(pb m, const char **name, size_t *len)
+/* The plugin name and content of a SummaryMetadata (1 plugin_data { 1 plugin_name 2 content }). 0 or -1. */
+static int plugin_data(pb m, const char **name, size_t *len, pb *content)
 {
 	uint32_t f, f2;
 	int wt, wt2, rc, rc2;
@@ -488,6 +587,8 @@ static int plugin_name(pb m, const char **name, size_t *len)
 			if (f2 == 1 && wt2 == WT_LEN) {
 				*name = (const char *)s2.p;
 				*len = (size_t)(s2.end - s2.p);
+			} else if (f2 == 2 && wt2 == WT_LEN) {
+				*content = s2;
 			}
 		if (rc2 < 0)
 			return -1;
@@ -495,12 +596,102 @@ static int plugin_name(pb m, const char **name, size_t *len)
 	return rc < 0 ? -1 : 0;
 }
 
+/* One hparams map entry (1 key, 2 google.protobuf.Value: 1 null 2 number 3 string 4 bool 5 struct 6 list). */
+static int do_hparam(reader *r, pb e)
+{
+	const char *name = NULL;
+	size_t nlen = 0;
+	pb val = {0}, sub;
+	int has_val = 0, kind = 0, ret = 0;
+	char key[WB__CONFIG_KEY_MAX + 1], *str = NULL;
+	wb__tb_hparam hp = {0};
+	uint32_t f;
+	int wt;
+	uint64_t v;
+
+	while (pb_next(&e, &f, &wt, &v, &sub) == 1) {
+		if (f == 1 && wt == WT_LEN) {
+			name = (const char *)sub.p;
+			nlen = (size_t)(sub.end - sub.p);
+		} else if (f == 2 && wt == WT_LEN) {
+			val = sub;
+			has_val = 1;
+		}
+	}
+	if (!name || !wb__config_key_valid(name, nlen, NULL, 0)) {
+		skip_named(r, WB__TB_BAD_TAG, name, nlen, "hparams", 7);
+		return 0;
+	}
+	memcpy(key, name, nlen);
+	key[nlen] = '\0';
+	while (has_val && pb_next(&val, &f, &wt, &v, &sub) == 1) {
+		if (f == 2 && wt == WT_I64) {
+			hp.type = WB__TB_HP_NUMBER;
+			hp.number = wb__bits_f64(v);
+			kind = isfinite(hp.number) ? 1 : -1; /* JSON has no NaN or infinity */
+		} else if (f == 3 && wt == WT_LEN) {
+			size_t n = (size_t)(sub.end - sub.p);
+			hp.type = WB__TB_HP_STRING;
+			kind = -1;
+			if (memchr(sub.p, 0, n) || !wb__utf8_valid((const char *)sub.p, n))
+				continue;
+			free(str);
+			if (!(str = malloc(n + 1))) {
+				ret = -1;
+				goto done;
+			}
+			memcpy(str, sub.p, n);
+			str[n] = '\0';
+			hp.string = str;
+			kind = 1;
+		} else if (f == 4 && wt == WT_VARINT) {
+			hp.type = WB__TB_HP_BOOL;
+			hp.boolean = v != 0;
+			kind = 1;
+		} else if (f == 1 || f == 5 || f == 6) {
+			kind = 0; /* null, struct, list: nothing a config value here holds */
+		}
+	}
+	if (kind <= 0) {
+		skip_named(r, kind < 0 ? WB__TB_BAD_VALUE : WB__TB_UNSUPPORTED, key, nlen, "hparams", 7);
+		goto done;
+	}
+	r->rep->hparams++;
+	if (r->sink->hparam)
+		ret = r->sink->hparam(r->sink->arg, key, &hp);
+done:
+	free(str);
+	return ret;
+}
+
+/*
+ * The hparams plugin's data (HParamsPluginData: 1 version, 2 experiment, 3 session_start_info, 4
+ * session_end_info): the hyperparameters of session_start_info (1 hparams, a map) to the sink; experiment and
+ * session_end_info only describe TensorBoard's view and are read without a word.
+ */
+static int do_hparams(reader *r, pb content)
+{
+	uint32_t f, f2;
+	int wt, wt2, ret = 0;
+	uint64_t v, v2;
+	pb sub, s2;
+
+	while (!ret && pb_next(&content, &f, &wt, &v, &sub) == 1) {
+		if (f != 3 || wt != WT_LEN)
+			continue;
+		while (!ret && pb_next(&sub, &f2, &wt2, &v2, &s2) == 1)
+			if (f2 == 1 && wt2 == WT_LEN)
+				ret = do_hparam(r, s2);
+	}
+	return ret;
+}
+
 /* One Summary.Value, already walked once (so its fields parse). */
 static int do_value(reader *r, pb val)
 {
 	const char *tag = NULL, *plugin = "";
 	size_t tlen = 0, plen = 0;
-	pb image = {0}, histo = {0}, tens = {0}, sub;
+	pb image = {0}, histo = {0}, tens = {0}, content = {0}, sub;
 	int has_simple = 0, has_image = 0, has_histo = 0, has_tensor = 0, other = 0;
 	double simple = 0;
 	char key[WB__KEY_MAX + 1];
@@ -525,19 +716,26 @@ static int do_value(reader *r, pb val)
 			has_tensor = 1;
 			tens = sub;
 		} else if (f == 9 && wt == WT_LEN) {
-			if (plugin_name(sub, &plugin, &plen))
+			if (plugin_data(sub, &plugin, &plen, &content))
 				other = 1;
 		} else if (f == 3 || f == 6) {
 			other = 1; /* an old-style histogram string, audio */
 		}
 	}
+	r->tag = tag;
+	r->tlen = tlen;
+	r->plugin = plugin;
+	r->plen = plen;
+	/* hparams come before the tag rule: their tags ("_hparams_/...") are the plugin's, not keys */
+	if (plen == 7 && memcmp(plugin, "hparams", 7) == 0)
+		return do_hparams(r, content);
 	if (r->step < 0) {
-		r->rep->skipped[WB__TB_BAD_STEP]++;
+		skip(r, WB__TB_BAD_STEP);
 		return 0;
 	}
 	if (!tag || !wb__key_valid(tag, tlen) || !wb__utf8_valid(tag, tlen) ||
 	    (tlen >= 7 && memcmp(tag, WB__SYSTEM_PREFIX, 7) == 0)) {
-		r->rep->skipped[WB__TB_BAD_TAG]++;
+		skip(r, WB__TB_BAD_TAG);
 		return 0;
 	}
 	memcpy(key, tag, tlen);
@@ -552,7 +750,7 @@ static int do_value(reader *r, pb val)
 		return do_image(r, key, image);
 	if (has_tensor && !other)
 		return do_tensor(r, key, tens, plugin, plen);
-	r->rep->skipped[WB__TB_UNSUPPORTED]++;
+	skip(r, WB__TB_UNSUPPORTED);
 	return 0;
 }
 
@@ -671,4 +869,25 @@ int wb__tb_read(const uint8_t *buf, size_t len, const wb__tb_sink *sink, wb__tb_
 int wb__tb_read_some(const uint8_t *buf, size_t len, const wb__tb_sink *sink, wb__tb_report *rep, size_t *consumed)
 {
 	return read_records(buf, len, sink, rep, 1, consumed);
+}
+
+int wb__tb_series_key(char *key, const char *subdir, const char *tag, int hparams)
+{
+	size_t dl = strlen(subdir), tl = strlen(tag), n;
+
+	if (hparams || dl == 0)
+		n = (size_t)snprintf(key, WB__KEY_MAX + 1, "%s", tag);
+	else if (dl > tl + 1 && memcmp(subdir, tag, tl) == 0 && subdir[tl] == '/')
+		n = (size_t)snprintf(key, WB__KEY_MAX + 1, "%s", subdir); /* tensorboardX: <main_tag>/<tag>/ */
+	else {
+		size_t i = 0;
+		for (; i < tl && (subdir[i] == tag[i] || (tag[i] == '/' && subdir[i] == '_')); i++)
+			;
+		if (i == tl && dl > tl + 1 && subdir[tl] == '_' && !strchr(subdir + tl + 1, '/'))
+			/* torch.utils.tensorboard: <main_tag, '/' as '_'>_<tag>/ */
+			n = (size_t)snprintf(key, WB__KEY_MAX + 1, "%s/%s", tag, subdir + tl + 1);
+		else
+			n = (size_t)snprintf(key, WB__KEY_MAX + 1, "%s/%s", subdir, tag);
+	}
+	return n > WB__KEY_MAX || !wb__key_valid(key, n) ? -1 : 0;
 }

@@ -8,7 +8,9 @@
  * server feeds it bytes straight from the network.
  */
 #include "wire.h"
+#include "wire_media.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -62,6 +64,31 @@ int wb__key_valid(const char *key, size_t len)
 			return 0;
 	}
 	return 1;
+}
+
+int wb__config_key_valid(const char *key, size_t len, char *why, size_t cap)
+{
+	const char *err = NULL;
+	size_t part = 0;
+
+	if (len == 0 || len > WB__CONFIG_KEY_MAX)
+		err = "must be 1 to 1024 bytes";
+	for (size_t i = 0; !err && i <= len; i++) {
+		unsigned char ch = i < len ? (unsigned char)key[i] : '.';
+		if (ch < 0x20 || ch == 0x7f)
+			err = "has a control character";
+		else if (ch != '.')
+			part++;
+		else if (part == 0 || part > WB__CONFIG_PART_MAX)
+			err = "has a dotted part that is not 1 to 64 bytes";
+		else
+			part = 0;
+	}
+	if (!err && !wb__utf8_valid(key, len))
+		err = "is not valid utf-8";
+	if (err && why && cap)
+		snprintf(why, cap, "config key %s", err);
+	return err == NULL;
 }
 
 int wb__name_valid(const char *name)

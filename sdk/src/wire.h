@@ -140,6 +140,13 @@ WB__HIDDEN int wb__metrics_next(wb__metrics_reader *r, const char **key, size_t 
  * with '_' (reserved for series the server derives, such as _timestamp). */
 WB__HIDDEN int wb__key_valid(const char *key, size_t len);
 
+#define WB__CONFIG_KEY_MAX 1024u /* a dotted config key, whole */
+#define WB__CONFIG_PART_MAX 64u  /* one part of it */
+
+/* A config key: dotted parts of 1..WB__CONFIG_PART_MAX bytes without control characters, at most
+ * WB__CONFIG_KEY_MAX bytes, UTF-8. 1 if valid, else 0 with the reason in why[0..cap) (when why). */
+WB__HIDDEN int wb__config_key_valid(const char *key, size_t len, char *why, size_t cap);
+
 /* A name (entity, project, run id, group): [A-Za-z0-9_.-]{1,64}, not starting with '.'. */
 WB__HIDDEN int wb__name_valid(const char *name);
 

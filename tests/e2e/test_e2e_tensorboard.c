@@ -425,6 +425,200 @@ static cJSON *get(const char *id, const char *what)
 	return wbt_get_json(&srv, path);
 }
 
+
+/* ---- what tensorboardX writes (tensorboardX/writer.py, summary.py) ---- */
+
+/* The first record of every file a writer opens. */
+static void file_version(bytes *f, double wall)
+{
+	bytes fv = {0};
+	f_double(&fv, 1, wall);
+	f_str(&fv, 3, "brain.Event:2");
+	record(f, &fv, 0);
+	free(fv.p);
+}
+
+/* A Summary.Value with only a tag and plugin metadata (plugin_data {plugin_name, content}). */
+static void v_plugin(bytes *vals, const char *tag, const char *plugin, bytes *content, bytes *tensor)
+{
+	bytes v = {0}, md = {0}, pd = {0};
+	f_str(&v, 1, tag);
+	f_str(&pd, 1, plugin);
+	if (content)
+		f_msg(&pd, 2, content);
+	f_msg(&md, 1, &pd);
+	f_msg(&v, 9, &md);
+	if (tensor)
+		f_msg(&v, 8, tensor);
+	f_msg(vals, 1, &v);
+}
+
+typedef struct hp {
+	const char *name;
+	int kind; /* 2 number, 3 string, 4 bool */
+	double num;
+	const char *str;
+} hp;
+
+/* add_hparams' three summaries: experiment, session_start_info (the hparams map), session_end_info. */
+static void hparams_events(bytes *f, double wall, const hp *h, int n)
+{
+	bytes vals = {0}, c = {0}, exp = {0}, ssi = {0}, sei = {0};
+	f_msg(&c, 2, &exp); /* HParamsPluginData {experiment {}} (version 0 is not written) */
+	v_plugin(&vals, "_hparams_/experiment", "hparams", &c, NULL);
+	event(f, wall, 0, &vals, 0);
+	for (int i = 0; i < n; i++) {
+		bytes e = {0}, v = {0};
+		f_str(&e, 1, h[i].name);
+		if (h[i].kind == 2)
+			f_double(&v, 2, h[i].num);
+		else if (h[i].kind == 3)
+			f_str(&v, 3, h[i].str);
+		else
+			f_varint(&v, 4, h[i].num != 0);
+		f_msg(&e, 2, &v);
+		f_msg(&ssi, 1, &e);
+	}
+	f_msg(&c, 3, &ssi);
+	v_plugin(&vals, "_hparams_/session_start_info", "hparams", &c, NULL);
+	event(f, wall, 0, &vals, 0);
+	f_varint(&sei, 1, 1); /* STATUS_SUCCESS */
+	f_msg(&c, 4, &sei);
+	v_plugin(&vals, "_hparams_/session_end_info", "hparams", &c, NULL);
+	event(f, wall, 0, &vals, 0);
+}
+
+/* add_text(tag, text): tag "<tag>/text_summary", plugin "text", a DT_STRING tensor of shape [1]. */
+static void v_text(bytes *vals, const char *tag, const char *text)
+{
+	bytes t = {0}, shape = {0}, dim = {0}, c = {0};
+	char full[256];
+	snprintf(full, sizeof full, "%s/text_summary", tag);
+	f_varint(&t, 1, 7);
+	f_varint(&dim, 1, 1);
+	f_msg(&shape, 2, &dim);
+	f_msg(&t, 2, &shape);
+	f_str(&t, 8, text);
+	v_plugin(vals, full, "text", &c, &t);
+}
+
+/* add_pr_curve's plugin, which wb does not import: a float tensor of plugin "pr_curves". */
+static void v_pr_curve(bytes *vals, const char *tag)
+{
+	bytes t = {0};
+	f_varint(&t, 1, 1);
+	f_float(&t, 5, 0.5f);
+	v_plugin(vals, tag, "pr_curves", NULL, &t);
+}
+
+static void append(const char *path, const uint8_t *p, size_t n);
+
+/* Append events to dir/name (dir created). */
+static void append_file(const char *dir, const char *name, bytes *b)
+{
+	char path[1024];
+	mkdir(dir, 0755);
+	assert_true(snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path);
+	append(path, b->p, b->n);
+	b->n = 0;
+}
+
+/* mkdir -p for the test's directories */
+static void mkdirs(const char *path)
+{
+	char p[700];
+	snprintf(p, sizeof p, "%s", path);
+	for (char *q = p + 1; *q; q++)
+		if (*q == '/') {
+			*q = '\0';
+			mkdir(p, 0755);
+			*q = '/';
+		}
+	mkdir(p, 0755);
+}
+
+/*
+ * A tensorboardX training directory dir (which: 1 the writer's own file, 2 the subdirectories): steps [from, to) of add_scalar("loss"), add_scalars("acc",
+ * {"train", "val"}) (tensorboardX's layout acc/train/, acc/val/) and add_scalars("lr", {"group0"})
+ * written as torch.utils.tensorboard lays it out (lr_group0/), each step at wall time t0 + step.
+ */
+static void tbx_steps(const char *dir, double t0, int from, int to, int which)
+{
+	static const char *const subs[] = {"acc/train", "acc/val", "lr_group0"};
+	static const char *const tags[] = {"acc", "acc", "lr"};
+	bytes f = {0}, vals = {0};
+	char sub[700];
+
+	if (from == 0 && (which & 1))
+		file_version(&f, t0);
+	for (int s = from; s < to && (which & 1); s++) {
+		v_simple(&vals, "loss", 1.0f / (float)(s + 1));
+		event(&f, t0 + s, s, &vals, 0);
+	}
+	if (which & 1)
+		append_file(dir, "events.out.tfevents.1700000100.host.1.0", &f);
+	for (int k = 0; k < 3 && (which & 2); k++) {
+		snprintf(sub, sizeof sub, "%s/%s", dir, subs[k]);
+		mkdirs(sub);
+		if (from == 0)
+			file_version(&f, t0);
+		for (int s = from; s < to; s++) {
+			v_simple(&vals, tags[k], (float)(k * 1000 + s));
+			event(&f, t0 + s, s, &vals, 0);
+		}
+		append_file(sub, "events.out.tfevents.1700000100.host.1.1", &f);
+	}
+	free(f.p);
+}
+
+static const hp HPARAMS[] = {{"lr", 2, 0.01, NULL}, {"optimizer", 3, 0, "adam"}, {"nesterov", 4, 1, NULL},
+			     {"model.depth", 2, 12, NULL}};
+
+/* add_hparams(HPARAMS, {"hparam/accuracy": 0.875}) with no global_step: its own subdirectory, step 0. */
+static void tbx_hparams(const char *dir, double wall)
+{
+	bytes f = {0}, vals = {0};
+	char sub[700];
+	snprintf(sub, sizeof sub, "%s/1700000200.5", dir);
+	file_version(&f, wall);
+	hparams_events(&f, wall, HPARAMS, 4);
+	v_simple(&vals, "hparam/accuracy", 0.875f);
+	event(&f, wall, 0, &vals, 0);
+	append_file(sub, "events.out.tfevents.1700000200.host.1.2", &f);
+	free(f.p);
+}
+
+/* The run's config holds HPARAMS, typed. */
+static void check_config(cJSON *run)
+{
+	cJSON *c = cJSON_GetObjectItem(run, "config");
+	assert_non_null(c);
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItem(c, "lr")) && cJSON_GetObjectItem(c, "lr")->valuedouble == 0.01);
+	assert_string_equal(cJSON_GetObjectItem(c, "optimizer")->valuestring, "adam");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(c, "nesterov")));
+	assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(c, "model"), "depth")->valuedouble == 12);
+}
+
+/* key has want points, steps 0..want-1, values base + step (or 1/(step+1) for loss). */
+static void check_series(const char *project, const char *id, const char *key, int want, float base)
+{
+	char path[1024];
+	cJSON *j, *steps, *last;
+	snprintf(path, sizeof path, "/api/v1/projects/tester/%s/runs/%s/history?key=%s", project, id, key);
+	j = wbt_get_json(&srv, path);
+	assert_non_null(j);
+	steps = cJSON_GetObjectItem(j, "step");
+	last = cJSON_GetObjectItem(j, "last");
+	if (cJSON_GetArraySize(steps) != want)
+		fail_msg("%s: %d points, want %d", key, cJSON_GetArraySize(steps), want);
+	for (int s = 0; s < want; s++) {
+		float v = base < 0 ? 1.0f / (float)(s + 1) : base + (float)s;
+		assert_int_equal(cJSON_GetArrayItem(steps, s)->valueint, s);
+		assert_true(cJSON_GetArrayItem(last, s)->valuedouble == (double)v);
+	}
+	cJSON_Delete(j);
+}
+
 static void test_e2e_tensorboard__import(void **state)
 {
 	char logdir[512], wbdir[512], out[8192], path[1024];
@@ -598,6 +792,108 @@ static void test_e2e_tensorboard__import(void **state)
 	}
 }
 
+
+/*
+ * What tensorboardX writes for one training (add_scalar, add_scalars in both layouts, add_hparams,
+ * add_text, and two plugins wb does not import) is one run: subdirectories' series under
+ * "<main_tag>/<tag>", hparams as config, the session metric under its tag, text as a table, the
+ * skipped values named. Importing again adds nothing; after the files changed it is refused.
+ */
+static void test_e2e_tensorboard__import_tensorboardx(void **state)
+{
+	char logdir[512], exp[600], wbdir[512], out[8192], path[1024];
+	char *args[] = {(char *)wbt_wb_bin(), "tensorboard", "import", logdir, "--project", "tester/tbx", "--dir", wbdir, NULL};
+	bytes f = {0}, vals = {0};
+	cJSON *runs, *j, *tb, *v;
+	const char *id;
+	char idbuf[64];
+	double t0 = T0 + 1000;
+
+	(void)state;
+	snprintf(logdir, sizeof logdir, "%s/tbx", tmp);
+	snprintf(exp, sizeof exp, "%s/exp1", logdir);
+	snprintf(wbdir, sizeof wbdir, "%s/wbdir-tbx", tmp);
+	mkdirs(exp);
+	tbx_steps(exp, t0, 0, 99, 3);
+	tbx_hparams(exp, t0 + 200);
+	v_text(&vals, "notes", "lr **0.01**, adam");
+	event(&f, t0 + 5, 5, &vals, 0);
+	v_pr_curve(&vals, "pr/curve");
+	{
+		bytes a = {0};
+		f_str(&a, 1, "speech");
+		f_bytes(&a, 6, "\x08\x01", 2); /* audio */
+		f_msg(&vals, 1, &a);
+	}
+	event(&f, t0 + 6, 6, &vals, 0);
+	append_file(exp, "events.out.tfevents.1700000100.host.1.0", &f);
+
+	assert_int_equal(run_wb(args, out, sizeof out), 0);
+	assert_non_null(strstr(out, "exp1: 397 scalars, 0 histograms, 0 images, 1 texts, 4 hparams; skipped 2 (2 unsupported)"));
+	assert_non_null(strstr(out, "skipped 1 x tag \"pr/curve\" (plugin pr_curves): unsupported"));
+	assert_non_null(strstr(out, "skipped 1 x tag \"speech\": unsupported"));
+	assert_null(strstr(out, "bad_tag"));
+
+	runs = wbt_get_json(&srv, "/api/v1/projects/tester/tbx/runs");
+	assert_non_null(runs);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(runs, "runs")), 1); /* no run per subdirectory */
+	assert_non_null(id = run_id_named(runs, "exp1"));
+	snprintf(idbuf, sizeof idbuf, "%s", id);
+	cJSON_Delete(runs);
+
+	check_series("tbx", idbuf, "loss", 99, -1);
+	check_series("tbx", idbuf, "acc%2Ftrain", 99, 0);  /* tensorboardX: acc/train/ */
+	check_series("tbx", idbuf, "acc%2Fval", 99, 1000);
+	check_series("tbx", idbuf, "lr%2Fgroup0", 99, 2000); /* torch: lr_group0/ */
+	check_series("tbx", idbuf, "hparam%2Faccuracy", 1, 0.875f);
+	snprintf(path, sizeof path, "/api/v1/projects/tester/tbx/runs/%s", idbuf);
+	j = wbt_get_json(&srv, path);
+	assert_non_null(j);
+	check_config(j);
+	tb = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "metadata"), "tensorboard");
+	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(tb, "skipped"), "bad_tag"));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(tb, "skipped_values")), 2);
+	cJSON_Delete(j);
+	/* each step's time is the events' wall time */
+	snprintf(path, sizeof path, "/api/v1/projects/tester/tbx/runs/%s/history?key=_timestamp", idbuf);
+	j = wbt_get_json(&srv, path);
+	assert_non_null(j);
+	assert_true(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "last"), 42)->valuedouble == t0 + 42);
+	cJSON_Delete(j);
+	/* the text, as a table at its step */
+	snprintf(path, sizeof path, "/api/v1/projects/tester/tbx/runs/%s/media/table?key=notes%%2Ftext_summary", idbuf);
+	j = wbt_get_json(&srv, path);
+	assert_non_null(j);
+	v = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "values"), 0);
+	assert_non_null(v);
+	assert_int_equal(cJSON_GetObjectItem(v, "step")->valueint, 5);
+	assert_true(cJSON_GetObjectItem(v, "time")->valuedouble == t0 + 5);
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "table"), "columns"), 0)->valuestring,
+			    "text");
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "table"), "data"), 0), 0)
+				->valuestring,
+			    "lr **0.01**, adam");
+	cJSON_Delete(j);
+
+	/* again: the same run, nothing added */
+	assert_int_equal(run_wb(args, out, sizeof out), 0);
+	assert_non_null(strstr(out, "already imported as tester/tbx/"));
+	runs = wbt_get_json(&srv, "/api/v1/projects/tester/tbx/runs");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(runs, "runs")), 1);
+	cJSON_Delete(runs);
+	check_series("tbx", idbuf, "loss", 99, -1);
+	check_series("tbx", idbuf, "acc%2Ftrain", 99, 0);
+
+	/* training went on: refused (exit 1), the run untouched */
+	tbx_steps(exp, t0, 99, 101, 3);
+	assert_int_equal(run_wb(args, out, sizeof out), 1);
+	runs = wbt_get_json(&srv, "/api/v1/projects/tester/tbx/runs");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(runs, "runs")), 1);
+	cJSON_Delete(runs);
+	check_series("tbx", idbuf, "loss", 99, -1);
+	free(f.p);
+}
+
 static void append(const char *path, const uint8_t *p, size_t n)
 {
 	FILE *f = fopen(path, "ab");
@@ -716,11 +1012,138 @@ static void test_e2e_tensorboard__follow(void **state)
 	assert_int_equal(wb_finish(r, 0), WB_OK);
 }
 
+/* Wait (polling, at most 20 s) until the file at path holds text. */
+static void wait_text(const char *path, const char *text)
+{
+	double deadline = wbt_now() + 20;
+	struct timespec poll = {0, 5000000};
+	for (;;) {
+		char buf[16384];
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+		if (f)
+			fclose(f);
+		buf[n] = '\0';
+		if (strstr(buf, text))
+			return;
+		if (wbt_now() > deadline)
+			fail_msg("never said \"%s\"; said:\n%s", text, buf);
+		nanosleep(&poll, NULL); /* the poll interval of a condition wait */
+	}
+}
+
+/*
+ * Following what tensorboardX writes while it trains: the subdirectories' series land in the run (files
+ * flushed at different times are merged by step, none refused), each point at its event's wall time,
+ * hparams as config and the session metric as a summary value (written at step 0 after training), text
+ * as a table. A value the run must refuse, and an unsupported one, are said on stderr when they happen.
+ */
+static void test_e2e_tensorboard__follow_tensorboardx(void **state)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	char logdir[512], wbdir[512], errpath[512], id[64], path[1024], extra[700];
+	bytes f = {0}, vals = {0};
+	wb_run *r = NULL;
+	cJSON *j, *v;
+	double t0 = (double)time(NULL) - 60; /* recent: values are held for a lagging file, not released by age */
+	int saved, fd;
+
+	(void)state;
+	snprintf(logdir, sizeof logdir, "%s/ftbx", tmp);
+	snprintf(wbdir, sizeof wbdir, "%s/wbdir-ftbx", tmp);
+	snprintf(errpath, sizeof errpath, "%s/ftbx.stderr", tmp);
+	mkdirs(logdir);
+	o.project = "tbxf";
+	o.entity = "tester";
+	o.dir = wbdir;
+	o.system_sample_ms = -1;
+	o.disable_git = 1;
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, 2);
+	close(fd);
+	assert_int_equal(wb_init(&r, &o), WB_OK);
+	snprintf(id, sizeof id, "%s", wb_run_id(r));
+
+	/* the subdirectories' writers have flushed up to step 39, the main one up to 49, and one more
+	 * (acc/test) only its first record, the file version: it holds the others back at step 0 */
+	tbx_steps(logdir, t0, 0, 40, 3);
+	tbx_steps(logdir, t0, 40, 50, 1);
+	snprintf(extra, sizeof extra, "%s/acc/test", logdir);
+	mkdirs(extra);
+	file_version(&f, t0);
+	append_file(extra, "events.out.tfevents.1700000100.host.1.9", &f);
+	assert_int_equal(wb_tensorboard_follow(r, logdir, 10), WB_OK);
+	wait_step(r, 0);
+	/* then they catch up, past the main one */
+	for (int s = 0; s < 99; s++) {
+		v_simple(&vals, "acc", (float)(3000 + s));
+		event(&f, t0 + s, s, &vals, 0);
+	}
+	append_file(extra, "events.out.tfevents.1700000100.host.1.9", &f);
+	tbx_steps(logdir, t0, 40, 99, 2);
+	tbx_steps(logdir, t0, 50, 99, 1);
+	wait_step(r, 98);
+	/* text, an unsupported value, and a step going back: refused, and said now */
+	v_text(&vals, "notes", "epoch 3: fine");
+	{
+		bytes a = {0};
+		f_str(&a, 1, "speech");
+		f_bytes(&a, 6, "\x08\x01", 2); /* audio */
+		f_msg(&vals, 1, &a);
+	}
+	event(&f, t0 + 98, 98, &vals, 0);
+	v_simple(&vals, "loss", 7);
+	event(&f, t0 + 99, 10, &vals, 0);
+	append_file(logdir, "events.out.tfevents.1700000100.host.1.0", &f);
+	wait_text(errpath, "skipping values of tag \"speech\"");
+	wait_text(errpath, "1 value refused by the run (first: loss at step 10: step 10 is below the last step 98)");
+	/* add_hparams after training */
+	tbx_hparams(logdir, t0 + 100);
+	assert_int_equal(wb_finish(r, 0), WB_OK);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	free(f.p);
+
+	check_series("tbxf", id, "loss", 99, -1);
+	check_series("tbxf", id, "acc%2Ftrain", 99, 0);
+	check_series("tbxf", id, "acc%2Fval", 99, 1000);
+	check_series("tbxf", id, "acc%2Ftest", 99, 3000);
+	check_series("tbxf", id, "lr%2Fgroup0", 99, 2000);
+	snprintf(path, sizeof path, "/api/v1/projects/tester/tbxf/runs/%s/history?key=_timestamp", id);
+	j = wbt_get_json(&srv, path);
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "step"), 42)->valueint, 42);
+	assert_true(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "last"), 42)->valuedouble == t0 + 42);
+	cJSON_Delete(j);
+	snprintf(path, sizeof path, "/api/v1/projects/tester/tbxf/runs/%s", id);
+	j = wbt_get_json(&srv, path);
+	assert_non_null(j);
+	check_config(j);
+	v = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "summary"), "hparam/accuracy");
+	assert_non_null(v);
+	assert_true(v->valuedouble == 0.875);
+	cJSON_Delete(j);
+	snprintf(path, sizeof path, "/api/v1/projects/tester/tbxf/runs/%s/media/table?key=notes%%2Ftext_summary", id);
+	j = wbt_get_json(&srv, path);
+	assert_non_null(j);
+	v = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "values"), 0);
+	assert_non_null(v);
+	assert_int_equal(cJSON_GetObjectItem(v, "step")->valueint, 98);
+	assert_true(cJSON_GetObjectItem(v, "time")->valuedouble == t0 + 98);
+	cJSON_Delete(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e_tensorboard__import),
 		cmocka_unit_test(test_e2e_tensorboard__follow),
+		cmocka_unit_test(test_e2e_tensorboard__import_tensorboardx),
+		cmocka_unit_test(test_e2e_tensorboard__follow_tensorboardx),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,8 +1,9 @@
 /* fuzz_tbevents — the TensorBoard event-file reader (server/tb/tbevents.c):
  * TFRecord framing, CRC-32C, the hand-written protobuf reader, as
  * `wb tensorboard import` hands it a file. The sinks check what the reader
- * promises (keys valid, histograms well-formed, images PNG or JPEG) and
- * abort otherwise.
+ * promises (keys valid, histograms well-formed, images PNG or JPEG, text a
+ * valid table, hparams named by config keys, skipped values named in
+ * printable text) and abort otherwise.
  *
  * Random bytes rarely pass two CRC-32Cs, so an input whose first byte is
  * odd is taken as protobuf payloads (each prefixed by a u16le length) and
@@ -12,6 +13,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "tbevents.h"
 #include "wire.h"
@@ -50,6 +53,38 @@ static int image(void *arg, double wall, int64_t step, const char *tag, const ui
 	return 0;
 }
 
+static int text(void *arg, double wall, int64_t step, const char *tag, const char *table, size_t len)
+{
+	cJSON *t = cJSON_ParseWithLength(table, len);
+	char why[200];
+	int bad = !t || wb__table_check(t, why, sizeof why) || strlen(table) != len;
+
+	(void)arg, (void)wall;
+	cJSON_Delete(t);
+	if (bad || step < 0 || !wb__key_valid(tag, strlen(tag)) || len > WB__TABLE_MAX)
+		abort();
+	return 0;
+}
+
+static int hparam(void *arg, const char *name, const wb__tb_hparam *v)
+{
+	(void)arg;
+	if (!wb__config_key_valid(name, strlen(name), NULL, 0) || (v->type == WB__TB_HP_NUMBER && !isfinite(v->number)) ||
+	    (v->type == WB__TB_HP_STRING && !wb__utf8_valid(v->string, strlen(v->string))))
+		abort();
+	return 0;
+}
+
+static void skipped(void *arg, enum wb__tb_skip why, const char *tag, const char *plugin)
+{
+	(void)arg;
+	if ((unsigned)why >= WB__TB_SKIP_COUNT || strlen(tag) > 67 || strlen(plugin) > 67)
+		abort();
+	for (const char *p = tag; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			abort();
+}
+
 /* Frame u16le-length-prefixed payloads as TFRecords with valid checksums into a new buffer. */
 static uint8_t *frame(const uint8_t *p, size_t n, size_t *outlen)
 {
@@ -77,7 +112,7 @@ static uint8_t *frame(const uint8_t *p, size_t n, size_t *outlen)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	wb__tb_sink sink = {NULL, scalar, histogram, image};
+	wb__tb_sink sink = {NULL, scalar, histogram, image, text, hparam, skipped};
 	wb__tb_report rep;
 	uint8_t *copy;
 

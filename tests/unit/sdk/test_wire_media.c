@@ -1,6 +1,6 @@
 /* Unit tests of the rich-data payloads (sdk/src/wire_media.c), the PNG
- * writer (sdk/src/png.c) and the event-file reader's framing and CRC-32C
- * (sdk/src/tbevents.c). */
+ * writer (sdk/src/png.c) and the event-file reader (sdk/src/tbevents.c):
+ * framing and CRC-32C, hparams, text, naming what is skipped, series keys. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -296,6 +297,177 @@ static void test_wire_media__tb_read_some_waits_for_a_whole_record(void **state)
 	assert_int_equal(rep.skipped[WB__TB_TRUNCATED], 1);
 }
 
+/* ---- a small protobuf writer for events ---- */
+
+typedef struct pbuf {
+	uint8_t b[1024];
+	size_t n;
+} pbuf;
+
+static void pb_varint(pbuf *p, uint64_t v)
+{
+	do {
+		assert_true(p->n < sizeof p->b);
+		p->b[p->n++] = (uint8_t)((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+}
+static void pb_len(pbuf *p, unsigned f, const void *d, size_t n)
+{
+	pb_varint(p, (uint64_t)f << 3 | 2);
+	pb_varint(p, n);
+	assert_true(p->n + n <= sizeof p->b);
+	memcpy(p->b + p->n, d, n);
+	p->n += n;
+}
+static void pb_sub(pbuf *p, unsigned f, const pbuf *m) { pb_len(p, f, m->b, m->n); }
+static void pb_str(pbuf *p, unsigned f, const char *s) { pb_len(p, f, s, strlen(s)); }
+static void pb_u(pbuf *p, unsigned f, uint64_t v) { pb_varint(p, (uint64_t)f << 3), pb_varint(p, v); }
+static void pb_f64(pbuf *p, unsigned f, double d)
+{
+	pb_varint(p, (uint64_t)f << 3 | 1);
+	wb__put_u64(p->b + p->n, wb__f64_bits(d));
+	p->n += 8;
+}
+
+/* A Summary.Value {tag, metadata {plugin_data {plugin_name, content}}, tensor} into sum. */
+static void pb_value(pbuf *sum, const char *tag, const char *plugin, const pbuf *content, const pbuf *tensor)
+{
+	pbuf v = {0}, md = {0}, pd = {0};
+	pb_str(&v, 1, tag);
+	pb_str(&pd, 1, plugin);
+	if (content)
+		pb_sub(&pd, 2, content);
+	pb_sub(&md, 1, &pd);
+	pb_sub(&v, 9, &md);
+	if (tensor)
+		pb_sub(&v, 8, tensor);
+	pb_sub(sum, 1, &v);
+}
+
+/* One TFRecord of Event {wall_time, step, summary} into file; its length. */
+static size_t pb_record(uint8_t *file, double wall, int64_t step, const pbuf *sum)
+{
+	pbuf ev = {0};
+	pb_f64(&ev, 1, wall);
+	pb_u(&ev, 2, (uint64_t)step);
+	pb_sub(&ev, 5, sum);
+	wb__put_u64(file, ev.n);
+	wb__put_u32(file + 8, wb__crc32c_mask(wb__crc32c(file, 8)));
+	memcpy(file + 12, ev.b, ev.n);
+	wb__put_u32(file + 12 + ev.n, wb__crc32c_mask(wb__crc32c(ev.b, ev.n)));
+	return 16 + ev.n;
+}
+
+typedef struct seen {
+	char log[2048];
+} seen;
+
+static void seen_add(seen *s, const char *fmt, ...)
+{
+	size_t n = strlen(s->log);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->log + n, sizeof s->log - n, fmt, ap);
+	va_end(ap);
+}
+
+static int seen_scalar(void *arg, double wall, int64_t step, const char *tag, double value)
+{
+	seen_add(arg, "scalar %s %g %lld %g;", tag, value, (long long)step, wall);
+	return 0;
+}
+static int seen_text(void *arg, double wall, int64_t step, const char *tag, const char *table, size_t len)
+{
+	seen_add(arg, "text %s %lld %g %.*s;", tag, (long long)step, wall, (int)len, table);
+	return 0;
+}
+static int seen_hparam(void *arg, const char *name, const wb__tb_hparam *v)
+{
+	if (v->type == WB__TB_HP_NUMBER)
+		seen_add(arg, "hp %s=%g;", name, v->number);
+	else if (v->type == WB__TB_HP_STRING)
+		seen_add(arg, "hp %s='%s';", name, v->string);
+	else
+		seen_add(arg, "hp %s=%s;", name, v->boolean ? "true" : "false");
+	return 0;
+}
+static void seen_skipped(void *arg, enum wb__tb_skip why, const char *tag, const char *plugin)
+{
+	seen_add(arg, "skip %s %s %s;", wb__tb_skip_name[why], tag, plugin);
+}
+
+/* add_hparams' summaries give typed hparams and no skip; add_text a table; other plugins are named. */
+static void test_wire_media__tb_hparams_text_and_named_skips(void **state)
+{
+	uint8_t file[4096];
+	size_t n = 0;
+	pbuf sum = {0}, c = {0}, ssi = {0}, e = {0}, v = {0}, t = {0}, exp = {0};
+	seen got = {{0}};
+	wb__tb_sink sink = {&got, seen_scalar, NULL, NULL, seen_text, seen_hparam, seen_skipped};
+	wb__tb_report rep;
+
+	(void)state;
+	/* experiment, then session_start_info {lr: 0.5, opt: "sgd", nesterov: true, gone: null} */
+	pb_sub(&c, 2, &exp);
+	pb_value(&sum, "_hparams_/experiment", "hparams", &c, NULL);
+	n += pb_record(file + n, 10, 0, &sum);
+	memset(&sum, 0, sizeof sum), memset(&c, 0, sizeof c);
+	pb_str(&e, 1, "lr"), pb_f64(&v, 2, 0.5), pb_sub(&e, 2, &v), pb_sub(&ssi, 1, &e);
+	memset(&e, 0, sizeof e), memset(&v, 0, sizeof v);
+	pb_str(&e, 1, "opt"), pb_str(&v, 3, "sgd"), pb_sub(&e, 2, &v), pb_sub(&ssi, 1, &e);
+	memset(&e, 0, sizeof e), memset(&v, 0, sizeof v);
+	pb_str(&e, 1, "nesterov"), pb_u(&v, 4, 1), pb_sub(&e, 2, &v), pb_sub(&ssi, 1, &e);
+	memset(&e, 0, sizeof e), memset(&v, 0, sizeof v);
+	pb_str(&e, 1, "gone"), pb_u(&v, 1, 0), pb_sub(&e, 2, &v), pb_sub(&ssi, 1, &e);
+	pb_sub(&c, 3, &ssi);
+	pb_value(&sum, "_hparams_/session_start_info", "hparams", &c, NULL);
+	n += pb_record(file + n, 10, 0, &sum);
+	/* text at step 3, and a pr curve */
+	memset(&sum, 0, sizeof sum), memset(&c, 0, sizeof c);
+	pb_u(&t, 1, 7), pb_str(&t, 8, "hello \"you\""), pb_str(&t, 8, "line 2");
+	pb_value(&sum, "notes/text_summary", "text", &c, &t);
+	memset(&t, 0, sizeof t);
+	pb_u(&t, 1, 1), pb_f64(&t, 6, 1);
+	pb_value(&sum, "pr/curve", "pr_curves", NULL, &t);
+	n += pb_record(file + n, 12.5, 3, &sum);
+
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(wb__tb_read(file, n, &sink, &rep), 0);
+	assert_string_equal(got.log, "hp lr=0.5;hp opt='sgd';hp nesterov=true;skip unsupported gone hparams;"
+				     "text notes/text_summary 3 12.5 {\"columns\":[\"text\"],\"data\":[[\"hello \\\"you\\\"\"],[\"line 2\"]]};"
+				     "skip unsupported pr/curve pr_curves;");
+	assert_int_equal(rep.hparams, 3);
+	assert_int_equal(rep.texts, 1);
+	assert_int_equal(rep.skipped[WB__TB_BAD_TAG], 0);
+	assert_int_equal(rep.skipped[WB__TB_UNSUPPORTED], 2);
+}
+
+/* One rule for a value's key in a subdirectory of the run's directory. */
+static void test_wire_media__tb_series_key(void **state)
+{
+	char key[WB__KEY_MAX + 1], sub[300];
+
+	(void)state;
+	assert_int_equal(wb__tb_series_key(key, "", "loss", 0), 0);
+	assert_string_equal(key, "loss");
+	assert_int_equal(wb__tb_series_key(key, "acc/train", "acc", 0), 0); /* tensorboardX add_scalars */
+	assert_string_equal(key, "acc/train");
+	assert_int_equal(wb__tb_series_key(key, "a/b/val", "a/b", 0), 0);
+	assert_string_equal(key, "a/b/val");
+	assert_int_equal(wb__tb_series_key(key, "lr_group0", "lr", 0), 0); /* torch add_scalars */
+	assert_string_equal(key, "lr/group0");
+	assert_int_equal(wb__tb_series_key(key, "a_b_val", "a/b", 0), 0);
+	assert_string_equal(key, "a/b/val");
+	assert_int_equal(wb__tb_series_key(key, "eval", "val", 0), 0); /* any other directory */
+	assert_string_equal(key, "eval/val");
+	assert_int_equal(wb__tb_series_key(key, "1700000200.5", "hparam/accuracy", 1), 0); /* add_hparams */
+	assert_string_equal(key, "hparam/accuracy");
+	memset(sub, 'd', 299);
+	sub[299] = '\0';
+	assert_int_equal(wb__tb_series_key(key, sub, "x", 0), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +480,8 @@ int main(void)
 		cmocka_unit_test(test_wire_media__png_encode),
 		cmocka_unit_test(test_wire_media__crc32c),
 		cmocka_unit_test(test_wire_media__tb_read_some_waits_for_a_whole_record),
+		cmocka_unit_test(test_wire_media__tb_hparams_text_and_named_skips),
+		cmocka_unit_test(test_wire_media__tb_series_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
