@@ -307,6 +307,58 @@ void wbt_server_cleanup(wbt_server *s)
 		wbt_rm_rf(s->root);
 }
 
+/* The string member NAME of the JSON text TEXT into out[cap]. 0 or -1. */
+static int json_member(const char *text, const char *name, char *out, size_t cap)
+{
+	cJSON *j = cJSON_Parse(text);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
+	int rc = cJSON_IsString(v) && (size_t)snprintf(out, cap, "%s", v->valuestring) < cap ? 0 : -1;
+	cJSON_Delete(j);
+	return rc;
+}
+
+int wbt_make_user(const wbt_server *s, const char *name, const char *password, char *cookie, size_t ccap,
+		  char *csrf, size_t xcap, char *key, size_t kcap)
+{
+	char body[512], path[256], auth[160], sess[160], token[96];
+	const char *sc, *end, *tok;
+	wbt_reply r = {0};
+	int ret = -1;
+
+	snprintf(auth, sizeof(auth), "Bearer %s", s->key);
+	snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
+	if (wbt_request(s, "POST", "/api/v1/users", body, auth, NULL, &r) || r.status != 201 ||
+	    json_member(r.body, "setup_path", path, sizeof(path)) || !(tok = strstr(path, "token="))) {
+		fprintf(stderr, "harness: creating user %s: %ld %s\n", name, r.status, r.body ? r.body : "");
+		goto done;
+	}
+	snprintf(body, sizeof(body), "{\"token\":\"%s\",\"password\":\"%s\"}", tok + 6, password);
+	wbt_reply_free(&r);
+	if (wbt_request(s, "POST", "/api/v1/auth/setup", body, NULL, NULL, &r) || r.status != 200 ||
+	    json_member(r.body, "csrf", token, sizeof(token)) || !(sc = strstr(r.headers, "Set-Cookie: wb_session=")) ||
+	    !(end = strchr(sc += strlen("Set-Cookie: "), ';'))) {
+		fprintf(stderr, "harness: setting %s's password: %ld %s\n", name, r.status, r.body ? r.body : "");
+		goto done;
+	}
+	snprintf(sess, sizeof(sess), "%.*s", (int)(end - sc), sc);
+	if (cookie)
+		snprintf(cookie, ccap, "%s", sess);
+	if (csrf)
+		snprintf(csrf, xcap, "%s", token);
+	if (key) {
+		wbt_reply_free(&r);
+		if (wbt_request(s, "POST", "/api/v1/keys", "{\"name\":\"e2e\"}", sess, token, &r) || r.status != 201 ||
+		    json_member(r.body, "key", key, kcap)) {
+			fprintf(stderr, "harness: %s's api key: %ld %s\n", name, r.status, r.body ? r.body : "");
+			goto done;
+		}
+	}
+	ret = 0;
+done:
+	wbt_reply_free(&r);
+	return ret;
+}
+
 int wbt_server_reread_key(wbt_server *s)
 {
 	if (settings_value(s->config_dir, "api_key", s->key, sizeof(s->key)) < 0)

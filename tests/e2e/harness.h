@@ -90,6 +90,15 @@ int wbt_request(const wbt_server *s, const char *method, const char *path, const
 		const char *csrf, wbt_reply *r);
 void wbt_reply_free(wbt_reply *r);
 
+/*
+ * A user NAME made by s's admin, who sets PASSWORD through the setup link
+ * (as a person does) and, signed in, makes an API key. Out, each optional
+ * (NULL): the session cookie ("wb_session=..."), its CSRF token and the
+ * key. 0, or -1 with a line on stderr saying which step failed.
+ */
+int wbt_make_user(const wbt_server *s, const char *name, const char *password, char *cookie, size_t ccap,
+		  char *csrf, size_t xcap, char *key, size_t kcap);
+
 /* GET path with the admin key and parse the JSON answer; NULL unless 200. */
 cJSON *wbt_get_json(const wbt_server *s, const char *path);
 

@@ -122,27 +122,6 @@ static void create_user(const wbt_server *s, const char *name, char *token, size
 	snprintf(token, cap, "%s", strstr(path, "token=") + 6);
 }
 
-/* A user with password PW, signed in: cookie, csrf and an API key of theirs. */
-static void make_user(const wbt_server *s, const char *name, char *cookie, char *csrf, char *key)
-{
-	char token[128], body[512];
-	resp r;
-
-	create_user(s, name, token, sizeof(token));
-	snprintf(body, sizeof(body), "{\"token\":\"%s\",\"password\":\"" PW "\"}", token);
-	req(s, "POST", "/api/v1/auth/setup", body, NULL, NULL, &r);
-	if (r.status != 200)
-		fprintf(stderr, "setup of %s: %ld %s\n", name, r.status, r.body);
-	assert_int_equal(r.status, 200);
-	session_cookie(&r, cookie, 128);
-	member(r.body, "csrf", csrf, 96);
-	resp_free(&r);
-	req(s, "POST", "/api/v1/keys", "{\"name\":\"t\"}", cookie, csrf, &r);
-	assert_int_equal(r.status, 201);
-	member(r.body, "key", key, 128);
-	resp_free(&r);
-}
-
 static long login(const wbt_server *s, const char *name, const char *pw, char *msg, size_t cap)
 {
 	char body[256];
@@ -178,7 +157,7 @@ static void test_e2e_acct__lockout_by_exact_name_and_address(void **state)
 	(void)state;
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(wbt_server_start(&s, NULL), 0);
-	make_user(&s, "bob", cookie, csrf, key);
+	assert_int_equal(wbt_make_user(&s, "bob", PW, cookie, sizeof(cookie), csrf, sizeof(csrf), key, sizeof(key)), 0);
 	/* A name that shared bob's slot: its failures used to reset bob's count. */
 	for (int i = 0; i < 100000 && !other[0]; i++) {
 		char c[32];
@@ -297,7 +276,7 @@ static void test_e2e_acct__team_cannot_adopt_projects(void **state)
 	(void)state;
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(wbt_server_start(&s, NULL), 0);
-	make_user(&s, "dave", cookie, csrf, key);
+	assert_int_equal(wbt_make_user(&s, "dave", PW, cookie, sizeof(cookie), csrf, sizeof(csrf), key, sizeof(key)), 0);
 	/* The admin keeps projects under "research", which is no user and no team. */
 	expect(&s, "PUT", "/api/v1/projects/research/secret", "{\"visibility\":\"private\"}", s.key, NULL, 200);
 	expect(&s, "PUT", "/api/v1/projects/research/secret/runs/r1", "{}", s.key, NULL, 201);
@@ -330,7 +309,7 @@ static void test_e2e_acct__deactivate_user(void **state)
 	(void)state;
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(wbt_server_start(&s, NULL), 0);
-	make_user(&s, "erin", cookie, csrf, key);
+	assert_int_equal(wbt_make_user(&s, "erin", PW, cookie, sizeof(cookie), csrf, sizeof(csrf), key, sizeof(key)), 0);
 	expect(&s, "PUT", "/api/v1/projects/erin/p/runs/r1", "{}", key, NULL, 201);
 	expect(&s, "GET", "/api/v1/projects/erin/p/runs", NULL, key, NULL, 200);
 	expect(&s, "GET", "/api/v1/keys", NULL, cookie, NULL, 200);
@@ -435,7 +414,7 @@ static void test_e2e_acct__user_webhook_needs_access(void **state)
 	memset(&rx, 0, sizeof(rx));
 	assert_int_equal(wbt_rx_start(&rx, 0), 0);
 	assert_int_equal(wbt_server_start(&s, "--notify-backoff 0.3 --webhook-private yes"), 0);
-	make_user(&s, "frank", cookie, csrf, key);
+	assert_int_equal(wbt_make_user(&s, "frank", PW, cookie, sizeof(cookie), csrf, sizeof(csrf), key, sizeof(key)), 0);
 	expect(&s, "PUT", "/api/v1/projects/admin/wh", "{\"visibility\":\"private\"}", s.key, NULL, 200);
 	expect(&s, "PUT", "/api/v1/projects/admin/wh/members/frank", "{\"role\":\"editor\"}", s.key, NULL, 200);
 	snprintf(body, sizeof(body), "{\"url\":\"http://127.0.0.1:%d/hook/frank/x\"}", rx.port);

@@ -23,7 +23,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <curl/curl.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -43,87 +42,6 @@ static char tmp[256];
 static char alice[128], bob[128]; /* their API keys */
 
 /* ---- helpers ---- */
-
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
-{
-	char *buf = ud;
-	size_t used = strlen(buf), add = size * n;
-	if (used + add < 4096) {
-		memcpy(buf + used, p, add);
-		buf[used + add] = '\0';
-	}
-	return add;
-}
-
-/* POST body to path with a session cookie and its CSRF token (NULL: none); the answer's body and headers. */
-static long post_capture(const char *path, const char *body, const char *cookie, const char *csrf, char *out,
-			 char *headers)
-{
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	char url[512], line[256];
-	long status = 0;
-
-	assert_non_null(c);
-	out[0] = headers[0] = '\0';
-	snprintf(url, sizeof(url), "%s%s", srv.url, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	h = curl_slist_append(h, "Content-Type: application/json");
-	if (csrf) {
-		snprintf(line, sizeof(line), "X-CSRF-Token: %s", csrf);
-		h = curl_slist_append(h, line);
-	}
-	if (cookie)
-		curl_easy_setopt(c, CURLOPT_COOKIE, cookie);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, headers);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	return status;
-}
-
-/* A string member of a JSON text. */
-static void json_str(const char *text, const char *name, char *out, size_t cap)
-{
-	cJSON *j = cJSON_Parse(text);
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
-	assert_true(cJSON_IsString(v));
-	snprintf(out, cap, "%s", v->valuestring);
-	cJSON_Delete(j);
-}
-
-/* A user made by the server admin, who sets a password through the setup link and makes an API key. */
-static void make_user(const char *name, char *key, size_t cap)
-{
-	char body[512], out[4096], hdr[4096], path[256], token[128], csrf[96], cookie[160];
-	wbt_response r;
-	const char *sc, *end;
-	const char *h[] = {"Content-Type: application/json", NULL};
-
-	snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
-	assert_int_equal(wbt_http(&srv, "POST", "/api/v1/users", body, strlen(body), h, 1, &r), 0);
-	assert_int_equal(r.status, 201);
-	json_str(r.body, "setup_path", path, sizeof(path));
-	wbt_response_free(&r);
-	assert_non_null(strstr(path, "token="));
-	snprintf(token, sizeof(token), "%s", strstr(path, "token=") + 6);
-	snprintf(body, sizeof(body), "{\"token\":\"%s\",\"password\":\"correct horse battery\"}", token);
-	assert_int_equal(post_capture("/api/v1/auth/setup", body, NULL, NULL, out, hdr), 200);
-	json_str(out, "csrf", csrf, sizeof(csrf));
-	assert_non_null(sc = strstr(hdr, "Set-Cookie: wb_session="));
-	sc += strlen("Set-Cookie: ");
-	assert_non_null(end = strchr(sc, ';'));
-	snprintf(cookie, sizeof(cookie), "%.*s", (int)(end - sc), sc);
-	assert_int_equal(post_capture("/api/v1/keys", "{\"name\":\"e2e\"}", cookie, csrf, out, hdr), 201);
-	json_str(out, "key", key, cap);
-}
 
 /* A request as the user with key (NULL: nobody signed in); the body into out (may be NULL). */
 static long call(const char *key, const char *method, const char *path, const void *body, size_t len,
@@ -279,8 +197,8 @@ static int setup(void **state)
 	setenv("WB_SYSTEM_SAMPLE_MS", "-1", 1);
 	if (wbt_server_start(&srv, ""))
 		return -1;
-	make_user("alice", alice, sizeof(alice));
-	make_user("bob", bob, sizeof(bob));
+	assert_int_equal(wbt_make_user(&srv, "alice", "correct horse battery", NULL, 0, NULL, 0, alice, sizeof(alice)), 0);
+	assert_int_equal(wbt_make_user(&srv, "bob", "correct horse battery", NULL, 0, NULL, 0, bob, sizeof(bob)), 0);
 	return 0;
 }
 
