@@ -54,7 +54,7 @@ struct wb_run {
 	wb__sysmon sysmon;              /* system metrics sampler (if system_sample_ms > 0) */
 	_Atomic(struct wb__tbfollow *) tbfollow; /* wb_run_follow_tensorboard's thread, or NULL (tbfollow.c) */
 	_Atomic(struct wb__alerts *) alerts; /* wb_run_alert rate limits (alert.c), made on first use */
-	struct wb__saves *saves;        /* wb_run_save's files (artifact.c), NULL until the first wb_run_save */
+	struct wb__saves *saves;        /* wb_run_save's files (artifact_save.c), NULL until the first wb_run_save */
 };
 
 /* alert.c: free a run's alert state (NULL is fine). */
