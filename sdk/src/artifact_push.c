@@ -40,7 +40,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -537,19 +536,6 @@ int wb_artifact_upload(const wb_artifact_options *opts, wb_artifact *art, const 
 	return rc;
 }
 
-/* Wait until the writer has written everything pushed so far (bounded). */
-static void wait_written(wb_run *run)
-{
-	uint64_t head = atomic_load(&run->ring.head);
-	int64_t until = wb__mono_ms() + 5000;
-	struct timespec ts = {0, 1000000};
-
-	while (atomic_load(&run->ring.tail) < head && wb__mono_ms() < until) {
-		wb__ring_kick(&run->ring);
-		nanosleep(&ts, NULL);
-	}
-}
-
 /* Log a (its files hashed) from run: ARTIFACT record, upload, ARTIFACT_DONE. */
 int wb__art_log_hashed(wb_run *run, wb_artifact *a, const char *const *aliases, size_t n, int64_t deadline,
 		       wb__art_upctx *u, int64_t *out_version)
@@ -570,7 +556,7 @@ int wb__art_log_hashed(wb_run *run, wb_artifact *a, const char *const *aliases, 
 		goto out;
 	if (run->mode != WB_MODE_ONLINE)
 		goto out;
-	wait_written(run); /* the intent is in the run log before a byte goes out */
+	wb__run_wait_written(run, 5000); /* the intent is in the run log before a byte goes out */
 	u->deadline = deadline;
 	if ((rc = wb__art_run_entity(run, deadline)) == WB_OK &&
 	    (rc = wb__art_http(&u->h, run->s.base_url, run->s.api_key, run->s.entity, run->s.project, run->s.ca_file)))
