@@ -67,41 +67,25 @@ void wb_artifact_free(wb_artifact *a)
 /* Append an entry (taking path, local, ref). */
 int wb__art_add_entry(wb_artifact *a, char *path, char *local, char *ref, const char *sha, uint64_t size)
 {
+	int rc = WB_OK;
+
 	if (!path || (!local && !ref)) {
-		free(path);
-		free(local);
-		free(ref);
-		return wb__error(WB_ENOMEM, "out of memory");
+		rc = wb__error(WB_ENOMEM, "out of memory");
+		goto fail;
 	}
 	if (!wb__art_path_valid(path, strlen(path))) {
-		int rc = wb__error(WB_EINVAL,
-				   "%.200s is not a valid path inside an artifact (relative, no empty, ., .. or .git segment)",
-				   path);
-		free(path);
-		free(local);
-		free(ref);
-		return rc;
+		rc = wb__error(WB_EINVAL,
+			       "%.200s is not a valid path inside an artifact (relative, no empty, ., .. or .git segment)",
+			       path);
+		goto fail;
 	}
 	for (size_t i = 0; i < a->n; i++)
 		if (strcmp(a->e[i].path, path) == 0) {
-			int rc = wb__error(WB_EINVAL, "%.200s is in the artifact already", path);
-			free(path);
-			free(local);
-			free(ref);
-			return rc;
+			rc = wb__error(WB_EINVAL, "%.200s is in the artifact already", path);
+			goto fail;
 		}
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 16;
-		wb__art_entry *p = realloc(a->e, cap * sizeof(*p));
-		if (!p) {
-			free(path);
-			free(local);
-			free(ref);
-			return wb__error(WB_ENOMEM, "out of memory");
-		}
-		a->e = p;
-		a->cap = cap;
-	}
+	if ((rc = wb__reserve(&a->e, &a->cap, a->n, 1, sizeof(*a->e), WB__ART_FILES_MAX, "files in an artifact")))
+		goto fail;
 	memset(&a->e[a->n], 0, sizeof(a->e[a->n]));
 	a->e[a->n].path = path;
 	a->e[a->n].local = local;
@@ -112,6 +96,11 @@ int wb__art_add_entry(wb_artifact *a, char *path, char *local, char *ref, const 
 		snprintf(a->e[a->n].sha, sizeof(a->e[a->n].sha), "%s", sha);
 	a->n++;
 	return WB_OK;
+fail:
+	free(path);
+	free(local);
+	free(ref);
+	return rc;
 }
 
 int wb_artifact_add_file(wb_artifact *a, const char *local_path, const char *name)

@@ -29,6 +29,8 @@
 
 #define WB__ART_CHUNK (8u * 1024u * 1024u) /* upload chunk, read and copy buffer */
 #define WB__ART_RESP_MAX (64u * 1024u * 1024u)
+#define WB__ART_FILES_MAX 100000u /* files of one version: the server's limit too */
+#define WB__ART_RECORDS_MAX (1u << 20) /* ARTIFACT records of one run log that wb sync replays */
 
 /* ---- the artifact being built (artifact_build.c) ---- */
 

@@ -629,31 +629,21 @@ static int sync_visit(void *arg, const wb__frame *f)
 	}
 	if (f->type == WB__REC_ARTIFACT_DONE) {
 		const char *id = wb__json_get_str(j, "id");
-		if (id && s->ndone == s->donecap) {
-			size_t cap = s->donecap ? s->donecap * 2 : 16;
-			void *p = realloc(s->done, cap * sizeof(*s->done));
-			if (!p) {
-				s->oom = 1;
-				cJSON_Delete(j);
-				return WB_ENOMEM;
-			}
-			s->done = p;
-			s->donecap = cap;
+		if (id && wb__reserve(&s->done, &s->donecap, s->ndone, 1, sizeof(*s->done), WB__ART_RECORDS_MAX,
+				      "artifact records in the run log")) {
+			s->oom = 1;
+			cJSON_Delete(j);
+			return WB_ENOMEM;
 		}
 		if (id)
 			snprintf(s->done[s->ndone++], 33, "%s", id);
 		cJSON_Delete(j);
 		return 0;
 	}
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		void *p = realloc(s->intents, cap * sizeof(*s->intents));
-		if (!p) {
-			cJSON_Delete(j);
-			return WB_ENOMEM;
-		}
-		s->intents = p;
-		s->cap = cap;
+	if (wb__reserve(&s->intents, &s->cap, s->n, 1, sizeof(*s->intents), WB__ART_RECORDS_MAX,
+			"artifact records in the run log")) {
+		cJSON_Delete(j);
+		return WB_ENOMEM;
 	}
 	s->intents[s->n++] = j;
 	return 0;

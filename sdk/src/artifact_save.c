@@ -271,16 +271,9 @@ int wb_run_save(wb_run *run, const char *path, wb_save_policy policy)
 		goto done;
 	}
 	if (!s) {
-		if (sv->n == sv->cap) {
-			size_t cap = sv->cap ? sv->cap * 2 : 8;
-			saved *p = realloc(sv->v, cap * sizeof(*p));
-			if (!p) {
-				rc = wb__error(WB_ENOMEM, "out of memory");
-				goto done;
-			}
-			sv->v = p;
-			sv->cap = cap;
-		}
+		if ((rc = wb__reserve(&sv->v, &sv->cap, sv->n, 1, sizeof(*sv->v), WB__ART_FILES_MAX,
+				      "files saved with a run")))
+			goto done;
 		s = &sv->v[sv->n];
 		memset(s, 0, sizeof(*s));
 		if (!(s->src = wb__strdup(path)) || !(s->name = wb__strdup(base))) {
