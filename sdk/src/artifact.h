@@ -1,6 +1,6 @@
 /*
  * artifact.h — artifacts inside libwb: what run.c (wb_run_save at finish) and
- * sync.c (finishing logged artifacts) need from artifact.c.
+ * sync.c (finishing logged artifacts) need from artifact_*.c.
  *
  * Threads: wb__saves_finish from the thread that finishes the run;
  * wb__artifact_sync from the thread of wb_sync.

@@ -27,7 +27,10 @@
 #include "error.h"
 #include "json.h"
 #include "run.h"
+#include "util.h"
 #include "wire_media.h"
+
+#define CONFIG_KEYS_MAX (1u << 20) /* a config is a few hundred keys; a million is a runaway loop */
 
 int wb__config_init(wb__config *c)
 {
@@ -153,20 +156,7 @@ static int related(const char *a, const char *b)
 
 int wb__config_reserve(wb__config *c)
 {
-	wb__config_entry *p;
-	size_t cap;
-
-	if (c->n < c->cap)
-		return WB_OK;
-	cap = c->cap ? c->cap * 2 : 16;
-	if (cap > SIZE_MAX / sizeof *p)
-		return wb__error(WB_ENOMEM, "out of memory");
-	p = realloc(c->items, cap * sizeof *p);
-	if (!p)
-		return wb__error(WB_ENOMEM, "out of memory");
-	c->items = p;
-	c->cap = cap;
-	return WB_OK;
+	return wb__reserve(&c->items, &c->cap, c->n, 1, sizeof(*c->items), CONFIG_KEYS_MAX, "config keys");
 }
 
 void wb__config_store_locked(wb__config *c, char *key, wb__config_value *val)

@@ -5,8 +5,9 @@
  * These are not the hot path: a histogram of a million gradients is binned
  * here, an RGB buffer is compressed to PNG here, a table is parsed and
  * checked here, all on the calling thread and before the ring lock, with
- * ordinary allocation. What happens under the lock is what wb_run_log does:
- * settle the step, reserve space in the ring, copy, publish. So the record
+ * ordinary allocation. What happens under the lock is what wb_run_log does,
+ * through the same code (wb__run_push_at, run.c): settle the step, reserve
+ * space in the ring, copy, publish. So the record
  * lands in the run log in the order of the calls, and on the server exactly
  * like every other record (schema/wire.md, records 16-18).
  *
@@ -15,16 +16,15 @@
  * run's current step (the last one logged, 0 before any), so a histogram
  * logged after the step's metrics sits next to them.
  */
-#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "error.h"
 #include "json.h"
 #include "png.h"
 #include "run.h"
+#include "util.h"
 #include "jsoncheck.h"
 #include "wire_media.h"
 
@@ -45,55 +45,34 @@ static int media_key(const char *key, const char *what)
 	return WB_OK;
 }
 
+typedef struct media_arg {
+	const char *key;
+	size_t klen;
+	const uint8_t *body;
+	size_t blen;
+} media_arg;
+
+static void media_fill(uint8_t *p, int64_t s, double t, const void *arg)
+{
+	const media_arg *a = arg;
+
+	p = wb__media_hdr_put(p, s, t, a->key, a->klen);
+	memcpy(p, a->body, a->blen);
+}
+
 /*
- * Push a rich-data record: the common header (step settled under the ring
- * lock, as wb_run_log does) followed by body[0..blen).
+ * Push a rich-data record: the common header (step settled by
+ * wb__run_push_at: WB_STEP_AUTO is the metrics' last step) followed by
+ * body[0..blen).
  */
 static int media_push(wb_run *run, uint8_t type, const char *key, int64_t step, const uint8_t *body, size_t blen,
 		      double wall)
 {
-	size_t klen = strlen(key), size = wb__media_hdr_size(klen) + blen;
-	struct timespec ts;
-	int64_t s;
-	uint8_t *p;
-	int rc;
+	media_arg a = {key, strlen(key), body, blen};
 
-	if (step < WB_STEP_AUTO)
-		return wb__error(WB_EINVAL, "step %" PRId64 " is negative", step);
-	if (size > wb__ring_max_record(&run->ring) || size > WB__FRAME_MAX_PAYLOAD)
-		return wb__error(WB_EINVAL,
-				 "a record of %zu bytes is larger than half the %zu-byte buffer: raise buffer_bytes", size,
-				 run->ring.cap);
-	if (!isfinite(wall) || wall <= 0) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		wall = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-	}
-	wb__ring_lock(&run->ring);
-	if (step == WB_STEP_AUTO) {
-		s = run->last_step < 0 ? 0 : run->last_step;
-	} else if (step < run->last_step) {
-		s = run->last_step;
-		wb__ring_unlock(&run->ring);
-		return wb__error(WB_EINVAL, "step %" PRId64 " is below the last step %" PRId64, step, s);
-	} else {
-		s = step;
-	}
-	rc = wb__ring_reserve(&run->ring, type, (uint32_t)size, &p);
-	if (rc == WB_OK) {
-		p = wb__media_hdr_put(p, s, wall, key, klen);
-		memcpy(p, body, blen);
-		wb__ring_commit(&run->ring);
-		run->last_step = s;
-		atomic_store_explicit(&run->step_pub, s, memory_order_relaxed);
-	}
-	wb__ring_unlock(&run->ring);
-	if (rc == WB_EFULL) {
-		if (!atomic_exchange(&run->warned_full, 1))
-			wb__warn("the buffer stayed full for %u ms: dropping records (run %s; see wb_run_dropped)",
-				 WB__FULL_WAIT_MS, run->id);
-		return wb__error(WB_EFULL, "the buffer stayed full for %u ms: the record was dropped", WB__FULL_WAIT_MS);
-	}
-	return rc;
+	return wb__run_push_at(run, type, wb__media_hdr_size(a.klen) + blen, step, WB__STEP_SAME,
+			       isfinite(wall) && wall > 0 ? wall : wb__wall_s(),
+			       media_fill, &a);
 }
 
 /* ---- histograms ---- */

@@ -48,13 +48,13 @@ struct wb_run {
 	wb__config config;
 	int config_ready;
 
-	int64_t last_step;              /* guarded by the ring lock */
+	int64_t last_step;              /* guarded by the ring lock; moved only by push_at (run.c) */
 	_Atomic int64_t step_pub;       /* last_step, for wb_run_step */
 	_Atomic int warned_full;
 	wb__sysmon sysmon;              /* system metrics sampler (if system_sample_ms > 0) */
 	_Atomic(struct wb__tbfollow *) tbfollow; /* wb_run_follow_tensorboard's thread, or NULL (tbfollow.c) */
 	_Atomic(struct wb__alerts *) alerts; /* wb_run_alert rate limits (alert.c), made on first use */
-	struct wb__saves *saves;        /* wb_run_save's files (artifact.c), NULL until the first wb_run_save */
+	struct wb__saves *saves;        /* wb_run_save's files (artifact_save.c), NULL until the first wb_run_save */
 };
 
 /* alert.c: free a run's alert state (NULL is fine). */
@@ -81,5 +81,30 @@ WB__HIDDEN int wb__run_push(wb_run *run, uint8_t type, const void *payload, size
 
 /* Print obj and push it as a record of type. As wb__run_push, or WB_ENOMEM. */
 WB__HIDDEN int wb__run_push_json(wb_run *run, uint8_t type, const cJSON *obj);
+
+/* What WB_STEP_AUTO means to wb__run_push_at. */
+typedef enum wb__step_auto {
+	WB__STEP_NEXT, /* the last step + 1: metrics (wb_run_log) */
+	WB__STEP_SAME  /* the last step, 0 before any: rich data logged beside the metrics of a step */
+} wb__step_auto;
+
+/* Writes a record's payload into p (the size bytes reserved in the ring)
+ * for step s at wall time t (unix seconds). Called under the ring lock:
+ * no allocation, no I/O, no lock. */
+typedef void (*wb__run_fill)(uint8_t *p, int64_t s, double t, const void *arg);
+
+/*
+ * Append a record that has a step (any thread): the one place that owns
+ * the step rule and run->last_step. step is a step >= 0 (WB_EINVAL below
+ * the last step) or WB_STEP_AUTO (settled by rule); fill(p, s, t, arg)
+ * writes the size-byte payload under the ring lock, and the record's step
+ * becomes the last step. Returns as wb__run_push.
+ */
+WB__HIDDEN int wb__run_push_at(wb_run *run, uint8_t type, size_t size, int64_t step, wb__step_auto rule,
+			       double t, wb__run_fill fill, const void *arg);
+
+/* Wait, at most ms (mono), until the writer has written every record
+ * pushed so far into the run log. */
+WB__HIDDEN void wb__run_wait_written(wb_run *run, int64_t ms);
 
 #endif /* WB_RUN_H */

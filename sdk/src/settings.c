@@ -34,6 +34,7 @@
 #include "wire_media.h"
 
 #define SETTINGS_FILE_MAX (64u * 1024u)
+#define SERVERS_MAX (SETTINGS_FILE_MAX / 8u) /* an api_key@ or entity@ line is longer than 8 bytes */
 
 const char *wb__setting_str(const char *opt, const char *env)
 {
@@ -97,19 +98,18 @@ typedef struct settings_file {
 	size_t len;
 	const char *url, *key, *entity;
 	const char *(*per)[2]; /* {URL, key} */
-	size_t nper;
+	size_t nper, capper;
 	const char *(*pent)[2]; /* {URL, entity} */
-	size_t npent;
+	size_t npent, cappent;
 } settings_file;
 
-/* Append {url, v} to a list of pairs. WB_OK or WB_ENOMEM. */
-static int pair_add(const char *(**list)[2], size_t *n, const char *url, const char *v)
+/* Append {url, v} to a list of pairs (capacity *cap). WB_OK or WB_ENOMEM. */
+static int pair_add(const char *(**list)[2], size_t *n, size_t *cap, const char *url, const char *v)
 {
-	void *g = realloc(*list, (*n + 1) * sizeof(**list));
+	int rc;
 
-	if (!g)
-		return wb__error(WB_ENOMEM, "out of memory");
-	*list = g;
+	if ((rc = wb__reserve(list, cap, *n, 1, sizeof(**list), SERVERS_MAX, "servers in the settings file")))
+		return rc;
 	(*list)[*n][0] = url;
 	(*list)[(*n)++][1] = v;
 	return WB_OK;
@@ -159,10 +159,10 @@ static int file_load(settings_file *f)
 		} else if (strcmp(k, "entity") == 0) {
 			f->entity = v[0] ? v : NULL;
 		} else if (strncmp(k, "api_key@", 8) == 0 && v[0]) {
-			if ((rc = pair_add(&f->per, &f->nper, k + 8, v)))
+			if ((rc = pair_add(&f->per, &f->nper, &f->capper, k + 8, v)))
 				goto done;
 		} else if (strncmp(k, "entity@", 7) == 0 && v[0]) {
-			if ((rc = pair_add(&f->pent, &f->npent, k + 7, v)))
+			if ((rc = pair_add(&f->pent, &f->npent, &f->cappent, k + 7, v)))
 				goto done;
 		}
 	}

@@ -4,7 +4,7 @@
  * Everything libwb says to the server goes through here: the live
  * uploader thread and wb_sync share the same requests and the same batch
  * logic, so "send the log from the server's last_seq, exactly once" is
- * written once; wb restore and the artifacts (artifact.c: blobs in
+ * written once; wb restore and the artifacts (artifact_push.c: blobs in
  * chunks, downloads streamed to disk) make their requests through the
  * same wb__http_request and retry with the same backoff. No other file
  * includes curl.h.

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dynarr.h"
 #include "error.h"
 
 int wb__cond_init(pthread_cond_t *cv)
@@ -231,4 +232,13 @@ char *wb__url_strip_credentials(const char *url)
 	memcpy(out, url, (size_t)(auth - url));
 	strcpy(out + (auth - url), at + 1);
 	return out;
+}
+
+int wb__reserve(void *arrp, size_t *cap, size_t n, size_t more, size_t size, size_t max, const char *what)
+{
+	switch (wb__dynarr_reserve(arrp, cap, n, more, size, max)) {
+	case WB__DYNARR_OK: return WB_OK;
+	case WB__DYNARR_TOOBIG: return wb__error(WB_ENOMEM, "%s: more than %zu", what, max);
+	default: return wb__error(WB_ENOMEM, "out of memory");
+	}
 }

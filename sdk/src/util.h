@@ -59,6 +59,12 @@ WB__HIDDEN char *wb__strdup(const char *s);
 /* *out = malloc'd printf result. WB_OK or WB_ENOMEM. */
 WB__HIDDEN int wb__asprintf(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Grow *arrp (a T * variable) to hold n + more elements of size bytes, at
+ * most max (wb__dynarr_reserve). WB_OK, or WB_ENOMEM with a message: "what:
+ * more than max" or out of memory. */
+WB__HIDDEN int wb__reserve(void *arrp, size_t *cap, size_t n, size_t more, size_t size, size_t max,
+			   const char *what);
+
 /* a + b into *out unless it overflows: 1 on overflow. */
 static inline int wb__add_overflow(size_t a, size_t b, size_t *out) { return __builtin_add_overflow(a, b, out); }
 

@@ -17,10 +17,14 @@
 #include <string.h>
 
 #include "model/media.h"
+#include "dynarr.h"
 #include "util/buf.h"
 #include "wb.h"
 #include "wire.h"
 #include "wire_media.h"
+
+#define SERIES_POINTS_MAX (UINT32_MAX / 2) /* points of one key in one body: wbs__series counts in uint32_t */
+#define RECORDS_MAX UINT32_MAX             /* records of one body: they are numbered by a uint32_t frame index */
 
 void wbs__batch_free(wbs__batch *b)
 {
@@ -142,14 +146,8 @@ static long series_get(wbs__batch *b, const char *key, size_t klen)
 		return -3;
 	if ((b->nseries + 1) * 2 > b->nslots && slots_grow(b))
 		return -1;
-	if (b->nseries == b->series_cap) {
-		size_t cap = b->series_cap ? b->series_cap * 2 : 16;
-		wbs__series *p = realloc(b->series, cap * sizeof(*p));
-		if (!p)
-			return -1;
-		b->series = p;
-		b->series_cap = cap;
-	}
+	if (wb__dynarr_reserve(&b->series, &b->series_cap, b->nseries, 1, sizeof(*b->series), WBS__BATCH_KEYS_MAX))
+		return -1;
 	s = &b->series[b->nseries];
 	memset(s, 0, sizeof(*s));
 	s->key = malloc(klen + 1);
@@ -168,26 +166,13 @@ static long series_get(wbs__batch *b, const char *key, size_t klen)
 static int series_push(wbs__series *s, int64_t step, double value, uint32_t frame)
 {
 	if (s->n == s->cap) {
-		uint32_t cap;
-		int64_t *st;
-		double *va;
-		uint32_t *fr;
-		if (s->cap >= UINT32_MAX / 2)
+		/* three parallel arrays of one capacity: each grows to the same new one */
+		size_t c1 = s->cap, c2 = s->cap, c3 = s->cap;
+		if (wb__dynarr_reserve(&s->steps, &c1, s->n, 1, sizeof(*s->steps), SERIES_POINTS_MAX) ||
+		    wb__dynarr_reserve(&s->values, &c2, s->n, 1, sizeof(*s->values), SERIES_POINTS_MAX) ||
+		    wb__dynarr_reserve(&s->frames, &c3, s->n, 1, sizeof(*s->frames), SERIES_POINTS_MAX))
 			return -1;
-		cap = s->cap ? s->cap * 2 : 64;
-		st = realloc(s->steps, (size_t)cap * sizeof(*st));
-		if (!st)
-			return -1;
-		s->steps = st;
-		va = realloc(s->values, (size_t)cap * sizeof(*va));
-		if (!va)
-			return -1;
-		s->values = va;
-		fr = realloc(s->frames, (size_t)cap * sizeof(*fr));
-		if (!fr)
-			return -1;
-		s->frames = fr;
-		s->cap = cap;
+		s->cap = (uint32_t)c1;
 	}
 	s->steps[s->n] = step;
 	s->values[s->n] = value;
@@ -200,14 +185,8 @@ static wbs__jrec *jrec_new(wbs__batch *b, uint32_t frame, uint8_t type)
 {
 	wbs__jrec *r;
 
-	if (b->njrecs == b->jrecs_cap) {
-		size_t cap = b->jrecs_cap ? b->jrecs_cap * 2 : 8;
-		wbs__jrec *p = realloc(b->jrecs, cap * sizeof(*p));
-		if (!p)
-			return NULL;
-		b->jrecs = p;
-		b->jrecs_cap = cap;
-	}
+	if (wb__dynarr_reserve(&b->jrecs, &b->jrecs_cap, b->njrecs, 1, sizeof(*b->jrecs), RECORDS_MAX))
+		return NULL;
 	r = &b->jrecs[b->njrecs++];
 	memset(r, 0, sizeof(*r));
 	r->frame = frame;
@@ -593,14 +572,8 @@ int wbs__batch_decode(wbs__batch *b, const uint8_t *body, size_t len, char *err,
 				return WBS__BATCH_INVALID;
 			}
 			prev_step = r.step;
-			if (b->nmrecs == b->mrecs_cap) {
-				size_t cap = b->mrecs_cap ? b->mrecs_cap * 2 : 64;
-				wbs__mrec *p = realloc(b->mrecs, cap * sizeof(*p));
-				if (!p)
-					return WBS__BATCH_NOMEM;
-				b->mrecs = p;
-				b->mrecs_cap = cap;
-			}
+			if (wb__dynarr_reserve(&b->mrecs, &b->mrecs_cap, b->nmrecs, 1, sizeof(*b->mrecs), RECORDS_MAX))
+				return WBS__BATCH_NOMEM;
 			b->mrecs[b->nmrecs++] = (wbs__mrec){idx, r.step, r.time};
 			while (wb__metrics_next(&r, &key, &klen, &value)) {
 				long si = -1;

@@ -372,11 +372,40 @@ static void test_run__strings_the_server_refuses(void **state)
 	assert_int_equal(wb_init(&bad, &o), WB_EINVAL);
 }
 
+/*
+ * Metrics and rich data share one step rule (wb__run_push_at): an explicit
+ * step never goes below the last one, whoever logged it; WB_STEP_AUTO is
+ * the next step for metrics and the current one for a histogram, image or
+ * table (0 before any); each record's step becomes the run's step.
+ */
+static void test_run__one_step_rule(void **state)
+{
+	wb_run *run = open_run(WB_MODE_OFFLINE, NULL, 0);
+	const double v[2] = {1.0, 2.0};
+
+	(void)state;
+	assert_int_equal(wb_log_histogram(run, "h", v, 2, WB_STEP_AUTO), WB_OK);
+	assert_int_equal(wb_run_step(run), 0); /* rich data before any step: step 0 */
+	assert_int_equal(WB_LOG(run, 5, {"loss", 1.0}), WB_OK);
+	assert_int_equal(wb_log_histogram(run, "h", v, 2, WB_STEP_AUTO), WB_OK);
+	assert_int_equal(wb_run_step(run), 5); /* beside the step's metrics */
+	assert_int_equal(wb_log_histogram(run, "h", v, 2, 4), WB_EINVAL);
+	assert_true(strstr(wb_errmsg(), "below the last step 5") != NULL);
+	assert_int_equal(wb_log_histogram(run, "h", v, 2, -2), WB_EINVAL);
+	assert_int_equal(wb_log_table(run, "t", "{\"columns\":[\"a\"],\"data\":[[1]]}", 9), WB_OK);
+	assert_int_equal(wb_run_step(run), 9);
+	assert_int_equal(WB_LOG(run, 8, {"loss", 1.0}), WB_EINVAL); /* the table moved the step */
+	assert_int_equal(WB_LOG(run, WB_STEP_AUTO, {"loss", 1.0}), WB_OK);
+	assert_int_equal(wb_run_step(run), 10);
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_run__strerror_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run__log_validation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run__one_step_rule, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run__record_too_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run__disabled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run__lock, setup, teardown),
