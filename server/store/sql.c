@@ -104,15 +104,13 @@ static sqlite3_stmt *prepare_bound(sqlite3 *db, const char *what, wbs__err *err,
 	return st;
 }
 
-int wbs__sql_i64(sqlite3 *db, wbs__err *err, int64_t *out, const char *what, const char *sql, const char *fmt, ...)
+/* wbs__sql_i64 with a va_list. */
+static int vi64(sqlite3 *db, wbs__err *err, int64_t *out, const char *what, const char *sql, const char *fmt,
+		va_list ap)
 {
-	sqlite3_stmt *st;
-	va_list ap;
+	sqlite3_stmt *st = prepare_bound(db, what, err, sql, fmt, ap);
 	int ret;
 
-	va_start(ap, fmt);
-	st = prepare_bound(db, what, err, sql, fmt, ap);
-	va_end(ap);
 	if (!st)
 		return -1;
 	ret = wbs__sql_step(db, st, what, err);
@@ -122,20 +120,26 @@ int wbs__sql_i64(sqlite3 *db, wbs__err *err, int64_t *out, const char *what, con
 	return ret;
 }
 
-int wbs__sql_run(sqlite3 *db, wbs__err *err, const char *what, const char *sql, const char *fmt, ...)
+int wbs__sql_i64(sqlite3 *db, wbs__err *err, int64_t *out, const char *what, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *st;
 	va_list ap;
 	int ret;
 
 	va_start(ap, fmt);
-	st = prepare_bound(db, what, err, sql, fmt, ap);
+	ret = vi64(db, err, out, what, sql, fmt, ap);
 	va_end(ap);
-	if (!st)
-		return err->st;
-	ret = wbs__sql_exec(db, st, what, err);
-	sqlite3_finalize(st);
 	return ret;
+}
+
+int wbs__sql_run(sqlite3 *db, wbs__err *err, const char *what, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = vi64(db, err, NULL, what, sql, fmt, ap);
+	va_end(ap);
+	return ret < 0 ? err->st : WBS__ST_OK;
 }
 
 double wbs__sql_col_real(sqlite3_stmt *st, int i)

@@ -250,7 +250,7 @@ static int submit(wbs__store *s, int (*fn)(wbs__store *, wbs__job *), struct w *
 #define DB (s->wdb)
 #define Q(out, sql, ...)                                                                                               \
 	do {                                                                                                           \
-		if ((qr = wbs__sql_i64(DB, &j->err, out, "accounts", sql, __VA_ARGS__)) < 0)                                               \
+		if ((qr = wbs__sql_i64(DB, &j->err, out, "accounts", sql, __VA_ARGS__)) < 0)                           \
 			return j->err.st;                                                                            \
 	} while (0)
 

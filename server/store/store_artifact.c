@@ -538,17 +538,10 @@ done:
 static int apply_owner_add(wbs__store *s, wbs__job *j)
 {
 	const struct owner_arg *a = j->arg;
-	sqlite3_stmt *st = NULL;
-	int ret;
 
-	if (!(st = wbs__sql_prepare(s->wdb, "INSERT OR IGNORE INTO blob_owners (sha256, user_id, created_at) VALUES (?1, ?2, ?3)", "artifact statement", &j->err)))
-		return j->err.st;
-	sqlite3_bind_text(st, 1, a->sha, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, a->user_id);
-	sqlite3_bind_double(st, 3, wbs__store_now(s));
-	ret = wbs__sql_exec(s->wdb, st, "record blob owner", &j->err);
-	sqlite3_finalize(st);
-	return ret;
+	return wbs__sql_run(s->wdb, &j->err, "record blob owner",
+			    "INSERT OR IGNORE INTO blob_owners (sha256, user_id, created_at) VALUES (?1, ?2, ?3)", "tid",
+			    a->sha, a->user_id, wbs__store_now(s));
 }
 
 /* Parse "v<N>" into *n: 1, or 0 if sel is an alias. */
@@ -592,27 +585,17 @@ static int w_resolve(wbs__store *s, const char *entity, const char *project, con
 
 static int w_alias_put(wbs__store *s, int64_t art_id, const char *alias, int64_t ver_id, wbs__err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int ret;
-
-	if (!(st = wbs__sql_prepare(s->wdb,
-			"INSERT INTO artifact_aliases (artifact_id, alias, version_id) VALUES (?1, ?2, ?3)"
-			" ON CONFLICT (artifact_id, alias) DO UPDATE SET version_id = excluded.version_id", "artifact statement", err)))
-		return err->st;
-	sqlite3_bind_int64(st, 1, art_id);
-	sqlite3_bind_text(st, 2, alias, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, ver_id);
-	ret = wbs__sql_exec(s->wdb, st, "set alias", err);
-	sqlite3_finalize(st);
-	return ret;
+	return wbs__sql_run(s->wdb, err, "set alias",
+			    "INSERT INTO artifact_aliases (artifact_id, alias, version_id) VALUES (?1, ?2, ?3)"
+			    " ON CONFLICT (artifact_id, alias) DO UPDATE SET version_id = excluded.version_id",
+			    "iti", art_id, alias, ver_id);
 }
 
 /* Keep "latest" on the newest version of art_id (or remove it when none is left). */
 static int w_latest_fix(wbs__store *s, int64_t art_id, wbs__err *err)
 {
 	int64_t vid;
-	int found, ret;
-	sqlite3_stmt *st = NULL;
+	int found;
 
 	found = wbs__sql_i64(s->wdb, err, &vid, "artifact query",
 			     "SELECT id FROM artifact_versions WHERE artifact_id = ?1 ORDER BY version DESC LIMIT 1", "i",
@@ -621,12 +604,8 @@ static int w_latest_fix(wbs__store *s, int64_t art_id, wbs__err *err)
 		return err->st;
 	if (found)
 		return w_alias_put(s, art_id, "latest", vid, err);
-	if (!(st = wbs__sql_prepare(s->wdb, "DELETE FROM artifact_aliases WHERE artifact_id = ?1 AND alias = 'latest'", "artifact statement", err)))
-		return err->st;
-	sqlite3_bind_int64(st, 1, art_id);
-	ret = wbs__sql_exec(s->wdb, st, "drop alias", err);
-	sqlite3_finalize(st);
-	return ret;
+	return wbs__sql_run(s->wdb, err, "drop alias",
+			    "DELETE FROM artifact_aliases WHERE artifact_id = ?1 AND alias = 'latest'", "i", art_id);
 }
 
 struct commit_arg {
@@ -645,17 +624,10 @@ static int apply_commit(wbs__store *s, wbs__job *j)
 	int found, ret, has_producer = 0;
 
 	/* project (created if new) */
-	if (!(st = wbs__sql_prepare(s->wdb,
-			"INSERT INTO projects (entity, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)"
-			" ON CONFLICT (entity, name) DO UPDATE SET updated_at = excluded.updated_at", "artifact statement", &j->err)))
-		return j->err.st;
-	sqlite3_bind_text(st, 1, m->entity, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, m->project, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 3, now);
-	ret = wbs__sql_exec(s->wdb, st, "artifact project", &j->err);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (ret)
+	if ((ret = wbs__sql_run(s->wdb, &j->err, "artifact project",
+				"INSERT INTO projects (entity, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)"
+				" ON CONFLICT (entity, name) DO UPDATE SET updated_at = excluded.updated_at",
+				"ttd", m->entity, m->project, now)))
 		return ret;
 	if ((ret = wbs__sql_project_id(s->wdb, NULL, m->entity, m->project, &project_id, &j->err)))
 		return ret;
@@ -666,7 +638,8 @@ static int apply_commit(wbs__store *s, wbs__job *j)
 	/* artifact */
 	{
 		sqlite3_stmt *q = NULL;
-		if (!(q = wbs__sql_prepare(s->wdb, "SELECT id, type FROM artifacts WHERE project_id = ?1 AND name = ?2", "artifact statement", &j->err)))
+		if (!(q = wbs__sql_prepare(s->wdb, "SELECT id, type FROM artifacts WHERE project_id = ?1 AND name = ?2",
+					   "artifact statement", &j->err)))
 			return j->err.st;
 		sqlite3_bind_int64(q, 1, project_id);
 		sqlite3_bind_text(q, 2, m->name, -1, SQLITE_STATIC);
@@ -682,18 +655,10 @@ static int apply_commit(wbs__store *s, wbs__job *j)
 			sqlite3_finalize(q);
 		} else {
 			sqlite3_finalize(q);
-			if (!(st = wbs__sql_prepare(s->wdb,
-					"INSERT INTO artifacts (project_id, name, type, created_at, updated_at)"
-					" VALUES (?1, ?2, ?3, ?4, ?4)", "artifact statement", &j->err)))
-				return j->err.st;
-			sqlite3_bind_int64(st, 1, project_id);
-			sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, m->type, -1, SQLITE_STATIC);
-			sqlite3_bind_double(st, 4, at);
-			ret = wbs__sql_exec(s->wdb, st, "create artifact", &j->err);
-			sqlite3_finalize(st);
-			st = NULL;
-			if (ret)
+			if ((ret = wbs__sql_run(s->wdb, &j->err, "create artifact",
+						"INSERT INTO artifacts (project_id, name, type, created_at, updated_at)"
+						" VALUES (?1, ?2, ?3, ?4, ?4)",
+						"ittd", project_id, m->name, m->type, at)))
 				return ret;
 			art_id = sqlite3_last_insert_rowid(s->wdb);
 		}
@@ -745,7 +710,9 @@ static int apply_commit(wbs__store *s, wbs__job *j)
 		a->version = next;
 		a->created = 1;
 		if (!(st = wbs__sql_prepare(s->wdb,
-				"INSERT INTO artifact_files (version_id, path, sha256, size, ref) VALUES (?1, ?2, ?3, ?4, ?5)", "artifact statement", &j->err)))
+					    "INSERT INTO artifact_files (version_id, path, sha256, size, ref)"
+					    " VALUES (?1, ?2, ?3, ?4, ?5)",
+					    "artifact statement", &j->err)))
 			return j->err.st;
 		for (size_t i = 0; i < m->nfiles && !ret; i++) {
 			sqlite3_reset(st);
@@ -763,15 +730,9 @@ static int apply_commit(wbs__store *s, wbs__job *j)
 		st = NULL;
 		if (ret)
 			return ret;
-		if (!(st = wbs__sql_prepare(s->wdb, "UPDATE artifacts SET next_version = ?2, updated_at = ?3 WHERE id = ?1", "artifact statement", &j->err)))
-			return j->err.st;
-		sqlite3_bind_int64(st, 1, art_id);
-		sqlite3_bind_int64(st, 2, next + 1);
-		sqlite3_bind_double(st, 3, at);
-		ret = wbs__sql_exec(s->wdb, st, "bump version", &j->err);
-		sqlite3_finalize(st);
-		st = NULL;
-		if (ret)
+		if ((ret = wbs__sql_run(s->wdb, &j->err, "bump version",
+					"UPDATE artifacts SET next_version = ?2, updated_at = ?3 WHERE id = ?1", "iid", art_id,
+					next + 1, at)))
 			return ret;
 		if ((ret = w_latest_fix(s, art_id, &j->err)))
 			return ret;
@@ -821,7 +782,6 @@ static int apply_alias(wbs__store *s, wbs__job *j)
 {
 	const struct alias_arg *a = j->arg;
 	int64_t art_id, ver_id;
-	sqlite3_stmt *st = NULL;
 	int ret;
 
 	if (a->sel) {
@@ -831,13 +791,8 @@ static int apply_alias(wbs__store *s, wbs__job *j)
 	}
 	if ((ret = w_resolve(s, a->entity, a->project, a->name, a->alias, &art_id, &ver_id, &j->err)))
 		return ret;
-	if (!(st = wbs__sql_prepare(s->wdb, "DELETE FROM artifact_aliases WHERE artifact_id = ?1 AND alias = ?2", "artifact statement", &j->err)))
-		return j->err.st;
-	sqlite3_bind_int64(st, 1, art_id);
-	sqlite3_bind_text(st, 2, a->alias, -1, SQLITE_STATIC);
-	ret = wbs__sql_exec(s->wdb, st, "delete alias", &j->err);
-	sqlite3_finalize(st);
-	return ret;
+	return wbs__sql_run(s->wdb, &j->err, "delete alias",
+			    "DELETE FROM artifact_aliases WHERE artifact_id = ?1 AND alias = ?2", "it", art_id, a->alias);
 }
 
 int wbs__art_alias_set(wbs__store *s, const char *entity, const char *project, const char *name, const char *alias,
@@ -863,7 +818,6 @@ static int apply_version_delete(wbs__store *s, wbs__job *j)
 {
 	struct delete_arg *a = j->arg;
 	int64_t art_id, ver_id;
-	sqlite3_stmt *st = NULL;
 	int ret;
 	static const char *const dels[] = {
 	    "DELETE FROM artifact_files WHERE version_id = ?1",
@@ -880,13 +834,7 @@ static int apply_version_delete(wbs__store *s, wbs__job *j)
 				   &j->err)))
 		return ret;
 	for (size_t i = 0; i < sizeof(dels) / sizeof(dels[0]); i++) {
-		if (!(st = wbs__sql_prepare(s->wdb, dels[i], "artifact statement", &j->err)))
-			return j->err.st;
-		sqlite3_bind_int64(st, 1, ver_id);
-		ret = wbs__sql_exec(s->wdb, st, "delete version", &j->err);
-		sqlite3_finalize(st);
-		st = NULL;
-		if (ret)
+		if ((ret = wbs__sql_run(s->wdb, &j->err, "delete version", dels[i], "i", ver_id)))
 			return ret;
 	}
 	return w_latest_fix(s, art_id, &j->err);
@@ -911,9 +859,8 @@ int wbs__art_apply_use(wbs__store *s, int64_t project_id, int64_t run_rowid, con
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(json, "artifact");
 	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(json, "version");
 	const cJSON *at = cJSON_GetObjectItemCaseSensitive(json, "time");
-	sqlite3_stmt *st = NULL;
 	int64_t vid;
-	int found, ret;
+	int found;
 
 	if (!cJSON_IsString(name) || !cJSON_IsNumber(ver) || !(ver->valuedouble >= 0 && ver->valuedouble < 1e15))
 		return WBS__ST_OK; /* not a version number: nothing to record */
@@ -924,13 +871,9 @@ int wbs__art_apply_use(wbs__store *s, int64_t project_id, int64_t run_rowid, con
 		return err->st;
 	if (!found)
 		return WBS__ST_OK;
-	if (!(st = wbs__sql_prepare(s->wdb, "INSERT OR IGNORE INTO artifact_usage (version_id, run_id, used_at) VALUES (?1, ?2, ?3)", "artifact statement", err)))
-		return err->st;
-	sqlite3_bind_int64(st, 1, vid);
-	sqlite3_bind_int64(st, 2, run_rowid);
 	/* the time the run used it, when the record says (an import, a client's clock ahead: now) */
-	sqlite3_bind_double(st, 3, cJSON_IsNumber(at) && at->valuedouble > 0 && at->valuedouble < now ? at->valuedouble : now);
-	ret = wbs__sql_exec(s->wdb, st, "record use", err);
-	sqlite3_finalize(st);
-	return ret;
+	return wbs__sql_run(s->wdb, err, "record use",
+			    "INSERT OR IGNORE INTO artifact_usage (version_id, run_id, used_at) VALUES (?1, ?2, ?3)", "iid",
+			    vid, run_rowid,
+			    cJSON_IsNumber(at) && at->valuedouble > 0 && at->valuedouble < now ? at->valuedouble : now);
 }

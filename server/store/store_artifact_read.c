@@ -294,7 +294,8 @@ int wbs__art_get(wbs__store *s, const char *entity, const char *project, const c
 	if ((ret = r_artifact(r, entity, project, name, &art_id, err)))
 		goto done;
 	if (!(st = wbs__sql_prepare(r->db,
-			 "SELECT a.name, a.type, a.created_at, a.updated_at, 0, NULL, 0 FROM artifacts a WHERE a.id = ?1", "artifact read", err))) {
+			 "SELECT a.name, a.type, a.created_at, a.updated_at, 0, NULL, 0 FROM artifacts a WHERE a.id = ?1",
+			 "artifact read", err))) {
 		ret = err->st;
 		goto done;
 	}
@@ -440,7 +441,9 @@ int wbs__art_version_get(wbs__store *s, const char *entity, const char *project,
 		goto done;
 	sqlite3_finalize(st);
 	st = NULL;
-	if (!(st = wbs__sql_prepare(r->db, "SELECT path, sha256, size, ref FROM artifact_files WHERE version_id = ?1 ORDER BY path", "artifact read", err))) {
+	if (!(st = wbs__sql_prepare(r->db,
+				    "SELECT path, sha256, size, ref FROM artifact_files WHERE version_id = ?1 ORDER BY path",
+				    "artifact read", err))) {
 		ret = err->st;
 		goto done;
 	}
@@ -470,7 +473,9 @@ int wbs__art_file_get(wbs__store *s, const char *entity, const char *project, co
 	if ((ret = r_artifact(r, entity, project, name, &art_id, err)) ||
 	    (ret = r_version(r, art_id, name, sel, &vid, err)))
 		goto done;
-	if (!(st = wbs__sql_prepare(r->db, "SELECT sha256, size, ref FROM artifact_files WHERE version_id = ?1 AND path = ?2", "artifact read", err))) {
+	if (!(st = wbs__sql_prepare(r->db,
+				    "SELECT sha256, size, ref FROM artifact_files WHERE version_id = ?1 AND path = ?2",
+				    "artifact read", err))) {
 		ret = err->st;
 		goto done;
 	}
