@@ -153,6 +153,28 @@ int wbs__store_webhook_delete(wbs__store *s, const char *entity, const char *pro
 	return wbs__store_submit_fn(s, apply_webhook_delete, &a, err);
 }
 
+/*
+ * The rows of sql about one project, on a reader: ?1 is the project's id
+ * (NOTFOUND when entity/project does not exist), ?2 limit when limit >= 0.
+ * The rows are wbs__sql_rows's: the caller frees them, also on failure.
+ */
+static int project_rows(wbs__store *s, const char *entity, const char *project, int64_t limit, size_t sz,
+			wbs__sql_row_fn fn, const char *what, const char *sql, void **out, size_t *n, wbs__err *err)
+{
+	wbs__reader *r = wbs__reader_get(s, err);
+	int64_t pid = 0;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	if (!r)
+		return err->st;
+	if (!(ret = wbs__reader_project_id(r, entity, project, &pid, err)))
+		ret = wbs__sql_rows(r->db, sz, out, n, fn, NULL, what, err, sql, limit >= 0 ? "ii" : "i", pid, limit);
+	wbs__reader_put(s, r);
+	return ret;
+}
+
 static int webhook_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
 {
 	wbs__webhook_row *w = row;
@@ -315,27 +337,20 @@ static int rule_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
 int wbs__store_rules_list(wbs__store *s, const char *entity, const char *project, wbs__rule_row **rows, size_t *n,
 			  wbs__err *err)
 {
-	wbs__reader *r = NULL;
 	void *out = NULL;
 	size_t cnt = 0;
-	int64_t pid = 0;
-	int ret;
+	int ret = project_rows(s, entity, project, -1, sizeof(wbs__rule_row), rule_row, "list rules",
+			       "SELECT id, text, kind, created_at, "
+			       "(SELECT count(*) FROM notify_rule_fires f WHERE f.rule_id = r.id) "
+			       "FROM notify_rules r WHERE project_id = ?1 AND deleted_at IS NULL ORDER BY id",
+			       &out, &cnt, err);
 
-	*rows = NULL;
-	*n = 0;
-	if (!(r = wbs__reader_get(s, err)))
-		return err->st;
-	if (!(ret = wbs__reader_project_id(r, entity, project, &pid, err)))
-		ret = wbs__sql_rows(r->db, sizeof(wbs__rule_row), &out, &cnt, rule_row, NULL, "list rules", err,
-				    "SELECT id, text, kind, created_at, "
-				    "(SELECT count(*) FROM notify_rule_fires f WHERE f.rule_id = r.id) "
-				    "FROM notify_rules r WHERE project_id = ?1 AND deleted_at IS NULL ORDER BY id",
-				    "i", pid);
-	wbs__reader_put(s, r);
-	if (ret)
+	if (ret) {
 		wbs__rule_rows_free(out, cnt);
-	else
-		*rows = out, *n = cnt;
+		out = NULL, cnt = 0;
+	}
+	*rows = out;
+	*n = cnt;
 	return ret;
 }
 
@@ -375,28 +390,21 @@ static int delivery_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
 int wbs__store_deliveries_list(wbs__store *s, const char *entity, const char *project, size_t limit,
 			       wbs__delivery_row **rows, size_t *n, wbs__err *err)
 {
-	wbs__reader *r = NULL;
 	void *out = NULL;
 	size_t cnt = 0;
-	int64_t pid = 0;
-	int ret;
+	int ret = project_rows(s, entity, project, (int64_t)limit, sizeof(wbs__delivery_row), delivery_row,
+			       "list deliveries",
+			       "SELECT d.id, d.webhook_id, x.run_id, d.event, d.state, d.error, d.attempts, d.http_status, "
+			       "d.created_at, d.next_at, d.last_at, d.done_at, x.name FROM notify_deliveries d "
+			       "JOIN runs x ON x.id = d.run_id WHERE x.project_id = ?1 ORDER BY d.id DESC LIMIT ?2",
+			       &out, &cnt, err);
 
-	*rows = NULL;
-	*n = 0;
-	if (!(r = wbs__reader_get(s, err)))
-		return err->st;
-	if (!(ret = wbs__reader_project_id(r, entity, project, &pid, err)))
-		ret = wbs__sql_rows(r->db, sizeof(wbs__delivery_row), &out, &cnt, delivery_row, NULL, "list deliveries",
-				    err,
-				    "SELECT d.id, d.webhook_id, x.run_id, d.event, d.state, d.error, d.attempts, d.http_status, "
-				    "d.created_at, d.next_at, d.last_at, d.done_at, x.name FROM notify_deliveries d "
-				    "JOIN runs x ON x.id = d.run_id WHERE x.project_id = ?1 ORDER BY d.id DESC LIMIT ?2",
-				    "ii", pid, (int64_t)limit);
-	wbs__reader_put(s, r);
-	if (ret)
+	if (ret) {
 		wbs__delivery_rows_free(out, cnt);
-	else
-		*rows = out, *n = cnt;
+		out = NULL, cnt = 0;
+	}
+	*rows = out;
+	*n = cnt;
 	return ret;
 }
 
