@@ -501,73 +501,72 @@ done:
 	return ret;
 }
 
-static void row_run_art(wbs__buf *b, sqlite3_stmt *st)
+static int use_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
 {
-	wbs__buf_puts(b, "{\"artifact\":");
-	put_text(b, st, 0);
-	wbs__buf_puts(b, ",\"type\":");
-	put_text(b, st, 1);
-	wbs__buf_printf(b, ",\"version\":\"v%lld\",\"at\":", (long long)sqlite3_column_int64(st, 2));
-	wbs__json_num(b, sqlite3_column_double(st, 3));
-	wbs__buf_putc(b, '}');
+	wbs__art_use_row *u = row;
+	int oom = 0;
+
+	(void)ctx;
+	u->artifact = wbs__sql_col_dup(st, 0, &oom);
+	u->type = wbs__sql_col_dup(st, 1, &oom);
+	u->version = sqlite3_column_int64(st, 2);
+	u->at = sqlite3_column_double(st, 3);
+	return oom ? wbs__sql_oom(err) : 0;
 }
 
-int wbs__art_run_get(wbs__store *s, const wbs__run_ref *ref, wbs__buf *out, wbs__err *err)
+void wbs__art_use_rows_free(wbs__art_use_row *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++) {
+		free(rows[i].artifact);
+		free(rows[i].type);
+	}
+	free(rows);
+}
+
+int wbs__art_run_get(wbs__store *s, const wbs__run_ref *ref, wbs__art_use_row **made, size_t *nmade,
+		     wbs__art_use_row **used, size_t *nused, wbs__err *err)
 {
 	wbs__reader *r = wbs__reader_get(s, err);
-	sqlite3_stmt *st = NULL;
+	void *m = NULL, *u = NULL;
+	size_t nm = 0, nu = 0;
 	int64_t rid = 0;
-	int ret, rc;
+	int ret, found;
 
+	*made = *used = NULL;
+	*nmade = *nused = 0;
 	if (!r)
 		return err->st;
 	rbegin(r);
-	if (!(st = wbs__sql_prepare(r->db,
-			 "SELECT r.id FROM runs r JOIN projects p ON p.id = r.project_id"
-			 " WHERE p.entity = ?1 AND p.name = ?2 AND r.run_id = ?3", "artifact read", err))) {
-		ret = err->st;
+	found = wbs__sql_i64(r->db, err, &rid, "run",
+			     "SELECT r.id FROM runs r JOIN projects p ON p.id = r.project_id"
+			     " WHERE p.entity = ?1 AND p.name = ?2 AND r.run_id = ?3",
+			     "ttt", ref->entity, ref->project, ref->run_id);
+	if (found <= 0) {
+		ret = found < 0 ? err->st
+				: wbs__err_set(err, WBS__ST_NOTFOUND, "no run %s/%s/%s", ref->entity, ref->project,
+					       ref->run_id);
 		goto done;
 	}
-	sqlite3_bind_text(st, 1, ref->entity, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ref->project, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, ref->run_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rid = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != SQLITE_ROW) {
-		ret = rc == SQLITE_DONE ? wbs__err_set(err, WBS__ST_NOTFOUND, "no run %s/%s/%s", ref->entity, ref->project,
-						       ref->run_id)
-					: wbs__store_sqlerr(err, r->db, rc, "run");
+	if ((ret = wbs__sql_rows(r->db, sizeof(wbs__art_use_row), &m, &nm, use_row, NULL, "artifact rows", err,
+				 "SELECT a.name, a.type, v.version, v.created_at FROM artifact_versions v"
+				 " JOIN artifacts a ON a.id = v.artifact_id WHERE v.producer_run = ?1 ORDER BY v.created_at"
+				 " LIMIT 10000",
+				 "i", rid)))
 		goto done;
-	}
-	if (!(st = wbs__sql_prepare(r->db,
-			 "SELECT a.name, a.type, v.version, v.created_at FROM artifact_versions v"
-			 " JOIN artifacts a ON a.id = v.artifact_id WHERE v.producer_run = ?1 ORDER BY v.created_at"
-			 " LIMIT 10000", "artifact read", err))) {
-		ret = err->st;
-		goto done;
-	}
-	sqlite3_bind_int64(st, 1, rid);
-	wbs__buf_puts(out, "{\"produced\":");
-	if ((ret = step_rows(r, st, out, row_run_art, err)))
-		goto done;
-	sqlite3_finalize(st);
-	if (!(st = wbs__sql_prepare(r->db,
-			 "SELECT a.name, a.type, v.version, u.used_at FROM artifact_usage u"
-			 " JOIN artifact_versions v ON v.id = u.version_id JOIN artifacts a ON a.id = v.artifact_id"
-			 " WHERE u.run_id = ?1 ORDER BY u.used_at LIMIT 10000", "artifact read", err))) {
-		ret = err->st;
-		goto done;
-	}
-	sqlite3_bind_int64(st, 1, rid);
-	wbs__buf_puts(out, ",\"used\":");
-	ret = step_rows(r, st, out, row_run_art, err);
-	wbs__buf_putc(out, '}');
+	ret = wbs__sql_rows(r->db, sizeof(wbs__art_use_row), &u, &nu, use_row, NULL, "artifact rows", err,
+			    "SELECT a.name, a.type, v.version, u.used_at FROM artifact_usage u"
+			    " JOIN artifact_versions v ON v.id = u.version_id JOIN artifacts a ON a.id = v.artifact_id"
+			    " WHERE u.run_id = ?1 ORDER BY u.used_at LIMIT 10000",
+			    "i", rid);
 done:
-	sqlite3_finalize(st);
 	rend(r);
 	wbs__reader_put(s, r);
-	return ret;
+	if (ret) {
+		wbs__art_use_rows_free(m, nm);
+		wbs__art_use_rows_free(u, nu);
+		return ret;
+	}
+	*made = m, *nmade = nm;
+	*used = u, *nused = nu;
+	return WBS__ST_OK;
 }
