@@ -757,14 +757,43 @@ void wbs__h_artifact_alias_delete(wbs__req *q)
 	wbs__buf_free(&b);
 }
 
+/* A JSON array of the versions rows name (a run's produced or used). */
+static void use_rows_json(wbs__buf *b, const wbs__art_use_row *rows, size_t n)
+{
+	wbs__buf_putc(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			wbs__buf_putc(b, ',');
+		wbs__buf_puts(b, "{\"artifact\":");
+		wbs__json_cstr(b, rows[i].artifact);
+		wbs__buf_puts(b, ",\"type\":");
+		wbs__json_cstr(b, rows[i].type);
+		wbs__buf_printf(b, ",\"version\":\"v%lld\",\"at\":", (long long)rows[i].version);
+		wbs__json_num(b, rows[i].at);
+		wbs__buf_putc(b, '}');
+	}
+	wbs__buf_putc(b, ']');
+}
+
 void wbs__h_run_artifacts(wbs__req *q)
 {
+	wbs__art_use_row *made = NULL, *used = NULL;
+	size_t nmade = 0, nused = 0;
 	wbs__err e = {0};
 	wbs__buf b;
 	int st;
 
 	wbs__buf_init(&b, WBS__RESPONSE_MAX);
-	st = wbs__art_run_get(q->store, &q->ref, &b, &e);
+	st = wbs__art_run_get(q->store, &q->ref, &made, &nmade, &used, &nused, &e);
+	if (!st) {
+		wbs__buf_puts(&b, "{\"produced\":");
+		use_rows_json(&b, made, nmade);
+		wbs__buf_puts(&b, ",\"used\":");
+		use_rows_json(&b, used, nused);
+		wbs__buf_putc(&b, '}');
+	}
 	send_buf_or_error(q, st, &b, &e);
 	wbs__buf_free(&b);
+	wbs__art_use_rows_free(made, nmade);
+	wbs__art_use_rows_free(used, nused);
 }

@@ -2,7 +2,7 @@
  * store_acct.c — accounts, permissions and reports (see store_acct.h).
  *
  * These tables are small and their routes are not on the ingest path, so
- * statements are prepared per call through two helpers (wq for one value,
+ * statements are prepared per call through two helpers (wbs__sql_i64 for one value,
  * rows_json for answers rendered straight from the rows' column names)
  * instead of the cached statement tables of store.c. Every write is a
  * JOB_FN on the writer connection, so a check and the write it guards
@@ -40,60 +40,6 @@ const char *wbs__role_name(int role)
 {
 	static const char *const n[] = {NULL, "viewer", "editor", "admin"};
 	return role > 0 && role <= WBS__ROLE_ADMIN ? n[role] : NULL;
-}
-
-/* Bind by fmt: t text (NULL binds null), i int64_t, h 32-byte blob, d double. */
-static void bindv(sqlite3_stmt *st, const char *fmt, va_list ap)
-{
-	for (int i = 0; fmt && fmt[i]; i++) {
-		switch (fmt[i]) {
-		case 't': {
-			const char *v = va_arg(ap, const char *);
-			if (v)
-				sqlite3_bind_text(st, i + 1, v, -1, SQLITE_TRANSIENT);
-			else
-				sqlite3_bind_null(st, i + 1);
-			break;
-		}
-		case 'i': sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t)); break;
-		case 'h': sqlite3_bind_blob(st, i + 1, va_arg(ap, const uint8_t *), 32, SQLITE_TRANSIENT); break;
-		case 'd': sqlite3_bind_double(st, i + 1, va_arg(ap, double)); break;
-		default: break;
-		}
-	}
-}
-
-/*
- * Run sql on db. 1 with *out = the first column of the first row (if out),
- * 0 when there is no row, -1 with err set on an error.
- */
-static int wq(sqlite3 *db, wbs__err *err, int64_t *out, const char *sql, const char *fmt, ...)
-{
-	sqlite3_stmt *st = NULL;
-	va_list ap;
-	int rc, ret;
-
-	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		wbs__store_sqlerr(err, db, rc, "accounts");
-		return -1;
-	}
-	va_start(ap, fmt);
-	bindv(st, fmt, ap);
-	va_end(ap);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (out)
-			*out = sqlite3_column_int64(st, 0);
-		ret = 1;
-	} else if (rc == SQLITE_DONE) {
-		ret = 0;
-	} else {
-		wbs__store_sqlerr(err, db, rc, "accounts");
-		ret = -1;
-	}
-	sqlite3_finalize(st);
-	return ret;
 }
 
 /* One row as a JSON object keyed by column names; "is_*"/"has_*" columns are booleans. */
@@ -146,7 +92,7 @@ static int rows_json(wbs__store *s, wbs__buf *out, const char *notfound, const c
 		goto done;
 	}
 	va_start(ap, fmt);
-	bindv(st, fmt, ap);
+	wbs__sql_bindv(st, fmt, ap);
 	va_end(ap);
 	if (!notfound)
 		wbs__buf_putc(out, '[');
@@ -304,7 +250,7 @@ static int submit(wbs__store *s, int (*fn)(wbs__store *, wbs__job *), struct w *
 #define DB (s->wdb)
 #define Q(out, sql, ...)                                                                                               \
 	do {                                                                                                           \
-		if ((qr = wq(DB, &j->err, out, sql, __VA_ARGS__)) < 0)                                               \
+		if ((qr = wbs__sql_i64(DB, &j->err, out, "accounts", sql, __VA_ARGS__)) < 0)                           \
 			return j->err.st;                                                                            \
 	} while (0)
 
@@ -373,7 +319,7 @@ int wbs__store_user_get(wbs__store *s, const char *name, int64_t *id, int *is_ad
 	if (rc == SQLITE_ROW) {
 		*id = sqlite3_column_int64(st, 0);
 		*is_admin = sqlite3_column_int(st, 1);
-		*pw_hash = wbs__col_dup(st, 2, &oom);
+		*pw_hash = wbs__sql_col_dup(st, 2, &oom);
 		if (oom)
 			ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
 	} else if (rc == SQLITE_DONE) {
@@ -507,7 +453,7 @@ int wbs__store_setup_user(wbs__store *s, const uint8_t hash[32], int64_t *user_i
 	*user_id = 0;
 	if (!r)
 		return err->st;
-	qr = wq(r->db, err, user_id,
+	qr = wbs__sql_i64(r->db, err, user_id, "accounts",
 		"SELECT t.user_id FROM setup_tokens t JOIN users u ON u.id = t.user_id "
 		"WHERE t.hash = ?1 AND t.expires_at > ?2 AND u.deactivated_at IS NULL",
 		"hd", hash, wbs__store_now(s));

@@ -183,8 +183,21 @@ int wbs__art_version_get(wbs__store *s, const char *entity, const char *project,
 /* A file of a version: *sha, *size; *ref (malloc'd, caller frees) is NULL for an uploaded file. */
 int wbs__art_file_get(wbs__store *s, const char *entity, const char *project, const char *name, const char *sel,
 		      const char *path, char sha[65], uint64_t *size, char **ref, wbs__err *err);
-/* The versions a run produced and used. */
-int wbs__art_run_get(wbs__store *s, const wbs__run_ref *ref, wbs__buf *out, wbs__err *err);
+/* A version a run produced or used: its artifact's name and type (may be NULL), the version number, when. */
+typedef struct wbs__art_use_row {
+	char *artifact, *type;
+	int64_t version;
+	double at;
+} wbs__art_use_row;
+/*
+ * The versions a run produced (*made, by creation time) and used (*used, by
+ * time of use), at most 10,000 each, in one snapshot. NOTFOUND when the run
+ * does not exist. The caller frees both with wbs__art_use_rows_free (also
+ * after a failure: they are NULL/0 then).
+ */
+int wbs__art_run_get(wbs__store *s, const wbs__run_ref *ref, wbs__art_use_row **made, size_t *nmade,
+		     wbs__art_use_row **used, size_t *nused, wbs__err *err);
+void wbs__art_use_rows_free(wbs__art_use_row *rows, size_t n);
 
 /* Point alias (not "latest") at version sel of an artifact. */
 int wbs__art_alias_set(wbs__store *s, const char *entity, const char *project, const char *name, const char *alias,

@@ -34,19 +34,6 @@ static const char *group_state(const wbs__group_row *g)
 	return "finished";
 }
 
-/* Prepare sql on a reader connection inside a read transaction. */
-static sqlite3_stmt *prepare(wbs__reader *r, const char *sql, wbs__err *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		wbs__store_sqlerr(err, r->db, rc, "prepare group query");
-		sqlite3_finalize(st);
-		return NULL;
-	}
-	return st;
-}
-
 static const char GROUPS_SQL[] =
     "SELECT r.grp, count(*), sum(r.state = 'running'), sum(r.state = 'finished'), sum(r.state = 'failed'),"
     " sum(r.state = 'crashed'), min(r.created_at), max(r.updated_at)"
@@ -54,62 +41,53 @@ static const char GROUPS_SQL[] =
     " WHERE p.entity = ?1 AND p.name = ?2 AND r.grp IS NOT NULL AND (?3 IS NULL OR r.grp = ?3)"
     " GROUP BY r.grp ORDER BY max(r.created_at) DESC LIMIT " STR(GROUPS_MAX);
 
+static int group_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
+{
+	wbs__group_row *g = row;
+	int oom = 0;
+
+	(void)ctx;
+	g->group = wbs__sql_col_dup(st, 0, &oom);
+	g->runs = (uint64_t)sqlite3_column_int64(st, 1);
+	g->running = (uint64_t)sqlite3_column_int64(st, 2);
+	g->finished = (uint64_t)sqlite3_column_int64(st, 3);
+	g->failed = (uint64_t)sqlite3_column_int64(st, 4);
+	g->crashed = (uint64_t)sqlite3_column_int64(st, 5);
+	g->created_at = wbs__sql_col_real(st, 6);
+	g->updated_at = wbs__sql_col_real(st, 7);
+	g->state = group_state(g);
+	return oom ? wbs__sql_oom(err) : 0;
+}
+
 static int groups_query(wbs__store *s, const char *entity, const char *project, const char *group,
 			wbs__group_row **rows, size_t *n, wbs__err *err)
 {
 	wbs__reader *r = wbs__reader_get(s, err);
 	sqlite3_stmt *st = NULL;
-	wbs__group_row *out = NULL;
+	void *out = NULL;
 	size_t nout = 0;
-	int rc, ret, oom = 0;
+	int ret;
 
 	*rows = NULL;
 	*n = 0;
 	if (!r)
 		return err->st;
-	if (!(st = prepare(r, GROUPS_SQL, err))) {
+	if (!(st = wbs__sql_prepare(r->db, GROUPS_SQL, "prepare group query", err))) {
 		ret = err->st;
-		goto done;
+	} else {
+		wbs__sql_bind(st, "ttt", entity, project, group);
+		ret = wbs__sql_rows_st(r->db, st, sizeof(wbs__group_row), group ? 1u : GROUPS_MAX, &out, &nout,
+				       group_row, NULL, "list groups", err);
+		sqlite3_finalize(st);
 	}
-	out = calloc(group ? 1 : GROUPS_MAX, sizeof(*out));
-	if (!out) {
-		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-		goto done;
-	}
-	sqlite3_bind_text(st, 1, entity, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, project, -1, SQLITE_STATIC);
-	if (group)
-		sqlite3_bind_text(st, 3, group, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && nout < (group ? 1u : GROUPS_MAX)) {
-		wbs__group_row *g = &out[nout++];
-		g->group = wbs__col_dup(st, 0, &oom);
-		g->runs = (uint64_t)sqlite3_column_int64(st, 1);
-		g->running = (uint64_t)sqlite3_column_int64(st, 2);
-		g->finished = (uint64_t)sqlite3_column_int64(st, 3);
-		g->failed = (uint64_t)sqlite3_column_int64(st, 4);
-		g->crashed = (uint64_t)sqlite3_column_int64(st, 5);
-		g->created_at = wbs__col_real(st, 6);
-		g->updated_at = wbs__col_real(st, 7);
-		g->state = group_state(g);
-		if (oom) {
-			ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-			goto done;
-		}
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		ret = wbs__store_sqlerr(err, r->db, rc, "list groups");
-		goto done;
+	wbs__reader_put(s, r);
+	if (ret) {
+		wbs__group_rows_free(out, nout);
+		return ret;
 	}
 	*rows = out;
 	*n = nout;
-	out = NULL;
-	nout = 0;
-	ret = WBS__ST_OK;
-done:
-	sqlite3_finalize(st);
-	wbs__group_rows_free(out, nout);
-	wbs__reader_put(s, r);
-	return ret;
+	return WBS__ST_OK;
 }
 
 int wbs__store_groups_list(wbs__store *s, const char *entity, const char *project, wbs__group_row **rows,
@@ -134,15 +112,39 @@ static const char MEMBERS_SQL[] =
     " WHERE p.entity = ?1 AND p.name = ?2 AND r.grp = ?3"
     " ORDER BY rank IS NULL, rank, r.run_id LIMIT " STR(MEMBERS_MAX);
 
+static int member_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
+{
+	wbs__group_member *m = row;
+	double t0, t1;
+	int oom = 0;
+
+	(void)ctx;
+	m->run_id = wbs__sql_col_dup(st, 0, &oom);
+	m->name = wbs__sql_col_dup(st, 1, &oom);
+	m->state = wbs__sql_col_dup(st, 2, &oom);
+	m->host = wbs__sql_col_dup(st, 3, &oom);
+	m->rank = sqlite3_column_type(st, 4) == SQLITE_INTEGER ? sqlite3_column_int(st, 4) : -1;
+	m->last_step = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
+	m->heartbeat_at = wbs__sql_col_real(st, 6);
+	/* _timestamp holds one wall time per step, increasing: min is the
+	 * first step's, max the last's */
+	t0 = wbs__sql_col_real(st, 9);
+	t1 = wbs__sql_col_real(st, 10);
+	m->last_step_time = t1;
+	m->step_rate = NAN;
+	if (sqlite3_column_type(st, 7) != SQLITE_NULL && t1 > t0)
+		m->step_rate = (double)(sqlite3_column_int64(st, 8) - sqlite3_column_int64(st, 7)) / (t1 - t0);
+	return oom ? wbs__sql_oom(err) : 0;
+}
+
 int wbs__store_group_get(wbs__store *s, const char *entity, const char *project, const char *group,
 			 wbs__group_row *row, wbs__group_member **members, size_t *n, wbs__err *err)
 {
 	wbs__group_row *g = NULL;
-	size_t ng = 0, nout = 0, cap = 0;
+	size_t ng = 0, nout = 0;
 	wbs__reader *r = NULL;
-	sqlite3_stmt *st = NULL;
-	wbs__group_member *out = NULL;
-	int rc, ret, oom = 0;
+	void *out = NULL;
+	int ret;
 
 	memset(row, 0, sizeof(*row));
 	*members = NULL;
@@ -157,61 +159,16 @@ int wbs__store_group_get(wbs__store *s, const char *entity, const char *project,
 		ret = err->st;
 		goto done;
 	}
-	if (!(st = prepare(r, MEMBERS_SQL, err))) {
-		ret = err->st;
+	if ((ret = wbs__sql_rows(r->db, sizeof(wbs__group_member), &out, &nout, member_row, NULL,
+				 "list group members", err, MEMBERS_SQL, "ttt", entity, project, group)))
 		goto done;
-	}
-	sqlite3_bind_text(st, 1, entity, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, project, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, group, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		wbs__group_member *m;
-		double t0, t1;
-		if (nout == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			wbs__group_member *p = realloc(out, ncap * sizeof(*p));
-			if (!p) {
-				ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-				goto done;
-			}
-			out = p;
-			cap = ncap;
-		}
-		m = &out[nout++];
-		memset(m, 0, sizeof(*m));
-		m->run_id = wbs__col_dup(st, 0, &oom);
-		m->name = wbs__col_dup(st, 1, &oom);
-		m->state = wbs__col_dup(st, 2, &oom);
-		m->host = wbs__col_dup(st, 3, &oom);
-		m->rank = sqlite3_column_type(st, 4) == SQLITE_INTEGER ? sqlite3_column_int(st, 4) : -1;
-		m->last_step = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
-		m->heartbeat_at = wbs__col_real(st, 6);
-		/* _timestamp holds one wall time per step, increasing: min is the
-		 * first step's, max the last's */
-		t0 = wbs__col_real(st, 9);
-		t1 = wbs__col_real(st, 10);
-		m->last_step_time = t1;
-		m->step_rate = NAN;
-		if (sqlite3_column_type(st, 7) != SQLITE_NULL && t1 > t0)
-			m->step_rate = (double)(sqlite3_column_int64(st, 8) - sqlite3_column_int64(st, 7)) / (t1 - t0);
-		if (oom) {
-			ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-			goto done;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		ret = wbs__store_sqlerr(err, r->db, rc, "list group members");
-		goto done;
-	}
 	*row = g[0];
 	g[0].group = NULL;
 	*members = out;
 	*n = nout;
 	out = NULL;
 	nout = 0;
-	ret = WBS__ST_OK;
 done:
-	sqlite3_finalize(st);
 	wbs__reader_put(s, r);
 	wbs__group_members_free(out, nout);
 	wbs__group_rows_free(g, ng);
@@ -251,7 +208,7 @@ static int key_ranks(wbs__store *s, const char *entity, const char *project, con
 	*hi = INT64_MIN;
 	if (!r)
 		return err->st;
-	if (!(st = prepare(r, KEY_RANGE_SQL, err))) {
+	if (!(st = wbs__sql_prepare(r->db, KEY_RANGE_SQL, "prepare group query", err))) {
 		ret = err->st;
 		goto done;
 	}
@@ -271,7 +228,7 @@ static int key_ranks(wbs__store *s, const char *entity, const char *project, con
 			out = p;
 			cap = ncap;
 		}
-		out[nout++] = wbs__col_dup(st, 0, &oom);
+		out[nout++] = wbs__sql_col_dup(st, 0, &oom);
 		if (oom) {
 			ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
 			goto done;

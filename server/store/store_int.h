@@ -10,6 +10,8 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "store/cas.h"
+#include "store/sql.h"
 #include "store/store.h"
 #include "tsz.h"
 
@@ -128,11 +130,6 @@ struct wbs__store {
 
 double wbs__store_now(const wbs__store *s);
 
-/* A REAL column, NaN when NULL. */
-double wbs__col_real(sqlite3_stmt *st, int i);
-/* strdup of a text column; "" stays "", NULL stays NULL. Sets *oom on failure. */
-char *wbs__col_dup(sqlite3_stmt *st, int i, int *oom);
-
 /* Map a SQLite result code (with the connection's message) into err; returns the wbs__st. */
 int wbs__store_sqlerr(wbs__err *err, sqlite3 *db, int rc, const char *what);
 
@@ -157,14 +154,12 @@ int wbs__dir_readonly(const char *db_path);
 int wbs__job_apply(wbs__store *s, wbs__job *j);
 
 /*
- * store_ops.c: content-addressed files. Image files (<data>/media/ab/<sha256>)
- * and artifact blobs (<data>/blobs/ab/<sha256 from its third digit>) are
- * named by the SHA-256 of their bytes, shared by every row naming the same
+ * store_ops.c: collecting content-addressed files (cas.h). A file is
+ * named by the SHA-256 of its bytes, shared by every row naming the same
  * bytes, and unlinked once the last such row is gone: a delete collects the
  * hashes of what it removes (wbs__shaset_add, in its writer job) and, after
  * it commits, wbs__cas_gc unlinks those no row names any more.
  */
-typedef enum wbs__cas { WBS__CAS_IMAGE, WBS__CAS_BLOB } wbs__cas;
 typedef struct wbs__shaset {
 	char (*sha)[65];
 	size_t n, cap;
@@ -172,8 +167,6 @@ typedef struct wbs__shaset {
 
 /* The data directory (the database file's directory) into out. */
 void wbs__store_dir(const wbs__store *s, char *out, size_t cap);
-/* The path of the file of kind with hash sha. */
-void wbs__cas_path(const wbs__store *s, wbs__cas kind, const char *sha, char *out, size_t cap);
 /* On the writer connection: add the hashes sql yields (its first column; ?1 bound to id). A wbs__st. */
 int wbs__shaset_add(wbs__store *s, wbs__shaset *set, const char *sql, int64_t id, wbs__err *err);
 void wbs__shaset_free(wbs__shaset *set);
@@ -186,5 +179,13 @@ uint64_t wbs__cas_deleted_total(wbs__cas kind);
 int wbs__media_apply(wbs__store *s, int64_t run, const struct wbs__media *m, wbs__err *err);
 /* store_read.c: the runs.id of ref within an open read. */
 int wbs__reader_run_id(wbs__reader *r, const wbs__run_ref *ref, int64_t *id, wbs__err *err);
+/* store_artifact.c: parse a version selector "v<N>" into *n: 1, or 0 if sel is an alias. */
+int wbs__art_sel_version(const char *sel, int64_t *n);
+/* store_read.c: BEGIN a read transaction (one snapshot for several statements). A wbs__st. */
+int wbs__reader_begin(wbs__reader *r, wbs__err *err);
+/* store_read.c: the metric_keys.id of key of the run with runs.id run within an open read. */
+int wbs__reader_key_id(wbs__reader *r, int64_t run, const char *key, int64_t *id, wbs__err *err);
+/* store_read.c: wbs__sql_project_id through the reader's cached statement. */
+int wbs__reader_project_id(wbs__reader *r, const char *entity, const char *project, int64_t *id, wbs__err *err);
 
 #endif /* WB_SERVER_STORE_INT_H */

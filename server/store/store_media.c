@@ -42,76 +42,6 @@ void wbs__media_rows_free(wbs__media_row *rows, size_t n)
 
 /* ---- image files ---- */
 
-static int io_err(wbs__err *err, const char *what, const char *path)
-{
-	return wbs__err_set(err, errno == ENOSPC || errno == EDQUOT ? WBS__ST_FULL : WBS__ST_UNAVAILABLE,
-			    "cannot %s %s: %s", what, path, strerror(errno));
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-/* Write one content-addressed file, unless it is there with the right size. */
-static int image_put(const wbs__store *s, const wbs__media *m, wbs__err *err)
-{
-	char root[4096], dir[4200], path[4300], tmp[4400];
-	struct stat st;
-	const uint8_t *p = m->data;
-	size_t left = m->len;
-	int fd = -1, ret;
-
-	wbs__store_dir(s, root, sizeof(root));
-	snprintf(dir, sizeof(dir), "%s/media", root);
-	if (mkdir(dir, 0750) && errno != EEXIST)
-		return io_err(err, "create", dir);
-	snprintf(dir, sizeof(dir), "%s/media/%.2s", root, m->sha256);
-	if (mkdir(dir, 0750) && errno != EEXIST)
-		return io_err(err, "create", dir);
-	snprintf(path, sizeof(path), "%s/%s", dir, m->sha256);
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == m->len)
-		return WBS__ST_OK;
-	snprintf(tmp, sizeof(tmp), "%s/.tmp-%s-%ld-%lx", dir, m->sha256, (long)getpid(), (unsigned long)pthread_self());
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0)
-		return io_err(err, "create", tmp);
-	while (left) {
-		ssize_t w = write(fd, p, left);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			ret = io_err(err, "write", tmp);
-			goto fail;
-		}
-		p += w;
-		left -= (size_t)w;
-	}
-	if (fsync(fd)) {
-		ret = io_err(err, "fsync", tmp);
-		goto fail;
-	}
-	close(fd);
-	fd = -1;
-	if (rename(tmp, path)) {
-		ret = io_err(err, "rename", tmp);
-		goto fail;
-	}
-	if (fsync_dir(dir))
-		return io_err(err, "fsync", dir);
-	return WBS__ST_OK;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return ret;
-}
-
 int wbs__store_media_blobs(wbs__store *s, const wbs__batch *b, wbs__err *err)
 {
 	int ret = WBS__ST_OK;
@@ -119,7 +49,7 @@ int wbs__store_media_blobs(wbs__store *s, const wbs__batch *b, wbs__err *err)
 	for (size_t i = 0; i < b->njrecs && !ret; i++) {
 		const wbs__media *m = b->jrecs[i].media;
 		if (m && m->type == WB__REC_IMAGE)
-			ret = image_put(s, m, err);
+			ret = wbs__cas_put(s, WBS__CAS_IMAGE, m->sha256, m->data, m->len, err);
 	}
 	return ret;
 }
@@ -137,7 +67,7 @@ int wbs__media_apply(wbs__store *s, int64_t run, const wbs__media *m, wbs__err *
 	int rc;
 
 	/* a gc of the same bytes between the ingest thread's write and this apply put them back */
-	if (m->type == WB__REC_IMAGE && (rc = image_put(s, m, err)))
+	if (m->type == WB__REC_IMAGE && (rc = wbs__cas_put(s, WBS__CAS_IMAGE, m->sha256, m->data, m->len, err)))
 		return rc;
 	rc = sqlite3_prepare_v2(s->wdb, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
@@ -238,7 +168,7 @@ int wbs__store_media_keys(wbs__store *s, const wbs__run_ref *ref, wbs__media_row
 		}
 		m = &out[cnt++];
 		snprintf(m->kind, sizeof(m->kind), "%s", (const char *)sqlite3_column_text(st, 0));
-		m->key = wbs__col_dup(st, 1, &oom);
+		m->key = wbs__sql_col_dup(st, 1, &oom);
 		m->count = (uint64_t)sqlite3_column_int64(st, 2);
 		m->first_step = sqlite3_column_int64(st, 3);
 		m->last_step = sqlite3_column_int64(st, 4);
@@ -331,7 +261,7 @@ int wbs__store_media_values(wbs__store *s, const wbs__run_ref *ref, const char *
 			m = &out[cnt++];
 			snprintf(m->kind, sizeof(m->kind), "%s", kind);
 			m->step = sqlite3_column_int64(st, 0);
-			m->time = wbs__col_real(st, 1);
+			m->time = wbs__sql_col_real(st, 1);
 			if ((d = sqlite3_column_blob(st, 2))) {
 				m->len = (size_t)sqlite3_column_bytes(st, 2);
 				if (!(m->data = malloc(m->len + 1))) {
@@ -347,7 +277,7 @@ int wbs__store_media_values(wbs__store *s, const wbs__run_ref *ref, const char *
 				m->width = (uint32_t)sqlite3_column_int64(st, 5);
 				m->height = (uint32_t)sqlite3_column_int64(st, 6);
 				m->bytes = (uint64_t)sqlite3_column_int64(st, 7);
-				m->caption = wbs__col_dup(st, 8, &oom);
+				m->caption = wbs__sql_col_dup(st, 8, &oom);
 				if (oom)
 					break;
 			}

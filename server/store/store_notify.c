@@ -19,62 +19,25 @@
 
 /* ---- helpers ---- */
 
+/* The project's id on the writer; with create, the project is made when missing. */
 static int project_id_w(wbs__store *s, const char *entity, const char *project, int create, int64_t *id,
 			wbs__err *err)
 {
-	sqlite3_stmt *st = NULL;
-	double now = wbs__store_now(s);
-	int rc, ret = WBS__ST_OK;
-
-	rc = sqlite3_prepare_v2(s->wdb,
-				create ? "INSERT INTO projects (entity, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3) "
-					 "ON CONFLICT (entity, name) DO UPDATE SET name = excluded.name RETURNING id"
-				       : "SELECT id FROM projects WHERE entity = ?1 AND name = ?2",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return wbs__store_sqlerr(err, s->wdb, rc, "find project");
-	sqlite3_bind_text(st, 1, entity, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, project, -1, SQLITE_STATIC);
-	if (create)
-		sqlite3_bind_double(st, 3, now);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(st, 0);
-	else if (rc == SQLITE_DONE)
-		ret = wbs__err_set(err, WBS__ST_NOTFOUND, "project %s/%s not found", entity, project);
-	else
-		ret = wbs__store_sqlerr(err, s->wdb, rc, "find project");
-	sqlite3_finalize(st);
-	return ret;
-}
-
-static int exec_bound(wbs__store *s, const char *sql, wbs__err *err, int64_t a, int64_t b, double c)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->wdb, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return wbs__store_sqlerr(err, s->wdb, rc, "notify");
-	sqlite3_bind_int64(st, 1, a);
-	sqlite3_bind_int64(st, 2, b);
-	sqlite3_bind_double(st, 3, c);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? WBS__ST_OK : wbs__store_sqlerr(err, s->wdb, rc, "notify");
+	if (!create)
+		return wbs__sql_project_id(s->wdb, NULL, entity, project, id, err);
+	return wbs__sql_i64(s->wdb, err, id, "find project",
+			    "INSERT INTO projects (entity, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3) "
+			    "ON CONFLICT (entity, name) DO UPDATE SET name = excluded.name RETURNING id",
+			    "ttd", entity, project, wbs__store_now(s)) < 0
+		       ? err->st
+		       : WBS__ST_OK;
 }
 
 /* Count of rows of a one-column count query with up to two int binds. */
 static int count_w(wbs__store *s, const char *sql, int64_t a, int64_t b, int64_t *out, wbs__err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->wdb, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return wbs__store_sqlerr(err, s->wdb, rc, "notify");
-	sqlite3_bind_int64(st, 1, a);
-	sqlite3_bind_int64(st, 2, b);
-	rc = sqlite3_step(st);
-	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? WBS__ST_OK : wbs__store_sqlerr(err, s->wdb, rc, "notify");
+	*out = 0;
+	return wbs__sql_i64(s->wdb, err, out, "notify", sql, "ii", a, b) < 0 ? err->st : WBS__ST_OK;
 }
 
 /* ---- webhooks ---- */
@@ -108,12 +71,11 @@ static int apply_webhook_add(wbs__store *s, wbs__job *j)
 	if (n >= (int64_t)WBS__WEBHOOKS_MAX)
 		return wbs__err_set(&j->err, WBS__ST_BADARG, "at most %u webhooks per %s", WBS__WEBHOOKS_MAX,
 				   a->project ? "project" : "user");
-	rc = sqlite3_prepare_v2(s->wdb,
-				"INSERT INTO notify_webhooks (project_id, user_id, url, hint, events, created_at) "
-				"VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return wbs__store_sqlerr(&j->err, s->wdb, rc, "add webhook");
+	if (!(st = wbs__sql_prepare(s->wdb,
+				    "INSERT INTO notify_webhooks (project_id, user_id, url, hint, events, created_at) "
+				    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+				    "add webhook", &j->err)))
+		return j->err.st;
 	if (a->project)
 		sqlite3_bind_int64(st, 1, pid);
 	if (a->user_id > 0)
@@ -122,13 +84,12 @@ static int apply_webhook_add(wbs__store *s, wbs__job *j)
 	sqlite3_bind_text(st, 4, a->hint, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, a->events);
 	sqlite3_bind_double(st, 6, now);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = wbs__sql_step(s->wdb, st, "add webhook", &j->err)) == 1) {
 		a->out->id = sqlite3_column_int64(st, 0);
 		a->out->created_at = now;
 		ret = WBS__ST_OK;
 	} else {
-		ret = wbs__store_sqlerr(&j->err, s->wdb, rc, "add webhook");
+		ret = rc ? j->err.st : wbs__store_sqlerr(&j->err, s->wdb, SQLITE_DONE, "add webhook");
 	}
 	sqlite3_finalize(st);
 	return ret;
@@ -175,13 +136,14 @@ static int apply_webhook_delete(wbs__store *s, wbs__job *j)
 	}
 	if (n == 0)
 		return wbs__err_set(&j->err, WBS__ST_NOTFOUND, "webhook %lld not found", (long long)a->id);
-	if ((ret = exec_bound(s, "UPDATE notify_webhooks SET url = '', deleted_at = ?3 WHERE id = ?1 AND ?2 = ?2",
-			      &j->err, a->id, 0, now)))
+	if ((ret = wbs__sql_run(s->wdb, &j->err, "notify",
+				"UPDATE notify_webhooks SET url = '', deleted_at = ?3 WHERE id = ?1 AND ?2 = ?2", "iid", a->id,
+				(int64_t)0, now)))
 		return ret;
-	return exec_bound(s,
-			  "UPDATE notify_deliveries SET state = 'cancelled', done_at = ?3 "
-			  "WHERE webhook_id = ?1 AND state = 'pending' AND ?2 = ?2",
-			  &j->err, a->id, 0, now);
+	return wbs__sql_run(s->wdb, &j->err, "notify",
+			    "UPDATE notify_deliveries SET state = 'cancelled', done_at = ?3 "
+			    "WHERE webhook_id = ?1 AND state = 'pending' AND ?2 = ?2",
+			    "iid", a->id, (int64_t)0, now);
 }
 
 int wbs__store_webhook_delete(wbs__store *s, const char *entity, const char *project, int64_t user_id, int64_t id,
@@ -191,97 +153,68 @@ int wbs__store_webhook_delete(wbs__store *s, const char *entity, const char *pro
 	return wbs__store_submit_fn(s, apply_webhook_delete, &a, err);
 }
 
-/* Look up a project's id through a reader; NOTFOUND if absent. */
-static int project_id_r(wbs__reader *r, const char *entity, const char *project, int64_t *id, wbs__err *err)
+/*
+ * The rows of sql about one project, on a reader: ?1 is the project's id
+ * (NOTFOUND when entity/project does not exist), ?2 limit when limit >= 0.
+ * The rows are wbs__sql_rows's: the caller frees them, also on failure.
+ */
+static int project_rows(wbs__store *s, const char *entity, const char *project, int64_t limit, size_t sz,
+			wbs__sql_row_fn fn, const char *what, const char *sql, void **out, size_t *n, wbs__err *err)
 {
-	sqlite3_stmt *st = wbs__reader_stmt(r, RS_PROJECT_ID, err);
-	int rc;
+	wbs__reader *r = wbs__reader_get(s, err);
+	int64_t pid = 0;
+	int ret;
 
-	if (!st)
+	*out = NULL;
+	*n = 0;
+	if (!r)
 		return err->st;
-	sqlite3_bind_text(st, 1, entity, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, project, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		return WBS__ST_OK;
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return wbs__err_set(err, WBS__ST_NOTFOUND, "project %s/%s not found", entity, project);
-	return wbs__store_sqlerr(err, r->db, rc, "find project");
+	if (!(ret = wbs__reader_project_id(r, entity, project, &pid, err)))
+		ret = wbs__sql_rows(r->db, sz, out, n, fn, NULL, what, err, sql, limit >= 0 ? "ii" : "i", pid, limit);
+	wbs__reader_put(s, r);
+	return ret;
 }
 
-/* Grow *rows (of size sz) to hold one more; NULL when out of memory. */
-static void *grow(void **rows, size_t *cap, size_t n, size_t sz)
+static int webhook_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
 {
-	if (n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 16;
-		void *p = realloc(*rows, nc * sz);
-		if (!p)
-			return NULL;
-		*rows = p;
-		*cap = nc;
-	}
-	memset((char *)*rows + n * sz, 0, sz);
-	return (char *)*rows + n * sz;
+	wbs__webhook_row *w = row;
+	int oom = 0;
+
+	w->id = sqlite3_column_int64(st, 0);
+	w->hint = wbs__sql_col_dup(st, 1, &oom);
+	w->events = (unsigned)sqlite3_column_int64(st, 2);
+	w->created_at = sqlite3_column_double(st, 3);
+	w->user_scope = *(const int *)ctx;
+	return oom ? wbs__sql_oom(err) : 0;
 }
 
 int wbs__store_webhooks_list(wbs__store *s, const char *entity, const char *project, int64_t user_id,
 			     wbs__webhook_row **rows, size_t *n, wbs__err *err)
 {
 	wbs__reader *r = NULL;
-	sqlite3_stmt *st = NULL;
-	wbs__webhook_row *out = NULL;
-	size_t cap = 0, cnt = 0;
+	void *out = NULL;
+	size_t cnt = 0;
 	int64_t pid = 0;
-	int rc, ret = WBS__ST_OK, oom = 0;
+	int user_scope = project == NULL, ret;
 
 	*rows = NULL;
 	*n = 0;
 	if (!(r = wbs__reader_get(s, err)))
 		return err->st;
-	if (project && (ret = project_id_r(r, entity, project, &pid, err)))
-		goto done;
-	rc = sqlite3_prepare_v2(r->db,
-				project ? "SELECT id, hint, events, created_at FROM notify_webhooks "
-					  "WHERE project_id = ?1 AND deleted_at IS NULL ORDER BY id"
-					: "SELECT id, hint, events, created_at FROM notify_webhooks "
-					  "WHERE project_id IS NULL AND user_id = ?1 AND deleted_at IS NULL ORDER BY id",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		ret = wbs__store_sqlerr(err, r->db, rc, "list webhooks");
-		goto done;
-	}
-	sqlite3_bind_int64(st, 1, project ? pid : user_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		wbs__webhook_row *w = grow((void **)&out, &cap, cnt, sizeof(*out));
-		if (!w) {
-			ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-			goto done;
-		}
-		cnt++;
-		w->id = sqlite3_column_int64(st, 0);
-		w->hint = wbs__col_dup(st, 1, &oom);
-		w->events = (unsigned)sqlite3_column_int64(st, 2);
-		w->created_at = sqlite3_column_double(st, 3);
-		w->user_scope = project == NULL;
-	}
-	if (rc != SQLITE_DONE)
-		ret = wbs__store_sqlerr(err, r->db, rc, "list webhooks");
-	else if (oom)
-		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-done:
-	sqlite3_finalize(st);
+	if (!project || !(ret = wbs__reader_project_id(r, entity, project, &pid, err)))
+		ret = wbs__sql_rows(r->db, sizeof(wbs__webhook_row), &out, &cnt, webhook_row, &user_scope, "list webhooks",
+				    err,
+				    project ? "SELECT id, hint, events, created_at FROM notify_webhooks "
+					      "WHERE project_id = ?1 AND deleted_at IS NULL ORDER BY id"
+					    : "SELECT id, hint, events, created_at FROM notify_webhooks "
+					      "WHERE project_id IS NULL AND user_id = ?1 AND deleted_at IS NULL ORDER BY id",
+				    "i", project ? pid : user_id);
 	wbs__reader_put(s, r);
-	if (ret) {
+	if (ret)
 		wbs__webhook_rows_free(out, cnt);
-		return ret;
-	}
-	*rows = out;
-	*n = cnt;
-	return WBS__ST_OK;
+	else
+		*rows = out, *n = cnt;
+	return ret;
 }
 
 void wbs__webhook_rows_free(wbs__webhook_row *rows, size_t n)
@@ -314,12 +247,11 @@ static int apply_rule_add(wbs__store *s, wbs__job *j)
 		return ret;
 	if (n >= (int64_t)WBS__RULES_MAX)
 		return wbs__err_set(&j->err, WBS__ST_BADARG, "at most %u rules per project", WBS__RULES_MAX);
-	rc = sqlite3_prepare_v2(s->wdb,
-				"INSERT INTO notify_rules (project_id, text, kind, path, op, threshold, seconds, created_at) "
-				"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return wbs__store_sqlerr(&j->err, s->wdb, rc, "add rule");
+	if (!(st = wbs__sql_prepare(s->wdb,
+				    "INSERT INTO notify_rules (project_id, text, kind, path, op, threshold, seconds, created_at) "
+				    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+				    "add rule", &j->err)))
+		return j->err.st;
 	sqlite3_bind_int64(st, 1, pid);
 	sqlite3_bind_text(st, 2, a->rule->text, -1, SQLITE_STATIC);
 	if (a->rule->kind == WBS__RULE_SUMMARY) {
@@ -332,22 +264,21 @@ static int apply_rule_add(wbs__store *s, wbs__job *j)
 		sqlite3_bind_double(st, 7, a->rule->seconds);
 	}
 	sqlite3_bind_double(st, 8, now);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = wbs__sql_step(s->wdb, st, "add rule", &j->err)) == 1) {
 		a->out->id = sqlite3_column_int64(st, 0);
 		a->out->created_at = now;
 		ret = WBS__ST_OK;
 	} else {
-		ret = wbs__store_sqlerr(&j->err, s->wdb, rc, "add rule");
+		ret = rc ? j->err.st : wbs__store_sqlerr(&j->err, s->wdb, SQLITE_DONE, "add rule");
 	}
 	sqlite3_finalize(st);
 	if (ret || a->rule->kind != WBS__RULE_SUMMARY)
 		return ret;
 	/* Runs whose summary already crosses the threshold fire now, not at their next update. */
-	return exec_bound(s,
-			  "UPDATE runs SET summary = summary "
-			  "WHERE project_id = ?1 AND state = 'running' AND ?2 = ?2 AND ?3 = ?3",
-			  &j->err, pid, 0, 0);
+	return wbs__sql_run(s->wdb, &j->err, "notify",
+			    "UPDATE runs SET summary = summary "
+			    "WHERE project_id = ?1 AND state = 'running' AND ?2 = ?2 AND ?3 = ?3",
+			    "iid", pid, (int64_t)0, 0.0);
 }
 
 int wbs__store_rule_add(wbs__store *s, const char *entity, const char *project, const wbs__rule *r,
@@ -379,8 +310,8 @@ static int apply_rule_delete(wbs__store *s, wbs__job *j)
 		return ret;
 	if (n == 0)
 		return wbs__err_set(&j->err, WBS__ST_NOTFOUND, "rule %lld not found", (long long)a->id);
-	return exec_bound(s, "UPDATE notify_rules SET deleted_at = ?3 WHERE id = ?1 AND ?2 = ?2", &j->err, a->id, 0,
-			  wbs__store_now(s));
+	return wbs__sql_run(s->wdb, &j->err, "notify", "UPDATE notify_rules SET deleted_at = ?3 WHERE id = ?1 AND ?2 = ?2",
+			    "iid", a->id, (int64_t)0, wbs__store_now(s));
 }
 
 int wbs__store_rule_delete(wbs__store *s, const char *entity, const char *project, int64_t id, wbs__err *err)
@@ -389,59 +320,38 @@ int wbs__store_rule_delete(wbs__store *s, const char *entity, const char *projec
 	return wbs__store_submit_fn(s, apply_rule_delete, &a, err);
 }
 
+static int rule_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
+{
+	wbs__rule_row *w = row;
+	int oom = 0;
+
+	(void)ctx;
+	w->id = sqlite3_column_int64(st, 0);
+	w->text = wbs__sql_col_dup(st, 1, &oom);
+	w->kind = wbs__sql_col_dup(st, 2, &oom);
+	w->created_at = sqlite3_column_double(st, 3);
+	w->fired = (uint64_t)sqlite3_column_int64(st, 4);
+	return oom ? wbs__sql_oom(err) : 0;
+}
+
 int wbs__store_rules_list(wbs__store *s, const char *entity, const char *project, wbs__rule_row **rows, size_t *n,
 			  wbs__err *err)
 {
-	wbs__reader *r = NULL;
-	sqlite3_stmt *st = NULL;
-	wbs__rule_row *out = NULL;
-	size_t cap = 0, cnt = 0;
-	int64_t pid = 0;
-	int rc, ret = WBS__ST_OK, oom = 0;
+	void *out = NULL;
+	size_t cnt = 0;
+	int ret = project_rows(s, entity, project, -1, sizeof(wbs__rule_row), rule_row, "list rules",
+			       "SELECT id, text, kind, created_at, "
+			       "(SELECT count(*) FROM notify_rule_fires f WHERE f.rule_id = r.id) "
+			       "FROM notify_rules r WHERE project_id = ?1 AND deleted_at IS NULL ORDER BY id",
+			       &out, &cnt, err);
 
-	*rows = NULL;
-	*n = 0;
-	if (!(r = wbs__reader_get(s, err)))
-		return err->st;
-	if ((ret = project_id_r(r, entity, project, &pid, err)))
-		goto done;
-	rc = sqlite3_prepare_v2(r->db,
-				"SELECT id, text, kind, created_at, "
-				"(SELECT count(*) FROM notify_rule_fires f WHERE f.rule_id = r.id) "
-				"FROM notify_rules r WHERE project_id = ?1 AND deleted_at IS NULL ORDER BY id",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		ret = wbs__store_sqlerr(err, r->db, rc, "list rules");
-		goto done;
-	}
-	sqlite3_bind_int64(st, 1, pid);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		wbs__rule_row *w = grow((void **)&out, &cap, cnt, sizeof(*out));
-		if (!w) {
-			ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-			goto done;
-		}
-		cnt++;
-		w->id = sqlite3_column_int64(st, 0);
-		w->text = wbs__col_dup(st, 1, &oom);
-		w->kind = wbs__col_dup(st, 2, &oom);
-		w->created_at = sqlite3_column_double(st, 3);
-		w->fired = (uint64_t)sqlite3_column_int64(st, 4);
-	}
-	if (rc != SQLITE_DONE)
-		ret = wbs__store_sqlerr(err, r->db, rc, "list rules");
-	else if (oom)
-		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-done:
-	sqlite3_finalize(st);
-	wbs__reader_put(s, r);
 	if (ret) {
 		wbs__rule_rows_free(out, cnt);
-		return ret;
+		out = NULL, cnt = 0;
 	}
 	*rows = out;
 	*n = cnt;
-	return WBS__ST_OK;
+	return ret;
 }
 
 void wbs__rule_rows_free(wbs__rule_row *rows, size_t n)
@@ -455,68 +365,47 @@ void wbs__rule_rows_free(wbs__rule_row *rows, size_t n)
 
 /* ---- delivery log ---- */
 
+static int delivery_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
+{
+	wbs__delivery_row *d = row;
+	int oom = 0;
+
+	(void)ctx;
+	d->id = sqlite3_column_int64(st, 0);
+	d->webhook_id = sqlite3_column_int64(st, 1);
+	d->run_id = wbs__sql_col_dup(st, 2, &oom);
+	d->event = wbs__sql_col_dup(st, 3, &oom);
+	d->state = wbs__sql_col_dup(st, 4, &oom);
+	d->error = wbs__sql_col_dup(st, 5, &oom);
+	d->attempts = sqlite3_column_int64(st, 6);
+	d->http_status = sqlite3_column_int(st, 7);
+	d->created_at = wbs__sql_col_real(st, 8);
+	d->next_at = wbs__sql_col_real(st, 9);
+	d->last_at = wbs__sql_col_real(st, 10);
+	d->done_at = wbs__sql_col_real(st, 11);
+	d->run_name = wbs__sql_col_dup(st, 12, &oom);
+	return oom ? wbs__sql_oom(err) : 0;
+}
+
 int wbs__store_deliveries_list(wbs__store *s, const char *entity, const char *project, size_t limit,
 			       wbs__delivery_row **rows, size_t *n, wbs__err *err)
 {
-	wbs__reader *r = NULL;
-	sqlite3_stmt *st = NULL;
-	wbs__delivery_row *out = NULL;
-	size_t cap = 0, cnt = 0;
-	int64_t pid = 0;
-	int rc, ret = WBS__ST_OK, oom = 0;
+	void *out = NULL;
+	size_t cnt = 0;
+	int ret = project_rows(s, entity, project, (int64_t)limit, sizeof(wbs__delivery_row), delivery_row,
+			       "list deliveries",
+			       "SELECT d.id, d.webhook_id, x.run_id, d.event, d.state, d.error, d.attempts, d.http_status, "
+			       "d.created_at, d.next_at, d.last_at, d.done_at, x.name FROM notify_deliveries d "
+			       "JOIN runs x ON x.id = d.run_id WHERE x.project_id = ?1 ORDER BY d.id DESC LIMIT ?2",
+			       &out, &cnt, err);
 
-	*rows = NULL;
-	*n = 0;
-	if (!(r = wbs__reader_get(s, err)))
-		return err->st;
-	if ((ret = project_id_r(r, entity, project, &pid, err)))
-		goto done;
-	rc = sqlite3_prepare_v2(r->db,
-				"SELECT d.id, d.webhook_id, x.run_id, d.event, d.state, d.error, d.attempts, d.http_status, "
-				"d.created_at, d.next_at, d.last_at, d.done_at, x.name FROM notify_deliveries d "
-				"JOIN runs x ON x.id = d.run_id WHERE x.project_id = ?1 ORDER BY d.id DESC LIMIT ?2",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		ret = wbs__store_sqlerr(err, r->db, rc, "list deliveries");
-		goto done;
-	}
-	sqlite3_bind_int64(st, 1, pid);
-	sqlite3_bind_int64(st, 2, (int64_t)limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		wbs__delivery_row *d = grow((void **)&out, &cap, cnt, sizeof(*out));
-		if (!d) {
-			ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-			goto done;
-		}
-		cnt++;
-		d->id = sqlite3_column_int64(st, 0);
-		d->webhook_id = sqlite3_column_int64(st, 1);
-		d->run_id = wbs__col_dup(st, 2, &oom);
-		d->event = wbs__col_dup(st, 3, &oom);
-		d->state = wbs__col_dup(st, 4, &oom);
-		d->error = wbs__col_dup(st, 5, &oom);
-		d->attempts = sqlite3_column_int64(st, 6);
-		d->http_status = sqlite3_column_int(st, 7);
-		d->created_at = wbs__col_real(st, 8);
-		d->next_at = wbs__col_real(st, 9);
-		d->last_at = wbs__col_real(st, 10);
-		d->done_at = wbs__col_real(st, 11);
-		d->run_name = wbs__col_dup(st, 12, &oom);
-	}
-	if (rc != SQLITE_DONE)
-		ret = wbs__store_sqlerr(err, r->db, rc, "list deliveries");
-	else if (oom)
-		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-done:
-	sqlite3_finalize(st);
-	wbs__reader_put(s, r);
 	if (ret) {
 		wbs__delivery_rows_free(out, cnt);
-		return ret;
+		out = NULL, cnt = 0;
 	}
 	*rows = out;
 	*n = cnt;
-	return WBS__ST_OK;
+	return ret;
 }
 
 void wbs__delivery_rows_free(wbs__delivery_row *rows, size_t n)
@@ -533,81 +422,67 @@ void wbs__delivery_rows_free(wbs__delivery_row *rows, size_t n)
 
 /* ---- notifier ---- */
 
+static int due_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
+{
+	wbs__notify_due *d = row;
+	int oom = 0;
+
+	(void)ctx;
+	d->id = sqlite3_column_int64(st, 0);
+	d->webhook_id = sqlite3_column_int64(st, 1);
+	d->attempts = sqlite3_column_int64(st, 2);
+	d->cancelled = sqlite3_column_int(st, 3);
+	d->url = wbs__sql_col_dup(st, 4, &oom);
+	d->event = wbs__sql_col_dup(st, 5, &oom);
+	d->entity = wbs__sql_col_dup(st, 6, &oom);
+	d->project = wbs__sql_col_dup(st, 7, &oom);
+	d->run_id = wbs__sql_col_dup(st, 8, &oom);
+	d->run_name = wbs__sql_col_dup(st, 9, &oom);
+	d->state = wbs__sql_col_dup(st, 10, &oom);
+	d->summary = wbs__sql_col_dup(st, 11, &oom);
+	d->has_exit_code = sqlite3_column_type(st, 12) != SQLITE_NULL;
+	d->exit_code = sqlite3_column_int(st, 12);
+	d->alert_level = wbs__sql_col_dup(st, 13, &oom);
+	d->alert_title = wbs__sql_col_dup(st, 14, &oom);
+	d->alert_text = wbs__sql_col_dup(st, 15, &oom);
+	d->rule_text = wbs__sql_col_dup(st, 16, &oom);
+	d->rule_value = wbs__sql_col_real(st, 17);
+	d->owner_id = sqlite3_column_int64(st, 18);
+	d->owner_active = sqlite3_column_int(st, 19);
+	return oom ? wbs__sql_oom(err) : 0;
+}
+
 int wbs__store_notify_due(wbs__store *s, double now, size_t max, wbs__notify_due **rows, size_t *n, wbs__err *err)
 {
 	wbs__reader *r = NULL;
-	sqlite3_stmt *st = NULL;
-	wbs__notify_due *out = NULL;
-	size_t cap = 0, cnt = 0;
-	int rc, ret = WBS__ST_OK, oom = 0;
+	void *out = NULL;
+	size_t cnt = 0;
+	int ret;
 
 	*rows = NULL;
 	*n = 0;
 	if (!(r = wbs__reader_get(s, err)))
 		return err->st;
-	rc = sqlite3_prepare_v2(r->db,
-				"SELECT d.id, d.webhook_id, d.attempts, w.id IS NULL OR w.deleted_at IS NOT NULL, w.url, "
-				"d.event, p.entity, p.name, x.run_id, x.name, x.state, x.summary, x.exit_code, "
-				"a.level, a.title, a.text, r.text, f.value, "
-				"CASE WHEN w.project_id IS NULL THEN w.user_id END, u.deactivated_at IS NULL "
-				"FROM notify_deliveries d JOIN runs x ON x.id = d.run_id "
-				"JOIN projects p ON p.id = x.project_id "
-				"LEFT JOIN notify_webhooks w ON w.id = d.webhook_id "
-				"LEFT JOIN users u ON u.id = w.user_id "
-				"LEFT JOIN notify_alerts a ON d.event = 'alert' AND a.id = d.ref_id "
-				"LEFT JOIN notify_rule_fires f ON d.event = 'rule' AND f.id = d.ref_id "
-				"LEFT JOIN notify_rules r ON r.id = f.rule_id "
-				"WHERE d.state = 'pending' AND d.next_at <= ?1 ORDER BY d.next_at, d.id LIMIT ?2",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		ret = wbs__store_sqlerr(err, r->db, rc, "due deliveries");
-		goto done;
-	}
-	sqlite3_bind_double(st, 1, now);
-	sqlite3_bind_int64(st, 2, (int64_t)max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		wbs__notify_due *d = grow((void **)&out, &cap, cnt, sizeof(*out));
-		if (!d) {
-			ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-			goto done;
-		}
-		cnt++;
-		d->id = sqlite3_column_int64(st, 0);
-		d->webhook_id = sqlite3_column_int64(st, 1);
-		d->attempts = sqlite3_column_int64(st, 2);
-		d->cancelled = sqlite3_column_int(st, 3);
-		d->url = wbs__col_dup(st, 4, &oom);
-		d->event = wbs__col_dup(st, 5, &oom);
-		d->entity = wbs__col_dup(st, 6, &oom);
-		d->project = wbs__col_dup(st, 7, &oom);
-		d->run_id = wbs__col_dup(st, 8, &oom);
-		d->run_name = wbs__col_dup(st, 9, &oom);
-		d->state = wbs__col_dup(st, 10, &oom);
-		d->summary = wbs__col_dup(st, 11, &oom);
-		d->has_exit_code = sqlite3_column_type(st, 12) != SQLITE_NULL;
-		d->exit_code = sqlite3_column_int(st, 12);
-		d->alert_level = wbs__col_dup(st, 13, &oom);
-		d->alert_title = wbs__col_dup(st, 14, &oom);
-		d->alert_text = wbs__col_dup(st, 15, &oom);
-		d->rule_text = wbs__col_dup(st, 16, &oom);
-		d->rule_value = wbs__col_real(st, 17);
-		d->owner_id = sqlite3_column_int64(st, 18);
-		d->owner_active = sqlite3_column_int(st, 19);
-	}
-	if (rc != SQLITE_DONE)
-		ret = wbs__store_sqlerr(err, r->db, rc, "due deliveries");
-	else if (oom)
-		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-done:
-	sqlite3_finalize(st);
+	ret = wbs__sql_rows(r->db, sizeof(wbs__notify_due), &out, &cnt, due_row, NULL, "due deliveries", err,
+			    "SELECT d.id, d.webhook_id, d.attempts, w.id IS NULL OR w.deleted_at IS NOT NULL, w.url, "
+			    "d.event, p.entity, p.name, x.run_id, x.name, x.state, x.summary, x.exit_code, "
+			    "a.level, a.title, a.text, r.text, f.value, "
+			    "CASE WHEN w.project_id IS NULL THEN w.user_id END, u.deactivated_at IS NULL "
+			    "FROM notify_deliveries d JOIN runs x ON x.id = d.run_id "
+			    "JOIN projects p ON p.id = x.project_id "
+			    "LEFT JOIN notify_webhooks w ON w.id = d.webhook_id "
+			    "LEFT JOIN users u ON u.id = w.user_id "
+			    "LEFT JOIN notify_alerts a ON d.event = 'alert' AND a.id = d.ref_id "
+			    "LEFT JOIN notify_rule_fires f ON d.event = 'rule' AND f.id = d.ref_id "
+			    "LEFT JOIN notify_rules r ON r.id = f.rule_id "
+			    "WHERE d.state = 'pending' AND d.next_at <= ?1 ORDER BY d.next_at, d.id LIMIT ?2",
+			    "di", now, (int64_t)max);
 	wbs__reader_put(s, r);
-	if (ret) {
+	if (ret)
 		wbs__notify_due_free(out, cnt);
-		return ret;
-	}
-	*rows = out;
-	*n = cnt;
-	return WBS__ST_OK;
+	else
+		*rows = out, *n = cnt;
+	return ret;
 }
 
 void wbs__notify_due_free(wbs__notify_due *rows, size_t n)
@@ -629,38 +504,24 @@ struct result_arg {
 	double next_at, last_at, done_at;
 };
 
-static void bind_real_or_null(sqlite3_stmt *st, int i, double d)
-{
-	if (isnan(d))
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_double(st, i, d);
-}
-
 static int apply_result(wbs__store *s, wbs__job *j)
 {
 	struct result_arg *a = j->arg;
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->wdb,
-				    "UPDATE notify_deliveries SET state = ?2, attempts = ?3, http_status = ?4, error = ?5, "
-				    "next_at = ?6, last_at = coalesce(?7, last_at), done_at = ?8 "
-				    "WHERE id = ?1 AND state = 'pending'",
-				    -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return wbs__store_sqlerr(&j->err, s->wdb, rc, "record delivery");
-	sqlite3_bind_int64(st, 1, a->id);
-	sqlite3_bind_text(st, 2, a->state, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, a->attempts);
+	sqlite3_stmt *st = wbs__sql_prepare(s->wdb,
+					    "UPDATE notify_deliveries SET state = ?2, attempts = ?3, http_status = ?4, "
+					    "error = ?5, next_at = ?6, last_at = coalesce(?7, last_at), done_at = ?8 "
+					    "WHERE id = ?1 AND state = 'pending'",
+					    "record delivery", &j->err);
+	int ret;
+
+	if (!st)
+		return j->err.st;
+	wbs__sql_bind(st, "iti-tdrr", a->id, a->state, a->attempts, a->error, a->next_at, a->last_at, a->done_at);
 	if (a->http_status > 0)
 		sqlite3_bind_int(st, 4, a->http_status);
-	if (a->error)
-		sqlite3_bind_text(st, 5, a->error, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 6, a->next_at);
-	bind_real_or_null(st, 7, a->last_at);
-	bind_real_or_null(st, 8, a->done_at);
-	rc = sqlite3_step(st);
+	ret = wbs__sql_exec(s->wdb, st, "record delivery", &j->err);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? WBS__ST_OK : wbs__store_sqlerr(&j->err, s->wdb, rc, "record delivery");
+	return ret;
 }
 
 int wbs__store_notify_result(wbs__store *s, int64_t id, const char *state, int64_t attempts, int http_status,
@@ -757,20 +618,10 @@ int wbs__store_alert_apply(wbs__store *s, int64_t run_id, const struct cJSON *al
 	const cJSON *title = cJSON_GetObjectItemCaseSensitive(alert, "title");
 	const cJSON *text = cJSON_GetObjectItemCaseSensitive(alert, "text");
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(alert, "time");
-	sqlite3_stmt *st = NULL;
-	int rc;
 
-	rc = sqlite3_prepare_v2(s->wdb, "INSERT INTO notify_alerts (run_id, level, title, text, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return wbs__store_sqlerr(err, s->wdb, rc, "store alert");
 	/* The batch decoder validated the record: level, title and text are strings. */
-	sqlite3_bind_int64(st, 1, run_id);
-	sqlite3_bind_text(st, 2, level->valuestring, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, title->valuestring, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, cJSON_IsString(text) ? text->valuestring : "", -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 5, cJSON_IsNumber(t) ? t->valuedouble : now);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? WBS__ST_OK : wbs__store_sqlerr(err, s->wdb, rc, "store alert");
+	return wbs__sql_run(s->wdb, err, "store alert",
+			    "INSERT INTO notify_alerts (run_id, level, title, text, at) VALUES (?1, ?2, ?3, ?4, ?5)", "itttd",
+			    run_id, level->valuestring, title->valuestring, cJSON_IsString(text) ? text->valuestring : "",
+			    cJSON_IsNumber(t) ? t->valuedouble : now);
 }

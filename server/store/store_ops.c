@@ -185,21 +185,6 @@ static const char *const cas_named[] = {
     [WBS__CAS_IMAGE] = "SELECT 1 FROM media WHERE sha256 = ?1 LIMIT 1",
     [WBS__CAS_BLOB] = "SELECT 1 FROM artifact_files WHERE sha256 = ?1 AND ref IS NULL LIMIT 1",
 };
-static const char *const cas_dir[] = {[WBS__CAS_IMAGE] = "media", [WBS__CAS_BLOB] = "blobs"};
-
-static void cas_path_in(const char *dir, wbs__cas kind, const char *sha, char *out, size_t cap)
-{
-	/* images keep the whole hash as their name; blobs drop the two digits of their directory */
-	snprintf(out, cap, "%s/%s/%.2s/%s", dir, cas_dir[kind], sha, kind == WBS__CAS_IMAGE ? sha : sha + 2);
-}
-
-void wbs__cas_path(const wbs__store *s, wbs__cas kind, const char *sha, char *out, size_t cap)
-{
-	char dir[4096];
-
-	wbs__store_dir(s, dir, sizeof(dir));
-	cas_path_in(dir, kind, sha, out, cap);
-}
 
 int wbs__shaset_add(wbs__store *s, wbs__shaset *set, const char *sql, int64_t id, wbs__err *err)
 {
@@ -248,8 +233,7 @@ static int apply_gc(wbs__store *s, wbs__job *j)
 {
 	struct gc_arg *a = j->arg;
 	sqlite3_stmt *st = NULL;
-	char path[4200];
-	int rc, ret = WBS__ST_OK;
+	int rc, rm, ret = WBS__ST_OK;
 
 	rc = sqlite3_prepare_v2(s->wdb, cas_named[a->kind], -1, &st, NULL);
 	if (rc != SQLITE_OK)
@@ -265,11 +249,10 @@ static int apply_gc(wbs__store *s, wbs__job *j)
 			ret = wbs__store_sqlerr(&j->err, s->wdb, rc, "file gc");
 			break;
 		}
-		wbs__cas_path(s, a->kind, sha, path, sizeof(path));
-		if (unlink(path) == 0) {
+		if ((rm = wbs__cas_remove(s, a->kind, sha)) == 1) {
 			a->deleted++;
 			atomic_fetch_add(&cas_deleted[a->kind], 1);
-		} else if (errno != ENOENT) {
+		} else if (rm < 0) {
 			wbs__log(WBS__LOG_WARN, "cannot delete an unreferenced file", "sha256=%s kind=%s error=%s", sha,
 				 a->kind == WBS__CAS_IMAGE ? "image" : "blob", strerror(errno));
 		}
@@ -512,7 +495,7 @@ static int leftover_scan(struct leftovers *l, const char *dir, wbs__cas kind)
 	struct dirent *a, *b;
 	int ret = 0;
 
-	snprintf(top, sizeof(top), "%s/%s", dir, cas_dir[kind]);
+	snprintf(top, sizeof(top), "%s/%s", dir, wbs__cas_dir_name(kind));
 	if (!(d = opendir(top)))
 		return 0; /* nothing of this kind yet */
 	while (!ret && (a = readdir(d))) {

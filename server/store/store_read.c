@@ -5,11 +5,7 @@
  * COMMIT on its reader, so it sees one snapshot: the writer rewrites the
  * tail chunk of a series in place, and a history request must not read a
  * chunk's meta from before that rewrite and its blob from after.
- *
- * History reads only chunk metas first (a narrow index-ordered scan) and
- * hands them to wb__downsample, which fetches the blobs of just the chunks
- * it needs through a callback; chunks that fall inside one bucket are
- * answered from their meta alone.
+ * Series and history reads live in store_series.c.
  */
 #include "store_int.h"
 
@@ -24,25 +20,7 @@
 #define PROJECTS_MAX 100000u
 #define METRICS_MAX 1000000u
 
-double wbs__col_real(sqlite3_stmt *st, int i)
-{
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
-}
-
-char *wbs__col_dup(sqlite3_stmt *st, int i, int *oom)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	char *p;
-
-	if (!t)
-		return NULL;
-	p = strdup((const char *)t);
-	if (!p)
-		*oom = 1;
-	return p;
-}
-
-static int begin_read(wbs__reader *r, wbs__err *err)
+int wbs__reader_begin(wbs__reader *r, wbs__err *err)
 {
 	int rc = sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
 	return rc == SQLITE_OK ? WBS__ST_OK : wbs__store_sqlerr(err, r->db, rc, "begin read");
@@ -138,25 +116,25 @@ static int run_row_read(sqlite3_stmt *st, wbs__run_row *out, wbs__err *err)
 	int oom = 0;
 
 	memset(out, 0, sizeof(*out));
-	out->entity = wbs__col_dup(st, 0, &oom);
-	out->project = wbs__col_dup(st, 1, &oom);
-	out->run_id = wbs__col_dup(st, 2, &oom);
-	out->name = wbs__col_dup(st, 3, &oom);
-	out->group = wbs__col_dup(st, 4, &oom);
-	out->job_type = wbs__col_dup(st, 5, &oom);
-	out->notes = wbs__col_dup(st, 6, &oom);
-	out->state = wbs__col_dup(st, 7, &oom);
-	out->tags = wbs__col_dup(st, 8, &oom);
-	out->config = wbs__col_dup(st, 9, &oom);
-	out->summary = wbs__col_dup(st, 10, &oom);
-	out->metadata = wbs__col_dup(st, 11, &oom);
-	out->metric_defs = wbs__col_dup(st, 12, &oom);
+	out->entity = wbs__sql_col_dup(st, 0, &oom);
+	out->project = wbs__sql_col_dup(st, 1, &oom);
+	out->run_id = wbs__sql_col_dup(st, 2, &oom);
+	out->name = wbs__sql_col_dup(st, 3, &oom);
+	out->group = wbs__sql_col_dup(st, 4, &oom);
+	out->job_type = wbs__sql_col_dup(st, 5, &oom);
+	out->notes = wbs__sql_col_dup(st, 6, &oom);
+	out->state = wbs__sql_col_dup(st, 7, &oom);
+	out->tags = wbs__sql_col_dup(st, 8, &oom);
+	out->config = wbs__sql_col_dup(st, 9, &oom);
+	out->summary = wbs__sql_col_dup(st, 10, &oom);
+	out->metadata = wbs__sql_col_dup(st, 11, &oom);
+	out->metric_defs = wbs__sql_col_dup(st, 12, &oom);
 	out->has_exit_code = sqlite3_column_type(st, 13) != SQLITE_NULL;
 	out->exit_code = sqlite3_column_int(st, 13);
-	out->created_at = wbs__col_real(st, 14);
-	out->updated_at = wbs__col_real(st, 15);
-	out->heartbeat_at = wbs__col_real(st, 16);
-	out->finished_at = wbs__col_real(st, 17);
+	out->created_at = wbs__sql_col_real(st, 14);
+	out->updated_at = wbs__sql_col_real(st, 15);
+	out->heartbeat_at = wbs__sql_col_real(st, 16);
+	out->finished_at = wbs__sql_col_real(st, 17);
 	out->last_seq = (uint64_t)sqlite3_column_int64(st, 18);
 	out->last_step = sqlite3_column_type(st, 19) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 19);
 	if (oom) {
@@ -197,6 +175,13 @@ done:
 }
 
 /* The internal id of a run, within an open read. */
+/* run_row_read as a wbs__sql_rows row decoder. */
+static int run_row_fn(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
+{
+	(void)ctx;
+	return run_row_read(st, row, err);
+}
+
 static int run_id_get(wbs__reader *r, const wbs__run_ref *ref, int64_t *id, wbs__err *err)
 {
 	sqlite3_stmt *st = wbs__reader_stmt(r, RS_RUN_ID, err);
@@ -222,7 +207,7 @@ static int run_id_get(wbs__reader *r, const wbs__run_ref *ref, int64_t *id, wbs_
 }
 
 /* The id of a run's metric key, within an open read. */
-static int key_id_get(wbs__reader *r, int64_t run, const char *key, int64_t *id, wbs__err *err)
+int wbs__reader_key_id(wbs__reader *r, int64_t run, const char *key, int64_t *id, wbs__err *err)
 {
 	sqlite3_stmt *st = wbs__reader_stmt(r, RS_KEY_ID, err);
 	int rc, ret;
@@ -370,26 +355,10 @@ static void where_bind(sqlite3_stmt *st, const wbs__runs_query *q, int *param)
 	}
 }
 
-static int project_id_get(wbs__reader *r, const char *entity, const char *project, int64_t *id, wbs__err *err)
+int wbs__reader_project_id(wbs__reader *r, const char *entity, const char *project, int64_t *id, wbs__err *err)
 {
 	sqlite3_stmt *st = wbs__reader_stmt(r, RS_PROJECT_ID, err);
-	int rc, ret;
-
-	if (!st)
-		return err->st;
-	sqlite3_bind_text(st, 1, entity, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, project, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		ret = WBS__ST_OK;
-	} else if (rc == SQLITE_DONE) {
-		ret = wbs__err_set(err, WBS__ST_NOTFOUND, "project %s/%s not found", entity, project);
-	} else {
-		ret = wbs__store_sqlerr(err, r->db, rc, "find project");
-	}
-	sqlite3_reset(st);
-	return ret;
+	return st ? wbs__sql_project_id(r->db, st, entity, project, id, err) : err->st;
 }
 
 int wbs__store_runs_list(wbs__store *s, const char *entity, const char *project, const wbs__runs_query *q,
@@ -399,6 +368,7 @@ int wbs__store_runs_list(wbs__store *s, const char *entity, const char *project,
 	sqlite3_stmt *cnt = NULL, *sel = NULL;
 	wbs__buf where, sql;
 	wbs__run_row *out = NULL;
+	void *rows_v = NULL;
 	size_t nout = 0;
 	int64_t pid = 0;
 	int rc, ret, param, sort_param;
@@ -410,7 +380,7 @@ int wbs__store_runs_list(wbs__store *s, const char *entity, const char *project,
 	wbs__buf_init(&sql, 64 * 1024);
 	if (!(r = wbs__reader_get(s, err)))
 		return err->st;
-	if ((ret = begin_read(r, err)) || (ret = project_id_get(r, entity, project, &pid, err)))
+	if ((ret = wbs__reader_begin(r, err)) || (ret = wbs__reader_project_id(r, entity, project, &pid, err)))
 		goto done;
 
 	param = 2;
@@ -465,20 +435,13 @@ int wbs__store_runs_list(wbs__store *s, const char *entity, const char *project,
 			sqlite3_bind_text(sel, param++, q->sort.paths[p], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(sel, param, q->limit);
 	sqlite3_bind_int64(sel, param + 1, (int64_t)q->offset);
-	out = calloc(q->limit ? q->limit : 1, sizeof(*out));
-	if (!out) {
-		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+	/* no limit, no rows (wbs__sql_rows_st's max 0 would mean every row) */
+	ret = q->limit ? wbs__sql_rows_st(r->db, sel, sizeof(*out), q->limit, &rows_v, &nout, run_row_fn, NULL,
+					  "list runs", err)
+		       : WBS__ST_OK;
+	out = rows_v;
+	if (ret)
 		goto done;
-	}
-	while (nout < q->limit && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
-		if ((ret = run_row_read(sel, &out[nout], err)))
-			goto done;
-		nout++;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		ret = wbs__store_sqlerr(err, r->db, rc, "list runs");
-		goto done;
-	}
 	*rows = out;
 	*n = nout;
 	out = NULL;
@@ -511,6 +474,35 @@ static void field_bind(sqlite3_stmt *st, const wbs__sort *f, int *param)
 			sqlite3_bind_text(st, (*param)++, f->paths[p], -1, SQLITE_STATIC);
 }
 
+/* One group of wbs__store_runs_group's page (ctx: the query, for its aggregates). */
+static int bucket_row(sqlite3_stmt *sel, void *row, void *ctx, wbs__err *err)
+{
+	const wbs__runs_query *q = ctx;
+	wbs__bucket_row *g = row;
+	int t = sqlite3_column_type(sel, 0), oom = 0;
+
+	if (t == SQLITE_INTEGER) {
+		g->vtype = WBS__GV_INT;
+		g->vint = sqlite3_column_int64(sel, 0);
+	} else if (t == SQLITE_FLOAT) {
+		g->vtype = WBS__GV_REAL;
+		g->vreal = sqlite3_column_double(sel, 0);
+	} else if (t != SQLITE_NULL) {
+		g->vtype = WBS__GV_TEXT; /* no blob is stored here; read any as text */
+		if (!(g->vtext = wbs__sql_col_dup(sel, 0, &oom)) || oom)
+			return wbs__sql_oom(err);
+	}
+	g->count = (uint64_t)sqlite3_column_int64(sel, 1);
+	for (size_t i = 0; i < q->naggs; i++) {
+		int c = 2 + 4 * (int)i;
+		g->agg[i].n = (uint64_t)sqlite3_column_int64(sel, c);
+		g->agg[i].mean = wbs__sql_col_real(sel, c + 1);
+		g->agg[i].min = wbs__sql_col_real(sel, c + 2);
+		g->agg[i].max = wbs__sql_col_real(sel, c + 3);
+	}
+	return 0;
+}
+
 /* The numeric value of column c of the grouped subquery, else NULL. */
 #define NUM(c) "CASE WHEN typeof(" c ") IN ('integer', 'real') THEN " c " END"
 
@@ -529,6 +521,7 @@ int wbs__store_runs_group(wbs__store *s, const char *entity, const char *project
 	sqlite3_stmt *cnt = NULL, *sel = NULL;
 	wbs__buf inner, sql;
 	wbs__bucket_row *out = NULL;
+	void *rows_v = NULL;
 	size_t nout = 0;
 	int64_t pid = 0;
 	int rc, ret, param, oom = 0;
@@ -542,7 +535,7 @@ int wbs__store_runs_group(wbs__store *s, const char *entity, const char *project
 	wbs__buf_init(&sql, 64 * 1024);
 	if (!(r = wbs__reader_get(s, err)))
 		return err->st;
-	if ((ret = begin_read(r, err)) || (ret = project_id_get(r, entity, project, &pid, err)))
+	if ((ret = wbs__reader_begin(r, err)) || (ret = wbs__reader_project_id(r, entity, project, &pid, err)))
 		goto done;
 
 	/* Parameters: ?1 project, then the filters', the group's, the aggregates', limit, offset. */
@@ -621,39 +614,13 @@ int wbs__store_runs_group(wbs__store *s, const char *entity, const char *project
 		field_bind(sel, &q->aggs[i], &param);
 	sqlite3_bind_int64(sel, param, q->limit);
 	sqlite3_bind_int64(sel, param + 1, (int64_t)q->offset);
-	if (!(out = calloc(q->limit ? q->limit : 1, sizeof(*out)))) {
-		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
+	/* no limit, no rows (wbs__sql_rows_st's max 0 would mean every row) */
+	ret = q->limit ? wbs__sql_rows_st(r->db, sel, sizeof(*out), q->limit, &rows_v, &nout, bucket_row, (void *)q,
+					  "group runs", err)
+		       : WBS__ST_OK;
+	out = rows_v;
+	if (ret)
 		goto done;
-	}
-	while (nout < q->limit && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
-		wbs__bucket_row *g = &out[nout++];
-		int t = sqlite3_column_type(sel, 0);
-		if (t == SQLITE_INTEGER) {
-			g->vtype = WBS__GV_INT;
-			g->vint = sqlite3_column_int64(sel, 0);
-		} else if (t == SQLITE_FLOAT) {
-			g->vtype = WBS__GV_REAL;
-			g->vreal = sqlite3_column_double(sel, 0);
-		} else if (t != SQLITE_NULL) {
-			g->vtype = WBS__GV_TEXT; /* no blob is stored here; read any as text */
-			if (!(g->vtext = wbs__col_dup(sel, 0, &oom)) || oom) {
-				ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-				goto done;
-			}
-		}
-		g->count = (uint64_t)sqlite3_column_int64(sel, 1);
-		for (size_t i = 0; i < q->naggs; i++) {
-			int c = 2 + 4 * (int)i;
-			g->agg[i].n = (uint64_t)sqlite3_column_int64(sel, c);
-			g->agg[i].mean = wbs__col_real(sel, c + 1);
-			g->agg[i].min = wbs__col_real(sel, c + 2);
-			g->agg[i].max = wbs__col_real(sel, c + 3);
-		}
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		ret = wbs__store_sqlerr(err, r->db, rc, "group runs");
-		goto done;
-	}
 	*rows = out;
 	*n = nout;
 	out = NULL;
@@ -680,59 +647,45 @@ void wbs__project_rows_free(wbs__project_row *rows, size_t n)
 	free(rows);
 }
 
+static int project_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
+{
+	wbs__project_row *p = row;
+	int oom = 0;
+
+	(void)ctx;
+	p->entity = wbs__sql_col_dup(st, 0, &oom);
+	p->name = wbs__sql_col_dup(st, 1, &oom);
+	p->created_at = wbs__sql_col_real(st, 2);
+	p->updated_at = wbs__sql_col_real(st, 3);
+	p->run_count = (uint64_t)sqlite3_column_int64(st, 4);
+	return oom ? wbs__sql_oom(err) : 0;
+}
+
 int wbs__store_projects_list(wbs__store *s, wbs__project_row **rows, size_t *n, wbs__err *err)
 {
 	wbs__reader *r = wbs__reader_get(s, err);
-	wbs__project_row *out = NULL;
-	size_t nout = 0, cap = 0;
+	void *out = NULL;
+	size_t nout = 0;
 	sqlite3_stmt *st;
-	int rc, ret, oom = 0;
+	int ret;
 
 	*rows = NULL;
 	*n = 0;
 	if (!r)
 		return err->st;
-	if (!(st = wbs__reader_stmt(r, RS_PROJECTS, err))) {
+	if (!(st = wbs__reader_stmt(r, RS_PROJECTS, err)))
 		ret = err->st;
-		goto done;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && nout < PROJECTS_MAX) {
-		if (nout == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			wbs__project_row *p = realloc(out, ncap * sizeof(*p));
-			if (!p) {
-				ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-				goto done;
-			}
-			out = p;
-			cap = ncap;
-		}
-		out[nout].entity = wbs__col_dup(st, 0, &oom);
-		out[nout].name = wbs__col_dup(st, 1, &oom);
-		out[nout].created_at = wbs__col_real(st, 2);
-		out[nout].updated_at = wbs__col_real(st, 3);
-		out[nout].run_count = (uint64_t)sqlite3_column_int64(st, 4);
-		nout++;
-		if (oom) {
-			ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-			goto done;
-		}
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		ret = wbs__store_sqlerr(err, r->db, rc, "list projects");
-		goto done;
+	else
+		ret = wbs__sql_rows_st(r->db, st, sizeof(wbs__project_row), PROJECTS_MAX, &out, &nout, project_row, NULL,
+				       "list projects", err);
+	wbs__reader_put(s, r);
+	if (ret) {
+		wbs__project_rows_free(out, nout);
+		return ret;
 	}
 	*rows = out;
 	*n = nout;
-	out = NULL;
-	nout = 0;
-	ret = WBS__ST_OK;
-done:
-	if (st)
-		sqlite3_reset(st);
-	wbs__project_rows_free(out, nout);
-	wbs__reader_put(s, r);
-	return ret;
+	return WBS__ST_OK;
 }
 
 /* ---- metrics ---- */
@@ -744,339 +697,57 @@ void wbs__metric_rows_free(wbs__metric_row *rows, size_t n)
 	free(rows);
 }
 
+static int metric_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
+{
+	wbs__metric_row *m = row;
+	uint64_t nvalid;
+	int oom = 0;
+
+	(void)ctx;
+	if (!(m->key = wbs__sql_col_dup(st, 0, &oom)) && oom)
+		return wbs__sql_oom(err);
+	m->count = (uint64_t)sqlite3_column_int64(st, 1);
+	m->first_step = sqlite3_column_int64(st, 2);
+	m->last_step = sqlite3_column_int64(st, 3);
+	nvalid = (uint64_t)sqlite3_column_int64(st, 7);
+	m->min = nvalid ? wbs__sql_col_real(st, 4) : NAN;
+	m->max = nvalid ? wbs__sql_col_real(st, 5) : NAN;
+	m->mean = nvalid ? wbs__sql_col_real(st, 6) / (double)nvalid : NAN;
+	m->last = wb__bits_f64((uint64_t)sqlite3_column_int64(st, 8));
+	return 0;
+}
+
 int wbs__store_metrics_list(wbs__store *s, const wbs__run_ref *ref, wbs__metric_row **rows, size_t *n, wbs__err *err)
 {
 	wbs__reader *r = wbs__reader_get(s, err);
-	wbs__metric_row *out = NULL;
-	size_t nout = 0, cap = 0;
+	void *out = NULL;
+	size_t nout = 0;
 	sqlite3_stmt *st = NULL;
 	int64_t run;
-	int rc, ret, oom = 0;
+	int ret;
 
 	*rows = NULL;
 	*n = 0;
 	if (!r)
 		return err->st;
-	if ((ret = begin_read(r, err)) || (ret = run_id_get(r, ref, &run, err)))
+	if ((ret = wbs__reader_begin(r, err)) || (ret = run_id_get(r, ref, &run, err)))
 		goto done;
 	if (!(st = wbs__reader_stmt(r, RS_METRICS, err))) {
 		ret = err->st;
 		goto done;
 	}
 	sqlite3_bind_int64(st, 1, run);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && nout < METRICS_MAX) {
-		wbs__metric_row *m;
-		uint64_t nvalid;
-		if (nout == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			wbs__metric_row *p = realloc(out, ncap * sizeof(*p));
-			if (!p) {
-				ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-				goto done;
-			}
-			out = p;
-			cap = ncap;
-		}
-		m = &out[nout++];
-		m->key = wbs__col_dup(st, 0, &oom);
-		if (oom) {
-			ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-			goto done;
-		}
-		m->count = (uint64_t)sqlite3_column_int64(st, 1);
-		m->first_step = sqlite3_column_int64(st, 2);
-		m->last_step = sqlite3_column_int64(st, 3);
-		nvalid = (uint64_t)sqlite3_column_int64(st, 7);
-		m->min = nvalid ? wbs__col_real(st, 4) : NAN;
-		m->max = nvalid ? wbs__col_real(st, 5) : NAN;
-		m->mean = nvalid ? wbs__col_real(st, 6) / (double)nvalid : NAN;
-		m->last = wb__bits_f64((uint64_t)sqlite3_column_int64(st, 8));
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		ret = wbs__store_sqlerr(err, r->db, rc, "list metrics");
-		goto done;
+	ret = wbs__sql_rows_st(r->db, st, sizeof(wbs__metric_row), METRICS_MAX, &out, &nout, metric_row, NULL,
+			       "list metrics", err);
+done:
+	wbs__reader_put(s, r);
+	if (ret) {
+		wbs__metric_rows_free(out, nout);
+		return ret;
 	}
 	*rows = out;
 	*n = nout;
-	out = NULL;
-	nout = 0;
-	ret = WBS__ST_OK;
-done:
-	if (st)
-		sqlite3_reset(st);
-	wbs__metric_rows_free(out, nout);
-	wbs__reader_put(s, r);
-	return ret;
-}
-
-/* ---- series ---- */
-
-struct wbs__series_it {
-	wbs__store *s;
-	wbs__reader *r;
-	int64_t key_id;
-	int64_t *nos; /* chunk numbers, in order */
-	size_t nchunks, cap, next;
-	wb__chunk_meta *metas;
-	int64_t steps[WB__TSZ_CHUNK_POINTS];
-	double values[WB__TSZ_CHUNK_POINTS];
-};
-
-void wbs__series_it_close(wbs__series_it *it)
-{
-	if (!it)
-		return;
-	if (it->r)
-		wbs__reader_put(it->s, it->r);
-	free(it->nos);
-	free(it->metas);
-	free(it);
-}
-
-/* Load the chunk metas of it->key_id. */
-static int metas_load(wbs__series_it *it, wbs__err *err)
-{
-	sqlite3_stmt *st = wbs__reader_stmt(it->r, RS_CHUNK_METAS, err);
-	int rc;
-
-	if (!st)
-		return err->st;
-	sqlite3_bind_int64(st, 1, it->key_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		wb__chunk_meta *m;
-		if (it->nchunks == it->cap) {
-			size_t cap = it->cap ? it->cap * 2 : 64;
-			int64_t *nos = realloc(it->nos, cap * sizeof(*nos));
-			wb__chunk_meta *metas;
-			if (!nos) {
-				sqlite3_reset(st);
-				return wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-			}
-			it->nos = nos;
-			metas = realloc(it->metas, cap * sizeof(*metas));
-			if (!metas) {
-				sqlite3_reset(st);
-				return wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-			}
-			it->metas = metas;
-			it->cap = cap;
-		}
-		it->nos[it->nchunks] = sqlite3_column_int64(st, 0);
-		m = &it->metas[it->nchunks++];
-		m->step_min = sqlite3_column_int64(st, 1);
-		m->step_max = sqlite3_column_int64(st, 2);
-		m->n = (uint32_t)sqlite3_column_int64(st, 3);
-		m->vmin = wbs__col_real(st, 4);
-		m->vmax = wbs__col_real(st, 5);
-		m->vlast = wb__bits_f64((uint64_t)sqlite3_column_int64(st, 6));
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? WBS__ST_OK : wbs__store_sqlerr(err, it->r->db, rc, "read chunk metas");
-}
-
-int wbs__store_series_open(wbs__store *s, const wbs__run_ref *ref, const char *key, wbs__series_it **out, wbs__err *err)
-{
-	wbs__series_it *it = calloc(1, sizeof(*it));
-	int64_t run;
-	int ret;
-
-	*out = NULL;
-	if (!it)
-		return wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-	it->s = s;
-	if (!(it->r = wbs__reader_get(s, err))) {
-		ret = err->st;
-		goto fail;
-	}
-	if ((ret = begin_read(it->r, err)) || (ret = run_id_get(it->r, ref, &run, err)) ||
-	    (ret = key_id_get(it->r, run, key, &it->key_id, err)) || (ret = metas_load(it, err)))
-		goto fail;
-	*out = it;
 	return WBS__ST_OK;
-fail:
-	wbs__series_it_close(it);
-	return ret;
-}
-
-/* Fetch the blob of chunk i (wb__chunk_fetch_fn). The blob lives until the next call. */
-static int chunk_fetch(void *ctx, size_t i, const uint8_t **blob, size_t *len)
-{
-	wbs__series_it *it = ctx;
-	wbs__err err;
-	sqlite3_stmt *st = wbs__reader_stmt(it->r, RS_CHUNK_DATA, &err);
-
-	if (!st || i >= it->nchunks)
-		return -1;
-	sqlite3_bind_int64(st, 1, it->key_id);
-	sqlite3_bind_int64(st, 2, it->nos[i]);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return -1;
-	*blob = sqlite3_column_blob(st, 0);
-	*len = (size_t)sqlite3_column_bytes(st, 0);
-	return *blob ? 0 : -1;
-}
-
-int wbs__series_it_next(wbs__series_it *it, const int64_t **steps, const double **values, uint32_t *n, wbs__err *err)
-{
-	const uint8_t *blob;
-	size_t len;
-	int64_t got;
-
-	if (it->next >= it->nchunks)
-		return 0;
-	if (chunk_fetch(it, it->next, &blob, &len)) {
-		wbs__err_set(err, WBS__ST_INTERNAL, "cannot read chunk %lld", (long long)it->nos[it->next]);
-		return -1;
-	}
-	got = wb__tsz_decode(blob, len, it->steps, it->values, WB__TSZ_CHUNK_POINTS);
-	if (got < 0 || (uint64_t)got != it->metas[it->next].n) {
-		wbs__err_set(err, WBS__ST_INTERNAL, "stored chunk %lld is damaged", (long long)it->nos[it->next]);
-		return -1;
-	}
-	it->next++;
-	*steps = it->steps;
-	*values = it->values;
-	*n = (uint32_t)got;
-	return 1;
-}
-
-void wbs__series_it_rewind(wbs__series_it *it) { it->next = 0; }
-
-void wbs__history_free(wbs__history *h)
-{
-	if (!h)
-		return;
-	free(h->step);
-	free(h->min);
-	free(h->max);
-	free(h->last);
-	free(h->count);
-	memset(h, 0, sizeof(*h));
-}
-
-static int history_alloc(wbs__history *h, size_t n)
-{
-	size_t k = n ? n : 1;
-	h->step = malloc(k * sizeof(*h->step));
-	h->min = malloc(k * sizeof(*h->min));
-	h->max = malloc(k * sizeof(*h->max));
-	h->last = malloc(k * sizeof(*h->last));
-	h->count = malloc(k * sizeof(*h->count));
-	return h->step && h->min && h->max && h->last && h->count ? 0 : -1;
-}
-
-/* Every point of [start, end] as its own row (there are at most cap). */
-static int history_raw(wbs__series_it *it, int64_t start, int64_t end, uint32_t cap, wbs__history *h, wbs__err *err)
-{
-	const int64_t *st;
-	const double *va;
-	uint32_t n;
-	int rc;
-
-	if (history_alloc(h, cap))
-		return wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-	for (size_t c = 0; c < it->nchunks; c++) {
-		if (it->metas[c].step_max < start || it->metas[c].step_min > end)
-			continue;
-		it->next = c;
-		rc = wbs__series_it_next(it, &st, &va, &n, err);
-		if (rc < 0)
-			return err->st;
-		for (uint32_t i = 0; i < n; i++) {
-			if (st[i] < start || st[i] > end)
-				continue;
-			if (h->len == cap)
-				return wbs__err_set(err, WBS__ST_INTERNAL, "chunk metas disagree with their points");
-			h->step[h->len] = st[i];
-			h->min[h->len] = h->max[h->len] = h->last[h->len] = va[i];
-			h->count[h->len] = 1;
-			h->len++;
-		}
-	}
-	h->total = h->len;
-	h->downsampled = 0;
-	return WBS__ST_OK;
-}
-
-/*
- * The one history reader behind wbs__store_history and
- * wbs__store_history_grid. fit: narrow [start, end] to the series' own
- * steps first, so that a run's chart spends its buckets on points; without
- * it the buckets stay on the caller's grid, which several series read over
- * one range must share.
- */
-static int history_read(wbs__store *s, const wbs__run_ref *ref, const char *key, int64_t start, int64_t end,
-			uint32_t nbuckets, int fit, wbs__history *out, wbs__err *err)
-{
-	wbs__series_it *it = NULL;
-	wb__buckets b;
-	uint64_t upper = 0;
-	int ret;
-
-	memset(out, 0, sizeof(*out));
-	memset(&b, 0, sizeof(b));
-	if ((ret = wbs__store_series_open(s, ref, key, &it, err)))
-		return ret;
-	if (it->nchunks == 0)
-		goto ok;
-	/* Clamp the range to the data so that buckets cover points, not empty steps. */
-	if (fit && start < it->metas[0].step_min)
-		start = it->metas[0].step_min;
-	if (fit && end > it->metas[it->nchunks - 1].step_max)
-		end = it->metas[it->nchunks - 1].step_max;
-	if (start > end)
-		goto ok;
-	for (size_t c = 0; c < it->nchunks; c++)
-		if (it->metas[c].step_max >= start && it->metas[c].step_min <= end)
-			upper += it->metas[c].n;
-	if (upper <= nbuckets) {
-		ret = history_raw(it, start, end, (uint32_t)upper, out, err);
-		goto done;
-	}
-	if (wb__downsample(it->metas, it->nchunks, chunk_fetch, it, start, end, nbuckets, &b)) {
-		ret = wbs__err_set(err, WBS__ST_INTERNAL, "downsampling failed");
-		goto done;
-	}
-	if (b.total <= nbuckets) {
-		/* Partly covered chunks overstated the count: few enough points for raw rows. */
-		wbs__history_free(out);
-		ret = history_raw(it, start, end, (uint32_t)b.total, out, err);
-		goto done;
-	}
-	if (history_alloc(out, b.len)) {
-		ret = wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-		goto done;
-	}
-	out->len = b.len;
-	if (b.len) {
-		memcpy(out->step, b.step, b.len * sizeof(*b.step));
-		memcpy(out->min, b.min, b.len * sizeof(*b.min));
-		memcpy(out->max, b.max, b.len * sizeof(*b.max));
-		memcpy(out->last, b.last, b.len * sizeof(*b.last));
-		memcpy(out->count, b.count, b.len * sizeof(*b.count));
-	}
-	out->total = b.total;
-	out->downsampled = 1;
-ok:
-	ret = WBS__ST_OK;
-done:
-	wb__buckets_free(&b);
-	wbs__series_it_close(it);
-	if (ret)
-		wbs__history_free(out);
-	return ret;
-}
-
-int wbs__store_history(wbs__store *s, const wbs__run_ref *ref, const char *key, int64_t start, int64_t end,
-		      uint32_t nbuckets, wbs__history *out, wbs__err *err)
-{
-	return history_read(s, ref, key, start, end, nbuckets, 1, out, err);
-}
-
-int wbs__store_history_grid(wbs__store *s, const wbs__run_ref *ref, const char *key, int64_t start, int64_t end,
-			   uint32_t nbuckets, wbs__history *out, wbs__err *err)
-{
-	return history_read(s, ref, key, start, end, nbuckets, 0, out, err);
 }
 
 /* ---- code capture ---- */
@@ -1090,7 +761,7 @@ int wbs__store_code_patch(wbs__store *s, const wbs__run_ref *ref, const char *na
 
 	if (!r)
 		return err->st;
-	if ((ret = begin_read(r, err)))
+	if ((ret = wbs__reader_begin(r, err)))
 		goto done;
 	if ((ret = run_id_get(r, ref, &run, err)))
 		goto end;

@@ -99,30 +99,10 @@ static sqlite3_stmt *W(wbs__store *s, int which)
 /* Step a statement that returns no row (or whose rows are ignored). */
 static int step_done(wbs__store *s, sqlite3_stmt *st, wbs__err *err, const char *what)
 {
-	int rc = sqlite3_step(st);
+	int ret = wbs__sql_exec(s->wdb, st, what, err);
 	sqlite3_reset(st);
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-		return WBS__ST_OK;
-	return wbs__store_sqlerr(err, s->wdb, rc, what);
+	return ret;
 }
-
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-/* SQLite stores a NaN REAL as NULL; make that explicit, and read NULL back as NaN. */
-static void bind_real(sqlite3_stmt *st, int i, double d)
-{
-	if (isnan(d))
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_double(st, i, d);
-}
-
 
 /* ---- the run being changed by a job ---- */
 
@@ -265,9 +245,9 @@ static int summary_compute(wbs__store *s, runctx *c, char **out, wbs__err *err)
 		n++;
 		k->count = (uint64_t)sqlite3_column_int64(st, 1);
 		k->nvalid = (uint64_t)sqlite3_column_int64(st, 2);
-		k->min = wbs__col_real(st, 3);
-		k->max = wbs__col_real(st, 4);
-		k->sum = wbs__col_real(st, 5);
+		k->min = wbs__sql_col_real(st, 3);
+		k->max = wbs__sql_col_real(st, 4);
+		k->sum = wbs__sql_col_real(st, 5);
 		k->last = wb__bits_f64((uint64_t)sqlite3_column_int64(st, 6));
 	}
 	sqlite3_reset(st);
@@ -309,11 +289,11 @@ static int run_save_json(wbs__store *s, runctx *c, wbs__err *err)
 		goto done;
 	st = W(s, WS_RUN_SET_JSON);
 	sqlite3_bind_int64(st, 1, c->id);
-	bind_text_or_null(st, 2, config);
-	bind_text_or_null(st, 3, expl);
-	bind_text_or_null(st, 4, defs);
-	bind_text_or_null(st, 5, meta);
-	bind_text_or_null(st, 6, summary);
+	wbs__sql_bind_text(st, 2, config);
+	wbs__sql_bind_text(st, 3, expl);
+	wbs__sql_bind_text(st, 4, defs);
+	wbs__sql_bind_text(st, 5, meta);
+	wbs__sql_bind_text(st, 6, summary);
 	ret = step_done(s, st, err, "save run json");
 done:
 	free(config);
@@ -335,11 +315,11 @@ static int run_apply_fields(wbs__store *s, runctx *c, const wbs__run_fields *f, 
 	st = W(s, WS_RUN_FIELDS);
 	sqlite3_bind_int64(st, 1, c->id);
 	sqlite3_bind_int(st, 2, !!(f->set & WBS__F_NAME));
-	bind_text_or_null(st, 3, f->name);
+	wbs__sql_bind_text(st, 3, f->name);
 	sqlite3_bind_int(st, 4, !!(f->set & WBS__F_GROUP));
-	bind_text_or_null(st, 5, f->group);
+	wbs__sql_bind_text(st, 5, f->group);
 	sqlite3_bind_int(st, 6, !!(f->set & WBS__F_JOB_TYPE));
-	bind_text_or_null(st, 7, f->job_type);
+	wbs__sql_bind_text(st, 7, f->job_type);
 	sqlite3_bind_int(st, 8, !!(f->set & WBS__F_NOTES));
 	sqlite3_bind_text(st, 9, f->notes ? f->notes : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 10, !!(f->set & WBS__F_TAGS));
@@ -387,8 +367,8 @@ static int chunk_write(wbs__store *s, int64_t key_id, int64_t chunk_no, uint32_t
 	sqlite3_bind_int64(st, 3, w->steps[0]);
 	sqlite3_bind_int64(st, 4, w->steps[n - 1]);
 	sqlite3_bind_int64(st, 5, n);
-	bind_real(st, 6, vmin);
-	bind_real(st, 7, vmax);
+	wbs__sql_bind_real(st, 6, vmin);
+	wbs__sql_bind_real(st, 7, vmax);
 	sqlite3_bind_int64(st, 8, (int64_t)wb__f64_bits(w->values[n - 1]));
 	sqlite3_bind_blob(st, 9, w->enc, (int)len, SQLITE_STATIC);
 	return step_done(s, st, err, "write chunk");
@@ -441,9 +421,9 @@ static int series_append(wbs__store *s, int64_t run_id, const char *key, const i
 				return WBS__ST_OK;
 			}
 		}
-		vmin = wbs__col_real(st, 4);
-		vmax = wbs__col_real(st, 5);
-		vsum = wbs__col_real(st, 6);
+		vmin = wbs__sql_col_real(st, 4);
+		vmax = wbs__sql_col_real(st, 5);
+		vsum = wbs__sql_col_real(st, 6);
 		nvalid = sqlite3_column_int64(st, 7);
 		sqlite3_reset(st);
 	} else if (rc == SQLITE_DONE) {
@@ -520,9 +500,9 @@ static int series_append(wbs__store *s, int64_t run_id, const char *key, const i
 	sqlite3_bind_int64(st, 2, count + n);
 	sqlite3_bind_int64(st, 3, first_step);
 	sqlite3_bind_int64(st, 4, steps[n - 1]);
-	bind_real(st, 5, nvalid ? vmin : NAN);
-	bind_real(st, 6, nvalid ? vmax : NAN);
-	bind_real(st, 7, nvalid ? vsum : NAN);
+	wbs__sql_bind_real(st, 5, nvalid ? vmin : NAN);
+	wbs__sql_bind_real(st, 6, nvalid ? vmax : NAN);
+	wbs__sql_bind_real(st, 7, nvalid ? vsum : NAN);
 	sqlite3_bind_int64(st, 8, nvalid);
 	sqlite3_bind_int64(st, 9, (int64_t)wb__f64_bits(values[n - 1]));
 	return step_done(s, st, err, "update metric key");
