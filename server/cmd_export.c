@@ -40,11 +40,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../sdk/src/settings.h"
 #include "util/buf.h"
 #include "util/sha256.h"
-#include "json.h"
+#include "json_exact.h"
 #include "progress.h"
+#include "settings_file.h"
 #include "wire.h"
 
 static const char export_usage[] =

@@ -67,7 +67,7 @@
 #include "store/store_artifact.h"
 #include "util/buf.h"
 #include "util/sha256.h"
-#include "json.h"
+#include "json_exact.h"
 #include "progress.h"
 #include "wire.h"
 #include "wire_media.h"

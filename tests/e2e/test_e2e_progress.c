@@ -29,7 +29,7 @@
 
 #include "harness.h"
 #include "wb.h"
-#include "../unit/sdk/test_git_helpers.h"
+#include "test_git_helpers.h"
 
 static wbt_server a, b; /* a: the SDK's and the commands' server; b: the import target */
 static char tmp[256];
