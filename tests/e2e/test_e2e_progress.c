@@ -1,5 +1,5 @@
 /*
- * End-to-end progress of the long CLI commands (server/progress.c): the
+ * End-to-end progress of the long CLI commands (server/cli/progress.c): the
  * real `wb` binary against real servers, stderr to a pipe with
  * WB_PROGRESS_INTERVAL=0 (a plain line at every clock check), so each
  * command must print periodic "done / total (pct%)" lines and a summary
