@@ -54,7 +54,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <cJSON.h>
-#include <curl/curl.h>
 #include <inttypes.h>
 #include <errno.h>
 #include <math.h>
@@ -1650,7 +1649,7 @@ int wbs__cmd_import(int argc, char **argv)
 	}
 	wbs__progress_init(&pg, "wb import", quiet);
 	f.pg = &pg;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	wbs__api_global_init();
 	if (wbs__api_init(&a, base, key, err, sizeof(err)) || read_archive(in, &f, err, sizeof(err)))
 		goto done;
 	wbs__progress_end(&pg);
@@ -1757,6 +1756,6 @@ done:
 	free(runs);
 	free(projs);
 	files_free(&f);
-	curl_global_cleanup();
+	wbs__api_global_cleanup();
 	return rc;
 }
