@@ -1,7 +1,9 @@
 /*
  * cmd.h — subcommands of the wb executable other than `wb server`
  * (config.h). Each takes the arguments after its name and returns the
- * process exit code.
+ * process exit code. The client commands live in cli/ (they talk to a
+ * server over HTTP); cmd_backup.c sits beside cmd_server.c (they open the
+ * store themselves).
  */
 #ifndef WB_SERVER_CMD_H
 #define WB_SERVER_CMD_H

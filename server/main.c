@@ -7,7 +7,7 @@
  * libwb too (for `wb sync`), whose internals are wb__, and both are static
  * archives in one link, so the two namespaces must not meet. `wb restore`
  * (cmd_restore.c) is the one caller of a libwb internal, wb__restore_run
- * (sdk/src/restore.h), so that libgit2 stays inside libwb's gitcap module.
+ * (sdk/internal/restore.h), so that libgit2 stays inside libwb's gitcap module.
  */
 #include <stdio.h>
 #include <string.h>

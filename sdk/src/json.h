@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "json_exact.h"
 #include "wire.h"
 
 /* A JSON value for a double: the shortest decimal that reads back to the
@@ -17,19 +18,6 @@ WB__HIDDEN cJSON *wb__json_double(double v);
 /* A JSON number printed exactly from an int64 (cJSON itself stores
  * doubles and would round above 2^53). NULL on ENOMEM. */
 WB__HIDDEN cJSON *wb__json_int(int64_t v);
-
-/* Format v as wb__json_double would, into buf (>= 32 bytes); non-finite
- * values give NaN/Infinity/-Infinity without quotes. */
-WB__HIDDEN void wb__json_format_double(char *buf, size_t cap, double v);
-
-/* json_exact.c (shared with the server through wb_wire): parse keeping
- * each number's own text beside its double, so that printing with
- * wb__json_print_exact writes it back unchanged; numbers without kept text
- * print as the shortest decimal that reads back to the same double (cJSON
- * alone rounds integers past 2^53 and shortens doubles by an epsilon).
- * Parse: NULL if invalid or out of memory; print: malloc'd text or NULL. */
-WB__HIDDEN cJSON *wb__json_parse_exact(const char *text, size_t len);
-WB__HIDDEN char *wb__json_print_exact(const cJSON *item);
 
 /* Print item compactly (numbers exactly, as wb__json_print_exact) into a
  * malloc'd string. WB_OK or WB_ENOMEM. */

@@ -22,7 +22,7 @@
 #include "harness.h"
 #include "wire.h"
 #include "wb.h"
-#include "../unit/sdk/test_git_helpers.h"
+#include "test_git_helpers.h"
 
 
 static wbt_server srv;

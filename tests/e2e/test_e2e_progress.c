@@ -1,5 +1,5 @@
 /*
- * End-to-end progress of the long CLI commands (server/progress.c): the
+ * End-to-end progress of the long CLI commands (server/cli/progress.c): the
  * real `wb` binary against real servers, stderr to a pipe with
  * WB_PROGRESS_INTERVAL=0 (a plain line at every clock check), so each
  * command must print periodic "done / total (pct%)" lines and a summary
@@ -29,7 +29,7 @@
 
 #include "harness.h"
 #include "wb.h"
-#include "../unit/sdk/test_git_helpers.h"
+#include "test_git_helpers.h"
 
 static wbt_server a, b; /* a: the SDK's and the commands' server; b: the import target */
 static char tmp[256];

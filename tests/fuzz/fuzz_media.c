@@ -1,5 +1,5 @@
 /* fuzz_media — the rich-data record decoder (server/model/media.c and
- * sdk/src/wire_media.c): the first byte picks the record type (HISTOGRAM,
+ * sdk/wire/wire_media.c): the first byte picks the record type (HISTOGRAM,
  * IMAGE, TABLE), the rest is the payload as a frame carries it. */
 #include <stdint.h>
 #include <stdlib.h>

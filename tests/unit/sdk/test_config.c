@@ -7,8 +7,8 @@
 #include <math.h>
 #include <pthread.h>
 
-#include "../../../sdk/src/config.h"
-#include "../../../sdk/src/runlog.h"
+#include "config.h"
+#include "runlog.h"
 
 static char dir[256];
 

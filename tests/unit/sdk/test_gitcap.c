@@ -10,8 +10,8 @@
 #include "test_sdk_helpers.h"
 #include "test_git_helpers.h"
 
-#include "../../../sdk/src/gitcap.h"
-#include "../../../sdk/src/util.h"
+#include "gitcap.h"
+#include "util.h"
 
 #define MIB (1024u * 1024u)
 

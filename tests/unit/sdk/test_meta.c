@@ -5,7 +5,7 @@
  */
 #include "test_sdk_helpers.h"
 
-#include "../../../sdk/src/meta.h"
+#include "meta.h"
 
 static int allowed(const char *name) { return wb__env_allowed(name, strlen(name)); }
 

@@ -10,7 +10,7 @@
 #include <math.h>
 #include <pthread.h>
 
-#include "../../../sdk/src/runlog.h"
+#include "runlog.h"
 
 static char dir[256];
 

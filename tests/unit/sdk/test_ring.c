@@ -8,7 +8,7 @@
 
 #include <pthread.h>
 
-#include "../../../sdk/src/ring.h"
+#include "ring.h"
 
 /* Push one record whose payload is len bytes of `fill`. */
 static int push(wb__ring *r, uint8_t type, uint32_t len, uint8_t fill)

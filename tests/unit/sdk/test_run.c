@@ -10,7 +10,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "../../../sdk/src/runlog.h"
+#include "runlog.h"
 
 static char dir[256];
 

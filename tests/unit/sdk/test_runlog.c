@@ -6,7 +6,7 @@
 
 #include <sys/uio.h>
 
-#include "../../../sdk/src/runlog.h"
+#include "runlog.h"
 
 static char dir[256];
 static char path[512];

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "wb.h"
-#include "../../../sdk/src/wire.h"
+#include "wire.h"
 
 static const char *const wbt_env_vars[] = {
 	"WB_PROJECT", "WB_ENTITY", "WB_NAME", "WB_RUN_GROUP", "WB_JOB_TYPE", "WB_NOTES", "WB_TAGS", "WB_RUN_ID",

@@ -4,7 +4,7 @@
  */
 #include "test_sdk_helpers.h"
 
-#include "../../../sdk/src/settings.h"
+#include "settings.h"
 
 static char dir[256];
 static char cfg_file[512];

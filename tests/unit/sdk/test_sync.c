@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <zlib.h>
 
-#include "../../../sdk/src/runlog.h"
+#include "runlog.h"
 
 typedef struct fake {
 	struct mg_context *ctx;

@@ -5,7 +5,7 @@
  */
 #include "test_sdk_helpers.h"
 
-#include "../../../sdk/src/sysmon.h"
+#include "sysmon.h"
 
 static void test_sysmon__stat(void **state)
 {

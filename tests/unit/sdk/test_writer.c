@@ -27,9 +27,9 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
-#include "../../../sdk/src/ring.h"
-#include "../../../sdk/src/runlog.h"
-#include "../../../sdk/src/writer.h"
+#include "ring.h"
+#include "runlog.h"
+#include "writer.h"
 
 #define KILLS 20
 #define LAG_HARD_MS 300       /* WB__DURABLE_MS plus what a loaded 2-core machine adds (docs/design.md) */

@@ -1,5 +1,5 @@
 /*
- * test_jsoncheck.c — the strict JSON check (sdk/src/jsoncheck.c, in the
+ * test_jsoncheck.c — the strict JSON check (sdk/wire/jsoncheck.c, in the
  * codec the server shares) and the server's parse that runs it
  * (wbs__json_parse, server/model/fields.c): what cJSON would silently
  * change is refused with the path of the field, and the valid edge cases

@@ -1,7 +1,7 @@
 /*
  * xfer.h — what `wb export` (cmd_export.c) and `wb import` (cmd_import.c)
- * share: a small blocking client of the server's /api/v1 (libcurl), the
- * server/key options, and the archive layout.
+ * share: the archive layout. Both talk to the server through the CLI's
+ * HTTP client, api.h.
  *
  * Archive (a .tar.gz written and read with libarchive), format version 2:
  *   manifest.json                          {"format":"wb-export","version":2,"wb":"x.y.z",
@@ -43,51 +43,11 @@
 
 #include <stddef.h>
 
+#include "api.h"
+
 #define WBS__XFER_FORMAT "wb-export"
 /* The string member k of a cJSON object, or NULL (also when it is not a string). */
 #define WBS__JSTR(obj, k) cJSON_GetStringValue(cJSON_GetObjectItem(obj, k))
 #define WBS__XFER_VERSION 2
-
-typedef struct wbs__api {
-	char base[1024]; /* no trailing '/' */
-	char key[256];
-} wbs__api;
-
-typedef struct wbs__api_resp {
-	long status;
-	char *body; /* NUL-terminated, malloc'd (NULL when a sink took a 2xx body) */
-	size_t len;
-} wbs__api_resp;
-
-/* Takes n bytes of an answer's body; returns 0 to go on, -1 to stop the transfer (with its own message). */
-typedef int (*wbs__api_sink)(const void *p, size_t n, void *arg);
-
-/* One request. body/len/ctype: an optional body; header: one more header line ("Name: value") or NULL;
- * sink: when not NULL, the body of a 2xx answer goes there piece by piece (never whole in memory), any
- * other answer's body to out->body as usual. */
-typedef struct wbs__api_req {
-	const char *method, *path; /* path under base, starting with '/' */
-	const void *body;
-	size_t len;
-	const char *ctype;
-	const char *header;
-	wbs__api_sink sink;
-	void *sink_arg;
-} wbs__api_req;
-
-/* Fill a from --base-url/--api-key if given, else WB_BASE_URL/WB_API_KEY, else the settings file. 0 or -1. */
-int wbs__api_init(wbs__api *a, const char *base, const char *key, char *err, size_t errlen);
-/* Send rq: 0 (out->status is the HTTP status), or -1 on a transport error or a sink's stop (err). The
- * caller frees out->body. */
-int wbs__api_request(const wbs__api *a, const wbs__api_req *rq, wbs__api_resp *out, char *err, size_t errlen);
-/* The common case of wbs__api_request: no extra header, the answer in out->body. */
-int wbs__api_do(const wbs__api *a, const char *method, const char *path, const void *body, size_t len,
-		const char *ctype, wbs__api_resp *out, char *err, size_t errlen);
-/* wbs__api_do expecting the status want (any 2xx when 0): 0 with the answer in out (the caller frees
- * out->body), else -1 with "METHOD path: http N: answer" in err and nothing to free. */
-int wbs__api_call(const wbs__api *a, const char *method, const char *path, const void *body, size_t len,
-		  const char *ctype, long want, wbs__api_resp *out, char *err, size_t errlen);
-/* Percent-encode s for a query string into out (cap >= 3 * strlen(s) + 1, else -1). */
-int wbs__qenc(char *out, size_t cap, const char *s);
 
 #endif /* WB_SERVER_XFER_H */

@@ -8,7 +8,7 @@
  * belong to that run (add_scalars and add_hparams write into subdirectories
  * of the writer's directory), their keys given by wb__tb_series_key, the
  * rule wb_tensorboard_follow uses too. A run's files are read in name
- * order (its own first, then each subdirectory's; sdk/src/tbevents.c),
+ * order (its own first, then each subdirectory's; sdk/wire/tbevents.c),
  * what they hold is ordered by step (stable: the files' order within a
  * step), and written
  * as a run log in the run directory <dir>/run-<id>, exactly as an offline

@@ -16,7 +16,6 @@
  */
 #include "cmd.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,26 +24,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "api.h"
 #include "auth/auth.h"
 
 static const char login_usage[] = "usage: wb login [--host URL] [--key KEY]\n";
-
-static size_t collect(char *p, size_t size, size_t n, void *ud)
-{
-	char **buf = ud;
-	size_t old = *buf ? strlen(*buf) : 0, add = size * n;
-	char *nb;
-
-	if (old + add > (1u << 20))
-		return 0;
-	nb = realloc(*buf, old + add + 1);
-	if (!nb)
-		return 0;
-	memcpy(nb + old, p, add);
-	nb[old + add] = '\0';
-	*buf = nb;
-	return add;
-}
 
 /* Read a line from stdin, without echo on a terminal. 0 or -1. */
 static int read_key(char *out, size_t cap)
@@ -75,12 +58,10 @@ static int read_key(char *out, size_t cap)
 
 int wbs__cmd_login(int argc, char **argv)
 {
-	char host[1024] = "", key[300] = "", path[4096], url[1200], auth[400], err[512], name[128] = "";
+	char host[1024] = "", key[300] = "", path[4096], err[512], name[128] = "";
 	const char *env;
-	struct curl_slist *hdr = NULL;
-	CURL *c = NULL;
-	char *body = NULL;
-	long status = 0;
+	wbs__api api;
+	wbs__api_resp r = {0};
 	cJSON *j = NULL;
 	int code = 1;
 
@@ -124,42 +105,29 @@ int wbs__cmd_login(int argc, char **argv)
 		fprintf(stderr, "wb login: no key given\n");
 		return 2;
 	}
-	if (strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != strlen(key)) {
+	if (strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != strlen(key) ||
+	    strlen(key) >= sizeof(api.key)) {
 		fprintf(stderr, "wb login: that does not look like an api key\n");
 		goto done;
 	}
-	snprintf(url, sizeof(url), "%s/api/v1/auth/session", host);
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
-	if (!(c = curl_easy_init()) || !(hdr = curl_slist_append(NULL, auth))) {
-		fprintf(stderr, "wb login: out of memory\n");
+	memset(&api, 0, sizeof(api));
+	snprintf(api.base, sizeof(api.base), "%s", host);
+	snprintf(api.key, sizeof(api.key), "%s", key);
+	wbs__api_global_init();
+	if (wbs__api_do(&api, "GET", "/api/v1/auth/session", NULL, 0, NULL, &r, err, sizeof(err))) {
+		fprintf(stderr, "wb login: cannot reach %s: %s\n", host, err);
 		goto done;
 	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if ((env = getenv("WB_CA_FILE")) && *env)
-		curl_easy_setopt(c, CURLOPT_CAINFO, env);
-	{
-		CURLcode rc = curl_easy_perform(c);
-		if (rc != CURLE_OK) {
-			fprintf(stderr, "wb login: cannot reach %s: %s\n", host, curl_easy_strerror(rc));
-			goto done;
-		}
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (status == 401) {
+	if (r.status == 401) {
 		fprintf(stderr, "wb login: %s does not accept that key (unknown or revoked)\n", host);
 		goto done;
 	}
-	j = body ? cJSON_Parse(body) : NULL;
+	j = r.body ? cJSON_Parse(r.body) : NULL;
 	{
 		const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "user");
 		const cJSON *n = cJSON_GetObjectItemCaseSensitive(u, "name");
-		if (status != 200 || !cJSON_IsString(n)) {
-			fprintf(stderr, "wb login: unexpected answer from %s (http %ld); is it a wb server?\n", host, status);
+		if (r.status != 200 || !cJSON_IsString(n)) {
+			fprintf(stderr, "wb login: unexpected answer from %s (http %ld); is it a wb server?\n", host, r.status);
 			goto done;
 		}
 		snprintf(name, sizeof(name), "%s", n->valuestring);
@@ -173,11 +141,9 @@ int wbs__cmd_login(int argc, char **argv)
 	code = 0;
 done:
 	memset(key, 0, sizeof(key));
-	memset(auth, 0, sizeof(auth));
+	memset(&api, 0, sizeof(api));
 	cJSON_Delete(j);
-	free(body);
-	curl_slist_free_all(hdr);
-	if (c)
-		curl_easy_cleanup(c);
+	free(r.body);
+	wbs__api_global_cleanup();
 	return code;
 }

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../sdk/src/dynarr.h"
-#include "../../../sdk/src/util.h"
+#include "dynarr.h"
+#include "util.h"
 
 /* Doubling from 16, every element kept across each move. */
 static void test_dynarr__grows_and_keeps(void **state)

@@ -17,9 +17,9 @@
  * cJSON_Duplicate and otherwise ignores for numbers. Code that reads the
  * tree sees ordinary numbers. Printing turns every number into raw text:
  * its kept token, or the shortest decimal that reads back to the same
- * double. This file needs only cJSON: the server links it too (wb_wire).
+ * double. This file needs only cJSON: the server links it too (wb_wire, sdk/wire/).
  */
-#include "json.h"
+#include "json_exact.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -2,7 +2,8 @@
  * restore.h — what `wb restore` does, inside libwb: fetch a run's code
  * capture from the server (the SDK's HTTP transport, the SDK's settings)
  * and rebuild its tree (gitcap.c, the only libgit2 user). The wb CLI links
- * libwb statically and calls this; it is not part of the public API.
+ * libwb statically and calls this; it is not part of the public API
+ * (sdk/internal/: libwb's internals deliberately exported to the CLI).
  */
 #ifndef WB_RESTORE_H
 #define WB_RESTORE_H

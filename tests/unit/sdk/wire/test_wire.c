@@ -1,4 +1,4 @@
-/* Unit tests of the frame and METRICS codec (sdk/src/wire.c). */
+/* Unit tests of the frame and METRICS codec (sdk/wire/wire.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests of server/progress.c: human units, the plain lines and the
+ * Unit tests of server/cli/progress.c: human units, the plain lines and the
  * terminal redraws, the rate over a recent window and the ETA it gives,
  * the clock read only now and then, and the switches that turn it off.
  * Time is a fake clock the test moves: no sleeps.

@@ -1,5 +1,5 @@
-/* Unit tests of the rich-data payloads (sdk/src/wire_media.c), the PNG
- * writer (sdk/src/png.c) and the event-file reader (sdk/src/tbevents.c):
+/* Unit tests of the rich-data payloads (sdk/wire/wire_media.c), the PNG
+ * writer (sdk/src/png.c) and the event-file reader (sdk/wire/tbevents.c):
  * framing and CRC-32C, hparams, text, naming what is skipped, series keys. */
 #include <stdarg.h>
 #include <stddef.h>

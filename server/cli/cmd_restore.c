@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../sdk/src/restore.h"
+#include "restore.h"
 #include "progress.h"
 #include "wb.h"
 
