@@ -54,6 +54,14 @@ typedef struct wb__gitcap {
  * not a repository, an unborn HEAD, a libgit2 failure. Returns WB_OK or
  * WB_ENOMEM; on WB_OK free *out with wb__gitcap_free.
  */
+/* libgit2 helpers shared by the capture and the restore: "what: libgit2's
+ * last message" into buf; a libgit2 failure as a wb error code with
+ * errmsg; an oid as 40 hex digits. */
+struct git_oid;
+WB__HIDDEN void wb__git_msg(char *buf, size_t cap, const char *what);
+WB__HIDDEN int wb__git_fail(int code, const char *what);
+WB__HIDDEN void wb__oid_hex(char out[41], const struct git_oid *oid);
+
 WB__HIDDEN int wb__gitcap_collect(wb__gitcap *out, const char *start_dir, const char *exclude_dir, size_t patch_max);
 
 WB__HIDDEN void wb__gitcap_free(wb__gitcap *c);

@@ -59,6 +59,7 @@ static int read_key(char *out, size_t cap)
 int wbs__cmd_login(int argc, char **argv)
 {
 	char host[1024] = "", key[300] = "", path[4096], err[512], name[128] = "";
+	size_t klen;
 	const char *env;
 	wbs__api api;
 	wbs__api_resp r = {0};
@@ -105,14 +106,15 @@ int wbs__cmd_login(int argc, char **argv)
 		fprintf(stderr, "wb login: no key given\n");
 		return 2;
 	}
-	if (strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != strlen(key) ||
-	    strlen(key) >= sizeof(api.key)) {
+	klen = strlen(key);
+	if (strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != klen ||
+	    klen >= sizeof(api.key)) {
 		fprintf(stderr, "wb login: that does not look like an api key\n");
 		goto done;
 	}
 	memset(&api, 0, sizeof(api));
 	snprintf(api.base, sizeof(api.base), "%s", host);
-	snprintf(api.key, sizeof(api.key), "%s", key);
+	memcpy(api.key, key, klen + 1); /* klen < sizeof(api.key), checked above */
 	wbs__api_global_init();
 	if (wbs__api_do(&api, "GET", "/api/v1/auth/session", NULL, 0, NULL, &r, err, sizeof(err))) {
 		fprintf(stderr, "wb login: cannot reach %s: %s\n", host, err);

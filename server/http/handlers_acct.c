@@ -1,13 +1,12 @@
 /*
- * handlers_acct.c — the /api/v1 routes of accounts and reports:
+ * handlers_acct.c — the /api/v1 routes of accounts and project settings
+ * (reports: handlers_report.c):
  *
  *   POST /auth/login, /auth/logout, /auth/setup; GET /auth/session
  *   GET|POST /users; PATCH /users/{name}; PUT /users/{name}/password
  *   GET|POST /keys; DELETE /keys/{id}
  *   GET|POST /teams; GET /teams/{team}/members; PUT|DELETE /teams/{team}/members/{user}
  *   GET|PUT /projects/{e}/{p}; GET /projects/{e}/{p}/members; PUT|DELETE .../members/{user}
- *   GET|POST /projects/{e}/{p}/reports; GET|PUT|DELETE .../reports/{id};
- *   GET .../reports/{id}/versions[/{n}]
  *
  * No handler here checks permissions: the route table declares what each
  * route needs and server.c checks it before the handler runs (the caller
@@ -31,7 +30,6 @@
 #include "util/log.h"
 #include "wire.h"
 
-#define TITLE_MAX 256u
 /* Password hashing is CPU and memory heavy (scrypt, 32 MiB): at most this many
  * at a time, so a flood of logins cannot take every core from ingest. */
 #define HASHING_MAX 2
@@ -165,7 +163,7 @@ static double now_unix(void)
  * empty object. A JSON content type is required: it also keeps plain
  * cross-site form posts out. 0, or -1 with the 4xx sent.
  */
-static int body_object(wbs__req *q, int optional, cJSON **out)
+int wbs__body_object(wbs__req *q, int optional, cJSON **out)
 {
 	return wbs__read_json(q, WBS__BODY_OBJECT | WBS__BODY_JSON_TYPE | (optional ? 0u : WBS__BODY_REQUIRED),
 			      WBS__JSON_BODY_MAX, WBS__JSON_BODY_MAX, out);
@@ -176,8 +174,8 @@ static int body_object(wbs__req *q, int optional, cJSON **out)
  * no control characters unless multiline allows newlines and tabs), 0 absent
  * and optional, -1 with the 400 sent.
  */
-static int str_member(wbs__req *q, const cJSON *j, const char *name, size_t max, int required, int multiline,
-		      const char **out)
+int wbs__str_member(wbs__req *q, const cJSON *j, const char *name, size_t max, int required, int multiline,
+		     const char **out)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(j, name);
 	size_t n;
@@ -211,7 +209,7 @@ static int str_member(wbs__req *q, const cJSON *j, const char *name, size_t max,
 
 static int name_member(wbs__req *q, const cJSON *j, const char *member, const char **out)
 {
-	if (str_member(q, j, member, 64, 1, 0, out) < 0)
+	if (wbs__str_member(q, j, member, 64, 1, 0, out) < 0)
 		return -1;
 	if (!wb__name_valid(*out)) {
 		wbs__send_error(q, 400, "invalid_argument", "%s must match [A-Za-z0-9_.-]{1,64} without a leading '.'",
@@ -262,7 +260,7 @@ static int password_strong(wbs__req *q, const char *pw, const char *user)
 	return -1;
 }
 
-static void send_ok(wbs__req *q, int status)
+void wbs__send_ok(wbs__req *q, int status)
 {
 	wbs__buf b;
 	wbs__buf_init(&b, 64);
@@ -272,7 +270,7 @@ static void send_ok(wbs__req *q, int status)
 }
 
 /* {"<member>":<store JSON>} from a list function, or the store error. */
-static void send_list(wbs__req *q, const char *member, int st, wbs__buf *rows, const wbs__err *e)
+void wbs__send_list(wbs__req *q, const char *member, int st, wbs__buf *rows, const wbs__err *e)
 {
 	wbs__buf b;
 
@@ -346,7 +344,7 @@ void wbs__h_login(wbs__req *q)
 	int st, ok, by_addr = 0;
 
 	memset(&p, 0, sizeof(p));
-	if (body_object(q, 0, &j) || name_member(q, j, "name", &name) || str_member(q, j, "password", WBS__PASSWORD_MAX, 1, 0, &pw) < 0)
+	if (wbs__body_object(q, 0, &j) || name_member(q, j, "name", &name) || wbs__str_member(q, j, "password", WBS__PASSWORD_MAX, 1, 0, &pw) < 0)
 		goto done;
 	snprintf(addr, sizeof(addr), "addr:%s", q->ri->remote_addr);
 	if ((q->retry_after = fail_wait(name, addr, now_unix(), &by_addr)) > 0) {
@@ -396,7 +394,7 @@ void wbs__h_logout(wbs__req *q)
 		return;
 	}
 	wbs__session_cookie(q, NULL);
-	send_ok(q, 200);
+	wbs__send_ok(q, 200);
 }
 
 void wbs__h_session(wbs__req *q)
@@ -419,7 +417,7 @@ void wbs__h_setup(wbs__req *q)
 	int st;
 
 	memset(&p, 0, sizeof(p));
-	if (body_object(q, 0, &j) || str_member(q, j, "token", 128, 1, 0, &tok) < 0 || password_member(q, j, "password", &pw))
+	if (wbs__body_object(q, 0, &j) || wbs__str_member(q, j, "token", 128, 1, 0, &tok) < 0 || password_member(q, j, "password", &pw))
 		goto done;
 	/* The token's user first: the password is judged against their name. */
 	wbs__key_hash(tok, strlen(tok), th);
@@ -457,7 +455,7 @@ void wbs__h_users_list(wbs__req *q)
 	wbs__buf rows;
 	wbs__err e = {0};
 	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
-	send_list(q, "users", wbs__store_users_list(q->store, &rows, &e), &rows, &e);
+	wbs__send_list(q, "users", wbs__store_users_list(q->store, &rows, &e), &rows, &e);
 	wbs__buf_free(&rows);
 }
 
@@ -472,7 +470,7 @@ void wbs__h_user_create(wbs__req *q)
 	wbs__buf b;
 
 	wbs__buf_init(&b, 4096);
-	if (body_object(q, 0, &j) || name_member(q, j, "name", &name))
+	if (wbs__body_object(q, 0, &j) || name_member(q, j, "name", &name))
 		goto done;
 	adm = cJSON_GetObjectItemCaseSensitive(j, "is_admin");
 	if (adm && !cJSON_IsBool(adm)) {
@@ -510,8 +508,8 @@ void wbs__h_user_password(wbs__req *q)
 	int is_admin = 0, bad, hashed;
 	wbs__err e = {0};
 
-	if (body_object(q, 0, &j) || password_member(q, j, "password", &pw) ||
-	    str_member(q, j, "current_password", WBS__PASSWORD_MAX, 0, 0, &cur) < 0)
+	if (wbs__body_object(q, 0, &j) || password_member(q, j, "password", &pw) ||
+	    wbs__str_member(q, j, "current_password", WBS__PASSWORD_MAX, 0, 0, &cur) < 0)
 		goto done;
 	if (wbs__store_user_get(q->store, q->ref.entity, &id, &is_admin, &old, &e)) {
 		wbs__send_store_error(q, &e);
@@ -536,7 +534,7 @@ void wbs__h_user_password(wbs__req *q)
 		wbs__send_store_error(q, &e);
 		goto done;
 	}
-	send_ok(q, 200);
+	wbs__send_ok(q, 200);
 done:
 	free(old);
 	cJSON_Delete(j);
@@ -558,7 +556,7 @@ void wbs__h_user_patch(wbs__req *q)
 	wbs__buf b;
 
 	wbs__buf_init(&b, 256);
-	if (body_object(q, 0, &j))
+	if (wbs__body_object(q, 0, &j))
 		goto done;
 	act = cJSON_GetObjectItemCaseSensitive(j, "active");
 	if (!cJSON_IsBool(act)) {
@@ -591,7 +589,7 @@ void wbs__h_keys_list(wbs__req *q)
 	wbs__buf rows;
 	wbs__err e = {0};
 	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
-	send_list(q, "keys", wbs__store_user_keys(q->store, q->user_id, &rows, &e), &rows, &e);
+	wbs__send_list(q, "keys", wbs__store_user_keys(q->store, q->user_id, &rows, &e), &rows, &e);
 	wbs__buf_free(&rows);
 }
 
@@ -606,7 +604,7 @@ void wbs__h_key_create(wbs__req *q)
 	wbs__buf b;
 
 	wbs__buf_init(&b, 4096);
-	if (body_object(q, 1, &j) || str_member(q, j, "name", KEY_NAME_MAX, 0, 0, &name) < 0)
+	if (wbs__body_object(q, 1, &j) || wbs__str_member(q, j, "name", KEY_NAME_MAX, 0, 0, &name) < 0)
 		goto done;
 	if (wbs__key_generate(key)) {
 		wbs__send_error(q, 500, "internal", "no randomness for a key");
@@ -650,7 +648,7 @@ void wbs__h_key_revoke(wbs__req *q)
 		wbs__send_store_error(q, &e);
 		return;
 	}
-	send_ok(q, 200);
+	wbs__send_ok(q, 200);
 }
 
 /* ---- teams ---- */
@@ -660,7 +658,7 @@ void wbs__h_teams_list(wbs__req *q)
 	wbs__buf rows;
 	wbs__err e = {0};
 	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
-	send_list(q, "teams", wbs__store_teams_list(q->store, q->user_id, q->who.is_admin, &rows, &e), &rows, &e);
+	wbs__send_list(q, "teams", wbs__store_teams_list(q->store, q->user_id, q->who.is_admin, &rows, &e), &rows, &e);
 	wbs__buf_free(&rows);
 }
 
@@ -670,13 +668,13 @@ void wbs__h_team_create(wbs__req *q)
 	const char *name;
 	wbs__err e = {0};
 
-	if (body_object(q, 0, &j) || name_member(q, j, "name", &name))
+	if (wbs__body_object(q, 0, &j) || name_member(q, j, "name", &name))
 		goto done;
 	if (wbs__store_team_create(q->store, name, q->user_id, q->who.is_admin, &e)) {
 		wbs__send_store_error(q, &e);
 		goto done;
 	}
-	send_ok(q, 201);
+	wbs__send_ok(q, 201);
 done:
 	cJSON_Delete(j);
 }
@@ -686,7 +684,7 @@ void wbs__h_team_members(wbs__req *q)
 	wbs__buf rows;
 	wbs__err e = {0};
 	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
-	send_list(q, "members", wbs__store_team_members(q->store, q->ref.entity, &rows, &e), &rows, &e);
+	wbs__send_list(q, "members", wbs__store_team_members(q->store, q->ref.entity, &rows, &e), &rows, &e);
 	wbs__buf_free(&rows);
 }
 
@@ -695,7 +693,7 @@ static int role_member(wbs__req *q, cJSON **j)
 {
 	const char *r;
 	int role;
-	if (body_object(q, 0, j) || str_member(q, *j, "role", 16, 1, 0, &r) < 0)
+	if (wbs__body_object(q, 0, j) || wbs__str_member(q, *j, "role", 16, 1, 0, &r) < 0)
 		return -1;
 	if (!(role = wbs__role_parse(r))) {
 		wbs__send_error(q, 400, "invalid_argument", "role must be viewer, editor or admin");
@@ -714,7 +712,7 @@ void wbs__h_team_member_put(wbs__req *q)
 		if (wbs__store_team_member_set(q->store, q->ref.entity, q->ref.project, role, &e))
 			wbs__send_store_error(q, &e);
 		else
-			send_ok(q, 200);
+			wbs__send_ok(q, 200);
 	}
 	cJSON_Delete(j);
 }
@@ -725,7 +723,7 @@ void wbs__h_team_member_delete(wbs__req *q)
 	if (wbs__store_team_member_set(q->store, q->ref.entity, q->ref.project, 0, &e))
 		wbs__send_store_error(q, &e);
 	else
-		send_ok(q, 200);
+		wbs__send_ok(q, 200);
 }
 
 /* ---- project settings ---- */
@@ -792,7 +790,7 @@ void wbs__h_project_put(wbs__req *q)
 	double created = 0, updated = 0;
 	int times;
 
-	if (body_object(q, 1, &j) || str_member(q, j, "visibility", 16, 0, 0, &vis) < 0 ||
+	if (wbs__body_object(q, 1, &j) || wbs__str_member(q, j, "visibility", 16, 0, 0, &vis) < 0 ||
 	    (times = times_members(q, j, &created, &updated)) < 0)
 		goto done;
 	if (vis && strcmp(vis, "private") != 0 && strcmp(vis, "public") != 0) {
@@ -821,7 +819,7 @@ void wbs__h_project_members(wbs__req *q)
 	wbs__buf rows;
 	wbs__err e = {0};
 	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
-	send_list(q, "members", wbs__store_project_members(q->store, q->ref.entity, q->ref.project, &rows, &e), &rows,
+	wbs__send_list(q, "members", wbs__store_project_members(q->store, q->ref.entity, q->ref.project, &rows, &e), &rows,
 		  &e);
 	wbs__buf_free(&rows);
 }
@@ -838,7 +836,7 @@ void wbs__h_project_member_put(wbs__req *q)
 		else if (wbs__store_project_member_set(q->store, q->ref.entity, q->ref.project, q->path.seg[4], role, &e))
 			wbs__send_store_error(q, &e);
 		else
-			send_ok(q, 200);
+			wbs__send_ok(q, 200);
 	}
 	cJSON_Delete(j);
 }
@@ -851,155 +849,5 @@ void wbs__h_project_member_delete(wbs__req *q)
 	else if (wbs__store_project_member_set(q->store, q->ref.entity, q->ref.project, q->path.seg[4], 0, &e))
 		wbs__send_store_error(q, &e);
 	else
-		send_ok(q, 200);
-}
-
-/* ---- reports ---- */
-
-static int report_id(wbs__req *q, int64_t *id)
-{
-	if (wbs__parse_i64(q->path.seg[4], 1, INT64_MAX, id)) {
-		wbs__send_error(q, 404, "not_found", "no report %s", q->path.seg[4]);
-		return -1;
-	}
-	return 0;
-}
-
-static void send_report(wbs__req *q, int status, int64_t id, int64_t version)
-{
-	wbs__buf b;
-	wbs__err e = {0};
-	wbs__buf_init(&b, WBS__RESPONSE_MAX);
-	if (wbs__store_report_get(q->store, q->ref.entity, q->ref.project, id, version, &b, &e))
-		wbs__send_store_error(q, &e);
-	else
-		wbs__send_json(q, status, &b);
-	wbs__buf_free(&b);
-}
-
-/* The title and body members of a report: 0, or -1 with the 400 sent. */
-static int report_members(wbs__req *q, const cJSON *j, const char **title, const char **body)
-{
-	if (str_member(q, j, "title", TITLE_MAX, 1, 0, title) < 0 ||
-	    str_member(q, j, "body", WBS__JSON_BODY_MAX, 1, 1, body) < 0)
-		return -1;
-	if (!**title) {
-		wbs__send_error(q, 400, "invalid_argument", "title must not be empty");
-		return -1;
-	}
-	return 0;
-}
-
-void wbs__h_reports_list(wbs__req *q)
-{
-	wbs__buf rows;
-	wbs__err e = {0};
-	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
-	send_list(q, "reports", wbs__store_reports_list(q->store, q->ref.entity, q->ref.project, &rows, &e), &rows, &e);
-	wbs__buf_free(&rows);
-}
-
-void wbs__h_report_create(wbs__req *q)
-{
-	cJSON *j = NULL;
-	const char *title, *body;
-	int64_t id = 0;
-	wbs__err e = {0};
-
-	if (body_object(q, 0, &j) || report_members(q, j, &title, &body))
-		goto done;
-	/* A report may be the first thing in a project (write access to the entity lets one create it). */
-	if ((!q->acc.project_exists && wbs__store_project_upsert(q->store, q->ref.entity, q->ref.project, NULL, &e)) ||
-	    wbs__store_report_create(q->store, q->ref.entity, q->ref.project, q->user_id, title, body, &id, &e)) {
-		wbs__send_store_error(q, &e);
-		goto done;
-	}
-	send_report(q, 201, id, 0);
-done:
-	cJSON_Delete(j);
-}
-
-void wbs__h_report_get(wbs__req *q)
-{
-	int64_t id, version = 0;
-	char v[32];
-	int r;
-
-	if (report_id(q, &id))
-		return;
-	if ((r = wbs__query_param(q, "version", 0, v, sizeof(v))) < 0)
-		return;
-	if (r && wbs__parse_i64(v, 1, INT64_MAX, &version)) {
-		wbs__send_error(q, 400, "invalid_argument", "version must be a positive integer");
-		return;
-	}
-	send_report(q, 200, id, version);
-}
-
-void wbs__h_report_put(wbs__req *q)
-{
-	cJSON *j = NULL;
-	const cJSON *base;
-	const char *title, *body;
-	int64_t id, version = 0, basev = -1;
-	wbs__err e = {0};
-
-	if (report_id(q, &id) || body_object(q, 0, &j) || report_members(q, j, &title, &body))
-		goto done;
-	base = cJSON_GetObjectItemCaseSensitive(j, "base_version");
-	if (base) {
-		if (!cJSON_IsNumber(base) || base->valuedouble < 1 || base->valuedouble > 9e15 ||
-		    base->valuedouble != (double)(int64_t)base->valuedouble) {
-			wbs__send_error(q, 400, "invalid_argument", "base_version must be a positive integer");
-			goto done;
-		}
-		basev = (int64_t)base->valuedouble;
-	}
-	if (wbs__store_report_update(q->store, q->ref.entity, q->ref.project, id, q->user_id, title, body, basev,
-				     &version, &e)) {
-		wbs__send_store_error(q, &e);
-		goto done;
-	}
-	send_report(q, 200, id, version);
-done:
-	cJSON_Delete(j);
-}
-
-void wbs__h_report_delete(wbs__req *q)
-{
-	int64_t id;
-	wbs__err e = {0};
-	if (report_id(q, &id))
-		return;
-	if (wbs__store_report_delete(q->store, q->ref.entity, q->ref.project, id, &e))
-		wbs__send_store_error(q, &e);
-	else
-		send_ok(q, 200);
-}
-
-void wbs__h_report_versions(wbs__req *q)
-{
-	wbs__buf rows;
-	wbs__err e = {0};
-	int64_t id;
-
-	if (report_id(q, &id))
-		return;
-	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
-	send_list(q, "versions", wbs__store_report_versions(q->store, q->ref.entity, q->ref.project, id, &rows, &e),
-		  &rows, &e);
-	wbs__buf_free(&rows);
-}
-
-void wbs__h_report_version(wbs__req *q)
-{
-	int64_t id, version;
-
-	if (report_id(q, &id))
-		return;
-	if (wbs__parse_i64(q->path.seg[6], 1, INT64_MAX, &version)) {
-		wbs__send_error(q, 404, "not_found", "no version %s", q->path.seg[6]);
-		return;
-	}
-	send_report(q, 200, id, version);
+		wbs__send_ok(q, 200);
 }

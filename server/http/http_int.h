@@ -174,7 +174,23 @@ void wbs__h_webhook_delete(wbs__req *q);
 void wbs__h_rules(wbs__req *q);
 void wbs__h_rule_delete(wbs__req *q);
 void wbs__h_deliveries(wbs__req *q);
-/* handlers_acct.c: sessions, users, keys, teams, project settings, reports. */
+/*
+ * Request helpers the account, report and settings handlers share
+ * (handlers_acct.c). wbs__body_object: the body as a JSON object (optional:
+ * an empty body is an empty object; a JSON content type required): 0, or -1
+ * with the 4xx sent. wbs__str_member: the string member name of j: 1 found
+ * and valid (UTF-8, at most max bytes, no control characters unless
+ * multiline allows newlines and tabs), 0 absent and optional, -1 with the
+ * 400 sent. wbs__send_ok: {"ok":true}. wbs__send_list: {"<member>":<rows>}
+ * from a store list, or the store's error.
+ */
+int wbs__body_object(wbs__req *q, int optional, cJSON **out);
+int wbs__str_member(wbs__req *q, const cJSON *j, const char *name, size_t max, int required, int multiline,
+		    const char **out);
+void wbs__send_ok(wbs__req *q, int status);
+void wbs__send_list(wbs__req *q, const char *member, int st, wbs__buf *rows, const wbs__err *e);
+
+/* handlers_acct.c: sessions, users, keys, teams, project settings; handlers_report.c: reports. */
 void wbs__h_login(wbs__req *q);
 void wbs__h_logout(wbs__req *q);
 void wbs__h_session(wbs__req *q);
