@@ -192,15 +192,14 @@ static long series_csv(const char *body, wbs__buf *csv)
 	bp += 8;
 	wbs__buf_puts(csv, "step,value,bits\n");
 	while (*sp != ']') {
-		char *end;
-		long long step = strtoll(sp, &end, 10);
+		const char *end;
+		long long step;
 		uint64_t u;
 		double v;
-		if (end == sp || (*end != ',' && *end != ']') || *bp != '"')
+		if (!(end = wbs__scan_i64(sp, &step)) || (*end != ',' && *end != ']') || *bp != '"')
 			return -1;
 		sp = *end == ',' ? end + 1 : end;
-		u = strtoull(bp + 1, &end, 16);
-		if (*end != '"' || (end[1] != ',' && end[1] != ']'))
+		if (!(end = wbs__scan_hex64(bp + 1, &u)) || *end != '"' || (end[1] != ',' && end[1] != ']'))
 			return -1;
 		bp = end[1] == ',' ? end + 2 : end + 1;
 		memcpy(&v, &u, sizeof(v));

@@ -112,14 +112,12 @@ static int parse_csv(const entry *e, series *s)
 
 	p = strchr(p, '\n');
 	while (p && *++p) {
-		char *end;
-		long long st = strtoll(p, &end, 10);
-		const char *c2;
+		const char *end, *c2;
+		long long st;
 		uint64_t u;
-		if (*end != ',' || !(c2 = strchr(end + 1, ',')))
+		if (!(end = wbs__scan_i64(p, &st)) || *end != ',' || !(c2 = strchr(end + 1, ',')))
 			return -1;
-		u = strtoull(c2 + 1, &end, 16);
-		if (*end != '\n' && *end != '\0')
+		if (!(end = wbs__scan_hex64(c2 + 1, &u)) || (*end != '\n' && *end != '\0'))
 			return -1;
 		if (s->n == cap) {
 			size_t nc = cap ? cap * 2 : 1024;

@@ -406,3 +406,51 @@ static void json_tree(wbs__buf *b, const cJSON *item, int depth)
 }
 
 void wbs__json_tree(wbs__buf *b, const cJSON *item) { json_tree(b, item, 0); }
+
+/* A decimal int64 at p: its end, or NULL (no digit, or out of range). Read
+ * by hand: strtoll may scan the whole rest of a many-megabyte answer (the
+ * sanitizers' interceptors do), which makes a long series quadratic. */
+const char *wbs__scan_i64(const char *p, long long *out)
+{
+	int neg = *p == '-';
+	uint64_t v = 0, lim;
+	const char *d = p + neg;
+
+	lim = neg ? (uint64_t)INT64_MAX + 1u : (uint64_t)INT64_MAX;
+	if (*d < '0' || *d > '9')
+		return NULL;
+	for (; *d >= '0' && *d <= '9'; d++) {
+		unsigned dig = (unsigned)(*d - '0');
+		if (v > (lim - dig) / 10u)
+			return NULL;
+		v = v * 10u + dig;
+	}
+	*out = neg ? (v == (uint64_t)INT64_MAX + 1u ? INT64_MIN : -(long long)v) : (long long)v;
+	return d;
+}
+
+/* 1 to 16 hex digits at p as a uint64: their end, or NULL. */
+const char *wbs__scan_hex64(const char *p, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *d = p;
+
+	for (; d - p < 17; d++) {
+		unsigned x;
+		if (*d >= '0' && *d <= '9')
+			x = (unsigned)(*d - '0');
+		else if (*d >= 'a' && *d <= 'f')
+			x = (unsigned)(*d - 'a' + 10);
+		else if (*d >= 'A' && *d <= 'F')
+			x = (unsigned)(*d - 'A' + 10);
+		else
+			break;
+		if (d - p == 16)
+			return NULL;
+		v = v << 4 | x;
+	}
+	if (d == p)
+		return NULL;
+	*out = v;
+	return d;
+}

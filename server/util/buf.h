@@ -78,4 +78,11 @@ void wbs__json_tree(wbs__buf *b, const cJSON *item);
 /* 1 if s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
 int wbs__utf8_valid(const char *s, size_t n);
 
+/* Numbers out of a large text (an export answer, an archive's CSV), read
+ * by hand: strtoll may scan the whole rest of the text (the sanitizers'
+ * interceptors do), which makes a long series quadratic. A decimal int64 /
+ * 1 to 16 hex digits at p: the end, or NULL (none, or out of range). */
+const char *wbs__scan_i64(const char *p, long long *out);
+const char *wbs__scan_hex64(const char *p, uint64_t *out);
+
 #endif /* WB_SERVER_BUF_H */

@@ -82,11 +82,38 @@ static void test_buf__json_escape(void **state)
 	assert_false(wbs__utf8_valid("\xc0\xaf", 2));     /* overlong */
 }
 
+/* Numbers read by hand out of big texts: ranges, ends, refusals. */
+static void test_buf__scan_numbers(void **state)
+{
+	long long v;
+	uint64_t u;
+	const char *e;
+	(void)state;
+
+	assert_non_null(e = wbs__scan_i64("9223372036854775807,", &v));
+	assert_true(v == INT64_MAX && *e == ',');
+	assert_non_null(e = wbs__scan_i64("-9223372036854775808]", &v));
+	assert_true(v == INT64_MIN && *e == ']');
+	assert_non_null(wbs__scan_i64("0", &v));
+	assert_true(v == 0);
+	assert_null(wbs__scan_i64("9223372036854775808", &v));
+	assert_null(wbs__scan_i64("-9223372036854775809", &v));
+	assert_null(wbs__scan_i64("-", &v));
+	assert_null(wbs__scan_i64(",1", &v));
+	assert_non_null(e = wbs__scan_hex64("7ff8000000000001\"", &u));
+	assert_true(u == 0x7ff8000000000001ull && *e == '"');
+	assert_non_null(e = wbs__scan_hex64("FFFFFFFFFFFFFFFF\n", &u));
+	assert_true(u == UINT64_MAX && *e == '\n');
+	assert_null(wbs__scan_hex64("10000000000000000", &u)); /* 17 digits */
+	assert_null(wbs__scan_hex64("\"", &u));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf__number_round_trip),
 		cmocka_unit_test(test_buf__json_escape),
+		cmocka_unit_test(test_buf__scan_numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
