@@ -115,7 +115,11 @@ static int parse_csv(const entry *e, series *s)
 		const char *end, *c2;
 		long long st;
 		uint64_t u;
-		if (!(end = wbs__scan_i64(p, &st)) || *end != ',' || !(c2 = strchr(end + 1, ',')))
+		if (!(end = wbs__scan_i64(p, &st)) || *end != ',')
+			return -1;
+		for (c2 = end + 1; *c2 && *c2 != ',' && *c2 != '\n'; c2++) /* the value: not strchr (see wbs__scan_i64) */
+			;
+		if (*c2 != ',')
 			return -1;
 		if (!(end = wbs__scan_hex64(c2 + 1, &u)) || (*end != '\n' && *end != '\0'))
 			return -1;
