@@ -371,6 +371,7 @@ static int parse_leaf(parse_ctx *c, const cJSON *obj, const char *jpath, const c
 		return oom(c);
 	p->dist = d;
 	p->path = strdup(path);
+	p->pathlen = strlen(path);
 	if (!p->path || !cJSON_AddStringToObject(norm, "distribution", DIST_NAMES[d]))
 		return oom(c);
 
@@ -396,6 +397,15 @@ static int parse_leaf(parse_ctx *c, const cJSON *obj, const char *jpath, const c
 		if (!p->values)
 			return oom(c);
 		p->nvalues = (size_t)cJSON_GetArraySize(p->values);
+		p->vtext = calloc(p->nvalues, sizeof(char *));
+		if (!p->vtext)
+			return oom(c);
+		k = 0;
+		cJSON_ArrayForEach(e, p->values)
+		{
+			if (!(p->vtext[k++] = cJSON_PrintUnformatted(e)))
+				return oom(c);
+		}
 		copy = d == WBS__D_CONSTANT ? wbs__sweep_json_copy(cJSON_GetArrayItem(p->values, 0))
 					    : wbs__sweep_json_copy(p->values);
 		if (!copy)
@@ -1078,6 +1088,9 @@ void wbs__sweep_spec_free(wbs__sweep_spec *s)
 		if (p->keys)
 			free(p->keys[0]);
 		free(p->keys);
+		for (k = 0; p->vtext && k < p->nvalues; k++)
+			free(p->vtext[k]);
+		free(p->vtext);
 		cJSON_Delete(p->values);
 		free(p->probs);
 		for (k = 0; k < p->nconds; k++)
