@@ -132,7 +132,8 @@ cJSON *wbs__sweep_json_copy(const cJSON *v)
 	cJSON *out = NULL, *kid;
 	const cJSON *e;
 
-	if (is_real(v))
+	/* an integer past 2^53 is a real in all but spelling: print it as one, so it reads back alike */
+	if (is_real(v) || (cJSON_IsNumber(v) && !is_integer(v)))
 		return real_node(v->valuedouble);
 	if (!cJSON_IsArray(v) && !cJSON_IsObject(v))
 		return cJSON_Duplicate(v, 0);
@@ -993,9 +994,9 @@ static int parse_tree(parse_ctx *c, const cJSON *j)
 		if (!s->p[i].conds)
 			return oom(c);
 		for (k = 0; k < c->nconds[i]; k++) {
+			s->p[i].nconds++; /* counted first: a refused condition's flags are freed with the spec */
 			if (resolve_cond(c, i, &c->conds[i][k], &s->p[i].conds[k]))
 				return -1;
-			s->p[i].nconds++;
 		}
 	}
 	if (order_params(c))

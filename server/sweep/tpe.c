@@ -383,38 +383,74 @@ static double to_external(const wbs__sweep_param *p, double v)
 	}
 }
 
+/* 1 if internal points a and b (nd values, b at row stride offsets d[k].param) give the same params. */
+static int same_point(const wbs__sweep_spec *s, const dim *d, size_t nd, const double *a, const double *b)
+{
+	for (size_t k = 0; k < nd; k++) {
+		const wbs__sweep_param *p = &s->p[d[k].param];
+		double va = a[k], vb = b[d[k].param];
+		if (d[k].nc ? va != vb : to_external(p, va) != to_external(p, vb))
+			return 0;
+	}
+	return 1;
+}
+
 /*
  * Choose dims d[0..nd) by TPE from the good rows good[0..ng) and bad rows
- * bad[0..nb) of x (stride values a row), into out[0..nd) (the dimensions'
- * space). 0, or -1 on out of memory.
+ * bad[0..nb) of x (stride values a row; score[row] infinite for a running
+ * trial), into out[0..nd) (the dimensions' space). The candidate with the
+ * highest l/g wins, unless it is the point of a running trial and another
+ * candidate is not (avoid: d covers every parameter the point varies): in a
+ * discrete space the liar lowers a point's odds without ruling it out, and
+ * two agents should not run one point at once.
+ * 0, or -1 on out of memory.
  */
-static int choose(const dim *d, size_t nd, const double *x, size_t stride, const size_t *good, size_t ng,
-		  const size_t *bad, size_t nb, const wbs__tpe_opts *o, wbs__rng *r, double *out)
+static int choose(const wbs__sweep_spec *s, const dim *d, size_t nd, const double *x, size_t stride,
+		  const double *score, const size_t *good, size_t ng, const size_t *bad, size_t nb, int avoid,
+		  const wbs__tpe_opts *o, wbs__rng *r, double *out)
 {
 	kde l, g;
-	double *cand = malloc((size_t)o->n_ei * nd * sizeof(double)), best = -INFINITY;
+	size_t ne = (size_t)o->n_ei;
+	double *cand = malloc(ne * nd * sizeof(double)), *sc = malloc(ne * sizeof(double));
 	double *lp = malloc((ng > nb ? ng : nb) * sizeof(double) + sizeof(double));
+	size_t c, first_best = 0;
 	int rc = -1;
 
 	memset(&l, 0, sizeof(l));
 	memset(&g, 0, sizeof(g));
-	if (!cand || !lp || kde_build(&l, d, nd, x, stride, good, ng, o) ||
+	if (!cand || !sc || !lp || kde_build(&l, d, nd, x, stride, good, ng, o) ||
 	    kde_build(&g, d, nd, x, stride, bad, nb, o))
 		goto done;
-	for (int c = 0; c < o->n_ei; c++) {
-		double *xc = cand + (size_t)c * nd, score;
+	for (c = 0; c < ne; c++) {
+		double *xc = cand + c * nd;
 		kde_sample(&l, d, r, xc);
-		score = kde_logpdf(&l, d, xc, lp) - kde_logpdf(&g, d, xc, lp);
-		if (score > best || c == 0) {
-			best = score;
-			memcpy(out, xc, nd * sizeof(double));
-		}
+		sc[c] = kde_logpdf(&l, d, xc, lp) - kde_logpdf(&g, d, xc, lp);
 	}
+	for (size_t tries = 0; tries < ne; tries++) {
+		size_t b = ne, k;
+		for (c = 0; c < ne; c++) /* the best not yet ruled out (NaN: ruled out) */
+			if (!isnan(sc[c]) && (b == ne || sc[c] > sc[b]))
+				b = c;
+		if (b == ne)
+			break;
+		if (tries == 0)
+			first_best = b;
+		for (k = 0; avoid && k < nb; k++)
+			if (isinf(score[bad[k]]) && same_point(s, d, nd, cand + b * nd, x + bad[k] * stride))
+				break;
+		if (!avoid || k == nb) {
+			first_best = b;
+			break;
+		}
+		sc[b] = NAN;
+	}
+	memcpy(out, cand + first_best * nd, nd * sizeof(double));
 	rc = 0;
 done:
 	kde_free(&l);
 	kde_free(&g);
 	free(cand);
+	free(sc);
 	free(lp);
 	return rc;
 }
@@ -423,6 +459,7 @@ int wbs__sweep_tpe_opts(const wbs__sweep_spec *s, const wbs__sweep_trial *t, siz
 			const wbs__tpe_opts *o, wbs__sweep_point *pt, char *err, size_t errlen)
 {
 	size_t np = s->np, m = 0, ndone = 0, ngood, i, j, nd = 0;
+	int conditional = 0; /* some parameter has a condition: the joint group is not the whole point */
 	double *x = NULL, *score = NULL, *out = NULL;
 	unsigned char *present = NULL, *isgood = NULL;
 	size_t *good = NULL, *bad = NULL, ng, nb;
@@ -479,6 +516,8 @@ int wbs__sweep_tpe_opts(const wbs__sweep_spec *s, const wbs__sweep_trial *t, siz
 		isgood[rank[i].idx] = 1;
 
 	memset(pt->present, 0, np);
+	for (j = 0; j < np; j++)
+		conditional |= s->p[j].nconds > 0;
 	/* the unconditional parameters: one joint estimator, or one each */
 	for (j = 0; j < np; j++)
 		if (!s->p[j].nconds && s->p[j].dist != WBS__D_CONSTANT)
@@ -497,7 +536,8 @@ int wbs__sweep_tpe_opts(const wbs__sweep_spec *s, const wbs__sweep_trial *t, siz
 			else
 				bad[nb++] = i;
 		}
-		if (choose(dims + first, cnt, x, np, good, ng, bad, nb, o, &r, out))
+		if (choose(s, dims + first, cnt, x, np, score, good, ng, bad, nb, o->multivariate && !conditional, o, &r,
+			   out))
 			goto oom;
 		for (size_t k = 0; k < cnt; k++) {
 			size_t pj = dims[first + k].param;
@@ -535,7 +575,7 @@ int wbs__sweep_tpe_opts(const wbs__sweep_spec *s, const wbs__sweep_trial *t, siz
 		{
 			wbs__tpe_opts uo = *o;
 			uo.multivariate = 0;
-			if (choose(&dj, 1, x, np, good, ng, bad, nb, &uo, &r, out))
+			if (choose(s, &dj, 1, x, np, score, good, ng, bad, nb, 0, &uo, &r, out))
 				goto oom;
 		}
 		pt->present[j] = 1;

@@ -156,6 +156,39 @@ static void test_tpe__constant_liar_spreads_parallel_trials(void **state)
 		fail_msg("the liar spread the points in only %d of 9 seeds", wider);
 }
 
+/* A discrete space with a clear winner: the liar alone lowers its odds but
+ * does not rule it out; a point that is running now is not handed out again
+ * while another candidate differs. */
+static void test_tpe__no_running_point_twice(void **state)
+{
+	enum { DONE = 30, K = 5 };
+	wbs__sweep_spec *s = parse_ok("{\"method\":\"bayes\",\"metric\":{\"name\":\"f\"},\"parameters\":{"
+				      "\"c\":{\"values\":[0,1,2,3,4,5,6,7,8,9]}}}");
+	wbs__sweep_trial t[DONE + K];
+	int seen[10] = {0};
+	char buf[32];
+	(void)state;
+
+	for (int i = 0; i < DONE; i++) {
+		snprintf(buf, sizeof(buf), "{\"c\":%d}", i % 10);
+		t[i].params = strdup(buf);
+		t[i].state = WBS__TRIAL_DONE;
+		t[i].value = fabs((double)(i % 10) - 3.0); /* best at c = 3 */
+	}
+	for (int k = 0; k < K; k++) {
+		char *p = suggest(s, t, (size_t)(DONE + k), (uint64_t)(DONE + k));
+		int c = (int)num_at(p, "c");
+		if (seen[c]++)
+			fail_msg("c = %d handed out while a trial with it runs (ask %d)", c, k);
+		t[DONE + k].params = p;
+		t[DONE + k].state = WBS__TRIAL_RUNNING;
+		t[DONE + k].value = NAN;
+	}
+	assert_int_equal(seen[3], 1); /* the first ask gets the winner */
+	free_trials(t, DONE + K);
+	wbs__sweep_spec_free(s);
+}
+
 static void test_tpe__failed_trials_left_out(void **state)
 {
 	wbs__sweep_spec *b = parse_ok("{\"method\":\"bayes\",\"metric\":{\"name\":\"f\"},\"parameters\":{"
@@ -252,6 +285,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tpe__beats_random_on_a_quadratic),
 		cmocka_unit_test(test_tpe__constant_liar_spreads_parallel_trials),
+		cmocka_unit_test(test_tpe__no_running_point_twice),
 		cmocka_unit_test(test_tpe__failed_trials_left_out),
 		cmocka_unit_test(test_tpe__every_kind_of_parameter),
 	};
