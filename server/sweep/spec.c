@@ -183,11 +183,22 @@ static int next_number(const char *text, size_t len, size_t *i)
 }
 
 /* cJSON keeps members in document order, so a depth-first walk meets the
- * numbers in the order the text has them. */
+ * numbers in the order the text has them. The server's reader keeps an
+ * integer of 16 digits or more as a raw node (its exact text, for stored
+ * configs); a spec wants numbers alike, so those become numbers again. */
 static void mark_reals(cJSON *n, const char *text, size_t len, size_t *i)
 {
 	cJSON *e;
 
+	if (cJSON_IsRaw(n)) {
+		double v = strtod(n->valuestring, NULL);
+		next_number(text, len, i);
+		cJSON_free(n->valuestring);
+		n->valuestring = NULL;
+		n->type = cJSON_Number;
+		cJSON_SetNumberValue(n, v);
+		return;
+	}
 	if (cJSON_IsNumber(n)) {
 		if (next_number(text, len, i))
 			n->type |= WBS__JSON_REAL;
