@@ -558,8 +558,10 @@ static int start_trial(agent *ag, trial *t, const cJSON *tr, int lease_s)
 	fprintf(stderr, "wb agent: trial %lld (run %s) started, pid %d: %s\n", t->num, t->run_id, (int)pid, pj);
 	rc = 0;
 done:
-	if (rc && t->num >= 0)
+	if (rc && t->num >= 0) {
+		ag->noexec++; /* as a command that cannot start: a sweep that cannot run here stops the agent */
 		report_finish(ag, t, 127);
+	}
 	if (rc)
 		memset(t, 0, sizeof(*t));
 	strv_free(&argv);
