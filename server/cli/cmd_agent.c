@@ -365,7 +365,7 @@ static int build_argv(const agent *ag, const cJSON *params, const char *params_j
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *a = tmpl[i];
-		char *x, *y, *z;
+		char *x, *y, *z, *w;
 		if (!strcmp(a, "${args}") || !strcmp(a, "${args_no_hyphens}")) {
 			if (add_args(out, params, "", a[6] == '}' ? "--" : ""))
 				goto nomem;
@@ -380,19 +380,24 @@ static int build_argv(const agent *ag, const cJSON *params, const char *params_j
 		x = replace(a, "${program}", ag->program ? ag->program : "");
 		y = x ? replace(x, "${interpreter}", interp) : NULL;
 		z = y ? replace(y, "${args_json}", params_json) : NULL;
+		w = z ? replace(z, "${env}", "") : NULL;
 		free(x);
 		free(y);
-		if (!z || strv_add(out, replace(z, "${env}", "")))
-			goto nomem_z;
 		free(z);
-		continue;
-	nomem_z:
-		free(z);
-		goto nomem;
+		if (strv_add(out, w)) /* takes w, NULL included */
+			goto nomem;
 	}
 	if (out->n == 0) {
 		snprintf(err, errlen, "the trial's command is empty");
 		goto done;
+	}
+	/* the spec's program is a file beside the spec (W&B's meaning), not a name to look up in PATH */
+	if (ag->program && !strcmp(out->v[0], ag->program) && !strchr(out->v[0], '/') && access(out->v[0], X_OK) == 0) {
+		char *p = cat("./", out->v[0], "");
+		if (!p)
+			goto nomem;
+		free(out->v[0]);
+		out->v[0] = p;
 	}
 	rc = 0;
 	goto done;
