@@ -1,0 +1,243 @@
+/*
+ * bench_stop.c — early stopping (server/sweep/stop.c) on simulated learning
+ * curves, in process: what each rule spends and what it keeps.
+ *
+ * A trial's curve is loss(t) = a + b·t^-c + noise for t = 1..T, with a, b, c
+ * from the trial's parameters x1, x2, x3 as wb's random sampler draws them
+ * (the spec's seed is the bench seed), so some curves start badly and end
+ * well. N trials run on W workers asynchronously, one step per worker per
+ * tick, in worker order; a freed worker takes the next trial at once. After
+ * each step the rule decides for that trial against every trial started so
+ * far, as Optuna's pruners see trials in an ask/tell loop. A trial that
+ * reaches T completes with its value at T.
+ *
+ * Per rule (none = the full-budget random search of the same trials) and
+ * over 10 seeds (WB_BENCH_STOP_SEEDS), one JSON object a line:
+ *   stop_<rule>_best_final_median   median over seeds of the best value at T
+ *   stop_<rule>_best_final_mean     its mean
+ *   stop_<rule>_steps_mean          steps spent per seed (sum of each trial's last step)
+ *   stop_<rule>_regret_vs_full_max  worst over seeds of best - (the full search's best)
+ *
+ * `bench_stop --curves SEED` prints the curves of that seed instead, one
+ * trial a line ({"num": i, "loss": [...]}, every value exact), for
+ * tests/bench/bench_stop_optuna.py to run Optuna's pruners on the same ones.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "sweep/stop.h"
+#include "sweep/sweep_int.h"
+
+#define N_TRIALS 100
+#define WORKERS 4
+#define T 81
+#define SEEDS 10 /* WB_BENCH_STOP_SEEDS overrides, up to SEEDS_MAX */
+#define SEEDS_MAX 100
+#define NOISE 0.02
+
+typedef struct sim_trial {
+	wbs__stop_point pts[T];
+	size_t npts;
+} sim_trial;
+
+static double curves[N_TRIALS][T];
+
+/* The curves of seed: params from the random sampler, noise from the sweep rng. */
+static int make_curves(unsigned seed)
+{
+	char spec[512], err[256], *params = NULL;
+	wbs__sweep_spec *s = NULL;
+	int rc = -1;
+
+	snprintf(spec, sizeof(spec),
+		 "{\"method\":\"random\",\"metric\":{\"name\":\"loss\",\"goal\":\"minimize\"},\"seed\":%u,"
+		 "\"parameters\":{\"x1\":{\"min\":0.0,\"max\":1.0},\"x2\":{\"min\":0.0,\"max\":1.0},"
+		 "\"x3\":{\"min\":0.0,\"max\":1.0}}}",
+		 seed);
+	if (wbs__sweep_spec_parse(spec, strlen(spec), &s, err, sizeof(err))) {
+		fprintf(stderr, "bench_stop: spec: %s\n", err);
+		goto done;
+	}
+	for (uint64_t i = 0; i < N_TRIALS; i++) {
+		cJSON *p;
+		double a, b, c;
+		wbs__rng rng;
+		if (wbs__sweep_suggest(s, NULL, 0, i, &params, err, sizeof(err))) {
+			fprintf(stderr, "bench_stop: suggest: %s\n", err);
+			goto done;
+		}
+		p = cJSON_Parse(params);
+		if (!p)
+			goto done;
+		a = 0.05 + 0.45 * cJSON_GetObjectItem(p, "x1")->valuedouble; /* where it ends */
+		b = 0.3 + 1.7 * cJSON_GetObjectItem(p, "x2")->valuedouble;   /* how far above it starts */
+		c = 0.15 + 1.35 * cJSON_GetObjectItem(p, "x3")->valuedouble; /* how fast it gets there */
+		cJSON_Delete(p);
+		free(params);
+		params = NULL;
+		wbs__rng_seed(&rng, seed, i, 0x6e6f697365ull /* "noise" */);
+		for (int t = 1; t <= T; t++)
+			curves[i][t - 1] = a + b * pow(t, -c) + NOISE * wbs__rng_normal(&rng);
+	}
+	rc = 0;
+done:
+	free(params);
+	wbs__sweep_spec_free(s);
+	return rc;
+}
+
+/*
+ * Run the N trials on the workers under rule et (NULL: no stopping).
+ * *best = the best value at T, *steps = steps spent. 0, or -1 on error.
+ */
+static int simulate(const char *et, unsigned seed, double *best, uint64_t *steps)
+{
+	static sim_trial st[N_TRIALS];
+	wbs__stop_trial t[N_TRIALS];
+	wbs__sweep_spec *s = NULL;
+	wbs__stop_rule r = {0};
+	char spec[512], err[256];
+	int slot[WORKERS], rc = -1;
+	size_t started = 0, busy = 0;
+
+	if (et) {
+		snprintf(spec, sizeof(spec),
+			 "{\"method\":\"random\",\"metric\":{\"name\":\"loss\",\"goal\":\"minimize\"},\"seed\":%u,"
+			 "\"parameters\":{\"x\":{\"values\":[1]}},\"early_terminate\":%s}",
+			 seed, et);
+		if (wbs__sweep_spec_parse(spec, strlen(spec), &s, err, sizeof(err))) {
+			fprintf(stderr, "bench_stop: %s: %s\n", et, err);
+			goto done;
+		}
+		wbs__stop_rule_of(s, &r);
+	}
+	*best = INFINITY;
+	*steps = 0;
+	for (int w = 0; w < WORKERS; w++)
+		slot[w] = -1;
+	do {
+		busy = 0;
+		for (int w = 0; w < WORKERS; w++) {
+			sim_trial *x;
+			size_t i;
+			int64_t it;
+			double v;
+			if (slot[w] < 0) {
+				if (started == N_TRIALS)
+					continue;
+				st[started].npts = 0;
+				t[started] = (wbs__stop_trial){.num = started, .state = WBS__TRIAL_RUNNING,
+							       .pts = st[started].pts};
+				slot[w] = (int)started++;
+			}
+			busy++;
+			i = (size_t)slot[w];
+			x = &st[i];
+			it = (int64_t)x->npts + 1;
+			v = curves[i][it - 1];
+			x->pts[x->npts++] = (wbs__stop_point){it, v};
+			t[i].npts = x->npts;
+			if (it == T) {
+				t[i].state = WBS__TRIAL_DONE;
+				if (v < *best)
+					*best = v;
+				*steps += T;
+				slot[w] = -1;
+			} else if (et) {
+				wbs__stop_decision d;
+				if (wbs__stop_decide(&r, t, started, i, it, &d, err, sizeof(err))) {
+					fprintf(stderr, "bench_stop: decide: %s\n", err);
+					goto done;
+				}
+				if (d.stop) {
+					t[i].state = WBS__TRIAL_DONE;
+					*steps += (uint64_t)it;
+					slot[w] = -1;
+				}
+			}
+		}
+	} while (busy);
+	rc = 0;
+done:
+	wbs__sweep_spec_free(s);
+	return rc;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void emit(const char *rule, const char *what, double value, const char *unit)
+{
+	printf("{\"bench\":\"stop_%s_%s\",\"value\":%.6g,\"unit\":\"%s\"}\n", rule, what, value, unit);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name, *et;
+	} RULES[] = {
+		{"none", NULL},
+		{"asha", "{\"type\":\"asha\",\"min_iter\":1,\"max_iter\":81,\"eta\":3}"},
+		{"hyperband", "{\"type\":\"hyperband\",\"min_iter\":1,\"max_iter\":81,\"eta\":3}"},
+		{"median", "{\"type\":\"median\",\"grace_iter\":5,\"min_trials\":3}"},
+	};
+	enum { NR = sizeof(RULES) / sizeof(RULES[0]) };
+	double best[NR][SEEDS_MAX], mean_steps[NR] = {0}, regret[NR] = {0};
+	const char *env = getenv("WB_BENCH_STOP_SEEDS");
+	unsigned seeds = env ? (unsigned)strtoul(env, NULL, 10) : SEEDS;
+
+	if (argc == 3 && !strcmp(argv[1], "--curves")) {
+		unsigned seed = (unsigned)strtoul(argv[2], NULL, 10);
+		if (make_curves(seed))
+			return 1;
+		for (int i = 0; i < N_TRIALS; i++) {
+			printf("{\"num\":%d,\"loss\":[", i);
+			for (int k = 0; k < T; k++)
+				printf("%s%.17g", k ? "," : "", curves[i][k]);
+			printf("]}\n");
+		}
+		return 0;
+	}
+	if (argc != 1 || seeds < 1 || seeds > SEEDS_MAX) {
+		fprintf(stderr, "usage: bench_stop [--curves SEED] (WB_BENCH_STOP_SEEDS 1..%d)\n", SEEDS_MAX);
+		return 2;
+	}
+	for (unsigned seed = 0; seed < seeds; seed++) {
+		if (make_curves(seed))
+			return 1;
+		for (int r = 0; r < NR; r++) {
+			uint64_t steps;
+			if (simulate(RULES[r].et, seed, &best[r][seed], &steps))
+				return 1;
+			mean_steps[r] += (double)steps / seeds;
+			if (best[r][seed] - best[0][seed] > regret[r])
+				regret[r] = best[r][seed] - best[0][seed];
+			fprintf(stderr, "seed %u %-9s best %.4f steps %llu\n", seed, RULES[r].name, best[r][seed],
+				(unsigned long long)steps);
+		}
+	}
+	for (int r = 0; r < NR; r++) {
+		double mean = 0;
+		for (unsigned k = 0; k < seeds; k++)
+			mean += best[r][k] / seeds;
+		emit(RULES[r].name, "best_final_median", median(best[r], seeds), "loss");
+		emit(RULES[r].name, "best_final_mean", mean, "loss");
+		emit(RULES[r].name, "steps_mean", mean_steps[r], "steps");
+		emit(RULES[r].name, "regret_vs_full_max", regret[r], "loss");
+	}
+	return 0;
+}
