@@ -11,12 +11,14 @@
  * far, as Optuna's pruners see trials in an ask/tell loop. A trial that
  * reaches T completes with its value at T.
  *
- * Per rule (none = the full-budget random search of the same trials) and
- * over 10 seeds (WB_BENCH_STOP_SEEDS), one JSON object a line:
- *   stop_<rule>_best_final_median   median over seeds of the best value at T
- *   stop_<rule>_best_final_mean     its mean
- *   stop_<rule>_steps_mean          steps spent per seed (sum of each trial's last step)
- *   stop_<rule>_regret_vs_full_max  worst over seeds of best - (the full search's best)
+ * Two budgets: N_TRIALS trials (the same trials, fewer steps), and a step
+ * budget of a fifth of the full search of those (trials are started until
+ * it is spent, so a rule that stops early tries more). Per rule (none = no
+ * stopping) and over 10 seeds (WB_BENCH_STOP_SEEDS), one JSON object a line:
+ *   stop_<rule>_[budget_]best_final_median   median over seeds of the best value at T
+ *   stop_<rule>_[budget_]best_final_mean     its mean
+ *   stop_<rule>_[budget_]steps_mean          steps spent per seed
+ *   stop_<rule>_[budget_]trials_mean         trials started per seed
  *
  * `bench_stop --curves SEED` prints the curves of that seed instead, one
  * trial a line ({"num": i, "loss": [...]}, every value exact), for
@@ -32,7 +34,9 @@
 #include "sweep/stop.h"
 #include "sweep/sweep_int.h"
 
-#define N_TRIALS 100
+#define N_TRIALS 100 /* the trial budget */
+#define BUDGET (20 * T) /* the step budget: a fifth of the full search of N_TRIALS */
+#define N_CURVES 600    /* enough for the step budget at ASHA's spending */
 #define WORKERS 4
 #define T 81
 #define SEEDS 10 /* WB_BENCH_STOP_SEEDS overrides, up to SEEDS_MAX */
@@ -44,7 +48,7 @@ typedef struct sim_trial {
 	size_t npts;
 } sim_trial;
 
-static double curves[N_TRIALS][T];
+static double curves[N_CURVES][T];
 
 /* The curves of seed: params from the random sampler, noise from the sweep rng. */
 static int make_curves(unsigned seed)
@@ -62,7 +66,7 @@ static int make_curves(unsigned seed)
 		fprintf(stderr, "bench_stop: spec: %s\n", err);
 		goto done;
 	}
-	for (uint64_t i = 0; i < N_TRIALS; i++) {
+	for (uint64_t i = 0; i < N_CURVES; i++) {
 		cJSON *p;
 		double a, b, c;
 		wbs__rng rng;
@@ -91,13 +95,17 @@ done:
 }
 
 /*
- * Run the N trials on the workers under rule et (NULL: no stopping).
- * *best = the best value at T, *steps = steps spent. 0, or -1 on error.
+ * Run trials on the workers under rule et (NULL: no stopping): a worker
+ * starts a new trial while fewer than max_trials have started and, with a
+ * step budget, while fewer than budget steps were spent (running trials
+ * then go on to their end). *best = the best value at T, *steps = steps
+ * spent, *trials = trials started. 0, or -1 on error.
  */
-static int simulate(const char *et, unsigned seed, double *best, uint64_t *steps)
+static int simulate(const char *et, unsigned seed, size_t max_trials, uint64_t budget, double *best,
+		    uint64_t *steps, size_t *trials)
 {
-	static sim_trial st[N_TRIALS];
-	wbs__stop_trial t[N_TRIALS];
+	static sim_trial st[N_CURVES];
+	static wbs__stop_trial t[N_CURVES];
 	wbs__sweep_spec *s = NULL;
 	wbs__stop_rule r = {0};
 	char spec[512], err[256];
@@ -127,7 +135,7 @@ static int simulate(const char *et, unsigned seed, double *best, uint64_t *steps
 			int64_t it;
 			double v;
 			if (slot[w] < 0) {
-				if (started == N_TRIALS)
+				if (started == max_trials || (budget && *steps >= budget))
 					continue;
 				st[started].npts = 0;
 				t[started] = (wbs__stop_trial){.num = started, .state = WBS__TRIAL_RUNNING,
@@ -141,11 +149,11 @@ static int simulate(const char *et, unsigned seed, double *best, uint64_t *steps
 			v = curves[i][it - 1];
 			x->pts[x->npts++] = (wbs__stop_point){it, v};
 			t[i].npts = x->npts;
+			++*steps;
 			if (it == T) {
 				t[i].state = WBS__TRIAL_DONE;
 				if (v < *best)
 					*best = v;
-				*steps += T;
 				slot[w] = -1;
 			} else if (et) {
 				wbs__stop_decision d;
@@ -155,12 +163,12 @@ static int simulate(const char *et, unsigned seed, double *best, uint64_t *steps
 				}
 				if (d.stop) {
 					t[i].state = WBS__TRIAL_DONE;
-					*steps += (uint64_t)it;
 					slot[w] = -1;
 				}
 			}
 		}
 	} while (busy);
+	*trials = started;
 	rc = 0;
 done:
 	wbs__sweep_spec_free(s);
@@ -196,7 +204,12 @@ int main(int argc, char **argv)
 		{"median", "{\"type\":\"median\",\"grace_iter\":5,\"min_trials\":3}"},
 	};
 	enum { NR = sizeof(RULES) / sizeof(RULES[0]) };
-	double best[NR][SEEDS_MAX], mean_steps[NR] = {0}, regret[NR] = {0};
+	static const struct {
+		const char *suffix;
+		size_t max_trials;
+		uint64_t budget;
+	} MODES[] = {{"", N_TRIALS, 0}, {"budget_", N_CURVES, BUDGET}};
+	static double best[NR][SEEDS_MAX];
 	const char *env = getenv("WB_BENCH_STOP_SEEDS");
 	unsigned seeds = env ? (unsigned)strtoul(env, NULL, 10) : SEEDS;
 
@@ -204,7 +217,7 @@ int main(int argc, char **argv)
 		unsigned seed = (unsigned)strtoul(argv[2], NULL, 10);
 		if (make_curves(seed))
 			return 1;
-		for (int i = 0; i < N_TRIALS; i++) {
+		for (int i = 0; i < N_CURVES; i++) {
 			printf("{\"num\":%d,\"loss\":[", i);
 			for (int k = 0; k < T; k++)
 				printf("%s%.17g", k ? "," : "", curves[i][k]);
@@ -216,28 +229,37 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_stop [--curves SEED] (WB_BENCH_STOP_SEEDS 1..%d)\n", SEEDS_MAX);
 		return 2;
 	}
-	for (unsigned seed = 0; seed < seeds; seed++) {
-		if (make_curves(seed))
-			return 1;
-		for (int r = 0; r < NR; r++) {
-			uint64_t steps;
-			if (simulate(RULES[r].et, seed, &best[r][seed], &steps))
+	for (size_t m = 0; m < sizeof(MODES) / sizeof(MODES[0]); m++) {
+		double mean_steps[NR] = {0}, mean_trials[NR] = {0};
+		for (unsigned seed = 0; seed < seeds; seed++) {
+			if (make_curves(seed))
 				return 1;
-			mean_steps[r] += (double)steps / seeds;
-			if (best[r][seed] - best[0][seed] > regret[r])
-				regret[r] = best[r][seed] - best[0][seed];
-			fprintf(stderr, "seed %u %-9s best %.4f steps %llu\n", seed, RULES[r].name, best[r][seed],
-				(unsigned long long)steps);
+			for (int r = 0; r < NR; r++) {
+				uint64_t steps = 0;
+				size_t trials = 0;
+				if (simulate(RULES[r].et, seed, MODES[m].max_trials, MODES[m].budget, &best[r][seed],
+					     &steps, &trials))
+					return 1;
+				mean_steps[r] += (double)steps / seeds;
+				mean_trials[r] += (double)trials / seeds;
+				fprintf(stderr, "%sseed %u %-9s best %.4f steps %llu trials %zu\n", MODES[m].suffix, seed,
+					RULES[r].name, best[r][seed], (unsigned long long)steps, trials);
+			}
 		}
-	}
-	for (int r = 0; r < NR; r++) {
-		double mean = 0;
-		for (unsigned k = 0; k < seeds; k++)
-			mean += best[r][k] / seeds;
-		emit(RULES[r].name, "best_final_median", median(best[r], seeds), "loss");
-		emit(RULES[r].name, "best_final_mean", mean, "loss");
-		emit(RULES[r].name, "steps_mean", mean_steps[r], "steps");
-		emit(RULES[r].name, "regret_vs_full_max", regret[r], "loss");
+		for (int r = 0; r < NR; r++) {
+			char what[64];
+			double mean = 0;
+			for (unsigned k = 0; k < seeds; k++)
+				mean += best[r][k] / seeds;
+			snprintf(what, sizeof(what), "%sbest_final_median", MODES[m].suffix);
+			emit(RULES[r].name, what, median(best[r], seeds), "loss");
+			snprintf(what, sizeof(what), "%sbest_final_mean", MODES[m].suffix);
+			emit(RULES[r].name, what, mean, "loss");
+			snprintf(what, sizeof(what), "%ssteps_mean", MODES[m].suffix);
+			emit(RULES[r].name, what, mean_steps[r], "steps");
+			snprintf(what, sizeof(what), "%strials_mean", MODES[m].suffix);
+			emit(RULES[r].name, what, mean_trials[r], "trials");
+		}
 	}
 	return 0;
 }
