@@ -32,6 +32,7 @@
  * the median of the other trials' running averages at the same iteration.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,19 +322,15 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 }
 
 /*
- * The bracket of trial number num. Hyperband gives bracket b (s = B-1-b in
- * the paper's terms) n_s = ceil(B·eta^s / (s+1)) trials; the trial's number
- * and the seed are hashed onto those shares, so bracket 0, the one that
- * stops earliest, gets the most trials.
+ * Bracket shares: Hyperband gives bracket b (s = B-1-b in the paper's
+ * terms) n_s = ceil(B·eta^s / (s+1)) trials, so bracket 0, the one that
+ * stops earliest, gets the most. Returns their sum.
  */
-static int bracket_of(const wbs__stop_rule *r, uint64_t num)
+static uint64_t bracket_shares(const wbs__stop_rule *r, uint64_t *share)
 {
-	uint64_t share[WBS__STOP_BRACKETS_MAX], total = 0, h;
-	wbs__rng rng;
+	uint64_t total = 0;
 	int b, B = r->brackets;
 
-	if (B <= 1)
-		return 0;
 	for (b = 0; b < B; b++) {
 		int s = B - 1 - b;
 		uint64_t p = 1;
@@ -343,11 +340,32 @@ static int bracket_of(const wbs__stop_rule *r, uint64_t num)
 		share[b] = p / (uint64_t)(s + 1) + (p % (uint64_t)(s + 1) != 0);
 		total = sat_add(total, share[b]);
 	}
+	return total;
+}
+
+/* The bracket of trial number num: its number and the seed hashed onto the shares. */
+static int bracket_of(const wbs__stop_rule *r, const uint64_t *share, uint64_t total, uint64_t num)
+{
+	wbs__rng rng;
+	uint64_t h;
+	int b;
+
+	if (r->brackets <= 1)
+		return 0;
 	wbs__rng_seed(&rng, r->seed, num, 0x6879706572ull /* "hyper" */);
 	h = wbs__rng_below(&rng, total);
-	for (b = 0; b < B - 1 && h >= share[b]; b++)
+	for (b = 0; b < r->brackets - 1 && h >= share[b]; b++)
 		h -= share[b];
 	return b;
+}
+
+/* brk[j] = the bracket of trial j, for j < n. */
+static void brackets_of(const wbs__stop_rule *r, const wbs__stop_trial *t, size_t n, int *brk)
+{
+	uint64_t share[WBS__STOP_BRACKETS_MAX], total = bracket_shares(r, share);
+
+	for (size_t j = 0; j < n; j++)
+		brk[j] = bracket_of(r, share, total, t[j].num);
 }
 
 /* Index of the first point of t at or past iter, or t->npts. */
@@ -405,21 +423,23 @@ static int decide_rungs(const wbs__stop_rule *r, const wbs__stop_trial *t, size_
 	const wbs__stop_trial *me = &t[which];
 	int64_t prev = last > 0 ? me->pts[last - 1].iter : INT64_MIN, it = me->pts[last].iter, ri;
 	double *v = NULL, mine = me->pts[last].value;
+	uint64_t share[WBS__STOP_BRACKETS_MAX], total = bracket_shares(r, share);
 	int *brk = NULL, k, rc = -1;
-	size_t j, m;
+	size_t m;
 
-	v = malloc(n * sizeof(*v));
-	brk = malloc(n * sizeof(*brk));
-	if (!v || !brk) {
-		snprintf(err, errlen, "out of memory");
-		goto done;
-	}
-	for (j = 0; j < n; j++)
-		brk[j] = bracket_of(r, t[j].num);
-	out->bracket = brk[which];
+	out->bracket = bracket_of(r, share, total, me->num);
 	for (k = 0; (ri = rung_iter(r, out->bracket, k)) >= 0 && ri <= it; k++) {
 		if (ri <= prev)
 			continue; /* judged on an earlier report */
+		if (!v) { /* most reports reach no rung: only those pay for the pass over the trials */
+			v = malloc(n * sizeof(*v));
+			brk = malloc(n * sizeof(*brk));
+			if (!v || !brk) {
+				snprintf(err, errlen, "out of memory");
+				goto done;
+			}
+			brackets_of(r, t, n, brk);
+		}
 		/* prev < ri <= it: the trial's value at the rung is the one at it */
 		m = rung_values(t, n, brk, out->bracket, ri, which, v);
 		out->rung = k;
@@ -504,6 +524,10 @@ int wbs__stop_decide(const wbs__stop_rule *r, const wbs__stop_trial *t, size_t n
 		snprintf(err, errlen, "early stopping: trial %zu of %zu", which, n);
 		return -1;
 	}
+	if (n > SIZE_MAX / sizeof(double)) {
+		snprintf(err, errlen, "early stopping: %zu trials is too many", n);
+		return -1;
+	}
 	me = &t[which];
 	for (i = 1; i < me->npts; i++)
 		if (me->pts[i].iter <= me->pts[i - 1].iter) {
@@ -539,6 +563,10 @@ int wbs__stop_rungs(const wbs__stop_rule *r, const wbs__stop_trial *t, size_t n,
 	}
 	if (r->type == WBS__STOP_MEDIAN)
 		return 0;
+	if (n > SIZE_MAX / sizeof(double)) {
+		snprintf(err, errlen, "early stopping: %zu trials is too many", n);
+		return -1;
+	}
 	for (j = 0; j < n; j++)
 		if (t[j].npts && t[j].pts[t[j].npts - 1].iter > top)
 			top = t[j].pts[t[j].npts - 1].iter;
@@ -546,8 +574,7 @@ int wbs__stop_rungs(const wbs__stop_rule *r, const wbs__stop_trial *t, size_t n,
 	brk = malloc((n ? n : 1) * sizeof(*brk));
 	if (!v || !brk)
 		goto oom;
-	for (j = 0; j < n; j++)
-		brk[j] = bracket_of(r, t[j].num);
+	brackets_of(r, t, n, brk);
 	for (b = 0; b < r->brackets; b++)
 		for (k = 0; (ri = rung_iter(r, b, k)) >= 0 && (r->max_iter > 0 || ri <= top); k++) {
 			size_t m = rung_values(t, n, brk, b, ri, n, v);

@@ -63,7 +63,9 @@ typedef struct wbs__stop_point {
 
 typedef struct wbs__stop_trial {
 	uint64_t num;               /* the trial's number in the sweep (its bracket) */
-	int state;                  /* WBS__TRIAL_*: RUNNING, DONE (ran to its end), FAILED */
+	int state;                  /* WBS__TRIAL_*; the decisions count every trial's reported values
+				       whatever its state: a value a crashed or stopped trial reached at a
+				       rung was measured all the same */
 	const wbs__stop_point *pts; /* strictly ascending iter; borrowed */
 	size_t npts;
 } wbs__stop_trial;

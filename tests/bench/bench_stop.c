@@ -19,6 +19,7 @@
  *   stop_<rule>_[budget_]best_final_mean     its mean
  *   stop_<rule>_[budget_]steps_mean          steps spent per seed
  *   stop_<rule>_[budget_]trials_mean         trials started per seed
+ * and what one decision costs at 1,000 trials (stop_<rule>_decide_1000_trials).
  *
  * `bench_stop --curves SEED` prints the curves of that seed instead, one
  * trial a line ({"num": i, "loss": [...]}, every value exact), for
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cJSON.h>
 
@@ -193,6 +195,59 @@ static void emit(const char *rule, const char *what, double value, const char *u
 	printf("{\"bench\":\"stop_%s_%s\",\"value\":%.6g,\"unit\":\"%s\"}\n", rule, what, value, unit);
 }
 
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/*
+ * What one decision costs at 1,000 trials of 81 points each: the median
+ * over 101 calls of the time of one call, for trial 999 reporting
+ * iteration it (27 is a rung, 28 is not) under rule et.
+ */
+static int time_decide(const char *name, const char *et, int64_t it)
+{
+	enum { NT = 1000, REPS = 101 };
+	static wbs__stop_point pts[NT][T];
+	static wbs__stop_trial t[NT];
+	double dt[REPS];
+	char spec[512], err[256];
+	wbs__sweep_spec *s = NULL;
+	wbs__stop_rule r;
+	int rc = -1;
+
+	snprintf(spec, sizeof(spec),
+		 "{\"method\":\"random\",\"metric\":{\"name\":\"loss\",\"goal\":\"minimize\"},"
+		 "\"parameters\":{\"x\":{\"values\":[1]}},\"early_terminate\":%s}",
+		 et);
+	if (wbs__sweep_spec_parse(spec, strlen(spec), &s, err, sizeof(err)) || make_curves(0))
+		goto done;
+	wbs__stop_rule_of(s, &r);
+	for (size_t i = 0; i < NT; i++) {
+		for (int k = 0; k < T; k++)
+			pts[i][k] = (wbs__stop_point){k + 1, curves[i % N_CURVES][k]};
+		t[i] = (wbs__stop_trial){.num = i, .state = WBS__TRIAL_RUNNING, .pts = pts[i], .npts = T};
+	}
+	t[NT - 1].npts = (size_t)it;
+	for (int k = 0; k < REPS; k++) {
+		wbs__stop_decision d;
+		double t0 = now_ns();
+		if (wbs__stop_decide(&r, t, NT, NT - 1, it, &d, err, sizeof(err)))
+			goto done;
+		dt[k] = now_ns() - t0;
+	}
+	emit(name, "decide_1000_trials", median(dt, REPS) / 1000.0, "us");
+	rc = 0;
+done:
+	if (rc)
+		fprintf(stderr, "bench_stop: %s: %s\n", name, err);
+	wbs__sweep_spec_free(s);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -229,6 +284,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_stop [--curves SEED] (WB_BENCH_STOP_SEEDS 1..%d)\n", SEEDS_MAX);
 		return 2;
 	}
+	if (time_decide("asha_rung", RULES[1].et, 27) || time_decide("asha_no_rung", RULES[1].et, 28) ||
+	    time_decide("hyperband_rung", RULES[2].et, 27) || time_decide("median", RULES[3].et, 40))
+		return 1;
 	for (size_t m = 0; m < sizeof(MODES) / sizeof(MODES[0]); m++) {
 		double mean_steps[NR] = {0}, mean_trials[NR] = {0};
 		for (unsigned seed = 0; seed < seeds; seed++) {
