@@ -149,9 +149,11 @@ cJSON *wbs__stop_spec_norm(const cJSON *e, int has_metric, char *err, size_t err
 		for (i = 0; i < nallowed && strcmp(m->string, allowed[i]); i++)
 			;
 		if (i == nallowed) {
-			size_t at = (size_t)snprintf(reason, sizeof(reason), "unknown member (%s takes", type->valuestring);
+			size_t at = (size_t)snprintf(reason, sizeof(reason), "unknown member (%s takes",
+						     type->valuestring);
 			for (i = 0; i < nallowed && at < sizeof(reason); i++)
-				at += (size_t)snprintf(reason + at, sizeof(reason) - at, "%s %s", i ? "," : "", allowed[i]);
+				at += (size_t)snprintf(reason + at, sizeof(reason) - at, "%s %s", i ? "," : "",
+						       allowed[i]);
 			if (at < sizeof(reason))
 				snprintf(reason + at, sizeof(reason) - at, ")");
 			et_fail(err, errlen, m->string, reason);

@@ -300,8 +300,8 @@ int main(int argc, char **argv)
 					return 1;
 				mean_steps[r] += (double)steps / seeds;
 				mean_trials[r] += (double)trials / seeds;
-				fprintf(stderr, "%sseed %u %-9s best %.4f steps %llu trials %zu\n", MODES[m].suffix, seed,
-					RULES[r].name, best[r][seed], (unsigned long long)steps, trials);
+				fprintf(stderr, "%sseed %u %-9s best %.4f steps %llu trials %zu\n", MODES[m].suffix,
+					seed, RULES[r].name, best[r][seed], (unsigned long long)steps, trials);
 			}
 		}
 		for (int r = 0; r < NR; r++) {

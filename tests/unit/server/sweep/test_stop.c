@@ -18,7 +18,9 @@
 #include "sweep/stop.h"
 #include "sweep/sweep.h"
 
-#define SPEC_HEAD "{\"method\":\"random\",\"metric\":{\"name\":\"loss\",\"goal\":\"%s\"},\"seed\":5,\"parameters\":{\"x\":{\"min\":0.0,\"max\":1.0}},\"early_terminate\":%s}"
+#define SPEC_HEAD                                                                                  \
+	"{\"method\":\"random\",\"metric\":{\"name\":\"loss\",\"goal\":\"%s\"},\"seed\":5,"                \
+	"\"parameters\":{\"x\":{\"min\":0.0,\"max\":1.0}},\"early_terminate\":%s}"
 
 /* Parse a spec with early_terminate et; NULL and err on refusal. */
 static wbs__sweep_spec *spec_with(const char *goal, const char *et, char *err, size_t errlen)
@@ -139,21 +141,27 @@ static void test_stop__spec_refusals_name_the_path(void **state)
 		{"{\"type\":\"asha\",\"eta\":1}", "$.early_terminate.eta: must be 2..1000"},
 		{"{\"type\":\"asha\",\"min_iter\":1.5}", "$.early_terminate.min_iter: must be an integer"},
 		{"{\"type\":\"asha\",\"min_iter\":0}", "$.early_terminate.min_iter: must be 1.."},
-		{"{\"type\":\"asha\",\"min_iter\":9,\"max_iter\":3}", "$.early_terminate.max_iter: must be above min_iter"},
-		{"{\"type\":\"asha\",\"max_iter\":81,\"s\":2}", "$.early_terminate.s: unknown member (asha takes type, iter, min_iter, max_iter, eta, brackets)"},
+		{"{\"type\":\"asha\",\"min_iter\":9,\"max_iter\":3}",
+		 "$.early_terminate.max_iter: must be above min_iter"},
+		{"{\"type\":\"asha\",\"max_iter\":81,\"s\":2}",
+		 "$.early_terminate.s: unknown member (asha takes type, iter, min_iter, max_iter, eta, brackets)"},
 		{"{\"type\":\"asha\",\"grace\":2}", "$.early_terminate.grace: unknown member"},
 		{"{\"type\":\"hyperband\",\"strict\":true}",
-		 "$.early_terminate.strict: unknown member (hyperband takes type, iter, min_iter, max_iter, eta, brackets, s)"},
-		{"{\"type\":\"asha\",\"brackets\":2}", "$.early_terminate.brackets: more than one bracket needs max_iter"},
+		 "$.early_terminate.strict: unknown member "
+		 "(hyperband takes type, iter, min_iter, max_iter, eta, brackets, s)"},
+		{"{\"type\":\"asha\",\"brackets\":2}",
+		 "$.early_terminate.brackets: more than one bracket needs max_iter"},
 		{"{\"type\":\"asha\",\"max_iter\":9,\"brackets\":4}",
 		 "$.early_terminate.brackets: at most 3 with min_iter 1, max_iter 9 and eta 3"},
 		{"{\"type\":\"hyperband\",\"s\":2}", "$.early_terminate.s: needs max_iter"},
-		{"{\"type\":\"hyperband\",\"max_iter\":8,\"s\":2}", "$.early_terminate.s: max_iter / eta^s is below 1"},
+		{"{\"type\":\"hyperband\",\"max_iter\":8,\"s\":2}",
+		 "$.early_terminate.s: max_iter / eta^s is below 1"},
 		{"{\"type\":\"hyperband\",\"max_iter\":27,\"s\":2,\"min_iter\":1}",
 		 "$.early_terminate.s: give min_iter or s, not both"},
 		{"{\"type\":\"median\",\"grace_iter\":-1}", "$.early_terminate.grace_iter: must be 0.."},
 		{"{\"type\":\"median\",\"min_trials\":0}", "$.early_terminate.min_trials: must be 1..1000000"},
-		{"{\"type\":\"median\",\"eta\":3}", "$.early_terminate.eta: unknown member (median takes type, iter, grace_iter, min_trials)"},
+		{"{\"type\":\"median\",\"eta\":3}",
+		 "$.early_terminate.eta: unknown member (median takes type, iter, grace_iter, min_trials)"},
 		{"{\"type\":\"asha\",\"iter\":\"\"}", "$.early_terminate.iter: must be a metric key"},
 		{"{\"type\":\"asha\",\"iter\":7}", "$.early_terminate.iter: must be a metric key"},
 	};
