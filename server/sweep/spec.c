@@ -1030,12 +1030,9 @@ static int parse_tree(parse_ctx *c, const cJSON *j)
 	    !cJSON_AddNumberToObject(norm, "reissue", reissue))
 		return oom(c);
 	if ((e = cJSON_GetObjectItemCaseSensitive(j, "early_terminate"))) {
-		cJSON *et;
-		if (!cJSON_IsObject(e))
-			return fail(c, "$.early_terminate", "must be an object", NULL);
-		et = wbs__sweep_json_copy(e);
+		cJSON *et = wbs__stop_spec_norm(e, s->metric != NULL, c->err, c->errlen); /* stop.c */
 		if (!et)
-			return oom(c);
+			return -1;
 		cJSON_AddItemToObject(norm, "early_terminate", et);
 	}
 	if ((e = cJSON_GetObjectItemCaseSensitive(norm, "name")))

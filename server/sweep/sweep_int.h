@@ -149,4 +149,9 @@ int wbs__sweep_tpe_opts(const wbs__sweep_spec *s, const wbs__sweep_trial *t, siz
 int wbs__sweep_tpe(const wbs__sweep_spec *s, const wbs__sweep_trial *t, size_t n, uint64_t num,
 		   wbs__sweep_point *pt, char *err, size_t errlen);
 
+/* ---- stop.c ---- */
+/* The spec's early_terminate member e validated and normalised (a new tree,
+ * caller deletes), or NULL and "$.early_terminate.<member>: reason" in err. */
+cJSON *wbs__stop_spec_norm(const cJSON *e, int has_metric, char *err, size_t errlen);
+
 #endif /* WB_SERVER_SWEEP_INT_H */
