@@ -186,15 +186,25 @@ static void skip_ws(scan *c)
 /* Past a string at c->p (on its quote); 0, or 1 if malformed; *esc set if it holds a backslash. */
 static int skip_string(scan *c, int *esc)
 {
+	const char *q = c->p + 1, *close;
+
 	*esc = 0;
-	for (c->p++; c->p < c->end && *c->p != '"'; c->p++)
-		if (*c->p == '\\') {
-			*esc = 1;
-			c->p++;
-		}
-	if (c->p >= c->end)
-		return 1;
-	c->p++;
+	for (;;) { /* memchr: the strings are names and values, the scan's bulk */
+		close = memchr(q, '"', (size_t)(c->end - q));
+		if (!close)
+			return 1;
+		if (!memchr(q, '\\', (size_t)(close - q)))
+			break;
+		*esc = 1; /* an escape: walk it byte by byte */
+		for (; q < c->end && *q != '"'; q++)
+			if (*q == '\\')
+				q++;
+		if (q >= c->end)
+			return 1;
+		close = q;
+		break;
+	}
+	c->p = close + 1;
 	return 0;
 }
 
@@ -233,10 +243,11 @@ static int skip_value(scan *c)
 static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
 			       1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* A JSON number in s[0..n) to within a couple of ulps; 0, or 1 if not a number. */
-static int fast_number(const char *s, size_t n, double *out)
+/* The JSON number at s (before end) to within a couple of ulps; the end of
+ * its text, or NULL if there is no number there. */
+static const char *fast_number(const char *s, const char *e, double *out)
 {
-	const char *q = s, *e = s + n;
+	const char *q = s;
 	uint64_t mant = 0;
 	int exp10 = 0, digits = 0, neg = 0, any = 0;
 
@@ -261,34 +272,33 @@ static int fast_number(const char *s, size_t n, double *out)
 			}
 		}
 	if (!any)
-		return 1;
+		return NULL;
 	if (q < e && (*q == 'e' || *q == 'E')) {
 		int eneg = 0, ev = 0;
 		q++;
 		if (q < e && (*q == '-' || *q == '+'))
 			eneg = *q++ == '-';
-		if (q == e)
-			return 1;
+		if (q == e || *q < '0' || *q > '9')
+			return NULL;
 		for (; q < e && *q >= '0' && *q <= '9'; q++)
 			if (ev < 10000)
 				ev = ev * 10 + (*q - '0');
 		exp10 += eneg ? -ev : ev;
 	}
-	if (q != e)
-		return 1;
 	if (exp10 >= -22 && exp10 <= 22) {
 		double v = (double)mant;
 		v = exp10 < 0 ? v / POW10[-exp10] : v * POW10[exp10];
 		*out = neg ? -v : v;
 	} else {
 		char buf[64];
+		size_t n = (size_t)(q - s);
 		if (n >= sizeof(buf))
-			return 1;
+			return NULL;
 		memcpy(buf, s, n);
 		buf[n] = '\0';
 		*out = strtod(buf, NULL);
 	}
-	return isfinite(*out) ? 0 : 1;
+	return isfinite(*out) ? q : NULL;
 }
 
 /* The object at c->p, its members named below c->path (of length plen). */
@@ -336,9 +346,16 @@ static int scan_object(const wbs__sweep_spec *s, scan *c, size_t plen, wbs__swee
 			if (scan_object(s, c, nl, pt, depth + 1))
 				return 1;
 		} else {
+			double num = NAN;
 			v0 = c->p;
-			if (skip_value(c))
+			if (*c->p == '-' || (*c->p >= '0' && *c->p <= '9')) { /* a number: read as it is passed */
+				const char *q = fast_number(c->p, c->end, &num);
+				if (!q)
+					return 1;
+				c->p = q;
+			} else if (skip_value(c)) {
 				return 1;
+			}
 			/* members come in the order wbs__sweep_point_json wrote them: try the next parameter first */
 			for (size_t t = 0; t < s->np; t++) {
 				const wbs__sweep_param *p = &s->p[i = (c->next + t) % s->np];
@@ -357,7 +374,8 @@ static int scan_object(const wbs__sweep_spec *s, scan *c, size_t plen, wbs__swee
 						return 1; /* written otherwise: compare as JSON */
 					pt->present[i] = 1;
 					pt->x[i] = (double)k;
-				} else if (!fast_number(v0, vl, &pt->x[i])) {
+				} else if (!isnan(num)) {
+					pt->x[i] = num;
 					pt->present[i] = 1;
 				}
 				break;

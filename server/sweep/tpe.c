@@ -73,7 +73,9 @@ typedef struct kde {
 	/* per dimension j, per component i at [j * nk + i] (a dimension's terms
 	 * contiguous, so the density loop runs down one array at a time): */
 	double *mu;     /* categorical: the observed index, -1 for the prior */
-	double *isig;   /* 1 / sigma */
+	double *isig;   /* 1 / sigma; NULL when multivariate: one bandwidth a dimension, isig1 */
+	double *isig1;  /* nd: multivariate: 1 / sigma of every trial's kernel */
+	double *isigp;  /* nd: multivariate: 1 / sigma of the prior's kernel */
 	double *base;   /* nk: log weight + the sum over numeric dimensions of -log(sigma) - log(Z) - log(2 pi) / 2 */
 	double *lhit, *lmiss; /* nd: categorical log probabilities of the observed / another choice */
 } kde;
@@ -84,6 +86,8 @@ static void kde_free(kde *k)
 	free(k->logw);
 	free(k->mu);
 	free(k->isig);
+	free(k->isig1);
+	free(k->isigp);
 	free(k->base);
 	free(k->lhit);
 	free(k->lmiss);
@@ -129,12 +133,18 @@ static int kde_build(kde *k, const dim *d, size_t nd, const double *x, size_t st
 	k->w = malloc(nk * sizeof(double));
 	k->logw = malloc(nk * sizeof(double));
 	k->mu = malloc(nk * nd * sizeof(double));
-	k->isig = malloc(nk * nd * sizeof(double));
 	k->base = malloc(nk * sizeof(double));
 	k->lhit = malloc(nd * sizeof(double));
 	k->lmiss = malloc(nd * sizeof(double));
-	srt = malloc(nk * sizeof(*srt));
-	if (!k->w || !k->logw || !k->mu || !k->isig || !k->base || !k->lhit || !k->lmiss || !srt)
+	if (o->multivariate) {
+		k->isig1 = malloc(nd * sizeof(double));
+		k->isigp = malloc(nd * sizeof(double));
+	} else {
+		k->isig = malloc(nk * nd * sizeof(double));
+		srt = malloc(nk * sizeof(*srt));
+	}
+	if (!k->w || !k->logw || !k->mu || !k->base || !k->lhit || !k->lmiss ||
+	    (o->multivariate ? !k->isig1 || !k->isigp : !k->isig || !srt))
 		goto done;
 	/* weights: Optuna's ramp (older trials count less past 25), the prior last */
 	for (i = 0; i < nobs; i++) {
@@ -166,10 +176,14 @@ static int kde_build(kde *k, const dim *d, size_t nd, const double *x, size_t st
 		for (i = 0; i < nobs; i++)
 			k->mu[j * nk + i] = x[rows[i] * stride + dj->param];
 		k->mu[j * nk + nobs] = dj->pmu;
+		/* Optuna's magic clip: no kernel narrower than range / min(100, 1 + n) */
+		minsig = range / fmin(100.0, 1.0 + (double)nk);
+		maxsig = range;
 		if (o->multivariate) {
 			double sig = o->bw_factor * pow((double)(nobs ? nobs : 1), -1.0 / ((double)nd + 4.0)) * range;
-			for (i = 0; i < nobs; i++)
-				k->isig[j * nk + i] = sig;
+			sig = fmin(fmax(sig, minsig), maxsig);
+			k->isig1[j] = 1.0 / sig;
+			k->isigp[j] = 1.0 / dj->psigma;
 		} else {
 			/* the larger gap to a neighbour (the range's ends included), the prior's centre among them */
 			for (i = 0; i < nk; i++) {
@@ -185,30 +199,29 @@ static int kde_build(kde *k, const dim *d, size_t nd, const double *x, size_t st
 					sig = srt[1].key - srt[0].key;
 				if (nk >= 2 && i == nk - 1)
 					sig = srt[nk - 1].key - srt[nk - 2].key;
-				k->isig[j * nk + srt[i].idx] = sig;
+				k->isig[j * nk + srt[i].idx] = 1.0 / fmin(fmax(sig, minsig), maxsig);
 			}
+			k->isig[j * nk + nobs] = 1.0 / dj->psigma;
 		}
-		/* Optuna's magic clip: no kernel narrower than range / min(100, 1 + n) */
-		minsig = range / fmin(100.0, 1.0 + (double)nk);
-		maxsig = range;
-		for (i = 0; i < nobs; i++) {
-			double sig = fmin(fmax(k->isig[j * nk + i], minsig), maxsig);
-			k->isig[j * nk + i] = sig;
-		}
-		k->isig[j * nk + nobs] = dj->psigma;
 		{
-			double last_sig = NAN, last_lsig = 0;
+			double last_isig = NAN, last_lsig = 0;
 			for (i = 0; i < nk; i++) {
-				double sig = k->isig[j * nk + i], m = k->mu[j * nk + i], a = (dj->low - m) / sig,
-				       b = (dj->high - m) / sig;
-				/* the truncation's mass; past 8 sigma on both sides it is 1 to 1e-15 */
-				double lz = a < -8 && b > 8 ? 0.0 : log(fmax(norm_cdf(b) - norm_cdf(a), 1e-300));
-				if (sig != last_sig) { /* multivariate: one bandwidth for all */
-					last_sig = sig;
-					last_lsig = log(sig);
+				double is = k->isig ? k->isig[j * nk + i] : i == nobs ? k->isigp[j] : k->isig1[j];
+				double m = k->mu[j * nk + i], a = (dj->low - m) * is, b = (dj->high - m) * is, lz;
+				/* the truncation's mass; a side 8 sigma away takes 1e-15 or less */
+				if (a < -8 && b > 8)
+					lz = 0;
+				else if (a < -8)
+					lz = log(fmax(norm_cdf(b), 1e-300));
+				else if (b > 8)
+					lz = log(fmax(norm_cdf(-a), 1e-300));
+				else
+					lz = log(fmax(norm_cdf(b) - norm_cdf(a), 1e-300));
+				if (is != last_isig) { /* multivariate: one bandwidth for all */
+					last_isig = is;
+					last_lsig = -log(is);
 				}
 				k->base[i] += -last_lsig - lz - 0.5 * log(2 * M_PI);
-				k->isig[j * nk + i] = 1.0 / sig;
 			}
 		}
 	}
@@ -246,7 +259,8 @@ static void kde_sample(const kde *k, const dim *d, wbs__rng *r, double *out)
 				out[j] = (double)(o >= (size_t)obs ? o + 1 : o);
 			}
 		} else {
-			double m = k->mu[j * k->nk + c], sig = 1.0 / k->isig[j * k->nk + c], v = m;
+			double m = k->mu[j * k->nk + c], v = m;
+			double sig = 1.0 / (k->isig ? k->isig[j * k->nk + c] : c == k->nk - 1 ? k->isigp[j] : k->isig1[j]);
 			/* rejection: with m inside the range and sig <= range, over a third of draws land */
 			for (int tries = 0; tries < 200; tries++) {
 				v = m + sig * wbs__rng_normal(r);
@@ -267,16 +281,24 @@ static double kde_logpdf(const kde *k, const dim *d, const double *x, double *lp
 
 	memcpy(lp, k->base, nk * sizeof(double));
 	for (j = 0; j < k->nd; j++) {
-		const double *mu = k->mu + j * nk, *is = k->isig + j * nk;
+		const double *mu = k->mu + j * nk, *is = k->isig ? k->isig + j * nk : NULL;
 		if (d[j].nc) {
 			double prior = -log((double)d[j].nc);
 			for (i = 0; i < nk; i++)
 				lp[i] += mu[i] < 0 ? prior : (x[j] == mu[i] ? k->lhit[j] : k->lmiss[j]);
-		} else {
+		} else if (is) {
 			for (i = 0; i < nk; i++) { /* no branch: the compiler vectorises it */
 				double z = (x[j] - mu[i]) * is[i];
 				lp[i] -= 0.5 * z * z;
 			}
+		} else { /* one bandwidth for the trials' kernels, another for the prior's */
+			double is1 = k->isig1[j], z;
+			for (i = 0; i + 1 < nk; i++) {
+				z = (x[j] - mu[i]) * is1;
+				lp[i] -= 0.5 * z * z;
+			}
+			z = (x[j] - mu[nk - 1]) * k->isigp[j];
+			lp[nk - 1] -= 0.5 * z * z;
 		}
 	}
 	for (i = 0; i < nk; i++)
