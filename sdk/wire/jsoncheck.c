@@ -8,7 +8,8 @@
  * what matters. "a\u0000b" is "a" in it, and nothing says it was cut; two
  * equal keys are two siblings, but two keys that differed only after a
  * \u0000 look equal too. So the walk is over the text, with cJSON's own
- * grammar (whitespace is any byte up to 0x20, a number is the run of
+ * grammar (but whitespace is JSON's four bytes, where cJSON skips any up to
+ * 0x20), a number is the run of
  * "0123456789+-.eE" that cJSON hands to strtod), and keeps only a stack of
  * the open containers: the member key (a pointer into the text) or array
  * index at each level, enough to name the path of a refused field when, and
@@ -469,9 +470,12 @@ static void refuse(const ctx *c, int member, const char *reason, char *why, size
 		snprintf(why, whylen, "%s: %s", path, reason);
 }
 
+/* JSON's whitespace only (RFC 8259: space, tab, LF, CR). cJSON skips every
+ * byte up to 0x20; a text with, say, 0x06 between two tokens is not JSON
+ * and is refused here as a syntax error at that byte. */
 static void skip_ws(ctx *c)
 {
-	while (c->p < c->end && (unsigned char)*c->p <= 0x20)
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
 		c->p++;
 }
 

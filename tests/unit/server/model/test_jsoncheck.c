@@ -221,6 +221,11 @@ static void test_jsoncheck__syntax_and_small_buffers(void **state)
 		assert_int_equal(check_n("{\"a\":\"\\x\"}", 10, w, sizeof(w)), WB__JSON_SYNTAX);
 		assert_int_equal(check_n("", 0, w, sizeof(w)), WB__JSON_SYNTAX);
 		assert_int_equal(check_n("nul", 3, w, sizeof(w)), WB__JSON_SYNTAX);
+		/* whitespace is JSON's four: another control byte between tokens is not (cJSON skips it) */
+		assert_int_equal(check_n("{\"a\"\x06:1}", 7, w, sizeof(w)), WB__JSON_SYNTAX);
+		assert_string_equal(w, "not valid json at byte 4");
+		assert_int_equal(check_n("\x0b[1]", 4, w, sizeof(w)), WB__JSON_SYNTAX);
+		assert_int_equal(check_n(" \t\r\n[1 ,\n2]\r\n", 13, w, sizeof(w)), WB__JSON_OK);
 	}
 	/* the message is cut to the buffer and terminated; no buffer at all is fine */
 	assert_int_equal(check_n("{\"lr\":1e400}", 12, why, sizeof(why)), WB__JSON_REFUSED);
