@@ -10,7 +10,7 @@
 // compare view of those trials' runs). View state in the query:
 //   brush=<p0>,<p1>,<axis> (repeatable; positions 0..1 along the axis)
 //   sx=<parameter> (the scatter's x)  sort=[-]<column>  tpage=<n>  only=1 (table: selected rows only)
-// While the sweep is running or paused the page polls every 5 s.
+// While the sweep is running or paused, or trials still run, the page polls every 5 s.
 //
 // Everything is computed in the browser from two answers (the sweep and
 // its trials, whose values the server reads from each run's summary);
@@ -353,23 +353,26 @@ export async function renderSweep(root, entity, project, id) {
       h('span', null, maximize() ? 'worst → best (higher is better)' : 'worst → best (lower is better)'));
   }
 
+  // Each part's drawing time of the last drawAll, in ms (the bench prints them).
+  const parts = {};
   function drawAll() {
-    derive();
-    renderHead();
-    renderFacts();
-    renderLegend();
-    drawBest();
+    const part = (name, f) => { const a = performance.now(); f(); parts[name] = Math.round((performance.now() - a) * 10) / 10; };
+    part('derive', derive);
+    part('header', () => { renderHead(); renderFacts(); renderLegend(); });
+    part('best', drawBest);
     loadBrushes();
-    pc.setData(axisList, pos, quality, trials.length);
-    fillScatterChoice();
-    applySelection();
-    drawImportance();
+    part('parallel', () => pc.setData(axisList, pos, quality, trials.length));
+    part('scatter_table', () => { fillScatterChoice(); applySelection(); });
+    part('importance', drawImportance);
   }
 
   // ---- polling while trials can still change ----
   function schedule() {
     clearTimeout(timer);
-    if (alive && ACTIVE.has(sweep.state)) timer = setTimeout(poll, POLL_MS);
+    const c = sweep.counts || {};
+    // A stopped sweep's running trials still report: poll until they are done.
+    const busy = ACTIVE.has(sweep.state) || (c.pending || 0) + (c.leased || 0) + (c.running || 0) > 0;
+    if (alive && busy) timer = setTimeout(poll, POLL_MS);
   }
   async function poll() {
     try {
@@ -386,12 +389,13 @@ export async function renderSweep(root, entity, project, id) {
     schedule();
   }
 
+  parts.fetch = Math.round((performance.now() - t0) * 10) / 10;
   let lastSig = JSON.stringify([sweep, trials]);
   drawAll();
   const ms = performance.now() - t0;
   root.dataset.sweepDrawn = String(Math.round(ms));
   window.__wb.sweep = {
-    drawnMs: ms,
+    drawnMs: ms, parts,
     // The plot's axes as drawn, for tests: [{name, x, top, bottom, log, cat}].
     axes: () => axisList.map((a, j) => ({ name: a.name, x: pc.geom.xs[j], top: pc.geom.top, bottom: pc.geom.bottom, log: a.log, cat: a.cat,
       min: a.min, max: a.max })),

@@ -162,10 +162,10 @@ export function prng(seed) {
 // features tried at every split (a regression forest's usual default),
 // depth ≤ opts.depth, leaves ≥ opts.minLeaf samples. Answers importances
 // summing to 1 (all 0 when no split helps).
-export function forestImportance(features, y, opts = {}) {
-  const nf = features.length, n = y.length;
+export function forestImportance(features, values, opts = {}) {
+  const nf = features.length, n = values.length;
   const trees = opts.trees || 50, depth = opts.depth || 8, minLeaf = opts.minLeaf || 3;
-  y = Float64Array.from(y);
+  const y = Float64Array.from(values);
   const imp = new Float64Array(nf);
   if (!nf || n < 4) return Array.from(imp);
   const rand = prng(opts.seed === undefined ? 1 : opts.seed);
