@@ -168,6 +168,15 @@ void wbs__h_groups_list(wbs__req *q);
 void wbs__h_group_get(wbs__req *q);
 void wbs__h_group_history(wbs__req *q);
 
+/* handlers_sweep.c: sweeps, and the agents that run their trials. */
+void wbs__h_sweeps(wbs__req *q);
+void wbs__h_sweep_get(wbs__req *q);
+void wbs__h_sweep_patch(wbs__req *q);
+void wbs__h_sweep_trials(wbs__req *q);
+void wbs__h_sweep_next(wbs__req *q);
+void wbs__h_trial_heartbeat(wbs__req *q);
+void wbs__h_trial_finish(wbs__req *q);
+
 /* handlers_notify.c: webhooks, rules, the delivery log. */
 void wbs__h_webhooks(wbs__req *q);
 void wbs__h_webhook_delete(wbs__req *q);

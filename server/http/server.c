@@ -109,7 +109,7 @@ typedef void (*handler_fn)(wbs__req *q);
 static const struct route {
 	const char *method;
 	size_t nseg;
-	const char *seg[7];
+	const char *seg[8];
 	handler_fn fn;
 	int access;
 } routes[] = {
@@ -160,6 +160,15 @@ static const struct route {
 	{"PUT", 7, {"projects", "*", "*", "artifacts", "*", "aliases", "*"}, wbs__h_artifact_alias_put, WBS__ACC_WRITE},
 	{"DELETE", 7, {"projects", "*", "*", "artifacts", "*", "aliases", "*"}, wbs__h_artifact_alias_delete, WBS__ACC_WRITE},
 	{"GET", 6, {"projects", "*", "*", "runs", "*", "artifacts"}, wbs__h_run_artifacts, WBS__ACC_READ},
+	/* sweeps (handlers_sweep.c): viewers read them, editors create and run them */
+	{"GET", 4, {"projects", "*", "*", "sweeps"}, wbs__h_sweeps, WBS__ACC_READ},
+	{"POST", 4, {"projects", "*", "*", "sweeps"}, wbs__h_sweeps, WBS__ACC_WRITE},
+	{"GET", 5, {"projects", "*", "*", "sweeps", "*"}, wbs__h_sweep_get, WBS__ACC_READ},
+	{"PATCH", 5, {"projects", "*", "*", "sweeps", "*"}, wbs__h_sweep_patch, WBS__ACC_WRITE},
+	{"GET", 6, {"projects", "*", "*", "sweeps", "*", "trials"}, wbs__h_sweep_trials, WBS__ACC_READ},
+	{"POST", 6, {"projects", "*", "*", "sweeps", "*", "next"}, wbs__h_sweep_next, WBS__ACC_WRITE},
+	{"POST", 8, {"projects", "*", "*", "sweeps", "*", "trials", "*", "heartbeat"}, wbs__h_trial_heartbeat, WBS__ACC_WRITE},
+	{"POST", 8, {"projects", "*", "*", "sweeps", "*", "trials", "*", "finish"}, wbs__h_trial_finish, WBS__ACC_WRITE},
 	/* accounts (handlers_acct.c) */
 	{"POST", 2, {"auth", "login"}, wbs__h_login, WBS__ACC_PUBLIC},
 	{"POST", 2, {"auth", "logout"}, wbs__h_logout, WBS__ACC_PUBLIC},

@@ -24,6 +24,7 @@
 #include "model/summary.h"
 #include "store/store_notify.h"
 #include "store/store_artifact.h"
+#include "store/store_sweep.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "wb.h"
@@ -880,6 +881,7 @@ static int apply_sweep(wbs__store *s, wbs__job *j)
 {
 	double now = wbs__store_now(s);
 	sqlite3_stmt *st = W(s, WS_SWEEP);
+	uint64_t trials = 0;
 	int ret;
 
 	sqlite3_bind_double(st, 1, now);
@@ -887,6 +889,9 @@ static int apply_sweep(wbs__store *s, wbs__job *j)
 	ret = step_done(s, st, &j->err, "crash sweep");
 	if (!ret)
 		j->count = (uint64_t)sqlite3_changes(s->wdb);
+	/* and the sweep trials whose agent stopped heartbeating (store_sweep.c) */
+	if (!ret)
+		ret = wbs__sweep_expire(s, now, &trials, &j->err);
 	return ret;
 }
 
