@@ -198,28 +198,32 @@ export function forestImportance(features, values, opts = {}) {
     split(0, n, 0);
   }
 
+  // The SSE of a split is ss - (ls²/nl + rs²/nr), so the best split is
+  // the one with the largest ls²/nl + rs²/nr; its gain is that minus s²/m.
   function split(lo, hi, d) {
     const m = hi - lo;
     if (d >= depth || m < 2 * minLeaf) return;
     const ord0 = order[0];
     let s = 0, ss = 0;
     for (let i = lo; i < hi; i++) { const v = y[ord0[i]]; s += v; ss += v * v; }
-    const sse = ss - (s * s) / m;
-    if (!(sse > 1e-12)) return;
-    let bestGain = 0, bestF = -1, bestAt = -1;
+    const base = (s * s) / m;
+    if (!(ss - base > 1e-12)) return;
+    let bestScore = base, bestF = -1, bestAt = -1;
+    const first = lo + minLeaf - 1, end = hi - minLeaf; // left sides of minLeaf..m-minLeaf samples
     for (let f = 0; f < nf; f++) {
       const ord = order[f], col = X[f];
-      let ls = 0, lss = 0;
-      for (let i = lo; i < hi - 1; i++) {
-        const v = y[ord[i]];
-        ls += v; lss += v * v;
-        const nl = i - lo + 1;
-        if (nl < minLeaf || m - nl < minLeaf || col[ord[i]] === col[ord[i + 1]]) continue;
-        const rs = s - ls, rss = ss - lss, nr = m - nl;
-        const gain = sse - (lss - (ls * ls) / nl) - (rss - (rs * rs) / nr);
-        if (gain > bestGain) { bestGain = gain; bestF = f; bestAt = i; }
+      let ls = 0;
+      for (let i = lo; i < first; i++) ls += y[ord[i]];
+      for (let i = first; i < end; i++) {
+        const r = ord[i];
+        ls += y[r];
+        if (col[r] === col[ord[i + 1]]) continue;
+        const nl = i - lo + 1, rs = s - ls;
+        const score = (ls * ls) / nl + (rs * rs) / (m - nl);
+        if (score > bestScore) { bestScore = score; bestF = f; bestAt = i; }
       }
     }
+    const bestGain = bestScore - base;
     if (bestF < 0) return;
     imp[bestF] += bestGain;
     const ordB = order[bestF];
