@@ -237,3 +237,28 @@ test('a viewer reads the sweep page without the controls, and cannot pause it', 
   noErrors(page);
   await page.close();
 });
+
+test('a grid sweep without a metric, its trials still leased: rows, no curve or importance, values as text', async () => {
+  const spec = { method: 'grid', parameters: { act: { values: ['<img src=x onerror="window.__xss=1">', 'relu'] }, depth: { values: [2, 4] } } };
+  const made = await srv.api(`/projects/team/${PROJECT}/sweeps`, { method: 'POST', body: spec });
+  assert.equal(made.status, 201);
+  const id = made.json.id;
+  for (let i = 0; i < 2; i++)
+    assert.equal((await srv.api(`/projects/team/${PROJECT}/sweeps/${id}/next`, { method: 'POST', body: { agent: 'browser-test:9' } })).status, 200);
+  const page = await newPage(await browser(), srv);
+  await open(page, srv.url, `/team/${PROJECT}/sweeps/${id}`);
+  await page.waitForSelector('[data-sweep-drawn]');
+  assert.equal(await page.textContent('#sweep-name'), id, 'a sweep without a name is called by its id');
+  const rows = await page.$$eval('#trials tbody tr', (trs) => trs.map((tr) => tr.querySelector('.badge').textContent));
+  assert.deepEqual(rows, ['leased', 'leased']);
+  assert.deepEqual(await page.$$eval('#trials thead th', (ths) => ths.map((th) => th.dataset.col)),
+    ['num', 'run', 'state', 'p:act', 'p:depth', 'duration']);
+  assert.match(await page.textContent('#trials tbody'), /<img src=x onerror="window.__xss=1">|relu/);
+  assert.match(await page.textContent('#importance-empty'), /no metric/);
+  assert.match(await page.textContent('#sweep-best'), /no metric/);
+  assert.equal(await page.getAttribute('#sweep-best-chart', 'data-points'), '0');
+  assert.equal(await page.getAttribute('#sweep-parallel', 'data-lines'), '2');
+  await noXss(page);
+  noErrors(page);
+  await page.close();
+});
