@@ -10,7 +10,7 @@
 //   web_sweep_page_nav      the same load as Playwright sees it: goto → the marker found
 //                           (adds Playwright's round trips to the browser)
 //   web_sweep_brush         a brush's redraw in the page (plots, selection, table)
-import { startServer, launch, newPage, fillSweep } from './lib.mjs';
+import { startServer, launch, newPage, fillSweep, shot } from './lib.mjs';
 
 const N = Number(process.env.WB_BENCH_TRIALS || 1000);
 const out = (bench, value, extra = {}) => console.log(JSON.stringify({ bench, value: Math.round(value * 10) / 10, unit: 'ms', ...extra }));
@@ -68,6 +68,8 @@ try {
   await page.waitForFunction(() => window.__wb.sweep.brushMs !== undefined);
   out('web_sweep_brush', await page.evaluate(() => window.__wb.sweep.brushMs),
     { trials: N, selected: Number(await page.getAttribute('#sweep-selection', 'data-selected')) });
+  await page.evaluate(() => document.querySelector('#sweep-legend').scrollIntoView());
+  await shot(page, 'sweep-brushed'); // docs/screenshots/sweep.png
 } finally {
   await ctx.close();
   await srv.stop();

@@ -120,20 +120,21 @@ export async function renderSweep(root, entity, project, id) {
     h('h2', null, 'Trials'), h('div', { class: 'toolbar' }, h('label', null, onlyBox, ' only the selected trials')), tableWrap, tablePager);
 
   // Derived data; rebuilt on every poll.
-  let pars = [], axes = new Map(), axisList = [], pos = [], quality = [], sel = new Uint8Array(0);
+  let pars = [], axisList = [], pos = [], quality = [], sel = new Uint8Array(0);
   const maximize = () => !!(sweep.metric && sweep.metric.goal === 'maximize');
   const metricName = () => (sweep.metric ? sweep.metric.name : null);
 
   function derive() {
     pars = sweepParams(sweep.spec, trials);
-    axes = new Map(pars.map((p) => [p.name, makeAxis(p.name, trials.map((t) => paramValue(t, p.name)), p)]));
-    axisList = pars.map((p) => axes.get(p.name));
+    const raw = pars.map((p) => trials.map((t) => paramValue(t, p.name)));
+    axisList = pars.map((p, j) => makeAxis(p.name, raw[j], p));
+    raw.push(trials.map((t) => t.value));
     if (metricName()) {
       const m = makeAxis(metricName(), trials.map((t) => t.value), {});
       m.metric = true;
       axisList.push(m);
     }
-    pos = axisList.map((a) => Float64Array.from(trials, (t) => { const p = a.pos(a.metric ? t.value : paramValue(t, a.name)); return p === null ? NaN : p; }));
+    pos = axisList.map((a, j) => Float64Array.from(raw[j], (v) => { const p = a.pos(v); return p === null ? NaN : p; }));
     const mAxis = metricName() ? axisList[axisList.length - 1] : null;
     quality = trials.map((t, i) => (mAxis && Number.isFinite(pos[pos.length - 1][i]) ? (maximize() ? pos[pos.length - 1][i] : 1 - pos[pos.length - 1][i]) : NaN));
   }
@@ -265,7 +266,7 @@ export async function renderSweep(root, entity, project, id) {
         ? `Needs at least 5 trials with a value of ${metricName()} (${n} so far).` : 'This sweep has no metric.'));
       return;
     }
-    const rows = importance(pars, trials, axes).sort((a, b) => b.forest - a.forest);
+    const rows = importance(axisList.slice(0, pars.length), pos.slice(0, pars.length), trials.map((t) => t.value)).sort((a, b) => b.forest - a.forest);
     const bar = (v, cls) => h('span', { class: `imp-bar ${cls}`, style: { width: `${Math.round(Math.max(0, Math.min(1, v)) * 100)}%` } });
     impWrap.append(h('table', { class: 'grid', id: 'sweep-importance' },
       h('thead', null, h('tr', null, h('th', null, 'parameter'), h('th', null, 'importance'), h('th', null, '|correlation|'))),

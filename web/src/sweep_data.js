@@ -70,7 +70,6 @@ export function makeAxis(name, values, kind = {}) {
     const lo = f(min), span = f(max) - lo;
     a.pos = (v) => (isNum(v) ? (span > 0 ? (f(v) - lo) / span : 0.5) : null);
     a.at = (p) => (a.log ? Math.pow(10, lo + p * span) : lo + p * span);
-    a.feature = (v) => (isNum(v) ? f(v) : NaN);
     return a;
   }
   a.cat = true;
@@ -87,7 +86,6 @@ export function makeAxis(name, values, kind = {}) {
     return cats.length === 1 ? 0.5 : i / (cats.length - 1);
   };
   a.at = (p) => cats[Math.max(0, Math.min(cats.length - 1, Math.round(p * (cats.length - 1))))];
-  a.feature = (v) => { const i = v === undefined || v === null ? undefined : index.get(keyOf(v)); return i === undefined ? NaN : i; };
   return a;
 }
 
@@ -251,15 +249,20 @@ const FOREST = { trees: 50, depth: 8, minLeaf: 3, seed: 1 };
 
 // Importance of each parameter for the metric over the trials with a
 // value: [{name, corr (|r| or η, null when undefined), forest (share)}].
-export function importance(params, trials, axes) {
-  const done = trials.filter((t) => isNum(t.value));
-  const y = done.map((t) => t.value);
-  const features = params.map((p) => { const a = axes.get(p.name); return done.map((t) => a.feature(paramValue(t, p.name))); });
+// axes[j] is parameter j's axis and pos[j][i] trial i's position on it
+// (NaN: none): a position is an affine map of the value (of its log10 on
+// a log axis, of its category index on a categorical one), which changes
+// neither a correlation's size nor a tree's splits, so the positions the
+// plots use serve as the features.
+export function importance(axes, pos, values) {
+  const rows = [];
+  for (let i = 0; i < values.length; i++) if (isNum(values[i])) rows.push(i);
+  const y = rows.map((i) => values[i]);
+  const features = pos.map((p) => rows.map((i) => p[i]));
   const forest = forestImportance(features, y, FOREST);
-  return params.map((p, j) => {
-    const a = axes.get(p.name);
+  return axes.map((a, j) => {
     const c = a.cat ? correlationRatio(features[j], y) : pearson(features[j], y);
-    return { name: p.name, corr: c === null ? null : Math.abs(c), forest: forest[j] || 0 };
+    return { name: a.name, corr: c === null ? null : Math.abs(c), forest: forest[j] || 0 };
   });
 }
 
