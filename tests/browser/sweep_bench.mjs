@@ -40,21 +40,26 @@ try {
   const page = await newPage(ctx, srv.key);
   await page.goto(`${srv.url}/`); // warm: assets cached, key stored
   const path = `${srv.url}/team/sweepbench/sweeps/${id}`;
-  const nav = [], painted = [], script = [];
+  const nav = [], painted = [], script = [], at = [];
   let parts = null;
   for (let i = 0; i < 6; i++) {
     const t0 = Date.now();
     await page.goto(path);
     await page.waitForSelector('[data-sweep-painted]', { timeout: 60000 });
     nav.push(Date.now() - t0);
-    const s = await page.evaluate(() => ({ painted: window.__wb.sweep.paintedAt, script: window.__wb.sweep.drawnMs, parts: window.__wb.sweep.parts }));
+    const s = await page.evaluate(() => ({ painted: window.__wb.sweep.paintedAt, script: window.__wb.sweep.drawnMs, parts: window.__wb.sweep.parts,
+      // where the time went: the app's bundle run (DOMContentLoaded), the page's start, its drawing done
+      at: [performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd, window.__wb.sweep.startedAt,
+        window.__wb.sweep.startedAt + window.__wb.sweep.drawnMs].map(Math.round) }));
     painted.push(Math.round(s.painted));
+    at.push(s.at);
     script.push(Math.round(s.script));
     parts = s.parts;
   }
   const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
   // The first load (cold caches) is left out of each figure.
-  out('web_sweep_page_painted', median(painted.slice(1)), { trials: N, loads: painted.slice(1) });
+  out('web_sweep_page_painted', median(painted.slice(1)), { trials: N, loads: painted.slice(1),
+    dcl_start_drawn: at.slice(1) });
   out('web_sweep_page_script', median(script.slice(1)), { trials: N, loads: script.slice(1), last_parts: parts });
   out('web_sweep_page_nav', median(nav.slice(1)), { trials: N, loads: nav.slice(1) });
   // One brush on the lr axis: the page's own time for the plot's redraw and the selection's (scatter, table).

@@ -40,7 +40,7 @@ export function axisTicks(a, room) {
   if (a.min === a.max) return [[0.5, fmtNum(a.min)]];
   if (a.log) {
     const lo = Math.log10(a.min), hi = Math.log10(a.max), out = [];
-    for (let e = Math.ceil(lo - 1e-9); e <= hi + 1e-9; e++) out.push([(e - lo) / (hi - lo), fmtNum(Math.pow(10, e))]);
+    for (let e = Math.ceil(lo - 1e-9); e <= hi + 1e-9; e++) out.push([(e - lo) / (hi - lo), e < -3 || e > 5 ? `1e${e}` : fmtNum(Math.pow(10, e))]);
     if (out.length >= 2) return out;
   }
   const k = Math.max(2, Math.min(5, room));
