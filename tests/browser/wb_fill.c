@@ -378,7 +378,7 @@ static int medialive(int64_t steps)
 	return wb_run_finish(r, 0) == WB_OK ? 0 : 1;
 }
 
-enum { TRIALS_MAX = 100000, TRIAL_LINE = 1024 };
+enum { TRIALS_MAX = 10000, TRIAL_LINE = 1024 };
 static char (*trial_lines)[TRIAL_LINE];
 static const char *trial_metric;
 
@@ -449,9 +449,20 @@ static int trials(const char *metric)
 	trial_lines = calloc(TRIALS_MAX, TRIAL_LINE);
 	if (!trial_lines)
 		return 1;
-	while (n < TRIALS_MAX && fgets(trial_lines[n], TRIAL_LINE, stdin))
+	while (n < TRIALS_MAX && fgets(trial_lines[n], TRIAL_LINE, stdin)) {
+		if (!strchr(trial_lines[n], '\n') && !feof(stdin)) {
+			fprintf(stderr, "wb_fill: trials: line %d is longer than %d bytes\n", n + 1, TRIAL_LINE - 2);
+			free(trial_lines);
+			return 2;
+		}
 		if (trial_lines[n][0] != '\n')
 			n++;
+	}
+	if (n == TRIALS_MAX && getc(stdin) != EOF) {
+		fprintf(stderr, "wb_fill: trials: more than %d lines\n", TRIALS_MAX);
+		free(trial_lines);
+		return 2;
+	}
 	for (int t = 0; t < T; t++) {
 		a[t].from = n * t / T;
 		a[t].to = n * (t + 1) / T;
