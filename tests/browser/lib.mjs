@@ -163,10 +163,12 @@ export async function open(page, url, path) {
 }
 
 // A screenshot into $WB_SCREENSHOTS_DIR/<name>.png (README's pictures), if set.
-export async function shot(page, name, fullPage = false) {
+// type 'jpeg' (quality 85) for pictures a PNG holds badly, such as a thousand antialiased lines.
+export async function shot(page, name, fullPage = false, type = 'png') {
   if (!SHOTS) return;
   mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+  if (type === 'jpeg') await page.screenshot({ path: join(SHOTS, `${name}.jpg`), fullPage, type, quality: 85 });
+  else await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
 }
 
 // No console error (but those matching allow: the browser logs every 4xx

@@ -74,7 +74,7 @@ try {
   out('web_sweep_brush', await page.evaluate(() => window.__wb.sweep.brushMs),
     { trials: N, selected: Number(await page.getAttribute('#sweep-selection', 'data-selected')) });
   await page.evaluate(() => document.querySelector('#sweep-legend').scrollIntoView());
-  await shot(page, 'sweep-brushed'); // docs/screenshots/sweep.png
+  await shot(page, 'sweep-brushed', false, 'jpeg'); // docs/screenshots/sweep.jpg
 } finally {
   await ctx.close();
   await srv.stop();
