@@ -23,5 +23,9 @@ int wbs__cmd_import(int argc, char **argv);
 int wbs__cmd_login(int argc, char **argv);
 /* cmd_artifact.c */
 int wbs__cmd_artifact(int argc, char **argv);
+/* cmd_sweep.c: wb sweep create|show|pause|resume|stop|cancel */
+int wbs__cmd_sweep(int argc, char **argv);
+/* cmd_agent.c: wb agent ENTITY/PROJECT/SWEEP, runs a sweep's trials */
+int wbs__cmd_agent(int argc, char **argv);
 
 #endif /* WB_SERVER_CMD_H */

@@ -30,6 +30,8 @@ static const char usage[] = "usage: wb <command> [options]\n"
 			    "  export   runs into a portable archive (wb export --project E/P OUT.tar.gz)\n"
 			    "  import   an export archive into a server (wb import ARCHIVE)\n"
 			    "  artifact upload or download artifacts (wb artifact put|get ...)\n"
+			    "  sweep    create and drive a hyperparameter sweep (wb sweep create SPEC --project E/P)\n"
+			    "  agent    run a sweep's trials here (wb agent E/P/SWEEP [--count N] [--parallel K] [-- CMD])\n"
 			    "  version  print the version\n"
 			    "  help     print this help\n";
 
@@ -59,6 +61,10 @@ int main(int argc, char **argv)
 		return wbs__cmd_import(argc - 2, argv + 2);
 	if (strcmp(cmd, "artifact") == 0)
 		return wbs__cmd_artifact(argc - 2, argv + 2);
+	if (strcmp(cmd, "sweep") == 0)
+		return wbs__cmd_sweep(argc - 2, argv + 2);
+	if (strcmp(cmd, "agent") == 0)
+		return wbs__cmd_agent(argc - 2, argv + 2);
 	if (strcmp(cmd, "vacuum") == 0)
 		return wbs__cmd_vacuum(argc - 2, argv + 2);
 	if (strcmp(cmd, "tensorboard") == 0)

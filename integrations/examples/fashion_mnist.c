@@ -249,6 +249,36 @@ static void log_config(wb_run *run, const config *c, long n_train)
 		 "define_metric train/loss");
 }
 
+/*
+ * The hyperparameters as the run's config has them. Without a sweep they
+ * are the ones log_config just set; in a sweep's trial (`wb agent`), the
+ * trial's parameters are the config and a set of the same key keeps the
+ * sweep's value, so reading back is how the trainer learns its trial. 0, or
+ * -1 for a value the model cannot use.
+ */
+static int config_readback(wb_run *run, config *c)
+{
+	int64_t hidden = c->hidden, batch = c->batch, epochs = c->epochs;
+
+	if (run == NULL)
+		return 0;
+	(void)wb_config_get_double(run, "optimizer.lr", &c->lr);
+	(void)wb_config_get_double(run, "optimizer.momentum", &c->momentum);
+	(void)wb_config_get_int(run, "model.hidden", &hidden);
+	(void)wb_config_get_int(run, "batch_size", &batch);
+	(void)wb_config_get_int(run, "epochs", &epochs);
+	if (!(c->lr > 0 && c->lr < 10) || !(c->momentum >= 0 && c->momentum < 1) || hidden < 1 || hidden > 4096 ||
+	    batch < 1 || batch > 60000 || epochs < 1 || epochs > 1000) {
+		fprintf(stderr, PROG ": config out of range: lr %g, momentum %g, hidden %lld, batch %lld, epochs %lld\n",
+			c->lr, c->momentum, (long long)hidden, (long long)batch, (long long)epochs);
+		return -1;
+	}
+	c->hidden = (int)hidden;
+	c->batch = (int)batch;
+	c->epochs = (int)epochs;
+	return 0;
+}
+
 /* The run's strings are the SDK's until wb_run_finish; keep copies for after it. */
 static char *dup_or_null(const char *s)
 {
@@ -299,15 +329,6 @@ int main(int argc, char **argv)
 	if (c.limit > 0 && c.limit < n_train)
 		n_train = c.limit;
 
-	rng = c.seed;
-	order = malloc((size_t)n_train * sizeof(*order));
-	if (order == NULL || mlp_init(&m, c.hidden, &rng) != 0) {
-		fprintf(stderr, PROG ": out of memory\n");
-		goto done;
-	}
-	for (long i = 0; i < n_train; i++)
-		order[i] = i;
-
 	/*
 	 * NULL fields come from WB_* in the environment. The project has a
 	 * default of its own, which must not hide WB_PROJECT: set it only when
@@ -335,6 +356,19 @@ int main(int argc, char **argv)
 		}
 	}
 	log_config(run, &c, n_train);
+	/* Under a sweep the trial's parameters are the config, and win over the
+	 * defaults just set: read back what the model is built with. */
+	if (config_readback(run, &c) != 0)
+		goto done;
+
+	rng = c.seed;
+	order = malloc((size_t)n_train * sizeof(*order));
+	if (order == NULL || mlp_init(&m, c.hidden, &rng) != 0) {
+		fprintf(stderr, PROG ": out of memory\n");
+		goto done;
+	}
+	for (long i = 0; i < n_train; i++)
+		order[i] = i;
 
 	printf("training on %ld images, validating on %d, testing on %ld: %d-%d-%d MLP, "
 	       "lr %g, momentum %g, batch %d, epochs %d, seed %llu\n",

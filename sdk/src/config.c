@@ -174,6 +174,7 @@ void wb__config_store_locked(wb__config *c, char *key, wb__config_value *val)
 	c->n = w;
 	c->items[c->n].key = key;
 	c->items[c->n].val = *val;
+	c->items[c->n].locked = c->items[c->n].warned = 0;
 	c->n++;
 }
 
@@ -241,11 +242,24 @@ int wb__config_copy_string(wb__config *c, const char *key, char *buf, size_t cap
 	return rc;
 }
 
-/* Set key = *val on run: the whole setter (see the top of the file). Takes
- * ownership of val->v.s in every case. */
-static int config_set(wb_run *run, const char *key, wb__config_value *val)
+/* The locked entry key is related to (a sweep's parameter, sweep.c), or
+ * NULL. Caller holds c->mu. */
+static wb__config_entry *locked_related(wb__config *c, const char *key)
 {
-	char *json = NULL, *k = NULL;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->items[i].locked && related(c->items[i].key, key))
+			return &c->items[i];
+	return NULL;
+}
+
+/* Set key = *val on run: the whole setter (see the top of the file). A key
+ * a sweep locked keeps its value (WB_OK, one warning per locked key);
+ * lock: this value becomes such a key. Takes ownership of val->v.s in
+ * every case. */
+static int config_set(wb_run *run, const char *key, wb__config_value *val, int lock)
+{
+	char *json = NULL, *k = NULL, kept[WB__CONFIG_KEY_MAX + 1] = "";
+	wb__config_entry *e;
 	size_t len = 0;
 	int rc, locked = 0;
 
@@ -263,41 +277,59 @@ static int config_set(wb_run *run, const char *key, wb__config_value *val)
 		goto done;
 	pthread_mutex_lock(&run->config.mu);
 	locked = 1;
+	if (!lock && (e = locked_related(&run->config, key))) {
+		if (!e->warned) {
+			e->warned = 1;
+			snprintf(kept, sizeof kept, "%s", e->key);
+		}
+		rc = WB_OK;
+		goto done;
+	}
 	if ((rc = wb__config_reserve(&run->config)))
 		goto done;
 	if (run->mode != WB_MODE_DISABLED && (rc = wb__run_push(run, WB__REC_CONFIG, json, len)))
 		goto done;
 	wb__config_store_locked(&run->config, k, val);
+	run->config.items[run->config.n - 1].locked = lock;
 	k = NULL;
 	val->type = 0;
 done:
 	if (locked)
 		pthread_mutex_unlock(&run->config.mu);
+	if (kept[0])
+		wb__warn("config key %s was set by the sweep: keeping the sweep's value over the code's (set of %s "
+			 "ignored; warned once per key)",
+			 kept, key);
 	value_free(val);
 	free(k);
 	free(json);
 	return rc;
 }
 
+int wb__config_set_locked(wb_run *run, const char *key, wb__config_value *val)
+{
+	return config_set(run, key, val, 1);
+}
+
 int wb_config_set_int(wb_run *run, const char *key, int64_t value)
 {
 	wb__config_value v = {.type = WB__CFG_INT, .v.i = value};
 
-	return config_set(run, key, &v);
+	return config_set(run, key, &v, 0);
 }
 
 int wb_config_set_double(wb_run *run, const char *key, double value)
 {
 	wb__config_value v = {.type = WB__CFG_DOUBLE, .v.d = value};
 
-	return config_set(run, key, &v);
+	return config_set(run, key, &v, 0);
 }
 
 int wb_config_set_bool(wb_run *run, const char *key, int value)
 {
 	wb__config_value v = {.type = WB__CFG_BOOL, .v.b = value ? 1 : 0};
 
-	return config_set(run, key, &v);
+	return config_set(run, key, &v, 0);
 }
 
 int wb_config_set_string(wb_run *run, const char *key, const char *value)
@@ -311,7 +343,7 @@ int wb_config_set_string(wb_run *run, const char *key, const char *value)
 	v.v.s = wb__config_str_new(value);
 	if (!v.v.s)
 		return wb__error(WB_ENOMEM, "out of memory");
-	return config_set(run, key, &v);
+	return config_set(run, key, &v, 0);
 }
 
 static int config_get(wb_run *run, const char *key, int type, void *out)

@@ -40,6 +40,8 @@ typedef struct wb__config_value {
 typedef struct wb__config_entry {
 	char *key;
 	wb__config_value val;
+	int locked; /* set by the sweep (sweep.c): a setter of this key or a related one keeps it */
+	int warned; /* the one warning about a locked key was given */
 } wb__config_entry;
 
 typedef struct wb__config {
@@ -76,6 +78,14 @@ WB__HIDDEN int wb__config_payload(const char *key, const wb__config_value *val, 
  * it cannot fail.
  */
 WB__HIDDEN void wb__config_store_locked(wb__config *c, char *key, wb__config_value *val);
+
+/*
+ * Set key = *val on run as config_set does, and lock the key: a later
+ * wb_config_set_* of it, or of a key above or below it in the tree, keeps
+ * this value and returns WB_OK with one warning per key (the sweep's value
+ * overrides the code's default, sweep.c). Takes ownership of val->v.s.
+ */
+WB__HIDDEN int wb__config_set_locked(wb_run *run, const char *key, wb__config_value *val);
 
 /* Make room for one more entry (caller holds c->mu). WB_OK or WB_ENOMEM. */
 WB__HIDDEN int wb__config_reserve(wb__config *c);

@@ -47,6 +47,7 @@
 #include "meta.h"
 #include "names.h"
 #include "runlog.h"
+#include "sweep.h"
 #include "tbfollow.h"
 #include "upload.h"
 #include "util.h"
@@ -695,6 +696,8 @@ static int run_build_json(wb_run *run, int resume, int name_given, double create
 		}
 		if (run->s.launcher.kind && add_distributed(meta, &run->s.launcher))
 			goto nomem;
+		if (wb__sweep_meta(meta, &run->s.sweep))
+			goto nomem;
 		if (!cJSON_AddItemToObject(obj, "created_at", wb__json_double(created_at)))
 			goto nomem;
 	}
@@ -865,11 +868,16 @@ int wb_run_init(wb_run **out, const wb_init_options *opts)
 		goto fail;
 	run->mode = run->s.mode;
 	if (run->mode == WB_MODE_DISABLED)
-		goto ok;
+		goto joined;
 	run_ask_entity(run);
 
 	if ((rc = run_make_dir(run, &resume)) || (rc = run_lock(run)) || (rc = run_open_log(run, resume, &rs)))
 		goto fail;
+	/* A given id that neither this machine nor the server has records of
+	 * (a sweep's trial, a run named in advance) starts a new run: it gets
+	 * the metadata, tags and code capture of one. */
+	if (resume && rs.next_seq == 1)
+		resume = 0;
 	if (run->s.name) {
 		run->name = strdup(run->s.name);
 		name_given = 1;
@@ -915,7 +923,10 @@ int wb_run_init(wb_run **out, const wb_init_options *opts)
 		goto fail;
 	if (run->mode == WB_MODE_ONLINE && (rc = run_start_uploader(run)))
 		goto fail;
-ok:
+joined:
+	/* a sweep's trial: its parameters are the config, locked (sweep.c) */
+	if ((rc = wb__sweep_apply(run, &run->s.sweep)))
+		goto fail;
 	wb__gitcap_free(&cap);
 	free(rs.name);
 	*out = run;

@@ -500,6 +500,7 @@ void wb__settings_free(wb__settings *s)
 	}
 	free(s->ca_file);
 	free(s->dir);
+	wb__sweep_free(&s->sweep);
 	memset(s, 0, sizeof *s);
 }
 
@@ -594,11 +595,12 @@ int wb__settings_load(wb__settings *s, const wb_init_options *o)
 		o = &none;
 	if (o->version < 1 || o->version > WB_INIT_OPTIONS_VERSION)
 		return wb__error(WB_EINVAL, "wb_init_options.version %u is not supported", o->version);
-	rc = parse_mode(o, &s->mode);
-	if (rc || s->mode == WB_MODE_DISABLED)
-		return rc;
+	if ((rc = parse_mode(o, &s->mode)) || (rc = wb__sweep_read(&s->sweep)))
+		goto done;
+	if (s->mode == WB_MODE_DISABLED)
+		return WB_OK;
 	if ((rc = distributed(s)) || s->mode == WB_MODE_DISABLED)
-		return rc;
+		goto done;
 
 	if ((rc = take_str(&s->project, o->project, "WB_PROJECT")) ||
 	    (rc = take_str(&s->entity, o->entity, "WB_ENTITY")) || (rc = take_str(&s->name, o->name, "WB_NAME")) ||
@@ -612,6 +614,20 @@ int wb__settings_load(wb__settings *s, const wb_init_options *o)
 	if ((v = wb__setting_str(o->tags, "WB_TAGS")) && (rc = parse_tags(s, v)))
 		goto done;
 
+	/* A sweep trial launched as a distributed job: the trial's run id names
+	 * the group and rank 0's run (the trial's metric is rank 0's), the other
+	 * ranks get runs of their own beside it. */
+	if (s->launcher.kind && s->sweep.params && s->run_id && s->launcher.rank >= 0) {
+		if (!s->group && !(s->group = strdup(s->run_id)))
+			goto nomem;
+		if (s->launcher.rank > 0) {
+			char *id = NULL;
+			if ((rc = wb__asprintf(&id, "%s-rank%d", s->run_id, s->launcher.rank)))
+				goto done;
+			free(s->run_id);
+			s->run_id = id;
+		}
+	}
 	/* under a launcher: the job names the group, the rank the run, unless told otherwise */
 	if (s->launcher.kind) {
 		char name[32];

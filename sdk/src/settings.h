@@ -9,6 +9,7 @@
 
 #include "launcher.h"
 #include "settings_file.h"
+#include "sweep.h"
 #include "wire.h"
 
 #define WB__DEFAULT_PROJECT "uncategorized"
@@ -51,12 +52,17 @@ typedef struct wb__settings {
 	int system_sample_ms;   /* WB_SYSTEM_SAMPLE_MS; < 0: off */
 	char *ca_file;          /* WB_CA_FILE: PEM CA bundle to verify an https server; NULL: the system's */
 	wb__launcher launcher;  /* the distributed launcher found, kind NULL if none */
+	wb__sweep_join sweep;   /* a trial of a sweep (WB_SWEEP_*, sweep.h): params NULL if not one */
 } wb__settings;
 
 /*
  * Resolve opts (may be NULL) into s: each field from opts, else its WB_*
  * environment variable, else (base_url and api_key) the settings file, else
- * the default. Names are validated. In disabled mode only s->mode is set.
+ * the default. Names are validated. In disabled mode only s->mode and
+ * s->sweep are set (a rank that records nothing still reads its parameters).
+ * A sweep trial under a launcher (`wb agent -- mpirun ./train`) is one
+ * group named by the trial's run id (WB_RUN_ID): rank 0 is that run, rank r
+ * the run <id>-rank<r>.
  * The entity, when none is given: with an API key, its owner's entity as
  * the settings file recorded it beside that key, else NULL (the caller
  * asks the server, wb__whoami, when it may); without a key, the login

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "settings_file.h"
+#include "wire.h"
 #include "util/buf.h"
 
 void wbs__api_global_init(void)
@@ -100,7 +101,10 @@ int wbs__api_request(const wbs__api *a, const wbs__api_req *rq, wbs__api_resp *o
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 	if ((ca = getenv("WB_CA_FILE")) && *ca) /* as libwb: a private CA for an https server */
 		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
-	if (!rq->sink)
+	if (rq->timeout_ms > 0) { /* a caller with a deadline of its own (wb agent's heartbeats) */
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, rq->timeout_ms);
+	} else if (!rq->sink)
 		curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
 	else { /* a blob of gigabytes takes as long as it takes, while it moves */
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -143,7 +147,7 @@ int wbs__api_request(const wbs__api *a, const wbs__api_req *rq, wbs__api_resp *o
 int wbs__api_do(const wbs__api *a, const char *method, const char *path, const void *body, size_t len,
 		const char *ctype, wbs__api_resp *out, char *err, size_t errlen)
 {
-	wbs__api_req rq = {method, path, body, len, ctype, NULL, NULL, NULL};
+	wbs__api_req rq = {method, path, body, len, ctype, NULL, NULL, NULL, 0};
 	return wbs__api_request(a, &rq, out, err, errlen);
 }
 
@@ -208,5 +212,22 @@ int wbs__qenc(char *out, size_t cap, const char *s)
 			o += (size_t)snprintf(out + o, cap - o, "%%%02X", c);
 	}
 	out[o] = '\0';
+	return 0;
+}
+
+int wbs__ref_split(const char *s, char parts[3][65], int n)
+{
+	const char *p = s;
+
+	for (int i = 0; i < n; i++) {
+		size_t l = strcspn(p, "/");
+		if (l == 0 || l > 64 || (i < n - 1 && p[l] != '/') || (i == n - 1 && p[l] != '\0'))
+			return -1;
+		memcpy(parts[i], p, l);
+		parts[i][l] = '\0';
+		if (!wb__name_valid(parts[i]))
+			return -1;
+		p += l + 1;
+	}
 	return 0;
 }

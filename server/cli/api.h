@@ -35,6 +35,7 @@ typedef struct wbs__api_req {
 	const char *header;
 	wbs__api_sink sink;
 	void *sink_arg;
+	long timeout_ms; /* the whole request at most this long; 0: the default (600 s, or while a sink's body moves) */
 } wbs__api_req;
 
 /* libcurl's process-wide set-up and tear-down: once per command, before
@@ -54,6 +55,9 @@ int wbs__api_do(const wbs__api *a, const char *method, const char *path, const v
  * out->body), else -1 with "METHOD path: http N: answer" in err and nothing to free. */
 int wbs__api_call(const wbs__api *a, const char *method, const char *path, const void *body, size_t len,
 		  const char *ctype, long want, wbs__api_resp *out, char *err, size_t errlen);
+/* Split a reference "a/b[/c]" (ENTITY/PROJECT[/ID]) into its n parts, each a
+ * valid name (at most 64 bytes). 0, or -1 when s is not n such names. */
+int wbs__ref_split(const char *s, char parts[3][65], int n);
 /* Percent-encode s for a query string into out (cap >= 3 * strlen(s) + 1, else -1). */
 int wbs__qenc(char *out, size_t cap, const char *s);
 

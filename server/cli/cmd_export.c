@@ -539,7 +539,7 @@ static int export_bytes(xctx *x)
 	wbs__progress_begin(x->pg, "files", WBS__PG_BYTES, total);
 	for (size_t i = 0; i < x->nsrc; i++) {
 		const xsrc *e = &x->src[i];
-		wbs__api_req rq = {"GET", e->path, NULL, 0, NULL, NULL, bytes_put, &s};
+		wbs__api_req rq = {"GET", e->path, NULL, 0, NULL, NULL, bytes_put, &s, 0};
 		int rc;
 
 		if (i && cmp_src(e, &x->src[i - 1]) == 0)
@@ -730,23 +730,6 @@ done:
 	return rc;
 }
 
-/* Split "a/b[/c]" into parts (each a valid name). n parts expected. 0 or -1. */
-static int split_ref(const char *s, char parts[3][65], int n)
-{
-	const char *p = s;
-	for (int i = 0; i < n; i++) {
-		size_t l = strcspn(p, "/");
-		if (l == 0 || l > 64 || (i < n - 1 && p[l] != '/') || (i == n - 1 && p[l] != '\0'))
-			return -1;
-		memcpy(parts[i], p, l);
-		parts[i][l] = '\0';
-		if (!wb__name_valid(parts[i]))
-			return -1;
-		p += l + 1;
-	}
-	return 0;
-}
-
 int wbs__cmd_export(int argc, char **argv)
 {
 	const char *run = NULL, *project = NULL, *out = NULL, *base = NULL, *key = NULL;
@@ -801,7 +784,7 @@ int wbs__cmd_export(int argc, char **argv)
 	if (!(list = cJSON_CreateArray()) || !(arts = cJSON_CreateArray()))
 		goto done;
 	if (run) {
-		if (split_ref(run, parts, 3)) {
+		if (wbs__ref_split(run, parts, 3)) {
 			snprintf(err, sizeof(err), "--run takes ENTITY/PROJECT/RUN");
 			goto done;
 		}
@@ -809,7 +792,7 @@ int wbs__cmd_export(int argc, char **argv)
 		    list_run_artifacts(&a, parts[0], parts[1], parts[2], arts, err, sizeof(err)))
 			goto done;
 	} else if (project) {
-		if (split_ref(project, parts, 2)) {
+		if (wbs__ref_split(project, parts, 2)) {
 			snprintf(err, sizeof(err), "--project takes ENTITY/PROJECT");
 			goto done;
 		}

@@ -79,7 +79,7 @@ static int upload_blob(const wbs__api *a, struct archive *ar, const bytes_ent *b
 		snprintf(q, sizeof(q), "%s?offset=%" PRIu64 "&size=%" PRIu64, path, off, b->size);
 		{
 			wbs__api_req rq = {"PUT", q, n ? (const void *)buf : (const void *)"", (size_t)n,
-					   "application/octet-stream", hdr, NULL, NULL};
+					   "application/octet-stream", hdr, NULL, NULL, 0};
 			if (wbs__api_request(a, &rq, &r, err, errlen))
 				return -1;
 		}

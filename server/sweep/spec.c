@@ -132,7 +132,8 @@ cJSON *wbs__sweep_json_copy(const cJSON *v)
 	cJSON *out = NULL, *kid;
 	const cJSON *e;
 
-	if (is_real(v))
+	/* an integer past 2^53 is a real in all but spelling: print it as one, so it reads back alike */
+	if (is_real(v) || (cJSON_IsNumber(v) && !is_integer(v)))
 		return real_node(v->valuedouble);
 	if (!cJSON_IsArray(v) && !cJSON_IsObject(v))
 		return cJSON_Duplicate(v, 0);
@@ -182,11 +183,22 @@ static int next_number(const char *text, size_t len, size_t *i)
 }
 
 /* cJSON keeps members in document order, so a depth-first walk meets the
- * numbers in the order the text has them. */
+ * numbers in the order the text has them. The server's reader keeps an
+ * integer of 16 digits or more as a raw node (its exact text, for stored
+ * configs); a spec wants numbers alike, so those become numbers again. */
 static void mark_reals(cJSON *n, const char *text, size_t len, size_t *i)
 {
 	cJSON *e;
 
+	if (cJSON_IsRaw(n)) {
+		double v = strtod(n->valuestring, NULL);
+		next_number(text, len, i);
+		cJSON_free(n->valuestring);
+		n->valuestring = NULL;
+		n->type = cJSON_Number;
+		cJSON_SetNumberValue(n, v);
+		return;
+	}
 	if (cJSON_IsNumber(n)) {
 		if (next_number(text, len, i))
 			n->type |= WBS__JSON_REAL;
@@ -371,6 +383,7 @@ static int parse_leaf(parse_ctx *c, const cJSON *obj, const char *jpath, const c
 		return oom(c);
 	p->dist = d;
 	p->path = strdup(path);
+	p->pathlen = strlen(path);
 	if (!p->path || !cJSON_AddStringToObject(norm, "distribution", DIST_NAMES[d]))
 		return oom(c);
 
@@ -396,6 +409,15 @@ static int parse_leaf(parse_ctx *c, const cJSON *obj, const char *jpath, const c
 		if (!p->values)
 			return oom(c);
 		p->nvalues = (size_t)cJSON_GetArraySize(p->values);
+		p->vtext = calloc(p->nvalues, sizeof(char *));
+		if (!p->vtext)
+			return oom(c);
+		k = 0;
+		cJSON_ArrayForEach(e, p->values)
+		{
+			if (!(p->vtext[k++] = cJSON_PrintUnformatted(e)))
+				return oom(c);
+		}
 		copy = d == WBS__D_CONSTANT ? wbs__sweep_json_copy(cJSON_GetArrayItem(p->values, 0))
 					    : wbs__sweep_json_copy(p->values);
 		if (!copy)
@@ -983,9 +1005,9 @@ static int parse_tree(parse_ctx *c, const cJSON *j)
 		if (!s->p[i].conds)
 			return oom(c);
 		for (k = 0; k < c->nconds[i]; k++) {
+			s->p[i].nconds++; /* counted first: a refused condition's flags are freed with the spec */
 			if (resolve_cond(c, i, &c->conds[i][k], &s->p[i].conds[k]))
 				return -1;
-			s->p[i].nconds++;
 		}
 	}
 	if (order_params(c))
@@ -1078,6 +1100,9 @@ void wbs__sweep_spec_free(wbs__sweep_spec *s)
 		if (p->keys)
 			free(p->keys[0]);
 		free(p->keys);
+		for (k = 0; p->vtext && k < p->nvalues; k++)
+			free(p->vtext[k]);
+		free(p->vtext);
 		cJSON_Delete(p->values);
 		free(p->probs);
 		for (k = 0; k < p->nconds; k++)

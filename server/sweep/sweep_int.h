@@ -58,10 +58,12 @@ typedef struct wbs__sweep_cond {
 
 typedef struct wbs__sweep_param {
 	char *path;        /* dotted name: "optimizer.lr" */
+	size_t pathlen;
 	char **keys;       /* its components */
 	size_t nkeys;
 	int dist;          /* wbs__sweep_dist */
 	cJSON *values;     /* categorical: the values; constant: an array of the one value */
+	char **vtext;      /* each value as a trial's params hold it (wbs__sweep_point_json's text) */
 	double *probs;     /* categorical with probabilities: normalised to sum 1; else NULL */
 	size_t nvalues;
 	double min, max, q, mu, sigma;
@@ -111,7 +113,8 @@ double wbs__sweep_draw(const wbs__sweep_param *p, wbs__rng *r);
 /* The point as params JSON text (malloc'd), or NULL on out of memory. */
 char *wbs__sweep_point_json(const wbs__sweep_spec *s, const wbs__sweep_point *pt);
 /* Read trial params text into pt (absent if missing or not matching the
- * parameter). 0, or -1 if the text is not a JSON object. */
+ * parameter). 0, or -1 if the text is not a JSON object. Numbers are read
+ * to within a couple of ulps (what the bayes model needs), fast. */
 int wbs__sweep_point_read(const wbs__sweep_spec *s, const char *params, wbs__sweep_point *pt);
 /* A real as JSON text that reads back as the same double and as a real
  * ("1.0", "0.1", "1e-05"): buf of at least 32 bytes. */
@@ -131,6 +134,18 @@ cJSON *wbs__sweep_yaml_tree(const char *text, size_t len, char *err, size_t errl
 void wbs__sweep_random_point(const wbs__sweep_spec *s, uint64_t num, wbs__sweep_point *pt);
 
 /* ---- tpe.c ---- */
+/* The bayes sampler's knobs; wbs__tpe_default is what sweeps use, the
+ * benchmark compares others. */
+typedef struct wbs__tpe_opts {
+	int multivariate;    /* 1: one joint kernel per trial over the unconditional parameters */
+	int n_startup;       /* random points until this many trials have a value */
+	int n_ei;            /* candidates drawn from l(x) */
+	double prior_weight; /* the prior kernel's weight against 1 per trial */
+	double bw_factor;    /* multivariate bandwidth: bw_factor * n^(-1/(d+4)) * range */
+} wbs__tpe_opts;
+extern const wbs__tpe_opts wbs__tpe_default;
+int wbs__sweep_tpe_opts(const wbs__sweep_spec *s, const wbs__sweep_trial *t, size_t n, uint64_t num,
+			const wbs__tpe_opts *o, wbs__sweep_point *pt, char *err, size_t errlen);
 int wbs__sweep_tpe(const wbs__sweep_spec *s, const wbs__sweep_trial *t, size_t n, uint64_t num,
 		   wbs__sweep_point *pt, char *err, size_t errlen);
 

@@ -234,7 +234,7 @@ cJSON *wbs__sweep_yaml_tree(const char *text, size_t len, char *err, size_t errl
 	yctx *c = calloc(1, sizeof(*c));
 	cJSON *out = NULL;
 	size_t events = 0;
-	int docs = 0, end = 0, rc = -1;
+	int docs = 0, end = 0;
 
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
@@ -319,9 +319,7 @@ cJSON *wbs__sweep_yaml_tree(const char *text, size_t len, char *err, size_t errl
 	}
 	out = c->root;
 	c->root = NULL;
-	rc = 0;
 done:
-	(void)rc;
 	for (int i = 0; i < c->depth; i++)
 		free(c->st[i].key);
 	cJSON_Delete(c->root);

@@ -151,10 +151,10 @@ static void run_trial(const char *project, const char *run_id, const char *key, 
 	o.entity = "tester";
 	o.run_id = run_id;
 	o.mode = WB_MODE_ONLINE;
-	assert_int_equal(wb_init(&run, &o), WB_OK);
-	assert_int_equal(wb_log(run, WB_METRICS({key, v + 1.0})), WB_OK);
-	assert_int_equal(wb_log(run, WB_METRICS({key, v})), WB_OK); /* the summary is the last */
-	assert_int_equal(wb_finish(run, 0), WB_OK);
+	assert_int_equal(wb_run_init(&run, &o), WB_OK);
+	assert_int_equal(WB_LOG(run, WB_STEP_AUTO, {key, v + 1.0}), WB_OK);
+	assert_int_equal(WB_LOG(run, WB_STEP_AUTO, {key, v}), WB_OK); /* the summary is the last */
+	assert_int_equal(wb_run_finish(run, 0), WB_OK);
 }
 
 /* ---- specs ---- */

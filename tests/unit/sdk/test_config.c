@@ -25,6 +25,14 @@ static int setup(void **state)
 	return 0;
 }
 
+/* Only the directory: the test makes its own run. */
+static int setup_dir(void **state)
+{
+	wbt_setup(dir, sizeof dir);
+	*state = NULL;
+	return 0;
+}
+
 static int teardown(void **state)
 {
 	if (*state)
@@ -279,6 +287,127 @@ static void test_config__disabled(void **state)
 	assert_int_equal(wb_finish(run, 0), WB_OK);
 }
 
+/* A sweep's trial: WB_SWEEP_PARAMS becomes the config, typed as written, and
+ * the training code's own defaults do not undo it (W&B: the sweep overrides
+ * the code); the run's metadata names the sweep and the trial. */
+static void test_config__sweep_params_locked(void **state)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *run = NULL;
+	char logp[600];
+	int64_t i;
+	double d;
+	int b, cfg = 0, meta = 0;
+	const char *s;
+	wbt_log log;
+
+	(void)state;
+	setenv("WB_SWEEP_PARAMS",
+	       "{\"optimizer\":{\"lr\":0.01,\"name\":\"sgd\"},\"batch\":9007199254740993,\"amp\":true,\"wd\":1e-4}", 1);
+	setenv("WB_SWEEP", "tester/proj/k3j9x2ab", 1);
+	setenv("WB_SWEEP_TRIAL", "3", 1);
+	o.mode = WB_MODE_OFFLINE;
+	o.dir = dir;
+	assert_int_equal(wb_run_init(&run, &o), WB_OK);
+	assert_int_equal(wb_config_get_double(run, "optimizer.lr", &d), WB_OK);
+	assert_true(d == 0.01);
+	assert_int_equal(wb_config_get_string(run, "optimizer.name", &s), WB_OK);
+	assert_string_equal(s, "sgd");
+	assert_int_equal(wb_config_get_int(run, "batch", &i), WB_OK);
+	assert_true(i == (INT64_C(1) << 53) + 1);
+	assert_int_equal(wb_config_get_bool(run, "amp", &b), WB_OK);
+	assert_int_equal(b, 1);
+	assert_int_equal(wb_config_get_int(run, "wd", &i), WB_ETYPE); /* 1e-4 is a double */
+
+	/* the code's defaults: the sweep's keys keep their values, WB_OK */
+	assert_int_equal(wb_config_set_double(run, "optimizer.lr", 0.5), WB_OK);
+	assert_int_equal(wb_config_set_double(run, "optimizer.lr", 0.6), WB_OK);
+	assert_int_equal(wb_config_set_string(run, "optimizer", "adam"), WB_OK); /* above a locked key */
+	assert_int_equal(wb_config_set_int(run, "batch.size", 8), WB_OK);        /* below one */
+	assert_int_equal(wb_config_get_double(run, "optimizer.lr", &d), WB_OK);
+	assert_true(d == 0.01);
+	assert_int_equal(wb_config_get_int(run, "batch", &i), WB_OK);
+	assert_true(i == (INT64_C(1) << 53) + 1);
+	/* a key the sweep does not set, even a sibling of one it does, is the code's */
+	assert_int_equal(wb_config_set_double(run, "optimizer.momentum", 0.9), WB_OK);
+	assert_int_equal(wb_config_get_double(run, "optimizer.momentum", &d), WB_OK);
+	assert_true(d == 0.9);
+	assert_int_equal(wb_config_get_double(run, "optimizer.lr", &d), WB_OK);
+	assert_true(d == 0.01);
+
+	wbt_run_path(logp, sizeof logp, run, WB__RUNLOG_FILE);
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+	wbt_log_load(&log, logp);
+	for (size_t k = 0; k < log.n; k++) {
+		cJSON *j = cJSON_ParseWithLength((const char *)log.frames[k].payload, log.frames[k].len);
+		if (log.frames[k].type == WB__REC_RUN) {
+			cJSON *sw = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "metadata"), "sweep");
+			assert_string_equal(cJSON_GetObjectItem(sw, "id")->valuestring, "k3j9x2ab");
+			assert_int_equal(cJSON_GetObjectItem(sw, "trial")->valueint, 3);
+			meta++;
+		} else if (log.frames[k].type == WB__REC_CONFIG) {
+			/* the five sweep keys and the momentum; no record of a refused set */
+			assert_null(strstr((const char *)log.frames[k].payload, "0.5"));
+			assert_null(strstr((const char *)log.frames[k].payload, "adam"));
+			cfg++;
+		}
+		cJSON_Delete(j);
+	}
+	assert_int_equal(meta, 1);
+	assert_int_equal(cfg, 6);
+	wbt_log_free(&log);
+}
+
+/* A malformed WB_SWEEP_PARAMS fails wb_run_init with WB_EINVAL naming the
+ * variable, and no run starts. */
+static void test_config__sweep_params_invalid(void **state)
+{
+	static const char *const bad[] = {
+		"{\"lr\":", "[1,2]", "{\"lr\":[0.1,0.2]}", "{\"a\":{\"b\":null}}", "", "{\"\":1}",
+	};
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *run = NULL;
+	char runs[600];
+
+	(void)state;
+	snprintf(runs, sizeof runs, "%s/runs", dir);
+	o.mode = WB_MODE_OFFLINE;
+	o.dir = runs;
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		setenv("WB_SWEEP_PARAMS", bad[k], 1);
+		if (!bad[k][0]) /* empty: not a trial at all */
+			continue;
+		assert_int_equal(wb_run_init(&run, &o), WB_EINVAL);
+		assert_null(run);
+		assert_non_null(strstr(wb_errmsg(), "WB_SWEEP_PARAMS"));
+		assert_int_equal(access(runs, F_OK), -1);
+	}
+	setenv("WB_SWEEP_PARAMS", "{\"lr\":0.1}", 1);
+	setenv("WB_SWEEP_TRIAL", "x", 1);
+	assert_int_equal(wb_run_init(&run, &o), WB_EINVAL);
+	assert_non_null(strstr(wb_errmsg(), "WB_SWEEP_TRIAL"));
+	unsetenv("WB_SWEEP_TRIAL");
+	unsetenv("WB_SWEEP_PARAMS");
+}
+
+/* A rank that records nothing (disabled) still trains with the sweep's values. */
+static void test_config__sweep_params_disabled(void **state)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	wb_run *run = NULL;
+	double d;
+
+	(void)state;
+	setenv("WB_SWEEP_PARAMS", "{\"lr\":0.25}", 1);
+	o.mode = WB_MODE_DISABLED;
+	assert_int_equal(wb_init(&run, &o), WB_OK);
+	assert_int_equal(wb_config_set_double(run, "lr", 1.0), WB_OK);
+	assert_int_equal(wb_config_get_double(run, "lr", &d), WB_OK);
+	assert_true(d == 0.25);
+	assert_int_equal(wb_finish(run, 0), WB_OK);
+	unsetenv("WB_SWEEP_PARAMS");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +419,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config__payload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config__records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config__disabled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config__sweep_params_locked, setup_dir, teardown),
+		cmocka_unit_test_setup_teardown(test_config__sweep_params_invalid, setup_dir, teardown),
+		cmocka_unit_test_setup_teardown(test_config__sweep_params_disabled, setup_dir, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,7 +32,7 @@
 static const char *const wbt_env_vars[] = {
 	"WB_PROJECT", "WB_ENTITY", "WB_NAME", "WB_RUN_GROUP", "WB_JOB_TYPE", "WB_NOTES", "WB_TAGS", "WB_RUN_ID",
 	"WB_MODE", "WB_BASE_URL", "WB_API_KEY", "WB_DIR", "WB_BUFFER_BYTES", "WB_FINISH_TIMEOUT_MS",
-	"WB_HEARTBEAT_MS", "WB_CONFIG_DIR", "XDG_CONFIG_HOME",
+	"WB_HEARTBEAT_MS", "WB_CONFIG_DIR", "XDG_CONFIG_HOME", "WB_SWEEP", "WB_SWEEP_TRIAL", "WB_SWEEP_PARAMS",
 };
 
 /* A fresh temporary directory in buf (PATH_MAX-ish); unset every WB_*

@@ -399,6 +399,37 @@ static void test_settings__key_not_on_disk(void **state)
 	free(data);
 }
 
+/* A sweep's trial launched as a distributed job (`wb agent -- mpirun ./train`):
+ * the trial's run id names the group and rank 0's run, rank r's is
+ * <id>-rank<r>. Without a sweep, a given run id is every rank's, as before. */
+static void test_settings__sweep_under_launcher(void **state)
+{
+	wb__settings s;
+
+	(void)state;
+	setenv("WB_RUN_ID", "k3j9x2ab-7", 1);
+	setenv("OMPI_COMM_WORLD_RANK", "2", 1);
+	setenv("OMPI_COMM_WORLD_SIZE", "4", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_string_equal(s.run_id, "k3j9x2ab-7");
+	wb__settings_free(&s);
+
+	setenv("WB_SWEEP_PARAMS", "{\"lr\":0.1}", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_string_equal(s.run_id, "k3j9x2ab-7-rank2");
+	assert_string_equal(s.group, "k3j9x2ab-7");
+	assert_non_null(s.sweep.params);
+	wb__settings_free(&s);
+
+	setenv("OMPI_COMM_WORLD_RANK", "0", 1);
+	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
+	assert_string_equal(s.run_id, "k3j9x2ab-7");
+	assert_string_equal(s.group, "k3j9x2ab-7");
+	wb__settings_free(&s);
+	unsetenv("OMPI_COMM_WORLD_RANK");
+	unsetenv("OMPI_COMM_WORLD_SIZE");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +445,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_settings__invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings__disabled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings__key_not_on_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings__sweep_under_launcher, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

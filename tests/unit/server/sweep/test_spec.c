@@ -126,6 +126,11 @@ static void test_spec__inference(void **state)
 		{"{\"min\":0.0,\"max\":1}", "{\"distribution\":\"uniform\",\"min\":0.0,\"max\":1.0}"},
 		{"{\"min\":1e-4,\"max\":1}", "{\"distribution\":\"uniform\",\"min\":0.0001,\"max\":1.0}"},
 		{"{\"distribution\":\"normal\"}", "{\"distribution\":\"normal\",\"mu\":0.0,\"sigma\":1.0}"},
+		/* a 17-digit integer (kept raw by the server's reader) before a real and an integer */
+		{"{\"values\":[33333633333333333,0.5,8]}",
+		 "{\"distribution\":\"categorical\",\"values\":[33333633333333332.0,0.5,8]}"},
+		{"{\"distribution\":\"q_uniform\",\"min\":1234567890123456789,\"max\":1e19,\"q\":8}",
+		 "{\"distribution\":\"q_uniform\",\"min\":1.2345678901234568e+18,\"max\":1e+19,\"q\":8}"},
 		{"{\"distribution\":\"q_uniform\",\"min\":0,\"max\":10}",
 		 "{\"distribution\":\"q_uniform\",\"min\":0.0,\"max\":10.0,\"q\":1}"},
 	};
