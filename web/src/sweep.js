@@ -128,9 +128,9 @@ export async function renderSweep(root, entity, project, id) {
     pars = sweepParams(sweep.spec, trials);
     const raw = pars.map((p) => trials.map((t) => paramValue(t, p.name)));
     axisList = pars.map((p, j) => makeAxis(p.name, raw[j], p));
-    raw.push(trials.map((t) => t.value));
     if (metricName()) {
-      const m = makeAxis(metricName(), trials.map((t) => t.value), {});
+      raw.push(trials.map((t) => t.value));
+      const m = makeAxis(metricName(), raw[raw.length - 1], {});
       m.metric = true;
       axisList.push(m);
     }
