@@ -25,7 +25,7 @@ import { ParallelPlot, ScatterPlot, colorGradient } from './sweep_plots.js';
 
 const POLL_MS = 5000;
 const PAGE = 1000; // trials per request
-const ROWS = 100; // trials per table page
+const ROWS = 50; // trials per table page (as the runs table)
 const ACTIVE = new Set(['running', 'paused']);
 // The state changes each state offers: [target state, label, title].
 const ACTIONS = {
@@ -292,7 +292,7 @@ export async function renderSweep(root, entity, project, id) {
     return v === null ? undefined : v;
   }
   // Sorted over all trials, a page of ROWS rows in the DOM: 1,000 trials
-  // cost the page 100 rows. The selection (with only=1) filters before paging.
+  // cost the page 50 rows. The selection (with only=1) filters before paging.
   function renderTable() {
     const sort = params.get('sort') || 'num';
     const desc = sort.startsWith('-'), key = desc ? sort.slice(1) : sort;
