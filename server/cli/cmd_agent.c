@@ -157,6 +157,7 @@ typedef struct trial {
 	int64_t hb_every, next_hb; /* ms, mono */
 	int64_t kill_at;           /* mono ms of the SIGKILL after a SIGTERM; 0: none sent */
 	int lease_lost;
+	int stopped; /* the agent stopped it (cancel, lost lease, a signal): the server records it stopped */
 } trial;
 
 typedef struct agent {
@@ -364,7 +365,7 @@ static int build_argv(const agent *ag, const cJSON *params, const char *params_j
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *a = tmpl[i];
-		char *x, *y, *z;
+		char *x, *y, *z, *w;
 		if (!strcmp(a, "${args}") || !strcmp(a, "${args_no_hyphens}")) {
 			if (add_args(out, params, "", a[6] == '}' ? "--" : ""))
 				goto nomem;
@@ -379,19 +380,24 @@ static int build_argv(const agent *ag, const cJSON *params, const char *params_j
 		x = replace(a, "${program}", ag->program ? ag->program : "");
 		y = x ? replace(x, "${interpreter}", interp) : NULL;
 		z = y ? replace(y, "${args_json}", params_json) : NULL;
+		w = z ? replace(z, "${env}", "") : NULL;
 		free(x);
 		free(y);
-		if (!z || strv_add(out, replace(z, "${env}", "")))
-			goto nomem_z;
 		free(z);
-		continue;
-	nomem_z:
-		free(z);
-		goto nomem;
+		if (strv_add(out, w)) /* takes w, NULL included */
+			goto nomem;
 	}
 	if (out->n == 0) {
 		snprintf(err, errlen, "the trial's command is empty");
 		goto done;
+	}
+	/* the spec's program is a file beside the spec (W&B's meaning), not a name to look up in PATH */
+	if (ag->program && !strcmp(out->v[0], ag->program) && !strchr(out->v[0], '/') && access(out->v[0], X_OK) == 0) {
+		char *p = cat("./", out->v[0], "");
+		if (!p)
+			goto nomem;
+		free(out->v[0]);
+		out->v[0] = p;
 	}
 	rc = 0;
 	goto done;
@@ -450,11 +456,12 @@ static int build_env(const agent *ag, long long num, const char *run_id, const c
 /* POST finish with the trial's exit code, retried while the server cannot be reached. */
 static void report_finish(const agent *ag, const trial *t, int code)
 {
-	char suffix[64], body[64], err[512] = "";
+	char suffix[64], body[400], err[512] = "";
 	int64_t pause = 500;
 
 	snprintf(suffix, sizeof(suffix), "/trials/%lld/finish", t->num);
-	snprintf(body, sizeof(body), "{\"exit_code\":%d}", code);
+	snprintf(body, sizeof(body), "{\"agent\":\"%s\",\"exit_code\":%d,\"stopped\":%s}", ag->id, code & 255,
+		 t->stopped ? "true" : "false");
 	for (int i = 0; i < FINISH_TRIES; i++) {
 		wbs__api_resp r = {0};
 		if (i) {
@@ -496,6 +503,7 @@ static void stop_trial(trial *t, const char *why)
 	if (t->kill_at)
 		return;
 	fprintf(stderr, "wb agent: stopping trial %lld (run %s): %s\n", t->num, t->run_id, why);
+	t->stopped = 1;
 	signal_trial(t, SIGTERM);
 	t->kill_at = mono_ms() + GRACE_MS;
 }
@@ -555,8 +563,10 @@ static int start_trial(agent *ag, trial *t, const cJSON *tr, int lease_s)
 	fprintf(stderr, "wb agent: trial %lld (run %s) started, pid %d: %s\n", t->num, t->run_id, (int)pid, pj);
 	rc = 0;
 done:
-	if (rc && t->num >= 0)
+	if (rc && t->num >= 0) {
+		ag->noexec++; /* as a command that cannot start: a sweep that cannot run here stops the agent */
 		report_finish(ag, t, 127);
+	}
 	if (rc)
 		memset(t, 0, sizeof(*t));
 	strv_free(&argv);
@@ -568,13 +578,14 @@ done:
 /* Heartbeat t: a lost lease (409) or a canceled sweep (stop) stops the trial. */
 static void heartbeat(const agent *ag, trial *t)
 {
-	char suffix[64], err[512];
+	char suffix[64], err[512], body[400];
 	wbs__api_resp r = {0};
 	int64_t to = t->hb_every < 1000 ? 1000 : t->hb_every > REQ_TIMEOUT_MS ? REQ_TIMEOUT_MS : t->hb_every;
 
 	t->next_hb = mono_ms() + t->hb_every;
 	snprintf(suffix, sizeof(suffix), "/trials/%lld/heartbeat", t->num);
-	if (call(ag, "POST", suffix, "{}", (long)to, &r, err, sizeof(err))) {
+	snprintf(body, sizeof(body), "{\"agent\":\"%s\"}", ag->id);
+	if (call(ag, "POST", suffix, body, (long)to, &r, err, sizeof(err))) {
 		/* the trial goes on; the next heartbeat may get through within the lease */
 		fprintf(stderr, "wb agent: heartbeat of trial %lld: %s\n", t->num, err);
 		return;
@@ -643,6 +654,17 @@ static int ask(agent *ag, trial *t, int64_t *retry_ms)
 	}
 	if (cJSON_IsObject(cJSON_GetObjectItem(j, "trial"))) {
 		const cJSON *ls = cJSON_GetObjectItem(j, "lease_seconds");
+		const char *prog = cJSON_GetStringValue(cJSON_GetObjectItem(j, "program"));
+		char *p;
+		/* the server's word on what to run (the spec's command, else its program) over the spec read at start */
+		if (cJSON_IsArray(cJSON_GetObjectItem(j, "command"))) {
+			cJSON_Delete(ag->spec_command);
+			ag->spec_command = cJSON_DetachItemFromObject(j, "command");
+		}
+		if (prog && (p = strdup(prog))) {
+			free(ag->program);
+			ag->program = p;
+		}
 		ag->started++;
 		rc = start_trial(ag, t, cJSON_GetObjectItem(j, "trial"), cJSON_IsNumber(ls) ? ls->valueint : 60) == 0
 			     ? ASK_TRIAL
@@ -694,6 +716,7 @@ static int run(agent *ag)
 			fprintf(stderr, "wb agent: %s: stopping the running trials\n", strsignal(got_signal));
 			for (int i = 0; i < ag->k; i++)
 				if (ag->t[i].pid) {
+					ag->t[i].stopped = 1;
 					signal_trial(&ag->t[i], got_signal);
 					ag->t[i].kill_at = mono_ms() + GRACE_MS;
 				}

@@ -11,7 +11,8 @@
  *   - 16 agents on one sweep of 500 trials: none duplicated, none lost;
  *   - an agent SIGKILLed mid-trial: its trial crashes once its lease runs
  *     out, and its parameters go once to another agent;
- *   - canceling a sweep stops its running trial;
+ *   - canceling a sweep stops its running trial; SIGTERM to an agent stops
+ *     its trial, reports it stopped and exits 128 + 15;
  *   - OpenMPI (skipped, 77, without mpirun): `mpirun -np 4 wb agent --count
  *     1` gives 4 distinct trials, and `wb agent -- mpirun -np 2 trainer` is
  *     one trial whose ranks are one group and whose metric is rank 0's.
@@ -535,6 +536,43 @@ static void test_e2e_sweep__cancel_stops_trial(void **state)
 	assert_string_equal(trial_state("cancel", id, 0, buf, sizeof(buf)), "stopped");
 }
 
+/* SIGTERM to the agent: passed on to the trial, which is reported stopped; the agent exits 143. */
+static void test_e2e_sweep__signal_stops_agent(void **state)
+{
+	char dir[400], log[600], id[64], ref[128], buf[64], *f;
+	pid_t a, trainer;
+	double deadline;
+	cJSON *t, *tr;
+	int rc;
+
+	(void)state;
+	test_dir("signal", dir, sizeof(dir));
+	create_sweep("signal",
+		     "{\"method\":\"random\",\"run_cap\":5,\"parameters\":{\"x\":{\"min\":0.0,\"max\":1.0}}}", id,
+		     sizeof(id));
+	snprintf(ref, sizeof(ref), ENT "/signal/%s", id);
+	snprintf(log, sizeof(log), "%s/agent.log", dir);
+	a = spawn_wb(log, "agent", ref, "--", WBT_SWEEP_TRAINER, dir, "600000", (const char *)NULL);
+	deadline = wbt_now() + 60;
+	while (!(f = trial_file(dir, 0, "")) && wbt_now() < deadline)
+		usleep(20000);
+	assert_non_null(f);
+	trainer = (pid_t)atol(f);
+	free(f);
+	assert_int_equal(kill(a, SIGTERM), 0);
+	rc = wait_exit(a);
+	if (rc != 128 + SIGTERM)
+		dump_log(log);
+	assert_int_equal(rc, 128 + SIGTERM);
+	assert_int_not_equal(kill(trainer, 0), 0); /* reaped by the agent before it exited */
+	assert_string_equal(trial_state("signal", id, 0, buf, sizeof(buf)), "stopped");
+	t = get_trials("signal", id);
+	tr = cJSON_GetArrayItem(cJSON_GetObjectItem(t, "trials"), 0);
+	assert_int_equal(cJSON_GetObjectItem(tr, "exit_code")->valueint, 128 + SIGTERM);
+	assert_int_equal(cJSON_GetObjectItem(t, "total")->valueint, 1); /* it asked for no other trial */
+	cJSON_Delete(t);
+}
+
 static int have_mpirun(void)
 {
 	return wbt_sh("command -v mpirun >/dev/null 2>&1") == 0;
@@ -677,6 +715,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_sweep__sixteen_agents),
 		cmocka_unit_test(test_e2e_sweep__killed_agent_reissued),
 		cmocka_unit_test(test_e2e_sweep__cancel_stops_trial),
+		cmocka_unit_test(test_e2e_sweep__signal_stops_agent),
 		cmocka_unit_test(test_e2e_sweep__mpirun_agents),
 		cmocka_unit_test(test_e2e_sweep__distributed_trial),
 	};

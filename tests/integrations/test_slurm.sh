@@ -1,14 +1,17 @@
 #!/bin/sh
-# test_slurm.sh WB_BIN TRAINER SRC_DIR: the sbatch script of
+# test_slurm.sh WB_BIN TRAINER SRC_DIR [SWEEP_TRAINER]: the sbatch scripts of
 # integrations/slurm on a real single-node Slurm (Debian's slurm-wlm and
 # munge): munged, slurmctld and slurmd are started here on loopback with a
 # generated slurm.conf (a stock one: MpiDefault=none), a real `wb server`
 # on a free port, and the script submitted with sbatch as its header says
 # for one machine. Its two ranks must land as one finished group, ranks 0
 # and 1, each recorded with launcher slurm, world size 2 and its local rank.
+# With SWEEP_TRAINER (tests/e2e/sweep_trainer.c), a sweep of 4 trials as a
+# job array (sweep.sbatch, --array=0-3): 4 agents, 4 distinct trials, each
+# finished with its metric and each a run of its own (no Slurm rank).
 # Skipped (77) only when not root: slurmd must start jobs as their user.
 set -eu
-wb=$1 trainer=$2 src=$3
+wb=$1 trainer=$2 src=$3 sweep_trainer=${4:-}
 [ "$(id -u)" -eq 0 ] || { echo "skipped: slurmd needs root"; exit 77; }
 
 tmp=$(mktemp -d /tmp/wb-slurm.XXXXXX)
@@ -32,7 +35,7 @@ cleanup() {
 trap cleanup EXIT
 fail() {
 	echo "FAIL: $*"
-	for f in "$tmp"/log/* "$tmp"/job-*.out "$tmp/server.log"; do
+	for f in "$tmp"/log/* "$tmp"/job-*.out "$tmp"/sweep-*.out "$tmp/server.log"; do
 		[ -f "$f" ] && { echo "== $f"; tail -20 "$f"; }
 	done
 	exit 1
@@ -134,5 +137,41 @@ for r in ranks:
     assert d["rank"] == r["rank"] and d["local_rank"] == r["rank"], d
     assert d["job_id"] == g["group"][len("slurm-"):], d
 print("group", g["group"], "ranks 0 and 1, world size 2")
+EOF
+
+[ -n "$sweep_trainer" ] || { echo "ok"; exit 0; }
+mkdir -p "$tmp/sweep"
+cat >"$tmp/spec.json" <<'EOF'
+{"method": "random", "metric": {"name": "loss", "goal": "minimize"}, "run_cap": 4,
+ "parameters": {"x": {"min": 0.0, "max": 1.0}, "y": {"min": 0.0, "max": 4.0}}}
+EOF
+id=$(WB_CONFIG_DIR=$tmp/config WB_BASE_URL=$url "$wb" sweep create "$tmp/spec.json" --project tester/slurm-sweep) ||
+	fail "wb sweep create failed"
+WB_CONFIG_DIR=$tmp/config WB_BASE_URL=$url WB_ENTITY=tester WB_BIN=$wb WB_DIR=$tmp/sweep-runs WB_DISABLE_GIT=1 \
+	timeout 600 sbatch --wait --array=0-3 --output="$tmp/sweep-%A_%a.out" integrations/slurm/sweep.sbatch \
+	"tester/slurm-sweep/$id" -- "$sweep_trainer" "$tmp/sweep" 0 || fail "the sweep's job array failed"
+
+WB_URL=$url WB_KEY=$key WB_SWEEP_ID=$id python3 - <<'EOF' || fail "the sweep is not as run by the array"
+import json, os, urllib.request
+
+def get(path):
+    req = urllib.request.Request(os.environ["WB_URL"] + path,
+                                 headers={"Authorization": "Bearer " + os.environ["WB_KEY"]})
+    return json.load(urllib.request.urlopen(req))
+
+base = "/api/v1/projects/tester/slurm-sweep"
+s = get(base + "/sweeps/" + os.environ["WB_SWEEP_ID"])
+assert s["state"] == "finished" and s["counts"]["finished"] == 4, s
+trials = get(base + "/sweeps/" + s["id"] + "/trials")["trials"]
+assert sorted(t["num"] for t in trials) == [0, 1, 2, 3], trials
+assert len(set(t["agent"] for t in trials)) == 4, trials  # one agent per array task
+for t in trials:
+    p = t["params"]
+    want = (p["x"] - 0.3) ** 2 + (p["y"] - 2) ** 2 / 100
+    assert t["state"] == "finished" and abs(t["value"] - want) < 1e-9, t
+    run = get(base + "/runs/" + t["run_id"])
+    assert run["metadata"]["sweep"] == {"id": s["id"], "trial": t["num"]}, run["metadata"]
+    assert "distributed" not in run["metadata"], run["metadata"]  # not "rank 0" of the array task
+print("sweep", s["id"], "4 trials from 4 array tasks")
 EOF
 echo "ok"
