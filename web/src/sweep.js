@@ -33,6 +33,8 @@ const ACTIONS = {
     ['canceled', 'Cancel', 'no new trials; running ones are told to stop']],
   paused: [['running', 'Resume', 'hand out trials again'], ['stopped', 'Stop', 'no new trials; running ones finish'],
     ['canceled', 'Cancel', 'no new trials; running ones are told to stop']],
+  // A stopped sweep can only be canceled (its running trials told to stop); finished and canceled are final.
+  stopped: [['canceled', 'Cancel', 'running trials are told to stop']],
 };
 
 const sweepsPath = (e, p) => `/projects/${enc(e)}/${enc(p)}/sweeps`;
