@@ -238,7 +238,7 @@ test('a viewer reads the sweep page without the controls, and cannot pause it', 
   await page.close();
 });
 
-test('a grid sweep without a metric, its trials still leased: rows, no curve or importance, values as text', async () => {
+test('a grid sweep without a metric, its trials still leased: rows, no curve or importance, values as text; stop and cancel', async () => {
   const spec = { method: 'grid', parameters: { act: { values: ['<img src=x onerror="window.__xss=1">', 'relu'] }, depth: { values: [2, 4] } } };
   const made = await srv.api(`/projects/team/${PROJECT}/sweeps`, { method: 'POST', body: spec });
   assert.equal(made.status, 201);
@@ -258,6 +258,19 @@ test('a grid sweep without a metric, its trials still leased: rows, no curve or 
   assert.match(await page.textContent('#sweep-best'), /no metric/);
   assert.equal(await page.getAttribute('#sweep-best-chart', 'data-points'), '0');
   assert.equal(await page.getAttribute('#sweep-parallel', 'data-lines'), '2');
+  // Stop, then cancel (which asks twice): the server's state follows; a canceled sweep has no buttons.
+  const state = async () => (await srv.api(`/projects/team/${PROJECT}/sweeps/${id}`)).json.state;
+  await page.click('#sweep-stop');
+  await page.waitForSelector('#sweep-head[data-state=stopped]');
+  assert.equal(await state(), 'stopped');
+  assert.deepEqual(await page.$$eval('#sweep-head button', (b) => b.map((x) => x.id)), ['sweep-cancel']);
+  await page.click('#sweep-cancel');
+  assert.match(await page.textContent('#sweep-cancel'), /Sure\?/);
+  assert.equal(await state(), 'stopped', 'the first click only asks');
+  await page.click('#sweep-cancel');
+  await page.waitForSelector('#sweep-head[data-state=canceled]');
+  assert.equal(await state(), 'canceled');
+  assert.equal(await page.$('#sweep-head button'), null);
   await noXss(page);
   noErrors(page);
   await page.close();
