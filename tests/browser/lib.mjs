@@ -163,10 +163,12 @@ export async function open(page, url, path) {
 }
 
 // A screenshot into $WB_SCREENSHOTS_DIR/<name>.png (README's pictures), if set.
-export async function shot(page, name, fullPage = false) {
+// type 'jpeg' (quality 85) for pictures a PNG holds badly, such as a thousand antialiased lines.
+export async function shot(page, name, fullPage = false, type = 'png') {
   if (!SHOTS) return;
   mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+  if (type === 'jpeg') await page.screenshot({ path: join(SHOTS, `${name}.jpg`), fullPage, type, quality: 85 });
+  else await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
 }
 
 // No console error (but those matching allow: the browser logs every 4xx
@@ -181,4 +183,46 @@ export function noErrors(page, allow = /status of 40[134]/) {
 export async function noXss(page) {
   assert.equal(await page.evaluate(() => window.__xss), undefined, 'an XSS payload executed');
   assert.equal(await page.evaluate(() => document.querySelectorAll('#app script, #app img[onerror], #app [onerror], #app a[href^="javascript"]').length), 0);
+}
+
+// A sweep of n trials driven through the API the way agents drive one:
+// POST the spec to team/<project>, `next` n times (`agents` asking at
+// once), each trial's run made through libwb by `wb_fill trials` (its
+// params as config, `metric` logged ending at value(params)), then
+// `finish` each trial by its agent. Answers {id, trials: [{num, run_id, params, agent, value}]}.
+export async function fillSweep(srv, project, spec, n, value, agents = 8) {
+  const base = `/projects/team/${project}/sweeps`;
+  const made = await srv.api(base, { method: 'POST', body: spec });
+  if (made.status !== 201) throw new Error(`creating the sweep: ${made.status} ${JSON.stringify(made.json)}`);
+  const id = made.json.id;
+  const issued = [];
+  const each = async (list, fn) => {
+    let next = 0;
+    await Promise.all(Array.from({ length: agents }, async (_, a) => {
+      while (next < list.length) await fn(list[next++], a);
+    }));
+  };
+  await each(Array.from({ length: n }), async (_, a) => {
+    const agent = `browser-test:${a}`;
+    const r = await srv.api(`${base}/${id}/next`, { method: 'POST', body: { agent } });
+    if (r.status !== 200 || !r.json.trial) throw new Error(`next: ${r.status} ${JSON.stringify(r.json)}`);
+    issued.push({ ...r.json.trial, agent, value: value(r.json.trial.params) });
+  });
+  issued.sort((x, y) => x.num - y.num);
+  const flat = (o, pre = '') => Object.entries(o).flatMap(([k, v]) =>
+    (v && typeof v === 'object' ? flat(v, `${pre}${k}.`) : [`${pre}${k}=${v}`]));
+  const input = issued.map((t) => [t.run_id, String(t.value), ...flat(t.params)].join(' ')).join('\n');
+  // Not spawnSync: a blocked event loop would miss the server closing the
+  // idle keep-alive connections, and the finishes below would go out on them.
+  const fill = spawn(WB_FILL, ['trials', project, spec.metric.name], { env: srv.env, stdio: ['pipe', 'ignore', 'pipe'] });
+  let err = '';
+  fill.stderr.on('data', (d) => { err += d; });
+  fill.stdin.end(input);
+  const code = await new Promise((r) => fill.once('exit', r));
+  if (code !== 0) throw new Error(`wb_fill trials failed: ${err}`);
+  await each(issued, async (t) => {
+    const r = await srv.api(`${base}/${id}/trials/${t.num}/finish`, { method: 'POST', body: { agent: t.agent, exit_code: 0 } });
+    if (r.status !== 200) throw new Error(`finish ${t.num}: ${r.status} ${JSON.stringify(r.json)}`);
+  });
+  return { id, trials: issued };
 }

@@ -22,6 +22,10 @@
  *   wb_fill group PROJECT RANKS STEPS the ranks of one simulated OpenMPI job (its
  *                                     variables set per rank): rank r logs "loss" =
  *                                     r + step / 100 for STEPS + 5 r steps
+ *   wb_fill trials PROJECT METRIC     sweep trials' runs, one per stdin line
+ *                                     "RUN_ID VALUE [KEY=VALUE ...]" (8 at a time): the run
+ *                                     RUN_ID logs METRIC over 3 steps ending at VALUE ("-":
+ *                                     never), KEY=VALUE as config (a number if it parses as one)
  */
 #include <math.h>
 #include <pthread.h>
@@ -374,6 +378,102 @@ static int medialive(int64_t steps)
 	return wb_run_finish(r, 0) == WB_OK ? 0 : 1;
 }
 
+enum { TRIALS_MAX = 10000, TRIAL_LINE = 1024 };
+static char (*trial_lines)[TRIAL_LINE];
+static const char *trial_metric;
+
+struct trials_arg {
+	int from, to;
+};
+
+/* One trial's run from its line (modified in place by strtok_r). */
+static void trial_run(char *line)
+{
+	wb_init_options o = WB_INIT_OPTIONS_INIT;
+	char *save = NULL, *id = strtok_r(line, " \t\n", &save), *val = strtok_r(NULL, " \t\n", &save), *kv;
+	wb_run *r = NULL;
+	int rc;
+
+	if (!id || !val) {
+		fprintf(stderr, "wb_fill: trials: a line needs RUN_ID VALUE\n");
+		exit(2);
+	}
+	o.entity = "team";
+	o.project = project;
+	o.run_id = id;
+	o.name = id;
+	o.disable_git = 1;
+	o.system_sample_ms = -1;
+	if ((rc = wb_run_init(&r, &o)) != WB_OK) {
+		fprintf(stderr, "wb_fill: wb_run_init %s: %s: %s\n", id, wb_strerror(rc), wb_errmsg());
+		exit(1);
+	}
+	while ((kv = strtok_r(NULL, " \t\n", &save))) {
+		char *eq = strchr(kv, '='), *end = NULL;
+		double d;
+		if (!eq)
+			continue;
+		*eq = '\0';
+		d = strtod(eq + 1, &end);
+		if (end != eq + 1 && *end == '\0')
+			wb_config_set_double(r, kv, d);
+		else
+			wb_config_set_string(r, kv, eq + 1);
+	}
+	if (strcmp(val, "-") != 0) {
+		double v = strtod(val, NULL);
+		for (int s = 0; s < 3; s++) {
+			wb_metric m = {trial_metric, v + 0.5 * (double)(2 - s)};
+			wb_run_log(r, &m, 1, s);
+		}
+	}
+	finish(r, 0);
+}
+
+static void *trials_worker(void *p)
+{
+	struct trials_arg *a = p;
+	for (int i = a->from; i < a->to; i++)
+		trial_run(trial_lines[i]);
+	return NULL;
+}
+
+static int trials(const char *metric)
+{
+	enum { T = 8 };
+	pthread_t th[T];
+	struct trials_arg a[T];
+	int n = 0;
+
+	trial_metric = metric;
+	trial_lines = calloc(TRIALS_MAX, TRIAL_LINE);
+	if (!trial_lines)
+		return 1;
+	while (n < TRIALS_MAX && fgets(trial_lines[n], TRIAL_LINE, stdin)) {
+		if (!strchr(trial_lines[n], '\n') && !feof(stdin)) {
+			fprintf(stderr, "wb_fill: trials: line %d is longer than %d bytes\n", n + 1, TRIAL_LINE - 2);
+			free(trial_lines);
+			return 2;
+		}
+		if (trial_lines[n][0] != '\n')
+			n++;
+	}
+	if (n == TRIALS_MAX && getc(stdin) != EOF) {
+		fprintf(stderr, "wb_fill: trials: more than %d lines\n", TRIALS_MAX);
+		free(trial_lines);
+		return 2;
+	}
+	for (int t = 0; t < T; t++) {
+		a[t].from = n * t / T;
+		a[t].to = n * (t + 1) / T;
+		pthread_create(&th[t], NULL, trials_worker, &a[t]);
+	}
+	for (int t = 0; t < T; t++)
+		pthread_join(th[t], NULL);
+	free(trial_lines);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -401,6 +501,8 @@ int main(int argc, char **argv)
 		return medialive(atoll(argv[3]));
 	if (strcmp(argv[1], "media") == 0 && argc == 4)
 		return media(atoll(argv[3]));
+	if (strcmp(argv[1], "trials") == 0 && argc == 4)
+		return trials(argv[3]);
 	if (strcmp(argv[1], "big") == 0)
 		return big(atoll(argv[3]));
 	fprintf(stderr, "wb_fill: bad arguments\n");

@@ -49,7 +49,7 @@ const fmtWith = (f) => (u, vals, ax, space, incr) => vals.map((v) => (v === null
 // onZoom(x0, x1), onReset()}: title is the metric key (data-key), label the
 // text shown (default title); xFmt/yFmt format axis ticks and legend values;
 // yRange(u, min, max) → [lo, hi] fixes the y scale (uPlot's scale range).
-// series: [{label, color, x: [...], y: [...], min?: [...], max?: [...]}]
+// series: [{label, color, x: [...], y: [...], min?: [...], max?: [...], dots?}] (dots: points, no line)
 export class Chart {
   constructor(opts) {
     this.opts = opts;
@@ -79,7 +79,7 @@ export class Chart {
     const width = Math.max(200, this.plotEl.clientWidth || this.opts.width || 600);
     // A new plot when the lines change (not only their count: one line with a
     // band and three lines both make four columns), else just new data.
-    const sig = JSON.stringify([series.map((x) => [x.label, x.color, !!x.min]), !!this.opts.log]);
+    const sig = JSON.stringify([series.map((x) => [x.label, x.color, !!x.min, !!x.dots]), !!this.opts.log]);
     const needNew = !this.u || this.u._sig !== sig;
     if (this.opts.log) {
       for (let i = 1; i < data.length; i++) data[i] = data[i].map((v) => (v > 0 ? v : null));
@@ -102,8 +102,12 @@ export class Chart {
     const uSeries = [{ label: o.xLabel || 'step', value: o.xTime ? (u, v) => (v == null ? '' : new Date(v * 1000).toLocaleString()) : (u, v) => (v == null ? '' : xf(v)) }];
     const bands = [];
     series.forEach((s, i) => {
-      uSeries.push({ label: s.label, stroke: s.color || runColor(i), width: many ? 1 : 1.5, spanGaps: true,
-        points: { show: false }, value: (u, v) => (v == null ? '' : yf(v)) });
+      const c = s.color || runColor(i);
+      uSeries.push(s.dots
+        ? { label: s.label, stroke: c, width: 0, paths: () => null, points: { show: true, size: 5, width: 1, stroke: c, fill: c },
+          value: (u, v) => (v == null ? '' : yf(v)) }
+        : { label: s.label, stroke: c, width: many ? 1 : 1.5, spanGaps: true,
+          points: { show: false }, value: (u, v) => (v == null ? '' : yf(v)) });
     });
     if (series.length === 1 && series[0].min) {
       const c = series[0].color || runColor(0);

@@ -11,6 +11,7 @@
 //   /<entity>/<project>/settings     visibility, members, notifications (account.js, notify.js)
 //   /<entity>/<project>/reports[/<id>]   reports with live panels (report.js)
 //   /<entity>/<project>/artifacts[/<name>[/<vN|alias>]]   artifacts, versions, lineage (artifacts.js)
+//   /<entity>/<project>/sweeps[/<id>]    sweeps; a sweep's trials, plots, importance (sweep.js)
 //
 // Signed out, every page still renders what the server lets anyone read
 // (public projects); a 401 offers the sign-in page.
@@ -29,6 +30,7 @@ import { renderRun } from './run.js';
 import { renderCompare } from './compare.js';
 import { renderGroup } from './group.js';
 import { renderArtifacts, renderArtifact, renderVersion } from './artifacts.js';
+import { renderSweeps, renderSweep } from './sweep.js';
 
 const app = document.getElementById('app');
 let dispose = null;
@@ -134,6 +136,10 @@ async function route() {
       if (parts.length === 3) await renderArtifacts(app, parts[0], parts[1]);
       else if (parts.length === 4) await renderArtifact(app, parts[0], parts[1], parts[3]);
       else await renderVersion(app, parts[0], parts[1], parts[3], parts[4]);
+    } else if (parts.length === 3 && parts[2] === 'sweeps') {
+      await renderSweeps(app, parts[0], parts[1]);
+    } else if (parts.length === 4 && parts[2] === 'sweeps') {
+      dispose = await renderSweep(app, parts[0], parts[1], parts[3]);
     } else if (parts.length === 3 && parts[2] === 'compare') {
       dispose = await renderCompare(app, parts[0], parts[1]);
     } else {

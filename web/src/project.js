@@ -63,7 +63,8 @@ export async function renderProject(root, entity, project) {
   colsBtn.addEventListener('click', () => colsPanel.classList.toggle('hidden'));
 
   root.appendChild(h('div', { class: 'page-head' }, title, count, h('span', { class: 'spacer' }),
-    h('a', { href: `${base}/reports`, id: 'reports-link' }, 'Reports'), h('a', { href: `${base}/settings`, id: 'project-settings-link' }, 'Settings')));
+    h('a', { href: `${base}/sweeps`, id: 'sweeps-link' }, 'Sweeps'), h('a', { href: `${base}/reports`, id: 'reports-link' }, 'Reports'),
+    h('a', { href: `${base}/settings`, id: 'project-settings-link' }, 'Settings')));
   root.appendChild(h('div', { class: 'toolbar' }, filters.controls,
     h('span', { class: 'spacer' }), h('label', null, 'Group by ', groupSel), colsBtn));
   root.appendChild(colsPanel);
