@@ -19,6 +19,8 @@
 #include <string.h>
 #include <strings.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -38,6 +40,70 @@ double wbt_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int wbt_dial(int port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int wbt_send_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+size_t wbt_read_until_close(int fd, char *buf, size_t cap, double seconds, int *closed)
+{
+	double until = wbt_now() + seconds;
+	size_t n = 0;
+
+	*closed = 0;
+	for (;;) {
+		struct pollfd p = {fd, POLLIN, 0};
+		double left = until - wbt_now();
+		ssize_t r;
+		if (left <= 0)
+			break;
+		if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+			continue;
+		r = recv(fd, buf + n, cap - 1 - n > 0 ? cap - 1 - n : 1, 0);
+		if (r == 0) {
+			*closed = WBT_CLOSED_EOF;
+			break;
+		}
+		if (r < 0 && errno != EINTR && errno != EAGAIN) {
+			*closed = WBT_CLOSED_RESET;
+			break;
+		}
+		if (r > 0 && n + (size_t)r < cap)
+			n += (size_t)r;
+	}
+	buf[n] = '\0';
+	return n;
 }
 
 /* Claim PORT for this process: an abstract Unix socket named after it is

@@ -151,6 +151,21 @@ int wbt_port(void);
 /* Monotonic seconds. */
 double wbt_now(void);
 
+/* Raw sockets, for what libcurl will not send (a body that stops half way,
+ * a declared length never sent). wbt_dial: a TCP connection to
+ * 127.0.0.1:port (TCP_NODELAY), or -1. wbt_send_all: 0 when all n bytes
+ * were sent, else -1 (no SIGPIPE). */
+int wbt_dial(int port);
+int wbt_send_all(int fd, const void *p, size_t n);
+
+/* Read from fd into buf (NUL-terminated, at most cap - 1 bytes kept) until
+ * the peer closes or `seconds` pass. Returns the bytes kept; *closed is 0
+ * when the deadline came first, WBT_CLOSED_EOF when the peer closed
+ * cleanly, WBT_CLOSED_RESET when the connection was reset or failed. */
+#define WBT_CLOSED_EOF 1
+#define WBT_CLOSED_RESET 2
+size_t wbt_read_until_close(int fd, char *buf, size_t cap, double seconds, int *closed);
+
 /* Hash of the whole content of every table of a SQLite database (opened
  * read-only), for "the database is unchanged" checks. */
 uint64_t wbt_db_fingerprint(const char *db_path);
