@@ -528,40 +528,6 @@ static void close_after_answer(struct mg_connection *conn)
 	mg_send_http_error(conn, 204, "%s", "");
 }
 
-/*
- * Before closing a connection whose body was refused part way (a gzip bomb
- * past its cap, a frame that fails its check): read and drop what the
- * client is still sending, for at most DRAIN_S and DRAIN_MAX bytes. Linux
- * answers a close() with unread data by a reset, and the client's stack
- * then drops the answer it had already received: curl reported "connection
- * reset" instead of our 413. A client that has sent nothing of its body
- * (refused on its Content-Length alone) is not waited for: it is closed at
- * once, and a client that wants the answer first sends
- * "Expect: 100-continue".
- */
-#define DRAIN_S 1.0
-#define DRAIN_MAX ((size_t)16u << 20)
-
-static void drain_body(wbs__req *q)
-{
-	char buf[16384];
-	struct timespec ts;
-	double until;
-	size_t total = 0;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	until = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + DRAIN_S;
-	while (total < DRAIN_MAX) {
-		int n = mg_read(q->conn, buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		total += (size_t)n;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		if ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9 > until)
-			break;
-	}
-}
-
 /* The end of a request: give back its body budget, and close the
  * connection when its body was not read to the end (every handler). */
 static void req_end(wbs__http *h, wbs__req *q)
@@ -570,8 +536,7 @@ static void req_end(wbs__http *h, wbs__req *q)
 		wbs__budget_give(&h->bodies, q->body_held);
 	q->body_held = 0;
 	if (wbs__body_unread(q)) {
-		if (q->body_got > 0)
-			drain_body(q);
+		wbs__body_drain(q);
 		close_after_answer(q->conn);
 	} else if (q->close) {
 		close_after_answer(q->conn);

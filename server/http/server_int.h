@@ -53,5 +53,8 @@ struct wbs__http {
 /* 1 when the request declared a body that was not read to its end (the
  * connection then closes after the answer). request.c. */
 int wbs__body_unread(const wbs__req *q);
+/* Read and drop what the client sent of an unread body, within 1 s and
+ * 16 MiB, so that closing the connection does not reset it (request.c). */
+void wbs__body_drain(wbs__req *q);
 
 #endif /* WB_SERVER_HTTP_SERVER_INT_H */
