@@ -191,6 +191,29 @@ void wbt_rm_rf(const char *path)
 		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+int wbt_runs_dir(char *out, size_t cap, const char *tag)
+{
+	if (wbt_mkdtemp(out, cap, tag) < 0)
+		return -1;
+	return setenv("WB_DIR", out, 1) == 0 ? 0 : -1;
+}
+
+int wbt_server_tmp(wbt_server *s, const char *extra_args, char *tmp, size_t cap, const char *tag)
+{
+	if (wbt_server_start(s, extra_args) < 0)
+		return -1;
+	return wbt_mkdtemp(tmp, cap, tag);
+}
+
+int wbt_tmp_done(wbt_server *s, const char *dir)
+{
+	if (s)
+		wbt_server_cleanup(s);
+	if (!getenv("WBT_KEEP"))
+		wbt_rm_rf(dir);
+	return 0;
+}
+
 static int read_file(const char *path, char *buf, size_t cap)
 {
 	FILE *f = fopen(path, "r");

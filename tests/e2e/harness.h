@@ -139,6 +139,16 @@ void wbt_server_discard(wbt_server *s, int *mounted);
 int wbt_mkdtemp(char *out, size_t cap, const char *tag);
 void wbt_rm_rf(const char *path);
 
+/* A test group's fixture, shared by the setups and teardowns of the e2e
+ * files. wbt_runs_dir: a temp directory (wbt_mkdtemp) exported as WB_DIR,
+ * where the SDK writes its runs; 0 or -1. wbt_server_tmp: a server
+ * started with extra_args and a temp directory; 0 or -1. wbt_tmp_done:
+ * the server (unless NULL) stopped and removed, the directory removed
+ * unless WBT_KEEP is set (to look at after a failure); returns 0. */
+int wbt_runs_dir(char *out, size_t cap, const char *tag);
+int wbt_server_tmp(wbt_server *s, const char *extra_args, char *tmp, size_t cap, const char *tag);
+int wbt_tmp_done(wbt_server *s, const char *dir);
+
 /*
  * A TCP port for a loopback listener that may be stopped and started again
  * on the same port: below the kernel's ephemeral range, so no port-0

@@ -132,9 +132,8 @@ static char rundir_root[256];
 static int setup(void **state)
 {
 	fx *f = calloc(1, sizeof(*f));
-	if (wbt_mkdtemp(rundir_root, sizeof(rundir_root), "runs") < 0)
+	if (wbt_runs_dir(rundir_root, sizeof(rundir_root), "runs") < 0)
 		return -1;
-	setenv("WB_DIR", rundir_root, 1);
 	char cookie[128], csrf[96], body[256];
 	resp r;
 

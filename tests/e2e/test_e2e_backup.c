@@ -153,18 +153,13 @@ static void test_e2e_backup__under_load(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	if (wbt_mkdtemp(rundir_root, sizeof(rundir_root), "runs") < 0)
-		return -1;
-	setenv("WB_DIR", rundir_root, 1);
-	return 0;
+	return wbt_runs_dir(rundir_root, sizeof(rundir_root), "runs");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(rundir_root);
-	return 0;
+	return wbt_tmp_done(NULL, rundir_root);
 }
 
 int main(void)

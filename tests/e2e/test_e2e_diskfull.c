@@ -35,19 +35,14 @@ static int mounted;
 static int setup(void **state)
 {
 	(void)state;
-	if (wbt_mkdtemp(rundir_root, sizeof(rundir_root), "runs") < 0)
-		return -1;
-	setenv("WB_DIR", rundir_root, 1);
-	return 0;
+	return wbt_runs_dir(rundir_root, sizeof(rundir_root), "runs");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
 	wbt_server_discard(&srv, &mounted);
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(rundir_root);
-	return 0;
+	return wbt_tmp_done(NULL, rundir_root);
 }
 
 static void test_e2e_diskfull__full_then_space_returns(void **state)

@@ -85,18 +85,13 @@ static int setup(void **state)
 		rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (wbt_mkdtemp(rundir_root, sizeof(rundir_root), "load") < 0)
-		return -1;
-	setenv("WB_DIR", rundir_root, 1);
-	return 0;
+	return wbt_runs_dir(rundir_root, sizeof(rundir_root), "load");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(rundir_root);
-	return 0;
+	return wbt_tmp_done(NULL, rundir_root);
 }
 
 static void pause_ms(long ms)

@@ -36,20 +36,13 @@ static char tmp[256];
 static int setup(void **state)
 {
 	(void)state;
-	if (wbt_server_start(&srv, "") < 0)
-		return -1;
-	if (wbt_mkdtemp(tmp, sizeof(tmp), "media") < 0)
-		return -1;
-	return 0;
+	return wbt_server_tmp(&srv, "", tmp, sizeof(tmp), "media");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	wbt_server_cleanup(&srv);
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(tmp);
-	return 0;
+	return wbt_tmp_done(&srv, tmp);
 }
 
 static wb_run *start_run(char *id, size_t cap)

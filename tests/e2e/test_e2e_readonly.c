@@ -54,10 +54,7 @@ static int mounted;
 static int setup(void **state)
 {
 	(void)state;
-	if (wbt_mkdtemp(rundir_root, sizeof(rundir_root), "runs") < 0)
-		return -1;
-	setenv("WB_DIR", rundir_root, 1);
-	return 0;
+	return wbt_runs_dir(rundir_root, sizeof(rundir_root), "runs");
 }
 
 /* After each case, passed or failed: no server, nothing mounted, no temp root. */
@@ -71,9 +68,7 @@ static int teardown_case(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(rundir_root);
-	return 0;
+	return wbt_tmp_done(NULL, rundir_root);
 }
 
 static int log_run(const char *project, int timeout_ms, char *id, char *dir)

@@ -367,20 +367,13 @@ static void make_logdir(const char *logdir)
 static int setup(void **state)
 {
 	(void)state;
-	if (wbt_server_start(&srv, "") < 0)
-		return -1;
-	if (wbt_mkdtemp(tmp, sizeof(tmp), "tb") < 0)
-		return -1;
-	return 0;
+	return wbt_server_tmp(&srv, "", tmp, sizeof(tmp), "tb");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	wbt_server_cleanup(&srv);
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(tmp);
-	return 0;
+	return wbt_tmp_done(&srv, tmp);
 }
 
 /* Run the wb binary with args, stdout into out; its exit status. */
