@@ -183,7 +183,7 @@ void wbs__h_records(wbs__req *q)
 		wbs__send_store_error(q, &e);
 		goto done;
 	}
-	wbs__ops_count_ingest(applied ? b.npoints : 0, applied);
+	wbs__ops_count_ingest(q->ops, applied ? b.npoints : 0, applied);
 	wbs__buf_puts(&out, "{\"last_seq\":");
 	wbs__json_i64(&out, (int64_t)last_seq);
 	wbs__buf_puts(&out, ",\"applied\":");

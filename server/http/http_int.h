@@ -28,6 +28,7 @@ typedef struct wbs__req {
 	char route[96];    /* matched route pattern, for /metrics ("" until routed) */
 	double t0;         /* monotonic seconds at the start */
 	struct wbs__limiter *limiter; /* per-key rate limiter, or NULL */
+	struct wbs__ops *ops;         /* the server's counters (ops.h) */
 	unsigned retry_after; /* seconds, sent as Retry-After with a 429 */
 	wbs__path path;     /* decoded segments under /api/v1 */
 	wbs__run_ref ref;   /* entity/project/run id of the route, when it has them */

@@ -241,7 +241,7 @@ static int cookie_value(wbs__req *q, const char *name, char *out, size_t cap)
 static int rate_limit(wbs__req *q, const uint8_t hash[32])
 {
 	if (wbs__limiter_take(q->limiter, hash, q->t0, &q->retry_after)) {
-		wbs__ops_count_rate_limited();
+		wbs__ops_count_rate_limited(q->ops);
 		wbs__send_error(q, 429, "rate_limited", "too many requests; retry after %u s", q->retry_after);
 		return -1;
 	}
@@ -465,6 +465,7 @@ static void req_init(wbs__req *q, struct mg_connection *conn, wbs__http *h)
 	q->ri = mg_get_request_info(conn);
 	q->store = h->store;
 	q->limiter = h->limiter;
+	q->ops = h->ops;
 	q->secure_cookies = h->secure_cookies;
 	q->http = h;
 	{
@@ -495,7 +496,7 @@ static void count_request(const wbs__req *q, const char *route)
 		if (strcmp(q->ri->request_method, known[i]) == 0)
 			m = known[i];
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	wbs__ops_count_request(m, route, q->status, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - q->t0);
+	wbs__ops_count_request(q->ops, m, route, q->status, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - q->t0);
 }
 
 static void handle_api(wbs__req *q)
@@ -664,7 +665,7 @@ static int on_metrics(struct mg_connection *conn, void *cbdata)
 	q.status = 200;
 	count_request(&q, "/metrics"); /* counted before rendering, as a 200 */
 	wbs__buf_init(&b, 1u << 20);
-	wbs__ops_render_metrics(&b, h->store);
+	wbs__ops_render_metrics(&b, h->ops, h->store, atomic_load(&h->notifier));
 	if (b.err) {
 		wbs__send_error(&q, 500, "internal", "metrics are too large or out of memory");
 	} else {
@@ -758,13 +759,14 @@ int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t 
 		free(h);
 		return -1;
 	}
-	if (wbs__limiter_new(&h->limiter, o->rate_limit, o->rate_burst)) {
+	if (wbs__limiter_new(&h->limiter, o->rate_limit, o->rate_burst) || wbs__ops_new(&h->ops)) {
 		snprintf(err, errlen, "out of memory");
+		wbs__limiter_free(h->limiter);
 		free(h->web_dir);
 		free(h);
 		return -1;
 	}
-	wbs__ops_started();
+	atomic_init(&h->notifier, NULL);
 	if (getrandom(&h->id_prefix, sizeof(h->id_prefix), GRND_NONBLOCK) != sizeof(h->id_prefix))
 		h->id_prefix = (uint32_t)getpid();
 	atomic_init(&h->next_id, 1);
@@ -775,6 +777,7 @@ int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t 
 		if (!(h->cors_buf = strdup(o->cors_origins))) {
 			snprintf(err, errlen, "out of memory");
 			wbs__limiter_free(h->limiter);
+			wbs__ops_free(h->ops);
 			free(h->web_dir);
 			free(h);
 			return -1;
@@ -902,5 +905,12 @@ void wbs__http_stop(wbs__http *h)
 	free(h->web_dir);
 	free(h->cors_buf);
 	wbs__limiter_free(h->limiter);
+	wbs__ops_free(h->ops);
 	free(h);
+}
+
+void wbs__http_set_notifier(wbs__http *h, wbs__notifier *n)
+{
+	if (h)
+		atomic_store(&h->notifier, n);
 }

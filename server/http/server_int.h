@@ -35,6 +35,8 @@ struct wbs__http {
 	uint32_t id_prefix;
 	atomic_uint_fast64_t next_id;
 	wbs__limiter *limiter; /* per-key rate limits (ops.c), or NULL */
+	wbs__ops *ops;         /* request, ingest and rate-limit counters (ops.c) */
+	_Atomic(wbs__notifier *) notifier; /* for its counters in /metrics, or NULL (wbs__http_set_notifier) */
 	const char *tls_cert, *tls_key; /* borrowed from the options during wbs__http_start only */
 	char tls_err[400];             /* why on_init_ssl failed, for wbs__http_start's message */
 	/* Draining: civetweb's mg_stop() cuts a request off in the middle of

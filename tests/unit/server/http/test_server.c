@@ -544,6 +544,33 @@ static void test_server__ingest_throughput(void **state)
 }
 
 /* `wb server` options: defaults, config file, flags over the file, refusals. */
+/* Two servers in one process keep their own /metrics counters (they are
+ * the server's, not the process's). */
+static void test_server__two_servers_count_apart(void **state)
+{
+	fx *f = *state;
+	void *other_state = NULL;
+	fx *g;
+	resp r;
+
+	assert_int_equal(setup(&other_state), 0);
+	g = other_state;
+	for (int i = 0; i < 3; i++) {
+		http(f, "GET", "/api/v1/projects", 1, NULL, NULL, 0, &r);
+		assert_int_equal(r.status, 200);
+		resp_free(&r);
+	}
+	http(g, "GET", "/metrics", 0, NULL, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	assert_null(strstr(r.body, "route=\"/api/v1/projects\""));
+	resp_free(&r);
+	http(f, "GET", "/metrics", 0, NULL, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "wb_http_requests_total{method=\"GET\",route=\"/api/v1/projects\",status=\"200\"} 3\n"));
+	resp_free(&r);
+	teardown(&other_state);
+}
+
 static void test_server__options(void **state)
 {
 	char path[] = "/tmp/wb-test-conf-XXXXXX", err[256], cfgflag[64];
@@ -617,6 +644,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server__run_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server__errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server__ingest_throughput, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server__two_servers_count_apart, setup, teardown),
 		cmocka_unit_test(test_server__options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
