@@ -20,6 +20,13 @@
 #define WBS__RECORDS_INFLATED_MAX (64u * 1024u * 1024u)
 #define WBS__RESPONSE_MAX (256u * 1024u * 1024u)
 
+/* A server's sign-in state (handlers_acct.c): at most two password hashes
+ * at a time, and the failed sign-ins by name and by client address. 0, or
+ * -1 (out of memory); _free accepts NULL. */
+typedef struct wbs__signin wbs__signin;
+int wbs__signin_new(wbs__signin **out);
+void wbs__signin_free(wbs__signin *g);
+
 typedef struct wbs__req {
 	struct mg_connection *conn;
 	const struct mg_request_info *ri;
@@ -29,6 +36,7 @@ typedef struct wbs__req {
 	double t0;         /* monotonic seconds at the start */
 	struct wbs__limiter *limiter; /* per-key rate limiter, or NULL */
 	struct wbs__ops *ops;         /* the server's counters (ops.h) */
+	struct wbs__signin *signin;   /* the server's password-hashing gate and sign-in failures */
 	unsigned retry_after; /* seconds, sent as Retry-After with a 429 */
 	wbs__path path;     /* decoded segments under /api/v1 */
 	wbs__run_ref ref;   /* entity/project/run id of the route, when it has them */

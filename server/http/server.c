@@ -466,6 +466,7 @@ static void req_init(wbs__req *q, struct mg_connection *conn, wbs__http *h)
 	q->store = h->store;
 	q->limiter = h->limiter;
 	q->ops = h->ops;
+	q->signin = h->signin;
 	q->secure_cookies = h->secure_cookies;
 	q->http = h;
 	{
@@ -759,9 +760,11 @@ int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t 
 		free(h);
 		return -1;
 	}
-	if (wbs__limiter_new(&h->limiter, o->rate_limit, o->rate_burst) || wbs__ops_new(&h->ops)) {
+	if (wbs__limiter_new(&h->limiter, o->rate_limit, o->rate_burst) || wbs__ops_new(&h->ops) ||
+	    wbs__signin_new(&h->signin)) {
 		snprintf(err, errlen, "out of memory");
 		wbs__limiter_free(h->limiter);
+		wbs__ops_free(h->ops);
 		free(h->web_dir);
 		free(h);
 		return -1;
@@ -778,6 +781,7 @@ int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t 
 			snprintf(err, errlen, "out of memory");
 			wbs__limiter_free(h->limiter);
 			wbs__ops_free(h->ops);
+			wbs__signin_free(h->signin);
 			free(h->web_dir);
 			free(h);
 			return -1;
@@ -906,6 +910,7 @@ void wbs__http_stop(wbs__http *h)
 	free(h->cors_buf);
 	wbs__limiter_free(h->limiter);
 	wbs__ops_free(h->ops);
+	wbs__signin_free(h->signin);
 	free(h);
 }
 

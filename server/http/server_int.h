@@ -36,6 +36,7 @@ struct wbs__http {
 	atomic_uint_fast64_t next_id;
 	wbs__limiter *limiter; /* per-key rate limits (ops.c), or NULL */
 	wbs__ops *ops;         /* request, ingest and rate-limit counters (ops.c) */
+	wbs__signin *signin;   /* password-hashing gate and sign-in failures (handlers_acct.c) */
 	_Atomic(wbs__notifier *) notifier; /* for its counters in /metrics, or NULL (wbs__http_set_notifier) */
 	const char *tls_cert, *tls_key; /* borrowed from the options during wbs__http_start only */
 	char tls_err[400];             /* why on_init_ssl failed, for wbs__http_start's message */

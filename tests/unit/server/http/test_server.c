@@ -544,8 +544,8 @@ static void test_server__ingest_throughput(void **state)
 }
 
 /* `wb server` options: defaults, config file, flags over the file, refusals. */
-/* Two servers in one process keep their own /metrics counters (they are
- * the server's, not the process's). */
+/* Two servers in one process keep their own /metrics counters and
+ * sign-in failures (they are the server's, not the process's). */
 static void test_server__two_servers_count_apart(void **state)
 {
 	fx *f = *state;
@@ -568,6 +568,22 @@ static void test_server__two_servers_count_apart(void **state)
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.body, "wb_http_requests_total{method=\"GET\",route=\"/api/v1/projects\",status=\"200\"} 3\n"));
 	resp_free(&r);
+	/* a name locked out of password sign-in on one server is not on the other */
+	{
+		static const char login[] = "{\"name\":\"ghost\",\"password\":\"not the password\"}";
+		const char *ct = "Content-Type: application/json\r\n";
+		for (int i = 0; i < 10; i++) {
+			http(f, "POST", "/api/v1/auth/login", 0, ct, login, strlen(login), &r);
+			assert_int_equal(r.status, 401);
+			resp_free(&r);
+		}
+		http(f, "POST", "/api/v1/auth/login", 0, ct, login, strlen(login), &r);
+		assert_int_equal(r.status, 429);
+		resp_free(&r);
+		http(g, "POST", "/api/v1/auth/login", 0, ct, login, strlen(login), &r);
+		assert_int_equal(r.status, 401);
+		resp_free(&r);
+	}
 	teardown(&other_state);
 }
 
