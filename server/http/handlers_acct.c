@@ -297,7 +297,42 @@ void wbs__send_ok(wbs__req *q, int status)
 }
 
 /* {"<member>":<store JSON>} from a list function, or the store error. */
-void wbs__send_list(wbs__req *q, const char *member, int st, wbs__buf *rows, const wbs__err *e)
+/* Row r of t as a JSON object keyed by column names; "is_*"/"has_*" integers are booleans. */
+static void acct_row_json(wbs__buf *b, const wbs__acct_rows *t, size_t r)
+{
+	const wbs__acct_cell *c = &t->cells[r * t->ncols];
+
+	wbs__buf_putc(b, '{');
+	for (size_t i = 0; i < t->ncols; i++) {
+		const char *name = t->cols[i];
+		if (i)
+			wbs__buf_putc(b, ',');
+		wbs__json_cstr(b, name);
+		wbs__buf_putc(b, ':');
+		switch (c[i].type) {
+		case WBS__CELL_NULL: wbs__buf_puts(b, "null"); break;
+		case WBS__CELL_INT:
+			if (strncmp(name, "is_", 3) == 0 || strncmp(name, "has_", 4) == 0)
+				wbs__buf_puts(b, c[i].i ? "true" : "false");
+			else
+				wbs__json_i64(b, c[i].i);
+			break;
+		case WBS__CELL_REAL: wbs__json_num(b, c[i].d); break;
+		default: wbs__json_str(b, c[i].text, c[i].len); break;
+		}
+	}
+	wbs__buf_putc(b, '}');
+}
+
+void wbs__acct_object_json(wbs__buf *b, const wbs__acct_rows *t)
+{
+	if (t->nrows)
+		acct_row_json(b, t, 0);
+	else
+		wbs__buf_puts(b, "null");
+}
+
+void wbs__send_list(wbs__req *q, const char *member, int st, const wbs__acct_rows *rows, const wbs__err *e)
 {
 	wbs__buf b;
 
@@ -306,9 +341,13 @@ void wbs__send_list(wbs__req *q, const char *member, int st, wbs__buf *rows, con
 		return;
 	}
 	wbs__buf_init(&b, WBS__RESPONSE_MAX);
-	wbs__buf_printf(&b, "{\"%s\":", member);
-	wbs__buf_put(&b, rows->p ? rows->p : "[]", rows->p ? rows->len : 2);
-	wbs__buf_putc(&b, '}');
+	wbs__buf_printf(&b, "{\"%s\":[", member);
+	for (size_t r = 0; r < rows->nrows; r++) {
+		if (r)
+			wbs__buf_putc(&b, ',');
+		acct_row_json(&b, rows, r);
+	}
+	wbs__buf_puts(&b, "]}");
 	wbs__send_json(q, 200, &b);
 	wbs__buf_free(&b);
 }
@@ -479,11 +518,10 @@ done:
 
 void wbs__h_users_list(wbs__req *q)
 {
-	wbs__buf rows;
+	wbs__acct_rows rows = {0};
 	wbs__err e = {0};
-	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
 	wbs__send_list(q, "users", wbs__store_users_list(q->store, &rows, &e), &rows, &e);
-	wbs__buf_free(&rows);
+	wbs__acct_rows_free(&rows);
 }
 
 void wbs__h_user_create(wbs__req *q)
@@ -613,11 +651,10 @@ done:
 
 void wbs__h_keys_list(wbs__req *q)
 {
-	wbs__buf rows;
+	wbs__acct_rows rows = {0};
 	wbs__err e = {0};
-	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
 	wbs__send_list(q, "keys", wbs__store_user_keys(q->store, q->user_id, &rows, &e), &rows, &e);
-	wbs__buf_free(&rows);
+	wbs__acct_rows_free(&rows);
 }
 
 void wbs__h_key_create(wbs__req *q)
@@ -682,11 +719,10 @@ void wbs__h_key_revoke(wbs__req *q)
 
 void wbs__h_teams_list(wbs__req *q)
 {
-	wbs__buf rows;
+	wbs__acct_rows rows = {0};
 	wbs__err e = {0};
-	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
 	wbs__send_list(q, "teams", wbs__store_teams_list(q->store, q->user_id, q->who.is_admin, &rows, &e), &rows, &e);
-	wbs__buf_free(&rows);
+	wbs__acct_rows_free(&rows);
 }
 
 void wbs__h_team_create(wbs__req *q)
@@ -708,11 +744,10 @@ done:
 
 void wbs__h_team_members(wbs__req *q)
 {
-	wbs__buf rows;
+	wbs__acct_rows rows = {0};
 	wbs__err e = {0};
-	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
 	wbs__send_list(q, "members", wbs__store_team_members(q->store, q->ref.entity, &rows, &e), &rows, &e);
-	wbs__buf_free(&rows);
+	wbs__acct_rows_free(&rows);
 }
 
 /* The role member of the body: 1..3, or -1 with the 400 sent. */
@@ -843,12 +878,11 @@ done:
 
 void wbs__h_project_members(wbs__req *q)
 {
-	wbs__buf rows;
+	wbs__acct_rows rows = {0};
 	wbs__err e = {0};
-	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
 	wbs__send_list(q, "members", wbs__store_project_members(q->store, q->ref.entity, q->ref.project, &rows, &e), &rows,
 		  &e);
-	wbs__buf_free(&rows);
+	wbs__acct_rows_free(&rows);
 }
 
 void wbs__h_project_member_put(wbs__req *q)

@@ -191,13 +191,16 @@ void wbs__h_deliveries(wbs__req *q);
  * and valid (UTF-8, at most max bytes, no control characters unless
  * multiline allows newlines and tabs), 0 absent and optional, -1 with the
  * 400 sent. wbs__send_ok: {"ok":true}. wbs__send_list: {"<member>":<rows>}
- * from a store list, or the store's error.
+ * from a store list (each row an object keyed by column names, "is_*" and
+ * "has_*" integers as booleans), or the store's error.
  */
 int wbs__body_object(wbs__req *q, int optional, cJSON **out);
 int wbs__str_member(wbs__req *q, const cJSON *j, const char *name, size_t max, int required, int multiline,
 		    const char **out);
 void wbs__send_ok(wbs__req *q, int status);
-void wbs__send_list(wbs__req *q, const char *member, int st, wbs__buf *rows, const wbs__err *e);
+void wbs__send_list(wbs__req *q, const char *member, int st, const wbs__acct_rows *rows, const wbs__err *e);
+/* The first row of t as a JSON object (null when there is none), "is_*"/"has_*" integers as booleans. */
+void wbs__acct_object_json(wbs__buf *b, const wbs__acct_rows *t);
 
 /* handlers_acct.c: sessions, users, keys, teams, project settings; handlers_report.c: reports. */
 void wbs__h_login(wbs__req *q);
