@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <zlib.h>
 
+#include "../frames.h"
 #include "harness.h"
 #include "wire.h"
 
@@ -25,31 +26,12 @@ static char db[512];
 static uint64_t last_seq;
 static const char *RUN = "/api/v1/projects/tester/bad/runs/r1";
 
-typedef struct {
-	uint8_t *p;
-	size_t len, cap;
-} buf;
-
-static void put_frame(buf *b, uint64_t seq, uint8_t type, const void *payload, uint32_t len)
-{
-	if (b->len + WB__FRAME_HEADER + len > b->cap) {
-		b->cap = (b->len + WB__FRAME_HEADER + len) * 2;
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
-	wb__frame_header(b->p + b->len, seq, type, payload, len);
-	memcpy(b->p + b->len + WB__FRAME_HEADER, payload, len);
-	b->len += WB__FRAME_HEADER + len;
-}
+typedef wbt_frames buf;
 
 static void put_metrics(buf *b, uint64_t seq, int64_t step, const char *key, double v)
 {
 	wb_metric m = {key, v};
-	uint8_t payload[512];
-	size_t n = wb__metrics_size(&m, 1);
-	assert_true(n > 0 && n <= sizeof(payload));
-	wb__metrics_encode(payload, step, 1.0, &m, 1);
-	put_frame(b, seq, WB__REC_METRICS, payload, (uint32_t)n);
+	wbt_frames_metrics(b, seq, step, 1.0, &m, 1);
 }
 
 static const char *const FRAMES_CT[] = {"Content-Type: application/x-wb-frames", NULL};
@@ -89,10 +71,10 @@ static int setup(void **state)
 	if (wbt_http(&srv, "PUT", RUN, body, strlen(body), JSON_CT, 1, &r) < 0 || r.status != 201)
 		return -1;
 	wbt_response_free(&r);
-	put_frame(&b, 1, WB__REC_CONFIG, "{\"lr\":0.1}", 10);
+	wbt_frames_put(&b, 1, WB__REC_CONFIG, "{\"lr\":0.1}", 10);
 	put_metrics(&b, 2, 0, "loss", 1.0);
 	put_metrics(&b, 3, 5, "loss", 0.5);
-	put_frame(&b, 4, WB__REC_FINISH, "{\"exit_code\":0}", 15);
+	wbt_frames_put(&b, 4, WB__REC_FINISH, "{\"exit_code\":0}", 15);
 	if (post_records(RUN, &b, code, sizeof(code)) != 200)
 		return -1;
 	free(b.p);
@@ -230,7 +212,7 @@ static void test_e2e_badinput__strict_json(void **state)
 	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
 		b.len = 0;
 		put_metrics(&b, last_seq + 1, 10, "loss", 1.0); /* a good frame first: refused with the body */
-		put_frame(&b, last_seq + 2, frames[i].type, frames[i].payload, (uint32_t)strlen(frames[i].payload));
+		wbt_frames_put(&b, last_seq + 2, frames[i].type, frames[i].payload, (uint32_t)strlen(frames[i].payload));
 		snprintf(want, sizeof(want), "frame seq %llu: %s", (unsigned long long)(last_seq + 2), frames[i].field);
 		expect_msg("POST", "/api/v1/projects/tester/bad/runs/r1/records", b.p, b.len, FRAMES_CT, 1, 400,
 			   "invalid_record", want);
@@ -244,7 +226,7 @@ static void test_e2e_badinput__strict_json(void **state)
 		raw[18] = 4;
 		memcpy(raw + 19, "lo\0s", 4);
 		b.len = 0;
-		put_frame(&b, last_seq + 1, WB__REC_METRICS, raw, 19 + 4 + 8);
+		wbt_frames_put(&b, last_seq + 1, WB__REC_METRICS, raw, 19 + 4 + 8);
 		expect_records(&b, 400, "invalid_record");
 	}
 	free(b.p);
@@ -369,14 +351,14 @@ static void test_e2e_badinput__broken_frames(void **state)
 	expect_records(&b, 400, "invalid_record");
 	/* unknown record type */
 	b.len = 0;
-	put_frame(&b, s, 99, "x", 1);
+	wbt_frames_put(&b, s, 99, "x", 1);
 	expect_records(&b, 400, "invalid_record");
 	/* config record that is not JSON; config that is not an object */
 	b.len = 0;
-	put_frame(&b, s, WB__REC_CONFIG, "{lr:", 4);
+	wbt_frames_put(&b, s, WB__REC_CONFIG, "{lr:", 4);
 	expect_records(&b, 400, "invalid_record");
 	b.len = 0;
-	put_frame(&b, s, WB__REC_CONFIG, "[1]", 3);
+	wbt_frames_put(&b, s, WB__REC_CONFIG, "[1]", 3);
 	expect_records(&b, 400, "invalid_record");
 	/* a 256-byte key and an empty key, encoded by hand (the SDK refuses them) */
 	memset(raw, 0, sizeof(raw));
@@ -385,11 +367,11 @@ static void test_e2e_badinput__broken_frames(void **state)
 	raw[18] = 255; /* klen 255 is the maximum; claim it but give 256 bytes of key */
 	memset(raw + 19, 'k', 256);
 	b.len = 0;
-	put_frame(&b, s, WB__REC_METRICS, raw, 19 + 256 + 8);
+	wbt_frames_put(&b, s, WB__REC_METRICS, raw, 19 + 256 + 8);
 	expect_records(&b, 400, "invalid_record");
 	raw[18] = 0;
 	b.len = 0;
-	put_frame(&b, s, WB__REC_METRICS, raw, 19 + 8);
+	wbt_frames_put(&b, s, WB__REC_METRICS, raw, 19 + 8);
 	expect_records(&b, 400, "invalid_record");
 	/* a decreasing step (the run is at step 5) */
 	b.len = 0;
