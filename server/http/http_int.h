@@ -144,6 +144,18 @@ int wbs__key_param(wbs__req *q, char *key, size_t cap, int required);
 /* The start, end and buckets query parameters of a history route
  * (defaults: the whole series, 1000 buckets). 0, or -1 after sending the 400. */
 int wbs__range_params(wbs__req *q, int64_t *start, int64_t *end, uint32_t *nbuckets);
+/* Both of the above for a series route: a required key and its range. 0, or -1 after sending the 400. */
+int wbs__series_params(wbs__req *q, char *key, size_t cap, int64_t *start, int64_t *end, uint32_t *nbuckets);
+
+/* A column of a series answer: ,"name":[...] of len values of one type. */
+enum { WBS__COL_I64, WBS__COL_NUM, WBS__COL_U32 };
+typedef struct wbs__json_col {
+	const char *name;
+	int type;
+	const void *v; /* int64_t, double or uint32_t [len] */
+} wbs__json_col;
+/* Write the n columns (each len long) and close the answer's object. */
+void wbs__json_cols_end(wbs__buf *b, const wbs__json_col *cols, size_t n, size_t len);
 
 /* Route handlers (handlers.c). Each sends exactly one response. */
 void wbs__h_projects(wbs__req *q);
