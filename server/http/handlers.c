@@ -496,6 +496,17 @@ int wbs__series_params(wbs__req *q, char *key, size_t cap, int64_t *start, int64
 	return 0;
 }
 
+void wbs__json_array(wbs__buf *b, const void *rows, size_t n, size_t size, wbs__row_json_fn fn)
+{
+	wbs__buf_putc(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			wbs__buf_putc(b, ',');
+		fn(b, (const char *)rows + i * size);
+	}
+	wbs__buf_putc(b, ']');
+}
+
 void wbs__json_cols_end(wbs__buf *b, const wbs__json_col *cols, size_t n, size_t len)
 {
 	for (size_t i = 0; i < n; i++) {

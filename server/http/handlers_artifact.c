@@ -319,8 +319,10 @@ static void send_buf_or_error(wbs__req *q, int st, wbs__buf *b, const wbs__err *
 		wbs__send_json(q, 200, b);
 }
 
-static void art_json(wbs__buf *b, const wbs__art_row *a)
+static void art_json(wbs__buf *b, const void *row)
 {
+	const wbs__art_row *a = row;
+
 	wbs__buf_puts(b, "{\"name\":");
 	wbs__json_cstr(b, a->name);
 	wbs__buf_puts(b, ",\"type\":");
@@ -352,21 +354,19 @@ void wbs__h_artifacts_list(wbs__req *q)
 	wbs__buf_init(&b, WBS__RESPONSE_MAX);
 	st = wbs__art_list(q->store, q->ref.entity, q->ref.project, &rows, &n, &e);
 	if (!st) {
-		wbs__buf_puts(&b, "{\"artifacts\":[");
-		for (size_t i = 0; i < n; i++) {
-			if (i)
-				wbs__buf_putc(&b, ',');
-			art_json(&b, &rows[i]);
-		}
-		wbs__buf_puts(&b, "]}");
+		wbs__buf_puts(&b, "{\"artifacts\":");
+		wbs__json_array(&b, rows, n, sizeof(*rows), art_json);
+		wbs__buf_putc(&b, '}');
 	}
 	send_buf_or_error(q, st, &b, &e);
 	wbs__buf_free(&b);
 	wbs__art_rows_free(rows, n);
 }
 
-static void version_json(wbs__buf *b, const wbs__art_version_row *v)
+static void version_json(wbs__buf *b, const void *row)
 {
+	const wbs__art_version_row *v = row;
+
 	wbs__buf_printf(b, "{\"version\":\"v%lld\",\"index\":", (long long)v->version);
 	wbs__json_i64(b, v->version);
 	wbs__buf_puts(b, ",\"digest\":");
@@ -417,13 +417,9 @@ void wbs__h_artifact_get(wbs__req *q)
 		wbs__json_num(&b, a.created_at);
 		wbs__buf_puts(&b, ",\"updated_at\":");
 		wbs__json_num(&b, a.updated_at);
-		wbs__buf_puts(&b, ",\"versions\":[");
-		for (size_t i = 0; i < n; i++) {
-			if (i)
-				wbs__buf_putc(&b, ',');
-			version_json(&b, &vs[i]);
-		}
-		wbs__buf_puts(&b, "]}");
+		wbs__buf_puts(&b, ",\"versions\":");
+		wbs__json_array(&b, vs, n, sizeof(*vs), version_json);
+		wbs__buf_putc(&b, '}');
 	}
 	send_buf_or_error(q, st, &b, &e);
 	wbs__buf_free(&b);

@@ -154,6 +154,10 @@ typedef struct wbs__json_col {
 	int type;
 	const void *v; /* int64_t, double or uint32_t [len] */
 } wbs__json_col;
+/* A row of a list answer as JSON (row points at one element of the rows). */
+typedef void (*wbs__row_json_fn)(wbs__buf *b, const void *row);
+/* [fn(row 0),fn(row 1),...] of n rows of size bytes each. */
+void wbs__json_array(wbs__buf *b, const void *rows, size_t n, size_t size, wbs__row_json_fn fn);
 /* Write the n columns (each len long) and close the answer's object. */
 void wbs__json_cols_end(wbs__buf *b, const wbs__json_col *cols, size_t n, size_t len);
 
