@@ -205,6 +205,20 @@ int wbt_server_tmp(wbt_server *s, const char *extra_args, char *tmp, size_t cap,
 	return wbt_mkdtemp(tmp, cap, tag);
 }
 
+char wbt_runs_root[256];
+
+int wbt_runs_setup(void **state)
+{
+	(void)state;
+	return wbt_runs_dir(wbt_runs_root, sizeof(wbt_runs_root), "runs");
+}
+
+int wbt_runs_teardown(void **state)
+{
+	(void)state;
+	return wbt_tmp_done(NULL, wbt_runs_root);
+}
+
 int wbt_tmp_done(wbt_server *s, const char *dir)
 {
 	if (s)

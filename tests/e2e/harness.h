@@ -149,6 +149,13 @@ int wbt_runs_dir(char *out, size_t cap, const char *tag);
 int wbt_server_tmp(wbt_server *s, const char *extra_args, char *tmp, size_t cap, const char *tag);
 int wbt_tmp_done(wbt_server *s, const char *dir);
 
+/* The group fixture of the e2e files whose cases start their own servers:
+ * wbt_runs_setup makes wbt_runs_root (wbt_runs_dir, tag "runs"),
+ * wbt_runs_teardown removes it (wbt_tmp_done). For cmocka_run_group_tests. */
+extern char wbt_runs_root[256];
+int wbt_runs_setup(void **state);
+int wbt_runs_teardown(void **state);
+
 /*
  * A TCP port for a loopback listener that may be stopped and started again
  * on the same port: below the kernel's ephemeral range, so no port-0

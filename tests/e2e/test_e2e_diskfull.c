@@ -28,21 +28,14 @@
 
 #define NSTEPS 300000
 
-static char rundir_root[256];
 static wbt_server srv;
 static int mounted;
-
-static int setup(void **state)
-{
-	(void)state;
-	return wbt_runs_dir(rundir_root, sizeof(rundir_root), "runs");
-}
 
 static int teardown(void **state)
 {
 	(void)state;
 	wbt_server_discard(&srv, &mounted);
-	return wbt_tmp_done(NULL, rundir_root);
+	return wbt_runs_teardown(state);
 }
 
 static void test_e2e_diskfull__full_then_space_returns(void **state)
@@ -112,5 +105,5 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e_diskfull__full_then_space_returns),
 	};
-	return wbt_exit_code(cmocka_run_group_tests(tests, setup, teardown));
+	return wbt_exit_code(cmocka_run_group_tests(tests, wbt_runs_setup, teardown));
 }

@@ -35,19 +35,6 @@
 #include "series.h"
 
 
-static char rundir_root[256];
-
-static int setup(void **state)
-{
-	(void)state;
-	return wbt_runs_dir(rundir_root, sizeof(rundir_root), "runs");
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return wbt_tmp_done(NULL, rundir_root);
-}
 
 /* The value of the sample line that starts with prefix (name and labels), or -1. */
 static double metric(const char *text, const char *prefix)
@@ -419,5 +406,5 @@ int main(void)
 		cmocka_unit_test(test_e2e_ops__retention),
 		cmocka_unit_test(test_e2e_ops__sweep),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, wbt_runs_setup, wbt_runs_teardown);
 }
