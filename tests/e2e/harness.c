@@ -421,11 +421,25 @@ static int json_member(const char *text, const char *name, char *out, size_t cap
 	return rc;
 }
 
+int wbt_session_cookie(const char *headers, char *out, size_t cap)
+{
+	const char *p = headers ? strstr(headers, "Set-Cookie: wb_session=") : NULL;
+	const char *end;
+
+	if (!p)
+		return -1;
+	p += strlen("Set-Cookie: ");
+	if (!(end = strchr(p, ';')))
+		return -1;
+	snprintf(out, cap, "%.*s", (int)(end - p), p);
+	return 0;
+}
+
 int wbt_make_user(const wbt_server *s, const char *name, const char *password, char *cookie, size_t ccap,
 		  char *csrf, size_t xcap, char *key, size_t kcap)
 {
 	char body[512], path[256], auth[160], sess[160], token[96];
-	const char *sc, *end, *tok;
+	const char *tok;
 	wbt_reply r = {0};
 	int ret = -1;
 
@@ -439,12 +453,10 @@ int wbt_make_user(const wbt_server *s, const char *name, const char *password, c
 	snprintf(body, sizeof(body), "{\"token\":\"%s\",\"password\":\"%s\"}", tok + 6, password);
 	wbt_reply_free(&r);
 	if (wbt_request(s, "POST", "/api/v1/auth/setup", body, NULL, NULL, &r) || r.status != 200 ||
-	    json_member(r.body, "csrf", token, sizeof(token)) || !(sc = strstr(r.headers, "Set-Cookie: wb_session=")) ||
-	    !(end = strchr(sc += strlen("Set-Cookie: "), ';'))) {
+	    json_member(r.body, "csrf", token, sizeof(token)) || wbt_session_cookie(r.headers, sess, sizeof(sess))) {
 		fprintf(stderr, "harness: setting %s's password: %ld %s\n", name, r.status, r.body ? r.body : "");
 		goto done;
 	}
-	snprintf(sess, sizeof(sess), "%.*s", (int)(end - sc), sc);
 	if (cookie)
 		snprintf(cookie, ccap, "%s", sess);
 	if (csrf)

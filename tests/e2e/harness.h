@@ -168,6 +168,11 @@ int wbt_port(void);
 /* Monotonic seconds. */
 double wbt_now(void);
 
+/* The wb_session cookie of the Set-Cookie header among headers, as
+ * "wb_session=VALUE" (what a browser sends back), into out: 0, or -1 when
+ * there is none. */
+int wbt_session_cookie(const char *headers, char *out, size_t cap);
+
 /* Raw sockets, for what libcurl will not send (a body that stops half way,
  * a declared length never sent). wbt_dial: a TCP connection to
  * 127.0.0.1:port (TCP_NODELAY), or -1. wbt_send_all: 0 when all n bytes
