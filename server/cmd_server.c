@@ -193,6 +193,7 @@ int wbs__cmd_server(int argc, char **argv)
 		wbs__log(WBS__LOG_ERROR, "cannot start notifications", "error=%s", wbs__log_quote(q, sizeof(q), err));
 		goto done;
 	}
+	wbs__http_set_notifier(http, notifier);
 	if (write_url_file(o.data, url, err, sizeof(err))) {
 		/* On a read-only data directory the server still serves reads. */
 		int ro = wbs__store_readonly(store);

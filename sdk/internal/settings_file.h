@@ -10,6 +10,7 @@
 #define WB_SETTINGS_FILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "wire.h" /* WB__HIDDEN */
 
@@ -44,6 +45,15 @@ WB__HIDDEN int wb__settings_key_for(const char *url, const char *opt_key, char *
  * into *entity (malloc'd), when key is that key; else NULL. WB_OK or
  * WB_ENOMEM. */
 WB__HIDDEN int wb__settings_entity_for(const char *url, const char *key, char **entity);
+
+/* The entity of the owner of key (the key for url): what the settings
+ * file records beside it, else the server's answer at
+ * /api/v1/auth/session, retried within timeout_ms. This is where a run
+ * goes when no entity is given (wb_run_init, wb sync, wb tensorboard
+ * import). *entity is malloc'd (the caller frees) or NULL on error.
+ * WB_OK, WB_EAUTH (the server knows no user for the key), or a transport
+ * error (wb_errmsg says which). Implemented in sync.c. */
+WB__HIDDEN int wb__owner_entity(const char *url, const char *key, int64_t timeout_ms, char **entity);
 
 /* Why no key went to url, for the message of a 401: into buf (always a
  * NUL-terminated sentence, without any key). Reads the settings file. */

@@ -121,8 +121,9 @@ WB__HIDDEN cJSON *wb__art_manifest(const wb_artifact *a, const char *const *alia
 typedef struct wb__art_upctx {
 	wb__http *h;
 	uint8_t *buf;  /* WB__ART_CHUNK */
-	uint8_t *zbuf; /* deflateBound(WB__ART_CHUNK) */
+	uint8_t *zbuf; /* wb__gzip_bound(WB__ART_CHUNK) */
 	size_t zcap;
+	void *z;       /* wb__gzip's state, reused between chunks */
 	size_t chunk;  /* chunk size (WB_ARTIFACT_CHUNK_BYTES for tests) */
 	int64_t deadline;
 	uint64_t sent;  /* blob bytes the server accepted */

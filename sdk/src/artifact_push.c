@@ -127,23 +127,12 @@ int wb__art_call(wb__http *h, const char *method, const char *suffix, const char
 	}
 	return rc;
 }
-/* gzip in[0..n) into u->zbuf; its size, or 0 if it does not fit. */
+/* gzip in[0..n) into u->zbuf; its size, or 0 if it does not fit (the
+ * chunk is then sent as it is). */
 static size_t gzip_chunk(wb__art_upctx *u, const uint8_t *in, size_t n)
 {
-	z_stream z;
 	size_t out = 0;
-
-	memset(&z, 0, sizeof(z));
-	if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return 0;
-	z.next_in = (Bytef *)(uintptr_t)in;
-	z.avail_in = (uInt)n;
-	z.next_out = u->zbuf;
-	z.avail_out = (uInt)u->zcap;
-	if (deflate(&z, Z_FINISH) == Z_STREAM_END)
-		out = z.total_out;
-	deflateEnd(&z);
-	return out;
+	return wb__gzip(&u->z, in, n, u->zbuf, u->zcap, &out) == WB_OK ? out : 0;
 }
 
 /* Ask the server for the blob's state: 1 present, 0 absent (*received: bytes it has). */
@@ -288,7 +277,7 @@ int wb__art_upctx_init(wb__art_upctx *u, int64_t deadline)
 			u->chunk = (size_t)v;
 	}
 	u->deadline = deadline;
-	u->zcap = compressBound(WB__ART_CHUNK) + 64;
+	u->zcap = wb__gzip_bound(WB__ART_CHUNK);
 	u->buf = malloc(WB__ART_CHUNK);
 	u->zbuf = malloc(u->zcap);
 	if (!u->buf || !u->zbuf) {
@@ -303,6 +292,7 @@ void wb__art_upctx_free(wb__art_upctx *u)
 {
 	free(u->buf);
 	free(u->zbuf);
+	wb__gzip_free(&u->z);
 }
 
 /*

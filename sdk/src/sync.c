@@ -64,6 +64,22 @@ static int sync_retry(wb__http *h, int rc, int64_t *delay, int64_t deadline)
 	return wb__http_retryable(h, rc) && wb__http_retry_wait(h, delay, deadline);
 }
 
+/* The key owner's entity: the one the settings file records beside that
+ * key for url's origin, else the server's answer (asked until deadline). */
+static int owner_entity(const char *url, const char *key, int64_t deadline, char **entity)
+{
+	int rc = wb__settings_entity_for(url, key, entity);
+	if (rc || *entity)
+		return rc;
+	return wb__whoami(url, key, NULL, deadline, 1, entity);
+}
+
+int wb__owner_entity(const char *url, const char *key, int64_t timeout_ms, char **entity)
+{
+	*entity = NULL;
+	return owner_entity(url, key, wb__mono_ms() + timeout_ms, entity);
+}
+
 /* Read run.json and resolve the server (options, environment, settings
  * file, then the base_url recorded in run.json), then the key that may go
  * to it (wb__settings_key_for). A run.json without an entity was started
@@ -124,13 +140,11 @@ static int sync_load(const char *run_dir, const wb_sync_options *o, int64_t dead
 		goto done;
 	if ((rc = wb__settings_key_for(c->base_url, o->api_key, &c->api_key)))
 		goto done;
-	if (!c->entity && c->api_key && (rc = wb__settings_entity_for(c->base_url, c->api_key, &c->entity)))
-		goto done;
 	if (!c->entity && !c->api_key)
 		rc = wb__error(WB_EAUTH, "%s names no entity: the run belongs to its api key's owner, and no key is "
 					 "given for %s (--api-key, WB_API_KEY, wb login)", path, c->base_url);
 	else if (!c->entity)
-		rc = wb__whoami(c->base_url, c->api_key, NULL, deadline, 1, &c->entity);
+		rc = owner_entity(c->base_url, c->api_key, deadline, &c->entity);
 done:
 	free(file_url);
 	cJSON_Delete(json);

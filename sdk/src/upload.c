@@ -39,6 +39,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -667,35 +668,71 @@ void wb__upload_free(wb__upload *u)
 {
 	if (!u)
 		return;
-	if (u->z) {
-		deflateEnd(u->z);
-		free(u->z);
-	}
+	wb__gzip_free(&u->z);
 	free(u->buf);
 	free(u->zbuf);
-	u->z = NULL;
 	u->buf = u->zbuf = NULL;
+}
+
+size_t wb__gzip_bound(size_t n)
+{
+	/* compressBound covers a zlib stream (6 bytes of wrapper); gzip's is 18 */
+	return n > (size_t)UINT_MAX ? 0 : (size_t)compressBound((uLong)n) + 64;
+}
+
+/*
+ * The SDK's one gzip writer (run log batches here, artifact chunks in
+ * artifact_push.c): level 1, as the uploads are sent from the caller's
+ * machine while it trains and most of their gain is in the first level.
+ * The deflate state is made on first use and reset for the next, so a
+ * stream of batches allocates once.
+ */
+int wb__gzip(void **state, const uint8_t *in, size_t n, uint8_t *out, size_t cap, size_t *outlen)
+{
+	z_stream *z = *state;
+
+	*outlen = 0;
+	if (n > (size_t)UINT_MAX)
+		return WB_EINVAL;
+	if (!z) {
+		if (!(z = calloc(1, sizeof *z)))
+			return WB_ENOMEM;
+		if (deflateInit2(z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+			free(z);
+			return WB_ENOMEM;
+		}
+		*state = z;
+	} else if (deflateReset(z) != Z_OK) {
+		return WB_ENOMEM;
+	}
+	z->next_in = (Bytef *)(uintptr_t)in;
+	z->avail_in = (uInt)n;
+	z->next_out = out;
+	z->avail_out = cap > (size_t)UINT_MAX ? UINT_MAX : (uInt)cap;
+	if (deflate(z, Z_FINISH) != Z_STREAM_END)
+		return WB_ERANGE;
+	*outlen = (size_t)z->total_out;
+	return WB_OK;
+}
+
+void wb__gzip_free(void **state)
+{
+	z_stream *z = *state;
+	if (z) {
+		deflateEnd(z);
+		free(z);
+	}
+	*state = NULL;
 }
 
 /* gzip u->buf[0..len) into u->zbuf; *zlen its size. */
 static int gzip_batch(wb__upload *u, size_t len, size_t *zlen)
 {
-	z_stream *z = u->z;
-	size_t bound;
+	size_t bound = wb__gzip_bound(len);
+	int rc;
 
-	if (!z) {
-		z = calloc(1, sizeof *z);
-		if (!z)
-			return wb__error(WB_ENOMEM, "out of memory");
-		if (deflateInit2(z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-			free(z);
-			return wb__error(WB_ENOMEM, "cannot initialise gzip");
-		}
-		u->z = z;
-	} else if (deflateReset(z) != Z_OK) {
-		return wb__error(WB_ENOMEM, "cannot reset gzip");
-	}
-	bound = deflateBound(z, (uLong)len);
+	if (!bound)
+		return wb__error(WB_EINVAL, "a batch of %zu bytes is too large to gzip", len);
 	if (bound > u->zcap) {
 		uint8_t *p = realloc(u->zbuf, bound);
 		if (!p)
@@ -703,13 +740,8 @@ static int gzip_batch(wb__upload *u, size_t len, size_t *zlen)
 		u->zbuf = p;
 		u->zcap = bound;
 	}
-	z->next_in = u->buf;
-	z->avail_in = (uInt)len;
-	z->next_out = u->zbuf;
-	z->avail_out = (uInt)u->zcap;
-	if (deflate(z, Z_FINISH) != Z_STREAM_END)
-		return wb__error(WB_ENOMEM, "gzip failed");
-	*zlen = u->zcap - z->avail_out;
+	if ((rc = wb__gzip(&u->z, u->buf, len, u->zbuf, u->zcap, zlen)))
+		return wb__error(rc == WB_ENOMEM ? WB_ENOMEM : WB_EINVAL, "gzip failed");
 	return WB_OK;
 }
 

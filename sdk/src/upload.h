@@ -164,6 +164,18 @@ WB__HIDDEN int wb__http_retry_wait(const wb__http *h, int64_t *cur, int64_t dead
 WB__HIDDEN void wb__run_state_free(wb__run_state *st);
 
 /*
+ * gzip (level 1) in[0..n) into out[0..cap): WB_OK and *outlen; WB_ERANGE
+ * when it does not fit in cap (never with cap >= wb__gzip_bound(n)),
+ * WB_ENOMEM, WB_EINVAL past 4 GiB. *state (NULL at first) keeps the
+ * deflate state for the next call; wb__gzip_free releases it. Sets no
+ * error message: the caller says what failed. wb__gzip_bound: room enough
+ * for n bytes, or 0 past 4 GiB.
+ */
+WB__HIDDEN int wb__gzip(void **state, const uint8_t *in, size_t n, uint8_t *out, size_t cap, size_t *outlen);
+WB__HIDDEN void wb__gzip_free(void **state);
+WB__HIDDEN size_t wb__gzip_bound(size_t n);
+
+/*
  * An upload cursor over one run log: the next frame to send and what the
  * server has acknowledged.
  */

@@ -50,9 +50,11 @@
 
 #include <cjson/cJSON.h>
 
+#include "api.h"
 #include "cmd.h"
 #include "model/fields.h"
 #include "progress.h"
+#include "settings_file.h"
 #include "tbevents.h"
 #include "util/sha256.h"
 #include "wb.h"
@@ -68,9 +70,12 @@ static const char tb_usage[] =
 	"directories below it (add_scalars, add_hparams). The run logs are written under DIR (default\n"
 	"$WB_DIR, else ./wb) and uploaded; a failed upload can be repeated with `wb sync`. Records that\n"
 	"cannot be read are skipped and counted, by reason, and skipped values named. Importing the same\n"
-	"LOGDIR again adds nothing (same run ids); a run whose files changed since is refused.\n";
+	"LOGDIR again adds nothing (same run ids); a run whose files changed since is refused.\n"
+	"Without --project the runs go to $WB_ENTITY, else the API key owner's entity, project\n"
+	"$WB_PROJECT, else tensorboard.\n";
 
 #define DIRS_MAX 4096
+#define TB_OWNER_TIMEOUT_MS 30000 /* asking the server who owns the key */
 #define FILE_MAX ((size_t)1 << 34) /* 16 GiB: an event file is mapped, not read */
 
 enum { IT_SCALAR, IT_HIST, IT_IMAGE, IT_TABLE };
@@ -690,6 +695,35 @@ static int parse_project(const char *arg, char *entity, char *project)
 	return wb__name_valid(entity) && wb__name_valid(project) ? 0 : -1;
 }
 
+/*
+ * Without --project or WB_ENTITY the runs go to the key owner's entity, as
+ * every other client command's (wb_run_init, wb sync): the server and the
+ * key resolved by the CLI's rule (api.c), the owner from the settings file
+ * or the server. It is needed before anything is written: the run ids are
+ * derived from it. 0, or the command's exit code with the message out.
+ */
+static int key_owner(const wb_sync_options *so, char *out, size_t cap)
+{
+	char err[512], *owner = NULL;
+	wbs__api a;
+	int rc;
+
+	if (wbs__api_init(&a, so->base_url, so->api_key, err, sizeof(err))) {
+		fprintf(stderr, "wb tensorboard: %s (or give --project ENTITY/PROJECT)\n", err);
+		return 1;
+	}
+	rc = wb__owner_entity(a.base, a.key, TB_OWNER_TIMEOUT_MS, &owner);
+	memset(a.key, 0, sizeof(a.key));
+	if (rc != WB_OK) {
+		fprintf(stderr, "wb tensorboard: cannot tell who owns the api key at %s: %s: %s (or give --project "
+			"ENTITY/PROJECT)\n", a.base, wb_strerror(rc), wb_errmsg());
+		return 1;
+	}
+	snprintf(out, cap, "%s", owner);
+	free(owner);
+	return 0;
+}
+
 static int cmd_import(int argc, char **argv)
 {
 	wb_sync_options so = WB_SYNC_OPTIONS_INIT;
@@ -732,7 +766,13 @@ static int cmd_import(int argc, char **argv)
 	}
 	if (!proj) {
 		const char *e = getenv("WB_ENTITY"), *p = getenv("WB_PROJECT");
-		snprintf(entity, sizeof entity, "%s", e && *e ? e : "tensorboard");
+		if (e && *e) {
+			snprintf(entity, sizeof entity, "%s", e);
+		} else {
+			int rc = key_owner(&so, entity, sizeof entity);
+			if (rc)
+				return rc;
+		}
 		snprintf(project, sizeof project, "%s", p && *p ? p : "tensorboard");
 		if (!wb__name_valid(entity) || !wb__name_valid(project)) {
 			fprintf(stderr, "wb tensorboard: WB_ENTITY/WB_PROJECT are not valid names; use --project\n");

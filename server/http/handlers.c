@@ -183,7 +183,7 @@ void wbs__h_records(wbs__req *q)
 		wbs__send_store_error(q, &e);
 		goto done;
 	}
-	wbs__ops_count_ingest(applied ? b.npoints : 0, applied);
+	wbs__ops_count_ingest(q->ops, applied ? b.npoints : 0, applied);
 	wbs__buf_puts(&out, "{\"last_seq\":");
 	wbs__json_i64(&out, (int64_t)last_seq);
 	wbs__buf_puts(&out, ",\"applied\":");
@@ -489,6 +489,38 @@ int wbs__range_params(wbs__req *q, int64_t *start, int64_t *end, uint32_t *nbuck
 	return 0;
 }
 
+int wbs__series_params(wbs__req *q, char *key, size_t cap, int64_t *start, int64_t *end, uint32_t *nbuckets)
+{
+	if (wbs__key_param(q, key, cap, 1) < 0 || wbs__range_params(q, start, end, nbuckets) < 0)
+		return -1;
+	return 0;
+}
+
+void wbs__json_array(wbs__buf *b, const void *rows, size_t n, size_t size, wbs__row_json_fn fn)
+{
+	wbs__buf_putc(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			wbs__buf_putc(b, ',');
+		fn(b, (const char *)rows + i * size);
+	}
+	wbs__buf_putc(b, ']');
+}
+
+void wbs__json_cols_end(wbs__buf *b, const wbs__json_col *cols, size_t n, size_t len)
+{
+	for (size_t i = 0; i < n; i++) {
+		wbs__buf_printf(b, ",\"%s\":", cols[i].name);
+		if (cols[i].type == WBS__COL_I64)
+			wbs__json_i64s(b, cols[i].v, len);
+		else if (cols[i].type == WBS__COL_U32)
+			wbs__json_u32s(b, cols[i].v, len);
+		else
+			wbs__json_nums(b, cols[i].v, len);
+	}
+	wbs__buf_putc(b, '}');
+}
+
 void wbs__h_history(wbs__req *q)
 {
 	char key[WBS__KEY_PARAM_MAX];
@@ -500,28 +532,23 @@ void wbs__h_history(wbs__req *q)
 
 	memset(&h, 0, sizeof(h));
 	wbs__buf_init(&b, WBS__RESPONSE_MAX);
-	if (wbs__key_param(q, key, sizeof(key), 1) < 0 || wbs__range_params(q, &start, &end, &nb) < 0)
+	if (wbs__series_params(q, key, sizeof(key), &start, &end, &nb) < 0)
 		goto done;
 	if (wbs__store_history(q->store, &q->ref, key, start, end, nb, &h, &e)) {
 		wbs__send_store_error(q, &e);
 		goto done;
 	}
-	wbs__buf_puts(&b, "{\"key\":");
-	wbs__json_cstr(&b, key);
-	wbs__buf_puts(&b, ",\"total\":");
-	wbs__json_i64(&b, (int64_t)h.total);
-	wbs__buf_puts(&b, h.downsampled ? ",\"downsampled\":true" : ",\"downsampled\":false");
-	wbs__buf_puts(&b, ",\"step\":");
-	wbs__json_i64s(&b, h.step, h.len);
-	wbs__buf_puts(&b, ",\"min\":");
-	wbs__json_nums(&b, h.min, h.len);
-	wbs__buf_puts(&b, ",\"max\":");
-	wbs__json_nums(&b, h.max, h.len);
-	wbs__buf_puts(&b, ",\"last\":");
-	wbs__json_nums(&b, h.last, h.len);
-	wbs__buf_puts(&b, ",\"count\":");
-	wbs__json_u32s(&b, h.count, h.len);
-	wbs__buf_putc(&b, '}');
+	{
+		const wbs__json_col cols[] = {{"step", WBS__COL_I64, h.step}, {"min", WBS__COL_NUM, h.min},
+					      {"max", WBS__COL_NUM, h.max},   {"last", WBS__COL_NUM, h.last},
+					      {"count", WBS__COL_U32, h.count}};
+		wbs__buf_puts(&b, "{\"key\":");
+		wbs__json_cstr(&b, key);
+		wbs__buf_puts(&b, ",\"total\":");
+		wbs__json_i64(&b, (int64_t)h.total);
+		wbs__buf_puts(&b, h.downsampled ? ",\"downsampled\":true" : ",\"downsampled\":false");
+		wbs__json_cols_end(&b, cols, sizeof(cols) / sizeof(cols[0]), h.len);
+	}
 	wbs__send_json(q, 200, &b);
 done:
 	wbs__history_free(&h);

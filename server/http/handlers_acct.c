@@ -41,27 +41,6 @@
 #define KEY_NAME_MAX 128u
 #define SESSION_TTL (14.0 * 24 * 3600)
 
-static pthread_mutex_t hash_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t hash_cv = PTHREAD_COND_INITIALIZER;
-static int hashing;
-
-static void hash_enter(void)
-{
-	pthread_mutex_lock(&hash_mu);
-	while (hashing >= HASHING_MAX)
-		pthread_cond_wait(&hash_cv, &hash_mu);
-	hashing++;
-	pthread_mutex_unlock(&hash_mu);
-}
-
-static void hash_leave(void)
-{
-	pthread_mutex_lock(&hash_mu);
-	hashing--;
-	pthread_cond_signal(&hash_cv);
-	pthread_mutex_unlock(&hash_mu);
-}
-
 /*
  * Failed sign-ins, counted by exact name and by client address in two
  * bounded tables (FAIL_SLOTS entries each). A key is compared whole, never
@@ -81,10 +60,58 @@ struct fail_slot {
 	unsigned count;
 	double first, last;
 };
-static struct fail_slot fail_names[FAIL_SLOTS], fail_addrs[FAIL_SLOTS];
-static pthread_mutex_t fail_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* The slot of key in t, or NULL; with make, a fresh one (evicting the least recently failed). Under fail_mu. */
+/* One server's sign-in state: the hashing gate and the failure tables
+ * (two servers in one process, as in the unit tests, keep their own). */
+struct wbs__signin {
+	pthread_mutex_t hash_mu;
+	pthread_cond_t hash_cv;
+	int hashing; /* password hashes running, at most HASHING_MAX */
+	pthread_mutex_t fail_mu;
+	struct fail_slot fail_names[FAIL_SLOTS], fail_addrs[FAIL_SLOTS];
+};
+
+int wbs__signin_new(wbs__signin **out)
+{
+	wbs__signin *g = calloc(1, sizeof(*g));
+
+	*out = g;
+	if (!g)
+		return -1;
+	pthread_mutex_init(&g->hash_mu, NULL);
+	pthread_cond_init(&g->hash_cv, NULL);
+	pthread_mutex_init(&g->fail_mu, NULL);
+	return 0;
+}
+
+void wbs__signin_free(wbs__signin *g)
+{
+	if (!g)
+		return;
+	pthread_mutex_destroy(&g->hash_mu);
+	pthread_cond_destroy(&g->hash_cv);
+	pthread_mutex_destroy(&g->fail_mu);
+	free(g);
+}
+
+static void hash_enter(wbs__signin *g)
+{
+	pthread_mutex_lock(&g->hash_mu);
+	while (g->hashing >= HASHING_MAX)
+		pthread_cond_wait(&g->hash_cv, &g->hash_mu);
+	g->hashing++;
+	pthread_mutex_unlock(&g->hash_mu);
+}
+
+static void hash_leave(wbs__signin *g)
+{
+	pthread_mutex_lock(&g->hash_mu);
+	g->hashing--;
+	pthread_cond_signal(&g->hash_cv);
+	pthread_mutex_unlock(&g->hash_mu);
+}
+
+/* The slot of key in t, or NULL; with make, a fresh one (evicting the least recently failed). Under g->fail_mu. */
 static struct fail_slot *fail_find(struct fail_slot *t, const char *key, int make)
 {
 	struct fail_slot *victim = &t[0];
@@ -102,7 +129,7 @@ static struct fail_slot *fail_find(struct fail_slot *t, const char *key, int mak
 	return victim;
 }
 
-/* Seconds until slot f may try again with max failures allowed (0: now). Under fail_mu. */
+/* Seconds until slot f may try again with max failures allowed (0: now). Under g->fail_mu. */
 static unsigned slot_wait(const struct fail_slot *f, unsigned max, double now)
 {
 	if (f && f->count >= max && now - f->first < FAILS_WINDOW)
@@ -111,19 +138,19 @@ static unsigned slot_wait(const struct fail_slot *f, unsigned max, double now)
 }
 
 /* Seconds until name may try again from addr (0: now); *by_addr tells which limit holds. */
-static unsigned fail_wait(const char *name, const char *addr, double now, int *by_addr)
+static unsigned fail_wait(wbs__signin *g, const char *name, const char *addr, double now, int *by_addr)
 {
 	unsigned wn, wa;
 
-	pthread_mutex_lock(&fail_mu);
-	wn = slot_wait(fail_find(fail_names, name, 0), FAILS_MAX, now);
-	wa = slot_wait(fail_find(fail_addrs, addr, 0), ADDR_FAILS_MAX, now);
-	pthread_mutex_unlock(&fail_mu);
+	pthread_mutex_lock(&g->fail_mu);
+	wn = slot_wait(fail_find(g->fail_names, name, 0), FAILS_MAX, now);
+	wa = slot_wait(fail_find(g->fail_addrs, addr, 0), ADDR_FAILS_MAX, now);
+	pthread_mutex_unlock(&g->fail_mu);
 	*by_addr = wa > wn;
 	return wa > wn ? wa : wn;
 }
 
-/* Count a failure in the slot of key (a window restarts once the last one is over). Under fail_mu. */
+/* Count a failure in the slot of key (a window restarts once the last one is over). Under g->fail_mu. */
 static void slot_fail(struct fail_slot *t, const char *key, double now)
 {
 	struct fail_slot *f = fail_find(t, key, 1);
@@ -137,18 +164,18 @@ static void slot_fail(struct fail_slot *t, const char *key, double now)
 }
 
 /* Count a failure (ok = 0) of name from addr, or forget name's failures (ok = 1). */
-static void fail_note(const char *name, const char *addr, double now, int ok)
+static void fail_note(wbs__signin *g, const char *name, const char *addr, double now, int ok)
 {
-	pthread_mutex_lock(&fail_mu);
+	pthread_mutex_lock(&g->fail_mu);
 	if (ok) {
-		struct fail_slot *f = fail_find(fail_names, name, 0);
+		struct fail_slot *f = fail_find(g->fail_names, name, 0);
 		if (f)
 			memset(f, 0, sizeof(*f));
 	} else {
-		slot_fail(fail_names, name, now);
-		slot_fail(fail_addrs, addr, now);
+		slot_fail(g->fail_names, name, now);
+		slot_fail(g->fail_addrs, addr, now);
 	}
-	pthread_mutex_unlock(&fail_mu);
+	pthread_mutex_unlock(&g->fail_mu);
 }
 
 static double now_unix(void)
@@ -270,7 +297,42 @@ void wbs__send_ok(wbs__req *q, int status)
 }
 
 /* {"<member>":<store JSON>} from a list function, or the store error. */
-void wbs__send_list(wbs__req *q, const char *member, int st, wbs__buf *rows, const wbs__err *e)
+/* Row r of t as a JSON object keyed by column names; "is_*"/"has_*" integers are booleans. */
+static void acct_row_json(wbs__buf *b, const wbs__acct_rows *t, size_t r)
+{
+	const wbs__acct_cell *c = &t->cells[r * t->ncols];
+
+	wbs__buf_putc(b, '{');
+	for (size_t i = 0; i < t->ncols; i++) {
+		const char *name = t->cols[i];
+		if (i)
+			wbs__buf_putc(b, ',');
+		wbs__json_cstr(b, name);
+		wbs__buf_putc(b, ':');
+		switch (c[i].type) {
+		case WBS__CELL_NULL: wbs__buf_puts(b, "null"); break;
+		case WBS__CELL_INT:
+			if (strncmp(name, "is_", 3) == 0 || strncmp(name, "has_", 4) == 0)
+				wbs__buf_puts(b, c[i].i ? "true" : "false");
+			else
+				wbs__json_i64(b, c[i].i);
+			break;
+		case WBS__CELL_REAL: wbs__json_num(b, c[i].d); break;
+		default: wbs__json_str(b, c[i].text, c[i].len); break;
+		}
+	}
+	wbs__buf_putc(b, '}');
+}
+
+void wbs__acct_object_json(wbs__buf *b, const wbs__acct_rows *t)
+{
+	if (t->nrows)
+		acct_row_json(b, t, 0);
+	else
+		wbs__buf_puts(b, "null");
+}
+
+void wbs__send_list(wbs__req *q, const char *member, int st, const wbs__acct_rows *rows, const wbs__err *e)
 {
 	wbs__buf b;
 
@@ -279,9 +341,13 @@ void wbs__send_list(wbs__req *q, const char *member, int st, wbs__buf *rows, con
 		return;
 	}
 	wbs__buf_init(&b, WBS__RESPONSE_MAX);
-	wbs__buf_printf(&b, "{\"%s\":", member);
-	wbs__buf_put(&b, rows->p ? rows->p : "[]", rows->p ? rows->len : 2);
-	wbs__buf_putc(&b, '}');
+	wbs__buf_printf(&b, "{\"%s\":[", member);
+	for (size_t r = 0; r < rows->nrows; r++) {
+		if (r)
+			wbs__buf_putc(&b, ',');
+		acct_row_json(&b, rows, r);
+	}
+	wbs__buf_puts(&b, "]}");
 	wbs__send_json(q, 200, &b);
 	wbs__buf_free(&b);
 }
@@ -347,7 +413,7 @@ void wbs__h_login(wbs__req *q)
 	if (wbs__body_object(q, 0, &j) || name_member(q, j, "name", &name) || wbs__str_member(q, j, "password", WBS__PASSWORD_MAX, 1, 0, &pw) < 0)
 		goto done;
 	snprintf(addr, sizeof(addr), "addr:%s", q->ri->remote_addr);
-	if ((q->retry_after = fail_wait(name, addr, now_unix(), &by_addr)) > 0) {
+	if ((q->retry_after = fail_wait(q->signin, name, addr, now_unix(), &by_addr)) > 0) {
 		if (by_addr)
 			wbs__send_error(q, 429, "rate_limited",
 				       "too many failed sign-ins from your address; retry after %u s", q->retry_after);
@@ -363,7 +429,7 @@ void wbs__h_login(wbs__req *q)
 		wbs__send_store_error(q, &e);
 		goto done;
 	}
-	hash_enter();
+	hash_enter(q->signin);
 	if (st == WBS__ST_NOTFOUND || !hash) {
 		/* Spend the same time as a wrong password, so that timing does not tell which names exist. */
 		char dummy[WBS__PASSWORD_HASH_MAX];
@@ -372,8 +438,8 @@ void wbs__h_login(wbs__req *q)
 	} else {
 		ok = wbs__password_verify(pw, hash);
 	}
-	hash_leave();
-	fail_note(name, addr, now_unix(), ok);
+	hash_leave(q->signin);
+	fail_note(q->signin, name, addr, now_unix(), ok);
 	if (!ok) {
 		wbs__send_error(q, 401, "unauthorized", "wrong name or password");
 		goto done;
@@ -428,9 +494,9 @@ void wbs__h_setup(wbs__req *q)
 	}
 	if (password_strong(q, pw, p.name))
 		goto done;
-	hash_enter();
+	hash_enter(q->signin);
 	st = wbs__password_hash(pw, enc);
-	hash_leave();
+	hash_leave(q->signin);
 	if (st) {
 		wbs__send_error(q, 500, "internal", "cannot hash the password");
 		goto done;
@@ -452,11 +518,10 @@ done:
 
 void wbs__h_users_list(wbs__req *q)
 {
-	wbs__buf rows;
+	wbs__acct_rows rows = {0};
 	wbs__err e = {0};
-	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
 	wbs__send_list(q, "users", wbs__store_users_list(q->store, &rows, &e), &rows, &e);
-	wbs__buf_free(&rows);
+	wbs__acct_rows_free(&rows);
 }
 
 void wbs__h_user_create(wbs__req *q)
@@ -518,10 +583,10 @@ void wbs__h_user_password(wbs__req *q)
 	if (password_strong(q, pw, q->ref.entity))
 		goto done;
 	/* Changing one's own password takes the current one; a server admin resets others'. */
-	hash_enter();
+	hash_enter(q->signin);
 	bad = id == q->user_id && old && !wbs__password_verify(cur ? cur : "", old);
 	hashed = bad ? -1 : wbs__password_hash(pw, enc);
-	hash_leave();
+	hash_leave(q->signin);
 	if (bad) {
 		wbs__send_error(q, 403, "forbidden", "current_password is wrong");
 		goto done;
@@ -586,11 +651,10 @@ done:
 
 void wbs__h_keys_list(wbs__req *q)
 {
-	wbs__buf rows;
+	wbs__acct_rows rows = {0};
 	wbs__err e = {0};
-	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
 	wbs__send_list(q, "keys", wbs__store_user_keys(q->store, q->user_id, &rows, &e), &rows, &e);
-	wbs__buf_free(&rows);
+	wbs__acct_rows_free(&rows);
 }
 
 void wbs__h_key_create(wbs__req *q)
@@ -655,11 +719,10 @@ void wbs__h_key_revoke(wbs__req *q)
 
 void wbs__h_teams_list(wbs__req *q)
 {
-	wbs__buf rows;
+	wbs__acct_rows rows = {0};
 	wbs__err e = {0};
-	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
 	wbs__send_list(q, "teams", wbs__store_teams_list(q->store, q->user_id, q->who.is_admin, &rows, &e), &rows, &e);
-	wbs__buf_free(&rows);
+	wbs__acct_rows_free(&rows);
 }
 
 void wbs__h_team_create(wbs__req *q)
@@ -681,11 +744,10 @@ done:
 
 void wbs__h_team_members(wbs__req *q)
 {
-	wbs__buf rows;
+	wbs__acct_rows rows = {0};
 	wbs__err e = {0};
-	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
 	wbs__send_list(q, "members", wbs__store_team_members(q->store, q->ref.entity, &rows, &e), &rows, &e);
-	wbs__buf_free(&rows);
+	wbs__acct_rows_free(&rows);
 }
 
 /* The role member of the body: 1..3, or -1 with the 400 sent. */
@@ -816,12 +878,11 @@ done:
 
 void wbs__h_project_members(wbs__req *q)
 {
-	wbs__buf rows;
+	wbs__acct_rows rows = {0};
 	wbs__err e = {0};
-	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
 	wbs__send_list(q, "members", wbs__store_project_members(q->store, q->ref.entity, q->ref.project, &rows, &e), &rows,
 		  &e);
-	wbs__buf_free(&rows);
+	wbs__acct_rows_free(&rows);
 }
 
 void wbs__h_project_member_put(wbs__req *q)

@@ -319,20 +319,87 @@ static void send_buf_or_error(wbs__req *q, int st, wbs__buf *b, const wbs__err *
 		wbs__send_json(q, 200, b);
 }
 
+static void art_json(wbs__buf *b, const void *row)
+{
+	const wbs__art_row *a = row;
+
+	wbs__buf_puts(b, "{\"name\":");
+	wbs__json_cstr(b, a->name);
+	wbs__buf_puts(b, ",\"type\":");
+	wbs__json_cstr(b, a->type);
+	wbs__buf_puts(b, ",\"created_at\":");
+	wbs__json_num(b, a->created_at);
+	wbs__buf_puts(b, ",\"updated_at\":");
+	wbs__json_num(b, a->updated_at);
+	wbs__buf_puts(b, ",\"versions\":");
+	wbs__json_i64(b, a->versions);
+	wbs__buf_puts(b, ",\"latest\":");
+	if (a->latest < 0)
+		wbs__buf_puts(b, "null");
+	else
+		wbs__buf_printf(b, "\"v%lld\"", (long long)a->latest);
+	wbs__buf_puts(b, ",\"size\":");
+	wbs__json_i64(b, a->size);
+	wbs__buf_putc(b, '}');
+}
+
 void wbs__h_artifacts_list(wbs__req *q)
 {
+	wbs__art_row *rows = NULL;
+	size_t n = 0;
 	wbs__err e = {0};
 	wbs__buf b;
 	int st;
 
 	wbs__buf_init(&b, WBS__RESPONSE_MAX);
-	st = wbs__art_list(q->store, q->ref.entity, q->ref.project, &b, &e);
+	st = wbs__art_list(q->store, q->ref.entity, q->ref.project, &rows, &n, &e);
+	if (!st) {
+		wbs__buf_puts(&b, "{\"artifacts\":");
+		wbs__json_array(&b, rows, n, sizeof(*rows), art_json);
+		wbs__buf_putc(&b, '}');
+	}
 	send_buf_or_error(q, st, &b, &e);
 	wbs__buf_free(&b);
+	wbs__art_rows_free(rows, n);
+}
+
+static void version_json(wbs__buf *b, const void *row)
+{
+	const wbs__art_version_row *v = row;
+
+	wbs__buf_printf(b, "{\"version\":\"v%lld\",\"index\":", (long long)v->version);
+	wbs__json_i64(b, v->version);
+	wbs__buf_puts(b, ",\"digest\":");
+	wbs__json_cstr(b, v->digest);
+	wbs__buf_puts(b, ",\"size\":");
+	wbs__json_i64(b, v->size);
+	wbs__buf_puts(b, ",\"file_count\":");
+	wbs__json_i64(b, v->file_count);
+	wbs__buf_puts(b, ",\"created_at\":");
+	wbs__json_num(b, v->created_at);
+	wbs__buf_puts(b, ",\"producer\":");
+	wbs__json_cstr(b, v->producer);
+	/* the aliases are a JSON array the database wrote (json_group_array) */
+	wbs__buf_puts(b, ",\"aliases\":");
+	wbs__buf_puts(b, v->aliases ? v->aliases : "[]");
+	wbs__buf_putc(b, '}');
+}
+
+/* {"entity":..,"project":..,"<key>":name (the start of an artifact's and a version's answer). */
+static void art_head(wbs__buf *b, const wbs__req *q, const char *key)
+{
+	wbs__buf_puts(b, "{\"entity\":");
+	wbs__json_cstr(b, q->ref.entity);
+	wbs__buf_puts(b, ",\"project\":");
+	wbs__json_cstr(b, q->ref.project);
+	wbs__buf_printf(b, ",\"%s\":", key);
 }
 
 void wbs__h_artifact_get(wbs__req *q)
 {
+	wbs__art_version_row *vs = NULL;
+	wbs__art_row a;
+	size_t n = 0;
 	wbs__err e = {0};
 	wbs__buf b;
 	int st;
@@ -340,9 +407,25 @@ void wbs__h_artifact_get(wbs__req *q)
 	if (!art_name_ok(q, q->ref.run_id))
 		return;
 	wbs__buf_init(&b, WBS__RESPONSE_MAX);
-	st = wbs__art_get(q->store, q->ref.entity, q->ref.project, q->ref.run_id, &b, &e);
+	st = wbs__art_get(q->store, q->ref.entity, q->ref.project, q->ref.run_id, &a, &vs, &n, &e);
+	if (!st) {
+		art_head(&b, q, "name");
+		wbs__json_cstr(&b, a.name);
+		wbs__buf_puts(&b, ",\"type\":");
+		wbs__json_cstr(&b, a.type);
+		wbs__buf_puts(&b, ",\"created_at\":");
+		wbs__json_num(&b, a.created_at);
+		wbs__buf_puts(&b, ",\"updated_at\":");
+		wbs__json_num(&b, a.updated_at);
+		wbs__buf_puts(&b, ",\"versions\":");
+		wbs__json_array(&b, vs, n, sizeof(*vs), version_json);
+		wbs__buf_putc(&b, '}');
+	}
 	send_buf_or_error(q, st, &b, &e);
 	wbs__buf_free(&b);
+	free(a.name);
+	free(a.type);
+	wbs__art_version_rows_free(vs, n);
 }
 
 /* Parse the manifest of a commit into m. 0, or -1 with why. */
@@ -522,9 +605,27 @@ done:
 	wbs__buf_free(&b);
 }
 
+static void art_runs_json(wbs__buf *b, const wbs__art_run_row *rows, size_t n)
+{
+	wbs__buf_putc(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		wbs__buf_puts(b, i ? ",{\"run_id\":" : "{\"run_id\":");
+		wbs__json_cstr(b, rows[i].run_id);
+		wbs__buf_puts(b, ",\"name\":");
+		wbs__json_cstr(b, rows[i].name);
+		wbs__buf_puts(b, ",\"state\":");
+		wbs__json_cstr(b, rows[i].state);
+		wbs__buf_puts(b, ",\"at\":");
+		wbs__json_num(b, rows[i].at);
+		wbs__buf_putc(b, '}');
+	}
+	wbs__buf_putc(b, ']');
+}
+
 void wbs__h_artifact_version(wbs__req *q)
 {
 	const char *sel = q->path.seg[5];
+	wbs__art_detail d;
 	wbs__err e = {0};
 	wbs__buf b;
 	int st;
@@ -532,9 +633,39 @@ void wbs__h_artifact_version(wbs__req *q)
 	if (!art_name_ok(q, q->ref.run_id) || !sel_ok(q, sel))
 		return;
 	wbs__buf_init(&b, WBS__RESPONSE_MAX);
-	st = wbs__art_version_get(q->store, q->ref.entity, q->ref.project, q->ref.run_id, sel, &b, &e);
+	st = wbs__art_version_get(q->store, q->ref.entity, q->ref.project, q->ref.run_id, sel, &d, &e);
+	if (!st) {
+		art_head(&b, q, "artifact");
+		wbs__json_cstr(&b, q->ref.run_id);
+		/* the metadata is JSON the store checked when the version was committed */
+		wbs__buf_puts(&b, ",\"metadata\":");
+		if (d.metadata)
+			wbs__buf_puts(&b, d.metadata);
+		wbs__buf_puts(&b, ",\"type\":");
+		wbs__json_cstr(&b, d.type);
+		wbs__buf_puts(&b, ",\"info\":");
+		version_json(&b, &d.info);
+		wbs__buf_puts(&b, ",\"produced_by\":");
+		art_runs_json(&b, d.produced_by, d.nproduced);
+		wbs__buf_puts(&b, ",\"used_by\":");
+		art_runs_json(&b, d.used_by, d.nused);
+		wbs__buf_puts(&b, ",\"files\":[");
+		for (size_t i = 0; i < d.nfiles; i++) {
+			wbs__buf_puts(&b, i ? ",{\"path\":" : "{\"path\":");
+			wbs__json_cstr(&b, d.files[i].path);
+			wbs__buf_puts(&b, ",\"sha256\":");
+			wbs__json_cstr(&b, d.files[i].sha256);
+			wbs__buf_puts(&b, ",\"size\":");
+			wbs__json_i64(&b, d.files[i].size);
+			wbs__buf_puts(&b, ",\"ref\":");
+			wbs__json_cstr(&b, d.files[i].ref);
+			wbs__buf_putc(&b, '}');
+		}
+		wbs__buf_puts(&b, "]}");
+	}
 	send_buf_or_error(q, st, &b, &e);
 	wbs__buf_free(&b);
+	wbs__art_detail_free(&d);
 }
 
 void wbs__h_artifact_version_delete(wbs__req *q)

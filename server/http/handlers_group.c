@@ -147,33 +147,26 @@ void wbs__h_group_history(wbs__req *q)
 
 	memset(&h, 0, sizeof(h));
 	wbs__buf_init(&b, WBS__RESPONSE_MAX);
-	if (wbs__key_param(q, key, sizeof(key), 1) < 0 || wbs__range_params(q, &start, &end, &nb) < 0)
+	if (wbs__series_params(q, key, sizeof(key), &start, &end, &nb) < 0)
 		goto done;
 	if (wbs__store_group_history(q->store, q->ref.entity, q->ref.project, q->ref.run_id, key, start, end, nb,
 				     &h, &e)) {
 		wbs__send_store_error(q, &e);
 		goto done;
 	}
-	wbs__buf_puts(&b, "{\"group\":");
-	wbs__json_cstr(&b, q->ref.run_id);
-	wbs__buf_puts(&b, ",\"key\":");
-	wbs__json_cstr(&b, key);
-	wbs__buf_puts(&b, ",\"ranks\":");
-	wbs__json_i64(&b, h.ranks);
-	wbs__buf_puts(&b, h.downsampled ? ",\"downsampled\":true" : ",\"downsampled\":false");
-	wbs__buf_puts(&b, ",\"step\":");
-	wbs__json_i64s(&b, h.step, h.len);
-	wbs__buf_puts(&b, ",\"mean\":");
-	wbs__json_nums(&b, h.mean, h.len);
-	wbs__buf_puts(&b, ",\"std\":");
-	wbs__json_nums(&b, h.std, h.len);
-	wbs__buf_puts(&b, ",\"min\":");
-	wbs__json_nums(&b, h.min, h.len);
-	wbs__buf_puts(&b, ",\"max\":");
-	wbs__json_nums(&b, h.max, h.len);
-	wbs__buf_puts(&b, ",\"count\":");
-	wbs__json_u32s(&b, h.count, h.len);
-	wbs__buf_putc(&b, '}');
+	{
+		const wbs__json_col cols[] = {{"step", WBS__COL_I64, h.step}, {"mean", WBS__COL_NUM, h.mean},
+					      {"std", WBS__COL_NUM, h.std},   {"min", WBS__COL_NUM, h.min},
+					      {"max", WBS__COL_NUM, h.max},   {"count", WBS__COL_U32, h.count}};
+		wbs__buf_puts(&b, "{\"group\":");
+		wbs__json_cstr(&b, q->ref.run_id);
+		wbs__buf_puts(&b, ",\"key\":");
+		wbs__json_cstr(&b, key);
+		wbs__buf_puts(&b, ",\"ranks\":");
+		wbs__json_i64(&b, h.ranks);
+		wbs__buf_puts(&b, h.downsampled ? ",\"downsampled\":true" : ",\"downsampled\":false");
+		wbs__json_cols_end(&b, cols, sizeof(cols) / sizeof(cols[0]), h.len);
+	}
 	wbs__send_json(q, 200, &b);
 done:
 	wbs__group_history_free(&h);

@@ -103,7 +103,7 @@ void wbs__h_media_values(wbs__req *q)
 		wbs__send_error(q, 404, "not_found", "media kinds are histogram, image and table");
 		goto done;
 	}
-	if (wbs__key_param(q, key, sizeof(key), 1) < 0 || wbs__range_params(q, &start, &end, &nb) < 0)
+	if (wbs__series_params(q, key, sizeof(key), &start, &end, &nb) < 0)
 		goto done;
 	if ((r = wbs__query_param(q, "samples", 0, val, sizeof(val))) < 0)
 		goto done;

@@ -108,8 +108,10 @@ static void render_events(wbs__buf *b, unsigned events)
 	wbs__buf_putc(b, ']');
 }
 
-static void render_webhook(wbs__buf *b, const wbs__webhook_row *w)
+static void render_webhook(wbs__buf *b, const void *row)
 {
+	const wbs__webhook_row *w = row;
+
 	wbs__buf_puts(b, "{\"id\":");
 	wbs__json_i64(b, w->id);
 	wbs__buf_puts(b, ",\"hint\":");
@@ -199,13 +201,9 @@ void wbs__h_webhooks(wbs__req *q)
 		wbs__send_store_error(q, &e);
 		goto done;
 	}
-	wbs__buf_puts(&b, "{\"webhooks\":[");
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			wbs__buf_putc(&b, ',');
-		render_webhook(&b, &rows[i]);
-	}
-	wbs__buf_puts(&b, "]}");
+	wbs__buf_puts(&b, "{\"webhooks\":");
+	wbs__json_array(&b, rows, n, sizeof(wbs__webhook_row), render_webhook);
+	wbs__buf_putc(&b, '}');
 	wbs__send_json(q, 200, &b);
 done:
 	cJSON_Delete(j);
@@ -233,8 +231,10 @@ void wbs__h_webhook_delete(wbs__req *q)
 	wbs__buf_free(&b);
 }
 
-static void render_rule(wbs__buf *b, const wbs__rule_row *r)
+static void render_rule(wbs__buf *b, const void *row)
 {
+	const wbs__rule_row *r = row;
+
 	wbs__buf_puts(b, "{\"id\":");
 	wbs__json_i64(b, r->id);
 	wbs__buf_puts(b, ",\"rule\":");
@@ -286,13 +286,9 @@ void wbs__h_rules(wbs__req *q)
 		wbs__send_store_error(q, &e);
 		goto done;
 	}
-	wbs__buf_puts(&b, "{\"rules\":[");
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			wbs__buf_putc(&b, ',');
-		render_rule(&b, &rows[i]);
-	}
-	wbs__buf_puts(&b, "]}");
+	wbs__buf_puts(&b, "{\"rules\":");
+	wbs__json_array(&b, rows, n, sizeof(wbs__rule_row), render_rule);
+	wbs__buf_putc(&b, '}');
 	wbs__send_json(q, 200, &b);
 done:
 	cJSON_Delete(j);

@@ -29,14 +29,18 @@ static int report_id(wbs__req *q, int64_t *id)
 
 static void send_report(wbs__req *q, int status, int64_t id, int64_t version)
 {
+	wbs__acct_rows t = {0};
 	wbs__buf b;
 	wbs__err e = {0};
 	wbs__buf_init(&b, WBS__RESPONSE_MAX);
-	if (wbs__store_report_get(q->store, q->ref.entity, q->ref.project, id, version, &b, &e))
+	if (wbs__store_report_get(q->store, q->ref.entity, q->ref.project, id, version, &t, &e)) {
 		wbs__send_store_error(q, &e);
-	else
+	} else {
+		wbs__acct_object_json(&b, &t);
 		wbs__send_json(q, status, &b);
+	}
 	wbs__buf_free(&b);
+	wbs__acct_rows_free(&t);
 }
 
 /* The title and body members of a report: 0, or -1 with the 400 sent. */
@@ -54,11 +58,10 @@ static int report_members(wbs__req *q, const cJSON *j, const char **title, const
 
 void wbs__h_reports_list(wbs__req *q)
 {
-	wbs__buf rows;
+	wbs__acct_rows rows = {0};
 	wbs__err e = {0};
-	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
 	wbs__send_list(q, "reports", wbs__store_reports_list(q->store, q->ref.entity, q->ref.project, &rows, &e), &rows, &e);
-	wbs__buf_free(&rows);
+	wbs__acct_rows_free(&rows);
 }
 
 void wbs__h_report_create(wbs__req *q)
@@ -141,16 +144,15 @@ void wbs__h_report_delete(wbs__req *q)
 
 void wbs__h_report_versions(wbs__req *q)
 {
-	wbs__buf rows;
+	wbs__acct_rows rows = {0};
 	wbs__err e = {0};
 	int64_t id;
 
 	if (report_id(q, &id))
 		return;
-	wbs__buf_init(&rows, WBS__RESPONSE_MAX);
 	wbs__send_list(q, "versions", wbs__store_report_versions(q->store, q->ref.entity, q->ref.project, id, &rows, &e),
 		  &rows, &e);
-	wbs__buf_free(&rows);
+	wbs__acct_rows_free(&rows);
 }
 
 void wbs__h_report_version(wbs__req *q)

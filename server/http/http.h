@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "notify/notify.h"
 #include "store/store.h"
 
 typedef struct wbs__http wbs__http;
@@ -50,5 +51,9 @@ void wbs__http_drain(wbs__http *h, double timeout);
 
 /* Stop accepting, end every connection, free. Accepts NULL. */
 void wbs__http_stop(wbs__http *h);
+
+/* The notifier whose webhook counters /metrics shows (NULL: none). Call
+ * wbs__http_stop before stopping n. */
+void wbs__http_set_notifier(wbs__http *h, wbs__notifier *n);
 
 #endif /* WB_SERVER_HTTP_H */

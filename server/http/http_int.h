@@ -20,6 +20,13 @@
 #define WBS__RECORDS_INFLATED_MAX (64u * 1024u * 1024u)
 #define WBS__RESPONSE_MAX (256u * 1024u * 1024u)
 
+/* A server's sign-in state (handlers_acct.c): at most two password hashes
+ * at a time, and the failed sign-ins by name and by client address. 0, or
+ * -1 (out of memory); _free accepts NULL. */
+typedef struct wbs__signin wbs__signin;
+int wbs__signin_new(wbs__signin **out);
+void wbs__signin_free(wbs__signin *g);
+
 typedef struct wbs__req {
 	struct mg_connection *conn;
 	const struct mg_request_info *ri;
@@ -28,6 +35,8 @@ typedef struct wbs__req {
 	char route[96];    /* matched route pattern, for /metrics ("" until routed) */
 	double t0;         /* monotonic seconds at the start */
 	struct wbs__limiter *limiter; /* per-key rate limiter, or NULL */
+	struct wbs__ops *ops;         /* the server's counters (ops.h) */
+	struct wbs__signin *signin;   /* the server's password-hashing gate and sign-in failures */
 	unsigned retry_after; /* seconds, sent as Retry-After with a 429 */
 	wbs__path path;     /* decoded segments under /api/v1 */
 	wbs__run_ref ref;   /* entity/project/run id of the route, when it has them */
@@ -135,6 +144,22 @@ int wbs__key_param(wbs__req *q, char *key, size_t cap, int required);
 /* The start, end and buckets query parameters of a history route
  * (defaults: the whole series, 1000 buckets). 0, or -1 after sending the 400. */
 int wbs__range_params(wbs__req *q, int64_t *start, int64_t *end, uint32_t *nbuckets);
+/* Both of the above for a series route: a required key and its range. 0, or -1 after sending the 400. */
+int wbs__series_params(wbs__req *q, char *key, size_t cap, int64_t *start, int64_t *end, uint32_t *nbuckets);
+
+/* A column of a series answer: ,"name":[...] of len values of one type. */
+enum { WBS__COL_I64, WBS__COL_NUM, WBS__COL_U32 };
+typedef struct wbs__json_col {
+	const char *name;
+	int type;
+	const void *v; /* int64_t, double or uint32_t [len] */
+} wbs__json_col;
+/* A row of a list answer as JSON (row points at one element of the rows). */
+typedef void (*wbs__row_json_fn)(wbs__buf *b, const void *row);
+/* [fn(row 0),fn(row 1),...] of n rows of size bytes each. */
+void wbs__json_array(wbs__buf *b, const void *rows, size_t n, size_t size, wbs__row_json_fn fn);
+/* Write the n columns (each len long) and close the answer's object. */
+void wbs__json_cols_end(wbs__buf *b, const wbs__json_col *cols, size_t n, size_t len);
 
 /* Route handlers (handlers.c). Each sends exactly one response. */
 void wbs__h_projects(wbs__req *q);
@@ -191,13 +216,16 @@ void wbs__h_deliveries(wbs__req *q);
  * and valid (UTF-8, at most max bytes, no control characters unless
  * multiline allows newlines and tabs), 0 absent and optional, -1 with the
  * 400 sent. wbs__send_ok: {"ok":true}. wbs__send_list: {"<member>":<rows>}
- * from a store list, or the store's error.
+ * from a store list (each row an object keyed by column names, "is_*" and
+ * "has_*" integers as booleans), or the store's error.
  */
 int wbs__body_object(wbs__req *q, int optional, cJSON **out);
 int wbs__str_member(wbs__req *q, const cJSON *j, const char *name, size_t max, int required, int multiline,
 		    const char **out);
 void wbs__send_ok(wbs__req *q, int status);
-void wbs__send_list(wbs__req *q, const char *member, int st, wbs__buf *rows, const wbs__err *e);
+void wbs__send_list(wbs__req *q, const char *member, int st, const wbs__acct_rows *rows, const wbs__err *e);
+/* The first row of t as a JSON object (null when there is none), "is_*"/"has_*" integers as booleans. */
+void wbs__acct_object_json(wbs__buf *b, const wbs__acct_rows *t);
 
 /* handlers_acct.c: sessions, users, keys, teams, project settings; handlers_report.c: reports. */
 void wbs__h_login(wbs__req *q);

@@ -44,14 +44,18 @@ struct req_series {
 	uint64_t count;
 };
 
-static pthread_mutex_t ops_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct req_series series[WBS__OPS_SERIES];
-static size_t nseries;
-static uint64_t latency_buckets[NBOUNDS + 1]; /* cumulative at render; +Inf last */
-static double latency_sum;
-static uint64_t latency_count;
-static atomic_uint_fast64_t ingest_points, ingest_frames, rate_limited;
-static atomic_llong started_ns;
+/* One server's counters (two servers in one process, as in the unit
+ * tests, count apart). */
+struct wbs__ops {
+	pthread_mutex_t mu; /* the request table and the latency histogram */
+	struct req_series series[WBS__OPS_SERIES];
+	size_t nseries;
+	uint64_t latency_buckets[NBOUNDS + 1]; /* cumulative at render; +Inf last */
+	double latency_sum;
+	uint64_t latency_count;
+	atomic_uint_fast64_t ingest_points, ingest_frames, rate_limited;
+	double started; /* monotonic seconds */
+};
 
 static double mono_now(void)
 {
@@ -60,57 +64,81 @@ static double mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void wbs__ops_started(void)
+int wbs__ops_new(wbs__ops **out)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	atomic_store(&started_ns, (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+	wbs__ops *o = calloc(1, sizeof(*o));
+
+	*out = NULL;
+	if (!o)
+		return -1;
+	pthread_mutex_init(&o->mu, NULL);
+	atomic_init(&o->ingest_points, 0);
+	atomic_init(&o->ingest_frames, 0);
+	atomic_init(&o->rate_limited, 0);
+	o->started = mono_now();
+	*out = o;
+	return 0;
 }
 
-void wbs__ops_count_request(const char *method, const char *route, int status, double seconds)
+void wbs__ops_free(wbs__ops *o)
 {
+	if (!o)
+		return;
+	pthread_mutex_destroy(&o->mu);
+	free(o);
+}
+
+void wbs__ops_count_request(wbs__ops *o, const char *method, const char *route, int status, double seconds)
+{
+	struct req_series *series;
 	size_t i, b;
 
-	pthread_mutex_lock(&ops_mu);
-	for (i = 0; i < nseries; i++)
+	if (!o)
+		return;
+	series = o->series;
+	pthread_mutex_lock(&o->mu);
+	for (i = 0; i < o->nseries; i++)
 		if (series[i].status == status && strcmp(series[i].route, route) == 0 &&
 		    strcmp(series[i].method, method) == 0)
 			break;
-	if (i == nseries) {
-		if (nseries == WBS__OPS_SERIES - 1) {
+	if (i == o->nseries) {
+		if (o->nseries == WBS__OPS_SERIES - 1) {
 			/* Full: the last series is the catch-all. */
 			method = "OTHER";
 			route = "other";
 			status = 0;
-			for (i = 0; i < nseries; i++)
+			for (i = 0; i < o->nseries; i++)
 				if (strcmp(series[i].route, "other") == 0)
 					break;
 		}
-		if (i == nseries) {
+		if (i == o->nseries) {
 			snprintf(series[i].method, sizeof(series[i].method), "%s", method);
 			snprintf(series[i].route, sizeof(series[i].route), "%s", route);
 			series[i].status = status;
-			nseries++;
+			o->nseries++;
 		}
 	}
 	series[i].count++;
 	for (b = 0; b < NBOUNDS && seconds > latency_bounds[b]; b++)
 		;
-	latency_buckets[b]++;
-	latency_sum += seconds;
-	latency_count++;
-	pthread_mutex_unlock(&ops_mu);
+	o->latency_buckets[b]++;
+	o->latency_sum += seconds;
+	o->latency_count++;
+	pthread_mutex_unlock(&o->mu);
 }
 
-void wbs__ops_count_ingest(uint64_t points, uint64_t frames_applied)
+void wbs__ops_count_ingest(wbs__ops *o, uint64_t points, uint64_t frames_applied)
 {
-	atomic_fetch_add(&ingest_points, points);
-	atomic_fetch_add(&ingest_frames, frames_applied);
+	if (!o)
+		return;
+	atomic_fetch_add(&o->ingest_points, points);
+	atomic_fetch_add(&o->ingest_frames, frames_applied);
 }
 
-void wbs__ops_count_rate_limited(void)
+void wbs__ops_count_rate_limited(wbs__ops *o)
 {
-	atomic_fetch_add(&rate_limited, 1);
+	if (o)
+		atomic_fetch_add(&o->rate_limited, 1);
 }
 
 static void help(wbs__buf *b, const char *name, const char *type, const char *text)
@@ -118,22 +146,21 @@ static void help(wbs__buf *b, const char *name, const char *type, const char *te
 	wbs__buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
-void wbs__ops_render_metrics(wbs__buf *b, wbs__store *store)
+void wbs__ops_render_metrics(wbs__buf *b, wbs__ops *o, wbs__store *store, wbs__notifier *notifier)
 {
 	wbs__store_stats st;
 	uint64_t cum = 0;
-	long long t0 = atomic_load(&started_ns);
-	double uptime = t0 ? mono_now() - (double)t0 / 1e9 : 0;
+	double uptime = mono_now() - o->started;
 
 	help(b, "wb_http_requests_total", "counter", "HTTP requests answered, by method, route pattern and status.");
-	pthread_mutex_lock(&ops_mu);
-	for (size_t i = 0; i < nseries; i++)
+	pthread_mutex_lock(&o->mu);
+	for (size_t i = 0; i < o->nseries; i++)
 		wbs__buf_printf(b, "wb_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} %llu\n",
-				series[i].method, series[i].route, series[i].status,
-				(unsigned long long)series[i].count);
+				o->series[i].method, o->series[i].route, o->series[i].status,
+				(unsigned long long)o->series[i].count);
 	help(b, "wb_http_request_duration_seconds", "histogram", "Time from routing to the last byte of the answer.");
 	for (size_t i = 0; i <= NBOUNDS; i++) {
-		cum += latency_buckets[i];
+		cum += o->latency_buckets[i];
 		if (i < NBOUNDS)
 			wbs__buf_printf(b, "wb_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n", latency_bounds[i],
 					(unsigned long long)cum);
@@ -141,21 +168,21 @@ void wbs__ops_render_metrics(wbs__buf *b, wbs__store *store)
 			wbs__buf_printf(b, "wb_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
 					(unsigned long long)cum);
 	}
-	wbs__buf_printf(b, "wb_http_request_duration_seconds_sum %.6f\n", latency_sum);
-	wbs__buf_printf(b, "wb_http_request_duration_seconds_count %llu\n", (unsigned long long)latency_count);
-	pthread_mutex_unlock(&ops_mu);
+	wbs__buf_printf(b, "wb_http_request_duration_seconds_sum %.6f\n", o->latency_sum);
+	wbs__buf_printf(b, "wb_http_request_duration_seconds_count %llu\n", (unsigned long long)o->latency_count);
+	pthread_mutex_unlock(&o->mu);
 
 	help(b, "wb_ingest_points_total", "counter", "Metric points in record batches the store accepted.");
-	wbs__buf_printf(b, "wb_ingest_points_total %llu\n", (unsigned long long)atomic_load(&ingest_points));
+	wbs__buf_printf(b, "wb_ingest_points_total %llu\n", (unsigned long long)atomic_load(&o->ingest_points));
 	help(b, "wb_ingest_frames_applied_total", "counter", "Run log frames applied (replayed frames not counted).");
-	wbs__buf_printf(b, "wb_ingest_frames_applied_total %llu\n", (unsigned long long)atomic_load(&ingest_frames));
+	wbs__buf_printf(b, "wb_ingest_frames_applied_total %llu\n", (unsigned long long)atomic_load(&o->ingest_frames));
 	help(b, "wb_artifact_blob_bytes_received_total", "counter", "Bytes of artifact blob chunks written to the blob store.");
 	wbs__buf_printf(b, "wb_artifact_blob_bytes_received_total %llu\n", (unsigned long long)wbs__blob_bytes_received());
 	help(b, "wb_artifact_blobs_deleted_total", "counter", "Unreferenced blobs deleted after a version was deleted.");
 	wbs__buf_printf(b, "wb_artifact_blobs_deleted_total %llu\n", (unsigned long long)wbs__blob_gc_deleted());
 	help(b, "wb_rate_limited_total", "counter", "Requests answered 429 by the per-key rate limiter.");
-	wbs__buf_printf(b, "wb_rate_limited_total %llu\n", (unsigned long long)atomic_load(&rate_limited));
-	wbs__notify_render_metrics(b, store); /* webhook deliveries (notify.c) */
+	wbs__buf_printf(b, "wb_rate_limited_total %llu\n", (unsigned long long)atomic_load(&o->rate_limited));
+	wbs__notify_render_metrics(b, notifier, store); /* webhook deliveries (notify.c) */
 	if (store) {
 		wbs__store_stats_get(store, &st);
 		help(b, "wb_store_queue_depth", "gauge", "Write jobs waiting for the writer thread.");

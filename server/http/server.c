@@ -250,7 +250,7 @@ static int cookie_value(wbs__req *q, const char *name, char *out, size_t cap)
 static int rate_limit(wbs__req *q, const uint8_t hash[32])
 {
 	if (wbs__limiter_take(q->limiter, hash, q->t0, &q->retry_after)) {
-		wbs__ops_count_rate_limited();
+		wbs__ops_count_rate_limited(q->ops);
 		wbs__send_error(q, 429, "rate_limited", "too many requests; retry after %u s", q->retry_after);
 		return -1;
 	}
@@ -474,6 +474,8 @@ static void req_init(wbs__req *q, struct mg_connection *conn, wbs__http *h)
 	q->ri = mg_get_request_info(conn);
 	q->store = h->store;
 	q->limiter = h->limiter;
+	q->ops = h->ops;
+	q->signin = h->signin;
 	q->secure_cookies = h->secure_cookies;
 	q->http = h;
 	{
@@ -504,7 +506,7 @@ static void count_request(const wbs__req *q, const char *route)
 		if (strcmp(q->ri->request_method, known[i]) == 0)
 			m = known[i];
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	wbs__ops_count_request(m, route, q->status, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - q->t0);
+	wbs__ops_count_request(q->ops, m, route, q->status, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - q->t0);
 }
 
 static void handle_api(wbs__req *q)
@@ -537,40 +539,6 @@ static void close_after_answer(struct mg_connection *conn)
 	mg_send_http_error(conn, 204, "%s", "");
 }
 
-/*
- * Before closing a connection whose body was refused part way (a gzip bomb
- * past its cap, a frame that fails its check): read and drop what the
- * client is still sending, for at most DRAIN_S and DRAIN_MAX bytes. Linux
- * answers a close() with unread data by a reset, and the client's stack
- * then drops the answer it had already received: curl reported "connection
- * reset" instead of our 413. A client that has sent nothing of its body
- * (refused on its Content-Length alone) is not waited for: it is closed at
- * once, and a client that wants the answer first sends
- * "Expect: 100-continue".
- */
-#define DRAIN_S 1.0
-#define DRAIN_MAX ((size_t)16u << 20)
-
-static void drain_body(wbs__req *q)
-{
-	char buf[16384];
-	struct timespec ts;
-	double until;
-	size_t total = 0;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	until = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + DRAIN_S;
-	while (total < DRAIN_MAX) {
-		int n = mg_read(q->conn, buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		total += (size_t)n;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		if ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9 > until)
-			break;
-	}
-}
-
 /* The end of a request: give back its body budget, and close the
  * connection when its body was not read to the end (every handler). */
 static void req_end(wbs__http *h, wbs__req *q)
@@ -579,8 +547,7 @@ static void req_end(wbs__http *h, wbs__req *q)
 		wbs__budget_give(&h->bodies, q->body_held);
 	q->body_held = 0;
 	if (wbs__body_unread(q)) {
-		if (q->body_got > 0)
-			drain_body(q);
+		wbs__body_drain(q);
 		close_after_answer(q->conn);
 	} else if (q->close) {
 		close_after_answer(q->conn);
@@ -708,7 +675,7 @@ static int on_metrics(struct mg_connection *conn, void *cbdata)
 	q.status = 200;
 	count_request(&q, "/metrics"); /* counted before rendering, as a 200 */
 	wbs__buf_init(&b, 1u << 20);
-	wbs__ops_render_metrics(&b, h->store);
+	wbs__ops_render_metrics(&b, h->ops, h->store, atomic_load(&h->notifier));
 	if (b.err) {
 		wbs__send_error(&q, 500, "internal", "metrics are too large or out of memory");
 	} else {
@@ -802,13 +769,16 @@ int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t 
 		free(h);
 		return -1;
 	}
-	if (wbs__limiter_new(&h->limiter, o->rate_limit, o->rate_burst)) {
+	if (wbs__limiter_new(&h->limiter, o->rate_limit, o->rate_burst) || wbs__ops_new(&h->ops) ||
+	    wbs__signin_new(&h->signin)) {
 		snprintf(err, errlen, "out of memory");
+		wbs__limiter_free(h->limiter);
+		wbs__ops_free(h->ops);
 		free(h->web_dir);
 		free(h);
 		return -1;
 	}
-	wbs__ops_started();
+	atomic_init(&h->notifier, NULL);
 	if (getrandom(&h->id_prefix, sizeof(h->id_prefix), GRND_NONBLOCK) != sizeof(h->id_prefix))
 		h->id_prefix = (uint32_t)getpid();
 	atomic_init(&h->next_id, 1);
@@ -819,6 +789,8 @@ int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t 
 		if (!(h->cors_buf = strdup(o->cors_origins))) {
 			snprintf(err, errlen, "out of memory");
 			wbs__limiter_free(h->limiter);
+			wbs__ops_free(h->ops);
+			wbs__signin_free(h->signin);
 			free(h->web_dir);
 			free(h);
 			return -1;
@@ -946,5 +918,13 @@ void wbs__http_stop(wbs__http *h)
 	free(h->web_dir);
 	free(h->cors_buf);
 	wbs__limiter_free(h->limiter);
+	wbs__ops_free(h->ops);
+	wbs__signin_free(h->signin);
 	free(h);
+}
+
+void wbs__http_set_notifier(wbs__http *h, wbs__notifier *n)
+{
+	if (h)
+		atomic_store(&h->notifier, n);
 }

@@ -35,6 +35,9 @@ struct wbs__http {
 	uint32_t id_prefix;
 	atomic_uint_fast64_t next_id;
 	wbs__limiter *limiter; /* per-key rate limits (ops.c), or NULL */
+	wbs__ops *ops;         /* request, ingest and rate-limit counters (ops.c) */
+	wbs__signin *signin;   /* password-hashing gate and sign-in failures (handlers_acct.c) */
+	_Atomic(wbs__notifier *) notifier; /* for its counters in /metrics, or NULL (wbs__http_set_notifier) */
 	const char *tls_cert, *tls_key; /* borrowed from the options during wbs__http_start only */
 	char tls_err[400];             /* why on_init_ssl failed, for wbs__http_start's message */
 	/* Draining: civetweb's mg_stop() cuts a request off in the middle of
@@ -53,5 +56,8 @@ struct wbs__http {
 /* 1 when the request declared a body that was not read to its end (the
  * connection then closes after the answer). request.c. */
 int wbs__body_unread(const wbs__req *q);
+/* Read and drop what the client sent of an unread body, within 1 s and
+ * 16 MiB, so that closing the connection does not reset it (request.c). */
+void wbs__body_drain(wbs__req *q);
 
 #endif /* WB_SERVER_HTTP_SERVER_INT_H */

@@ -93,9 +93,10 @@ struct wbs__notifier {
 		int64_t id;
 		double until;
 	} hold[HOLDS];
+	/* deliveries by outcome and HTTP requests made, for /metrics (this
+	 * notifier's own: two servers in one process count apart) */
+	atomic_uint_fast64_t c_delivered, c_retried, c_failed, c_rate_limited, c_attempts;
 };
-
-static atomic_uint_fast64_t c_delivered, c_retried, c_failed, c_rate_limited, c_attempts;
 
 static double wall(void)
 {
@@ -116,7 +117,7 @@ void wbs__webhook_hint(const char *url, char out[128])
 	snprintf(out, 128, "%.*s…%s", (int)hl, h, n >= 4 ? url + n - 4 : "");
 }
 
-void wbs__notify_render_metrics(wbs__buf *b, wbs__store *store)
+void wbs__notify_render_metrics(wbs__buf *b, wbs__notifier *nt, wbs__store *store)
 {
 	uint64_t pending = 0, fires = 0;
 	wbs__err e = {0};
@@ -124,16 +125,16 @@ void wbs__notify_render_metrics(wbs__buf *b, wbs__store *store)
 	wbs__buf_puts(b, "# HELP wb_webhook_deliveries_total Webhook deliveries by final or retry outcome.\n"
 			 "# TYPE wb_webhook_deliveries_total counter\n");
 	wbs__buf_printf(b, "wb_webhook_deliveries_total{outcome=\"delivered\"} %llu\n",
-			(unsigned long long)atomic_load(&c_delivered));
+			(unsigned long long)(nt ? atomic_load(&nt->c_delivered) : 0));
 	wbs__buf_printf(b, "wb_webhook_deliveries_total{outcome=\"retry\"} %llu\n",
-			(unsigned long long)atomic_load(&c_retried));
+			(unsigned long long)(nt ? atomic_load(&nt->c_retried) : 0));
 	wbs__buf_printf(b, "wb_webhook_deliveries_total{outcome=\"rate_limited\"} %llu\n",
-			(unsigned long long)atomic_load(&c_rate_limited));
+			(unsigned long long)(nt ? atomic_load(&nt->c_rate_limited) : 0));
 	wbs__buf_printf(b, "wb_webhook_deliveries_total{outcome=\"failed\"} %llu\n",
-			(unsigned long long)atomic_load(&c_failed));
+			(unsigned long long)(nt ? atomic_load(&nt->c_failed) : 0));
 	wbs__buf_puts(b, "# HELP wb_webhook_attempts_total HTTP requests made to webhooks.\n"
 			 "# TYPE wb_webhook_attempts_total counter\n");
-	wbs__buf_printf(b, "wb_webhook_attempts_total %llu\n", (unsigned long long)atomic_load(&c_attempts));
+	wbs__buf_printf(b, "wb_webhook_attempts_total %llu\n", (unsigned long long)(nt ? atomic_load(&nt->c_attempts) : 0));
 	if (store && wbs__store_notify_counts(store, &pending, &fires, &e) == WBS__ST_OK) {
 		wbs__buf_puts(b, "# HELP wb_notify_rule_fires_total Threshold and stall rules fired, as stored.\n"
 				 "# TYPE wb_notify_rule_fires_total counter\n");
@@ -376,11 +377,11 @@ static void deliver(wbs__notifier *nt, const wbs__notify_due *d)
 	wbs__slack_render(&body, &m);
 	if (body.err) {
 		record(nt, d, "failed", attempts, 0, "message too large", now, now, now);
-		atomic_fetch_add(&c_failed, 1);
+		atomic_fetch_add(&nt->c_failed, 1);
 		wbs__buf_free(&body);
 		return;
 	}
-	atomic_fetch_add(&c_attempts, 1);
+	atomic_fetch_add(&nt->c_attempts, 1);
 	status = post(nt, d->url, body.p, body.len, &r, &ce);
 	wbs__buf_free(&body);
 	if (atomic_load(&nt->stopping) && status == 0)
@@ -389,7 +390,7 @@ static void deliver(wbs__notifier *nt, const wbs__notify_due *d)
 	backoff = fmin(nt->o.backoff * pow(2, (double)(attempts - 1)), nt->o.backoff_max);
 	if (status >= 200 && status < 300) {
 		record(nt, d, "delivered", attempts, (int)status, NULL, now, now, now);
-		atomic_fetch_add(&c_delivered, 1);
+		atomic_fetch_add(&nt->c_delivered, 1);
 		wbs__log(WBS__LOG_INFO, "webhook delivered", "delivery=%lld webhook=%lld event=%s attempts=%lld",
 			 (long long)d->id, (long long)d->webhook_id, d->event, (long long)attempts);
 		return;
@@ -398,7 +399,7 @@ static void deliver(wbs__notifier *nt, const wbs__notify_due *d)
 		/* Not a transient error: the address will stay private. */
 		record(nt, d, "failed", attempts, 0, "the webhook's address is private (see --webhook-private)", now, now,
 		       now);
-		atomic_fetch_add(&c_failed, 1);
+		atomic_fetch_add(&nt->c_failed, 1);
 		wbs__log(WBS__LOG_WARN, "webhook address refused", "delivery=%lld webhook=%lld", (long long)d->id,
 			 (long long)d->webhook_id);
 		return;
@@ -410,7 +411,7 @@ static void deliver(wbs__notifier *nt, const wbs__notify_due *d)
 	if (status == 429) {
 		double wait = isnan(r.retry_after) ? backoff : fmin(fmax(r.retry_after, 0), nt->o.backoff_max);
 		hold_set(nt, d->webhook_id, now + wait);
-		atomic_fetch_add(&c_rate_limited, 1);
+		atomic_fetch_add(&nt->c_rate_limited, 1);
 		if (attempts < nt->o.max_attempts) {
 			record(nt, d, "pending", attempts, (int)status, why, now + wait, now, NAN);
 			wbs__log(WBS__LOG_WARN, "webhook rate limited", "delivery=%lld webhook=%lld retry_after=%g",
@@ -419,14 +420,14 @@ static void deliver(wbs__notifier *nt, const wbs__notify_due *d)
 		}
 	} else if ((status == 0 || status == 408 || status >= 500) && attempts < nt->o.max_attempts) {
 		record(nt, d, "pending", attempts, (int)status, why, now + backoff, now, NAN);
-		atomic_fetch_add(&c_retried, 1);
+		atomic_fetch_add(&nt->c_retried, 1);
 		wbs__log(WBS__LOG_WARN, "webhook delivery failed, will retry",
 			 "delivery=%lld webhook=%lld error=\"%s\" retry_in=%g", (long long)d->id, (long long)d->webhook_id,
 			 why, backoff);
 		return;
 	}
 	record(nt, d, "failed", attempts, (int)status, why, now, now, now);
-	atomic_fetch_add(&c_failed, 1);
+	atomic_fetch_add(&nt->c_failed, 1);
 	wbs__log(WBS__LOG_WARN, "webhook delivery failed", "delivery=%lld webhook=%lld error=\"%s\" attempts=%lld",
 		 (long long)d->id, (long long)d->webhook_id, why, (long long)attempts);
 }

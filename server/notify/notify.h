@@ -34,8 +34,10 @@ int wbs__notify_start(wbs__notifier **out, const wbs__notify_opts *o, char *err,
 /* Stop it (an in-flight request is aborted and retried after a restart). Accepts NULL. */
 void wbs__notify_stop(wbs__notifier *n);
 
-/* The webhook counters, in the Prometheus text format (called by ops.c). */
-void wbs__notify_render_metrics(wbs__buf *b, wbs__store *store);
+/* The webhook counters of n (all 0 for NULL: no notifier runs) and the
+ * store's notification counts, in the Prometheus text format (called by
+ * ops.c). */
+void wbs__notify_render_metrics(wbs__buf *b, wbs__notifier *n, wbs__store *store);
 
 /*
  * "host…last4" of a webhook URL for display: the host and the last four

@@ -3,7 +3,8 @@
  *
  * These tables are small and their routes are not on the ingest path, so
  * statements are prepared per call through two helpers (wbs__sql_i64 for one value,
- * rows_json for answers rendered straight from the rows' column names)
+ * rows_read for lists: column names and typed cells, which the HTTP side
+ * writes as JSON objects keyed by those names)
  * instead of the cached statement tables of store.c. Every write is a
  * JOB_FN on the writer connection, so a check and the write it guards
  * ("is the name free?", "is this the current version?") happen in one
@@ -42,48 +43,66 @@ const char *wbs__role_name(int role)
 	return role > 0 && role <= WBS__ROLE_ADMIN ? n[role] : NULL;
 }
 
-/* One row as a JSON object keyed by column names; "is_*"/"has_*" columns are booleans. */
-static void row_json(sqlite3_stmt *st, wbs__buf *out)
+void wbs__acct_rows_free(wbs__acct_rows *t)
 {
-	int n = sqlite3_column_count(st);
+	for (size_t i = 0; t->cells && i < t->nrows * t->ncols; i++)
+		free(t->cells[i].text);
+	for (size_t i = 0; t->cols && i < t->ncols; i++)
+		free(t->cols[i]);
+	free(t->cells);
+	free(t->cols);
+	memset(t, 0, sizeof(*t));
+}
 
-	wbs__buf_putc(out, '{');
-	for (int i = 0; i < n; i++) {
-		const char *name = sqlite3_column_name(st, i);
-		if (i)
-			wbs__buf_putc(out, ',');
-		wbs__json_cstr(out, name);
-		wbs__buf_putc(out, ':');
-		switch (sqlite3_column_type(st, i)) {
-		case SQLITE_NULL: wbs__buf_puts(out, "null"); break;
+/* One row: a cell per column (ctx: the column count), as SQLite typed it. */
+static int cells_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
+{
+	wbs__acct_cell *c = row;
+	size_t n = *(const size_t *)ctx;
+
+	for (size_t i = 0; i < n; i++) {
+		switch (sqlite3_column_type(st, (int)i)) {
+		case SQLITE_NULL: c[i].type = WBS__CELL_NULL; break;
 		case SQLITE_INTEGER:
-			if (strncmp(name, "is_", 3) == 0 || strncmp(name, "has_", 4) == 0)
-				wbs__buf_puts(out, sqlite3_column_int64(st, i) ? "true" : "false");
-			else
-				wbs__json_i64(out, sqlite3_column_int64(st, i));
+			c[i].type = WBS__CELL_INT;
+			c[i].i = sqlite3_column_int64(st, (int)i);
 			break;
-		case SQLITE_FLOAT: wbs__json_num(out, sqlite3_column_double(st, i)); break;
-		default:
-			wbs__json_str(out, (const char *)sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
+		case SQLITE_FLOAT:
+			c[i].type = WBS__CELL_REAL;
+			c[i].d = sqlite3_column_double(st, (int)i);
+			break;
+		default: {
+			const unsigned char *t = sqlite3_column_text(st, (int)i);
+			size_t len = (size_t)sqlite3_column_bytes(st, (int)i);
+			c[i].type = WBS__CELL_TEXT;
+			if (!t || !(c[i].text = malloc(len + 1)))
+				return wbs__sql_oom(err);
+			memcpy(c[i].text, t, len);
+			c[i].text[len] = '\0';
+			c[i].len = len;
 			break;
 		}
+		}
 	}
-	wbs__buf_putc(out, '}');
+	return 0;
 }
 
 /*
- * Read rows of sql on a reader connection into out: a JSON array, or with
- * single the first row as an object (NOTFOUND with notfound as the message
- * when there is none).
+ * Read rows of sql on a reader connection into out (column names and
+ * cells), or with notfound only the first row (NOTFOUND when there is
+ * none). A status: the caller's message comes from rows_err.
  */
-static int rows_json(wbs__store *s, wbs__buf *out, const char *notfound, const char *sql, const char *fmt, ...)
+static int rows_read(wbs__store *s, wbs__acct_rows *out, const char *notfound, const char *sql, const char *fmt, ...)
 {
 	wbs__err e = {0};
 	wbs__reader *r = wbs__reader_get(s, &e);
 	sqlite3_stmt *st = NULL;
+	void *cells = NULL;
 	va_list ap;
-	int rc, ret = WBS__ST_OK, k = 0;
+	int rc, ret = WBS__ST_OK;
+	size_t n;
 
+	memset(out, 0, sizeof(*out));
 	if (!r)
 		return WBS__ST_UNAVAILABLE;
 	rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
@@ -94,28 +113,31 @@ static int rows_json(wbs__store *s, wbs__buf *out, const char *notfound, const c
 	va_start(ap, fmt);
 	wbs__sql_bindv(st, fmt, ap);
 	va_end(ap);
-	if (!notfound)
-		wbs__buf_putc(out, '[');
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (k++)
-			wbs__buf_putc(out, ',');
-		row_json(st, out);
-		if (notfound)
-			break;
+	n = (size_t)sqlite3_column_count(st);
+	if (n == 0 || !(out->cols = calloc(n, sizeof(*out->cols)))) {
+		ret = n ? WBS__ST_NOMEM : WBS__ST_INTERNAL;
+		goto done;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		ret = WBS__ST_INTERNAL;
-	else if (notfound && k == 0)
+	out->ncols = n;
+	for (size_t i = 0; i < n; i++)
+		if (!(out->cols[i] = strdup(sqlite3_column_name(st, (int)i)))) {
+			ret = WBS__ST_NOMEM;
+			goto done;
+		}
+	ret = wbs__sql_rows_st(r->db, st, n * sizeof(wbs__acct_cell), notfound ? 1 : 0, &cells, &out->nrows,
+			       cells_row, &n, "accounts", &e);
+	out->cells = cells;
+	if (ret == WBS__ST_OK && notfound && out->nrows == 0)
 		ret = WBS__ST_NOTFOUND;
-	if (!notfound)
-		wbs__buf_putc(out, ']');
+	else if (ret != WBS__ST_OK && ret != WBS__ST_NOMEM)
+		ret = WBS__ST_INTERNAL;
 done:
 	sqlite3_finalize(st);
 	wbs__reader_put(s, r);
 	return ret;
 }
 
-/* rows_json's status turned into err. */
+/* rows_read's status turned into err. */
 static int rows_err(wbs__err *err, const char *notfound, int st)
 {
 	if (st == WBS__ST_OK)
@@ -125,7 +147,7 @@ static int rows_err(wbs__err *err, const char *notfound, int st)
 	return wbs__err_set(err, st, "cannot read accounts");
 }
 
-#define ROWS(err, notfound, ...) rows_err(err, notfound, rows_json(s, out, notfound, __VA_ARGS__))
+#define ROWS(err, notfound, ...) rows_err(err, notfound, rows_read(s, out, notfound, __VA_ARGS__))
 
 /* ---- principals and access ---- */
 
@@ -405,7 +427,7 @@ int wbs__store_user_set_active(wbs__store *s, const char *name, int active, wbs_
 	return submit(s, apply_user_active, &w, err);
 }
 
-int wbs__store_users_list(wbs__store *s, wbs__buf *out, wbs__err *err)
+int wbs__store_users_list(wbs__store *s, wbs__acct_rows *out, wbs__err *err)
 {
 	return ROWS(err, NULL,
 		    "SELECT name, is_admin, password_hash IS NOT NULL AS has_password, deactivated_at IS NULL AS is_active, "
@@ -521,7 +543,7 @@ int wbs__store_user_key_add(wbs__store *s, int64_t user_id, const uint8_t hash[3
 	return st;
 }
 
-int wbs__store_user_keys(wbs__store *s, int64_t user_id, wbs__buf *out, wbs__err *err)
+int wbs__store_user_keys(wbs__store *s, int64_t user_id, wbs__acct_rows *out, wbs__err *err)
 {
 	return ROWS(err, NULL,
 		    "SELECT id, prefix, name, created_at, revoked_at FROM api_keys WHERE user_id = ?1 ORDER BY id", "i",
@@ -575,7 +597,7 @@ int wbs__store_team_create(wbs__store *s, const char *name, int64_t owner, int o
 	return submit(s, apply_team_create, &w, err);
 }
 
-int wbs__store_teams_list(wbs__store *s, int64_t user_id, int all, wbs__buf *out, wbs__err *err)
+int wbs__store_teams_list(wbs__store *s, int64_t user_id, int all, wbs__acct_rows *out, wbs__err *err)
 {
 	return ROWS(err, NULL,
 		    "SELECT t.name, tm.role, t.created_at FROM teams t "
@@ -584,7 +606,7 @@ int wbs__store_teams_list(wbs__store *s, int64_t user_id, int all, wbs__buf *out
 		    "ii", user_id, (int64_t)all);
 }
 
-int wbs__store_team_members(wbs__store *s, const char *team, wbs__buf *out, wbs__err *err)
+int wbs__store_team_members(wbs__store *s, const char *team, wbs__acct_rows *out, wbs__err *err)
 {
 	return ROWS(err, NULL,
 		    "SELECT u.name AS user, tm.role FROM team_members tm JOIN teams t ON t.id = tm.team_id "
@@ -675,7 +697,7 @@ int wbs__store_project_times(wbs__store *s, const char *entity, const char *proj
 	return submit(s, apply_project_times, &w, err);
 }
 
-int wbs__store_project_members(wbs__store *s, const char *entity, const char *project, wbs__buf *out, wbs__err *err)
+int wbs__store_project_members(wbs__store *s, const char *entity, const char *project, wbs__acct_rows *out, wbs__err *err)
 {
 	return ROWS(err, NULL,
 		    "SELECT u.name AS user, pm.role FROM project_members pm JOIN projects p ON p.id = pm.project_id "
@@ -708,7 +730,7 @@ int wbs__store_project_member_set(wbs__store *s, const char *entity, const char 
 
 /* ---- reports ---- */
 
-int wbs__store_reports_list(wbs__store *s, const char *entity, const char *project, wbs__buf *out, wbs__err *err)
+int wbs__store_reports_list(wbs__store *s, const char *entity, const char *project, wbs__acct_rows *out, wbs__err *err)
 {
 	return ROWS(err, NULL,
 		    "SELECT r.id, v.title, v.version, v.created_at AS updated_at, u.name AS author "
@@ -778,7 +800,7 @@ int wbs__store_report_update(wbs__store *s, const char *entity, const char *proj
 }
 
 int wbs__store_report_get(wbs__store *s, const char *entity, const char *project, int64_t id, int64_t version,
-			  wbs__buf *out, wbs__err *err)
+			  wbs__acct_rows *out, wbs__err *err)
 {
 	return ROWS(err, "no such report or version",
 		    "SELECT r.id, v.title, v.body, v.version, "
@@ -791,8 +813,8 @@ int wbs__store_report_get(wbs__store *s, const char *entity, const char *project
 		    "ttii", entity, project, id, version);
 }
 
-int wbs__store_report_versions(wbs__store *s, const char *entity, const char *project, int64_t id, wbs__buf *out,
-			       wbs__err *err)
+int wbs__store_report_versions(wbs__store *s, const char *entity, const char *project, int64_t id,
+			       wbs__acct_rows *out, wbs__err *err)
 {
 	return ROWS(err, NULL,
 		    "SELECT v.version, v.title, u.name AS author, v.created_at FROM report_versions v "

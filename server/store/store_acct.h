@@ -6,8 +6,9 @@
  *
  * Like store.h, no SQL or sqlite3 type crosses this line. Secrets arrive
  * here already hashed (SHA-256 of tokens, scrypt strings of passwords;
- * server/auth does the hashing). List functions append a JSON array to a
- * buffer (the API's answer, built where the rows are read).
+ * server/auth does the hashing). List functions return rows as column
+ * names and typed cells (wbs__acct_rows); the HTTP side writes the API's
+ * JSON from them (handlers_acct.c), as for every other store read.
  *
  * Errors: WBS__ST_NOTFOUND for a missing user/team/key/report,
  * WBS__ST_CONFLICT for a name that is taken or a stale report version,
@@ -23,6 +24,27 @@
 
 #include "store/store.h"
 #include "util/buf.h"
+
+/*
+ * Rows of an accounts read: ncols column names (the SQL's, which are the
+ * API's member names) and nrows * ncols cells, row by row, typed as SQLite
+ * gave them (text copied, NUL-terminated). wbs__acct_rows_free frees what
+ * a read filled, also after a failure, and zeroes t.
+ */
+enum { WBS__CELL_NULL, WBS__CELL_INT, WBS__CELL_REAL, WBS__CELL_TEXT };
+typedef struct wbs__acct_cell {
+	int type;
+	int64_t i;
+	double d;
+	char *text;
+	size_t len;
+} wbs__acct_cell;
+typedef struct wbs__acct_rows {
+	char **cols;
+	wbs__acct_cell *cells;
+	size_t ncols, nrows;
+} wbs__acct_rows;
+void wbs__acct_rows_free(wbs__acct_rows *t);
 
 /* Roles, ordered: a higher role can do what a lower one can. */
 enum { WBS__ROLE_NONE = 0, WBS__ROLE_VIEWER, WBS__ROLE_EDITOR, WBS__ROLE_ADMIN };
@@ -70,7 +92,7 @@ int wbs__store_user_set_password(wbs__store *s, int64_t user_id, const char *pw_
  */
 int wbs__store_user_set_active(wbs__store *s, const char *name, int active, wbs__err *err);
 /* [{"name","is_admin","has_password","is_active","created_at","deactivated_at"}...] */
-int wbs__store_users_list(wbs__store *s, wbs__buf *out, wbs__err *err);
+int wbs__store_users_list(wbs__store *s, wbs__acct_rows *out, wbs__err *err);
 
 /* ---- setup tokens and sessions ---- */
 /* Replace the user's setup tokens with this one. */
@@ -87,7 +109,7 @@ int wbs__store_session_delete(wbs__store *s, const uint8_t hash[32], wbs__err *e
 int wbs__store_user_key_add(wbs__store *s, int64_t user_id, const uint8_t hash[32], const char *prefix,
 			    const char *name, int64_t *id, wbs__err *err);
 /* [{"id","prefix","name","created_at","revoked_at"}...] of one user. */
-int wbs__store_user_keys(wbs__store *s, int64_t user_id, wbs__buf *out, wbs__err *err);
+int wbs__store_user_keys(wbs__store *s, int64_t user_id, wbs__acct_rows *out, wbs__err *err);
 /* Revoke the user's key id; NOTFOUND if it is not theirs or already revoked. */
 int wbs__store_user_key_revoke(wbs__store *s, int64_t user_id, int64_t key_id, wbs__err *err);
 
@@ -96,9 +118,9 @@ int wbs__store_user_key_revoke(wbs__store *s, int64_t user_id, int64_t key_id, w
  * and the owner is no server admin (a team would adopt them). */
 int wbs__store_team_create(wbs__store *s, const char *name, int64_t owner, int owner_is_admin, wbs__err *err);
 /* [{"name","role","created_at"}] of user_id's teams; all teams (role null when not a member) if all. */
-int wbs__store_teams_list(wbs__store *s, int64_t user_id, int all, wbs__buf *out, wbs__err *err);
+int wbs__store_teams_list(wbs__store *s, int64_t user_id, int all, wbs__acct_rows *out, wbs__err *err);
 /* [{"user","role"}] */
-int wbs__store_team_members(wbs__store *s, const char *team, wbs__buf *out, wbs__err *err);
+int wbs__store_team_members(wbs__store *s, const char *team, wbs__acct_rows *out, wbs__err *err);
 /* Set (role > 0) or remove (role 0) a member. BADARG when it would leave no admin. */
 int wbs__store_team_member_set(wbs__store *s, const char *team, const char *user, int role, wbs__err *err);
 
@@ -111,13 +133,13 @@ int wbs__store_project_upsert(wbs__store *s, const char *entity, const char *pro
 int wbs__store_project_times(wbs__store *s, const char *entity, const char *project, double created_at,
 			     double updated_at, wbs__err *err);
 /* [{"user","role"}] */
-int wbs__store_project_members(wbs__store *s, const char *entity, const char *project, wbs__buf *out, wbs__err *err);
+int wbs__store_project_members(wbs__store *s, const char *entity, const char *project, wbs__acct_rows *out, wbs__err *err);
 int wbs__store_project_member_set(wbs__store *s, const char *entity, const char *project, const char *user, int role,
 				  wbs__err *err);
 
 /* ---- reports ---- */
 /* [{"id","title","version","updated_at","author"}...] newest first. */
-int wbs__store_reports_list(wbs__store *s, const char *entity, const char *project, wbs__buf *out, wbs__err *err);
+int wbs__store_reports_list(wbs__store *s, const char *entity, const char *project, wbs__acct_rows *out, wbs__err *err);
 int wbs__store_report_create(wbs__store *s, const char *entity, const char *project, int64_t author, const char *title,
 			     const char *body, int64_t *id, wbs__err *err);
 /* A new version; CONFLICT when base_version >= 0 is not the current version. *version: the new one. */
@@ -126,10 +148,10 @@ int wbs__store_report_update(wbs__store *s, const char *entity, const char *proj
 			     wbs__err *err);
 /* {"id","title","body","version","author","updated_at","created_at","created_by"} of version (0: latest). */
 int wbs__store_report_get(wbs__store *s, const char *entity, const char *project, int64_t id, int64_t version,
-			  wbs__buf *out, wbs__err *err);
+			  wbs__acct_rows *out, wbs__err *err);
 /* [{"version","title","author","created_at"}...] newest first. */
-int wbs__store_report_versions(wbs__store *s, const char *entity, const char *project, int64_t id, wbs__buf *out,
-			       wbs__err *err);
+int wbs__store_report_versions(wbs__store *s, const char *entity, const char *project, int64_t id,
+			       wbs__acct_rows *out, wbs__err *err);
 int wbs__store_report_delete(wbs__store *s, const char *entity, const char *project, int64_t id, wbs__err *err);
 
 #endif /* WB_SERVER_STORE_ACCT_H */

@@ -30,9 +30,9 @@
  * (GC); a commit that raced the GC finds the blob missing and the client
  * uploads it again.
  *
- * The read functions render their JSON answer straight into a wbs__buf
- * (the shapes are in schema/api.md): artifacts are read by the web UI and
- * the SDK in one shape only.
+ * The read functions return rows (structs); the HTTP side
+ * (handlers_artifact.c) writes the API's JSON (schema/api.md), as for
+ * every other store read.
  *
  * Threads: any thread, like store.h.
  */
@@ -175,11 +175,63 @@ int wbs__art_commit(wbs__store *s, const wbs__art_manifest *m, int64_t *version,
  * A version selector: "v<N>" or an alias name. Resolve name:sel of a
  * project; NOTFOUND when absent.
  */
-int wbs__art_list(wbs__store *s, const char *entity, const char *project, wbs__buf *out, wbs__err *err);
-int wbs__art_get(wbs__store *s, const char *entity, const char *project, const char *name, wbs__buf *out,
-		 wbs__err *err);
+
+/* An artifact: its name and type (may be NULL), times, number of versions,
+ * the version "latest" names (-1: none) and that version's size (0: none). */
+typedef struct wbs__art_row {
+	char *name, *type;
+	double created_at, updated_at;
+	int64_t versions, latest, size;
+} wbs__art_row;
+/* A version: number, digest, size, files, creation time, the run that
+ * produced it (NULL: none) and its aliases (a JSON array of names, as the
+ * database writes it; NULL: none). */
+typedef struct wbs__art_version_row {
+	int64_t version;
+	char *digest, *producer, *aliases;
+	int64_t size, file_count;
+	double created_at;
+} wbs__art_version_row;
+/* A run that produced or used a version, and when. */
+typedef struct wbs__art_run_row {
+	char *run_id, *name, *state;
+	double at;
+} wbs__art_run_row;
+/* A file of a version; ref is NULL for an uploaded file. */
+typedef struct wbs__art_file_row {
+	char *path, *sha256, *ref;
+	int64_t size;
+} wbs__art_file_row;
+/* One version in full: its artifact's type (NULL: none), its metadata
+ * (JSON text, as stored), its row, the run that produced it, the runs that
+ * used it (by time of use, at most 10,000) and its files (by path). */
+typedef struct wbs__art_detail {
+	char *type, *metadata;
+	wbs__art_version_row info;
+	wbs__art_run_row *produced_by, *used_by;
+	size_t nproduced, nused;
+	wbs__art_file_row *files;
+	size_t nfiles;
+} wbs__art_detail;
+
+/*
+ * The reads return rows; server/http/handlers_artifact.c writes the API's
+ * JSON (schema/api.md). Each read is one snapshot. The caller frees what
+ * it got with the matching _free, also after a failure (partial rows).
+ * wbs__art_list: a project's artifacts, latest change first, at most
+ * 10,000. wbs__art_get: one artifact and its versions, newest first;
+ * NOTFOUND when absent. wbs__art_version_get: name:sel in full; NOTFOUND
+ * when either is absent.
+ */
+int wbs__art_list(wbs__store *s, const char *entity, const char *project, wbs__art_row **rows, size_t *n,
+		  wbs__err *err);
+void wbs__art_rows_free(wbs__art_row *rows, size_t n);
+int wbs__art_get(wbs__store *s, const char *entity, const char *project, const char *name, wbs__art_row *art,
+		 wbs__art_version_row **versions, size_t *n, wbs__err *err);
+void wbs__art_version_rows_free(wbs__art_version_row *rows, size_t n);
 int wbs__art_version_get(wbs__store *s, const char *entity, const char *project, const char *name, const char *sel,
-			 wbs__buf *out, wbs__err *err);
+			 wbs__art_detail *d, wbs__err *err);
+void wbs__art_detail_free(wbs__art_detail *d);
 /* A file of a version: *sha, *size; *ref (malloc'd, caller frees) is NULL for an uploaded file. */
 int wbs__art_file_get(wbs__store *s, const char *entity, const char *project, const char *name, const char *sel,
 		      const char *path, char sha[65], uint64_t *size, char **ref, wbs__err *err);

@@ -17,14 +17,6 @@
 
 /* ---- reads ---- */
 
-static void put_text(wbs__buf *b, sqlite3_stmt *st, int i)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		wbs__buf_puts(b, "null");
-	else
-		wbs__json_str(b, (const char *)sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
-}
-
 /* The artifact row id (in a read transaction). */
 static int r_artifact(wbs__reader *r, const char *entity, const char *project, const char *name, int64_t *id,
 		      wbs__err *err)
@@ -182,95 +174,86 @@ int wbs__blob_usable(wbs__store *s, wbs__blob_caller *c, const char *sha, int *u
 static void rbegin(wbs__reader *r) { sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL); }
 static void rend(wbs__reader *r) { sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL); }
 
-static int step_rows(wbs__reader *r, sqlite3_stmt *st, wbs__buf *b, void (*row)(wbs__buf *, sqlite3_stmt *),
-		     wbs__err *err)
+/* ---- artifacts, versions, runs and files as rows (handlers_artifact.c writes their JSON) ---- */
+
+static int art_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
 {
-	int rc, first = 1;
-	wbs__buf_putc(b, '[');
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!first)
-			wbs__buf_putc(b, ',');
-		first = 0;
-		row(b, st);
+	wbs__art_row *a = row;
+	int oom = 0;
+
+	(void)ctx;
+	a->name = wbs__sql_col_dup(st, 0, &oom);
+	a->type = wbs__sql_col_dup(st, 1, &oom);
+	a->created_at = sqlite3_column_double(st, 2);
+	a->updated_at = sqlite3_column_double(st, 3);
+	a->versions = sqlite3_column_int64(st, 4);
+	a->latest = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
+	a->size = sqlite3_column_int64(st, 6);
+	return oom ? wbs__sql_oom(err) : 0;
+}
+
+void wbs__art_rows_free(wbs__art_row *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++) {
+		free(rows[i].name);
+		free(rows[i].type);
 	}
-	wbs__buf_putc(b, ']');
-	if (rc != SQLITE_DONE)
-		return wbs__store_sqlerr(err, r->db, rc, "artifact rows");
-	return WBS__ST_OK;
+	free(rows);
 }
 
-static void row_artifact(wbs__buf *b, sqlite3_stmt *st)
-{
-	wbs__buf_puts(b, "{\"name\":");
-	put_text(b, st, 0);
-	wbs__buf_puts(b, ",\"type\":");
-	put_text(b, st, 1);
-	wbs__buf_puts(b, ",\"created_at\":");
-	wbs__json_num(b, sqlite3_column_double(st, 2));
-	wbs__buf_puts(b, ",\"updated_at\":");
-	wbs__json_num(b, sqlite3_column_double(st, 3));
-	wbs__buf_puts(b, ",\"versions\":");
-	wbs__json_i64(b, sqlite3_column_int64(st, 4));
-	wbs__buf_puts(b, ",\"latest\":");
-	if (sqlite3_column_type(st, 5) == SQLITE_NULL)
-		wbs__buf_puts(b, "null");
-	else
-		wbs__buf_printf(b, "\"v%lld\"", (long long)sqlite3_column_int64(st, 5));
-	wbs__buf_puts(b, ",\"size\":");
-	wbs__json_i64(b, sqlite3_column_int64(st, 6));
-	wbs__buf_putc(b, '}');
-}
-
-int wbs__art_list(wbs__store *s, const char *entity, const char *project, wbs__buf *out, wbs__err *err)
+int wbs__art_list(wbs__store *s, const char *entity, const char *project, wbs__art_row **rows, size_t *n,
+		  wbs__err *err)
 {
 	wbs__reader *r = wbs__reader_get(s, err);
-	sqlite3_stmt *st;
+	void *v = NULL;
 	int ret;
 
+	*rows = NULL;
+	*n = 0;
 	if (!r)
 		return err->st;
-	st = wbs__sql_prepare(r->db,
-		   "SELECT a.name, a.type, a.created_at, a.updated_at,"
-		   " (SELECT count(*) FROM artifact_versions v WHERE v.artifact_id = a.id),"
-		   " lv.version, coalesce(lv.size, 0)"
-		   " FROM artifacts a JOIN projects p ON p.id = a.project_id"
-		   " LEFT JOIN artifact_aliases al ON al.artifact_id = a.id AND al.alias = 'latest'"
-		   " LEFT JOIN artifact_versions lv ON lv.id = al.version_id"
-		   " WHERE p.entity = ?1 AND p.name = ?2 ORDER BY a.updated_at DESC, a.name LIMIT 10000", "artifact read", err);
-	if (!st) {
-		wbs__reader_put(s, r);
-		return err->st;
-	}
-	sqlite3_bind_text(st, 1, entity, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, project, -1, SQLITE_STATIC);
-	wbs__buf_puts(out, "{\"artifacts\":");
-	ret = step_rows(r, st, out, row_artifact, err);
-	wbs__buf_putc(out, '}');
-	sqlite3_finalize(st);
+	ret = wbs__sql_rows(r->db, sizeof(wbs__art_row), &v, n, art_row, NULL, "artifact rows", err,
+			    "SELECT a.name, a.type, a.created_at, a.updated_at,"
+			    " (SELECT count(*) FROM artifact_versions v WHERE v.artifact_id = a.id),"
+			    " lv.version, coalesce(lv.size, 0)"
+			    " FROM artifacts a JOIN projects p ON p.id = a.project_id"
+			    " LEFT JOIN artifact_aliases al ON al.artifact_id = a.id AND al.alias = 'latest'"
+			    " LEFT JOIN artifact_versions lv ON lv.id = al.version_id"
+			    " WHERE p.entity = ?1 AND p.name = ?2 ORDER BY a.updated_at DESC, a.name LIMIT 10000",
+			    "tt", entity, project);
 	wbs__reader_put(s, r);
+	*rows = v;
 	return ret;
 }
 
-static void row_version(wbs__buf *b, sqlite3_stmt *st)
+static int version_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
 {
-	wbs__buf_printf(b, "{\"version\":\"v%lld\",\"index\":", (long long)sqlite3_column_int64(st, 0));
-	wbs__json_i64(b, sqlite3_column_int64(st, 0));
-	wbs__buf_puts(b, ",\"digest\":");
-	put_text(b, st, 1);
-	wbs__buf_puts(b, ",\"size\":");
-	wbs__json_i64(b, sqlite3_column_int64(st, 2));
-	wbs__buf_puts(b, ",\"file_count\":");
-	wbs__json_i64(b, sqlite3_column_int64(st, 3));
-	wbs__buf_puts(b, ",\"created_at\":");
-	wbs__json_num(b, sqlite3_column_double(st, 4));
-	wbs__buf_puts(b, ",\"producer\":");
-	put_text(b, st, 5);
-	wbs__buf_puts(b, ",\"aliases\":");
-	if (sqlite3_column_type(st, 6) == SQLITE_NULL)
-		wbs__buf_puts(b, "[]");
-	else
-		wbs__buf_put(b, sqlite3_column_text(st, 6), (size_t)sqlite3_column_bytes(st, 6));
-	wbs__buf_putc(b, '}');
+	wbs__art_version_row *v = row;
+	int oom = 0;
+
+	(void)ctx;
+	v->version = sqlite3_column_int64(st, 0);
+	v->digest = wbs__sql_col_dup(st, 1, &oom);
+	v->size = sqlite3_column_int64(st, 2);
+	v->file_count = sqlite3_column_int64(st, 3);
+	v->created_at = sqlite3_column_double(st, 4);
+	v->producer = wbs__sql_col_dup(st, 5, &oom);
+	v->aliases = wbs__sql_col_dup(st, 6, &oom);
+	return oom ? wbs__sql_oom(err) : 0;
+}
+
+static void version_row_clear(wbs__art_version_row *v)
+{
+	free(v->digest);
+	free(v->producer);
+	free(v->aliases);
+}
+
+void wbs__art_version_rows_free(wbs__art_version_row *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++)
+		version_row_clear(&rows[i]);
+	free(rows);
 }
 
 static const char VERSION_COLS[] =
@@ -279,95 +262,123 @@ static const char VERSION_COLS[] =
     " ORDER BY alias)), v.metadata, v.id"
     " FROM artifact_versions v LEFT JOIN runs pr ON pr.id = v.producer_run ";
 
-int wbs__art_get(wbs__store *s, const char *entity, const char *project, const char *name, wbs__buf *out,
-		 wbs__err *err)
+int wbs__art_get(wbs__store *s, const char *entity, const char *project, const char *name, wbs__art_row *art,
+		 wbs__art_version_row **versions, size_t *n, wbs__err *err)
 {
 	wbs__reader *r = wbs__reader_get(s, err);
-	sqlite3_stmt *st = NULL;
+	void *a = NULL, *v = NULL;
+	size_t na = 0;
 	char sql[1024];
 	int64_t art_id;
 	int ret;
 
+	memset(art, 0, sizeof(*art));
+	*versions = NULL;
+	*n = 0;
 	if (!r)
 		return err->st;
 	rbegin(r);
-	if ((ret = r_artifact(r, entity, project, name, &art_id, err)))
+	if ((ret = r_artifact(r, entity, project, name, &art_id, err)) ||
+	    (ret = wbs__sql_rows(r->db, sizeof(wbs__art_row), &a, &na, art_row, NULL, "artifact read", err,
+				 "SELECT a.name, a.type, a.created_at, a.updated_at, 0, NULL, 0 FROM artifacts a"
+				 " WHERE a.id = ?1",
+				 "i", art_id)))
 		goto done;
-	if (!(st = wbs__sql_prepare(r->db,
-			 "SELECT a.name, a.type, a.created_at, a.updated_at, 0, NULL, 0 FROM artifacts a WHERE a.id = ?1",
-			 "artifact read", err))) {
-		ret = err->st;
-		goto done;
-	}
-	sqlite3_bind_int64(st, 1, art_id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (na == 0) {
 		ret = wbs__err_set(err, WBS__ST_NOTFOUND, "no artifact %s", name);
 		goto done;
 	}
-	wbs__buf_puts(out, "{\"entity\":");
-	wbs__json_cstr(out, entity);
-	wbs__buf_puts(out, ",\"project\":");
-	wbs__json_cstr(out, project);
-	wbs__buf_puts(out, ",\"name\":");
-	put_text(out, st, 0);
-	wbs__buf_puts(out, ",\"type\":");
-	put_text(out, st, 1);
-	wbs__buf_puts(out, ",\"created_at\":");
-	wbs__json_num(out, sqlite3_column_double(st, 2));
-	wbs__buf_puts(out, ",\"updated_at\":");
-	wbs__json_num(out, sqlite3_column_double(st, 3));
-	sqlite3_finalize(st);
 	snprintf(sql, sizeof(sql), "%s WHERE v.artifact_id = ?1 ORDER BY v.version DESC LIMIT 100000", VERSION_COLS);
-	if (!(st = wbs__sql_prepare(r->db, sql, "artifact read", err))) {
-		ret = err->st;
-		goto done;
-	}
-	sqlite3_bind_int64(st, 1, art_id);
-	wbs__buf_puts(out, ",\"versions\":");
-	ret = step_rows(r, st, out, row_version, err);
-	wbs__buf_putc(out, '}');
+	ret = wbs__sql_rows(r->db, sizeof(wbs__art_version_row), &v, n, version_row, NULL, "artifact rows", err, sql,
+			    "i", art_id);
 done:
-	sqlite3_finalize(st);
 	rend(r);
 	wbs__reader_put(s, r);
+	if (na > 0) {
+		*art = *(wbs__art_row *)a;
+		memset(a, 0, sizeof(wbs__art_row));
+	}
+	wbs__art_rows_free(a, na);
+	*versions = v;
 	return ret;
 }
 
-static void row_run(wbs__buf *b, sqlite3_stmt *st)
+static int run_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
 {
-	wbs__buf_puts(b, "{\"run_id\":");
-	put_text(b, st, 0);
-	wbs__buf_puts(b, ",\"name\":");
-	put_text(b, st, 1);
-	wbs__buf_puts(b, ",\"state\":");
-	put_text(b, st, 2);
-	wbs__buf_puts(b, ",\"at\":");
-	wbs__json_num(b, sqlite3_column_double(st, 3));
-	wbs__buf_putc(b, '}');
+	wbs__art_run_row *u = row;
+	int oom = 0;
+
+	(void)ctx;
+	u->run_id = wbs__sql_col_dup(st, 0, &oom);
+	u->name = wbs__sql_col_dup(st, 1, &oom);
+	u->state = wbs__sql_col_dup(st, 2, &oom);
+	u->at = sqlite3_column_double(st, 3);
+	return oom ? wbs__sql_oom(err) : 0;
 }
 
-static void row_file(wbs__buf *b, sqlite3_stmt *st)
+static void run_rows_free(wbs__art_run_row *rows, size_t n)
 {
-	wbs__buf_puts(b, "{\"path\":");
-	put_text(b, st, 0);
-	wbs__buf_puts(b, ",\"sha256\":");
-	put_text(b, st, 1);
-	wbs__buf_puts(b, ",\"size\":");
-	wbs__json_i64(b, sqlite3_column_int64(st, 2));
-	wbs__buf_puts(b, ",\"ref\":");
-	put_text(b, st, 3);
-	wbs__buf_putc(b, '}');
+	for (size_t i = 0; rows && i < n; i++) {
+		free(rows[i].run_id);
+		free(rows[i].name);
+		free(rows[i].state);
+	}
+	free(rows);
+}
+
+static int file_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
+{
+	wbs__art_file_row *f = row;
+	int oom = 0;
+
+	(void)ctx;
+	f->path = wbs__sql_col_dup(st, 0, &oom);
+	f->sha256 = wbs__sql_col_dup(st, 1, &oom);
+	f->size = sqlite3_column_int64(st, 2);
+	f->ref = wbs__sql_col_dup(st, 3, &oom);
+	return oom ? wbs__sql_oom(err) : 0;
+}
+
+void wbs__art_detail_free(wbs__art_detail *d)
+{
+	free(d->type);
+	free(d->metadata);
+	version_row_clear(&d->info);
+	run_rows_free(d->produced_by, d->nproduced);
+	run_rows_free(d->used_by, d->nused);
+	for (size_t i = 0; d->files && i < d->nfiles; i++) {
+		free(d->files[i].path);
+		free(d->files[i].sha256);
+		free(d->files[i].ref);
+	}
+	free(d->files);
+	memset(d, 0, sizeof(*d));
+}
+
+/* A version's row with its metadata (VERSION_COLS), into a detail's info and metadata. */
+static int version_meta_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
+{
+	wbs__art_detail *d = row;
+	int oom = 0;
+
+	(void)ctx;
+	d->metadata = wbs__sql_col_dup(st, 7, &oom);
+	if (oom)
+		return wbs__sql_oom(err);
+	return version_row(st, &d->info, NULL, err);
 }
 
 int wbs__art_version_get(wbs__store *s, const char *entity, const char *project, const char *name, const char *sel,
-			 wbs__buf *out, wbs__err *err)
+			 wbs__art_detail *d, wbs__err *err)
 {
 	wbs__reader *r = wbs__reader_get(s, err);
-	sqlite3_stmt *st = NULL;
+	void *one = NULL, *types = NULL, *pb = NULL, *ub = NULL, *fs = NULL;
+	size_t none = 0, ntypes = 0;
 	char sql[1024];
 	int64_t art_id, vid;
 	int ret;
 
+	memset(d, 0, sizeof(*d));
 	if (!r)
 		return err->st;
 	rbegin(r);
@@ -375,86 +386,44 @@ int wbs__art_version_get(wbs__store *s, const char *entity, const char *project,
 	    (ret = r_version(r, art_id, name, sel, &vid, err)))
 		goto done;
 	snprintf(sql, sizeof(sql), "%s WHERE v.id = ?1", VERSION_COLS);
-	if (!(st = wbs__sql_prepare(r->db, sql, "artifact read", err))) {
-		ret = err->st;
+	if ((ret = wbs__sql_rows(r->db, sizeof(wbs__art_detail), &one, &none, version_meta_row, NULL, "artifact read",
+				 err, sql, "i", vid)))
 		goto done;
-	}
-	sqlite3_bind_int64(st, 1, vid);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (none == 0) {
 		ret = wbs__err_set(err, WBS__ST_NOTFOUND, "no version %s of artifact %s", sel, name);
 		goto done;
 	}
-	wbs__buf_puts(out, "{\"entity\":");
-	wbs__json_cstr(out, entity);
-	wbs__buf_puts(out, ",\"project\":");
-	wbs__json_cstr(out, project);
-	wbs__buf_puts(out, ",\"artifact\":");
-	wbs__json_cstr(out, name);
-	wbs__buf_puts(out, ",\"metadata\":");
-	wbs__buf_put(out, sqlite3_column_text(st, 7), (size_t)sqlite3_column_bytes(st, 7));
-	sqlite3_finalize(st);
-	st = NULL;
-	if (!(st = wbs__sql_prepare(r->db, "SELECT type FROM artifacts WHERE id = ?1", "artifact read", err))) {
-		ret = err->st;
+	if ((ret = wbs__sql_rows(r->db, sizeof(wbs__art_row), &types, &ntypes, art_row, NULL, "artifact read", err,
+				 "SELECT NULL, type, 0, 0, 0, NULL, 0 FROM artifacts WHERE id = ?1", "i", art_id)) ||
+	    (ret = wbs__sql_rows(r->db, sizeof(wbs__art_run_row), &pb, &d->nproduced, run_row, NULL, "artifact rows",
+				 err,
+				 "SELECT r.run_id, r.name, r.state, v.created_at FROM artifact_versions v"
+				 " JOIN runs r ON r.id = v.producer_run WHERE v.id = ?1",
+				 "i", vid)) ||
+	    (ret = wbs__sql_rows(r->db, sizeof(wbs__art_run_row), &ub, &d->nused, run_row, NULL, "artifact rows", err,
+				 "SELECT r.run_id, r.name, r.state, u.used_at FROM artifact_usage u"
+				 " JOIN runs r ON r.id = u.run_id WHERE u.version_id = ?1 ORDER BY u.used_at LIMIT 10000",
+				 "i", vid)))
 		goto done;
-	}
-	sqlite3_bind_int64(st, 1, art_id);
-	wbs__buf_puts(out, ",\"type\":");
-	if (sqlite3_step(st) == SQLITE_ROW)
-		put_text(out, st, 0);
-	else
-		wbs__buf_puts(out, "null");
-	sqlite3_finalize(st);
-	st = NULL;
-	/* the version's own fields, as in the artifact's version list */
-	if (!(st = wbs__sql_prepare(r->db, sql, "artifact read", err))) {
-		ret = err->st;
-		goto done;
-	}
-	sqlite3_bind_int64(st, 1, vid);
-	sqlite3_step(st);
-	wbs__buf_puts(out, ",\"info\":");
-	row_version(out, st);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (!(st = wbs__sql_prepare(r->db,
-			 "SELECT r.run_id, r.name, r.state, v.created_at FROM artifact_versions v"
-			 " JOIN runs r ON r.id = v.producer_run WHERE v.id = ?1", "artifact read", err))) {
-		ret = err->st;
-		goto done;
-	}
-	sqlite3_bind_int64(st, 1, vid);
-	wbs__buf_puts(out, ",\"produced_by\":");
-	if ((ret = step_rows(r, st, out, row_run, err)))
-		goto done;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (!(st = wbs__sql_prepare(r->db,
-			 "SELECT r.run_id, r.name, r.state, u.used_at FROM artifact_usage u JOIN runs r ON r.id = u.run_id"
-			 " WHERE u.version_id = ?1 ORDER BY u.used_at LIMIT 10000", "artifact read", err))) {
-		ret = err->st;
-		goto done;
-	}
-	sqlite3_bind_int64(st, 1, vid);
-	wbs__buf_puts(out, ",\"used_by\":");
-	if ((ret = step_rows(r, st, out, row_run, err)))
-		goto done;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (!(st = wbs__sql_prepare(r->db,
-				    "SELECT path, sha256, size, ref FROM artifact_files WHERE version_id = ?1 ORDER BY path",
-				    "artifact read", err))) {
-		ret = err->st;
-		goto done;
-	}
-	sqlite3_bind_int64(st, 1, vid);
-	wbs__buf_puts(out, ",\"files\":");
-	ret = step_rows(r, st, out, row_file, err);
-	wbs__buf_putc(out, '}');
+	ret = wbs__sql_rows(r->db, sizeof(wbs__art_file_row), &fs, &d->nfiles, file_row, NULL, "artifact rows", err,
+			    "SELECT path, sha256, size, ref FROM artifact_files WHERE version_id = ?1 ORDER BY path",
+			    "i", vid);
 done:
-	sqlite3_finalize(st);
 	rend(r);
 	wbs__reader_put(s, r);
+	if (none > 0) { /* one row: the version's id is unique */
+		d->metadata = ((wbs__art_detail *)one)->metadata;
+		d->info = ((wbs__art_detail *)one)->info;
+	}
+	free(one);
+	if (ntypes > 0) {
+		d->type = ((wbs__art_row *)types)[0].type;
+		((wbs__art_row *)types)[0].type = NULL;
+	}
+	wbs__art_rows_free(types, ntypes);
+	d->produced_by = pb;
+	d->used_by = ub;
+	d->files = fs;
 	return ret;
 }
 

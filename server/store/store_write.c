@@ -346,31 +346,23 @@ static int run_apply_fields(wbs__store *s, runctx *c, const wbs__run_fields *f, 
 static int chunk_write(wbs__store *s, int64_t key_id, int64_t chunk_no, uint32_t n, wbs__err *err)
 {
 	wbs__wscratch *w = s->scratch;
-	double vmin = NAN, vmax = NAN;
+	wb__chunk_meta m;
 	sqlite3_stmt *st;
 	size_t len;
 
-	for (uint32_t i = 0; i < n; i++) {
-		double v = w->values[i];
-		if (isnan(v))
-			continue;
-		if (isnan(vmin) || v < vmin)
-			vmin = v;
-		if (isnan(vmax) || v > vmax)
-			vmax = v;
-	}
+	wb__chunk_meta_of(w->steps, w->values, n, &m);
 	len = wb__tsz_encode(w->steps, w->values, n, w->enc, w->enc_cap);
 	if (len == 0)
 		return wbs__err_set(err, WBS__ST_INTERNAL, "chunk encoding failed");
 	st = W(s, WS_CHUNK_PUT);
 	sqlite3_bind_int64(st, 1, key_id);
 	sqlite3_bind_int64(st, 2, chunk_no);
-	sqlite3_bind_int64(st, 3, w->steps[0]);
-	sqlite3_bind_int64(st, 4, w->steps[n - 1]);
-	sqlite3_bind_int64(st, 5, n);
-	wbs__sql_bind_real(st, 6, vmin);
-	wbs__sql_bind_real(st, 7, vmax);
-	sqlite3_bind_int64(st, 8, (int64_t)wb__f64_bits(w->values[n - 1]));
+	sqlite3_bind_int64(st, 3, m.step_min);
+	sqlite3_bind_int64(st, 4, m.step_max);
+	sqlite3_bind_int64(st, 5, m.n);
+	wbs__sql_bind_real(st, 6, m.vmin);
+	wbs__sql_bind_real(st, 7, m.vmax);
+	sqlite3_bind_int64(st, 8, (int64_t)wb__f64_bits(m.vlast));
 	sqlite3_bind_blob(st, 9, w->enc, (int)len, SQLITE_STATIC);
 	return step_done(s, st, err, "write chunk");
 }

@@ -687,6 +687,24 @@ static int ds_reserve(int64_t **steps, double **values, uint32_t *cap, uint32_t 
  * meta (count, first and last step) or the call fails: the fast path relies
  * on the meta, so a mismatch means the store is corrupt.
  */
+void wb__chunk_meta_of(const int64_t *steps, const double *values, uint32_t n, wb__chunk_meta *m)
+{
+	m->step_min = steps[0];
+	m->step_max = steps[n - 1];
+	m->n = n;
+	m->vmin = NAN;
+	m->vmax = NAN;
+	m->vlast = values[n - 1];
+	for (uint32_t i = 0; i < n; i++) {
+		if (isnan(values[i]))
+			continue;
+		if (isnan(m->vmin) || values[i] < m->vmin)
+			m->vmin = values[i];
+		if (isnan(m->vmax) || values[i] > m->vmax)
+			m->vmax = values[i];
+	}
+}
+
 int wb__downsample(const wb__chunk_meta *chunks, size_t nchunks, wb__chunk_fetch_fn fetch, void *ctx,
 		   int64_t start, int64_t end, uint32_t nbuckets, wb__buckets *out)
 {

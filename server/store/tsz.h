@@ -51,6 +51,10 @@ typedef struct wb__chunk_meta {
 	double vlast;      /* value of the last point (may be NaN) */
 } wb__chunk_meta;
 
+/* The meta of points steps/values[0, n) (n >= 1), as the store records it
+ * with each chunk it writes. */
+void wb__chunk_meta_of(const int64_t *steps, const double *values, uint32_t n, wb__chunk_meta *m);
+
 /*
  * Fetch the blob of chunk i for decoding. Returns 0 and sets *blob and *len
  * (valid until the next call), or -1 on error.

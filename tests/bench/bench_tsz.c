@@ -65,26 +65,6 @@ typedef struct store {
 	size_t fetches;
 } store;
 
-static void meta_of(const int64_t *st, const double *va, uint32_t n, wb__chunk_meta *m)
-{
-	uint32_t i;
-
-	m->step_min = st[0];
-	m->step_max = st[n - 1];
-	m->n = n;
-	m->vmin = NAN;
-	m->vmax = NAN;
-	m->vlast = va[n - 1];
-	for (i = 0; i < n; i++) {
-		if (isnan(va[i]))
-			continue;
-		if (isnan(m->vmin) || va[i] < m->vmin)
-			m->vmin = va[i];
-		if (isnan(m->vmax) || va[i] > m->vmax)
-			m->vmax = va[i];
-	}
-}
-
 static int store_build(store *s, const int64_t *st, const double *va, size_t n)
 {
 	size_t c, cap = wb__tsz_bound(WB__TSZ_CHUNK_POINTS);
@@ -105,7 +85,7 @@ static int store_build(store *s, const int64_t *st, const double *va, size_t n)
 		s->len[c] = wb__tsz_encode(st + at, va + at, (uint32_t)k, s->blob[c], cap);
 		if (!s->len[c])
 			return -1;
-		meta_of(st + at, va + at, (uint32_t)k, &s->meta[c]);
+		wb__chunk_meta_of(st + at, va + at, (uint32_t)k, &s->meta[c]);
 		s->bytes += s->len[c];
 	}
 	return 0;

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <strings.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -38,6 +40,70 @@ double wbt_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int wbt_dial(int port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int wbt_send_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+size_t wbt_read_until_close(int fd, char *buf, size_t cap, double seconds, int *closed)
+{
+	double until = wbt_now() + seconds;
+	size_t n = 0;
+
+	*closed = 0;
+	for (;;) {
+		struct pollfd p = {fd, POLLIN, 0};
+		double left = until - wbt_now();
+		ssize_t r;
+		if (left <= 0)
+			break;
+		if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+			continue;
+		r = recv(fd, buf + n, cap - 1 - n > 0 ? cap - 1 - n : 1, 0);
+		if (r == 0) {
+			*closed = WBT_CLOSED_EOF;
+			break;
+		}
+		if (r < 0 && errno != EINTR && errno != EAGAIN) {
+			*closed = WBT_CLOSED_RESET;
+			break;
+		}
+		if (r > 0 && n + (size_t)r < cap)
+			n += (size_t)r;
+	}
+	buf[n] = '\0';
+	return n;
 }
 
 /* Claim PORT for this process: an abstract Unix socket named after it is
@@ -123,6 +189,43 @@ void wbt_rm_rf(const char *path)
 {
 	if (path && path[0])
 		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int wbt_runs_dir(char *out, size_t cap, const char *tag)
+{
+	if (wbt_mkdtemp(out, cap, tag) < 0)
+		return -1;
+	return setenv("WB_DIR", out, 1) == 0 ? 0 : -1;
+}
+
+int wbt_server_tmp(wbt_server *s, const char *extra_args, char *tmp, size_t cap, const char *tag)
+{
+	if (wbt_server_start(s, extra_args) < 0)
+		return -1;
+	return wbt_mkdtemp(tmp, cap, tag);
+}
+
+char wbt_runs_root[256];
+
+int wbt_runs_setup(void **state)
+{
+	(void)state;
+	return wbt_runs_dir(wbt_runs_root, sizeof(wbt_runs_root), "runs");
+}
+
+int wbt_runs_teardown(void **state)
+{
+	(void)state;
+	return wbt_tmp_done(NULL, wbt_runs_root);
+}
+
+int wbt_tmp_done(wbt_server *s, const char *dir)
+{
+	if (s)
+		wbt_server_cleanup(s);
+	if (!getenv("WBT_KEEP"))
+		wbt_rm_rf(dir);
+	return 0;
 }
 
 static int read_file(const char *path, char *buf, size_t cap)
@@ -318,11 +421,25 @@ static int json_member(const char *text, const char *name, char *out, size_t cap
 	return rc;
 }
 
+int wbt_session_cookie(const char *headers, char *out, size_t cap)
+{
+	const char *p = headers ? strstr(headers, "Set-Cookie: wb_session=") : NULL;
+	const char *end;
+
+	if (!p)
+		return -1;
+	p += strlen("Set-Cookie: ");
+	if (!(end = strchr(p, ';')))
+		return -1;
+	snprintf(out, cap, "%.*s", (int)(end - p), p);
+	return 0;
+}
+
 int wbt_make_user(const wbt_server *s, const char *name, const char *password, char *cookie, size_t ccap,
 		  char *csrf, size_t xcap, char *key, size_t kcap)
 {
 	char body[512], path[256], auth[160], sess[160], token[96];
-	const char *sc, *end, *tok;
+	const char *tok;
 	wbt_reply r = {0};
 	int ret = -1;
 
@@ -336,12 +453,10 @@ int wbt_make_user(const wbt_server *s, const char *name, const char *password, c
 	snprintf(body, sizeof(body), "{\"token\":\"%s\",\"password\":\"%s\"}", tok + 6, password);
 	wbt_reply_free(&r);
 	if (wbt_request(s, "POST", "/api/v1/auth/setup", body, NULL, NULL, &r) || r.status != 200 ||
-	    json_member(r.body, "csrf", token, sizeof(token)) || !(sc = strstr(r.headers, "Set-Cookie: wb_session=")) ||
-	    !(end = strchr(sc += strlen("Set-Cookie: "), ';'))) {
+	    json_member(r.body, "csrf", token, sizeof(token)) || wbt_session_cookie(r.headers, sess, sizeof(sess))) {
 		fprintf(stderr, "harness: setting %s's password: %ld %s\n", name, r.status, r.body ? r.body : "");
 		goto done;
 	}
-	snprintf(sess, sizeof(sess), "%.*s", (int)(end - sc), sc);
 	if (cookie)
 		snprintf(cookie, ccap, "%s", sess);
 	if (csrf)

@@ -139,6 +139,23 @@ void wbt_server_discard(wbt_server *s, int *mounted);
 int wbt_mkdtemp(char *out, size_t cap, const char *tag);
 void wbt_rm_rf(const char *path);
 
+/* A test group's fixture, shared by the setups and teardowns of the e2e
+ * files. wbt_runs_dir: a temp directory (wbt_mkdtemp) exported as WB_DIR,
+ * where the SDK writes its runs; 0 or -1. wbt_server_tmp: a server
+ * started with extra_args and a temp directory; 0 or -1. wbt_tmp_done:
+ * the server (unless NULL) stopped and removed, the directory removed
+ * unless WBT_KEEP is set (to look at after a failure); returns 0. */
+int wbt_runs_dir(char *out, size_t cap, const char *tag);
+int wbt_server_tmp(wbt_server *s, const char *extra_args, char *tmp, size_t cap, const char *tag);
+int wbt_tmp_done(wbt_server *s, const char *dir);
+
+/* The group fixture of the e2e files whose cases start their own servers:
+ * wbt_runs_setup makes wbt_runs_root (wbt_runs_dir, tag "runs"),
+ * wbt_runs_teardown removes it (wbt_tmp_done). For cmocka_run_group_tests. */
+extern char wbt_runs_root[256];
+int wbt_runs_setup(void **state);
+int wbt_runs_teardown(void **state);
+
 /*
  * A TCP port for a loopback listener that may be stopped and started again
  * on the same port: below the kernel's ephemeral range, so no port-0
@@ -150,6 +167,26 @@ int wbt_port(void);
 
 /* Monotonic seconds. */
 double wbt_now(void);
+
+/* The wb_session cookie of the Set-Cookie header among headers, as
+ * "wb_session=VALUE" (what a browser sends back), into out: 0, or -1 when
+ * there is none. */
+int wbt_session_cookie(const char *headers, char *out, size_t cap);
+
+/* Raw sockets, for what libcurl will not send (a body that stops half way,
+ * a declared length never sent). wbt_dial: a TCP connection to
+ * 127.0.0.1:port (TCP_NODELAY), or -1. wbt_send_all: 0 when all n bytes
+ * were sent, else -1 (no SIGPIPE). */
+int wbt_dial(int port);
+int wbt_send_all(int fd, const void *p, size_t n);
+
+/* Read from fd into buf (NUL-terminated, at most cap - 1 bytes kept) until
+ * the peer closes or `seconds` pass. Returns the bytes kept; *closed is 0
+ * when the deadline came first, WBT_CLOSED_EOF when the peer closed
+ * cleanly, WBT_CLOSED_RESET when the connection was reset or failed. */
+#define WBT_CLOSED_EOF 1
+#define WBT_CLOSED_RESET 2
+size_t wbt_read_until_close(int fd, char *buf, size_t cap, double seconds, int *closed);
 
 /* Hash of the whole content of every table of a SQLite database (opened
  * read-only), for "the database is unchanged" checks. */

@@ -71,13 +71,7 @@ static void member(const resp *r, const char *name, char *out, size_t cap)
 /* The wb_session cookie of a Set-Cookie header, as "wb_session=VALUE". */
 static void session_cookie(const resp *r, char *out, size_t cap)
 {
-	const char *p = strstr(r->headers, "Set-Cookie: wb_session=");
-	const char *end;
-	assert_non_null(p);
-	p += strlen("Set-Cookie: ");
-	end = strchr(p, ';');
-	assert_non_null(end);
-	snprintf(out, cap, "%.*s", (int)(end - p), p);
+	assert_int_equal(wbt_session_cookie(r->headers, out, cap), 0);
 }
 
 /* ---- fixture: users, a team, two projects ---- */
@@ -132,9 +126,8 @@ static char rundir_root[256];
 static int setup(void **state)
 {
 	fx *f = calloc(1, sizeof(*f));
-	if (wbt_mkdtemp(rundir_root, sizeof(rundir_root), "runs") < 0)
+	if (wbt_runs_dir(rundir_root, sizeof(rundir_root), "runs") < 0)
 		return -1;
-	setenv("WB_DIR", rundir_root, 1);
 	char cookie[128], csrf[96], body[256];
 	resp r;
 

@@ -98,13 +98,7 @@ static void error_code(const resp *r, char *out, size_t cap)
 /* The wb_session cookie of a Set-Cookie header, as "wb_session=VALUE". */
 static void session_cookie(const resp *r, char *out, size_t cap)
 {
-	const char *p = strstr(r->headers, "Set-Cookie: wb_session=");
-	const char *end;
-	assert_non_null(p);
-	p += strlen("Set-Cookie: ");
-	end = strchr(p, ';');
-	assert_non_null(end);
-	snprintf(out, cap, "%.*s", (int)(end - p), p);
+	assert_int_equal(wbt_session_cookie(r->headers, out, cap), 0);
 }
 
 /* POST /users name (as the admin); the token of its setup link into token. */

@@ -49,9 +49,8 @@ static char tmp[256];
 static int setup(void **state)
 {
 	(void)state;
-	if (wbt_mkdtemp(tmp, sizeof(tmp), "art") < 0)
+	if (wbt_runs_dir(tmp, sizeof(tmp), "art") < 0)
 		return -1;
-	setenv("WB_DIR", tmp, 1);
 	setenv("WB_DISABLE_GIT", "1", 1);
 	setenv("WB_SYSTEM_SAMPLE_MS", "-1", 1);
 	setenv("WB_ENTITY", "ent", 1);
@@ -62,10 +61,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	wbt_server_cleanup(&srv);
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(tmp);
-	return 0;
+	return wbt_tmp_done(&srv, tmp);
 }
 
 /* ---- helpers ---- */

@@ -190,9 +190,8 @@ static int count_files(const char *dir)
 static int setup(void **state)
 {
 	(void)state;
-	if (wbt_mkdtemp(tmp, sizeof(tmp), "artacc") < 0)
+	if (wbt_runs_dir(tmp, sizeof(tmp), "artacc") < 0)
 		return -1;
-	setenv("WB_DIR", tmp, 1);
 	setenv("WB_DISABLE_GIT", "1", 1);
 	setenv("WB_SYSTEM_SAMPLE_MS", "-1", 1);
 	if (wbt_server_start(&srv, ""))
@@ -205,10 +204,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	wbt_server_cleanup(&srv);
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(tmp);
-	return 0;
+	return wbt_tmp_done(&srv, tmp);
 }
 
 /* ---- tests ---- */

@@ -31,7 +31,6 @@
 #define MAX_STEPS 400000
 #define CHUNK 2000
 
-static char rundir_root[256];
 
 struct writer {
 	pthread_mutex_t mu;
@@ -150,27 +149,10 @@ static void test_e2e_backup__under_load(void **state)
 	wbt_rm_rf(dest);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	if (wbt_mkdtemp(rundir_root, sizeof(rundir_root), "runs") < 0)
-		return -1;
-	setenv("WB_DIR", rundir_root, 1);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(rundir_root);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e_backup__under_load),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, wbt_runs_setup, wbt_runs_teardown);
 }

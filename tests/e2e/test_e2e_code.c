@@ -31,9 +31,7 @@ static char tmp[256];
 static int setup(void **state)
 {
 	(void)state;
-	if (wbt_server_start(&srv, "") < 0)
-		return -1;
-	if (wbt_mkdtemp(tmp, sizeof(tmp), "code") < 0)
+	if (wbt_server_tmp(&srv, "", tmp, sizeof(tmp), "code") < 0)
 		return -1;
 	wbg_env();
 	return 0;
@@ -42,10 +40,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	wbt_server_cleanup(&srv);
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(tmp);
-	return 0;
+	return wbt_tmp_done(&srv, tmp);
 }
 
 static void test_e2e_code__capture_download_restore(void **state)

@@ -28,26 +28,14 @@
 
 #define NSTEPS 300000
 
-static char rundir_root[256];
 static wbt_server srv;
 static int mounted;
-
-static int setup(void **state)
-{
-	(void)state;
-	if (wbt_mkdtemp(rundir_root, sizeof(rundir_root), "runs") < 0)
-		return -1;
-	setenv("WB_DIR", rundir_root, 1);
-	return 0;
-}
 
 static int teardown(void **state)
 {
 	(void)state;
 	wbt_server_discard(&srv, &mounted);
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(rundir_root);
-	return 0;
+	return wbt_runs_teardown(state);
 }
 
 static void test_e2e_diskfull__full_then_space_returns(void **state)
@@ -117,5 +105,5 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e_diskfull__full_then_space_returns),
 	};
-	return wbt_exit_code(cmocka_run_group_tests(tests, setup, teardown));
+	return wbt_exit_code(cmocka_run_group_tests(tests, wbt_runs_setup, teardown));
 }

@@ -107,10 +107,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	wbt_server_cleanup(&srv);
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(tmp);
-	return 0;
+	return wbt_tmp_done(&srv, tmp);
 }
 
 /* ---- tests ---- */

@@ -41,20 +41,14 @@ static int setup(void **state)
 	/* b first: the last started server is the one the SDK's environment points at */
 	if (wbt_server_start(&b, NULL) < 0 || wbt_server_start(&a, NULL) < 0)
 		return -1;
-	if (wbt_mkdtemp(root, sizeof(root), "export") < 0)
-		return -1;
-	setenv("WB_DIR", root, 1);
-	return 0;
+	return wbt_runs_dir(root, sizeof(root), "export");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
 	wbt_server_cleanup(&a);
-	wbt_server_cleanup(&b);
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(root);
-	return 0;
+	return wbt_tmp_done(&b, root);
 }
 
 static int run_wb(const char *const *args)

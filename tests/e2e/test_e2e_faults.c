@@ -34,9 +34,8 @@ static int setup(void **state)
 	(void)state;
 	if (wbt_server_start(&srv, "--crash-after 2") < 0)
 		return -1;
-	if (wbt_mkdtemp(rundir_root, sizeof(rundir_root), "runs") < 0)
+	if (wbt_runs_dir(rundir_root, sizeof(rundir_root), "runs") < 0)
 		return -1;
-	setenv("WB_DIR", rundir_root, 1);
 	setenv("WB_HEARTBEAT_MS", "200", 1);
 	return 0;
 }
@@ -44,10 +43,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	wbt_server_cleanup(&srv);
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(rundir_root);
-	return 0;
+	return wbt_tmp_done(&srv, rundir_root);
 }
 
 static const char *run_state(const char *id, char *buf, size_t cap)

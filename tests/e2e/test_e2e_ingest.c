@@ -30,19 +30,13 @@ static int setup(void **state)
 	(void)state;
 	if (wbt_server_start(&srv, "") < 0)
 		return -1;
-	if (wbt_mkdtemp(rundir_root, sizeof(rundir_root), "runs") < 0)
-		return -1;
-	setenv("WB_DIR", rundir_root, 1);
-	return 0;
+	return wbt_runs_dir(rundir_root, sizeof(rundir_root), "runs");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	wbt_server_cleanup(&srv);
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(rundir_root);
-	return 0;
+	return wbt_tmp_done(&srv, rundir_root);
 }
 
 /* Start a run, set the config every test checks, log the series and finish. */

@@ -85,18 +85,13 @@ static int setup(void **state)
 		rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (wbt_mkdtemp(rundir_root, sizeof(rundir_root), "load") < 0)
-		return -1;
-	setenv("WB_DIR", rundir_root, 1);
-	return 0;
+	return wbt_runs_dir(rundir_root, sizeof(rundir_root), "load");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(rundir_root);
-	return 0;
+	return wbt_tmp_done(NULL, rundir_root);
 }
 
 static void pause_ms(long ms)
@@ -105,82 +100,16 @@ static void pause_ms(long ms)
 	nanosleep(&ts, NULL); /* pacing a client, not synchronisation */
 }
 
-/* A TCP connection to 127.0.0.1:port, or -1. */
-static int dial(int port)
-{
-	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-
-	if (fd < 0)
-		return -1;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int send_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/*
- * Read from fd into buf (NUL-terminated) until the peer closes or
- * seconds pass. Returns the bytes read; *closed says whether the peer
- * closed (EOF or reset) before the deadline.
- */
-static size_t read_until_close(int fd, char *buf, size_t cap, double seconds, int *closed)
-{
-	double until = wbt_now() + seconds;
-	size_t n = 0;
-
-	*closed = 0;
-	for (;;) {
-		struct pollfd p = {fd, POLLIN, 0};
-		double left = until - wbt_now();
-		ssize_t r;
-		if (left <= 0)
-			break;
-		if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
-			continue;
-		r = recv(fd, buf + n, cap - 1 - n > 0 ? cap - 1 - n : 1, 0);
-		if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
-			*closed = 1;
-			break;
-		}
-		if (r > 0 && n + (size_t)r < cap)
-			n += (size_t)r;
-	}
-	buf[n] = '\0';
-	return n;
-}
-
 /* One request on its own connection (Connection: close); the response in buf. */
 static size_t raw_request(int port, const char *req, char *buf, size_t cap)
 {
-	int fd = dial(port), closed;
+	int fd = wbt_dial(port), closed;
 	size_t n = 0;
 
 	if (fd < 0)
 		return 0;
-	if (send_all(fd, req, strlen(req)) == 0)
-		n = read_until_close(fd, buf, cap, 10, &closed);
+	if (wbt_send_all(fd, req, strlen(req)) == 0)
+		n = wbt_read_until_close(fd, buf, cap, 10, &closed);
 	close(fd);
 	return n;
 }
@@ -332,7 +261,7 @@ struct slow {
 static int slow_open(struct slow *w, int i)
 {
 	char head[512];
-	int fd = dial(w->port);
+	int fd = wbt_dial(w->port);
 
 	if (fd < 0)
 		return -1;
@@ -343,7 +272,7 @@ static int slow_open(struct slow *w, int i)
 			 "PUT /api/v1/projects/load/slow/runs/slow-%d HTTP/1.1\r\nHost: x\r\n"
 			 "Authorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 500000\r\n\r\n{",
 			 i, w->key);
-	if (send_all(fd, head, strlen(head))) {
+	if (wbt_send_all(fd, head, strlen(head))) {
 		close(fd);
 		return -1;
 	}
@@ -371,7 +300,7 @@ static void *slow_main(void *arg)
 			while ((r = recv(w->fd[i], drop, sizeof(drop), MSG_DONTWAIT)) > 0)
 				;
 			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ||
-			    send_all(w->fd[i], i % 2 == 0 ? line : bytes, i % 2 == 0 ? sizeof(line) - 1 : 16)) {
+			    wbt_send_all(w->fd[i], i % 2 == 0 ? line : bytes, i % 2 == 0 ? sizeof(line) - 1 : 16)) {
 				close(w->fd[i]);
 				w->fd[i] = -1;
 				w->cut++;
@@ -587,7 +516,7 @@ static void *bomb_main(void *arg)
 {
 	struct bomb *b = arg;
 	char head[512], resp[4096];
-	int fd = dial(b->port), closed;
+	int fd = wbt_dial(b->port), closed;
 
 	b->status = -1;
 	if (fd < 0)
@@ -597,8 +526,8 @@ static void *bomb_main(void *arg)
 		 "Content-Type: application/x-wb-frames\r\nContent-Encoding: gzip\r\nContent-Length: %zu\r\n"
 		 "Connection: close\r\n\r\n",
 		 b->key, b->len);
-	if (send_all(fd, head, strlen(head)) == 0 && send_all(fd, b->body, b->len) == 0) {
-		read_until_close(fd, resp, sizeof(resp), 60, &closed);
+	if (wbt_send_all(fd, head, strlen(head)) == 0 && wbt_send_all(fd, b->body, b->len) == 0) {
+		wbt_read_until_close(fd, resp, sizeof(resp), 60, &closed);
 		if (strncmp(resp, "HTTP/1.1 ", 9) == 0)
 			b->status = atoi(resp + 9);
 		b->retry_after = strstr(resp, "\r\nRetry-After: ") != NULL;
@@ -665,7 +594,7 @@ static void test_load__gzip_bombs(void **state)
 	 * connection closes at once instead of waiting for the body. */
 	{
 		char head[512], resp[4096];
-		int fd = dial(s.port), closed;
+		int fd = wbt_dial(s.port), closed;
 		double t0;
 		snprintf(head, sizeof(head),
 			 "POST /api/v1/projects/load/bomb/runs/b1/records HTTP/1.1\r\nHost: x\r\n"
@@ -673,9 +602,9 @@ static void test_load__gzip_bombs(void **state)
 			 "Content-Length: 1073741824\r\n\r\n0123456789",
 			 s.key);
 		assert_true(fd >= 0);
-		assert_int_equal(send_all(fd, head, strlen(head)), 0);
+		assert_int_equal(wbt_send_all(fd, head, strlen(head)), 0);
 		t0 = wbt_now();
-		read_until_close(fd, resp, sizeof(resp), 3, &closed);
+		wbt_read_until_close(fd, resp, sizeof(resp), 3, &closed);
 		print_message("early 413: closed=%d after %.2f s\n", closed, wbt_now() - t0);
 		assert_int_equal(strncmp(resp, "HTTP/1.1 413", 12), 0);
 		assert_true(closed);

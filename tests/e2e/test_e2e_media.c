@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <zlib.h>
 
+#include "../frames.h"
 #include "harness.h"
 #include "wb.h"
 #include "wire.h"
@@ -36,20 +37,13 @@ static char tmp[256];
 static int setup(void **state)
 {
 	(void)state;
-	if (wbt_server_start(&srv, "") < 0)
-		return -1;
-	if (wbt_mkdtemp(tmp, sizeof(tmp), "media") < 0)
-		return -1;
-	return 0;
+	return wbt_server_tmp(&srv, "", tmp, sizeof(tmp), "media");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	wbt_server_cleanup(&srv);
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(tmp);
-	return 0;
+	return wbt_tmp_done(&srv, tmp);
 }
 
 static wb_run *start_run(char *id, size_t cap)
@@ -584,29 +578,12 @@ static void test_e2e_media__tables(void **state)
 	cJSON_Delete(j);
 }
 
-typedef struct {
-	uint8_t *p;
-	size_t len, cap;
-} fbuf;
-
-static void put_frame(fbuf *b, uint64_t seq, uint8_t type, const void *payload, uint32_t len)
-{
-	if (b->len + WB__FRAME_HEADER + len > b->cap) {
-		b->cap = (b->len + WB__FRAME_HEADER + len) * 2;
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
-	wb__frame_header(b->p + b->len, seq, type, payload, len);
-	memcpy(b->p + b->len + WB__FRAME_HEADER, payload, len);
-	b->len += WB__FRAME_HEADER + len;
-}
-
 /* POST one record of type with a media header for key and body; the status. */
 static long post_media(uint64_t seq, uint8_t type, const char *key, const void *body, size_t blen)
 {
 	static const char *const ct[] = {"Content-Type: application/x-wb-frames", NULL};
 	uint8_t *payload = malloc(wb__media_hdr_size(strlen(key)) + blen + 1);
-	fbuf b = {0};
+	wbt_frames b = {0};
 	wbt_response resp;
 	long st;
 	uint8_t *p;
@@ -614,7 +591,7 @@ static long post_media(uint64_t seq, uint8_t type, const char *key, const void *
 	assert_non_null(payload);
 	p = wb__media_hdr_put(payload, 1, 1.0, key, strlen(key));
 	memcpy(p, body, blen);
-	put_frame(&b, seq, type, payload, (uint32_t)(p - payload + blen));
+	wbt_frames_put(&b, seq, type, payload, (uint32_t)(p - payload + blen));
 	assert_int_equal(wbt_http(&srv, "POST", "/api/v1/projects/tester/media/runs/hand/records", b.p, b.len, ct, 1,
 				  &resp), 0);
 	st = resp.status;

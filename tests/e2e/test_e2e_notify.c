@@ -36,9 +36,8 @@ static int setup(void **state)
 	(void)state;
 	if (wbt_server_start(&srv, "--crash-after 2 --notify-backoff 0.3 --webhook-private yes") < 0)
 		return -1;
-	if (wbt_mkdtemp(rundir_root, sizeof(rundir_root), "runs") < 0)
+	if (wbt_runs_dir(rundir_root, sizeof(rundir_root), "runs") < 0)
 		return -1;
-	setenv("WB_DIR", rundir_root, 1);
 	setenv("WB_HEARTBEAT_MS", "200", 1);
 	setenv("WB_DISABLE_GIT", "1", 1);
 	setenv("WB_SYSTEM_SAMPLE_MS", "-1", 1);
@@ -49,10 +48,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	wbt_rx_free(&rx);
-	wbt_server_cleanup(&srv);
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(rundir_root);
-	return 0;
+	return wbt_tmp_done(&srv, rundir_root);
 }
 
 /* POST a JSON body with the admin key; returns the status, *out the parsed answer (may be NULL). */

@@ -35,24 +35,6 @@
 #include "series.h"
 
 
-static char rundir_root[256];
-
-static int setup(void **state)
-{
-	(void)state;
-	if (wbt_mkdtemp(rundir_root, sizeof(rundir_root), "runs") < 0)
-		return -1;
-	setenv("WB_DIR", rundir_root, 1);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(rundir_root);
-	return 0;
-}
 
 /* The value of the sample line that starts with prefix (name and labels), or -1. */
 static double metric(const char *text, const char *prefix)
@@ -424,5 +406,5 @@ int main(void)
 		cmocka_unit_test(test_e2e_ops__retention),
 		cmocka_unit_test(test_e2e_ops__sweep),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, wbt_runs_setup, wbt_runs_teardown);
 }

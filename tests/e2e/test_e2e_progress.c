@@ -40,9 +40,8 @@ static int setup(void **state)
 	/* b first: the last started server is the one the environment points at */
 	if (wbt_server_start(&b, NULL) < 0 || wbt_server_start(&a, NULL) < 0)
 		return -1;
-	if (wbt_mkdtemp(tmp, sizeof(tmp), "progress") < 0)
+	if (wbt_runs_dir(tmp, sizeof(tmp), "progress") < 0)
 		return -1;
-	setenv("WB_DIR", tmp, 1);
 	setenv("WB_PROGRESS_INTERVAL", "0", 1);
 	unsetenv("WB_PROGRESS");
 	return 0;
@@ -52,10 +51,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	wbt_server_cleanup(&a);
-	wbt_server_cleanup(&b);
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(tmp);
-	return 0;
+	return wbt_tmp_done(&b, tmp);
 }
 
 /* What a command wrote: stderr read from a pipe, stdout from a file. */

@@ -47,32 +47,14 @@
 
 #define NSTEPS 5000
 
-static char rundir_root[256];
 static wbt_server srv;
 static int mounted;
-
-static int setup(void **state)
-{
-	(void)state;
-	if (wbt_mkdtemp(rundir_root, sizeof(rundir_root), "runs") < 0)
-		return -1;
-	setenv("WB_DIR", rundir_root, 1);
-	return 0;
-}
 
 /* After each case, passed or failed: no server, nothing mounted, no temp root. */
 static int teardown_case(void **state)
 {
 	(void)state;
 	wbt_server_discard(&srv, &mounted);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(rundir_root);
 	return 0;
 }
 
@@ -180,7 +162,7 @@ static void test_e2e_readonly__fs_turns_readonly_under_the_server(void **state)
 
 	if (geteuid() != 0)
 		WBT_SKIP("needs root");
-	snprintf(img, sizeof(img), "%s/ext4.img", rundir_root);
+	snprintf(img, sizeof(img), "%s/ext4.img", wbt_runs_root);
 	snprintf(cmd, sizeof(cmd), "truncate -s 64M '%s' && mkfs.ext4 -q -F '%s' >/dev/null 2>&1", img, img);
 	if (wbt_sh(cmd) != 0) {
 		WBT_SKIP("no mkfs.ext4");
@@ -244,5 +226,5 @@ int main(void)
 		cmocka_unit_test_teardown(test_e2e_readonly__reads_served_writes_refused_then_recovered, teardown_case),
 		cmocka_unit_test_teardown(test_e2e_readonly__fs_turns_readonly_under_the_server, teardown_case),
 	};
-	return wbt_exit_code(cmocka_run_group_tests(tests, setup, teardown));
+	return wbt_exit_code(cmocka_run_group_tests(tests, wbt_runs_setup, wbt_runs_teardown));
 }

@@ -61,10 +61,7 @@ static int teardown(void **state)
 	(void)state;
 	wbt_rx_free(&rx);
 	wbt_server_cleanup(&a);
-	wbt_server_cleanup(&b);
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(tmp);
-	return 0;
+	return wbt_tmp_done(&b, tmp);
 }
 
 /* The settings file of the CLI runs below: A is the default server. */

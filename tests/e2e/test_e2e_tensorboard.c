@@ -367,20 +367,13 @@ static void make_logdir(const char *logdir)
 static int setup(void **state)
 {
 	(void)state;
-	if (wbt_server_start(&srv, "") < 0)
-		return -1;
-	if (wbt_mkdtemp(tmp, sizeof(tmp), "tb") < 0)
-		return -1;
-	return 0;
+	return wbt_server_tmp(&srv, "", tmp, sizeof(tmp), "tb");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	wbt_server_cleanup(&srv);
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(tmp);
-	return 0;
+	return wbt_tmp_done(&srv, tmp);
 }
 
 /* Run the wb binary with args, stdout into out; its exit status. */
@@ -794,6 +787,44 @@ static void test_e2e_tensorboard__import(void **state)
 
 
 /*
+ * Without --project or WB_ENTITY the runs go to the API key owner's entity
+ * (as wb_run_init and wb sync choose it), not to an entity "tensorboard"
+ * that the key's owner may not own.
+ */
+static void test_e2e_tensorboard__import_default_entity(void **state)
+{
+	char logdir[512], wbdir[512], out[8192], path[512], owner[128];
+	char *args[] = {(char *)wbt_wb_bin(), "tensorboard", "import", logdir, "--dir", wbdir, NULL};
+	cJSON *j, *runs;
+	wbt_response r;
+
+	(void)state;
+	j = wbt_get_json(&srv, "/api/v1/auth/session");
+	assert_non_null(j);
+	assert_true(cJSON_IsString(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "user"), "name")));
+	snprintf(owner, sizeof owner, "%s", cJSON_GetObjectItem(cJSON_GetObjectItem(j, "user"), "name")->valuestring);
+	cJSON_Delete(j);
+	assert_string_not_equal(owner, "tensorboard");
+	snprintf(logdir, sizeof logdir, "%s/logs-owner", tmp);
+	snprintf(wbdir, sizeof wbdir, "%s/wbdir-owner", tmp);
+	make_logdir(logdir);
+	unsetenv("WB_ENTITY");
+	setenv("WB_PROJECT", "tbowner", 1);
+	assert_int_equal(run_wb(args, out, sizeof out), 0);
+	unsetenv("WB_PROJECT");
+	snprintf(path, sizeof path, "  -> %s/tbowner/", owner);
+	assert_non_null(strstr(out, path));
+	snprintf(path, sizeof path, "/api/v1/projects/%s/tbowner/runs", owner);
+	runs = wbt_get_json(&srv, path);
+	assert_non_null(runs);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(runs, "runs")), 3);
+	cJSON_Delete(runs);
+	assert_int_equal(wbt_http(&srv, "GET", "/api/v1/projects/tensorboard/tbowner/runs", NULL, 0, NULL, 1, &r), 0);
+	assert_int_equal(r.status, 404);
+	wbt_response_free(&r);
+}
+
+/*
  * What tensorboardX writes for one training (add_scalar, add_scalars in both layouts, add_hparams,
  * add_text, and two plugins wb does not import) is one run: subdirectories' series under
  * "<main_tag>/<tag>", hparams as config, the session metric under its tag, text as a table, the
@@ -1141,6 +1172,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e_tensorboard__import),
+		cmocka_unit_test(test_e2e_tensorboard__import_default_entity),
 		cmocka_unit_test(test_e2e_tensorboard__follow),
 		cmocka_unit_test(test_e2e_tensorboard__import_tensorboardx),
 		cmocka_unit_test(test_e2e_tensorboard__follow_tensorboardx),

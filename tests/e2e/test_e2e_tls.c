@@ -75,10 +75,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	wbt_server_cleanup(&srv);
-	if (!getenv("WBT_KEEP"))
-		wbt_rm_rf(root);
-	return 0;
+	return wbt_tmp_done(&srv, root);
 }
 
 static void test_e2e_tls__https_only(void **state)

@@ -12,21 +12,7 @@
 
 #include "runlog.h"
 
-static char dir[256];
-
-static int setup(void **state)
-{
-	(void)state;
-	wbt_setup(dir, sizeof dir);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	wbt_rm_rf(dir);
-	return 0;
-}
+WBT_DIR_FIXTURE
 
 static wb_run *open_run(wb_mode mode, const char *base_url, unsigned finish_ms)
 {

@@ -68,6 +68,24 @@ static inline void wbt_rm_rf(const char *path)
 	nftw(path, wbt_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* The fixture most SDK tests share: a fresh temporary directory in dir
+ * before each test (wbt_setup), removed after it. Defines dir, setup and
+ * teardown for cmocka_unit_test_setup_teardown. */
+#define WBT_DIR_FIXTURE                                              \
+	static char dir[256];                                        \
+	static int setup(void **state)                               \
+	{                                                            \
+		(void)state;                                         \
+		wbt_setup(dir, sizeof dir);                          \
+		return 0;                                            \
+	}                                                            \
+	static int teardown(void **state)                            \
+	{                                                            \
+		(void)state;                                         \
+		wbt_rm_rf(dir);                                      \
+		return 0;                                            \
+	}
+
 static inline double wbt_now_ms(void)
 {
 	struct timespec ts;

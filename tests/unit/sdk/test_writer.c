@@ -38,21 +38,7 @@
 #define SAMPLE_EVERY 16       /* the child notes every 16th step (a few ns per call) */
 #define SAMPLES (1u << 20)    /* ring of notes: 16M steps, well over a second of logging */
 
-static char dir[256];
-
-static int setup(void **state)
-{
-	(void)state;
-	wbt_setup(dir, sizeof dir);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	wbt_rm_rf(dir);
-	return 0;
-}
+WBT_DIR_FIXTURE
 
 static int64_t mono_ns(void)
 {

@@ -73,17 +73,20 @@ static void test_ops__off_and_many_keys(void **state)
 
 static void test_ops__render(void **state)
 {
+	wbs__ops *o = NULL, *other = NULL;
 	wbs__buf b;
 	(void)state;
 
-	wbs__ops_started();
-	wbs__ops_count_request("GET", "/api/v1/projects", 200, 0.002);
-	wbs__ops_count_request("GET", "/api/v1/projects", 200, 0.2);
-	wbs__ops_count_request("POST", "/api/v1/projects/{entity}/{project}/runs/{run}/records", 507, 30);
-	wbs__ops_count_ingest(1000, 3);
-	wbs__ops_count_rate_limited();
+	assert_int_equal(wbs__ops_new(&o), 0);
+	assert_int_equal(wbs__ops_new(&other), 0);
+	wbs__ops_count_request(o, "GET", "/api/v1/projects", 200, 0.002);
+	wbs__ops_count_request(o, "GET", "/api/v1/projects", 200, 0.2);
+	wbs__ops_count_request(o, "POST", "/api/v1/projects/{entity}/{project}/runs/{run}/records", 507, 30);
+	wbs__ops_count_ingest(o, 1000, 3);
+	wbs__ops_count_rate_limited(o);
+	wbs__ops_count_request(other, "GET", "/api/v1/projects", 200, 0.002);
 	wbs__buf_init(&b, 1u << 20);
-	wbs__ops_render_metrics(&b, NULL);
+	wbs__ops_render_metrics(&b, o, NULL, NULL);
 	assert_false(b.err);
 	wbs__buf_putc(&b, '\0');
 	assert_non_null(strstr(b.p, "wb_http_requests_total{method=\"GET\",route=\"/api/v1/projects\",status=\"200\"} 2\n"));
@@ -95,8 +98,21 @@ static void test_ops__render(void **state)
 	assert_non_null(strstr(b.p, "wb_ingest_points_total 1000\n"));
 	assert_non_null(strstr(b.p, "wb_ingest_frames_applied_total 3\n"));
 	assert_non_null(strstr(b.p, "wb_rate_limited_total 1\n"));
+	assert_non_null(strstr(b.p, "wb_webhook_attempts_total 0\n"));
 	assert_non_null(strstr(b.p, "# TYPE wb_uptime_seconds gauge\n"));
 	wbs__buf_free(&b);
+	/* the other server's counters are its own */
+	wbs__buf_init(&b, 1u << 20);
+	wbs__ops_render_metrics(&b, other, NULL, NULL);
+	wbs__buf_putc(&b, '\0');
+	assert_non_null(strstr(b.p, "wb_http_requests_total{method=\"GET\",route=\"/api/v1/projects\",status=\"200\"} 1\n"));
+	assert_null(strstr(b.p, "status=\"507\""));
+	assert_non_null(strstr(b.p, "wb_ingest_points_total 0\n"));
+	assert_non_null(strstr(b.p, "wb_rate_limited_total 0\n"));
+	wbs__buf_free(&b);
+	wbs__ops_free(o);
+	wbs__ops_free(other);
+	wbs__ops_free(NULL);
 }
 
 int main(void)

@@ -31,6 +31,7 @@
 #include "store/store.h"
 #include "store/store_acct.h"
 #include "wire.h"
+#include "../../../frames.h"
 
 #define KEY "wb_testkeytestkeytestkeytestkeytestkey0123"
 
@@ -180,29 +181,11 @@ static const char *err_code(resp *r)
 
 /* ---- frames ---- */
 
-typedef struct body {
-	uint8_t *p;
-	size_t len, cap;
-	uint64_t seq;
-} body;
-
-static void body_frame(body *b, uint8_t type, const void *payload, uint32_t len)
-{
-	if (b->len + WB__FRAME_HEADER + len > b->cap) {
-		b->cap = (b->len + WB__FRAME_HEADER + len) * 2;
-		b->p = realloc(b->p, b->cap);
-	}
-	wb__frame_header(b->p + b->len, b->seq++, type, payload, len);
-	memcpy(b->p + b->len + WB__FRAME_HEADER, payload, len);
-	b->len += WB__FRAME_HEADER + len;
-}
+typedef wbt_frames body;
 
 static void body_metrics(body *b, int64_t step, double time, const wb_metric *m, size_t n)
 {
-	uint8_t buf[8192];
-	size_t sz = wb__metrics_size(m, n);
-	wb__metrics_encode(buf, step, time, m, n);
-	body_frame(b, WB__REC_METRICS, buf, (uint32_t)sz);
+	wbt_frames_metrics(b, b->seq++, step, time, m, n);
 }
 
 static uint8_t *gzip_body(const body *b, size_t *outlen)
@@ -282,8 +265,8 @@ static void test_server__run_lifecycle(void **state)
 	assert_int_equal(r.status, 200);
 	resp_free(&r);
 
-	body_frame(&b, WB__REC_CONFIG, "{\"lr\":0.1}", 10);
-	body_frame(&b, WB__REC_DEFINE, def, (uint32_t)strlen(def));
+	wbt_frames_add(&b, WB__REC_CONFIG, "{\"lr\":0.1}", 10);
+	wbt_frames_add(&b, WB__REC_DEFINE, def, (uint32_t)strlen(def));
 	for (int i = 0; i < 3000; i++) {
 		wb_metric m[2] = {{"loss", i == 7 ? NAN : 1.0 / (i + 1)}, {"acc", i == 8 ? -INFINITY : i * 0.001}};
 		body_metrics(&b, i, 1.7e9 + i, m, 2);
@@ -544,6 +527,49 @@ static void test_server__ingest_throughput(void **state)
 }
 
 /* `wb server` options: defaults, config file, flags over the file, refusals. */
+/* Two servers in one process keep their own /metrics counters and
+ * sign-in failures (they are the server's, not the process's). */
+static void test_server__two_servers_count_apart(void **state)
+{
+	fx *f = *state;
+	void *other_state = NULL;
+	fx *g;
+	resp r;
+
+	assert_int_equal(setup(&other_state), 0);
+	g = other_state;
+	for (int i = 0; i < 3; i++) {
+		http(f, "GET", "/api/v1/projects", 1, NULL, NULL, 0, &r);
+		assert_int_equal(r.status, 200);
+		resp_free(&r);
+	}
+	http(g, "GET", "/metrics", 0, NULL, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	assert_null(strstr(r.body, "route=\"/api/v1/projects\""));
+	resp_free(&r);
+	http(f, "GET", "/metrics", 0, NULL, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "wb_http_requests_total{method=\"GET\",route=\"/api/v1/projects\",status=\"200\"} 3\n"));
+	resp_free(&r);
+	/* a name locked out of password sign-in on one server is not on the other */
+	{
+		static const char login[] = "{\"name\":\"ghost\",\"password\":\"not the password\"}";
+		const char *ct = "Content-Type: application/json\r\n";
+		for (int i = 0; i < 10; i++) {
+			http(f, "POST", "/api/v1/auth/login", 0, ct, login, strlen(login), &r);
+			assert_int_equal(r.status, 401);
+			resp_free(&r);
+		}
+		http(f, "POST", "/api/v1/auth/login", 0, ct, login, strlen(login), &r);
+		assert_int_equal(r.status, 429);
+		resp_free(&r);
+		http(g, "POST", "/api/v1/auth/login", 0, ct, login, strlen(login), &r);
+		assert_int_equal(r.status, 401);
+		resp_free(&r);
+	}
+	teardown(&other_state);
+}
+
 static void test_server__options(void **state)
 {
 	char path[] = "/tmp/wb-test-conf-XXXXXX", err[256], cfgflag[64];
@@ -617,6 +643,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server__run_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server__errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server__ingest_throughput, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server__two_servers_count_apart, setup, teardown),
 		cmocka_unit_test(test_server__options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,6 +25,7 @@
 #include "store/store.h"
 #include "tsz.h"
 #include "wire.h"
+#include "../../../frames.h"
 
 /* ---- fixtures ---- */
 
@@ -94,33 +95,13 @@ static void put_run(fx *f, const wbs__run_ref *ref, const char *json)
 
 /* ---- a body of frames ---- */
 
-typedef struct body {
-	uint8_t *p;
-	size_t len, cap;
-	uint64_t seq;
-} body;
+typedef wbt_frames body;
 
-static void body_frame(body *b, uint8_t type, const void *payload, uint32_t len)
-{
-	if (b->len + WB__FRAME_HEADER + len > b->cap) {
-		b->cap = (b->len + WB__FRAME_HEADER + len) * 2;
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
-	wb__frame_header(b->p + b->len, b->seq++, type, payload, len);
-	memcpy(b->p + b->len + WB__FRAME_HEADER, payload, len);
-	b->len += WB__FRAME_HEADER + len;
-}
-
-static void body_json(body *b, uint8_t type, const char *json) { body_frame(b, type, json, (uint32_t)strlen(json)); }
+static void body_json(body *b, uint8_t type, const char *json) { wbt_frames_add(b, type, json, (uint32_t)strlen(json)); }
 
 static void body_metrics(body *b, int64_t step, double time, const wb_metric *m, size_t n)
 {
-	uint8_t buf[65536];
-	size_t sz = wb__metrics_size(m, n);
-	assert_true(sz > 0 && sz <= sizeof(buf));
-	wb__metrics_encode(buf, step, time, m, n);
-	body_frame(b, WB__REC_METRICS, buf, (uint32_t)sz);
+	wbt_frames_metrics(b, b->seq++, step, time, m, n);
 }
 
 static int ingest(fx *f, const wbs__run_ref *ref, const body *b, uint64_t *last_seq, uint64_t *applied, wbs__err *e)

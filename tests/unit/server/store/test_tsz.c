@@ -626,26 +626,6 @@ typedef struct series {
 	size_t fail_at; /* fetch of this chunk fails; SIZE_MAX for none */
 } series;
 
-static void make_meta(const int64_t *st, const double *va, uint32_t n, wb__chunk_meta *m)
-{
-	uint32_t i;
-
-	m->step_min = st[0];
-	m->step_max = st[n - 1];
-	m->n = n;
-	m->vmin = NAN;
-	m->vmax = NAN;
-	m->vlast = va[n - 1];
-	for (i = 0; i < n; i++) {
-		if (isnan(va[i]))
-			continue;
-		if (isnan(m->vmin) || va[i] < m->vmin)
-			m->vmin = va[i];
-		if (isnan(m->vmax) || va[i] > m->vmax)
-			m->vmax = va[i];
-	}
-}
-
 /* Chunk s->steps/values into pieces of the given size (0: random sizes). */
 static void series_chunk(series *s, size_t chunk)
 {
@@ -668,7 +648,7 @@ static void series_chunk(series *s, size_t chunk)
 		assert_non_null(s->blobs[c]);
 		s->lens[c] = wb__tsz_encode(s->steps + at, s->values + at, (uint32_t)k, s->blobs[c], bound);
 		assert_true(s->lens[c] > 0);
-		make_meta(s->steps + at, s->values + at, (uint32_t)k, &s->meta[c]);
+		wb__chunk_meta_of(s->steps + at, s->values + at, (uint32_t)k, &s->meta[c]);
 		s->first[c] = at;
 		at += k;
 		c++;
