@@ -102,8 +102,8 @@ void wbs__ops_count_request(wbs__ops *o, const char *method, const char *route, 
 		    strcmp(series[i].method, method) == 0)
 			break;
 	if (i == o->nseries) {
-		if (o->nseries == WBS__OPS_SERIES - 1) {
-			/* Full: the last series is the catch-all. */
+		if (o->nseries >= WBS__OPS_SERIES - 1) {
+			/* Full: the last series is the catch-all (added once, then found here). */
 			method = "OTHER";
 			route = "other";
 			status = 0;

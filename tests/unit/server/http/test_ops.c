@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "http/ops.h"
@@ -115,12 +116,39 @@ static void test_ops__render(void **state)
 	wbs__ops_free(NULL);
 }
 
+/* More (method, route, status) series than the table holds: the rest are counted under "other",
+ * however many more come (the 257th distinct series once wrote past the table). */
+static void test_ops__series_overflow(void **state)
+{
+	wbs__ops *o = NULL;
+	wbs__buf b;
+	char route[64];
+	(void)state;
+
+	assert_int_equal(wbs__ops_new(&o), 0);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(route, sizeof(route), "/api/v1/r%d", i);
+		wbs__ops_count_request(o, "GET", route, 200 + i % 3, 0.001);
+	}
+	wbs__buf_init(&b, 1u << 22);
+	wbs__ops_render_metrics(&b, o, NULL, NULL);
+	assert_false(b.err);
+	wbs__buf_putc(&b, '\0');
+	assert_non_null(strstr(b.p, "route=\"/api/v1/r0\",status=\"200\"} 1\n"));
+	assert_non_null(strstr(b.p, "wb_http_requests_total{method=\"OTHER\",route=\"other\",status=\"0\"} 745\n"));
+	assert_non_null(strstr(b.p, "wb_http_request_duration_seconds_count 1000\n"));
+	assert_null(strstr(b.p, "route=\"/api/v1/r255\""));
+	wbs__buf_free(&b);
+	wbs__ops_free(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ops__bucket),
 		cmocka_unit_test(test_ops__off_and_many_keys),
 		cmocka_unit_test(test_ops__render),
+		cmocka_unit_test(test_ops__series_overflow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
