@@ -13,6 +13,7 @@
  * tolerance of the minimum (0.01 for Branin, 0.1 for Hartmann-6), the
  * median number of trials those seeds needed, and the wall time per trial
  * (process start, run, upload and the server's choice together).
+ * WB_BENCH_SWEEP_FN=branin|hartmann6 runs one function only.
  * Usage: bench_sweep_e2e TRIAL_PROGRAM
  */
 #include <math.h>
@@ -45,7 +46,7 @@ static int env_int(const char *name, int def)
 
 /* One sweep of trials trials; *best and *reach (trials to come within tol, 0: never). -1 on failure. */
 static int one(wbt_server *srv, const char *trial, const char *fn, const char *method, int seed, int trials,
-	       double min, double tol, double *best, int *reach, double *seconds)
+	       double min, double tol, double *best, int *reach, double *seconds, const char *errlog)
 {
 	char spec[1024], path[256], id[16], count[16], sweep[128], head[768];
 	const char *h[] = {"Content-Type: application/json", NULL};
@@ -79,11 +80,14 @@ static int one(wbt_server *srv, const char *trial, const char *fn, const char *m
 	t0 = wbt_now();
 	{
 		const char *args[] = {"agent", sweep, "--count", count, "--", trial, fn, NULL};
-		rc = wbt_wb(args, "/dev/null", "/dev/null");
+		rc = wbt_wb(args, "/dev/null", errlog);
 	}
 	*seconds = (wbt_now() - t0) / trials;
 	if (rc != 0) {
-		fprintf(stderr, "wb agent exited %d\n", rc);
+		char cmd[512];
+		fprintf(stderr, "wb agent exited %d; the end of its stderr:\n", rc);
+		snprintf(cmd, sizeof(cmd), "tail -5 '%s' >&2", errlog);
+		wbt_sh(cmd);
 		return -1;
 	}
 	snprintf(path, sizeof(path), "/api/v1/projects/tester/sweepbench/sweeps/%s/trials?limit=100000", id);
@@ -115,7 +119,8 @@ int main(int argc, char **argv)
 	} fns[] = {{"branin", WB_BRANIN_MIN, 0.01}, {"hartmann6", WB_HARTMANN6_MIN, 0.1}};
 	static const char *const methods[] = {"bayes", "random"};
 	const int seeds = env_int("WB_BENCH_SWEEP_SEEDS", 10), trials = env_int("WB_BENCH_SWEEP_TRIALS", 200);
-	char rundir[256];
+	const char *only = getenv("WB_BENCH_SWEEP_FN"); /* one function only, when set */
+	char rundir[256] = "", errlog[300];
 	wbt_server srv;
 	int ret = 1;
 
@@ -129,7 +134,10 @@ int main(int argc, char **argv)
 	setenv("WB_DIR", rundir, 1);
 	setenv("WB_DISABLE_GIT", "1", 1);
 	setenv("WB_SYSTEM_SAMPLE_MS", "-1", 1);
+	snprintf(errlog, sizeof(errlog), "%s/agent.err", rundir);
 	for (size_t f = 0; f < sizeof(fns) / sizeof(fns[0]); f++) {
+		if (only && strcmp(only, fns[f].fn) != 0)
+			continue;
 		for (size_t m = 0; m < sizeof(methods) / sizeof(methods[0]); m++) {
 			double bests[64], reaches[64], secs[64];
 			char num[32];
@@ -138,7 +146,7 @@ int main(int argc, char **argv)
 			for (int s = 0; s < n; s++) {
 				int reach;
 				if (one(&srv, argv[1], fns[f].fn, methods[m], s, trials, fns[f].min, fns[f].tol, &bests[s],
-					&reach, &secs[s]))
+					&reach, &secs[s], errlog))
 					goto done;
 				if (reach)
 					reaches[nreach++] = reach;
