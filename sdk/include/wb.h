@@ -254,6 +254,22 @@ WB_EXTERN int64_t wb_run_step(const wb_run *run);
 /* Records dropped because the buffer stayed full (0 in a healthy run). */
 WB_EXTERN uint64_t wb_run_dropped(const wb_run *run);
 
+/*
+ * Early stopping: 1 once the server said this run should stop, else 0.
+ * When the run is a trial of a sweep with early_terminate, the sweep's
+ * controller may decide that the trial is not worth finishing; the
+ * decision comes back on the answers to the records and heartbeats the
+ * run already sends (no request of its own), and from then on this call
+ * returns 1, for good. The trainer should then save what it needs, call
+ * wb_run_finish and exit 0; one that never asks is ended by its agent
+ * (SIGTERM after a grace period). Always 0 offline, disabled, or for a
+ * NULL run.
+ *
+ * Threads: any thread. Cost: one relaxed atomic load (a flag read, a few
+ * ns): call it every step. Never blocks, never does I/O.
+ */
+WB_EXTERN int wb_run_should_stop(const wb_run *run);
+
 /* Summary flags for wb_run_define_metric. The default summary of a metric is its
  * last value. */
 #define WB_SUMMARY_LAST 1u
@@ -618,6 +634,7 @@ WB_EXTERN int wb_log_artifact(wb_run *run, wb_artifact *art, const char *const *
 			      int64_t *out_version);                                      /* wb_run_log_artifact */
 WB_EXTERN int wb_use_artifact(wb_run *run, const char *spec, const char *dir, int64_t *out_version); /* wb_run_use_artifact */
 WB_EXTERN int wb_save(wb_run *run, const char *path, wb_save_policy policy);             /* wb_run_save */
+WB_EXTERN int wb_should_stop(const wb_run *run);                                        /* wb_run_should_stop */
 
 #ifdef __cplusplus
 }

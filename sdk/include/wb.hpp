@@ -164,6 +164,9 @@ public:
 	std::string dir() const { return wb_run_dir(live("dir")); }
 	/* The last step logged, -1 before the first log. */
 	int64_t step() const { return wb_run_step(live("step")); }
+	/* True once the server said this run should stop (a sweep's early
+	 * stopping): save, finish and exit. A flag read; see wb_run_should_stop. */
+	bool should_stop() const { return wb_run_should_stop(live("should_stop")) != 0; }
 
 	/* Log metrics at one step: run.log({{"loss", x}, {"acc", y}}, step). */
 	void log(std::initializer_list<metric> m, int64_t step = step_auto)

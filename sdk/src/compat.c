@@ -66,3 +66,5 @@ int wb_use_artifact(wb_run *run, const char *spec, const char *dir, int64_t *out
 }
 
 int wb_save(wb_run *run, const char *path, wb_save_policy policy) { return wb_run_save(run, path, policy); }
+
+int wb_should_stop(const wb_run *run) { return wb_run_should_stop(run); }

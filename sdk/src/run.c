@@ -373,6 +373,14 @@ int64_t wb_run_step(const wb_run *run)
 	return atomic_load_explicit((_Atomic int64_t *)&run->step_pub, memory_order_relaxed);
 }
 
+int wb_run_should_stop(const wb_run *run)
+{
+	/* Relaxed: a flag that publishes nothing else; the trainer polls it in its loop. */
+	if (!run)
+		return 0;
+	return atomic_load_explicit((_Atomic int *)&run->should_stop, memory_order_relaxed);
+}
+
 uint64_t wb_run_dropped(const wb_run *run)
 {
 	if (!run || !run->ring_ready)
@@ -798,6 +806,7 @@ static int run_start_uploader(wb_run *run)
 		.heartbeat_ms = run->s.heartbeat_ms,
 		.ca_file = run->s.ca_file,
 		.written_off = &run->writer.written_off,
+		.should_stop = &run->should_stop,
 	};
 	rc = wb__uploader_start(&u, &cfg);
 	if (rc == WB_OK)
@@ -860,6 +869,7 @@ int wb_run_init(wb_run **out, const wb_init_options *opts)
 	run->last_step = -1;
 	atomic_init(&run->step_pub, -1);
 	atomic_init(&run->warned_full, 0);
+	atomic_init(&run->should_stop, 0);
 	atomic_init(&run->uploader, NULL);
 	if ((rc = wb__config_init(&run->config)))
 		goto fail;

@@ -51,6 +51,7 @@ struct wb_run {
 	int64_t last_step;              /* guarded by the ring lock; moved only by push_at (run.c) */
 	_Atomic int64_t step_pub;       /* last_step, for wb_run_step */
 	_Atomic int warned_full;
+	_Atomic int should_stop;        /* 1 once the server said the run should stop (uploader.c); never cleared */
 	wb__sysmon sysmon;              /* system metrics sampler (if system_sample_ms > 0) */
 	_Atomic(struct wb__tbfollow *) tbfollow; /* wb_run_follow_tensorboard's thread, or NULL (tbfollow.c) */
 	_Atomic(struct wb__alerts *) alerts; /* wb_run_alert rate limits (alert.c), made on first use */

@@ -623,9 +623,25 @@ int wb__whoami(const char *base_url, const char *api_key, const char *ca_file, i
 	return rc;
 }
 
-int wb__http_heartbeat(wb__http *h, int64_t deadline)
+/* 1 when a run's answer says the trainer should stop: its member
+ * "should_stop" is the JSON literal true. Parsed, not searched for: false,
+ * 1, "true", or the words inside some string mean nothing. */
+static int says_stop(const cJSON *ans)
 {
-	return http_do(h, "POST", "/heartbeat", HDR_JSON, NULL, 0, deadline, NULL);
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "should_stop"));
+}
+
+int wb__http_heartbeat(wb__http *h, int64_t deadline, int *should_stop)
+{
+	cJSON *ans = NULL;
+	int rc;
+
+	/* The answer is read only for should_stop: a 2xx without JSON is still a heartbeat that arrived. */
+	rc = http_do(h, "POST", "/heartbeat", HDR_JSON, NULL, 0, deadline, NULL);
+	if (rc == WB_OK && h->resp_len && (ans = wb__json_parse(h->resp, h->resp_len)) && says_stop(ans))
+		*should_stop = 1;
+	cJSON_Delete(ans);
+	return rc;
 }
 
 int wb__http_finish(wb__http *h, const char *json, int64_t deadline)
@@ -633,9 +649,10 @@ int wb__http_finish(wb__http *h, const char *json, int64_t deadline)
 	return http_do(h, "POST", "/finish", HDR_JSON, json, strlen(json), deadline, NULL);
 }
 
-/* POST frames. WB_OK with *last_seq, WB__HTTP_GAP with *expected, or an error. */
+/* POST frames. WB_OK with *last_seq, WB__HTTP_GAP with *expected, or an
+ * error; *should_stop becomes 1 when a 2xx answer says so (never 0). */
 static int post_records(wb__http *h, const uint8_t *body, size_t len, int64_t deadline, uint64_t *last_seq,
-			uint64_t *expected)
+			uint64_t *expected, int *should_stop)
 {
 	cJSON *ans = NULL;
 	const cJSON *err;
@@ -643,6 +660,8 @@ static int post_records(wb__http *h, const uint8_t *body, size_t len, int64_t de
 	int rc;
 
 	rc = http_do(h, "POST", "/records", HDR_FRAMES, body, len, deadline, &ans);
+	if (rc == WB_OK && says_stop(ans))
+		*should_stop = 1;
 	if (rc == WB_OK && !wb__json_get_u64(ans, "last_seq", last_seq))
 		rc = wb__error(WB_ESERVER, "POST run/records: the answer has no last_seq");
 	if (rc == WB_ESERVER && h->status == 409) {
@@ -772,7 +791,7 @@ int wb__upload_send(wb__upload *u, uint64_t end, int64_t deadline)
 		return rc;
 	if ((rc = gzip_batch(u, len, &zlen)))
 		return rc;
-	rc = post_records(u->http, u->zbuf, zlen, deadline, &server_last, &expected);
+	rc = post_records(u->http, u->zbuf, zlen, deadline, &server_last, &expected, &u->should_stop);
 	if (rc == WB__HTTP_GAP) {
 		rc = wb__upload_seek(u, end, expected - 1);
 	} else if (rc) {

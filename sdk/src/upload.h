@@ -125,8 +125,10 @@ WB__HIDDEN int wb__http_whoami(wb__http *h, int64_t deadline, char **entity);
 WB__HIDDEN int wb__whoami(const char *base_url, const char *api_key, const char *ca_file, int64_t deadline,
 			  int retry, char **entity);
 
-/* POST .../heartbeat. */
-WB__HIDDEN int wb__http_heartbeat(wb__http *h, int64_t deadline);
+/* POST .../heartbeat. *should_stop becomes 1 when the answer's
+ * "should_stop" is true (a sweep's controller stopped the run's trial);
+ * it is never set back to 0. */
+WB__HIDDEN int wb__http_heartbeat(wb__http *h, int64_t deadline, int *should_stop);
 
 /* POST .../finish with a JSON body ({"exit_code":..} or {"crashed":true}). */
 WB__HIDDEN int wb__http_finish(wb__http *h, const char *json, int64_t deadline);
@@ -189,6 +191,7 @@ typedef struct wb__upload {
 	uint8_t *zbuf;      /* its gzip'ed form */
 	size_t zcap;
 	void *z;            /* deflate state, reused between batches */
+	int should_stop;    /* 1 once a records answer said "should_stop": true */
 } wb__upload;
 
 /* Set up u to send the log on fd through h. No I/O. */
@@ -209,7 +212,8 @@ WB__HIDDEN int wb__upload_seek(wb__upload *u, uint64_t end, uint64_t last_seq);
  * u->acked by what the server says it has (repositioning if it asks for a
  * different seq with 409 sequence_gap). Retrying after a failure resends
  * the same frames; the server skips seqs it has, so nothing is applied
- * twice. Returns WB_OK (progress was made or the cursor moved) or an
+ * twice. An answer with "should_stop": true sets u->should_stop (for
+ * good). Returns WB_OK (progress was made or the cursor moved) or an
  * error as for the requests above, or WB_ECORRUPT/WB_EIO/WB_ESTATE from
  * the log.
  */

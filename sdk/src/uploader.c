@@ -23,6 +23,13 @@
  * the server's message, stop uploading. In both cases the data stays in the
  * run log for `wb sync`.
  *
+ * Early stopping. The answers to records and heartbeats may say
+ * "should_stop": true (the run is a sweep's trial that its controller
+ * stopped); the thread then sets the run's flag, which wb_run_should_stop
+ * reads. No request of its own: the decision rides on the answers the
+ * thread reads anyway, so it is seen as soon as the next batch or
+ * heartbeat is answered. The flag is only ever set, never cleared.
+ *
  * Finishing. wb_run_finish sets a deadline; from then on every request is
  * bounded by it, and when it passes the finisher aborts the request in
  * flight (curl_multi_wakeup) and joins the thread, so wb_run_finish returns on
@@ -51,6 +58,7 @@ struct wb__uploader {
 	char *base_url, *api_key, *entity, *project, *run_id, *log_path, *acked_path, *run_json;
 	unsigned int heartbeat_ms;
 	_Atomic uint64_t *written_off;
+	_Atomic int *should_stop;
 
 	int fd;
 	wb__http *http;
@@ -230,6 +238,14 @@ static int open_run(wb__uploader *u)
 	}
 }
 
+/* Pass a "should_stop": true seen in an answer on to the run. Relaxed: the
+ * flag publishes nothing else, and the reader only needs to see it soon. */
+static void publish_stop(wb__uploader *u, int said)
+{
+	if (said && u->should_stop)
+		atomic_store_explicit(u->should_stop, 1, memory_order_relaxed);
+}
+
 static void *uploader_main(void *arg)
 {
 	wb__uploader *u = arg;
@@ -254,6 +270,7 @@ static void *uploader_main(void *arg)
 			break;
 		if (u->up.off < end) {
 			rc = wb__upload_send(&u->up, end, deadline);
+			publish_stop(u, u->up.should_stop);
 			if (rc == WB_OK) {
 				delay = 0;
 				last_contact = wb__mono_ms();
@@ -276,7 +293,9 @@ static void *uploader_main(void *arg)
 			break;
 		now = wb__mono_ms();
 		if (!finishing && now - last_contact >= (int64_t)u->heartbeat_ms) {
-			rc = wb__http_heartbeat(u->http, deadline);
+			int said = 0;
+			rc = wb__http_heartbeat(u->http, deadline, &said);
+			publish_stop(u, said);
 			last_contact = wb__mono_ms();
 			if (rc == WB_EAUTH) {
 				fatal(u, rc);
@@ -351,6 +370,7 @@ int wb__uploader_start(wb__uploader **out, const wb__uploader_config *cfg)
 	u->run_json = wb__strdup(cfg->run_json);
 	u->heartbeat_ms = cfg->heartbeat_ms;
 	u->written_off = cfg->written_off;
+	u->should_stop = cfg->should_stop;
 	if (!u->base_url || (cfg->api_key && !u->api_key) || (cfg->entity && !u->entity) || !u->project || !u->run_id ||
 	    !u->log_path || !u->acked_path || !u->run_json) {
 		rc = wb__error(WB_ENOMEM, "out of memory");

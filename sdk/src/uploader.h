@@ -25,6 +25,7 @@ typedef struct wb__uploader_config {
 	const char *run_json;           /* body of the PUT that opens the run */
 	unsigned int heartbeat_ms;
 	_Atomic uint64_t *written_off;  /* the writer's published end of the log */
+	_Atomic int *should_stop;       /* set to 1 when an answer says "should_stop": true; may be NULL */
 } wb__uploader_config;
 
 /* Copy cfg and start the thread. WB_OK, WB_EIO (cannot open the log) or

@@ -26,6 +26,12 @@
  *  - The mean per point is measured separately, from the wall time of the
  *    whole loop, so the timer's own cost does not enter it.
  *
+ * wb_run_should_stop, which a trainer may call every step, is measured on
+ * the same run: its contract is one relaxed atomic load, goal <= 5 ns per
+ * call. One call is below the clock's resolution, so each sample brackets
+ * a batch of SHOULD_STOP_BATCH calls and is divided by it; p50 and p99 are
+ * over those per-call figures, the mean over an untimed loop.
+ *
  * Output: one JSON object per line on stdout, e.g.
  *   {"bench":"wb_log_p50_per_point","value":12.3,"unit":"ns"}
  * Online results carry an "_online" suffix. Progress notes go to stderr.
@@ -57,6 +63,7 @@
 
 #define DEFAULT_CALLS 2000000L
 #define WARMUP_CALLS 100000L
+#define SHOULD_STOP_BATCH 64
 
 /* ------------------------------------------------------------------ */
 /* Clock                                                               */
@@ -288,6 +295,43 @@ static void report_variant(const hist *h, const result *r, int n_metrics, const 
 }
 
 /*
+ * wb_run_should_stop on run: `calls` calls in batches of SHOULD_STOP_BATCH,
+ * each batch bracketed; reports p50/p99 per call and the mean per call of
+ * an untimed loop. Returns the number of calls that said 1 (0 expected:
+ * nothing tells a benchmark run to stop).
+ */
+static long bench_should_stop(wb_run *run, long calls, uint64_t overhead, hist *h, const char *sfx)
+{
+	static const double q[] = {0.5, 0.99};
+	static const char *const qname[] = {"p50", "p99"};
+	long batches = calls / SHOULD_STOP_BATCH, said = 0;
+	uint64_t t0;
+	char name[64];
+
+	memset(h, 0, sizeof(*h));
+	for (long b = 0; b < batches; b++) {
+		uint64_t a, z;
+		int k = 0;
+
+		a = ticks();
+		for (int i = 0; i < SHOULD_STOP_BATCH; i++)
+			k += wb_run_should_stop(run);
+		z = ticks() - a;
+		said += k;
+		hist_add(h, z > overhead ? z - overhead : 0);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "wb_run_should_stop_%s_per_call", qname[i]);
+		emit(name, sfx, (double)hist_quantile(h, q[i]) * ns_per_tick / SHOULD_STOP_BATCH, "ns");
+	}
+	t0 = mono_ns();
+	for (long i = 0; i < calls; i++)
+		said += wb_run_should_stop(run);
+	emit("wb_run_should_stop_mean_per_call", sfx, (double)(mono_ns() - t0) / (double)calls, "ns");
+	return said;
+}
+
+/*
  * One full pass in the given mode: init, both variants, finish. Returns 0,
  * or -1 if the run could not start or a call failed.
  */
@@ -326,6 +370,8 @@ static int bench_mode(wb_mode mode, const char *dir, long calls, uint64_t overhe
 
 	dropped = wb_run_dropped(run);
 	emit("wb_log_dropped", sfx, (double)dropped, "records");
+	if (bench_should_stop(run, calls, overhead, h, sfx) != 0)
+		fprintf(stderr, "bench_log: wb_run_should_stop said 1 on a run nothing told to stop\n");
 
 	t0 = mono_ns();
 	rc = wb_finish(run, 0);

@@ -26,7 +26,7 @@ static void serve(wbt_rx *rx, int c)
 	char *buf = NULL, *hend, *cl;
 	size_t cap = 1 << 16, len = 0, want = 0;
 	int status = 200;
-	char out[256];
+	char out[256], ans[1024], path[256] = "";
 	struct timeval tv = {5, 0};
 
 	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -53,6 +53,11 @@ static void serve(wbt_rx *rx, int c)
 		len += (size_t)k;
 		buf[len] = '\0';
 	}
+	{
+		char *sp = strchr(buf, ' ');
+		size_t pl = sp ? strcspn(sp + 1, " ") : 0;
+		snprintf(path, sizeof(path), "%.*s", (int)(pl < sizeof(path) ? pl : sizeof(path) - 1), sp ? sp + 1 : "");
+	}
 	pthread_mutex_lock(&rx->mu);
 	if (rx->n < WBT_RX_MAX) {
 		wbt_rx_req *r = &rx->req[rx->n];
@@ -69,6 +74,18 @@ static void serve(wbt_rx *rx, int c)
 		status = rx->script[rx->script_i++];
 	pthread_cond_broadcast(&rx->cond);
 	pthread_mutex_unlock(&rx->mu);
+	if (rx->answer) {
+		int k;
+		ans[0] = '\0';
+		status = rx->answer(rx->answer_arg, path, ans, sizeof(ans));
+		k = snprintf(out, sizeof(out),
+			     "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+			     "Connection: close\r\n\r\n",
+			     status, strlen(ans));
+		if (k > 0 && send(c, out, (size_t)k, MSG_NOSIGNAL) == k)
+			send(c, ans, strlen(ans), MSG_NOSIGNAL);
+		goto done;
+	}
 	if (status == 429)
 		snprintf(out, sizeof(out),
 			 "HTTP/1.1 429 Too Many Requests\r\nRetry-After: %u\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",

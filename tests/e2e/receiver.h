@@ -33,6 +33,12 @@ typedef struct wbt_rx {
 	int script[16];        /* statuses for the next requests; 0 ends the script */
 	size_t script_i;
 	unsigned retry_after;  /* sent with a 429 */
+	/* When set, answers every request instead of the script: fills body
+	 * (NUL-terminated, at most cap bytes) with a JSON answer and returns
+	 * its status. Called on the receiver's thread, just before the answer
+	 * is sent, with the request recorded or not (past WBT_RX_MAX). */
+	int (*answer)(void *arg, const char *path, char *body, size_t cap);
+	void *answer_arg;
 } wbt_rx;
 
 /* Listen on a free loopback port (port 0) or on port. 0 or -1. */

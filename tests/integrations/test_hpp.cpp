@@ -10,9 +10,12 @@
 
 extern "C" {
 #include "harness.h"
+#include "receiver.h"
 }
 
+#include <atomic>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -284,6 +287,55 @@ static void test_hpp__system_sample_ms_as_in_c()
 	setenv("WB_SYSTEM_SAMPLE_MS", "-1", 1);
 }
 
+/* The receiver answers as `wb server` does, records with "should_stop": true
+ * from the second on (a sweep's controller stopped the run's trial). */
+static std::atomic<int> stop_records;
+
+static int stop_answer(void *, const char *path, char *body, size_t cap)
+{
+	size_t n = std::strlen(path);
+	if (n >= 8 && std::strcmp(path + n - 8, "/records") == 0)
+		std::snprintf(body, cap, "{\"last_seq\":1000000000%s}", ++stop_records >= 2 ? ",\"should_stop\":true" : "");
+	else
+		std::snprintf(body, cap, "{\"last_seq\":0}");
+	return 200;
+}
+
+static void test_hpp__should_stop()
+{
+	wb::options o;
+	o.project = "cpp-stop";
+	{
+		/* no sweep's trial: never told to stop */
+		wb::run run(o);
+		for (int i = 0; i < 20; i++)
+			run.log({{"x", i}});
+		CHECK(!run.should_stop());
+		run.finish();
+		CHECK(code_of([&] { (void)run.should_stop(); }) == WB_ESTATE);
+	}
+	wbt_rx rx;
+	std::memset(&rx, 0, sizeof rx);
+	rx.answer = stop_answer;
+	CHECK(wbt_rx_start(&rx, 0) == 0);
+	std::string url = "http://127.0.0.1:" + std::to_string(rx.port);
+	o.base_url = url;
+	o.entity = "alice";
+	o.api_key = "k";
+	{
+		wb::run run(o);
+		CHECK(!run.should_stop());
+		double until = wbt_now() + 10;
+		for (int i = 0; !run.should_stop() && wbt_now() < until; i++) {
+			run.log({{"x", i}});
+			usleep(1000); /* a step's compute; the loop waits on the flag against the deadline */
+		}
+		CHECK(run.should_stop());
+		CHECK(stop_records >= 2);
+	}
+	wbt_rx_free(&rx);
+}
+
 int main()
 {
 	if (wbt_server_start(&srv, "") < 0 || wbt_mkdtemp(runs, sizeof(runs), "hppruns") < 0)
@@ -297,6 +349,7 @@ int main()
 	test_hpp__move();
 	test_hpp__rich_data();
 	test_hpp__system_sample_ms_as_in_c();
+	test_hpp__should_stop();
 	wbt_server_cleanup(&srv);
 	wbt_rm_rf(runs);
 	std::printf("test_hpp: %s\n", failures ? "FAILED" : "ok");

@@ -1,10 +1,12 @@
 """The wb Python package against a real `wb server` (see conftest.py): what
 Python logs must come back through the HTTP API, exactly."""
 
+import json
 import math
 import os
 import struct
 import threading
+import time
 
 import pytest
 
@@ -367,3 +369,83 @@ def test_finish_without_server_raises_and_keeps_the_log(tmp_path, server):
         with wb.init(project="py-down", base_url="http://127.0.0.1:%d" % port, dir=tmp_path,
                      finish_timeout_ms=300):
             raise KeyError("boom")
+
+
+class _StoppingServer:
+    """A real HTTP server on loopback that answers a run as `wb server`
+    does (PUT: last_seq 0; records: all taken; heartbeat, finish: an
+    object) and, from the second records answer on, with "should_stop":
+    true, as a sweep's controller that stopped the run's trial."""
+
+    def __init__(self):
+        import http.server
+
+        state = self
+        self.records = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(n)
+                body = {"last_seq": 0}
+                if self.path.endswith("/records"):
+                    state.records += 1
+                    body = {"last_seq": 10 ** 9}
+                    if state.records >= 2:
+                        body["should_stop"] = True
+                elif self.path.endswith("/heartbeat") or self.path.endswith("/finish"):
+                    body = {}
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_PUT = do_POST = do_GET = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_should_stop(server, tmp_path):
+    # A run that is no sweep's trial is never told to stop.
+    run = wb.init(project="py-stop")
+    for i in range(20):
+        run.log({"x": i})
+    assert run.should_stop() is False
+    run.finish()
+    with pytest.raises(wb.Error):
+        run.should_stop()
+    # Told by the server's answers: True within a second of logging, for good.
+    srv = _StoppingServer()
+    try:
+        run = wb.init(project="py-stop", entity="alice", base_url=srv.url, api_key="k", dir=tmp_path,
+                      heartbeat_ms=100)
+        assert run.should_stop() is False
+        deadline = time.monotonic() + 10
+        step = 0
+        while not run.should_stop() and time.monotonic() < deadline:
+            run.log({"x": step})
+            step += 1
+            time.sleep(0.001)  # a training step's worth of compute, not a wait on the flag
+        assert run.should_stop() is True
+        assert srv.records >= 2
+        run.log({"x": step})
+        assert run.should_stop() is True
+        run.finish()
+    finally:
+        srv.close()
+    off = wb.init(project="py-stop", mode="offline", dir=tmp_path)
+    off.log({"x": 1})
+    assert off.should_stop() is False
+    off.finish()

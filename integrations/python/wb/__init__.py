@@ -427,6 +427,15 @@ class Run:
     def dropped(self):
         return _lib.wb_run_dropped(self._handle("dropped"))
 
+    def should_stop(self):
+        """True once the server said this run should stop (a sweep's early
+        stopping decided its trial is not worth finishing): save what you
+        need, finish and return. Reads a flag that libwb's uploader sets from
+        the server's answers; no request, cheap enough for every step."""
+        if _lib.wb_run_should_stop is None:
+            raise Error(ESTATE, "this libwb has no wb_run_should_stop")
+        return _lib.wb_run_should_stop(self._handle("should_stop")) != 0
+
     def log(self, data, step=None):
         """Log the numbers of data (a dict; nested dicts are flattened with
         "/", {"train": {"loss": x}} -> "train/loss") at one step: step=None

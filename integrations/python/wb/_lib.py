@@ -151,4 +151,5 @@ wb_log_image = _optional("wb_log_image", _I, c_run_p, _S, ctypes.c_char_p, ctype
 wb_log_image_rgb = _optional("wb_log_image_rgb", _I, c_run_p, _S, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32,
                              _S, _I64)
 wb_log_table = _optional("wb_log_table", _I, c_run_p, _S, _S, _I64)
+wb_run_should_stop = _optional("wb_run_should_stop", _I, c_run_p)
 wb_alert = _optional("wb_alert", _I, c_run_p, _I, _S, _S)

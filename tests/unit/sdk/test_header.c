@@ -127,6 +127,8 @@ static void test_header__disabled_run_accepts_every_call(void **state)
 	assert_int_equal(wb_summary_set_double(run, "test/acc", 0.88), WB_OK);
 	assert_int_equal(wb_summary_set_string(run, "note", "disabled"), WB_OK);
 	assert_int_equal(wb_run_dropped(run), 0);
+	assert_int_equal(wb_run_should_stop(run), 0); /* no server to decide */
+	assert_int_equal(wb_should_stop(run), 0);
 	assert_int_equal(wb_finish(run, 0), WB_OK);
 	assert_int_equal(wb_finish(NULL, 0), WB_OK);
 }
