@@ -9,7 +9,8 @@
  *     trials are `stopped` with their rung although their trainer exited 0,
  *     their run's heartbeat answer says should_stop, the others' does not;
  *     the sweep's rungs and compute match the test's figures; and all of it
- *     holds after a server restart;
+ *     holds after a server restart; early_terminate.iter takes the
+ *     iteration from another key logged at the same step;
  *   - with a real `wb agent` and a trainer that ignores the flag (it never
  *     exits by itself), the agent ends it after the grace and the trial is
  *     `stopped` at its rung. Every wait has a deadline.
@@ -286,6 +287,49 @@ static void test_e2e_sweep_stop__asha_through_the_api(void **state)
 	}
 }
 
+/* early_terminate.iter: the iteration is the "epoch" key logged beside the metric, not the step (10 a epoch). */
+static void test_e2e_sweep_stop__iteration_key(void **state)
+{
+	char id[16], path[256];
+	cJSON *j;
+
+	(void)state;
+	create_sweep("iterkey", "{\"method\":\"grid\",\"metric\":{\"name\":\"loss\",\"goal\":\"minimize\"},"
+				"\"parameters\":{\"x\":{\"values\":[0,1]}},\"early_terminate\":{\"type\":\"asha\","
+				"\"iter\":\"epoch\",\"min_iter\":1,\"max_iter\":9,\"eta\":3}}",
+		     id);
+	for (int k = 0; k < 2; k++) {
+		wb_init_options o = WB_INIT_OPTIONS_INIT;
+		wb_run *run = NULL;
+		char run_id[64];
+
+		snprintf(path, sizeof(path), "/api/v1/projects/" ENT "/iterkey/sweeps/%s/next", id);
+		assert_int_equal(call("POST", path, "{\"agent\":\"a:1\"}", &j), 200);
+		snprintf(run_id, sizeof(run_id), "%s",
+			 cJSON_GetObjectItem(cJSON_GetObjectItem(j, "trial"), "run_id")->valuestring);
+		cJSON_Delete(j);
+		o.project = "iterkey";
+		o.entity = ENT;
+		o.run_id = run_id;
+		o.mode = WB_MODE_ONLINE;
+		assert_int_equal(wb_run_init(&run, &o), WB_OK);
+		/* trial 0: flat 1; trial 1: better at epoch 1 (0.5), worse from epoch 2 on (2): stopped at epoch 3,
+		 * rung 1. Judged by step (10, 20, ...) it would pass both rungs on its first point. */
+		for (int e = 1; e <= MAX_ITER; e++)
+			assert_int_equal(WB_LOG(run, 10 * e, {"epoch", (double)e}, {"loss", k == 0 ? 1.0 : e == 1 ? 0.5 : 2.0}),
+					 WB_OK);
+		assert_int_equal(wb_run_finish(run, 0), WB_OK);
+	}
+	j = GET_TRIALS("iterkey", id);
+	assert_null(cJSON_GetObjectItem(trial_of(j, 0), "stop_rung"));
+	assert_true(num(trial_of(j, 1), "stop_rung") == 1);
+	assert_true(num(trial_of(j, 1), "stop_iter") == 3);
+	cJSON_Delete(j);
+	j = GET_SWEEP("iterkey", id);
+	assert_true(num(cJSON_GetObjectItem(j, "compute"), "steps_run") == 2 * MAX_ITER); /* epochs, not steps */
+	cJSON_Delete(j);
+}
+
 /* Start `wb ARGS...` (NULL-terminated) in the background, its output into log; its pid. */
 static pid_t spawn_wb(const char *log, ...)
 {
@@ -369,6 +413,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e_sweep_stop__asha_through_the_api),
+		cmocka_unit_test(test_e2e_sweep_stop__iteration_key),
 		cmocka_unit_test(test_e2e_sweep_stop__agent_ends_a_trainer_that_ignores_it),
 	};
 	return wbt_exit_code(cmocka_run_group_tests(tests, setup, teardown));
