@@ -89,7 +89,7 @@ static void stop_json(wbs__buf *b, const wbs__sweep_row *r)
 	size_t nr = 0;
 	char why[256];
 
-	if (!r->curves && !r->ncurves)
+	if (!r->has_curves)
 		return;
 	if (wbs__sweep_spec_parse(r->spec, strlen(r->spec), &spec, why, sizeof(why)) ||
 	    wbs__stop_rule_of(spec, &rule) == WBS__STOP_NONE)

@@ -538,8 +538,8 @@ int wbs__store_sweep_get(wbs__store *s, const char *entity, const char *project,
 	if (!(ret = wbs__reader_begin(r, err))) {
 		if (!(ret = find_sweep(r->db, entity, project, sweep_id, out, err)))
 			ret = fill_sweep(r->db, out, 1, err);
-		if (!ret)
-			ret = load_curves(r->db, out->id, &out->curves, &out->ncurves, &out->pts, err);
+		if (!ret && !(ret = load_curves(r->db, out->id, &out->curves, &out->ncurves, &out->pts, err)))
+			out->has_curves = 1;
 		sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
 	}
 	wbs__reader_put(s, r);

@@ -75,6 +75,7 @@ typedef struct wbs__sweep_row {
 	size_t ntrials;
 	/* wbs__store_sweep_get, when the spec has early_terminate: every trial's curve of the metric, by num
 	 * (curves[i].pts point into pts; num and state filled; state is a WBS__TRIAL_*) */
+	int has_curves; /* curves were read (none may exist yet) */
 	wbs__stop_trial *curves;
 	size_t ncurves;
 	wbs__stop_point *pts;
