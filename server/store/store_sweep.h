@@ -14,6 +14,9 @@
  * sweep's re-issue budget for them lasts. A trial's metric is not stored:
  * it is the summary value of the metric in the trial's run, read with the
  * trials, so the trainer reports it through the records it sends anyway.
+ * The one copy kept is for early stopping (migration 011): a trial run's
+ * points of the metric also go to sweep_curves at ingest, so judging a
+ * trial never decodes chunks (wbs__sweep_ingest below).
  *
  * Threads: as store.h.
  */
