@@ -59,6 +59,8 @@
 extern char **environ;
 
 #define GRACE_MS 10000                     /* SIGTERM, then SIGKILL after this */
+#define EARLY_GRACE_DEFAULT_S 30.0         /* stopped early: seconds to exit by itself before the SIGTERM */
+#define EARLY_GRACE_MAX_S 86400.0
 #define REQ_TIMEOUT_MS 10000               /* next and finish */
 #define ASK_BACKOFF_MAX_MS 30000           /* between tries of an unreachable server */
 #define UNREACHABLE_MAX_MS (10 * 60 * 1000) /* asking gives up after this long without an answer */
@@ -156,6 +158,7 @@ typedef struct trial {
 	char run_id[128];
 	int64_t hb_every, next_hb; /* ms, mono */
 	int64_t kill_at;           /* mono ms of the SIGKILL after a SIGTERM; 0: none sent */
+	int64_t term_at;           /* stopped early: mono ms of the SIGTERM if it has not exited by then; 0: none */
 	int lease_lost;
 	int stopped; /* the agent stopped it (cancel, lost lease, a signal): the server records it stopped */
 } trial;
@@ -508,6 +511,31 @@ static void stop_trial(trial *t, const char *why)
 	t->kill_at = mono_ms() + GRACE_MS;
 }
 
+/*
+ * The server stopped t early (its rung was judged): the trainer, which sees
+ * wb_run_should_stop, has grace seconds (the answer's, else
+ * EARLY_GRACE_DEFAULT_S) to save and exit by itself; then stop_trial's
+ * SIGTERM and SIGKILL. Either way it is reported stopped.
+ */
+static void early_stop(trial *t, const cJSON *rung, const cJSON *grace)
+{
+	double g = cJSON_IsNumber(grace) && grace->valuedouble >= 0 ? grace->valuedouble : EARLY_GRACE_DEFAULT_S;
+
+	if (t->term_at || t->kill_at)
+		return;
+	if (g > EARLY_GRACE_MAX_S)
+		g = EARLY_GRACE_MAX_S;
+	if (cJSON_IsNumber(rung))
+		fprintf(stderr, "wb agent: trial %lld (run %s) stopped early at rung %d: %gs to exit\n", t->num,
+			t->run_id, rung->valueint, g);
+	else
+		fprintf(stderr, "wb agent: trial %lld (run %s) stopped early: %gs to exit\n", t->num, t->run_id, g);
+	t->stopped = 1;
+	t->term_at = mono_ms() + (int64_t)(g * 1000.0);
+	if (t->term_at == 0)
+		t->term_at = 1;
+}
+
 /* Start the trial the server answered with in slot t. 0, or -1 (the trial is reported failed). */
 static int start_trial(agent *ag, trial *t, const cJSON *tr, int lease_s)
 {
@@ -595,8 +623,14 @@ static void heartbeat(const agent *ag, trial *t)
 		stop_trial(t, "the server gave its lease up (a heartbeat came too late)");
 	} else if (r.status == 200) {
 		cJSON *j = cJSON_ParseWithLength(r.body, r.len);
-		if (cJSON_IsTrue(cJSON_GetObjectItem(j, "stop")))
+		const char *reason = cJSON_GetStringValue(cJSON_GetObjectItem(j, "reason"));
+		if (!cJSON_IsTrue(cJSON_GetObjectItem(j, "stop"))) {
+			/* goes on */
+		} else if (reason && strcmp(reason, "early") == 0) {
+			early_stop(t, cJSON_GetObjectItem(j, "rung"), cJSON_GetObjectItem(j, "grace_seconds"));
+		} else {
 			stop_trial(t, "the sweep was canceled");
+		}
 		cJSON_Delete(j);
 	} else {
 		fprintf(stderr, "wb agent: heartbeat of trial %lld: http %ld: %.200s\n", t->num, r.status,
@@ -744,6 +778,8 @@ static int run(agent *ag)
 				continue;
 			}
 			running++;
+			if (t->term_at && !t->kill_at && now >= t->term_at)
+				stop_trial(t, "stopped early, and it did not exit within the grace");
 			if (t->kill_at && now >= t->kill_at) {
 				signal_trial(t, SIGKILL);
 				t->kill_at = now + GRACE_MS; /* again, if it still lingers */
@@ -754,6 +790,8 @@ static int run(agent *ag)
 				wait = t->next_hb - now;
 			if (t->kill_at && t->kill_at - now < wait)
 				wait = t->kill_at - now;
+			if (t->term_at && !t->kill_at && t->term_at - now < wait)
+				wait = t->term_at - now > 0 ? t->term_at - now : 0;
 		}
 		if (asking && ag->count && ag->started >= ag->count)
 			asking = 0;

@@ -153,7 +153,7 @@ void wbs__h_records(wbs__req *q)
 	wbs__buf out;
 	char why[256];
 	uint64_t last_seq = 0, applied = 0;
-	int rc;
+	int rc, should_stop = 0;
 
 	memset(&b, 0, sizeof(b));
 	wbs__buf_init(&out, 256);
@@ -179,7 +179,7 @@ void wbs__h_records(wbs__req *q)
 	/* The body is decoded into b; free it before waiting on the writer. */
 	free(body);
 	body = NULL;
-	if (wbs__store_ingest(q->store, &q->ref, &b, &last_seq, &applied, &e)) {
+	if (wbs__store_ingest(q->store, &q->ref, &b, &last_seq, &applied, &should_stop, &e)) {
 		wbs__send_store_error(q, &e);
 		goto done;
 	}
@@ -188,6 +188,8 @@ void wbs__h_records(wbs__req *q)
 	wbs__json_i64(&out, (int64_t)last_seq);
 	wbs__buf_puts(&out, ",\"applied\":");
 	wbs__json_i64(&out, (int64_t)applied);
+	if (should_stop) /* a sweep trial told to stop early: the SDK's wb_run_should_stop */
+		wbs__buf_puts(&out, ",\"should_stop\":true");
 	wbs__buf_putc(&out, '}');
 	wbs__send_json(q, 200, &out);
 done:
@@ -201,14 +203,17 @@ void wbs__h_heartbeat(wbs__req *q)
 	char state[16] = "";
 	wbs__err e = {0};
 	wbs__buf b;
+	int should_stop = 0;
 
-	if (wbs__store_heartbeat(q->store, &q->ref, state, &e)) {
+	if (wbs__store_heartbeat(q->store, &q->ref, state, &should_stop, &e)) {
 		wbs__send_store_error(q, &e);
 		return;
 	}
 	wbs__buf_init(&b, 256);
 	wbs__buf_puts(&b, "{\"state\":");
 	wbs__json_cstr(&b, state);
+	if (should_stop)
+		wbs__buf_puts(&b, ",\"should_stop\":true");
 	wbs__buf_putc(&b, '}');
 	wbs__send_json(q, 200, &b);
 	wbs__buf_free(&b);

@@ -23,6 +23,7 @@
 
 #include "http/http_int.h"
 #include "store/store_sweep.h"
+#include "sweep/stop.h"
 #include "sweep/sweep.h"
 #include "util/log.h"
 
@@ -58,7 +59,62 @@ static void trial_json(wbs__buf *b, const wbs__trial_row *t)
 		wbs__buf_puts(b, "null");
 	wbs__buf_puts(b, ",\"run_state\":");
 	wbs__json_cstr(b, t->run_state);
+	if (!isnan(t->stopped_at)) { /* told to stop early: "stopped early at rung N" */
+		wbs__buf_puts(b, ",\"stop_rung\":");
+		if (t->stop_rung >= 0)
+			wbs__json_i64(b, t->stop_rung);
+		else
+			wbs__buf_puts(b, "null");
+		wbs__buf_puts(b, ",\"stop_iter\":");
+		wbs__json_i64(b, t->stop_iter);
+		wbs__buf_puts(b, ",\"stopped_at\":");
+		wbs__json_num_or_null(b, t->stopped_at);
+	}
 	wbs__buf_putc(b, '}');
+}
+
+/*
+ * The sweep's early-stopping figures, when its spec has early_terminate and
+ * its curves were read (wbs__store_sweep_get): "rungs" (each bracket's
+ * rungs with the trials that reached them and the cut-off) and "compute"
+ * (steps run against the full budget). Recomputed from the stored curves on
+ * every read, as the decisions are: nothing to keep in step.
+ */
+static void stop_json(wbs__buf *b, const wbs__sweep_row *r)
+{
+	wbs__sweep_spec *spec = NULL;
+	wbs__stop_rule rule;
+	wbs__stop_rung *rungs = NULL;
+	wbs__stop_saved saved;
+	size_t nr = 0;
+	char why[256];
+
+	if (!r->has_curves)
+		return;
+	if (wbs__sweep_spec_parse(r->spec, strlen(r->spec), &spec, why, sizeof(why)) ||
+	    wbs__stop_rule_of(spec, &rule) == WBS__STOP_NONE)
+		goto done;
+	if (wbs__stop_rungs(&rule, r->curves, r->ncurves, &rungs, &nr, why, sizeof(why))) {
+		wbs__log(WBS__LOG_WARN, "sweep rungs not computed", "sweep=%s error=%s", r->sweep_id, why);
+		goto done;
+	}
+	wbs__buf_puts(b, ",\"rungs\":[");
+	for (size_t i = 0; i < nr; i++) {
+		wbs__buf_printf(b, "%s{\"bracket\":%d,\"rung\":%d,\"iter\":", i ? "," : "", rungs[i].bracket,
+				rungs[i].rung);
+		wbs__json_i64(b, rungs[i].iter);
+		wbs__buf_printf(b, ",\"trials\":%zu,\"cutoff\":", rungs[i].trials);
+		wbs__json_num_or_null(b, rungs[i].cutoff);
+		wbs__buf_putc(b, '}');
+	}
+	wbs__stop_compute_saved(&rule, r->curves, r->ncurves, &saved);
+	wbs__buf_printf(b, "],\"compute\":{\"steps_run\":%llu,\"steps_full\":%llu,\"saved\":",
+			(unsigned long long)saved.steps_run, (unsigned long long)saved.steps_full);
+	wbs__json_num_or_null(b, saved.saved);
+	wbs__buf_putc(b, '}');
+done:
+	free(rungs);
+	wbs__sweep_spec_free(spec);
 }
 
 /* The sweep object (schema/api.md, "Sweeps"); the spec only when with_spec. */
@@ -113,6 +169,7 @@ static void sweep_json(wbs__buf *b, const wbs__req *q, const wbs__sweep_row *r, 
 		wbs__buf_puts(b, ",\"spec\":");
 		wbs__buf_puts(b, r->spec); /* normalised JSON the server wrote */
 	}
+	stop_json(b, r);
 	wbs__buf_puts(b, ",\"created_at\":");
 	wbs__json_num_or_null(b, r->created_at);
 	wbs__buf_puts(b, ",\"updated_at\":");
@@ -387,6 +444,42 @@ static int next_suggest(void *ctx, const wbs__trial_row *t, size_t n, uint64_t i
 	return rc;
 }
 
+/*
+ * The store's early-stopping judge (writer thread, inside the ingest's
+ * transaction): the sweep's rule from its stored spec, then trial which
+ * judged at each new iteration its[0..nits) in turn, as if each had been
+ * reported alone, up to the first stop. The spec is parsed per call: only
+ * ingests of trial runs come here, and a parse is microseconds.
+ */
+int wbs__sweep_judge(void *ctx, const char *spec, const wbs__stop_trial *t, size_t n, size_t which,
+		     const int64_t *its, size_t nits, wbs__stop_decision *out, wbs__err *err)
+{
+	wbs__sweep_spec *sp = NULL;
+	wbs__stop_rule rule;
+	char why[256];
+	int ret = 0;
+
+	(void)ctx;
+	memset(out, 0, sizeof(*out));
+	if (wbs__sweep_spec_parse(spec, strlen(spec), &sp, why, sizeof(why))) {
+		wbs__err_set(err, WBS__ST_INTERNAL, "stored sweep spec: %s", why);
+		ret = -1;
+		goto done;
+	}
+	if (wbs__stop_rule_of(sp, &rule) == WBS__STOP_NONE)
+		goto done;
+	for (size_t i = 0; i < nits && !out->stop; i++) {
+		if (wbs__stop_decide(&rule, t, n, which, its[i], out, why, sizeof(why))) {
+			wbs__err_set(err, WBS__ST_INTERNAL, "%s", why);
+			ret = -1;
+			goto done;
+		}
+	}
+done:
+	wbs__sweep_spec_free(sp);
+	return ret;
+}
+
 /* The agent member of an agent's body: 1..WBS__AGENT_MAX bytes of text. NULL with the 400 sent. */
 static const char *agent_of(wbs__req *q, const cJSON *j)
 {
@@ -504,16 +597,29 @@ void wbs__h_trial_heartbeat(wbs__req *q)
 	cJSON *j = NULL;
 	wbs__err e = {0};
 	wbs__buf b;
-	int stop = 0;
+	wbs__trial_beat beat;
 
 	wbs__buf_init(&b, 256);
 	if (!id || (num = trial_num(q)) < 0 || wbs__body_object(q, 0, &j) || !(agent = agent_of(q, j)))
 		goto done;
-	if (wbs__store_trial_heartbeat(q->store, q->ref.entity, q->ref.project, id, num, agent, &stop, &e)) {
+	if (wbs__store_trial_heartbeat(q->store, q->ref.entity, q->ref.project, id, num, agent, &beat, &e)) {
 		wbs__send_store_error(q, &e);
 		goto done;
 	}
-	wbs__buf_printf(&b, "{\"stop\":%s}", stop ? "true" : "false");
+	if (!beat.stop) {
+		wbs__buf_puts(&b, "{\"stop\":false}");
+	} else if (!beat.early) {
+		wbs__buf_puts(&b, "{\"stop\":true,\"reason\":\"canceled\"}");
+	} else {
+		wbs__buf_puts(&b, "{\"stop\":true,\"reason\":\"early\",\"rung\":");
+		if (beat.rung >= 0)
+			wbs__json_i64(&b, beat.rung);
+		else
+			wbs__buf_puts(&b, "null");
+		wbs__buf_puts(&b, ",\"iter\":");
+		wbs__json_i64(&b, beat.rung_iter);
+		wbs__buf_printf(&b, ",\"grace_seconds\":%g}", beat.grace_seconds);
+	}
 	wbs__send_json(q, 200, &b);
 done:
 	cJSON_Delete(j);

@@ -12,6 +12,7 @@
 #include "http/httputil.h"
 #include "store/store.h"
 #include "store/store_acct.h"
+#include "store/store_sweep.h"
 #include "util/buf.h"
 #include "wire.h"
 
@@ -200,6 +201,9 @@ void wbs__h_sweep_patch(wbs__req *q);
 void wbs__h_sweep_trials(wbs__req *q);
 void wbs__h_sweep_next(wbs__req *q);
 void wbs__h_trial_heartbeat(wbs__req *q);
+/* The store's early-stopping judge (store_sweep.h's wbs__sweep_judge_fn; handlers_sweep.c). */
+int wbs__sweep_judge(void *ctx, const char *spec, const wbs__stop_trial *t, size_t n, size_t which,
+		     const int64_t *its, size_t nits, wbs__stop_decision *out, wbs__err *err);
 void wbs__h_trial_finish(wbs__req *q);
 
 /* handlers_notify.c: webhooks, rules, the delivery log. */

@@ -763,6 +763,7 @@ int wbs__http_start(wbs__http **out, const wbs__http_opts *o, char *url, size_t 
 		return -1;
 	}
 	h->store = o->store;
+	wbs__store_set_sweep_judge(h->store, wbs__sweep_judge, NULL); /* early stopping, at ingest */
 	h->secure_cookies = o->secure_cookies;
 	if (o->web_dir && *o->web_dir && !(h->web_dir = strdup(o->web_dir))) {
 		snprintf(err, errlen, "out of memory");

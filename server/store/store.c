@@ -627,7 +627,7 @@ int wbs__store_run_put(wbs__store *s, const wbs__run_ref *ref, const wbs__run_fi
 }
 
 int wbs__store_ingest(wbs__store *s, const wbs__run_ref *ref, const wbs__batch *b, uint64_t *last_seq,
-		     uint64_t *applied, wbs__err *err)
+		     uint64_t *applied, int *should_stop, wbs__err *err)
 {
 	wbs__job j = {.kind = JOB_INGEST, .ref = ref, .batch = b};
 	int st = wbs__store_media_blobs(s, b, err);
@@ -639,6 +639,8 @@ int wbs__store_ingest(wbs__store *s, const wbs__run_ref *ref, const wbs__batch *
 		*last_seq = j.last_seq;
 	if (applied)
 		*applied = j.applied;
+	if (should_stop)
+		*should_stop = j.should_stop;
 	return st;
 }
 
@@ -648,12 +650,14 @@ int wbs__store_run_patch(wbs__store *s, const wbs__run_ref *ref, const wbs__run_
 	return submit(s, &j, err);
 }
 
-int wbs__store_heartbeat(wbs__store *s, const wbs__run_ref *ref, char state[16], wbs__err *err)
+int wbs__store_heartbeat(wbs__store *s, const wbs__run_ref *ref, char state[16], int *should_stop, wbs__err *err)
 {
 	wbs__job j = {.kind = JOB_HEARTBEAT, .ref = ref};
 	int st = submit(s, &j, err);
 	if (state)
 		memcpy(state, j.state, sizeof(j.state));
+	if (should_stop)
+		*should_stop = j.should_stop;
 	return st;
 }
 

@@ -122,11 +122,12 @@ int wbs__store_run_put(wbs__store *s, const wbs__run_ref *ref, const wbs__run_fi
 		      wbs__err *err);
 /* Change fields of an existing run (name, notes, tags from the UI) without resuming it; NOTFOUND if absent. */
 int wbs__store_run_patch(wbs__store *s, const wbs__run_ref *ref, const wbs__run_fields *f, wbs__err *err);
-/* Apply a decoded ingest body. *last_seq: the run's last_seq after; *applied: frames applied. */
+/* Apply a decoded ingest body. *last_seq: the run's last_seq after; *applied: frames applied;
+ * *should_stop (may be NULL): the run is a sweep trial told to stop early (store_sweep.h). */
 int wbs__store_ingest(wbs__store *s, const wbs__run_ref *ref, const wbs__batch *b, uint64_t *last_seq,
-		     uint64_t *applied, wbs__err *err);
-/* Heartbeat; state receives the run's state after it (e.g. "running"). */
-int wbs__store_heartbeat(wbs__store *s, const wbs__run_ref *ref, char state[16], wbs__err *err);
+		     uint64_t *applied, int *should_stop, wbs__err *err);
+/* Heartbeat; state receives the run's state after it (e.g. "running"); *should_stop (may be NULL) as ingest's. */
+int wbs__store_heartbeat(wbs__store *s, const wbs__run_ref *ref, char state[16], int *should_stop, wbs__err *err);
 /* Finish: crashed ? "crashed" : exit_code == 0 ? "finished" : "failed". seen_at (crashed only, NaN for
  * none): when the run was last seen alive, its heartbeat_at from then on (not later than now). */
 int wbs__store_finish(wbs__store *s, const wbs__run_ref *ref, int crashed, int exit_code, double seen_at,

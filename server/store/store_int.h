@@ -13,6 +13,7 @@
 #include "store/cas.h"
 #include "store/sql.h"
 #include "store/store.h"
+#include "store/store_sweep.h"
 #include "tsz.h"
 
 /* Statements of a reader connection, prepared on first use. */
@@ -89,6 +90,7 @@ typedef struct wbs__job {
 	int created;
 	uint64_t last_seq, applied, count;
 	char state[16];
+	int should_stop; /* JOB_INGEST, JOB_HEARTBEAT: the run is a sweep trial told to stop early */
 	wbs__err err;
 	int done;
 	pthread_cond_t cond;
@@ -126,6 +128,9 @@ struct wbs__store {
 	unsigned rgen;     /* reader generation: readers of an older one are closed when put back */
 	unsigned rold;     /* readers of an older generation still borrowed */
 	char *ro_uri;      /* while read-only: "file:PATH?immutable=1" for the readers, else NULL */
+	/* early stopping: set before serving, read by the writer only (store_sweep.c) */
+	wbs__sweep_judge_fn judge;
+	void *judge_ctx;
 };
 
 double wbs__store_now(const wbs__store *s);

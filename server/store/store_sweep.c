@@ -17,10 +17,12 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/batch.h"
 #include "store/store_int.h"
 #include "util/log.h"
 
@@ -62,6 +64,8 @@ void wbs__sweep_row_free(wbs__sweep_row *r)
 	free(r->best_run_id);
 	free(r->best_params);
 	wbs__trial_rows_free(r->trials, r->ntrials);
+	free(r->curves);
+	free(r->pts);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -126,6 +130,9 @@ static int trial_row(sqlite3_stmt *st, void *row, void *ctx, wbs__err *err)
 	if (t->state == WBS__TS_LEASED && t->run_state)
 		t->state = WBS__TS_RUNNING;
 	t->value = summary_value(st, 12, *(const int *)ctx);
+	t->stopped_at = wbs__sql_col_real(st, 14);
+	t->stop_rung = sqlite3_column_type(st, 15) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 15);
+	t->stop_iter = sqlite3_column_type(st, 16) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 16);
 	return oom ? wbs__sql_oom(err) : 0;
 }
 
@@ -139,8 +146,8 @@ static int load_trials(sqlite3 *db, int64_t sid, int64_t pid, const char *metric
 
 	ret = wbs__sql_rows(db, sizeof(wbs__trial_row), &out, &cnt, trial_row, &maximize, "sweep trials", err,
 			    "SELECT t.num, t.run_id, t.params, t.state, t.agent, t.reissue_of, t.exit_code, "
-			    "t.created_at, t.started_at, t.finished_at, t.lease_until, r.state, je.type, je.value "
-			    "FROM sweep_trials t "
+			    "t.created_at, t.started_at, t.finished_at, t.lease_until, r.state, je.type, je.value, "
+			    "t.stopped_at, t.stop_rung, t.stop_iter FROM sweep_trials t "
 			    "LEFT JOIN runs r ON r.project_id = ?2 AND r.run_id = t.run_id "
 			    "LEFT JOIN json_each(coalesce(r.summary, '{}')) je ON je.key = ?3 "
 			    "WHERE t.sweep_id = ?1 ORDER BY t.num",
@@ -231,6 +238,270 @@ static int sweep_stats(wbs__sweep_row *r, const wbs__trial_row *t, size_t n)
 	return WBS__ST_OK;
 }
 
+/* ---- curves (early stopping) ---- */
+
+#define CURVE_POINTS_MAX (64u * 1024u * 1024u) /* points of one sweep's curves held at once */
+
+/* A trial's state as the stopping rules see it (sweep.h's WBS__TRIAL_*). */
+static int curve_state(const char *state)
+{
+	if (!state || !strcmp(state, "pending") || !strcmp(state, "leased"))
+		return WBS__TRIAL_RUNNING;
+	return strcmp(state, "finished") == 0 ? WBS__TRIAL_DONE : WBS__TRIAL_FAILED;
+}
+
+/* Grow *p (of *cap elements of size sz) to hold need; 0, or -1 past max or out of memory. */
+static int grow(void **p, size_t *cap, size_t need, size_t sz, size_t max)
+{
+	size_t c = *cap ? *cap : 64;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	if (need > max)
+		return -1;
+	while (c < need)
+		c = c > max / 2 ? max : c * 2;
+	if (c > SIZE_MAX / sz || !(q = realloc(*p, c * sz)))
+		return -1;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+/*
+ * Every trial of sweep sid with its curve of the metric, by num, on db: *t
+ * (*n trials; t[i].pts point into *pts). Both malloc'd (NULL when empty),
+ * the caller frees them, also on failure. A wbs__st.
+ */
+static int load_curves(sqlite3 *db, int64_t sid, wbs__stop_trial **t, size_t *n, wbs__stop_point **pts,
+		       wbs__err *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t tcap = 0, pcap = 0, np = 0, *first = NULL, fcap = 0;
+	int64_t cur = -1;
+	int rc, ret = WBS__ST_OK;
+
+	*t = NULL;
+	*pts = NULL;
+	*n = 0;
+	if (!(st = wbs__sql_prepare(db,
+				    "SELECT t.num, t.state, c.iter, c.value FROM sweep_trials t LEFT JOIN sweep_curves c "
+				    "ON c.trial_id = t.id WHERE t.sweep_id = ?1 ORDER BY t.num, c.iter",
+				    "read curves", err)))
+		return err->st;
+	wbs__sql_bind(st, "i", sid);
+	while ((rc = wbs__sql_step(db, st, "read curves", err)) == 1) {
+		int64_t num = sqlite3_column_int64(st, 0);
+		if (*n == 0 || num != cur) {
+			if (grow((void **)t, &tcap, *n + 1, sizeof(**t), WBS__TRIALS_MAX + 1) ||
+			    grow((void **)&first, &fcap, *n + 1, sizeof(*first), WBS__TRIALS_MAX + 1)) {
+				ret = wbs__sql_oom(err);
+				goto done;
+			}
+			memset(&(*t)[*n], 0, sizeof(**t));
+			(*t)[*n].num = (uint64_t)num;
+			(*t)[*n].state = curve_state((const char *)sqlite3_column_text(st, 1));
+			first[*n] = np;
+			(*n)++;
+			cur = num;
+		}
+		if (sqlite3_column_type(st, 2) == SQLITE_NULL)
+			continue; /* a trial with no point yet */
+		if (grow((void **)pts, &pcap, np + 1, sizeof(**pts), CURVE_POINTS_MAX)) {
+			ret = wbs__err_set(err, WBS__ST_NOMEM, "sweep curves: more than %u points or out of memory",
+					   CURVE_POINTS_MAX);
+			goto done;
+		}
+		(*pts)[np].iter = sqlite3_column_int64(st, 2);
+		(*pts)[np].value = wbs__sql_col_real(st, 3);
+		np++;
+		(*t)[*n - 1].npts++;
+	}
+	if (rc < 0) {
+		ret = err->st;
+		goto done;
+	}
+	/* pts moved while it grew: point each trial into it only now */
+	for (size_t i = 0; i < *n; i++)
+		(*t)[i].pts = (*t)[i].npts ? *pts + first[i] : NULL;
+done:
+	sqlite3_finalize(st);
+	free(first);
+	return ret;
+}
+
+void wbs__store_set_sweep_judge(wbs__store *s, wbs__sweep_judge_fn fn, void *ctx)
+{
+	s->judge = fn;
+	s->judge_ctx = ctx;
+}
+
+/* The batch's series named key, or NULL. */
+static const wbs__series *batch_series(const wbs__batch *b, const char *key)
+{
+	for (size_t i = 0; key && i < b->nseries; i++)
+		if (strcmp(b->series[i].key, key) == 0)
+			return &b->series[i];
+	return NULL;
+}
+
+/*
+ * The (iter, value) points of the metric in the batch from frame skip on,
+ * iterations above last only, into pts (*np of them, at most cap): the
+ * metric's step, or the value the iteration key has at the same step in the
+ * batch (a step without a whole-number iteration is left out).
+ */
+static void batch_points(const wbs__batch *b, uint32_t skip, const char *metric, const char *iter_key, int64_t last,
+			 wbs__stop_point *pts, size_t cap, size_t *np)
+{
+	const wbs__series *m = batch_series(b, metric), *k = iter_key ? batch_series(b, iter_key) : NULL;
+	uint32_t i, ki = 0;
+
+	*np = 0;
+	if (!m || (iter_key && !k))
+		return;
+	for (i = wbs__series_from(m, skip); i < m->n && *np < cap; i++) {
+		int64_t it = m->steps[i];
+		if (k) {
+			while (ki < k->n && k->steps[ki] < m->steps[i])
+				ki++;
+			if (ki == k->n || k->steps[ki] != m->steps[i] || !isfinite(k->values[ki]) ||
+			    k->values[ki] != floor(k->values[ki]) || fabs(k->values[ki]) > (double)WBS__STOP_ITER_MAX)
+				continue;
+			it = (int64_t)k->values[ki];
+		}
+		if (it <= last) /* iterations strictly ascend; a repeated step keeps its first value */
+			continue;
+		pts[*np].iter = it;
+		pts[*np].value = m->values[i];
+		last = it;
+		(*np)++;
+	}
+}
+
+int wbs__sweep_ingest(wbs__store *s, int64_t pid, const char *run_id, const struct wbs__batch *b, uint32_t skip,
+		      int *should_stop, wbs__err *err)
+{
+	sqlite3_stmt *st = NULL;
+	wbs__stop_trial *t = NULL;
+	wbs__stop_point *pts = NULL, *add = NULL;
+	int64_t *its = NULL;
+	int64_t tid = 0, sid = 0, num = 0, last = INT64_MIN;
+	char *metric = NULL, *iter_key = NULL, *spec = NULL, *state = NULL;
+	size_t n = 0, nadd = 0, cap = 0, which;
+	int rc, ret = WBS__ST_OK, told = 0, oom = 0;
+	wbs__stop_decision d;
+
+	*should_stop = 0;
+	/* the one probe every ingest with metrics pays: is this run a trial of a sweep that stops early? */
+	if (!(st = wbs__sql_prepare(s->wdb,
+				    "SELECT t.id, t.num, t.state, t.stopped_at IS NOT NULL, sw.id, sw.metric, "
+				    "json_extract(sw.spec, '$.early_terminate.iter'), sw.spec, "
+				    "(SELECT max(iter) FROM sweep_curves WHERE trial_id = t.id) "
+				    "FROM sweep_trials t JOIN sweeps sw ON sw.id = t.sweep_id WHERE t.run_id = ?1 AND "
+				    "sw.project_id = ?2 AND json_extract(sw.spec, '$.early_terminate.type') IS NOT NULL",
+				    "find trial of run", err)))
+		return err->st;
+	wbs__sql_bind(st, "ti", run_id, pid);
+	if ((rc = wbs__sql_step(s->wdb, st, "find trial of run", err)) <= 0) {
+		ret = rc < 0 ? err->st : WBS__ST_OK;
+		goto done;
+	}
+	tid = sqlite3_column_int64(st, 0);
+	num = sqlite3_column_int64(st, 1);
+	state = wbs__sql_col_dup(st, 2, &oom);
+	told = sqlite3_column_int(st, 3);
+	sid = sqlite3_column_int64(st, 4);
+	metric = wbs__sql_col_dup(st, 5, &oom);
+	iter_key = wbs__sql_col_dup(st, 6, &oom);
+	spec = wbs__sql_col_dup(st, 7, &oom);
+	if (sqlite3_column_type(st, 8) != SQLITE_NULL)
+		last = sqlite3_column_int64(st, 8);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (oom) {
+		ret = wbs__sql_oom(err);
+		goto done;
+	}
+	*should_stop = told;
+	{
+		const wbs__series *m = batch_series(b, metric);
+		cap = m ? m->n : 0;
+	}
+	if (cap == 0)
+		goto done;
+	if (!(add = malloc(cap * sizeof(*add))) || !(its = malloc(cap * sizeof(*its)))) {
+		ret = wbs__sql_oom(err);
+		goto done;
+	}
+	batch_points(b, skip, metric, iter_key, last, add, cap, &nadd);
+	if (nadd == 0)
+		goto done;
+	if (!(st = wbs__sql_prepare(s->wdb, "INSERT INTO sweep_curves (trial_id, iter, value) VALUES (?1, ?2, ?3)",
+				    "keep curve", err))) {
+		ret = err->st;
+		goto done;
+	}
+	for (size_t i = 0; i < nadd; i++) {
+		sqlite3_reset(st);
+		wbs__sql_bind(st, "iir", tid, add[i].iter, add[i].value);
+		if ((ret = wbs__sql_exec(s->wdb, st, "keep curve", err)))
+			goto done;
+		its[i] = add[i].iter;
+	}
+	/* judged while it runs and was not told before: a decision is never taken back */
+	if (told || !s->judge || strcmp(state, "leased") != 0)
+		goto done;
+	if ((ret = load_curves(s->wdb, sid, &t, &n, &pts, err)))
+		goto done;
+	for (which = 0; which < n && t[which].num != (uint64_t)num; which++)
+		;
+	if (which == n) { /* cannot be: the trial was just found in the same transaction */
+		ret = wbs__err_set(err, WBS__ST_INTERNAL, "trial %lld missing from its sweep's curves", (long long)num);
+		goto done;
+	}
+	memset(&d, 0, sizeof(d));
+	if (s->judge(s->judge_ctx, spec, t, n, which, its, nadd, &d, err) < 0) {
+		ret = err->st ? err->st : WBS__ST_INTERNAL;
+		goto done;
+	}
+	if (!d.stop)
+		goto done;
+	if ((ret = wbs__sql_run(s->wdb, err, "stop trial",
+				"UPDATE sweep_trials SET stopped_at = ?2, stop_rung = nullif(?3, -1), stop_iter = ?4 "
+				"WHERE id = ?1 AND stopped_at IS NULL",
+				"idii", tid, wbs__store_now(s), (int64_t)d.rung, d.rung_iter)))
+		goto done;
+	*should_stop = 1;
+	wbs__log(WBS__LOG_INFO, "sweep trial stopped early", "run=%s rung=%d iter=%lld", run_id, d.rung,
+		 (long long)d.rung_iter);
+done:
+	sqlite3_finalize(st);
+	free(t);
+	free(pts);
+	free(add);
+	free(its);
+	free(metric);
+	free(iter_key);
+	free(spec);
+	free(state);
+	return ret;
+}
+
+int wbs__sweep_told(wbs__store *s, int64_t pid, const char *run_id, int *should_stop, wbs__err *err)
+{
+	int64_t told = 0;
+	int rc;
+
+	rc = wbs__sql_i64(s->wdb, err, &told, "find trial of run",
+			  "SELECT 1 FROM sweep_trials t JOIN sweeps sw ON sw.id = t.sweep_id WHERE t.run_id = ?1 AND "
+			  "sw.project_id = ?2 AND t.stopped_at IS NOT NULL",
+			  "ti", run_id, pid);
+	*should_stop = rc == 1;
+	return rc < 0 ? err->st : WBS__ST_OK;
+}
+
 /* ---- reads ---- */
 
 /* The sweep's trials and stats into r, keeping the trials when keep. */
@@ -267,6 +538,8 @@ int wbs__store_sweep_get(wbs__store *s, const char *entity, const char *project,
 	if (!(ret = wbs__reader_begin(r, err))) {
 		if (!(ret = find_sweep(r->db, entity, project, sweep_id, out, err)))
 			ret = fill_sweep(r->db, out, 1, err);
+		if (!ret && !(ret = load_curves(r->db, out->id, &out->curves, &out->ncurves, &out->pts, err)))
+			out->has_curves = 1;
 		sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
 	}
 	wbs__reader_put(s, r);
@@ -575,7 +848,7 @@ struct trial_arg {
 	const char *entity, *project, *sweep_id, *agent;
 	int64_t num;
 	int exit_code, stopped;
-	int *stop;
+	wbs__trial_beat *beat;
 	char *state;
 };
 
@@ -611,27 +884,54 @@ static int apply_heartbeat(wbs__store *s, wbs__job *j)
 {
 	const struct trial_arg *a = j->arg;
 	wbs__sweep_row row;
+	sqlite3_stmt *st = NULL;
+	wbs__trial_beat *b = a->beat;
 	int64_t tid = 0;
-	int ret;
+	int ret, rc;
 
 	memset(&row, 0, sizeof(row));
-	if (!(ret = leased_trial(s, a, &row, &tid, &j->err))) {
-		*a->stop = strcmp(row.state, "canceled") == 0;
-		ret = wbs__sql_run(s->wdb, &j->err, "trial heartbeat",
-				   "UPDATE sweep_trials SET lease_until = ?2 + ?3 WHERE id = ?1", "idd", tid,
-				   wbs__store_now(s), row.lease_seconds);
+	if ((ret = leased_trial(s, a, &row, &tid, &j->err)))
+		goto done;
+	b->stop = strcmp(row.state, "canceled") == 0;
+	if ((ret = wbs__sql_run(s->wdb, &j->err, "trial heartbeat",
+				"UPDATE sweep_trials SET lease_until = ?2 + ?3 WHERE id = ?1", "idd", tid,
+				wbs__store_now(s), row.lease_seconds)) ||
+	    b->stop)
+		goto done;
+	/* told to stop early by an ingest of its run (wbs__sweep_ingest) */
+	if (!(st = wbs__sql_prepare(s->wdb,
+				    "SELECT coalesce(stop_rung, -1), stop_iter, json_extract(?2, "
+				    "'$.early_terminate.grace_seconds') FROM sweep_trials WHERE id = ?1 AND stopped_at IS "
+				    "NOT NULL",
+				    "trial stop", &j->err))) {
+		ret = j->err.st;
+		goto done;
 	}
+	wbs__sql_bind(st, "it", tid, row.spec);
+	if ((rc = wbs__sql_step(s->wdb, st, "trial stop", &j->err)) < 0) {
+		ret = j->err.st;
+		goto done;
+	}
+	if (rc == 1) {
+		b->stop = b->early = 1;
+		b->rung = sqlite3_column_int64(st, 0);
+		b->rung_iter = sqlite3_column_int64(st, 1);
+		b->grace_seconds = sqlite3_column_type(st, 2) == SQLITE_NULL ? WBS__STOP_GRACE_DEFAULT
+									       : sqlite3_column_double(st, 2);
+	}
+done:
+	sqlite3_finalize(st);
 	wbs__sweep_row_free(&row);
 	return ret;
 }
 
 int wbs__store_trial_heartbeat(wbs__store *s, const char *entity, const char *project, const char *sweep_id,
-			       int64_t num, const char *agent, int *stop, wbs__err *err)
+			       int64_t num, const char *agent, wbs__trial_beat *beat, wbs__err *err)
 {
 	struct trial_arg a = {.entity = entity, .project = project, .sweep_id = sweep_id, .agent = agent, .num = num,
-			      .stop = stop};
+			      .beat = beat};
 
-	*stop = 0;
+	memset(beat, 0, sizeof(*beat));
 	return wbs__store_submit_fn(s, apply_heartbeat, &a, err);
 }
 
@@ -640,19 +940,25 @@ static int apply_finish(wbs__store *s, wbs__job *j)
 	const struct trial_arg *a = j->arg;
 	wbs__sweep_row row;
 	const char *state;
-	int64_t tid = 0;
+	int64_t tid = 0, told = 0;
 	int ret;
 
 	memset(&row, 0, sizeof(row));
 	if ((ret = leased_trial(s, a, &row, &tid, &j->err)))
 		goto done;
 	state = a->stopped ? "stopped" : a->exit_code == 0 ? "finished" : "failed";
-	snprintf(a->state, 16, "%s", state);
+	/* a trial told to stop early is stopped however its trainer ended (exit 0 after the flag, or a signal) */
 	if ((ret = wbs__sql_run(s->wdb, &j->err, "finish trial",
-				"UPDATE sweep_trials SET state = ?2, exit_code = ?3, finished_at = ?4, lease_until = "
-				"NULL WHERE id = ?1",
+				"UPDATE sweep_trials SET state = CASE WHEN stopped_at IS NOT NULL THEN 'stopped' ELSE "
+				"?2 END, exit_code = ?3, finished_at = ?4, lease_until = NULL WHERE id = ?1",
 				"itid", tid, state, (int64_t)a->exit_code, wbs__store_now(s))))
 		goto done;
+	if (wbs__sql_i64(s->wdb, &j->err, &told, "finish trial",
+			 "SELECT stopped_at IS NOT NULL FROM sweep_trials WHERE id = ?1", "i", tid) < 0) {
+		ret = j->err.st;
+		goto done;
+	}
+	snprintf(a->state, 16, "%s", told ? "stopped" : state);
 	ret = maybe_finish(s, row.id, &j->err);
 done:
 	wbs__sweep_row_free(&row);

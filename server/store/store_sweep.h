@@ -14,6 +14,9 @@
  * sweep's re-issue budget for them lasts. A trial's metric is not stored:
  * it is the summary value of the metric in the trial's run, read with the
  * trials, so the trainer reports it through the records it sends anyway.
+ * The one copy kept is for early stopping (migration 011): a trial run's
+ * points of the metric also go to sweep_curves at ingest, so judging a
+ * trial never decodes chunks (wbs__sweep_ingest below).
  *
  * Threads: as store.h.
  */
@@ -24,6 +27,7 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "sweep/stop.h" /* the curve types only: the store hands curves to the judge */
 
 #define WBS__SWEEP_ID_LEN 8u       /* [a-z0-9]{8} */
 #define WBS__SWEEPS_MAX 10000u     /* listed per project at most */
@@ -54,6 +58,10 @@ typedef struct wbs__trial_row {
 	double created_at, started_at, finished_at, lease_until; /* NaN when not set */
 	char *run_state;       /* the run's state, NULL when the trial's run does not exist (yet) */
 	double value;          /* the run's summary value of the sweep's metric; NaN when none */
+	/* early stopping (migration 011): stopped_at is NaN until the controller told the trial to stop */
+	double stopped_at;
+	int64_t stop_rung;     /* the rung's index in the trial's bracket; -1 for the median rule or no stop */
+	int64_t stop_iter;     /* the rung's iteration (median: the iteration judged); -1 when no stop */
 } wbs__trial_row;
 void wbs__trial_rows_free(wbs__trial_row *rows, size_t n);
 
@@ -68,6 +76,12 @@ typedef struct wbs__sweep_row {
 	uint64_t issued;  /* trials handed out, re-issues not counted */
 	wbs__trial_row *trials; /* every trial by num (wbs__store_sweep_get only; NULL in lists) */
 	size_t ntrials;
+	/* wbs__store_sweep_get, when the spec has early_terminate: every trial's curve of the metric, by num
+	 * (curves[i].pts point into pts; num and state filled; state is a WBS__TRIAL_*) */
+	int has_curves; /* curves were read (none may exist yet) */
+	wbs__stop_trial *curves;
+	size_t ncurves;
+	wbs__stop_point *pts;
 	/* the best trial, copied (lists have it too) */
 	int has_best;
 	int64_t best_num;
@@ -141,17 +155,47 @@ int wbs__store_sweep_next(wbs__store *s, const char *entity, const char *project
 			  const wbs__sweep_next_opts *o, wbs__sweep_next *out, wbs__err *err);
 
 /*
+ * Early stopping (docs/design.md, "Early stopping"). The ingest job of a
+ * trial's run keeps the run's new points of the sweep's metric (sweep_curves)
+ * and, while the trial runs and was not told to stop, asks the judge for each
+ * new iteration in ascending order, with every trial's curve of the sweep;
+ * the first stop is recorded on the trial (stopped_at, stop_rung, stop_iter)
+ * in the same transaction and never taken back. The judge runs on the writer
+ * thread inside its transaction: quick, and no store call. spec is the
+ * sweep's normalised spec text. Returns 0 with *out (out->stop 1 to stop),
+ * or -1 with err set (the ingest then fails: a judge that cannot judge is a
+ * server fault, not the trainer's).
+ */
+typedef int (*wbs__sweep_judge_fn)(void *ctx, const char *spec, const wbs__stop_trial *t, size_t n, size_t which,
+				   const int64_t *its, size_t nits, wbs__stop_decision *out, wbs__err *err);
+/* Set the judge (before the server serves requests). Without one, curves are kept but nobody is stopped. */
+void wbs__store_set_sweep_judge(wbs__store *s, wbs__sweep_judge_fn fn, void *ctx);
+
+/* What an agent's heartbeat learns. */
+typedef struct wbs__trial_beat {
+	int stop;          /* 1: end the trial */
+	int early;         /* the stop is an early stop (else the sweep was canceled) */
+	int64_t rung;      /* early: the rung's index, -1 for median */
+	int64_t rung_iter; /* early: the rung's iteration */
+	double grace_seconds; /* early: how long the trainer has to end by itself */
+} wbs__trial_beat;
+
+#define WBS__STOP_GRACE_DEFAULT 30.0 /* seconds: early_terminate.grace_seconds when absent */
+
+/*
  * An agent's heartbeat for trial num: extends its lease by the sweep's
- * lease_seconds. *stop is 1 when the sweep was canceled (the agent ends the trial).
+ * lease_seconds. beat->stop is 1 when the sweep was canceled or the trial was
+ * stopped early (the agent ends the trial).
  * CONFLICT when the trial is not leased to this agent any more (its lease
  * passed: it was marked crashed and may have been re-issued).
  */
 int wbs__store_trial_heartbeat(wbs__store *s, const char *entity, const char *project, const char *sweep_id,
-			       int64_t num, const char *agent, int *stop, wbs__err *err);
+			       int64_t num, const char *agent, wbs__trial_beat *beat, wbs__err *err);
 /*
  * The agent's trial num ended with exit_code (or was stopped by the agent
  * because the sweep was canceled: stopped). state receives the trial's
- * state after. CONFLICT when it is not leased to this agent.
+ * state after: "stopped" also when the trial was told to stop early and
+ * its trainer then exited by itself, whatever its exit code. CONFLICT when it is not leased to this agent.
  */
 int wbs__store_trial_finish(wbs__store *s, const char *entity, const char *project, const char *sweep_id, int64_t num,
 			    const char *agent, int exit_code, int stopped, char state[16], wbs__err *err);
@@ -159,5 +203,14 @@ int wbs__store_trial_finish(wbs__store *s, const char *entity, const char *proje
 /* Writer thread, in the crash sweep's transaction: trials whose lease passed
  * become crashed and are re-issued while their budget lasts. *n: how many. */
 int wbs__sweep_expire(wbs__store *s, double now, uint64_t *n, wbs__err *err);
+
+/* Writer thread, in an ingest job of run (runs.id run of project pid, named run_id): keep the batch's new
+ * points (from frame skip on) of the sweep's metric when the run is a trial of a sweep with early_terminate,
+ * and judge it. *should_stop: the trial was told to stop (now or before). One indexed probe for other runs. */
+struct wbs__batch;
+int wbs__sweep_ingest(wbs__store *s, int64_t pid, const char *run_id, const struct wbs__batch *b, uint32_t skip,
+		      int *should_stop, wbs__err *err);
+/* Writer thread: *should_stop 1 when run_id (of project pid) is a trial told to stop. */
+int wbs__sweep_told(wbs__store *s, int64_t pid, const char *run_id, int *should_stop, wbs__err *err);
 
 #endif /* WB_SERVER_STORE_SWEEP_H */

@@ -847,6 +847,9 @@ static int apply_ingest(wbs__store *s, wbs__job *j, runctx *c)
 	}
 	if ((ret = timestamps_append(s, c, b, skip, &j->err)))
 		return ret;
+	/* a sweep trial's points of the metric, and its judgement (store_sweep.c) */
+	if (b->nseries && (ret = wbs__sweep_ingest(s, c->project_id, j->ref->run_id, b, skip, &j->should_stop, &j->err)))
+		return ret;
 	if (b->nmrecs && b->mrecs[b->nmrecs - 1].frame >= skip)
 		new_last_step = b->mrecs[b->nmrecs - 1].step;
 	if ((ret = run_save_json(s, c, &j->err)))
@@ -925,7 +928,8 @@ int wbs__job_apply(wbs__store *s, wbs__job *j)
 		ret = apply_ingest(s, j, &c);
 		break;
 	case JOB_HEARTBEAT:
-		if (!(ret = run_find(s, j->ref, &c, &j->err)) && !(ret = run_touch(s, &c, wbs__store_now(s), &j->err)))
+		if (!(ret = run_find(s, j->ref, &c, &j->err)) && !(ret = run_touch(s, &c, wbs__store_now(s), &j->err)) &&
+		    !(ret = wbs__sweep_told(s, c.project_id, j->ref->run_id, &j->should_stop, &j->err)))
 			memcpy(j->state, c.state, sizeof(j->state));
 		break;
 	case JOB_FINISH: {

@@ -44,6 +44,7 @@
 #define ITER_KEY_MAX 256u
 #define MIN_TRIALS_MAX 1000000
 #define ETA_MAX 1000
+#define GRACE_SECONDS_MAX 86400
 
 /* ---- the spec ---- */
 
@@ -102,15 +103,16 @@ static int levels(int64_t min, int64_t eta, int64_t max)
 
 cJSON *wbs__stop_spec_norm(const cJSON *e, int has_metric, char *err, size_t errlen)
 {
-	static const char *const RUNGS[] = {"type", "iter", "min_iter", "max_iter", "eta", "brackets", "s"};
-	static const char *const MEDIAN[] = {"type", "iter", "grace_iter", "min_trials"};
+	/* "s" last: hyperband only (W&B's form) */
+	static const char *const RUNGS[] = {"type", "iter", "min_iter", "max_iter", "eta", "brackets", "grace_seconds", "s"};
+	static const char *const MEDIAN[] = {"type", "iter", "grace_iter", "min_trials", "grace_seconds"};
 	const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "type");
 	const cJSON *iter = cJSON_GetObjectItemCaseSensitive(e, "iter");
 	const cJSON *m;
 	const char *const *allowed;
 	size_t nallowed, i;
 	int kind, given_min, given_max, given_eta, given_b, given_s, given;
-	int64_t min = 1, max = 0, eta = 3, brackets = 1, s = 0, grace = 1, min_trials = 3;
+	int64_t min = 1, max = 0, eta = 3, brackets = 1, s = 0, grace = 1, min_trials = 3, grace_s = 30;
 	cJSON *norm = NULL, *out = NULL;
 	char reason[160];
 
@@ -164,9 +166,13 @@ cJSON *wbs__stop_spec_norm(const cJSON *e, int has_metric, char *err, size_t err
 		et_fail(err, errlen, "iter", "must be a metric key of 1..256 bytes");
 		goto done;
 	}
+	/* how long a trainer told to stop has to end by itself before its agent signals it */
+	if (et_int(e, "grace_seconds", 0, GRACE_SECONDS_MAX, &grace_s, &given, err, errlen))
+		goto done;
 	norm = cJSON_CreateObject();
 	if (!norm || !cJSON_AddStringToObject(norm, "type", type->valuestring) ||
-	    (iter && !cJSON_AddStringToObject(norm, "iter", iter->valuestring)))
+	    (iter && !cJSON_AddStringToObject(norm, "iter", iter->valuestring)) ||
+	    (given && !cJSON_AddNumberToObject(norm, "grace_seconds", (double)grace_s)))
 		goto oom;
 	if (kind == WBS__STOP_MEDIAN) {
 		if (et_int(e, "grace_iter", 0, WBS__STOP_ITER_MAX, &grace, &given, err, errlen) ||

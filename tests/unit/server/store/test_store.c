@@ -115,7 +115,7 @@ static int ingest(fx *f, const wbs__run_ref *ref, const body *b, uint64_t *last_
 		wbs__batch_free(&bt);
 		return -100;
 	}
-	rc = wbs__store_ingest(f->s, ref, &bt, last_seq, applied, e);
+	rc = wbs__store_ingest(f->s, ref, &bt, last_seq, applied, NULL, e);
 	wbs__batch_free(&bt);
 	return rc;
 }
@@ -217,7 +217,7 @@ static void test_store__create_and_resume(void **state)
 		wbs__run_ref r9 = {"alice", "mnist", "r9"};
 		char st[16];
 		assert_int_equal(wbs__store_run_get(f->s, &r9, &row, &e), WBS__ST_NOTFOUND);
-		assert_int_equal(wbs__store_heartbeat(f->s, &r9, st, &e), WBS__ST_NOTFOUND);
+		assert_int_equal(wbs__store_heartbeat(f->s, &r9, st, NULL, &e), WBS__ST_NOTFOUND);
 	}
 }
 
@@ -543,7 +543,7 @@ static void test_store__crash_sweep(void **state)
 	assert_string_equal(row.state, "crashed");
 	wbs__run_row_free(&row);
 	/* A heartbeat revives it. */
-	assert_int_equal(wbs__store_heartbeat(f->s, &R1, st, &e), WBS__ST_OK);
+	assert_int_equal(wbs__store_heartbeat(f->s, &R1, st, NULL, &e), WBS__ST_OK);
 	assert_string_equal(st, "running");
 	/* Records revive too. */
 	fake_now = 1030;
@@ -784,7 +784,7 @@ static void test_store__ingest_throughput(void **state)
 		t0 = mono();
 		assert_int_equal(wbs__batch_decode(&bt, b.p, b.len, why, sizeof(why)), WBS__BATCH_OK);
 		t1 = mono();
-		assert_int_equal(wbs__store_ingest(f->s, &R1, &bt, &ls, &ap, &e), WBS__ST_OK);
+		assert_int_equal(wbs__store_ingest(f->s, &R1, &bt, &ls, &ap, NULL, &e), WBS__ST_OK);
 		t2 = mono();
 		t_decode += t1 - t0;
 		t_apply += t2 - t1;

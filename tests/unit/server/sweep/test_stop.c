@@ -144,11 +144,11 @@ static void test_stop__spec_refusals_name_the_path(void **state)
 		{"{\"type\":\"asha\",\"min_iter\":9,\"max_iter\":3}",
 		 "$.early_terminate.max_iter: must be above min_iter"},
 		{"{\"type\":\"asha\",\"max_iter\":81,\"s\":2}",
-		 "$.early_terminate.s: unknown member (asha takes type, iter, min_iter, max_iter, eta, brackets)"},
+		 "$.early_terminate.s: unknown member (asha takes type, iter, min_iter, max_iter, eta, brackets, grace_seconds)"},
 		{"{\"type\":\"asha\",\"grace\":2}", "$.early_terminate.grace: unknown member"},
 		{"{\"type\":\"hyperband\",\"strict\":true}",
 		 "$.early_terminate.strict: unknown member "
-		 "(hyperband takes type, iter, min_iter, max_iter, eta, brackets, s)"},
+		 "(hyperband takes type, iter, min_iter, max_iter, eta, brackets, grace_seconds, s)"},
 		{"{\"type\":\"asha\",\"brackets\":2}",
 		 "$.early_terminate.brackets: more than one bracket needs max_iter"},
 		{"{\"type\":\"asha\",\"max_iter\":9,\"brackets\":4}",
@@ -161,7 +161,7 @@ static void test_stop__spec_refusals_name_the_path(void **state)
 		{"{\"type\":\"median\",\"grace_iter\":-1}", "$.early_terminate.grace_iter: must be 0.."},
 		{"{\"type\":\"median\",\"min_trials\":0}", "$.early_terminate.min_trials: must be 1..1000000"},
 		{"{\"type\":\"median\",\"eta\":3}",
-		 "$.early_terminate.eta: unknown member (median takes type, iter, grace_iter, min_trials)"},
+		 "$.early_terminate.eta: unknown member (median takes type, iter, grace_iter, min_trials, grace_seconds)"},
 		{"{\"type\":\"asha\",\"iter\":\"\"}", "$.early_terminate.iter: must be a metric key"},
 		{"{\"type\":\"asha\",\"iter\":7}", "$.early_terminate.iter: must be a metric key"},
 	};
