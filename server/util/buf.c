@@ -281,10 +281,11 @@ void wbs__json_cstr(wbs__buf *b, const char *s)
 		wbs__json_str(b, s, strlen(s));
 }
 
-void wbs__json_num(wbs__buf *b, double d)
+/* d as fmt writes it: a bare number when finite, else quoted ("NaN", "Infinity", ...). */
+static void json_num_as(wbs__buf *b, double d, size_t (*fmt)(char out[32], double d))
 {
 	char tmp[32];
-	size_t n = wbs__fmt_double(tmp, d);
+	size_t n = fmt(tmp, d);
 
 	if (isfinite(d)) {
 		wbs__buf_put(b, tmp, n);
@@ -295,18 +296,14 @@ void wbs__json_num(wbs__buf *b, double d)
 	}
 }
 
+void wbs__json_num(wbs__buf *b, double d)
+{
+	json_num_as(b, d, wbs__fmt_double);
+}
+
 void wbs__json_num17(wbs__buf *b, double d)
 {
-	char tmp[32];
-	size_t n = wbs__fmt_double17(tmp, d);
-
-	if (isfinite(d)) {
-		wbs__buf_put(b, tmp, n);
-	} else {
-		wbs__buf_putc(b, '"');
-		wbs__buf_put(b, tmp, n);
-		wbs__buf_putc(b, '"');
-	}
+	json_num_as(b, d, wbs__fmt_double17);
 }
 
 void wbs__json_i64(wbs__buf *b, int64_t v)
