@@ -512,4 +512,22 @@ static inline void check_series(const char *project, const char *id, const char 
 	cJSON_Delete(j);
 }
 
+/* The text logged as notes (add_text) in run id of project: a table whose first value is at step and
+ * wall time; returns that value, which lives in *j (the caller frees *j). */
+static inline cJSON *text_at(const char *project, const char *id, int step, double wall, cJSON **j)
+{
+	char path[512];
+	cJSON *v;
+
+	snprintf(path, sizeof path, "/api/v1/projects/tester/%s/runs/%s/media/table?key=notes%%2Ftext_summary", project,
+		 id);
+	*j = wbt_get_json(&srv, path);
+	assert_non_null(*j);
+	v = cJSON_GetArrayItem(cJSON_GetObjectItem(*j, "values"), 0);
+	assert_non_null(v);
+	assert_int_equal(cJSON_GetObjectItem(v, "step")->valueint, step);
+	assert_true(cJSON_GetObjectItem(v, "time")->valuedouble == wall);
+	return v;
+}
+
 #endif

@@ -421,13 +421,7 @@ static void test_e2e_tensorboard__import_tensorboardx(void **state)
 	assert_true(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "last"), 42)->valuedouble == t0 + 42);
 	cJSON_Delete(j);
 	/* the text, as a table at its step */
-	snprintf(path, sizeof path, "/api/v1/projects/tester/tbx/runs/%s/media/table?key=notes%%2Ftext_summary", idbuf);
-	j = wbt_get_json(&srv, path);
-	assert_non_null(j);
-	v = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "values"), 0);
-	assert_non_null(v);
-	assert_int_equal(cJSON_GetObjectItem(v, "step")->valueint, 5);
-	assert_true(cJSON_GetObjectItem(v, "time")->valuedouble == t0 + 5);
+	v = text_at("tbx", idbuf, 5, t0 + 5, &j);
 	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "table"), "columns"), 0)->valuestring,
 			    "text");
 	assert_string_equal(cJSON_GetArrayItem(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "table"), "data"), 0), 0)

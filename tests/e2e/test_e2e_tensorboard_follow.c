@@ -251,13 +251,7 @@ static void test_e2e_tensorboard__follow_tensorboardx(void **state)
 	assert_non_null(v);
 	assert_true(v->valuedouble == 0.875);
 	cJSON_Delete(j);
-	snprintf(path, sizeof path, "/api/v1/projects/tester/tbxf/runs/%s/media/table?key=notes%%2Ftext_summary", id);
-	j = wbt_get_json(&srv, path);
-	assert_non_null(j);
-	v = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "values"), 0);
-	assert_non_null(v);
-	assert_int_equal(cJSON_GetObjectItem(v, "step")->valueint, 98);
-	assert_true(cJSON_GetObjectItem(v, "time")->valuedouble == t0 + 98);
+	text_at("tbxf", id, 98, t0 + 98, &j);
 	cJSON_Delete(j);
 }
 
