@@ -281,10 +281,11 @@ void wbs__json_cstr(wbs__buf *b, const char *s)
 		wbs__json_str(b, s, strlen(s));
 }
 
-void wbs__json_num(wbs__buf *b, double d)
+/* d as fmt writes it: a bare number when finite, else quoted ("NaN", "Infinity", ...). */
+static void json_num_as(wbs__buf *b, double d, size_t (*fmt)(char out[32], double d))
 {
 	char tmp[32];
-	size_t n = wbs__fmt_double(tmp, d);
+	size_t n = fmt(tmp, d);
 
 	if (isfinite(d)) {
 		wbs__buf_put(b, tmp, n);
@@ -295,18 +296,14 @@ void wbs__json_num(wbs__buf *b, double d)
 	}
 }
 
+void wbs__json_num(wbs__buf *b, double d)
+{
+	json_num_as(b, d, wbs__fmt_double);
+}
+
 void wbs__json_num17(wbs__buf *b, double d)
 {
-	char tmp[32];
-	size_t n = wbs__fmt_double17(tmp, d);
-
-	if (isfinite(d)) {
-		wbs__buf_put(b, tmp, n);
-	} else {
-		wbs__buf_putc(b, '"');
-		wbs__buf_put(b, tmp, n);
-		wbs__buf_putc(b, '"');
-	}
+	json_num_as(b, d, wbs__fmt_double17);
 }
 
 void wbs__json_i64(wbs__buf *b, int64_t v)
@@ -316,37 +313,39 @@ void wbs__json_i64(wbs__buf *b, int64_t v)
 	wbs__buf_put(b, tmp, n);
 }
 
-void wbs__json_i64s(wbs__buf *b, const int64_t *v, size_t n)
+/* The element types the JSON array writers below take. */
+enum json_elem { JSON_I64, JSON_F64, JSON_U32 };
+
+/* "[v0,v1,...]" of n elements of type t at v: one loop for every array writer. */
+static void json_array(wbs__buf *b, const void *v, size_t n, enum json_elem t)
 {
 	wbs__buf_putc(b, '[');
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			wbs__buf_putc(b, ',');
-		wbs__json_i64(b, v[i]);
+		if (t == JSON_I64)
+			wbs__json_i64(b, ((const int64_t *)v)[i]);
+		else if (t == JSON_F64)
+			wbs__json_num(b, ((const double *)v)[i]);
+		else
+			wbs__json_i64(b, ((const uint32_t *)v)[i]);
 	}
 	wbs__buf_putc(b, ']');
+}
+
+void wbs__json_i64s(wbs__buf *b, const int64_t *v, size_t n)
+{
+	json_array(b, v, n, JSON_I64);
 }
 
 void wbs__json_nums(wbs__buf *b, const double *v, size_t n)
 {
-	wbs__buf_putc(b, '[');
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			wbs__buf_putc(b, ',');
-		wbs__json_num(b, v[i]);
-	}
-	wbs__buf_putc(b, ']');
+	json_array(b, v, n, JSON_F64);
 }
 
 void wbs__json_u32s(wbs__buf *b, const uint32_t *v, size_t n)
 {
-	wbs__buf_putc(b, '[');
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			wbs__buf_putc(b, ',');
-		wbs__json_i64(b, v[i]);
-	}
-	wbs__buf_putc(b, ']');
+	json_array(b, v, n, JSON_U32);
 }
 
 void wbs__json_num_or_null(wbs__buf *b, double d)

@@ -71,6 +71,18 @@ static void restore_and_compare(const wb__gitcap *cap, const char *orig, const c
 	wbg_assert_same_tree(orig, dest);
 }
 
+/* wbg_dirty_repo under tmp, and its paths: the working tree, a restore
+ * destination and the bare remote (NULL: not wanted). */
+static void dirty_repo(char work[600], char dest[600], char bare[600])
+{
+	wbg_dirty_repo(tmp);
+	snprintf(work, 600, "%s/work", tmp);
+	if (dest)
+		snprintf(dest, 600, "%s/restored", tmp);
+	if (bare)
+		snprintf(bare, 600, "%s/remote.git", tmp);
+}
+
 static void test_gitcap__dirty_tree_roundtrip(void **state)
 {
 	char work[600], dest[600];
@@ -80,9 +92,7 @@ static void test_gitcap__dirty_tree_roundtrip(void **state)
 	const cJSON *up;
 
 	(void)state;
-	wbg_dirty_repo(tmp);
-	snprintf(work, sizeof work, "%s/work", tmp);
-	snprintf(dest, sizeof dest, "%s/restored", tmp);
+	dirty_repo(work, dest, NULL);
 	assert_int_equal(wb__gitcap_collect(&cap, work, NULL, 10 * MIB), WB_OK);
 
 	head = git_line(work, "git rev-parse HEAD");
@@ -119,10 +129,7 @@ static void test_gitcap__unpushed_from_remote(void **state)
 	wb__gitcap cap;
 
 	(void)state;
-	wbg_dirty_repo(tmp);
-	snprintf(work, sizeof work, "%s/work", tmp);
-	snprintf(dest, sizeof dest, "%s/restored", tmp);
-	snprintf(bare, sizeof bare, "%s/remote.git", tmp);
+	dirty_repo(work, dest, bare);
 	assert_int_equal(wb__gitcap_collect(&cap, work, NULL, 10 * MIB), WB_OK);
 	cJSON_ReplaceItemInObject(cap.code, "root", cJSON_CreateString("/nonexistent/wb-test-root"));
 	restore_and_compare(&cap, work, bare, dest, "upstream");
@@ -136,9 +143,7 @@ static void test_gitcap__detached_head(void **state)
 	char *head;
 
 	(void)state;
-	wbg_dirty_repo(tmp);
-	snprintf(work, sizeof work, "%s/work", tmp);
-	snprintf(dest, sizeof dest, "%s/restored", tmp);
+	dirty_repo(work, dest, NULL);
 	assert_int_equal(wbg_sh(work, "git stash -q -u && git checkout -q --detach HEAD~1 && printf 'x\\n' >> a.txt && "
 				      "printf 'n\\n' > fresh.txt"),
 			 0);
@@ -174,8 +179,7 @@ static void test_gitcap__patch_matches_git_diff(void **state)
 	int in_binary = 0, checked = 0;
 
 	(void)state;
-	wbg_dirty_repo(tmp);
-	snprintf(work, sizeof work, "%s/work", tmp);
+	dirty_repo(work, NULL, NULL);
 	assert_int_equal(wb__gitcap_collect(&cap, work, NULL, 10 * MIB), WB_OK);
 	d = patch_named(&cap, WB__PATCH_DIFF);
 	assert_non_null(d);
@@ -308,9 +312,7 @@ static void test_gitcap__restore_errors(void **state)
 	wb__restore_input in = {0};
 
 	(void)state;
-	wbg_dirty_repo(tmp);
-	snprintf(work, sizeof work, "%s/work", tmp);
-	snprintf(dest, sizeof dest, "%s/restored", tmp);
+	dirty_repo(work, dest, NULL);
 	assert_int_equal(wb__gitcap_collect(&cap, work, NULL, 10 * MIB), WB_OK);
 	in.code = cap.code;
 	/* dest exists and is not empty */
@@ -411,10 +413,7 @@ static void test_gitcap__restore_despite_broken_branch(void **state)
 	char pushed[48];
 
 	(void)state;
-	wbg_dirty_repo(tmp);
-	snprintf(work, sizeof work, "%s/work", tmp);
-	snprintf(dest, sizeof dest, "%s/restored", tmp);
-	snprintf(bare, sizeof bare, "%s/remote.git", tmp);
+	dirty_repo(work, dest, bare);
 	assert_int_equal(wbg_sh(bare, "printf '%%s refs/heads/broken\\n' 1234567890123456789012345678901234567890 "
 				      ">> packed-refs"),
 			 0);
@@ -447,9 +446,7 @@ static void test_gitcap__failed_restore_cleans_up(void **state)
 	struct stat st;
 
 	(void)state;
-	wbg_dirty_repo(tmp);
-	snprintf(work, sizeof work, "%s/work", tmp);
-	snprintf(dest, sizeof dest, "%s/restored", tmp);
+	dirty_repo(work, dest, NULL);
 	snprintf(empty, sizeof empty, "%s/was-empty", tmp);
 	assert_int_equal(wb__gitcap_collect(&cap, work, NULL, 10 * MIB), WB_OK);
 	in.code = cap.code;
@@ -481,10 +478,7 @@ static void test_gitcap__rebuilt_head_reported(void **state)
 	const char *commit;
 
 	(void)state;
-	wbg_dirty_repo(tmp);
-	snprintf(work, sizeof work, "%s/work", tmp);
-	snprintf(dest, sizeof dest, "%s/restored", tmp);
-	snprintf(bare, sizeof bare, "%s/remote.git", tmp);
+	dirty_repo(work, dest, bare);
 	assert_int_equal(wb__gitcap_collect(&cap, work, NULL, 10 * MIB), WB_OK);
 	cJSON_ReplaceItemInObject(cap.code, "root", cJSON_CreateString("/nonexistent/wb-test-root"));
 	commit = str(cap.code, "commit");
@@ -692,8 +686,7 @@ static void test_gitcap__wb_init_records_and_disable(void **state)
 	int nc, np;
 
 	(void)state;
-	wbg_dirty_repo(tmp);
-	snprintf(work, sizeof work, "%s/work", tmp);
+	dirty_repo(work, NULL, NULL);
 	count_code(work, 0, &nc, &np);
 	assert_int_equal(nc, 1);
 	assert_true(np >= 2);

@@ -24,6 +24,21 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Load the settings (o may be NULL) and check the string member at offset field: want, or NULL for none. */
+static void expect_setting(const wb_init_options *o, size_t field, const char *want)
+{
+	wb__settings s;
+	const char *got;
+
+	assert_int_equal(wb__settings_load(&s, o), WB_OK);
+	got = *(char *const *)((const char *)&s + field);
+	if (want)
+		assert_string_equal(got, want);
+	else
+		assert_null(got);
+	wb__settings_free(&s);
+}
+
 static void test_settings__defaults(void **state)
 {
 	wb__settings s;
@@ -70,9 +85,7 @@ static void test_settings__env_over_file(void **state)
 	wb__settings_free(&s);
 
 	setenv("WB_API_KEY", "env-key", 1);
-	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
-	assert_string_equal(s.api_key, "env-key");
-	wb__settings_free(&s);
+	expect_setting(NULL, offsetof(wb__settings, api_key), "env-key");
 }
 
 /* The key of the server in use: its api_key@URL line wins over the default api_key. */
@@ -89,25 +102,17 @@ static void test_settings__key_per_server(void **state)
 	wb__settings_free(&s);
 
 	setenv("WB_BASE_URL", "http://team.example:8080", 1);
-	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
-	assert_string_equal(s.api_key, "team-key");
-	wb__settings_free(&s);
+	expect_setting(NULL, offsetof(wb__settings, api_key), "team-key");
 
 	setenv("WB_BASE_URL", "http://old.example:1/", 1);
-	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
-	assert_string_equal(s.api_key, "old-key");
-	wb__settings_free(&s);
+	expect_setting(NULL, offsetof(wb__settings, api_key), "old-key");
 
 	/* a server the file has no line for gets no key at all: not the default one */
 	setenv("WB_BASE_URL", "http://elsewhere.example:2", 1);
-	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
-	assert_null(s.api_key);
-	wb__settings_free(&s);
+	expect_setting(NULL, offsetof(wb__settings, api_key), NULL);
 	/* unless one is named: it goes where the user points it */
 	setenv("WB_API_KEY", "named-key", 1);
-	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
-	assert_string_equal(s.api_key, "named-key");
-	wb__settings_free(&s);
+	expect_setting(NULL, offsetof(wb__settings, api_key), "named-key");
 	unsetenv("WB_API_KEY");
 	unsetenv("WB_BASE_URL");
 }
@@ -177,30 +182,20 @@ static void test_settings__entity_of_the_key(void **state)
 	(void)state;
 	wbt_write_file(cfg_file, "base_url=http://a.example:1\napi_key=key-a\nentity=alice\n"
 				 "api_key@http://b.example:2=key-b\nentity@http://b.example:2=bob\n");
-	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
-	assert_string_equal(s.entity, "alice");
-	wb__settings_free(&s);
+	expect_setting(NULL, offsetof(wb__settings, entity), "alice");
 	o.base_url = "http://b.example:2";
-	assert_int_equal(wb__settings_load(&s, &o), WB_OK);
-	assert_string_equal(s.entity, "bob");
-	wb__settings_free(&s);
+	expect_setting(&o, offsetof(wb__settings, entity), "bob");
 	/* another key for a (WB_API_KEY): its owner is not known here */
 	setenv("WB_API_KEY", "key-other", 1);
-	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
-	assert_null(s.entity);
-	wb__settings_free(&s);
+	expect_setting(NULL, offsetof(wb__settings, entity), NULL);
 	/* an entity given wins */
 	setenv("WB_ENTITY", "team", 1);
-	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
-	assert_string_equal(s.entity, "team");
-	wb__settings_free(&s);
+	expect_setting(NULL, offsetof(wb__settings, entity), "team");
 	unsetenv("WB_ENTITY");
 	unsetenv("WB_API_KEY");
 	/* an entity line that is not a name is not used */
 	wbt_write_file(cfg_file, "base_url=http://a.example:1\napi_key=key-a\nentity=../x\n");
-	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
-	assert_null(s.entity);
-	wb__settings_free(&s);
+	expect_setting(NULL, offsetof(wb__settings, entity), NULL);
 	/* no key: the login name, as before */
 	wbt_write_file(cfg_file, "base_url=http://a.example:1\n");
 	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
@@ -281,7 +276,6 @@ static void test_settings__options_over_env(void **state)
 static void test_settings__xdg_and_home(void **state)
 {
 	char path[600];
-	wb__settings s;
 
 	(void)state;
 	unsetenv("WB_CONFIG_DIR");
@@ -293,9 +287,7 @@ static void test_settings__xdg_and_home(void **state)
 	wbt_write_file(path, "api_key=xdg-key\n");
 	snprintf(path, sizeof path, "%s/xdg", dir);
 	setenv("XDG_CONFIG_HOME", path, 1);
-	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
-	assert_string_equal(s.api_key, "xdg-key");
-	wb__settings_free(&s);
+	expect_setting(NULL, offsetof(wb__settings, api_key), "xdg-key");
 
 	{
 		char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
@@ -309,9 +301,7 @@ static void test_settings__xdg_and_home(void **state)
 		mkdir(path, 0700);
 		snprintf(path, sizeof path, "%s/home/.config/wb/settings", dir);
 		wbt_write_file(path, "api_key=home-key\n");
-		assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
-		assert_string_equal(s.api_key, "home-key");
-		wb__settings_free(&s);
+		expect_setting(NULL, offsetof(wb__settings, api_key), "home-key");
 		if (home) {
 			setenv("HOME", home, 1);
 			free(home);
@@ -410,9 +400,7 @@ static void test_settings__sweep_under_launcher(void **state)
 	setenv("WB_RUN_ID", "k3j9x2ab-7", 1);
 	setenv("OMPI_COMM_WORLD_RANK", "2", 1);
 	setenv("OMPI_COMM_WORLD_SIZE", "4", 1);
-	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
-	assert_string_equal(s.run_id, "k3j9x2ab-7");
-	wb__settings_free(&s);
+	expect_setting(NULL, offsetof(wb__settings, run_id), "k3j9x2ab-7");
 
 	setenv("WB_SWEEP_PARAMS", "{\"lr\":0.1}", 1);
 	assert_int_equal(wb__settings_load(&s, NULL), WB_OK);
