@@ -193,4 +193,12 @@ int wbs__reader_key_id(wbs__reader *r, int64_t run, const char *key, int64_t *id
 /* store_read.c: wbs__sql_project_id through the reader's cached statement. */
 int wbs__reader_project_id(wbs__reader *r, const char *entity, const char *project, int64_t *id, wbs__err *err);
 
+/* store_sweep_stop.c: every trial of sweep sid with its curve of the metric, by num, on db: *t (*n
+ * trials; t[i].pts point into *pts). Both malloc'd (NULL when empty), the caller frees them, also on
+ * failure. A wbs__st. */
+struct wbs__stop_trial;
+struct wbs__stop_point;
+int wbs__sweep_curves_load(sqlite3 *db, int64_t sid, struct wbs__stop_trial **t, size_t *n,
+			   struct wbs__stop_point **pts, wbs__err *err);
+
 #endif /* WB_SERVER_STORE_INT_H */
