@@ -367,7 +367,7 @@ static int parse_params(wbs__spec_ctx *c, const cJSON *obj, const char *jpath, c
 			const cJSON *m, *cond = cJSON_GetObjectItemCaseSensitive(v, "condition");
 			wbs__spec_cond *all = NULL;
 			size_t na = ngconds + (cond ? 1 : 0);
-			char spath[1100];
+			char spath[1200]; /* kpath and a member name or ".condition" */
 			cJSON_ArrayForEach(m, v)
 			{
 				if (strcmp(m->string, "parameters") && strcmp(m->string, "condition")) {
@@ -391,7 +391,7 @@ static int parse_params(wbs__spec_ctx *c, const cJSON *obj, const char *jpath, c
 				}
 			}
 			{
-				char ppath[1100];
+				char ppath[1200]; /* kpath and ".parameters" */
 				cJSON *pn = cJSON_AddObjectToObject(kn, "parameters");
 				snprintf(ppath, sizeof(ppath), "%s.parameters", kpath);
 				rc = pn ? parse_params(c, sub, ppath, name, all, na, pn, depth + 1) : wbs__spec_oom(c);
