@@ -28,7 +28,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (int i = 0; i < dims; i++) {
-		char key[8];
+		char key[16];
 		snprintf(key, sizeof(key), "x%d", i + 1);
 		if ((rc = wb_config_get_double(run, key, &x[i])) != WB_OK) {
 			fprintf(stderr, "sweep_trial: config %s: %s\n", key, wb_strerror(rc));
