@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "dynarr.h"
 #include "json_exact.h"
 
 extern char **environ;
@@ -114,15 +115,10 @@ static int strv_add(strv *s, char *owned)
 {
 	if (!owned)
 		return -1;
-	if (s->n + 2 > s->cap) {
-		size_t nc = s->cap ? s->cap * 2 : 16;
-		char **p;
-		if (nc > ARGV_MAX || !(p = realloc(s->v, nc * sizeof(*p)))) {
-			free(owned);
-			return -1;
-		}
-		s->v = p;
-		s->cap = nc;
+	/* room for it and the NULL after it */
+	if (wb__dynarr_reserve(&s->v, &s->cap, s->n, 2, sizeof(*s->v), ARGV_MAX)) {
+		free(owned);
+		return -1;
 	}
 	s->v[s->n++] = owned;
 	s->v[s->n] = NULL;

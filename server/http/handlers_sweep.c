@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "dynarr.h"
 #include "http/http_int.h"
 #include "store/store_sweep.h"
 #include "sweep/stop.h"
@@ -412,14 +413,9 @@ static int next_suggest(void *ctx, const wbs__trial_row *t, size_t n, uint64_t i
 	char why[256];
 	int rc;
 
-	if (n > c->cap) {
-		wbs__sweep_trial *nb = realloc(c->buf, n * sizeof(*nb));
-		if (!nb) {
-			wbs__err_set(err, WBS__ST_NOMEM, "out of memory");
-			return -1;
-		}
-		c->buf = nb;
-		c->cap = n;
+	if (wb__dynarr_reserve(&c->buf, &c->cap, 0, n, sizeof(*c->buf), WBS__TRIALS_MAX)) {
+		wbs__err_set(err, WBS__ST_NOMEM, "out of memory for %zu trials", n);
+		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		wbs__sweep_trial *s = &c->buf[i];
